@@ -1,0 +1,41 @@
+/**
+ * What every backbone provides, and what the container registers per backbone family: how to
+ * resolve a name + overrides to a config, build a model, and count its parameters and
+ * multiply-adds without building it.
+ */
+import type { tf } from '../engine/tf.ts';
+import type { Module } from '../engine/module.ts';
+
+export interface Backbone extends Module {
+  /** The name it was built from, e.g. `vit-b/16`. */
+  readonly name: string;
+  /** Feature dimension of the output. */
+  readonly outDim: number;
+  /** Input image side in pixels. */
+  readonly imageSize: number;
+  /** images [B, H, W, 3] (NHWC, normalised) -> features [B, outDim]. */
+  apply(images: tf.Tensor4D, training: boolean): tf.Tensor2D;
+}
+
+/** Options every backbone family understands; families ignore what does not apply to them. */
+export interface BackboneOptions {
+  patchSize?: number;
+  imageSize?: number;
+  posEmbed?: 'sincos' | 'learned' | 'none';
+  pooling?: 'cls' | 'gap-ln' | 'gap';
+  randomPatchProj?: boolean;
+  mlpBatchNorm?: boolean;
+}
+
+export interface BackboneFamily {
+  /** Family name as registered, e.g. `vit-b`. */
+  readonly family: string;
+  readonly title: string;
+  /** Parameter count the paper quotes (Table 2), in millions, when it has one. */
+  readonly paperParamsM?: number;
+  build(name: string, opts: BackboneOptions, seed: number): Backbone;
+  /** Exact number of model parameters (buffers excluded) of the backbone without a classifier. */
+  countParams(name: string, opts?: BackboneOptions): number;
+  /** Multiply-adds of one forward pass on one image. */
+  countMacs(name: string, opts?: BackboneOptions): number;
+}

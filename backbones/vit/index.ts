@@ -1,0 +1,35 @@
+/** The ViT backbone families (`vit-s`, `vit-b`, ..., `vit-bn-l`, ...) as container entries. */
+import type { BackboneFamily, BackboneOptions } from '../backbone.ts';
+import { VIT_SIZES, vitConfig, vitFamilies, vitFamilyOf } from './config.ts';
+import { VisionTransformer } from './vit.ts';
+import { vitMacs, vitParamCount } from './count.ts';
+
+function checkFamily(family: string, name: string): void {
+  if (vitFamilyOf(name) !== family) throw new Error(`backbone '${name}' does not belong to family '${family}'`);
+}
+
+export function vitFamily(family: string): BackboneFamily {
+  const size = VIT_SIZES[family.replace(/^vit-(bn-)?/, '')];
+  const bn = family.startsWith('vit-bn-');
+  return {
+    family,
+    title: (bn ? size.title.replace('ViT', 'ViT-BN') : size.title),
+    paperParamsM: bn ? undefined : size.paperParamsM,
+    build(name: string, opts: BackboneOptions, seed: number) {
+      checkFamily(family, name);
+      return new VisionTransformer(name, vitConfig(name, opts), seed);
+    },
+    countParams(name: string, opts: BackboneOptions = {}) {
+      checkFamily(family, name);
+      return vitParamCount(vitConfig(name, opts));
+    },
+    countMacs(name: string, opts: BackboneOptions = {}) {
+      checkFamily(family, name);
+      return vitMacs(vitConfig(name, opts));
+    },
+  };
+}
+
+export function allVitFamilies(): BackboneFamily[] {
+  return vitFamilies().map(vitFamily);
+}

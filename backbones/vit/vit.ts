@@ -1,0 +1,64 @@
+/**
+ * Vision Transformer (Dosovitskiy et al.; MoCo v3's `vits.py`), with timm's parameter names.
+ * images [B, H, W, 3] -> patch embedding + position embedding (+ [CLS]) -> blocks -> final LN ->
+ * [CLS] token, or the paper's no-[CLS] ablations (global average pool with or without final LN).
+ */
+import { tf } from '../../engine/tf.ts';
+import { Module, Param } from '../../engine/module.ts';
+import { LayerNorm } from '../../engine/layers/layer-norm.ts';
+import { normal, truncNormal } from '../../engine/init.ts';
+import { Rng } from '../../engine/rng.ts';
+import type { Backbone } from '../backbone.ts';
+import { VitConfig, gridSize } from './config.ts';
+import { sincosPosEmbed } from './pos-embed.ts';
+import { PatchEmbed } from './patch-embed.ts';
+import { Block } from './block.ts';
+
+export class VisionTransformer extends Module implements Backbone {
+  readonly patchEmbed: PatchEmbed;
+  readonly clsToken?: Param;
+  readonly posEmbed?: Param;
+  readonly blocks: Block[];
+  readonly norm?: LayerNorm;
+  readonly outDim: number;
+  readonly imageSize: number;
+
+  constructor(readonly name: string, readonly config: VitConfig, seed: number) {
+    super();
+    const c = config;
+    const rng = new Rng(seed);
+    const grid = gridSize(c);
+    const withCls = c.pooling === 'cls';
+    this.outDim = c.dim;
+    this.imageSize = c.imageSize;
+    this.patchEmbed = this.addChild(new PatchEmbed(c.inChannels, c.patchSize, c.dim, c.randomPatchProj, rng));
+    if (withCls) this.clsToken = this.addParam('cls_token', [1, 1, c.dim], normal(c.dim, 1e-6, rng));
+    const tokens = grid * grid + (withCls ? 1 : 0);
+    if (c.posEmbed === 'sincos') {
+      this.posEmbed = this.addParam('pos_embed', [1, tokens, c.dim], sincosPosEmbed(grid, c.dim, withCls), { trainable: false });
+    } else if (c.posEmbed === 'learned') {
+      this.posEmbed = this.addParam('pos_embed', [1, tokens, c.dim], truncNormal(tokens * c.dim, 0.02, rng));
+    }
+    this.blocks = Array.from({ length: c.depth }, (_, i) =>
+      this.addChild(new Block(`blocks.${i}`, { dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio, lnEps: c.lnEps, mlpBatchNorm: c.mlpBatchNorm }, rng)),
+    );
+    if (c.pooling !== 'gap') this.norm = this.addChild(new LayerNorm('norm', c.dim, c.lnEps));
+  }
+
+  apply(images: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    const [b, h, w] = images.shape;
+    if (h !== this.imageSize || w !== this.imageSize) {
+      throw new Error(`${this.name}: expects ${this.imageSize}x${this.imageSize} images, got ${h}x${w}`);
+    }
+    const d = this.config.dim;
+    let x: tf.Tensor = this.patchEmbed.apply(images);
+    if (this.clsToken) x = tf.concat([tf.tile(this.clsToken.variable, [b, 1, 1]), x], 1);
+    if (this.posEmbed) x = tf.add(x, this.posEmbed.variable);
+    for (const blk of this.blocks) x = blk.apply(x, training);
+    if (this.config.pooling === 'cls') {
+      return tf.reshape(tf.slice(this.norm!.apply(x), [0, 0, 0], [b, 1, d]), [b, d]) as tf.Tensor2D;
+    }
+    if (this.norm) x = this.norm.apply(x);
+    return tf.mean(x, 1) as tf.Tensor2D;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The one place where sslbench's interchangeable parts are wired. Every backbone family (and,
+ * as they land, every framework, evaluator, dataset and optimiser) is bound here by name;
+ * `bench list` prints what is bound, and suites and the CLI resolve names through `Registry`.
+ */
+import { Container } from 'inversify';
+import { KINDS, Kind, NAMES, TOKENS } from './tokens.ts';
+import type { BackboneFamily } from '../backbones/backbone.ts';
+import { allVitFamilies } from '../backbones/vit/index.ts';
+
+function bindNamed<T>(c: Container, kind: Kind, entries: [string, T][]): void {
+  for (const [name, value] of entries) c.bind<T>(TOKENS[kind]).toConstantValue(value).whenNamed(name);
+  c.bind<string[]>(NAMES[kind]).toConstantValue(entries.map(([n]) => n));
+}
+
+export function buildContainer(): Container {
+  const c = new Container();
+  bindNamed<BackboneFamily>(c, 'backbone', allVitFamilies().map((f) => [f.family, f]));
+  for (const kind of KINDS) if (!c.isBound(NAMES[kind])) c.bind<string[]>(NAMES[kind]).toConstantValue([]);
+  return c;
+}
+
+/** Name-based access to the container, with errors that list the known names. */
+export class Registry {
+  constructor(private readonly container: Container = buildContainer()) {}
+
+  names(kind: Kind): string[] {
+    return this.container.get<string[]>(NAMES[kind]);
+  }
+
+  get<T>(kind: Kind, name: string): T {
+    if (!this.names(kind).includes(name)) {
+      const known = this.names(kind);
+      throw new Error(`unknown ${kind} '${name}'; known ${kind}s: ${known.length ? known.join(', ') : '(none registered yet)'}`);
+    }
+    return this.container.get<T>(TOKENS[kind], { name });
+  }
+
+  /** A backbone name may carry a patch suffix (`vit-b/16`); its family is the part before it. */
+  backbone(name: string): BackboneFamily {
+    const family = name.replace(/\/\d+$/, '');
+    try {
+      return this.get<BackboneFamily>('backbone', family);
+    } catch (err) {
+      throw new Error(`unknown backbone '${name}'; known backbones: ${this.names('backbone').join(', ')} (patch size as a suffix, e.g. vit-b/16)`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Backend choice: the only module that knows which TensorFlow.js backends exist.
+ *
+ * `auto` takes the fastest one that loads: tfjs-node-gpu on a real GPU, tfjs-node (libtensorflow
+ * on the CPU), then WebAssembly (XNNPACK, SIMD), then the pure-JS cpu backend. The native packages
+ * are optional dependencies, so any of them may be missing; asking for one explicitly that is
+ * missing is an error that says how to install it.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { tf } from './tf.ts';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendReport {
+  /** What was asked for. */
+  requested: BackendChoice;
+  /** tfjs backend name in use: 'tensorflow' | 'wasm' | 'cpu'. */
+  name: string;
+  /** Package that provides it. */
+  package: string;
+  /** True only when kernels really run on a GPU. */
+  gpu: boolean;
+  /** Why this backend was chosen, including what was tried and failed. */
+  reason: string[];
+  versions: Record<string, string>;
+}
+
+const require = createRequire(import.meta.url);
+
+let active: BackendReport | undefined;
+
+function packageVersion(pkg: string): string | undefined {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function isMissing(err: unknown, pkg: string): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') &&
+    (e.message ?? '').includes(pkg)
+  );
+}
+
+const INSTALL_HINT: Record<string, string> = {
+  '@tensorflow/tfjs-node-gpu':
+    'npm install @tensorflow/tfjs-node-gpu@4.22.0 (needs internet at install time to download libtensorflow, plus CUDA 11.2 and cuDNN 8.1)',
+  '@tensorflow/tfjs-node':
+    'npm install @tensorflow/tfjs-node@4.22.0 (needs internet at install time to download libtensorflow)',
+};
+
+class BackendUnavailable extends Error {}
+
+async function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<void> {
+  try {
+    await import(pkg);
+  } catch (err) {
+    if (isMissing(err, pkg)) {
+      throw new BackendUnavailable(`${pkg} is not installed; install it with: ${INSTALL_HINT[pkg]}`);
+    }
+    throw new BackendUnavailable(`${pkg} is installed but failed to load: ${(err as Error).message}`);
+  }
+  if (!(await tf.setBackend('tensorflow'))) {
+    throw new BackendUnavailable(`${pkg} loaded but the 'tensorflow' backend failed to initialise`);
+  }
+  await tf.ready();
+}
+
+function usingGpu(): boolean {
+  const b = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
+  return b.isUsingGpuDevice === true;
+}
+
+async function loadWasm(): Promise<void> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
+  try {
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
+  } catch (err) {
+    throw new BackendUnavailable(`@tensorflow/tfjs-backend-wasm failed to load: ${(err as Error).message}`);
+  }
+  const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  wasm.setWasmPaths(dir + path.sep);
+  if (!(await tf.setBackend('wasm'))) throw new BackendUnavailable('the wasm backend failed to initialise');
+  await tf.ready();
+}
+
+async function loadCpu(): Promise<void> {
+  if (!(await tf.setBackend('cpu'))) throw new BackendUnavailable('the cpu backend failed to initialise');
+  await tf.ready();
+}
+
+function versions(): Record<string, string> {
+  const v: Record<string, string> = { node: process.versions.node, 'tfjs-core': tf.version_core };
+  for (const p of ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+    const ver = packageVersion(p);
+    if (ver) v[p.replace('@tensorflow/', '')] = ver;
+  }
+  return v;
+}
+
+/**
+ * Select and initialise a backend. Idempotent for the same choice within one process.
+ * Throws an Error naming the missing package and how to install it when an explicit choice
+ * cannot load.
+ */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendReport> {
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new Error(`--backend: unknown backend '${choice}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
+  }
+  if (active && active.requested === choice) return active;
+  const reason: string[] = [];
+  const done = (name: string, pkg: string, gpu: boolean, why: string): BackendReport => {
+    reason.push(why);
+    active = { requested: choice, name, package: pkg, gpu, reason, versions: versions() };
+    return active;
+  };
+
+  if (choice === 'tensorflow' || choice === 'auto') {
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {
+      try {
+        await loadNative(pkg);
+        const gpu = usingGpu();
+        if (pkg === '@tensorflow/tfjs-node-gpu' && !gpu) {
+          return done('tensorflow', pkg, false,
+            `${pkg} loaded but libtensorflow found no usable GPU (needs CUDA 11.2 + cuDNN 8.1): running on the CPU`);
+        }
+        return done('tensorflow', pkg, gpu, gpu ? `${pkg} loaded and uses the GPU` : `${pkg} loaded (CPU)`);
+      } catch (err) {
+        if (!(err instanceof BackendUnavailable)) throw err;
+        reason.push(err.message);
+      }
+    }
+    if (choice === 'tensorflow') {
+      throw new Error(`--backend tensorflow: no native TensorFlow backend could be loaded.\n  ${reason.join('\n  ')}`);
+    }
+  }
+  if (choice === 'wasm' || choice === 'auto') {
+    try {
+      await loadWasm();
+      return done('wasm', '@tensorflow/tfjs-backend-wasm', false, 'WebAssembly backend (XNNPACK, SIMD, single thread)');
+    } catch (err) {
+      if (!(err instanceof BackendUnavailable) || choice === 'wasm') throw err;
+      reason.push(err.message);
+    }
+  }
+  await loadCpu();
+  return done('cpu', '@tensorflow/tfjs-backend-cpu', false,
+    choice === 'cpu' ? 'pure-JS cpu backend, as requested' : 'pure-JS cpu backend: nothing faster loaded');
+}
+
+/** The report of the backend in use, or undefined before `initBackend`. */
+export function activeBackend(): BackendReport | undefined {
+  return active;
+}
+
+export function parseBackendChoice(value: string): BackendChoice {
+  if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
+  throw new Error(`--backend: unknown backend '${value}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
+}
