@@ -5,8 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-// tfjs-core alone registers no gradients; training needs them all.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// tfjs-core alone registers no gradients. The @tensorflow/tfjs bundle registers all of them on
+// this same tfjs-core (one pinned version), and its ESM-only sibling file cannot be loaded by Node.
+import '@tensorflow/tfjs';
+
+// Production mode: no debug NaN checks, and no banner recommending tfjs-node on every run.
+tf.env().set('PROD', true);
 
 export { tf };
 export type Tensor = tf.Tensor;

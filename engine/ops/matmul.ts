@@ -8,6 +8,7 @@
  */
 import { tf } from '../tf.ts';
 import { recordMacs } from '../flops.ts';
+import { customOp } from './custom-op.ts';
 
 /** a [m, k] x b [k, n] -> [m, n]. */
 export function matmul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
@@ -15,17 +16,16 @@ export function matmul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return mm(a, b);
 }
 
-const mm = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+const mm = customOp<tf.Tensor2D>(([a, b], save) => {
   save([a, b]);
   return {
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    gradFunc: (dy, saved) => {
       const [sa, sb] = saved as tf.Tensor2D[];
-      const dyy = dy as tf.Tensor2D;
-      return [tf.matMul(dyy, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dyy)];
+      return [tf.matMul(dy, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy)];
     },
   };
-}) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+});
 
 /**
  * Batched product over leading dims: a [..., m, k] x b [..., k, n] (or b^T with transposeB).

@@ -1,0 +1,64 @@
+/**
+ * `bench embed`: run a backbone in eval mode on an NCHW float32 tensor `images` from a safetensors
+ * file and write its features as `features` [B, D].
+ */
+import { Command } from 'commander';
+import { Registry } from '../../container/container.ts';
+import { initBackend, parseBackendChoice } from '../../engine/backend.ts';
+import { readSafetensors, toFloat32, writeSafetensors } from '../../engine/safetensors.ts';
+import { loadWeights } from '../../engine/weights.ts';
+import { tf } from '../../engine/tf.ts';
+import { BACKEND_FLAG, BackboneFlags, backboneOptionsFrom, intOption, withBackboneOptions } from '../options.ts';
+
+interface EmbedFlags extends BackboneFlags {
+  backbone: string;
+  weights?: string;
+  input: string;
+  out: string;
+  seed: number;
+  batch: number;
+  backend: string;
+}
+
+export function embedCommand(): Command {
+  return withBackboneOptions(
+    new Command('embed')
+      .description('write backbone features of the NCHW images in a safetensors file')
+      .requiredOption('--backbone <name>', 'backbone, e.g. vit-s/16')
+      .option('--weights <file>', 'backbone weights (.safetensors, timm names); default: seeded random init')
+      .requiredOption('--input <file>', "safetensors file with a float32 tensor 'images' [B, 3, H, W]")
+      .requiredOption('--out <file>', "output safetensors file; gets 'features' [B, D]")
+      .option('--seed <n>', 'seed of the random init when no --weights', intOption('--seed'), 0)
+      .option('--batch <n>', 'images per forward pass', intOption('--batch', 1), 64)
+      .option(...BACKEND_FLAG),
+  ).action(async (o: EmbedFlags) => {
+    await initBackend(parseBackendChoice(o.backend));
+    const st = readSafetensors(o.input);
+    const t = st.tensors.get('images');
+    if (!t) throw new Error(`${o.input}: no tensor 'images' (has: ${[...st.tensors.keys()].join(', ') || 'none'})`);
+    if (t.shape.length !== 4 || t.shape[1] !== 3 || t.shape[2] !== t.shape[3]) {
+      throw new Error(`${o.input}: tensor 'images' must be [B, 3, H, H] (NCHW, square), got [${t.shape.join(', ')}]`);
+    }
+    const [b, c, h, w] = t.shape;
+    const data = toFloat32(t, 'images', o.input);
+    const family = new Registry().backbone(o.backbone);
+    const model = family.build(o.backbone, { ...backboneOptionsFrom(o), imageSize: h }, o.seed);
+    if (o.weights) loadWeights(model, o.weights);
+    const out = new Float32Array(b * model.outDim);
+    const per = c * h * w;
+    for (let i = 0; i < b; i += o.batch) {
+      const n = Math.min(o.batch, b - i);
+      const feats = tf.tidy(() => {
+        const x = tf.transpose(tf.tensor4d(data.subarray(i * per, (i + n) * per), [n, c, h, w]), [0, 2, 3, 1]) as tf.Tensor4D;
+        return model.apply(x, false);
+      });
+      out.set(feats.dataSync(), i * model.outDim);
+      feats.dispose();
+    }
+    writeSafetensors(o.out, new Map([['features', { dtype: 'F32', shape: [b, model.outDim], data: out }]]), {
+      backbone: o.backbone,
+      weights: o.weights ?? `random init, seed ${o.seed}`,
+    });
+    console.log(`wrote features [${b}, ${model.outDim}] to ${o.out}`);
+  });
+}

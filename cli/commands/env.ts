@@ -1,0 +1,38 @@
+/** `bench env`: which backend runs, why, versions, and whether a GPU is really used. */
+import { Command } from 'commander';
+import os from 'node:os';
+import { initBackend, parseBackendChoice } from '../../engine/backend.ts';
+import { tf } from '../../engine/tf.ts';
+import { BACKEND_FLAG } from '../options.ts';
+
+export function envCommand(): Command {
+  return new Command('env')
+    .description('print the backend in use, why it was chosen, versions, and whether a GPU is used')
+    .option(...BACKEND_FLAG)
+    .option('--json', 'print JSON')
+    .action(async (o: { backend: string; json?: boolean }) => {
+      const r = await initBackend(parseBackendChoice(o.backend));
+      const info = {
+        backend: r.name,
+        package: r.package,
+        requested: r.requested,
+        gpu: r.gpu,
+        reason: r.reason,
+        versions: r.versions,
+        flags: tf.env().getFlags(),
+        cpus: os.cpus().length,
+        memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+      };
+      if (o.json) {
+        console.log(JSON.stringify(info, null, 2));
+        return;
+      }
+      console.log(`backend:   ${r.name} (${r.package}), requested '${r.requested}'`);
+      console.log(`gpu:       ${r.gpu ? 'yes, kernels run on the GPU' : 'no'}`);
+      console.log('why:');
+      for (const line of r.reason) console.log(`  - ${line}`);
+      console.log('versions:');
+      for (const [k, v] of Object.entries(r.versions)) console.log(`  ${k.padEnd(18)} ${v}`);
+      console.log(`machine:   ${info.cpus} CPUs, ${info.memoryGiB} GiB`);
+    });
+}

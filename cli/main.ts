@@ -1,0 +1,25 @@
+/** The `bench` command line. Every error is printed as one clear message and exit code 1. */
+import { Command } from 'commander';
+import { envCommand } from './commands/env.ts';
+import { listCommand } from './commands/list.ts';
+import { runCommand } from './commands/run.ts';
+import { embedCommand } from './commands/embed.ts';
+import { weightsCommand } from './commands/weights.ts';
+import { perfCommand } from './commands/perf.ts';
+
+const program = new Command('bench')
+  .description('sslbench: the MoCo v3 empirical study of self-supervised ViTs, as runnable suites')
+  .showHelpAfterError()
+  .addCommand(envCommand())
+  .addCommand(listCommand())
+  .addCommand(runCommand())
+  .addCommand(embedCommand())
+  .addCommand(weightsCommand())
+  .addCommand(perfCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  console.error(`bench: error: ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,44 @@
+/** Option parsers shared by the commands; each error names the flag. */
+import { InvalidArgumentError } from 'commander';
+
+export function intOption(flag: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer >= ${min}, got '${value}'`);
+    return n;
+  };
+}
+
+export const BACKEND_FLAG = ['--backend <name>', 'compute backend: auto | tensorflow | wasm | cpu', 'auto'] as const;
+
+/** Adds the backbone ablation switches to a command. */
+export function withBackboneOptions(cmd: import('commander').Command): import('commander').Command {
+  return cmd
+    .option('--patch-size <n>', 'patch size (default: from the name, e.g. vit-b/16)', intOption('--patch-size', 1))
+    .option('--pos-embed <kind>', 'position embedding: sincos | learned | none')
+    .option('--pooling <kind>', 'output: cls | gap-ln | gap (no [CLS])')
+    .option('--mlp-batch-norm', 'ViT-BN: BatchNorm instead of LayerNorm before each MLP');
+}
+
+export interface BackboneFlags {
+  patchSize?: number;
+  imageSize?: number;
+  posEmbed?: string;
+  pooling?: string;
+  mlpBatchNorm?: boolean;
+}
+
+export function backboneOptionsFrom(f: BackboneFlags): import('../backbones/backbone.ts').BackboneOptions {
+  const pick = <T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined => {
+    if (v === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(v)) throw new Error(`${flag}: '${v}' is not one of ${allowed.join(', ')}`);
+    return v as T;
+  };
+  return {
+    patchSize: f.patchSize,
+    imageSize: f.imageSize,
+    posEmbed: pick('--pos-embed', f.posEmbed, ['sincos', 'learned', 'none'] as const),
+    pooling: pick('--pooling', f.pooling, ['cls', 'gap-ln', 'gap'] as const),
+    mlpBatchNorm: f.mlpBatchNorm,
+  };
+}

@@ -1,0 +1,35 @@
+/** The suite catalogue: every `suites/*.json` file, loaded and validated by name. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Suite, parseSuite } from './schema.ts';
+
+export const SUITES_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+export function readSuiteFile(file: string): Suite {
+  let data: unknown;
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: cannot read suite: ${(err as Error).message}`);
+  }
+  return parseSuite(data, file);
+}
+
+/** Every suite in `dir`; a suite is known by its `name` field, whatever its file is called. */
+export function listSuites(dir = SUITES_DIR): Suite[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => readSuiteFile(path.join(dir, f)));
+}
+
+/** A suite by name, or a path to a suite file. */
+export function loadSuite(nameOrPath: string, dir = SUITES_DIR): Suite {
+  if (nameOrPath.endsWith('.json')) return readSuiteFile(nameOrPath);
+  const suites = listSuites(dir);
+  const s = suites.find((x) => x.name === nameOrPath);
+  if (!s) throw new Error(`unknown suite '${nameOrPath}'; known suites: ${suites.map((x) => x.name).join(', ')}`);
+  return s;
+}

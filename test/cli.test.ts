@@ -1,0 +1,126 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
+import { initBackend } from '../engine/backend.ts';
+import { Registry } from '../container/container.ts';
+import { parseSuite } from '../suites/schema.ts';
+import { loadSuite } from '../suites/index.ts';
+import { tf } from '../engine/tf.ts';
+import { loadWeights } from '../engine/weights.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-cli-'));
+
+function bench(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('bench CLI', () => {
+  it('run table2 / table3 print the tables and write md + csv + json under --results', () => {
+    const dir = path.join(tmp, 'res');
+    for (const suite of ['table2', 'table3']) {
+      const r = bench('run', suite, '--results', dir);
+      assert.equal(r.code, 0, r.err);
+      for (const ext of ['md', 'csv', 'json']) assert.ok(fs.existsSync(path.join(dir, `${suite}.${ext}`)), `${suite}.${ext}`);
+    }
+    const md2 = fs.readFileSync(path.join(dir, 'table2.md'), 'utf8');
+    assert.match(md2, /21,665,664/);
+    assert.match(md2, /630,764,800/);
+    const csv3 = fs.readFileSync(path.join(dir, 'table3.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv3.length, 5);
+    assert.match(csv3[2], /^ViT-B\/16,17\.5,17\.56,/);
+  });
+
+  it('embed writes the features of the images, equal to an in-process forward with the same weights', async () => {
+    const images = Float32Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.cos(i * 0.01));
+    const input = path.join(tmp, 'in.safetensors');
+    writeSafetensors(input, { images: { dtype: 'F32', shape: [2, 3, 32, 32], data: images } });
+    const weights = path.join(tmp, 'w.safetensors');
+    assert.equal(bench('weights', '--backbone', 'vit-micro', '--seed', '4', '--out', weights, '--backend', 'cpu').code, 0);
+    const out = path.join(tmp, 'out.safetensors');
+    const r = bench('embed', '--backbone', 'vit-micro', '--weights', weights, '--input', input, '--out', out, '--backend', 'cpu', '--batch', '1');
+    assert.equal(r.code, 0, r.err);
+    const feats = readSafetensors(out).tensors.get('features')!;
+    assert.deepEqual(feats.shape, [2, 64]);
+    await initBackend('cpu');
+    const m = new Registry().backbone('vit-micro').build('vit-micro', {}, 99);
+    loadWeights(m, weights);
+    const x = tf.transpose(tf.tensor4d(images, [2, 3, 32, 32]), [0, 2, 3, 1]) as tf.Tensor4D;
+    const expected = m.apply(x, false).dataSync();
+    const got = feats.data as Float32Array;
+    for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(got[i] - expected[i]) < 1e-5, `feature ${i}`);
+    // with no --weights, the seeded init
+    const r2 = bench('embed', '--backbone', 'vit-micro', '--seed', '4', '--input', input, '--out', out, '--backend', 'cpu');
+    assert.equal(r2.code, 0, r2.err);
+    assert.deepEqual(readSafetensors(out).tensors.get('features')!.data, got);
+  });
+
+  it('embed names the file and the problem for a wrong input', () => {
+    const input = path.join(tmp, 'nhwc.safetensors');
+    writeSafetensors(input, { pixels: { dtype: 'F32', shape: [1, 2], data: new Float32Array(2) } });
+    const r = bench('embed', '--backbone', 'vit-micro', '--input', input, '--out', path.join(tmp, 'x.safetensors'), '--backend', 'cpu');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /nhwc\.safetensors: no tensor 'images' \(has: pixels\)/);
+  });
+
+  it('unknown backend, backbone, suite and bad flags are clear errors', () => {
+    const b = bench('env', '--backend', 'tpu');
+    assert.equal(b.code, 1);
+    assert.match(b.err, /--backend: unknown backend 'tpu'; choose one of auto, tensorflow, wasm, cpu/);
+    const bb = bench('perf', '--backbone', 'vit-q/16');
+    assert.equal(bb.code, 1);
+    assert.match(bb.err, /unknown backbone 'vit-q\/16'; known backbones: vit-s, vit-b/);
+    const s = bench('run', 'table99');
+    assert.match(s.err, /unknown suite 'table99'; known suites: .*table2/);
+    const f = bench('perf', '--batch', 'many');
+    assert.equal(f.code, 1);
+    assert.match(f.err, /--batch must be an integer >= 1, got 'many'/);
+  });
+
+  it('tensorflow backend not installed: the error says how to install it', async () => {
+    await assert.rejects(initBackend('tensorflow'), /npm install @tensorflow\/tfjs-node/);
+  });
+
+  it('list prints every backbone and suite', () => {
+    const r = bench('list');
+    assert.equal(r.code, 0);
+    assert.match(r.out, /backbones: vit-s, vit-b, vit-l, vit-h, vit-tiny, vit-micro, vit-bn-s/);
+    assert.match(r.out, /suites: .*table2, table3/);
+  });
+});
+
+describe('suite files', () => {
+  it('every shipped suite validates', () => {
+    assert.equal(loadSuite('table2').cells.length, 4);
+    assert.equal(loadSuite('table3').cells[3].paper?.flops_g, 166.7);
+  });
+
+  it('an invalid suite is rejected with every bad field named', () => {
+    const bad = {
+      name: 'Bad Name',
+      title: 't',
+      reference: 'r',
+      kind: 'flops',
+      cells: [
+        { id: 'a', config: { backbone: 'vit-s/16', pooling: 'max' } },
+        { id: 'b', config: {}, paper: { x: true } },
+        { id: 'c', config: { backbone: 'vit-b' }, extra: 1 },
+      ],
+    };
+    assert.throws(() => parseSuite(bad, 'bad.json'), (err: Error) => {
+      assert.match(err.message, /^bad\.json: invalid suite/);
+      assert.match(err.message, /\/name: must match pattern/);
+      assert.match(err.message, /\/cells\/0\/config\/pooling: must be equal to one of the allowed values \(cls, gap-ln, gap\)/);
+      assert.match(err.message, /\/cells\/1\/config: missing field 'backbone'/);
+      assert.match(err.message, /\/cells\/1\/paper\/x: must be number,string/);
+      assert.match(err.message, /\/cells\/2: unknown field 'extra'/);
+      return true;
+    });
+    assert.throws(() => parseSuite({ name: 'x', title: 't', reference: 'r', kind: 'params', cells: [{ id: 'a', config: { backbone: 'vit-s' } }, { id: 'a', config: { backbone: 'vit-b' } }] }, 'dup.json'), /\/cells\/1\/id: duplicate cell id 'a'/);
+  });
+});
