@@ -7,6 +7,11 @@ import { Container } from 'inversify';
 import { KINDS, Kind, NAMES, TOKENS } from './tokens.ts';
 import type { BackboneFamily } from '../backbones/backbone.ts';
 import { allVitFamilies } from '../backbones/vit/index.ts';
+import type { FrameworkFactory } from '../frameworks/framework.ts';
+import { mocov3Factory } from '../frameworks/mocov3.ts';
+import { DATASET_SOURCES, type DatasetSource } from '../data/sources.ts';
+import { adamwFactory, type OptimizerFactory } from '../optim/index.ts';
+import { knnEvaluator, knnMonitorFactory } from '../evaluators/index.ts';
 
 function bindNamed<T>(c: Container, kind: Kind, entries: [string, T][]): void {
   for (const [name, value] of entries) c.bind<T>(TOKENS[kind]).toConstantValue(value).whenNamed(name);
@@ -16,6 +21,13 @@ function bindNamed<T>(c: Container, kind: Kind, entries: [string, T][]): void {
 export function buildContainer(): Container {
   const c = new Container();
   bindNamed<BackboneFamily>(c, 'backbone', allVitFamilies().map((f) => [f.family, f]));
+  bindNamed<FrameworkFactory>(c, 'framework', [[mocov3Factory.name, mocov3Factory as FrameworkFactory]]);
+  bindNamed<unknown>(c, 'evaluator', [
+    [knnEvaluator.name, knnEvaluator],
+    [knnMonitorFactory.name, knnMonitorFactory],
+  ]);
+  bindNamed<DatasetSource>(c, 'dataset', DATASET_SOURCES.map((d) => [d.name, d]));
+  bindNamed<OptimizerFactory>(c, 'optimizer', [[adamwFactory.name, adamwFactory]]);
   for (const kind of KINDS) if (!c.isBound(NAMES[kind])) c.bind<string[]>(NAMES[kind]).toConstantValue([]);
   return c;
 }

@@ -99,5 +99,7 @@ export function countTable(suite: Suite, registry: Registry): ResultTable {
       return paramsTable(suite, registry);
     case 'flops':
       return flopsTable(suite, registry);
+    default:
+      throw new Error(`suite '${suite.name}': kind '${suite.kind}' is not a counting suite`);
   }
 }

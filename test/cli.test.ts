@@ -36,6 +36,25 @@ describe('bench CLI', () => {
     assert.match(csv3[2], /^ViT-B\/16,17\.5,17\.56,/);
   });
 
+  it('run smoke pre-trains, writes table + curves + weights, and skips the finished cell the second time', () => {
+    const args = ['run', 'smoke', '--results', path.join(tmp, 'sres'), '--runs', path.join(tmp, 'sruns'), '--backend', 'wasm'];
+    const r = bench(...args);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /kNN pre-trained/);
+    for (const f of ['smoke-smoke.md', 'smoke-smoke.csv', 'smoke-smoke.json', 'smoke-smoke-knn.svg', 'smoke-smoke-loss.svg']) {
+      assert.ok(fs.existsSync(path.join(tmp, 'sres', f)), f);
+    }
+    const json = JSON.parse(fs.readFileSync(path.join(tmp, 'sres', 'smoke-smoke.json'), 'utf8'));
+    const cell = json.cells[0];
+    assert.equal(cell.backend.name, 'wasm');
+    assert.ok(cell.curves.knn.length > 0 && cell.curves.loss.length === cell.iterations);
+    assert.ok(fs.existsSync(cell.weights));
+    assert.match(fs.readFileSync(path.join(tmp, 'sres', 'smoke-smoke-knn.svg'), 'utf8'), /<polyline/);
+    const again = bench(...args);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.err, /finished earlier .* skipped/);
+  });
+
   it('embed writes the features of the images, equal to an in-process forward with the same weights', async () => {
     const images = Float32Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.cos(i * 0.01));
     const input = path.join(tmp, 'in.safetensors');
@@ -75,6 +94,9 @@ describe('bench CLI', () => {
     const bb = bench('perf', '--backbone', 'vit-q/16');
     assert.equal(bb.code, 1);
     assert.match(bb.err, /unknown backbone 'vit-q\/16'; known backbones: vit-s, vit-b/);
+    const p = bench('run', 'mocov3', '--preset', 'paper');
+    assert.equal(p.code, 1);
+    assert.match(p.err, /data\.path: this preset pre-trains on ImageNet; pass --data PATH/);
     const s = bench('run', 'table99');
     assert.match(s.err, /unknown suite 'table99'; known suites: .*table2/);
     const f = bench('perf', '--batch', 'many');

@@ -4,19 +4,55 @@ import path from 'node:path';
 import { Registry } from '../../container/container.ts';
 import { loadSuite } from '../../suites/index.ts';
 import { countTable } from '../../runner/count-suite.ts';
+import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { writeTable } from '../../report/write.ts';
+import { initBackend, parseBackendChoice } from '../../engine/backend.ts';
+import { PRESETS } from '../../recipes/presets.ts';
+import { BACKEND_FLAG } from '../options.ts';
+
+interface RunFlags {
+  results: string;
+  runs: string;
+  preset?: string;
+  data?: string;
+  backend: string;
+  quiet?: boolean;
+}
 
 export function runCommand(): Command {
   return new Command('run')
     .description('run a suite (by name, or a path to a suite .json file) and write its tables')
     .argument('<suite>', 'suite name (see `bench list`) or path to a suite file')
+    .option('--preset <name>', `size preset: ${PRESETS.join(' | ')} (default: the suite's own)`)
+    .option('--data <path>', 'data set folder (ImageNet ImageFolder root for --preset paper; Fashion-MNIST folder otherwise)')
     .option('--results <dir>', 'folder the tables are written to', 'results')
-    .action((name: string, o: { results: string }) => {
+    .option('--runs <dir>', 'run store: checkpoints, logs, weights (resumable)', 'runs')
+    .option('--quiet', 'no progress line')
+    .option(...BACKEND_FLAG)
+    .action(async (name: string, o: RunFlags) => {
       const suite = loadSuite(name);
-      const table = countTable(suite, new Registry());
+      const registry = new Registry();
+      if (suite.kind !== 'pretrain') {
+        const table = countTable(suite, registry);
+        console.log(renderTerminal(table));
+        const files = writeTable(path.resolve(o.results), table, { suite: suite.name, reference: suite.reference });
+        console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+        return;
+      }
+      const preset = o.preset ?? suite.preset ?? 'tiny';
+      if (!PRESETS.includes(preset)) throw new Error(`--preset: unknown preset '${preset}'; known presets: ${PRESETS.join(', ')}`);
+      const backend = await initBackend(parseBackendChoice(o.backend));
+      console.error(`backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}`);
+      const { table, files } = await runPretrainSuite(suite, {
+        preset,
+        resultsDir: path.resolve(o.results),
+        runsDir: path.resolve(o.runs),
+        registry,
+        overrides: o.data ? { data: { path: path.resolve(o.data) } } : undefined,
+        quiet: o.quiet,
+      });
       console.log(renderTerminal(table));
-      const files = writeTable(path.resolve(o.results), table, { suite: suite.name, reference: suite.reference });
       console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
     });
 }

@@ -1,0 +1,48 @@
+/** Evaluators by name, as the container registers them. */
+import { tf } from '../engine/tf.ts';
+import type { Backbone } from '../backbones/backbone.ts';
+import type { ImageSet } from '../data/image-set.ts';
+import { knnAccuracy } from './knn.ts';
+import { KnnMonitor, type KnnMonitorOptions } from './knn-monitor.ts';
+import { extractFeatures } from './features.ts';
+
+export interface EvalOptions {
+  viewSize: number;
+  cropFraction: number;
+  k: number;
+  temperature: number;
+}
+
+/** Evaluates a frozen backbone: train on `train` (or use it as the bank), report top-1 on `test`. */
+export interface FrozenEvaluator {
+  readonly name: string;
+  readonly title: string;
+  evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, opts: EvalOptions): number;
+}
+
+export const knnEvaluator: FrozenEvaluator = {
+  name: 'knn',
+  title: 'weighted kNN on frozen features (Wu et al. 2018; k 200, T 0.07)',
+  evaluate(backbone, train, test, o) {
+    const fo = { viewSize: o.viewSize, cropFraction: o.cropFraction };
+    const bank = extractFeatures(backbone, train, fo);
+    const queries = extractFeatures(backbone, test, fo);
+    try {
+      return knnAccuracy(bank, train.labels, queries, test.labels, { k: o.k, temperature: o.temperature, numClasses: train.numClasses });
+    } finally {
+      tf.dispose([bank, queries]);
+    }
+  },
+};
+
+export interface MonitorFactory {
+  readonly name: string;
+  readonly title: string;
+  create(opts: KnnMonitorOptions): KnnMonitor;
+}
+
+export const knnMonitorFactory: MonitorFactory = {
+  name: 'knn-monitor',
+  title: "the paper's dense kNN monitor (queue of augmented-crop [CLS] features)",
+  create: (opts) => new KnnMonitor(opts),
+};

@@ -1,0 +1,28 @@
+/**
+ * The momentum (EMA) encoder update: p_k <- m p_k + (1 - m) p_q over every parameter (frozen
+ * ones included, so the frozen patch projection stays an identical copy); BatchNorm running
+ * statistics are buffers and are not averaged.
+ */
+import { tf } from '../engine/tf.ts';
+import type { Module } from '../engine/module.ts';
+
+/** Pairs the parameters of two modules built from the same config; throws if they differ. */
+export function pairParams(query: Module, key: Module): [tf.Variable, tf.Variable][] {
+  const q = query.parameters();
+  const k = key.parameters();
+  if (q.length !== k.length) throw new Error(`momentum encoder: ${k.length} parameters vs ${q.length} in the encoder`);
+  return q.map((p, i) => {
+    if (p.name !== k[i].name || p.size !== k[i].size) throw new Error(`momentum encoder: parameter ${i} is ${k[i].name}, expected ${p.name}`);
+    return [p.variable, k[i].variable];
+  });
+}
+
+export function copyParams(pairs: [tf.Variable, tf.Variable][]): void {
+  for (const [q, k] of pairs) k.assign(q);
+}
+
+export function emaUpdate(pairs: [tf.Variable, tf.Variable][], m: number): void {
+  tf.tidy(() => {
+    for (const [q, k] of pairs) k.assign(tf.add(tf.mul(k, m), tf.mul(q, 1 - m)));
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * The resolved configuration of one pre-training cell: everything that determines its result.
+ * A cell's config = its preset's recipe, deep-merged with the suite cell's overrides; the hash of
+ * the resolved config names the cell's run folder, so a finished cell is found again and skipped.
+ */
+import { createHash } from 'node:crypto';
+import type { BackboneOptions } from '../backbones/backbone.ts';
+import type { MocoV3Config } from '../frameworks/mocov3.ts';
+
+export type DatasetName = 'auto' | 'synthetic' | 'fashion-mnist' | 'imagenet';
+
+export interface DataConfig {
+  /** 'auto': Fashion-MNIST when installed, else the embedded synthetic set. */
+  dataset: DatasetName;
+  /** Folder of the data set (Fashion-MNIST IDX files; ImageNet ImageFolder root). */
+  path?: string;
+  /** Training images used (all when absent). */
+  trainCount?: number;
+  /** Held-out labelled images for kNN (all when absent). */
+  testCount?: number;
+  /** Side of the augmented views and of the backbone input, pixels. */
+  viewSize: number;
+  /** Eval transform: centre crop fraction before resizing (224/256 in the paper). */
+  evalCropFraction: number;
+}
+
+export interface OptimizerConfig {
+  name: 'adamw';
+  baseLr: number;
+  weightDecay: number;
+  batch: number;
+  epochs: number;
+  warmupEpochs: number;
+  /** lr = baseLr x batch / lrScaleDivisor (256). */
+  lrScaleDivisor: number;
+}
+
+export interface MonitorConfig {
+  /** Evaluate the kNN monitor every this many iterations. */
+  every: number;
+  /** Queue length as a fraction of the training set (0.1 in the paper). */
+  queueFraction: number;
+  k: number;
+  temperature: number;
+  /** Held-out images the monitor classifies. */
+  queries: number;
+}
+
+export interface PretrainConfig {
+  seed: number;
+  data: DataConfig;
+  backbone: { name: string } & BackboneOptions;
+  framework: { name: 'mocov3' } & Partial<MocoV3Config>;
+  optimizer: OptimizerConfig;
+  augment: { cropMin: number };
+  monitor: MonitorConfig;
+  knn: { k: number; temperature: number };
+  /** Checkpoint every this many iterations (and at the end). */
+  checkpointEvery: number;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge: objects merge key by key, everything else in `over` replaces `base`. */
+export function deepMerge<T>(base: T, over: unknown): T {
+  if (!isPlainObject(base) || !isPlainObject(over)) return (over === undefined ? base : over) as T;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMerge(out[k], v) : v;
+  return out as T;
+}
+
+/** JSON with sorted keys, so that equal configs hash equally. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isPlainObject(v)) {
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => v[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function configHash(c: PretrainConfig): string {
+  return createHash('sha256').update(canonicalJson(c)).digest('hex').slice(0, 12);
+}

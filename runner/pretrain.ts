@@ -1,0 +1,229 @@
+/**
+ * One pre-training cell, end to end: data, two-view augmentation, framework, AdamW with linear lr
+ * scaling and per-iteration warmup + cosine, the dense kNN monitor, checkpoints every N iterations
+ * (resumable), and at the end the kNN evaluation of the frozen backbone (pre-trained and at its
+ * random init) and the backbone's weights as safetensors.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { tf } from '../engine/tf.ts';
+import { Rng } from '../engine/rng.ts';
+import { activeBackend } from '../engine/backend.ts';
+import { saveWeights } from '../engine/weights.ts';
+import type { Registry } from '../container/container.ts';
+import type { Framework, FrameworkFactory } from '../frameworks/framework.ts';
+import type { ImageSet } from '../data/image-set.ts';
+import { BatchLoader } from '../data/loader.ts';
+import { twoViews } from '../augment/policy.ts';
+import { scaledLr, warmupCosineLr } from '../optim/schedules.ts';
+import type { OptimizerFactory } from '../optim/index.ts';
+import type { FrozenEvaluator, MonitorFactory } from '../evaluators/index.ts';
+import type { DatasetSource } from '../data/sources.ts';
+import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
+import { type PretrainConfig, configHash } from './config.ts';
+import { type Checkpointable, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { writeFileAtomic } from '../report/write.ts';
+
+export interface CurvePoint {
+  iter: number;
+  epoch: number;
+  value: number;
+}
+
+export interface Curves {
+  loss: CurvePoint[];
+  knn: CurvePoint[];
+  lr: CurvePoint[];
+}
+
+export interface PretrainResult {
+  hash: string;
+  config: PretrainConfig;
+  backend: { name: string; gpu: boolean; versions: Record<string, string> };
+  iterations: number;
+  epochs: number;
+  trainImages: number;
+  wallSeconds: number;
+  /** Pre-training throughput: source images per second (each gives two views). */
+  imagesPerSec: number;
+  final: { loss: number; knnMonitor: number; knn: number; knnRandomInit: number };
+  curves: Curves;
+  flags: { diverged: boolean };
+  weights: string;
+  finishedAt: string;
+}
+
+export interface ProgressInfo {
+  iter: number;
+  totalIters: number;
+  startIter: number;
+  loss: number;
+  lr: number;
+  knn?: number;
+}
+
+export interface PretrainOptions {
+  /** The cell's run folder (checkpoints, result.json, weights). */
+  runDir: string;
+  registry: Registry;
+  onProgress?: (p: ProgressInfo) => void;
+  /** Testing hook: throw after this iteration completes (simulates a crash). */
+  crashAfterIter?: number;
+}
+
+interface RunJson {
+  curves: Curves;
+  knnRandomInit: number;
+  trainSeconds: number;
+  diverged: boolean;
+}
+
+const RESULT = 'result.json';
+
+export function readResult(runDir: string): PretrainResult | undefined {
+  const f = path.join(runDir, RESULT);
+  return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as PretrainResult) : undefined;
+}
+
+/** Each iteration's augmentation draws from its own stream, so a resumed run sees the same views. */
+function iterRng(seed: number, iter: number): Rng {
+  return new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(iter + 1, 0x85ebca77)) >>> 0);
+}
+
+export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
+  const hash = configHash(c);
+  const done = readResult(opts.runDir);
+  if (done) return done;
+  fs.mkdirSync(opts.runDir, { recursive: true });
+  writeFileAtomic(path.join(opts.runDir, 'config.json'), JSON.stringify({ hash, config: c }, null, 2) + '\n');
+
+  const reg = opts.registry;
+  const { train, test } = reg.get<DatasetSource>('dataset', c.data.dataset).load(c.data, c.seed);
+  const monitorQueries = test.count > c.monitor.queries ? firstN(test, c.monitor.queries) : test;
+  const factory = reg.get<FrameworkFactory>('framework', c.framework.name);
+  const knn = reg.get<FrozenEvaluator>('evaluator', 'knn');
+  const knnEval = (fw: Framework) =>
+    knn.evaluate(fw.backbone, train, test, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction, k: c.knn.k, temperature: c.knn.temperature });
+  const { name: backboneName, ...backboneOptions } = c.backbone;
+  const { name: _fw, ...fwConfig } = c.framework;
+  const fw = factory.build(fwConfig, {
+    backboneName,
+    backboneOptions: { ...backboneOptions, imageSize: c.data.viewSize },
+    seed: c.seed,
+    buildBackbone: (name, o, seed) => reg.backbone(name).build(name, o, seed),
+  });
+
+  const o = c.optimizer;
+  const loader = new BatchLoader(train, { batchSize: o.batch, seed: c.seed, dropLast: true });
+  const itersPerEpoch = loader.stepsPerEpoch;
+  const totalIters = itersPerEpoch * o.epochs;
+  const peakLr = scaledLr(o.baseLr, o.batch, o.lrScaleDivisor);
+  const params = fw.trainableParams();
+  const optimizer = reg.get<OptimizerFactory>('optimizer', o.name).build(params, { weightDecay: o.weightDecay });
+  const monitor = reg.get<MonitorFactory>('evaluator', 'knn-monitor').create({
+    capacity: Math.max(1, Math.round(c.monitor.queueFraction * train.count)),
+    dim: fw.backbone.outDim,
+    numClasses: train.numClasses,
+    k: c.monitor.k,
+    temperature: c.monitor.temperature,
+  });
+  const parts: Record<string, Checkpointable> = { optimizer, monitor };
+
+  let run: RunJson;
+  let startIter = 0;
+  const meta = loadCheckpoint<RunJson>(opts.runDir, fw.modules(), parts);
+  if (meta) {
+    run = meta.json;
+    startIter = meta.iter;
+  } else {
+    run = { curves: { loss: [], knn: [], lr: [] }, knnRandomInit: knnEval(fw), trainSeconds: 0, diverged: false };
+  }
+
+  const vars = params.map((p) => p.variable);
+  const byVar = new Map(params.map((p) => [p.variable.name, p]));
+  const evalMonitor = (iter: number) => {
+    const q = extractFeatures(fw.backbone, monitorQueries, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction });
+    const acc = monitor.evaluate(q, monitorQueries.labels);
+    q.dispose();
+    run.curves.knn.push({ iter, epoch: iter / itersPerEpoch, value: acc });
+    return acc;
+  };
+
+  let lastKnn = run.curves.knn.at(-1)?.value;
+  let t0 = performance.now();
+  for (let iter = startIter; iter < totalIters; iter++) {
+    const epoch = Math.floor(iter / itersPerEpoch);
+    const batch = loader.batchAt(epoch, iter % itersPerEpoch);
+    const lr = warmupCosineLr(iter / itersPerEpoch, { baseLr: peakLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs });
+    const ctx = { iter, totalIters };
+    const [v1, v2] = tf.tidy(() => {
+      const x = rgbTensor(batch.images, batch.shape, train.name);
+      return twoViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin });
+    });
+    const prepared = fw.prepare(v1, v2, ctx);
+    let features: tf.Tensor2D | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const out = fw.loss(v1, v2, prepared, ctx);
+      features = tf.keep(out.features);
+      return out.loss;
+    }, vars);
+    const loss = value.dataSync()[0];
+    const gradMap = new Map(Object.entries(grads).map(([name, g]) => [byVar.get(name)!, g]));
+    optimizer.step(gradMap, lr);
+    monitor.push(features!, batch.labels);
+    tf.dispose([value, features!, v1, v2, ...prepared]);
+    tf.dispose(grads);
+
+    if (!Number.isFinite(loss)) run.diverged = true;
+    run.curves.loss.push({ iter, epoch: iter / itersPerEpoch, value: loss });
+    run.curves.lr.push({ iter, epoch: iter / itersPerEpoch, value: lr });
+    const next = iter + 1;
+    if (next % c.monitor.every === 0 || next === totalIters) lastKnn = evalMonitor(next);
+    opts.onProgress?.({ iter: next, totalIters, startIter, loss, lr, knn: lastKnn });
+    if (next % c.checkpointEvery === 0 || next === totalIters) {
+      const now = performance.now();
+      run.trainSeconds += (now - t0) / 1000;
+      t0 = now;
+      saveCheckpoint(opts.runDir, next, fw.modules(), parts, run);
+    }
+    if (opts.crashAfterIter !== undefined && next === opts.crashAfterIter) {
+      throw new Error(`simulated crash after iteration ${next}`);
+    }
+  }
+
+  const knnFinal = knnEval(fw);
+  const weights = path.join(opts.runDir, 'backbone.safetensors');
+  saveWeights(fw.backbone, weights, { backbone: c.backbone.name, framework: c.framework.name, config_hash: hash });
+  const b = activeBackend();
+  const lossTail = run.curves.loss.slice(-Math.max(1, Math.min(itersPerEpoch, 20)));
+  const result: PretrainResult = {
+    hash,
+    config: c,
+    backend: { name: b?.name ?? tf.getBackend(), gpu: b?.gpu ?? false, versions: b?.versions ?? {} },
+    iterations: totalIters,
+    epochs: o.epochs,
+    trainImages: train.count,
+    wallSeconds: run.trainSeconds,
+    imagesPerSec: (totalIters * o.batch) / run.trainSeconds,
+    final: {
+      loss: lossTail.reduce((s, p) => s + p.value, 0) / lossTail.length,
+      knnMonitor: run.curves.knn.at(-1)?.value ?? Number.NaN,
+      knn: knnFinal,
+      knnRandomInit: run.knnRandomInit,
+    },
+    curves: run.curves,
+    flags: { diverged: run.diverged },
+    weights,
+    finishedAt: new Date().toISOString(),
+  };
+  writeFileAtomic(path.join(opts.runDir, RESULT), JSON.stringify(result, null, 2) + '\n');
+  fw.dispose();
+  optimizer.dispose();
+  monitor.dispose();
+  return result;
+}
+
+function firstN(set: ImageSet, n: number): ImageSet {
+  const px = set.height * set.width * set.channels;
+  return { ...set, name: `${set.name}[:${n}]`, count: n, images: set.images.subarray(0, n * px), labels: set.labels.subarray(0, n) };
+}

@@ -1,0 +1,84 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tf } from '../engine/tf.ts';
+import { Registry } from '../container/container.ts';
+import { presetConfig } from '../recipes/presets.ts';
+import { deepMerge, configHash, type PretrainConfig } from '../runner/config.ts';
+import { pretrain } from '../runner/pretrain.ts';
+import { resolveCell } from '../runner/pretrain-suite.ts';
+import { readSafetensors } from '../engine/safetensors.ts';
+import { useBackend } from './helpers/backend.ts';
+
+before(async () => useBackend('wasm'));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-pretrain-'));
+const registry = new Registry();
+
+/** A very small but complete MoCo v3 run: 8 iterations per epoch. */
+function small(over: unknown = {}): PretrainConfig {
+  return deepMerge(
+    deepMerge(presetConfig('smoke'), {
+      data: { trainCount: 128, testCount: 64 },
+      optimizer: { batch: 16, epochs: 2, warmupEpochs: 1 },
+      monitor: { every: 4, queries: 64 },
+      checkpointEvery: 4,
+    }),
+    over,
+  );
+}
+
+describe('MoCo v3 pre-training loop', () => {
+  it('a run killed after its first checkpoint and restarted ends with the same final metrics', async () => {
+    const c = small();
+    const a = await pretrain(c, { runDir: path.join(tmp, 'a'), registry });
+    const dirB = path.join(tmp, 'b');
+    await assert.rejects(pretrain(c, { runDir: dirB, registry, crashAfterIter: 6 }), /simulated crash after iteration 6/);
+    assert.ok(fs.existsSync(path.join(dirB, 'ckpt-4.safetensors')), 'checkpoint of iteration 4 exists');
+    assert.ok(!fs.existsSync(path.join(dirB, 'result.json')));
+    let resumedFrom = -1;
+    const b = await pretrain(c, { runDir: dirB, registry, onProgress: (p) => (resumedFrom = p.startIter) });
+    assert.equal(resumedFrom, 4, 'resumed at the checkpoint');
+    assert.deepEqual(b.final, a.final);
+    assert.deepEqual(b.curves.loss.map((p) => p.value), a.curves.loss.map((p) => p.value));
+    assert.deepEqual(b.curves.knn, a.curves.knn);
+    assert.equal(a.iterations, 16);
+    assert.equal(a.hash, configHash(c));
+    // a finished cell is not run again
+    const again = await pretrain(c, { runDir: dirB, registry, onProgress: () => assert.fail('must not train') });
+    assert.equal(again.finishedAt, b.finishedAt);
+    // the backbone's weights are exported with timm names
+    const w = readSafetensors(a.weights).tensors;
+    assert.ok(w.has('blocks.0.attn.qkv.weight') && w.has('cls_token') && !w.has('head.0.weight'));
+  });
+
+  it('the number of live tensors is the same after step 10 and step 100', async () => {
+    const c = small({ optimizer: { epochs: 13 }, monitor: { every: 7 }, checkpointEvery: 50 });
+    const counts = new Map<number, number>();
+    await pretrain(c, { runDir: path.join(tmp, 'count'), registry, onProgress: (p) => counts.set(p.iter, tf.memory().numTensors) });
+    assert.ok(counts.has(100), 'ran 100 steps');
+    assert.equal(counts.get(100), counts.get(10));
+  });
+
+  it('the paper preset resolves to the ViT-B recipe and asks for ImageNet', () => {
+    const c = presetConfig('paper');
+    assert.equal(c.backbone.name, 'vit-b/16');
+    assert.equal(c.optimizer.batch, 4096);
+    assert.equal(c.optimizer.baseLr, 1.5e-4);
+    assert.equal(c.optimizer.weightDecay, 0.1);
+    assert.equal(c.optimizer.epochs, 300);
+    assert.equal(c.optimizer.warmupEpochs, 40);
+    assert.equal(c.framework.tau, 0.2);
+    assert.equal(c.framework.mlpDim, 4096);
+    assert.equal(c.augment.cropMin, 0.08);
+    const suite = { name: 'mocov3', title: 't', reference: 'r', kind: 'pretrain' as const, cells: [{ id: 'x', config: {} }] };
+    assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp }), /data\.path: .*--data PATH to an ImageFolder root/);
+    assert.throws(() => presetConfig('huge'), /--preset: unknown preset 'huge'; known presets: paper, tiny, smoke/);
+  });
+
+  it('a bad resolved config names the field', () => {
+    const suite = { name: 's', title: 't', reference: 'r', kind: 'pretrain' as const, cells: [{ id: 'x', config: { optimizer: { batch: 0 } } }] };
+    assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'smoke', runsDir: tmp }), /\/optimizer\/batch: must be >= 2/);
+  });
+});
