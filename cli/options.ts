@@ -11,6 +11,26 @@ export function intOption(flag: string, min = 0) {
 
 export const BACKEND_FLAG = ['--backend <name>', 'compute backend: auto | tensorflow | wasm | cpu', 'auto'] as const;
 
+/** Adds --backend, --threads and --no-native to a command. */
+export function withEngineOptions(cmd: import('commander').Command): import('commander').Command {
+  return cmd
+    .option(...BACKEND_FLAG)
+    .option('--threads <n>', 'threads of the native GEMM (default: all CPUs)', intOption('--threads', 1))
+    .option('--no-native', 'use the stock tfjs kernels even when the native GEMM is built');
+}
+
+export interface EngineFlags {
+  backend: string;
+  threads?: number;
+  native: boolean;
+}
+
+/** Initialise the engine from the flags of `withEngineOptions`. */
+export async function initEngine(f: EngineFlags) {
+  const { initBackend, parseBackendChoice } = await import('../engine/backend.ts');
+  return initBackend(parseBackendChoice(f.backend), { threads: f.threads, native: f.native });
+}
+
 /** Adds the backbone ablation switches to a command. */
 export function withBackboneOptions(cmd: import('commander').Command): import('commander').Command {
   return cmd

@@ -8,7 +8,10 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import os from 'node:os';
 import { tf } from './tf.ts';
+import { nativeAddon, nativeStatus } from './kernels/native-addon.ts';
+import { installNativeMatmul, type InstalledKernels } from './kernels/native-matmul.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -25,11 +28,43 @@ export interface BackendReport {
   /** Why this backend was chosen, including what was tried and failed. */
   reason: string[];
   versions: Record<string, string>;
+  /** Kernels replaced by the native GEMM, and its thread count; empty when stock kernels run. */
+  native: { kernels: string[]; threads: number; status: string };
+}
+
+export interface EngineOptions {
+  /** Threads of the native GEMM (default: all CPUs). */
+  threads?: number;
+  /** Use the native GEMM kernels when built (default true). */
+  native?: boolean;
 }
 
 const require = createRequire(import.meta.url);
 
 let active: BackendReport | undefined;
+let installed: InstalledKernels | undefined;
+let activeKey = '';
+
+/** True when matrix products with transpose flags run as fast as plain ones (native GEMM). */
+export function transposedMatmulIsFast(): boolean {
+  return installed !== undefined && installed.backend === tf.getBackend();
+}
+
+function setupNative(name: string, opts: EngineOptions): BackendReport['native'] {
+  installed?.restore();
+  installed = undefined;
+  const addon = nativeAddon();
+  const threads = opts.threads ?? os.cpus().length;
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
+    throw new Error(`--threads: must be a positive integer, got ${opts.threads}`);
+  }
+  if (opts.native === false) return { kernels: [], threads: 0, status: 'off (--no-native)' };
+  if (!addon) return { kernels: [], threads: 0, status: nativeStatus() };
+  if (name !== 'wasm' && name !== 'cpu') return { kernels: [], threads: 0, status: `not used: the ${name} backend has its own kernels` };
+  addon.setThreads(threads);
+  installed = installNativeMatmul(addon, name);
+  return { kernels: installed.kernels, threads: addon.threads(), status: nativeStatus() };
+}
 
 function packageVersion(pkg: string): string | undefined {
   try {
@@ -108,15 +143,17 @@ function versions(): Record<string, string> {
  * Throws an Error naming the missing package and how to install it when an explicit choice
  * cannot load.
  */
-export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendReport> {
+export async function initBackend(choice: BackendChoice = 'auto', opts: EngineOptions = {}): Promise<BackendReport> {
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new Error(`--backend: unknown backend '${choice}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
-  if (active && active.requested === choice) return active;
+  const key = JSON.stringify(opts);
+  if (active && active.requested === choice && activeKey === key) return active;
+  activeKey = key;
   const reason: string[] = [];
   const done = (name: string, pkg: string, gpu: boolean, why: string): BackendReport => {
     reason.push(why);
-    active = { requested: choice, name, package: pkg, gpu, reason, versions: versions() };
+    active = { requested: choice, name, package: pkg, gpu, reason, versions: versions(), native: setupNative(name, opts) };
     return active;
   };
 

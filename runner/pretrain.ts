@@ -23,6 +23,7 @@ import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
 import { type PretrainConfig, configHash } from './config.ts';
 import { type Checkpointable, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { writeFileAtomic } from '../report/write.ts';
+import { TrainStep } from './train-step.ts';
 
 export interface CurvePoint {
   iter: number;
@@ -139,8 +140,7 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
     run = { curves: { loss: [], knn: [], lr: [] }, knnRandomInit: knnEval(fw), trainSeconds: 0, diverged: false };
   }
 
-  const vars = params.map((p) => p.variable);
-  const byVar = new Map(params.map((p) => [p.variable.name, p]));
+  const step = new TrainStep(fw, optimizer);
   const evalMonitor = (iter: number) => {
     const q = extractFeatures(fw.backbone, monitorQueries, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction });
     const acc = monitor.evaluate(q, monitorQueries.labels);
@@ -160,19 +160,9 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
       const x = rgbTensor(batch.images, batch.shape, train.name);
       return twoViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin });
     });
-    const prepared = fw.prepare(v1, v2, ctx);
-    let features: tf.Tensor2D | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const out = fw.loss(v1, v2, prepared, ctx);
-      features = tf.keep(out.features);
-      return out.loss;
-    }, vars);
-    const loss = value.dataSync()[0];
-    const gradMap = new Map(Object.entries(grads).map(([name, g]) => [byVar.get(name)!, g]));
-    optimizer.step(gradMap, lr);
-    monitor.push(features!, batch.labels);
-    tf.dispose([value, features!, v1, v2, ...prepared]);
-    tf.dispose(grads);
+    const { loss, features } = step.run(v1, v2, ctx, lr);
+    monitor.push(features, batch.labels);
+    tf.dispose([features, v1, v2]);
 
     if (!Number.isFinite(loss)) run.diverged = true;
     run.curves.loss.push({ iter, epoch: iter / itersPerEpoch, value: loss });

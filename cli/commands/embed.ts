@@ -4,24 +4,22 @@
  */
 import { Command } from 'commander';
 import { Registry } from '../../container/container.ts';
-import { initBackend, parseBackendChoice } from '../../engine/backend.ts';
 import { readSafetensors, toFloat32, writeSafetensors } from '../../engine/safetensors.ts';
 import { loadWeights } from '../../engine/weights.ts';
 import { tf } from '../../engine/tf.ts';
-import { BACKEND_FLAG, BackboneFlags, backboneOptionsFrom, intOption, withBackboneOptions } from '../options.ts';
+import { BackboneFlags, EngineFlags, backboneOptionsFrom, initEngine, intOption, withBackboneOptions, withEngineOptions } from '../options.ts';
 
-interface EmbedFlags extends BackboneFlags {
+interface EmbedFlags extends BackboneFlags, EngineFlags {
   backbone: string;
   weights?: string;
   input: string;
   out: string;
   seed: number;
   batch: number;
-  backend: string;
 }
 
 export function embedCommand(): Command {
-  return withBackboneOptions(
+  return withEngineOptions(withBackboneOptions(
     new Command('embed')
       .description('write backbone features of the NCHW images in a safetensors file')
       .requiredOption('--backbone <name>', 'backbone, e.g. vit-s/16')
@@ -29,10 +27,9 @@ export function embedCommand(): Command {
       .requiredOption('--input <file>', "safetensors file with a float32 tensor 'images' [B, 3, H, W]")
       .requiredOption('--out <file>', "output safetensors file; gets 'features' [B, D]")
       .option('--seed <n>', 'seed of the random init when no --weights', intOption('--seed'), 0)
-      .option('--batch <n>', 'images per forward pass', intOption('--batch', 1), 64)
-      .option(...BACKEND_FLAG),
-  ).action(async (o: EmbedFlags) => {
-    await initBackend(parseBackendChoice(o.backend));
+      .option('--batch <n>', 'images per forward pass', intOption('--batch', 1), 64),
+  )).action(async (o: EmbedFlags) => {
+    await initEngine(o);
     const st = readSafetensors(o.input);
     const t = st.tensors.get('images');
     if (!t) throw new Error(`${o.input}: no tensor 'images' (has: ${[...st.tensors.keys()].join(', ') || 'none'})`);

@@ -1,17 +1,15 @@
 /** `bench env`: which backend runs, why, versions, and whether a GPU is really used. */
 import { Command } from 'commander';
 import os from 'node:os';
-import { initBackend, parseBackendChoice } from '../../engine/backend.ts';
 import { tf } from '../../engine/tf.ts';
-import { BACKEND_FLAG } from '../options.ts';
+import { EngineFlags, initEngine, withEngineOptions } from '../options.ts';
 
 export function envCommand(): Command {
-  return new Command('env')
+  return withEngineOptions(new Command('env')
     .description('print the backend in use, why it was chosen, versions, and whether a GPU is used')
-    .option(...BACKEND_FLAG)
-    .option('--json', 'print JSON')
-    .action(async (o: { backend: string; json?: boolean }) => {
-      const r = await initBackend(parseBackendChoice(o.backend));
+    .option('--json', 'print JSON'))
+    .action(async (o: EngineFlags & { json?: boolean }) => {
+      const r = await initEngine(o);
       const info = {
         backend: r.name,
         package: r.package,
@@ -19,6 +17,7 @@ export function envCommand(): Command {
         gpu: r.gpu,
         reason: r.reason,
         versions: r.versions,
+        native: r.native,
         flags: tf.env().getFlags(),
         cpus: os.cpus().length,
         memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
@@ -29,6 +28,7 @@ export function envCommand(): Command {
       }
       console.log(`backend:   ${r.name} (${r.package}), requested '${r.requested}'`);
       console.log(`gpu:       ${r.gpu ? 'yes, kernels run on the GPU' : 'no'}`);
+      console.log(`native:    ${r.native.kernels.length ? `${r.native.kernels.join(', ')} on the native GEMM, ${r.native.threads} thread(s)` : 'stock tfjs kernels'}; ${r.native.status}`);
       console.log('why:');
       for (const line of r.reason) console.log(`  - ${line}`);
       console.log('versions:');

@@ -1,24 +1,54 @@
-/** `bench perf`: forward and forward+backward throughput of a backbone on the backend in use. */
+/**
+ * `bench perf`: throughput on the backend in use. With --config NAME, a whole training step of a
+ * named configuration (bench/perf-configs.ts); with --backbone, a backbone's forward and
+ * forward+backward.
+ */
 import { Command } from 'commander';
 import { Registry } from '../../container/container.ts';
-import { initBackend, parseBackendChoice } from '../../engine/backend.ts';
 import { measureBackbone } from '../../bench/perf.ts';
-import { BACKEND_FLAG, BackboneFlags, backboneOptionsFrom, intOption, withBackboneOptions } from '../options.ts';
+import { measureTrainStep } from '../../bench/train-perf.ts';
+import { PERF_CONFIGS } from '../../bench/perf-configs.ts';
+import { BackboneFlags, EngineFlags, backboneOptionsFrom, initEngine, intOption, withBackboneOptions, withEngineOptions } from '../options.ts';
+
+interface PerfFlags extends BackboneFlags, EngineFlags {
+  config?: string;
+  backbone: string;
+  batch?: number;
+  iters: number;
+  top: number;
+}
 
 export function perfCommand(): Command {
-  return withBackboneOptions(
+  return withEngineOptions(withBackboneOptions(
     new Command('perf')
-      .description('print forward and forward+backward images/s and GFLOP/s of a backbone')
-      .option('--backbone <name>', 'backbone', 'vit-tiny')
+      .description('print training-step or backbone throughput (images/s, GFLOP/s, time per kernel, tensor count)')
+      .option('--config <name>', `a named training step: ${Object.keys(PERF_CONFIGS).join(' | ')}`)
+      .option('--backbone <name>', 'backbone (without --config)', 'vit-tiny')
       .option('--image-size <n>', 'input image size (default: the backbone default)', intOption('--image-size', 1))
-      .option('--batch <n>', 'batch size', intOption('--batch', 1), 32)
+      .option('--batch <n>', 'batch size (default: the config\'s, or 32)', intOption('--batch', 2))
       .option('--iters <n>', 'timed iterations after one warm-up', intOption('--iters', 1), 3)
-      .option(...BACKEND_FLAG),
-  ).action(async (o: BackboneFlags & { backbone: string; batch: number; iters: number; backend: string }) => {
-    const b = await initBackend(parseBackendChoice(o.backend));
-    const model = new Registry().backbone(o.backbone).build(o.backbone, backboneOptionsFrom(o), 0);
-    const r = measureBackbone(model, o.batch, o.iters);
-    console.log(`backbone ${o.backbone}, ${model.imageSize}px, batch ${o.batch}, backend ${b.name}${b.gpu ? ' (GPU)' : ''}`);
+      .option('--top <n>', 'kernels listed in the time share', intOption('--top', 1), 12),
+  )).action(async (o: PerfFlags) => {
+    const b = await initEngine(o);
+    const engine = `backend ${b.name}${b.gpu ? ' (GPU)' : ''}, ${b.native.kernels.length ? `native GEMM x${b.native.threads} thread(s)` : 'stock kernels'}`;
+    const registry = new Registry();
+    if (o.config) {
+      const cfg = PERF_CONFIGS[o.config];
+      if (!cfg) throw new Error(`--config: unknown config '${o.config}'; known: ${Object.keys(PERF_CONFIGS).join(', ')}`);
+      const batch = o.batch ?? cfg.batch;
+      const r = await measureTrainStep(cfg, batch, o.iters, registry);
+      console.log(`${o.config}: ${cfg.title}`);
+      console.log(`batch ${batch}, ${engine}`);
+      console.log(`  train step  ${r.stepImgPerSec.toFixed(1).padStart(8)} images/s  ${r.stepGflops.toFixed(1).padStart(7)} GFLOP/s  (${(r.macsPerImageStep / 1e9).toFixed(3)} GMACs per image per step)`);
+      console.log(`  forward     ${r.forwardImgPerSec.toFixed(1).padStart(8)} images/s  (backbone, eval mode)`);
+      console.log(`  live tensors: ${r.tensorsAfter.map((t) => `${t.tensors} after step ${t.step}`).join(', ')}`);
+      console.log('  time per kernel (one profiled step):');
+      for (const k of r.kernelShare.slice(0, o.top)) console.log(`    ${k.kernel.padEnd(22)} ${k.ms.toFixed(1).padStart(9)} ms  ${(100 * k.share).toFixed(1).padStart(5)} %`);
+      return;
+    }
+    const model = registry.backbone(o.backbone).build(o.backbone, backboneOptionsFrom(o), 0);
+    const r = measureBackbone(model, o.batch ?? 32, o.iters);
+    console.log(`backbone ${o.backbone}, ${model.imageSize}px, batch ${r.batch}, ${engine}`);
     console.log(`  ${(r.macsPerImage / 1e9).toFixed(3)} GMACs per image`);
     console.log(`  forward          ${r.forwardImgPerSec.toFixed(1).padStart(9)} images/s  ${r.forwardGflops.toFixed(2).padStart(8)} GFLOP/s`);
     console.log(`  forward+backward ${r.trainImgPerSec.toFixed(1).padStart(9)} images/s  ${r.trainGflops.toFixed(2).padStart(8)} GFLOP/s`);

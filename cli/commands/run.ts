@@ -7,29 +7,26 @@ import { countTable } from '../../runner/count-suite.ts';
 import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { writeTable } from '../../report/write.ts';
-import { initBackend, parseBackendChoice } from '../../engine/backend.ts';
 import { PRESETS } from '../../recipes/presets.ts';
-import { BACKEND_FLAG } from '../options.ts';
+import { EngineFlags, initEngine, withEngineOptions } from '../options.ts';
 
-interface RunFlags {
+interface RunFlags extends EngineFlags {
   results: string;
   runs: string;
   preset?: string;
   data?: string;
-  backend: string;
   quiet?: boolean;
 }
 
 export function runCommand(): Command {
-  return new Command('run')
+  return withEngineOptions(new Command('run')
     .description('run a suite (by name, or a path to a suite .json file) and write its tables')
     .argument('<suite>', 'suite name (see `bench list`) or path to a suite file')
     .option('--preset <name>', `size preset: ${PRESETS.join(' | ')} (default: the suite's own)`)
     .option('--data <path>', 'data set folder (ImageNet ImageFolder root for --preset paper; Fashion-MNIST folder otherwise)')
     .option('--results <dir>', 'folder the tables are written to', 'results')
     .option('--runs <dir>', 'run store: checkpoints, logs, weights (resumable)', 'runs')
-    .option('--quiet', 'no progress line')
-    .option(...BACKEND_FLAG)
+    .option('--quiet', 'no progress line'))
     .action(async (name: string, o: RunFlags) => {
       const suite = loadSuite(name);
       const registry = new Registry();
@@ -42,8 +39,8 @@ export function runCommand(): Command {
       }
       const preset = o.preset ?? suite.preset ?? 'tiny';
       if (!PRESETS.includes(preset)) throw new Error(`--preset: unknown preset '${preset}'; known presets: ${PRESETS.join(', ')}`);
-      const backend = await initBackend(parseBackendChoice(o.backend));
-      console.error(`backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}`);
+      const backend = await initEngine(o);
+      console.error(`backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}, ${backend.native.kernels.length ? `native GEMM x${backend.native.threads}` : 'stock kernels'}`);
       const { table, files } = await runPretrainSuite(suite, {
         preset,
         resultsDir: path.resolve(o.results),

@@ -9,11 +9,13 @@
 import { tf } from '../tf.ts';
 import { recordMacs } from '../flops.ts';
 import { customOp } from './custom-op.ts';
+import { transposedMatmulIsFast } from '../backend.ts';
 
 /** a [m, k] x b [k, n] -> [m, n]. */
 export function matmul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   recordMacs(a.shape[0] * a.shape[1] * b.shape[1]);
-  return mm(a, b);
+  // With the native GEMM, tfjs's own gradient (products with transpose flags) is fastest.
+  return transposedMatmulIsFast() ? tf.matMul(a, b) : mm(a, b);
 }
 
 const mm = customOp<tf.Tensor2D>(([a, b], save) => {

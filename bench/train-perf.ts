@@ -1,0 +1,81 @@
+/**
+ * Throughput of a whole training step (framework + optimiser) on the backend in use: train-step
+ * images/s, forward images/s, achieved GFLOP/s, the share of time per kernel, and the live tensor
+ * count after N steps. Prints figures; asserts nothing.
+ */
+import { tf } from '../engine/tf.ts';
+import { traceMacs } from '../engine/flops.ts';
+import type { Registry } from '../container/container.ts';
+import type { FrameworkFactory } from '../frameworks/framework.ts';
+import type { OptimizerFactory } from '../optim/index.ts';
+import { TrainStep } from '../runner/train-step.ts';
+import type { PerfConfig } from './perf-configs.ts';
+
+export interface TrainPerfResult {
+  batch: number;
+  stepImgPerSec: number;
+  stepGflops: number;
+  forwardImgPerSec: number;
+  macsPerImageStep: number;
+  kernelShare: { kernel: string; ms: number; share: number }[];
+  tensorsAfter: { step: number; tensors: number }[];
+}
+
+export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: number, registry: Registry): Promise<TrainPerfResult> {
+  const fw = registry.get<FrameworkFactory>('framework', cfg.framework).build(cfg.frameworkConfig, {
+    backboneName: cfg.backbone,
+    backboneOptions: cfg.backboneOptions,
+    seed: 1,
+    buildBackbone: (n, o, s) => registry.backbone(n).build(n, o, s),
+  });
+  const optimizer = registry.get<OptimizerFactory>('optimizer', 'adamw').build(fw.trainableParams(), { weightDecay: cfg.weightDecay });
+  const step = new TrainStep(fw, optimizer);
+  const s = fw.backbone.imageSize;
+  const v1 = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const v2 = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const total = steps + 2;
+  const run = (iter: number) => tf.dispose(step.run(v1, v2, { iter, totalIters: total }, 1e-4).features);
+
+  // multiply-adds: keys (forward only) + queries (forward, and backward = 2 x forward)
+  let keyMacs = 0;
+  let queryMacs = 0;
+  tf.tidy(() => {
+    let prepared: tf.Tensor[] = [];
+    keyMacs = traceMacs(() => (prepared = fw.prepare(v1, v2, { iter: 0, totalIters: total })));
+    queryMacs = traceMacs(() => void fw.loss(v1, v2, prepared, { iter: 0, totalIters: total }));
+  });
+  const macsPerStep = keyMacs + 3 * queryMacs;
+
+  run(0); // warm-up
+  const tensorsAfter: { step: number; tensors: number }[] = [{ step: 1, tensors: tf.memory().numTensors }];
+  const t0 = performance.now();
+  for (let i = 1; i <= steps; i++) run(i);
+  const dt = (performance.now() - t0) / 1000 / steps;
+  tensorsAfter.push({ step: steps + 1, tensors: tf.memory().numTensors });
+
+  const profile = await tf.profile(() => run(steps + 1));
+  const byKernel = new Map<string, number>();
+  for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+  const kernelTotal = [...byKernel.values()].reduce((a, b) => a + b, 0);
+  const kernelShare = [...byKernel]
+    .map(([kernel, ms]) => ({ kernel, ms, share: ms / kernelTotal }))
+    .sort((a, b) => b.ms - a.ms);
+
+  const fwdStart = performance.now();
+  const fwdIters = 3;
+  for (let i = 0; i < fwdIters; i++) tf.tidy(() => void fw.backbone.apply(v1, false).dataSync());
+  const fwdDt = (performance.now() - fwdStart) / 1000 / fwdIters;
+
+  tf.dispose([v1, v2]);
+  fw.dispose();
+  optimizer.dispose();
+  return {
+    batch,
+    stepImgPerSec: batch / dt,
+    stepGflops: (2 * macsPerStep) / dt / 1e9,
+    forwardImgPerSec: batch / fwdDt,
+    macsPerImageStep: macsPerStep / batch,
+    kernelShare,
+    tensorsAfter,
+  };
+}

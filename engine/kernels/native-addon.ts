@@ -1,0 +1,47 @@
+/**
+ * The optional native addon (native/sslbench_native.node: CBLAS GEMM through OpenBLAS). Loaded
+ * once; `nativeAddon()` is undefined when it is not built, with the reason in `nativeStatus()`.
+ */
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeAddon {
+  gemm(
+    a: Float32Array, aOff: number, aStride: number,
+    b: Float32Array, bOff: number, bStride: number,
+    c: Float32Array, cOff: number, cStride: number,
+    batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, beta: number,
+  ): void;
+  setThreads(n: number): void;
+  threads(): number;
+  config(): string;
+}
+
+export const NATIVE_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'sslbench_native.node');
+
+let loaded: { addon?: NativeAddon; status: string } | undefined;
+
+function load(): { addon?: NativeAddon; status: string } {
+  if (loaded) return loaded;
+  if (process.env.SSLBENCH_NATIVE === '0') return (loaded = { status: 'disabled by SSLBENCH_NATIVE=0' });
+  if (!fs.existsSync(NATIVE_PATH)) {
+    return (loaded = { status: `not built (${path.relative(process.cwd(), NATIVE_PATH)} missing): apt-get install libopenblas-dev && npm run build:native` });
+  }
+  try {
+    const addon = createRequire(import.meta.url)(NATIVE_PATH) as NativeAddon;
+    return (loaded = { addon, status: `loaded: ${addon.config().trim()}` });
+  } catch (err) {
+    return (loaded = { status: `failed to load ${NATIVE_PATH}: ${(err as Error).message}` });
+  }
+}
+
+export function nativeAddon(): NativeAddon | undefined {
+  return load().addon;
+}
+
+export function nativeStatus(): string {
+  return load().status;
+}

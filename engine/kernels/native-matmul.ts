@@ -1,0 +1,133 @@
+/**
+ * Matrix-product kernels served by the native CBLAS GEMM, registered over the stock tfjs kernels
+ * (BatchMatMul, _FusedMatMul) of the wasm and cpu backends. The GEMM reads and writes the
+ * backend's own memory (the wasm heap, or the cpu backend's typed arrays): no copies. Transpose
+ * flags are free, so the backward pass's transposed products run at full speed too. Cases the
+ * native path does not cover (non-float32, general batch broadcasting, fused activations other
+ * than linear/relu) go to the stock kernel, unchanged.
+ */
+import { tf } from '../tf.ts';
+import type { NativeAddon } from './native-addon.ts';
+
+type KernelFunc = tf.KernelFunc;
+type TensorInfo = tf.TensorInfo;
+
+interface BackendMemory {
+  /** A Float32Array over the tensor's data, valid until the next allocation. */
+  view(t: TensorInfo): Float32Array;
+  /** A fresh float32 output. */
+  alloc(shape: number[]): TensorInfo;
+}
+
+function memoryOf(backendName: string, backend: unknown): BackendMemory {
+  if (backendName === 'wasm') {
+    const b = backend as { makeOutput(shape: number[], dtype: string): TensorInfo; typedArrayFromHeap(t: TensorInfo): Float32Array };
+    return { view: (t) => b.typedArrayFromHeap(t), alloc: (shape) => b.makeOutput(shape, 'float32') };
+  }
+  const b = backend as {
+    data: { get(id: unknown): { values: Float32Array } };
+    makeTensorInfo(shape: number[], dtype: string, values: Float32Array): TensorInfo;
+  };
+  return {
+    view: (t) => b.data.get(t.dataId).values,
+    alloc: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((s, d) => s * d, 1))),
+  };
+}
+
+interface Plan {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  aStride: number;
+  bStride: number;
+  outShape: number[];
+}
+
+/** Shapes of a (batched) product, or undefined when the native path does not cover it. */
+export function planMatmul(aShape: number[], bShape: number[], transA: boolean, transB: boolean): Plan | undefined {
+  const ra = aShape.length, rb = bShape.length;
+  if (ra < 2 || rb < 2) return undefined;
+  const m = transA ? aShape[ra - 1] : aShape[ra - 2];
+  const ka = transA ? aShape[ra - 2] : aShape[ra - 1];
+  const kb = transB ? bShape[rb - 1] : bShape[rb - 2];
+  const n = transB ? bShape[rb - 2] : bShape[rb - 1];
+  if (ka !== kb) return undefined;
+  const outerA = aShape.slice(0, -2), outerB = bShape.slice(0, -2);
+  const batchA = outerA.reduce((s, d) => s * d, 1), batchB = outerB.reduce((s, d) => s * d, 1);
+  let outer: number[];
+  if (batchA === batchB && outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i])) outer = outerA;
+  else if (batchB === 1) outer = outerA;
+  else if (batchA === 1) outer = outerB;
+  else return undefined;
+  const batch = Math.max(batchA, batchB);
+  return { batch, m, n, k: ka, aStride: batchA === 1 ? 0 : m * ka, bStride: batchB === 1 ? 0 : ka * n, outShape: [...outer, m, n] };
+}
+
+function gemmInto(addon: NativeAddon, mem: BackendMemory, a: TensorInfo, b: TensorInfo, p: Plan, transA: boolean, transB: boolean): TensorInfo {
+  const out = mem.alloc(p.outShape);
+  // views after the allocation: growing the wasm heap detaches older views
+  const A = mem.view(a), B = mem.view(b), C = mem.view(out);
+  addon.gemm(A, 0, p.aStride, B, 0, p.bStride, C, 0, p.m * p.n, p.batch, p.m, p.n, p.k, transA, transB, 0);
+  return out;
+}
+
+export interface InstalledKernels {
+  backend: string;
+  kernels: string[];
+  restore(): void;
+}
+
+/** Registers the native kernels over the stock ones for `backendName`; `restore()` undoes it. */
+export function installNativeMatmul(addon: NativeAddon, backendName: 'wasm' | 'cpu'): InstalledKernels {
+  const stock = new Map<string, tf.KernelConfig>();
+  const replace = (name: string, make: (stockFn: KernelFunc) => KernelFunc) => {
+    const cfg = tf.getKernel(name, backendName);
+    if (!cfg) return;
+    stock.set(name, cfg);
+    tf.unregisterKernel(name, backendName);
+    tf.registerKernel({ ...cfg, kernelFunc: make(cfg.kernelFunc) });
+  };
+
+  replace('BatchMatMul', (stockFn) => (args) => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const p = a.dtype === 'float32' && b.dtype === 'float32' ? planMatmul(a.shape, b.shape, transposeA, transposeB) : undefined;
+    if (!p) return stockFn(args);
+    return gemmInto(addon, memoryOf(backendName, args.backend), a, b, p, transposeA, transposeB);
+  });
+
+  replace('_FusedMatMul', (stockFn) => (args) => {
+    const { a, b, bias } = args.inputs as { a: TensorInfo; b: TensorInfo; bias?: TensorInfo };
+    const { transposeA, transposeB, activation } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const act = activation ?? 'linear';
+    const p = a.dtype === 'float32' && b.dtype === 'float32' && (act === 'linear' || act === 'relu') && (!bias || bias.dtype === 'float32')
+      ? planMatmul(a.shape, b.shape, transposeA, transposeB)
+      : undefined;
+    if (!p || (bias && (bias.shape.length !== 1 || bias.shape[0] !== p.n))) return stockFn(args);
+    const mem = memoryOf(backendName, args.backend);
+    const out = gemmInto(addon, mem, a, b, p, transposeA, transposeB);
+    if (bias || act === 'relu') {
+      const C = mem.view(out);
+      const bv = bias ? mem.view(bias) : undefined;
+      const n = p.n;
+      for (let i = 0; i < C.length; i++) {
+        let v = C[i] + (bv ? bv[i % n] : 0);
+        if (act === 'relu' && v < 0) v = 0;
+        C[i] = v;
+      }
+    }
+    return out;
+  });
+
+  return {
+    backend: backendName,
+    kernels: [...stock.keys()],
+    restore() {
+      for (const [name, cfg] of stock) {
+        tf.unregisterKernel(name, backendName);
+        tf.registerKernel(cfg);
+      }
+    },
+  };
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Builds native/sslbench_native.node (CBLAS GEMM for the engine) with the system C compiler.
+// Needs a C compiler and OpenBLAS (Debian: apt-get install libopenblas-dev). Without them it says
+// so and exits 0 with --optional (npm install), so that sslbench still installs and runs on wasm.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const optional = process.argv.includes('--optional');
+const out = path.join(here, 'sslbench_native.node');
+const candidates = [path.resolve(path.dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
+const include = candidates.find((d) => fs.existsSync(path.join(d, 'node_api.h')));
+const cc = process.env.CC ?? 'cc';
+try {
+  if (!include) throw new Error(`node_api.h not found in ${candidates.join(', ')}`);
+  const tmp = `${out}.tmp-${process.pid}`;
+  execFileSync(cc, ['-O3', '-std=c11', '-fPIC', '-shared', `-I${include}`, path.join(here, 'gemm.c'), '-o', tmp, '-lopenblas'], { stdio: ['ignore', 'inherit', 'pipe'] });
+  fs.renameSync(tmp, out);
+  console.log(`sslbench: built ${path.relative(process.cwd(), out)} (native GEMM through OpenBLAS)`);
+} catch (err) {
+  const why = (err.stderr?.toString() || err.message).trim().split('\n').slice(-3).join(' | ');
+  const msg = `sslbench: native GEMM not built (${why}). The engine runs on stock tfjs kernels; to build it: apt-get install libopenblas-dev && npm run build:native`;
+  if (!optional) {
+    console.error(msg);
+    process.exit(1);
+  }
+  console.warn(msg);
+}

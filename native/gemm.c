@@ -1,0 +1,141 @@
+/*
+ * sslbench native kernels: single-precision GEMM through CBLAS (OpenBLAS), exposed to Node with
+ * N-API. Operands are Float32Arrays (views of a tfjs backend's memory, e.g. the wasm heap), with
+ * element offsets, so no data is copied.
+ *
+ *   gemm(a, aOff, aStride, b, bOff, bStride, c, cOff, cStride, batch, m, n, k, transA, transB, beta)
+ *     for i in 0..batch-1:
+ *       C_i[m x n] = op(A_i) op(B_i) + beta * C_i, row-major, A_i at a[aOff + i*aStride], ...
+ *     op(A) is [m x k] (A stored [k x m] when transA), op(B) is [k x n] (B stored [n x k] when transB).
+ *     A stride of 0 broadcasts one matrix over the batch.
+ *   setThreads(n), threads(), config()
+ */
+#include <node_api.h>
+#include <cblas.h>
+#include <stdint.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdbool.h>
+
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+
+#define CHECK(call)                                                                   \
+  do {                                                                                \
+    if ((call) != napi_ok) {                                                          \
+      napi_throw_error(env, NULL, "sslbench native: N-API call failed: " #call);      \
+      return NULL;                                                                    \
+    }                                                                                 \
+  } while (0)
+
+static float *f32(napi_env env, napi_value v, size_t *len, const char *what) {
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value buf;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buf, &offset) != napi_ok || type != napi_float32_array) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "sslbench native gemm: %s must be a Float32Array", what);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  *len = length;
+  return (float *)data;
+}
+
+static int64_t i64(napi_env env, napi_value v) {
+  int64_t x = 0;
+  napi_get_value_int64(env, v, &x);
+  return x;
+}
+
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 16) {
+    napi_throw_error(env, NULL, "sslbench native gemm: expects 16 arguments");
+    return NULL;
+  }
+  size_t la, lb, lc;
+  float *a = f32(env, argv[0], &la, "a");
+  if (!a) return NULL;
+  float *b = f32(env, argv[3], &lb, "b");
+  if (!b) return NULL;
+  float *c = f32(env, argv[6], &lc, "c");
+  if (!c) return NULL;
+  int64_t aOff = i64(env, argv[1]), aStride = i64(env, argv[2]);
+  int64_t bOff = i64(env, argv[4]), bStride = i64(env, argv[5]);
+  int64_t cOff = i64(env, argv[7]), cStride = i64(env, argv[8]);
+  int64_t batch = i64(env, argv[9]), m = i64(env, argv[10]), n = i64(env, argv[11]), k = i64(env, argv[12]);
+  bool transA = false, transB = false;
+  double beta = 0;
+  napi_get_value_bool(env, argv[13], &transA);
+  napi_get_value_bool(env, argv[14], &transB);
+  napi_get_value_double(env, argv[15], &beta);
+  if (batch < 0 || m < 0 || n < 0 || k < 0) {
+    napi_throw_range_error(env, NULL, "sslbench native gemm: negative size");
+    return NULL;
+  }
+  /* bounds: last element touched of each operand must be inside its array */
+  if (batch > 0 && m > 0 && n > 0) {
+    int64_t lastA = aOff + (batch - 1) * aStride + m * k;
+    int64_t lastB = bOff + (batch - 1) * bStride + k * n;
+    int64_t lastC = cOff + (batch - 1) * cStride + m * n;
+    if (aOff < 0 || bOff < 0 || cOff < 0 || lastA > (int64_t)la || lastB > (int64_t)lb || lastC > (int64_t)lc) {
+      napi_throw_range_error(env, NULL, "sslbench native gemm: operand out of bounds");
+      return NULL;
+    }
+  }
+  const int lda = transA ? (int)m : (int)k;
+  const int ldb = transB ? (int)k : (int)n;
+  for (int64_t i = 0; i < batch; i++) {
+    float *ci = c + cOff + i * cStride;
+    if (k == 0) {
+      if (beta == 0) memset(ci, 0, sizeof(float) * (size_t)(m * n));
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+                a + aOff + i * aStride, lda, b + bOff + i * bStride, ldb, (float)beta, ci, (int)n);
+  }
+  return NULL;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t t = argc ? i64(env, argv[0]) : 1;
+  if (t < 1) t = 1;
+  openblas_set_num_threads((int)t);
+  return NULL;
+}
+
+static napi_value Threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &r));
+  return r;
+}
+
+static napi_value Config(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  const char *s = openblas_get_config();
+  CHECK(napi_create_string_utf8(env, s ? s : "unknown", NAPI_AUTO_LENGTH, &r));
+  return r;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"threads", NULL, Threads, NULL, NULL, NULL, napi_default, NULL},
+      {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

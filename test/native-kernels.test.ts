@@ -1,0 +1,107 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../engine/tf.ts';
+import { initBackend, transposedMatmulIsFast } from '../engine/backend.ts';
+import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
+import { installNativeMatmul, planMatmul } from '../engine/kernels/native-matmul.ts';
+import { assertClose } from './helpers/backend.ts';
+
+const addon = nativeAddon();
+const skip = addon ? false : `native GEMM not built: ${nativeStatus()}`;
+
+type Case = [number[], number[], boolean, boolean];
+const CASES: Case[] = [
+  [[7, 5], [5, 3], false, false],
+  [[5, 7], [5, 3], true, false],
+  [[7, 5], [3, 5], false, true],
+  [[5, 7], [3, 5], true, true],
+  [[4, 6, 5], [4, 5, 3], false, false],
+  [[4, 6, 5], [4, 3, 5], false, true],
+  [[2, 3, 6, 5], [2, 3, 6, 4], true, false],
+  // batch broadcasting (tfjs 4.22 has no gradient for it: forward only)
+  [[4, 6, 5], [5, 3], false, false],
+  [[5, 3], [4, 3, 6], false, false],
+  [[2, 1, 6, 5], [1, 3, 5, 4], false, false], // general broadcast: stock fallback
+  [[1, 0], [0, 4], false, false], // empty inner dimension
+];
+
+/** Product and input gradients of sum(matMul(a, b) * r). */
+function run(c: Case, seed: number): Float32Array[] {
+  const [as, bs, ta, tb] = c;
+  return tf.tidy(() => {
+    const a = tf.randomNormal(as, 0, 1, 'float32', seed);
+    const b = tf.randomNormal(bs, 0, 1, 'float32', seed + 1);
+    const y = tf.matMul(a, b, ta, tb);
+    if (as.length !== bs.length || as.slice(0, -2).some((d, i) => d !== bs[i])) return [y.dataSync() as Float32Array].map((v) => v.slice());
+    const r = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
+    const [ga, gb] = tf.grads((x: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, z, ta, tb), r)))([a, b]);
+    return [y.dataSync() as Float32Array, ga.dataSync() as Float32Array, gb.dataSync() as Float32Array].map((v) => v.slice());
+  });
+}
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  describe(`native GEMM kernels on ${backend}`, { skip }, () => {
+    before(async () => initBackend(backend, { native: false }));
+    after(async () => initBackend(backend, { native: false }));
+
+    it('BatchMatMul and its gradients equal the stock kernel on random inputs (all transposes, batched, broadcast)', () => {
+      const stock = CASES.map((c, i) => run(c, 10 * i + 1)); // seed 0 would mean "unseeded" in tfjs
+      const k = installNativeMatmul(addon!, backend);
+      try {
+        assert.deepEqual(k.kernels, ['BatchMatMul', '_FusedMatMul']);
+        CASES.forEach((c, i) => {
+          const got = run(c, 10 * i + 1);
+          assert.equal(got.length, stock[i].length);
+          got.forEach((v, j) => assertClose(v, stock[i][j], 1e-4, 1e-4, `${JSON.stringify(c)} ${['product', 'grad a', 'grad b'][j]}`));
+        });
+      } finally {
+        k.restore();
+      }
+    });
+
+    it('_FusedMatMul with bias and relu equals the stock kernel, gradients included', () => {
+      const f = () =>
+        tf.tidy(() => {
+          const a = tf.randomNormal([6, 4], 0, 1, 'float32', 1);
+          const b = tf.randomNormal([4, 5], 0, 1, 'float32', 2);
+          const bias = tf.randomNormal([5], 0, 1, 'float32', 3);
+          const y = tf.fused.matMul({ a, b, bias, activation: 'relu' });
+          const g = tf.grads((x: tf.Tensor, z: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: z as tf.Tensor2D, bias: c, activation: 'relu' }))))([a, b, bias]);
+          return [y, ...g].map((t) => (t.dataSync() as Float32Array).slice());
+        });
+      const stock = f();
+      const k = installNativeMatmul(addon!, backend);
+      try {
+        f().forEach((v, i) => assertClose(v, stock[i], 1e-4, 1e-4, `fused output ${i}`));
+      } finally {
+        k.restore();
+      }
+    });
+
+    it('initBackend installs the native kernels unless told not to, and says so', async () => {
+      const on = await initBackend(backend, { threads: 1 });
+      assert.deepEqual(on.native.kernels, ['BatchMatMul', '_FusedMatMul']);
+      assert.equal(on.native.threads, 1);
+      assert.ok(transposedMatmulIsFast());
+      const off = await initBackend(backend, { native: false });
+      assert.deepEqual(off.native.kernels, []);
+      assert.ok(!transposedMatmulIsFast());
+      await assert.rejects(initBackend(backend, { threads: 0 }), /--threads: must be a positive integer/);
+    });
+  });
+}
+
+describe('native GEMM planning', () => {
+  it('plans batch, strides and output shape; refuses general broadcasting', () => {
+    assert.deepEqual(planMatmul([4, 6, 5], [5, 3], false, false), { batch: 4, m: 6, n: 3, k: 5, aStride: 30, bStride: 0, outShape: [4, 6, 3] });
+    assert.deepEqual(planMatmul([5, 7], [3, 5], true, true), { batch: 1, m: 7, n: 3, k: 5, aStride: 0, bStride: 0, outShape: [7, 3] });
+    assert.equal(planMatmul([2, 1, 6, 5], [1, 3, 5, 4], false, false), undefined);
+    assert.equal(planMatmul([6, 5], [4, 3], false, false), undefined);
+  });
+
+  it('the addon checks its operands', { skip }, () => {
+    const a = new Float32Array(6);
+    assert.throws(() => addon!.gemm(a, 0, 0, a, 0, 0, a, 0, 0, 1, 3, 3, 3, false, false, 0), /out of bounds/);
+    assert.throws(() => addon!.gemm(new Float64Array(4) as unknown as Float32Array, 0, 0, a, 0, 0, a, 0, 0, 1, 1, 1, 1, false, false, 0), /a must be a Float32Array/);
+  });
+});
