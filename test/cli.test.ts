@@ -101,7 +101,7 @@ describe('bench CLI', () => {
     assert.match(s.err, /unknown suite 'table99'; known suites: .*table2/);
     const f = bench('perf', '--batch', 'many');
     assert.equal(f.code, 1);
-    assert.match(f.err, /--batch must be an integer >= 1, got 'many'/);
+    assert.match(f.err, /--batch must be an integer >= 2, got 'many'/);
   });
 
   it('tensorflow backend not installed: the error says how to install it', async () => {
