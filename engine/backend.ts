@@ -12,6 +12,7 @@ import os from 'node:os';
 import { tf } from './tf.ts';
 import { nativeAddon, nativeStatus } from './kernels/native-addon.ts';
 import { installNativeMatmul, type InstalledKernels } from './kernels/native-matmul.ts';
+import { installNativeOps } from './kernels/native-ops.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -50,6 +51,11 @@ export function transposedMatmulIsFast(): boolean {
   return installed !== undefined && installed.backend === tf.getBackend();
 }
 
+/** True when the fused native element-wise kernels (engine/kernels/native-ops.ts) serve the active backend. */
+export function nativeOpsActive(): boolean {
+  return transposedMatmulIsFast();
+}
+
 function setupNative(name: string, opts: EngineOptions): BackendReport['native'] {
   installed?.restore();
   installed = undefined;
@@ -62,7 +68,9 @@ function setupNative(name: string, opts: EngineOptions): BackendReport['native']
   if (!addon) return { kernels: [], threads: 0, status: nativeStatus() };
   if (name !== 'wasm' && name !== 'cpu') return { kernels: [], threads: 0, status: `not used: the ${name} backend has its own kernels` };
   addon.setThreads(threads);
-  installed = installNativeMatmul(addon, name);
+  const mm = installNativeMatmul(addon, name);
+  const ops = installNativeOps(addon, name);
+  installed = { backend: name, kernels: [...mm.kernels, ...ops.kernels], restore: () => (mm.restore(), ops.restore()) };
   return { kernels: installed.kernels, threads: addon.threads(), status: nativeStatus() };
 }
 

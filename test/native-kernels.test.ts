@@ -5,6 +5,9 @@ import { initBackend, transposedMatmulIsFast } from '../engine/backend.ts';
 import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
 import { installNativeMatmul, planMatmul } from '../engine/kernels/native-matmul.ts';
 import { assertClose } from './helpers/backend.ts';
+import { gelu } from '../engine/ops/gelu.ts';
+import { softmax } from '../engine/ops/softmax.ts';
+import { layerNorm } from '../engine/layers/layer-norm.ts';
 
 const addon = nativeAddon();
 const skip = addon ? false : `native GEMM not built: ${nativeStatus()}`;
@@ -78,9 +81,35 @@ for (const backend of ['wasm', 'cpu'] as const) {
       }
     });
 
+    it('fused GELU, LayerNorm (affine and plain) and softmax equal the stock ops, gradients included', async () => {
+      const cases: [string, (xs: tf.Tensor[]) => tf.Tensor, number[][]][] = [
+        ['gelu', ([x]) => gelu(x), [[3, 7, 40]]],
+        ['layerNorm affine', ([x, g, b]) => layerNorm(x, 1e-6, g, b), [[2, 9, 24], [24], [24]]],
+        ['layerNorm plain', ([x]) => layerNorm(x, 1e-5), [[5, 16]]],
+        ['softmax', ([x]) => softmax(tf.mul(x, 3)), [[2, 3, 5, 17]]],
+      ];
+      const compute = () =>
+        cases.map(([, f, shapes]) =>
+          tf.tidy(() => {
+            const xs = shapes.map((sh, i) => tf.randomNormal(sh, i === 1 ? 1 : 0, 1, 'float32', 3 + i));
+            const y = f(xs);
+            const r = tf.randomNormal(y.shape, 0, 1, 'float32', 99);
+            const grads = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(f(a), r)))(xs);
+            return [y, ...grads].map((t) => (t.dataSync() as Float32Array).slice());
+          }),
+        );
+      await initBackend(backend, { native: false });
+      const stock = compute();
+      await initBackend(backend, { threads: 1 });
+      const before = tf.memory().numTensors;
+      const got = compute();
+      assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+      cases.forEach(([name], i) => got[i].forEach((v, j) => assertClose(v, stock[i][j], 2e-5, 2e-4, `${name} ${j === 0 ? 'output' : `grad ${j - 1}`}`)));
+    });
+
     it('initBackend installs the native kernels unless told not to, and says so', async () => {
       const on = await initBackend(backend, { threads: 1 });
-      assert.deepEqual(on.native.kernels, ['BatchMatMul', '_FusedMatMul']);
+      assert.deepEqual(on.native.kernels, ['BatchMatMul', '_FusedMatMul', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd']);
       assert.equal(on.native.threads, 1);
       assert.ok(transposedMatmulIsFast());
       const off = await initBackend(backend, { native: false });

@@ -4,7 +4,7 @@ import { tf } from '../engine/tf.ts';
 import { LayerNorm, layerNorm } from '../engine/layers/layer-norm.ts';
 import { BatchNorm } from '../engine/layers/batch-norm.ts';
 import { gelu } from '../engine/ops/gelu.ts';
-import { TEST_BACKENDS, assertClose, gradCheck, useBackend } from './helpers/backend.ts';
+import { TEST_ENGINES, assertClose, gradCheck, useBackend } from './helpers/backend.ts';
 
 /** Direct per-row LayerNorm in float64. */
 function refLayerNorm(x: Float32Array, rows: number, dim: number, eps: number, g: number[], b: number[]): number[] {
@@ -18,9 +18,9 @@ function refLayerNorm(x: Float32Array, rows: number, dim: number, eps: number, g
   return out;
 }
 
-for (const backend of TEST_BACKENDS) {
-  describe(`norm layers on ${backend}`, () => {
-    before(async () => useBackend(backend));
+for (const engine of TEST_ENGINES) {
+  describe(`norm layers on ${engine.label}`, () => {
+    before(async () => useBackend(engine.backend, engine.native));
 
     it('LayerNorm forward matches the formula (eps inside the sqrt, biased variance)', () => {
       const ln = new LayerNorm('n', 5, 1e-6);

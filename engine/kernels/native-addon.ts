@@ -15,6 +15,12 @@ export interface NativeAddon {
     batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, beta: number,
   ): void;
+  geluFwd(x: Float32Array, y: Float32Array, n: number): void;
+  geluBwd(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
+  layerNormFwd(x: Float32Array, g: Float32Array | null, b: Float32Array | null, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, d: number, eps: number): void;
+  layerNormBwd(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, g: Float32Array | null, dx: Float32Array, dg: Float32Array | null, db: Float32Array | null, rows: number, d: number): void;
+  softmaxFwd(x: Float32Array, y: Float32Array, rows: number, d: number): void;
+  softmaxBwd(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, d: number): void;
   setThreads(n: number): void;
   threads(): number;
   config(): string;

@@ -2,12 +2,24 @@
 import assert from 'node:assert/strict';
 import { initBackend, type BackendChoice } from '../../engine/backend.ts';
 import { tf } from '../../engine/tf.ts';
+import { nativeAddon } from '../../engine/kernels/native-addon.ts';
 
-/** Backends every numeric test runs on (the ones that load on any machine). */
-export const TEST_BACKENDS: BackendChoice[] = ['cpu', 'wasm'];
+export interface TestEngine {
+  backend: BackendChoice;
+  native: boolean;
+  label: string;
+}
 
-export async function useBackend(name: BackendChoice): Promise<void> {
-  await initBackend(name);
+/** Engines every numeric test runs on: stock cpu and wasm kernels, and wasm + native kernels when built. */
+export const TEST_ENGINES: TestEngine[] = [
+  { backend: 'cpu', native: false, label: 'cpu' },
+  { backend: 'wasm', native: false, label: 'wasm' },
+  ...(nativeAddon() ? [{ backend: 'wasm' as const, native: true, label: 'wasm + native kernels' }] : []),
+];
+
+/** Selects a backend; the native kernels are used when built unless `native` is false. */
+export async function useBackend(name: BackendChoice, native = true): Promise<void> {
+  await initBackend(name, { native, threads: 1 });
   assert.equal(tf.getBackend(), name);
 }
 

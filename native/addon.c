@@ -1,6 +1,6 @@
 /*
- * sslbench native kernels: single-precision GEMM through CBLAS (OpenBLAS), exposed to Node with
- * N-API. Operands are Float32Arrays (views of a tfjs backend's memory, e.g. the wasm heap), with
+ * sslbench native kernels, exposed to Node with N-API: single-precision GEMM through CBLAS
+ * (OpenBLAS), and the fused element-wise kernels of elementwise.c. Operands are Float32Arrays (views of a tfjs backend's memory, e.g. the wasm heap), with
  * element offsets, so no data is copied.
  *
  *   gemm(a, aOff, aStride, b, bOff, bStride, c, cOff, cStride, batch, m, n, k, transA, transB, beta)
@@ -9,6 +9,7 @@
  *     op(A) is [m x k] (A stored [k x m] when transA), op(B) is [k x n] (B stored [n x k] when transB).
  *     A stride of 0 broadcasts one matrix over the batch.
  *   setThreads(n), threads(), config()
+ *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd: see elementwise.c
  */
 #include <node_api.h>
 #include <cblas.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdbool.h>
+#include "elementwise.h"
 
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
@@ -102,6 +104,105 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A Float32Array argument that may be null (optional operand); *ok = false after a thrown error. */
+static float *f32opt(napi_env env, napi_value v, size_t need, const char *what, bool *ok) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_null || t == napi_undefined) return NULL;
+  size_t len;
+  float *p = f32(env, v, &len, what);
+  if (!p) {
+    *ok = false;
+    return NULL;
+  }
+  if (len < need) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "sslbench native: %s has %zu elements, needs %zu", what, len, need);
+    napi_throw_range_error(env, NULL, msg);
+    *ok = false;
+    return NULL;
+  }
+  return p;
+}
+
+#define ARGS(N)                                                          \
+  size_t argc = N;                                                       \
+  napi_value argv[N];                                                    \
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));           \
+  if (argc != N) {                                                       \
+    napi_throw_error(env, NULL, "sslbench native: expects " #N " arguments"); \
+    return NULL;                                                         \
+  }                                                                      \
+  bool ok = true;
+
+#define REQ(var, idx, need, what)                                        \
+  float *var = f32opt(env, argv[idx], (size_t)(need), what, &ok);         \
+  if (!ok) return NULL;                                                  \
+  if (!var) {                                                            \
+    napi_throw_type_error(env, NULL, "sslbench native: " what " is required"); \
+    return NULL;                                                         \
+  }
+#define OPT(var, idx, need, what)                                        \
+  float *var = f32opt(env, argv[idx], (size_t)(need), what, &ok);         \
+  if (!ok) return NULL;
+
+/* geluFwd(x, y, n) */
+static napi_value GeluFwd(napi_env env, napi_callback_info info) {
+  ARGS(3)
+  int64_t n = i64(env, argv[2]);
+  REQ(x, 0, n, "x") REQ(y, 1, n, "y")
+  ssl_gelu_fwd(x, y, n);
+  return NULL;
+}
+
+/* geluBwd(dy, x, dx, n) */
+static napi_value GeluBwd(napi_env env, napi_callback_info info) {
+  ARGS(4)
+  int64_t n = i64(env, argv[3]);
+  REQ(dy, 0, n, "dy") REQ(x, 1, n, "x") REQ(dx, 2, n, "dx")
+  ssl_gelu_bwd(dy, x, dx, n);
+  return NULL;
+}
+
+/* layerNormFwd(x, g|null, b|null, y, mean, rstd, rows, d, eps) */
+static napi_value LayerNormFwd(napi_env env, napi_callback_info info) {
+  ARGS(9)
+  int64_t rows = i64(env, argv[6]), d = i64(env, argv[7]);
+  double eps = 0;
+  napi_get_value_double(env, argv[8], &eps);
+  REQ(x, 0, rows * d, "x") OPT(g, 1, d, "gamma") OPT(b, 2, d, "beta") REQ(y, 3, rows * d, "y") REQ(mean, 4, rows, "mean") REQ(rstd, 5, rows, "rstd")
+  ssl_layernorm_fwd(x, g, b, y, mean, rstd, rows, d, (float)eps);
+  return NULL;
+}
+
+/* layerNormBwd(dy, x, mean, rstd, g|null, dx, dg|null, db|null, rows, d) */
+static napi_value LayerNormBwd(napi_env env, napi_callback_info info) {
+  ARGS(10)
+  int64_t rows = i64(env, argv[8]), d = i64(env, argv[9]);
+  REQ(dy, 0, rows * d, "dy") REQ(x, 1, rows * d, "x") REQ(mean, 2, rows, "mean") REQ(rstd, 3, rows, "rstd") OPT(g, 4, d, "gamma")
+  REQ(dx, 5, rows * d, "dx") OPT(dg, 6, d, "dgamma") OPT(db, 7, d, "dbeta")
+  ssl_layernorm_bwd(dy, x, mean, rstd, g, dx, dg, db, rows, d);
+  return NULL;
+}
+
+/* softmaxFwd(x, y, rows, d) */
+static napi_value SoftmaxFwd(napi_env env, napi_callback_info info) {
+  ARGS(4)
+  int64_t rows = i64(env, argv[2]), d = i64(env, argv[3]);
+  REQ(x, 0, rows * d, "x") REQ(y, 1, rows * d, "y")
+  ssl_softmax_fwd(x, y, rows, d);
+  return NULL;
+}
+
+/* softmaxBwd(dy, y, dx, rows, d) */
+static napi_value SoftmaxBwd(napi_env env, napi_callback_info info) {
+  ARGS(5)
+  int64_t rows = i64(env, argv[3]), d = i64(env, argv[4]);
+  REQ(dy, 0, rows * d, "dy") REQ(y, 1, rows * d, "y") REQ(dx, 2, rows * d, "dx")
+  ssl_softmax_bwd(dy, y, dx, rows, d);
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -133,6 +234,12 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, Threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
+      {"geluFwd", NULL, GeluFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"geluBwd", NULL, GeluBwd, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormFwd", NULL, LayerNormFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormBwd", NULL, LayerNormBwd, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxFwd", NULL, SoftmaxFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"softmaxBwd", NULL, SoftmaxBwd, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

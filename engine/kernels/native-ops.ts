@@ -1,0 +1,83 @@
+/**
+ * Fused element-wise kernels of the native addon (LayerNorm, exact GELU, softmax; forward and
+ * backward), registered under sslbench's own kernel names for the wasm and cpu backends. The
+ * engine's ops (engine/ops/*) call them through `runNative` when they are installed, and compose
+ * stock tfjs ops otherwise.
+ */
+import { tf } from '../tf.ts';
+import type { NativeAddon } from './native-addon.ts';
+import { memoryOf } from './backend-memory.ts';
+
+type TensorInfo = tf.TensorInfo;
+
+export const NATIVE_OP_KERNELS = ['SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd'] as const;
+export type NativeOpKernel = (typeof NATIVE_OP_KERNELS)[number];
+
+const size = (shape: number[]) => shape.reduce((s, d) => s * d, 1);
+
+export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'): { kernels: string[]; restore(): void } {
+  const reg = (kernelName: NativeOpKernel, kernelFunc: (inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>, backend: unknown) => TensorInfo | TensorInfo[]) => {
+    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: (args) => kernelFunc(args.inputs as Record<string, TensorInfo>, args.attrs as Record<string, unknown>, args.backend),
+    });
+  };
+  const opt = (mem: ReturnType<typeof memoryOf>, t: TensorInfo | undefined) => (t ? mem.view(t) : null);
+
+  reg('SslGeluFwd', ({ x }, _a, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const y = mem.alloc(x.shape);
+    addon.geluFwd(mem.view(x), mem.view(y), size(x.shape));
+    return y;
+  });
+  reg('SslGeluBwd', ({ dy, x }, _a, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const dx = mem.alloc(x.shape);
+    addon.geluBwd(mem.view(dy), mem.view(x), mem.view(dx), size(x.shape));
+    return dx;
+  });
+  reg('SslLayerNormFwd', ({ x, gamma, beta }, attrs, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const d = x.shape[x.shape.length - 1];
+    const rows = size(x.shape) / d;
+    const y = mem.alloc(x.shape), mean = mem.alloc([rows]), rstd = mem.alloc([rows]);
+    addon.layerNormFwd(mem.view(x), opt(mem, gamma), opt(mem, beta), mem.view(y), mem.view(mean), mem.view(rstd), rows, d, attrs.eps as number);
+    return [y, mean, rstd];
+  });
+  reg('SslLayerNormBwd', ({ dy, x, mean, rstd, gamma }, attrs, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const d = x.shape[x.shape.length - 1];
+    const rows = size(x.shape) / d;
+    const dx = mem.alloc(x.shape);
+    const dg = attrs.affine ? mem.alloc([d]) : undefined, db = attrs.affine ? mem.alloc([d]) : undefined;
+    addon.layerNormBwd(mem.view(dy), mem.view(x), mem.view(mean), mem.view(rstd), opt(mem, gamma), mem.view(dx), opt(mem, dg), opt(mem, db), rows, d);
+    return dg && db ? [dx, dg, db] : [dx];
+  });
+  reg('SslSoftmaxFwd', ({ x }, _a, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const d = x.shape[x.shape.length - 1];
+    const y = mem.alloc(x.shape);
+    addon.softmaxFwd(mem.view(x), mem.view(y), size(x.shape) / d, d);
+    return y;
+  });
+  reg('SslSoftmaxBwd', ({ dy, y }, _a, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const d = y.shape[y.shape.length - 1];
+    const dx = mem.alloc(y.shape);
+    addon.softmaxBwd(mem.view(dy), mem.view(y), mem.view(dx), size(y.shape) / d, d);
+    return dx;
+  });
+  return {
+    kernels: [...NATIVE_OP_KERNELS],
+    restore() {
+      for (const k of NATIVE_OP_KERNELS) if (tf.getKernel(k, backendName)) tf.unregisterKernel(k, backendName);
+    },
+  };
+}
+
+/** Runs one of the native kernels on the active backend. */
+export function runNative(kernel: NativeOpKernel, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor | tf.Tensor[] {
+  return tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+}

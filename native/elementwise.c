@@ -1,0 +1,122 @@
+/*
+ * sslbench native element-wise kernels: fused LayerNorm, exact GELU and softmax backward, forward
+ * and backward, each one pass over memory (tfjs runs each as many separate kernels). Plain loops
+ * the compiler vectorises; exp and erf are computed with range-reduced polynomials accurate to a
+ * few float32 ulps (|error| < 3e-7), because libm's scalar calls do not vectorise.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "elementwise.h"
+
+/* e^x for x in [-87, 88]: x = n ln2 + r, e^r by a degree-6 polynomial, 2^n through the exponent bits. */
+static inline float exp_approx(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const float log2e = 1.44269504088896341f;
+  float n = floorf(x * log2e + 0.5f);
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666791f + r * (0.00833336077f + r * 0.00138925586f)))));
+  union { float f; int32_t i; } u;
+  u.i = ((int32_t)n + 127) << 23;
+  return p * u.f;
+}
+
+/* erf(x) by Abramowitz & Stegun 7.1.26 refined: |error| < 1.5e-7. */
+static inline float erf_approx(float x) {
+  float ax = fabsf(x);
+  float t = 1.0f / (1.0f + 0.3275911f * ax);
+  float y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * exp_approx(-ax * ax);
+  return x < 0 ? -y : y;
+}
+
+void ssl_gelu_fwd(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
+}
+
+void ssl_gelu_bwd(const float *dy, const float *x, float *dx, int64_t n) {
+  const float inv_sqrt_2pi = 0.39894228040143268f;
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
+    float pdf = inv_sqrt_2pi * exp_approx(-0.5f * v * v);
+    dx[i] = dy[i] * (cdf + v * pdf);
+  }
+}
+
+void ssl_layernorm_fwd(const float *x, const float *g, const float *b, float *y, float *mean, float *rstd, int64_t rows, int64_t d, float eps) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * d;
+    float *yr = y + r * d;
+    double s = 0;
+    for (int64_t j = 0; j < d; j++) s += xr[j];
+    float mu = (float)(s / d);
+    double s2 = 0;
+    for (int64_t j = 0; j < d; j++) {
+      float c = xr[j] - mu;
+      s2 += c * c;
+    }
+    float rs = 1.0f / sqrtf((float)(s2 / d) + eps);
+    mean[r] = mu;
+    rstd[r] = rs;
+    for (int64_t j = 0; j < d; j++) {
+      float v = (xr[j] - mu) * rs;
+      if (g) v *= g[j];
+      if (b) v += b[j];
+      yr[j] = v;
+    }
+  }
+}
+
+/* dx = rstd (dyg - mean(dyg) - xhat mean(dyg xhat)), dyg = dy * g; dg = sum dy xhat; db = sum dy. */
+void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const float *rstd, const float *g, float *dx, float *dg, float *db, int64_t rows, int64_t d) {
+  if (dg) memset(dg, 0, sizeof(float) * (size_t)d);
+  if (db) memset(db, 0, sizeof(float) * (size_t)d);
+  for (int64_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * d, *xr = x + r * d;
+    float *dxr = dx + r * d;
+    const float mu = mean[r], rs = rstd[r];
+    float a = 0, c = 0;
+    for (int64_t j = 0; j < d; j++) {
+      float xhat = (xr[j] - mu) * rs;
+      float dyg = g ? dyr[j] * g[j] : dyr[j];
+      a += dyg;
+      c += dyg * xhat;
+      if (dg) dg[j] += dyr[j] * xhat;
+      if (db) db[j] += dyr[j];
+    }
+    a /= (float)d;
+    c /= (float)d;
+    for (int64_t j = 0; j < d; j++) {
+      float xhat = (xr[j] - mu) * rs;
+      float dyg = g ? dyr[j] * g[j] : dyr[j];
+      dxr[j] = rs * (dyg - a - xhat * c);
+    }
+  }
+}
+
+/* softmax over the last axis of [rows, d]: y, and its backward dx = y (dy - sum(dy y)). */
+void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * d;
+    float *yr = y + r * d;
+    float m = xr[0];
+    for (int64_t j = 1; j < d; j++) m = xr[j] > m ? xr[j] : m;
+    float s = 0;
+    for (int64_t j = 0; j < d; j++) {
+      yr[j] = exp_approx(xr[j] - m);
+      s += yr[j];
+    }
+    float inv = 1.0f / s;
+    for (int64_t j = 0; j < d; j++) yr[j] *= inv;
+  }
+}
+
+void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, int64_t d) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * d, *yr = y + r * d;
+    float *dxr = dx + r * d;
+    float s = 0;
+    for (int64_t j = 0; j < d; j++) s += dyr[j] * yr[j];
+    for (int64_t j = 0; j < d; j++) dxr[j] = yr[j] * (dyr[j] - s);
+  }
+}
