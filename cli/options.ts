@@ -16,19 +16,21 @@ export function withEngineOptions(cmd: import('commander').Command): import('com
   return cmd
     .option(...BACKEND_FLAG)
     .option('--threads <n>', 'threads of the native GEMM (default: all CPUs)', intOption('--threads', 1))
-    .option('--no-native', 'use the stock tfjs kernels even when the native GEMM is built');
+    .option('--no-native', 'use the stock tfjs kernels even when the native GEMM is built')
+    .option('--recompute', 'recompute transformer blocks in backward (less memory, about one extra forward)');
 }
 
 export interface EngineFlags {
   backend: string;
   threads?: number;
   native: boolean;
+  recompute?: boolean;
 }
 
 /** Initialise the engine from the flags of `withEngineOptions`. */
 export async function initEngine(f: EngineFlags) {
   const { initBackend, parseBackendChoice } = await import('../engine/backend.ts');
-  return initBackend(parseBackendChoice(f.backend), { threads: f.threads, native: f.native });
+  return initBackend(parseBackendChoice(f.backend), { threads: f.threads, native: f.native, recompute: f.recompute });
 }
 
 /** Adds the backbone ablation switches to a command. */

@@ -13,6 +13,7 @@ import { tf } from './tf.ts';
 import { nativeAddon, nativeStatus } from './kernels/native-addon.ts';
 import { installNativeMatmul, type InstalledKernels } from './kernels/native-matmul.ts';
 import { installNativeOps } from './kernels/native-ops.ts';
+import { setRecompute } from './ops/checkpoint.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -38,6 +39,8 @@ export interface EngineOptions {
   threads?: number;
   /** Use the native GEMM kernels when built (default true). */
   native?: boolean;
+  /** Recompute each checkpointed block (ViT blocks) in backward instead of keeping its activations. */
+  recompute?: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -155,7 +158,8 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: EngineOp
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new Error(`--backend: unknown backend '${choice}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
-  const key = JSON.stringify(opts);
+  setRecompute(opts.recompute ?? false);
+  const key = JSON.stringify({ ...opts, recompute: undefined });
   if (active && active.requested === choice && activeKey === key) return active;
   activeKey = key;
   const reason: string[] = [];

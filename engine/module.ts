@@ -77,6 +77,11 @@ export abstract class Module {
     return this.allParams().filter((p) => p.kind === 'param' && p.trainable);
   }
 
+  /** The tf.Variables of every param and buffer (what a checkpointed call of this module reads). */
+  get variables(): tf.Variable[] {
+    return this.allParams().map((p) => p.variable);
+  }
+
   numParameters(): number {
     return this.parameters().reduce((s, p) => s + p.size, 0);
   }

@@ -7,6 +7,7 @@ import { tf } from '../../engine/tf.ts';
 import { Module, Param } from '../../engine/module.ts';
 import { LayerNorm } from '../../engine/layers/layer-norm.ts';
 import { normal, truncNormal } from '../../engine/init.ts';
+import { checkpoint } from '../../engine/ops/checkpoint.ts';
 import { Rng } from '../../engine/rng.ts';
 import type { Backbone } from '../backbone.ts';
 import { VitConfig, gridSize } from './config.ts';
@@ -54,7 +55,7 @@ export class VisionTransformer extends Module implements Backbone {
     let x: tf.Tensor = this.patchEmbed.apply(images);
     if (this.clsToken) x = tf.concat([tf.tile(this.clsToken.variable, [b, 1, 1]), x], 1);
     if (this.posEmbed) x = tf.add(x, this.posEmbed.variable);
-    for (const blk of this.blocks) x = blk.apply(x, training);
+    for (const blk of this.blocks) x = checkpoint((h) => blk.apply(h, training), x, blk.variables);
     if (this.config.pooling === 'cls') {
       return tf.reshape(tf.slice(this.norm!.apply(x), [0, 0, 0], [b, 1, d]), [b, d]) as tf.Tensor2D;
     }

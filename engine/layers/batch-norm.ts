@@ -8,6 +8,7 @@
 import { tf } from '../tf.ts';
 import { Module, Param, TorchEntry } from '../module.ts';
 import { ones, zeros } from '../init.ts';
+import { isRecomputing } from '../ops/checkpoint.ts';
 
 export interface BatchNormOptions {
   eps?: number;
@@ -52,7 +53,7 @@ export class BatchNorm extends Module {
       const centred = tf.sub(x, mean);
       const variance = tf.mean(tf.square(centred), axes);
       y = tf.mul(centred, tf.rsqrt(tf.add(variance, this.eps)));
-      this.updateRunning(mean, variance, n);
+      if (!isRecomputing()) this.updateRunning(mean, variance, n);
     } else {
       y = tf.mul(tf.sub(x, this.runningMean.variable), tf.rsqrt(tf.add(this.runningVar.variable, this.eps)));
     }

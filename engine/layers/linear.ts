@@ -4,7 +4,7 @@
  */
 import { tf } from '../tf.ts';
 import { Module, Param, TorchEntry, directEntry, transposedEntry } from '../module.ts';
-import { matmul2d } from '../ops/matmul.ts';
+import { affine2d } from '../ops/matmul.ts';
 import { xavierUniform, zeros } from '../init.ts';
 import { Rng } from '../rng.ts';
 
@@ -38,8 +38,7 @@ export class Linear extends Module {
   apply(x: tf.Tensor): tf.Tensor {
     const lead = x.shape.slice(0, -1);
     const rows = lead.reduce((s, d) => s * d, 1);
-    let y: tf.Tensor = matmul2d(tf.reshape(x, [rows, this.inFeatures]), this.weight.variable as tf.Tensor2D);
-    if (this.bias) y = tf.add(y, this.bias.variable);
+    const y = affine2d(tf.reshape(x, [rows, this.inFeatures]), this.weight.variable as tf.Tensor2D, this.bias?.variable as tf.Tensor1D | undefined);
     return lead.length === 1 ? y : tf.reshape(y, [...lead, this.outFeatures]);
   }
 

@@ -11,6 +11,13 @@ import { recordMacs } from '../flops.ts';
 import { customOp } from './custom-op.ts';
 import { transposedMatmulIsFast } from '../backend.ts';
 
+/** x [m, k] W [k, n] + bias [n]: one fused kernel (one output buffer) with the native GEMM. */
+export function affine2d(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
+  if (!transposedMatmulIsFast()) return bias ? (tf.add(matmul2d(x, w), bias) as tf.Tensor2D) : matmul2d(x, w);
+  recordMacs(x.shape[0] * x.shape[1] * w.shape[1]);
+  return tf.fused.matMul({ a: x, b: w, bias }) as tf.Tensor2D;
+}
+
 /** a [m, k] x b [k, n] -> [m, n]. */
 export function matmul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   recordMacs(a.shape[0] * a.shape[1] * b.shape[1]);
