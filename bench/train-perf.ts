@@ -54,8 +54,14 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
   tensorsAfter.push({ step: steps + 1, tensors: tf.memory().numTensors });
 
   const profile = await tf.profile(() => run(steps + 1));
+  // only registered kernels: tf.profile also lists the scopes of custom ops and op wrappers, whose
+  // time is the sum of the kernels inside them
+  const backend = tf.getBackend();
   const byKernel = new Map<string, number>();
-  for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+  for (const k of profile.kernels) {
+    if (!tf.getKernel(k.name, backend)) continue;
+    byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+  }
   const kernelTotal = [...byKernel.values()].reduce((a, b) => a + b, 0);
   const kernelShare = [...byKernel]
     .map(([kernel, ms]) => ({ kernel, ms, share: ms / kernelTotal }))

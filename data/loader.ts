@@ -6,7 +6,7 @@
  * the optional async `prepare` transform.
  */
 import { Rng } from '../engine/rng.ts';
-import { imageSize, type ImageSet } from './image-set.ts';
+import { subset, type ImageSet } from './image-set.ts';
 
 export interface Batch {
   /** size * height * width * channels floats, NHWC. */
@@ -114,16 +114,8 @@ export class BatchLoader {
     const start = step * this.batchSize;
     const indices = perm.slice(start, Math.min(start + this.batchSize, perm.length));
     const set = this.set;
-    const size = imageSize(set);
-    const n = indices.length;
-    const images = new Float32Array(n * size);
-    const labels = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const src = indices[i];
-      images.set(set.images.subarray(src * size, (src + 1) * size), i * size);
-      labels[i] = set.labels[src];
-    }
-    return { images, labels, indices, epoch, step, shape: [n, set.height, set.width, set.channels] };
+    const { images, labels } = subset(set, indices);
+    return { images, labels, indices, epoch, step, shape: [indices.length, set.height, set.width, set.channels] };
   }
 
   /**

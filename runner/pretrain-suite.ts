@@ -124,7 +124,7 @@ export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promis
   const files = writeTable(o.resultsDir, table, {
     suite: suite.name,
     preset: o.preset,
-    cells: results.map((r, i) => ({ id: cells[i].cell.id, runDir: cells[i].runDir, ...r })),
+    cells: results.map((r, i) => ({ id: cells[i].cell.id, ...r, runDir: path.relative(process.cwd(), cells[i].runDir), weights: path.relative(process.cwd(), r.weights) })),
   });
   const knnSvg = path.join(o.resultsDir, `${table.name}-knn.svg`);
   writeFileAtomic(

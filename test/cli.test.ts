@@ -48,7 +48,7 @@ describe('bench CLI', () => {
     const cell = json.cells[0];
     assert.equal(cell.backend.name, 'wasm');
     assert.ok(cell.curves.knn.length > 0 && cell.curves.loss.length === cell.iterations);
-    assert.ok(fs.existsSync(cell.weights));
+    assert.ok(fs.existsSync(path.join(tmp, cell.weights)), cell.weights);
     assert.match(fs.readFileSync(path.join(tmp, 'sres', 'smoke-smoke-knn.svg'), 'utf8'), /<polyline/);
     const again = bench(...args);
     assert.equal(again.code, 0, again.err);

@@ -43,11 +43,16 @@ export function planMatmul(aShape: number[], bShape: number[], transA: boolean, 
   return { batch, m, n, k: ka, aStride: batchA === 1 ? 0 : m * ka, bStride: batchB === 1 ? 0 : ka * n, outShape: [...outer, m, n] };
 }
 
-function gemmInto(addon: NativeAddon, mem: BackendMemory, a: TensorInfo, b: TensorInfo, p: Plan, transA: boolean, transB: boolean): TensorInfo {
+function gemmInto(addon: NativeAddon, mem: BackendMemory, a: TensorInfo, b: TensorInfo, p: Plan, transA: boolean, transB: boolean, bias?: TensorInfo): TensorInfo {
   const out = mem.alloc(p.outShape);
   // views after the allocation: growing the wasm heap detaches older views
   const A = mem.view(a), B = mem.view(b), C = mem.view(out);
-  addon.gemm(A, 0, p.aStride, B, 0, p.bStride, C, 0, p.m * p.n, p.batch, p.m, p.n, p.k, transA, transB, 0);
+  if (bias) {
+    // C starts as the bias in every row, and the GEMM accumulates onto it (beta = 1)
+    const bv = mem.view(bias);
+    for (let r = 0, rows = p.batch * p.m; r < rows; r++) C.set(bv, r * p.n);
+  }
+  addon.gemm(A, 0, p.aStride, B, 0, p.bStride, C, 0, p.m * p.n, p.batch, p.m, p.n, p.k, transA, transB, bias ? 1 : 0);
   return out;
 }
 
@@ -85,16 +90,10 @@ export function installNativeMatmul(addon: NativeAddon, backendName: 'wasm' | 'c
       : undefined;
     if (!p || (bias && (bias.shape.length !== 1 || bias.shape[0] !== p.n))) return stockFn(args);
     const mem = memoryOf(backendName, args.backend);
-    const out = gemmInto(addon, mem, a, b, p, transposeA, transposeB);
-    if (bias || act === 'relu') {
+    const out = gemmInto(addon, mem, a, b, p, transposeA, transposeB, bias);
+    if (act === 'relu') {
       const C = mem.view(out);
-      const bv = bias ? mem.view(bias) : undefined;
-      const n = p.n;
-      for (let i = 0; i < C.length; i++) {
-        let v = C[i] + (bv ? bv[i % n] : 0);
-        if (act === 'relu' && v < 0) v = 0;
-        C[i] = v;
-      }
+      for (let i = 0; i < C.length; i++) if (C[i] < 0) C[i] = 0;
     }
     return out;
   });
