@@ -1,5 +1,6 @@
 /** The `bench` command line. Every error is printed as one clear message and exit code 1. */
 import { Command } from 'commander';
+import { wasmHeapBytes } from '../engine/backend.ts';
 import { envCommand } from './commands/env.ts';
 import { listCommand } from './commands/list.ts';
 import { runCommand } from './commands/run.ts';
@@ -20,6 +21,14 @@ const program = new Command('bench')
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  console.error(`bench: error: ${(err as Error).message}`);
+  console.error(`bench: error: ${(err as Error).message}${wasmHeapHint()}`);
   process.exit(1);
+}
+
+/** After the wasm backend runs out of its 4 GiB heap, its errors say little: say what happened. */
+function wasmHeapHint(): string {
+  const heap = wasmHeapBytes();
+  return heap !== undefined && heap > 3.5 * 2 ** 30
+    ? `\n  (the wasm backend's heap is at ${(heap / 2 ** 30).toFixed(1)} of its 4 GiB limit: use a smaller --batch, or --recompute to recompute transformer blocks in backward)`
+    : '';
 }

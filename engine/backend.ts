@@ -13,6 +13,7 @@ import { tf } from './tf.ts';
 import { nativeAddon, nativeStatus } from './kernels/native-addon.ts';
 import { installNativeMatmul, type InstalledKernels } from './kernels/native-matmul.ts';
 import { installNativeOps } from './kernels/native-ops.ts';
+import { installSharedIdentity } from './kernels/wasm-identity.ts';
 import { setRecompute } from './ops/checkpoint.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -73,7 +74,8 @@ function setupNative(name: string, opts: EngineOptions): BackendReport['native']
   addon.setThreads(threads);
   const mm = installNativeMatmul(addon, name);
   const ops = installNativeOps(addon, name);
-  installed = { backend: name, kernels: [...mm.kernels, ...ops.kernels], restore: () => (mm.restore(), ops.restore()) };
+  const id = name === 'wasm' ? installSharedIdentity() : { kernels: [], restore() {} };
+  installed = { backend: name, kernels: [...mm.kernels, ...ops.kernels, ...id.kernels], restore: () => (mm.restore(), ops.restore(), id.restore()) };
   return { kernels: installed.kernels, threads: addon.threads(), status: nativeStatus() };
 }
 
@@ -210,4 +212,11 @@ export function activeBackend(): BackendReport | undefined {
 export function parseBackendChoice(value: string): BackendChoice {
   if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
   throw new Error(`--backend: unknown backend '${value}'; choose one of ${BACKEND_CHOICES.join(', ')}`);
+}
+
+/** Bytes of the wasm backend's heap, when it is the active backend. */
+export function wasmHeapBytes(): number | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return b.wasm?.HEAPU8?.buffer.byteLength;
 }

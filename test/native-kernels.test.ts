@@ -109,7 +109,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
 
     it('initBackend installs the native kernels unless told not to, and says so', async () => {
       const on = await initBackend(backend, { threads: 1 });
-      assert.deepEqual(on.native.kernels, ['BatchMatMul', '_FusedMatMul', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd']);
+      assert.deepEqual(on.native.kernels, [
+        'BatchMatMul', '_FusedMatMul', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd',
+        ...(backend === 'wasm' ? ['Identity'] : []),
+      ]);
       assert.equal(on.native.threads, 1);
       assert.ok(transposedMatmulIsFast());
       const off = await initBackend(backend, { native: false });
@@ -119,6 +122,26 @@ for (const backend of ['wasm', 'cpu'] as const) {
     });
   });
 }
+
+describe('shared Identity on wasm', { skip }, () => {
+  it('a clone shares the buffer, survives the original, and training gradients are unchanged', async () => {
+    await initBackend('wasm', { threads: 1 });
+    const a = tf.tensor1d([1, 2, 3]);
+    const before = tf.memory().numDataBuffers ?? 0;
+    const b = tf.clone(a);
+    assert.equal(tf.memory().numDataBuffers ?? 0, before, 'no new buffer');
+    a.dispose();
+    assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+    b.dispose();
+    const grad = () => tf.tidy(() => {
+      const x = tf.randomNormal([4, 6], 0, 1, 'float32', 5);
+      return (tf.grads((y: tf.Tensor) => tf.sum(tf.mul(tf.exp(tf.mul(y, y)), y)))([x])[0].dataSync() as Float32Array).slice();
+    });
+    const shared = grad();
+    await initBackend('wasm', { native: false });
+    assertClose(shared, grad(), 0, 0, 'gradient');
+  });
+});
 
 describe('native GEMM planning', () => {
   it('plans batch, strides and output shape; refuses general broadcasting', () => {
