@@ -9,7 +9,7 @@
  *     op(A) is [m x k] (A stored [k x m] when transA), op(B) is [k x n] (B stored [n x k] when transB).
  *     A stride of 0 broadcasts one matrix over the batch.
  *   setThreads(n), threads(), config()
- *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd: see elementwise.c
+ *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd, sumRows: see elementwise.c
  */
 #include <node_api.h>
 #include <cblas.h>
@@ -203,6 +203,15 @@ static napi_value SoftmaxBwd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* sumRows(x, out, rows, n) */
+static napi_value SumRows(napi_env env, napi_callback_info info) {
+  ARGS(4)
+  int64_t rows = i64(env, argv[2]), n = i64(env, argv[3]);
+  REQ(x, 0, rows * n, "x") REQ(out, 1, n, "out")
+  ssl_sum_rows(x, out, rows, n);
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -240,6 +249,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"layerNormBwd", NULL, LayerNormBwd, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxFwd", NULL, SoftmaxFwd, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxBwd", NULL, SoftmaxBwd, NULL, NULL, NULL, napi_default, NULL},
+      {"sumRows", NULL, SumRows, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

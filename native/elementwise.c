@@ -120,3 +120,12 @@ void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, i
     for (int64_t j = 0; j < d; j++) dxr[j] = yr[j] * (dyr[j] - s);
   }
 }
+
+/* out[j] = sum over r of x[r, j] for x [rows, n] (a reduction over leading axes, no transpose). */
+void ssl_sum_rows(const float *x, float *out, int64_t rows, int64_t n) {
+  memset(out, 0, sizeof(float) * (size_t)n);
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * n;
+    for (int64_t j = 0; j < n; j++) out[j] += xr[j];
+  }
+}

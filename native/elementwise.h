@@ -6,3 +6,4 @@ void ssl_layernorm_fwd(const float *x, const float *g, const float *b, float *y,
 void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const float *rstd, const float *g, float *dx, float *dg, float *db, int64_t rows, int64_t d);
 void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d);
 void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, int64_t d);
+void ssl_sum_rows(const float *x, float *out, int64_t rows, int64_t n);

@@ -51,11 +51,27 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const stock = CASES.map((c, i) => run(c, 10 * i + 1)); // seed 0 would mean "unseeded" in tfjs
       const k = installNativeMatmul(addon!, backend);
       try {
-        assert.deepEqual(k.kernels, ['BatchMatMul', '_FusedMatMul']);
+        assert.deepEqual(k.kernels, ['BatchMatMul', '_FusedMatMul', 'Sum']);
         CASES.forEach((c, i) => {
           const got = run(c, 10 * i + 1);
           assert.equal(got.length, stock[i].length);
           got.forEach((v, j) => assertClose(v, stock[i][j], 1e-4, 1e-4, `${JSON.stringify(c)} ${['product', 'grad a', 'grad b'][j]}`));
+        });
+      } finally {
+        k.restore();
+      }
+    });
+
+    it('Sum equals the stock kernel for leading, inner, mixed and all axes, with and without keepDims', () => {
+      const x = tf.randomNormal([4, 5, 6], 0, 1, 'float32', 11);
+      const cases: [number | number[], boolean][] = [[0, false], [[0, 1], false], [[0, 1], true], [-1, false], [[0, 2], false], [[0, 1, 2], false], [[1, 0], true]];
+      const f = () => cases.map(([ax, kd]) => tf.tidy(() => { const y = tf.sum(x, ax, kd); return { shape: y.shape, v: (y.dataSync() as Float32Array).slice() }; }));
+      const stock = f();
+      const k = installNativeMatmul(addon!, backend);
+      try {
+        f().forEach((r, i) => {
+          assert.deepEqual(r.shape, stock[i].shape, `shape of case ${i}`);
+          assertClose(r.v, stock[i].v, 1e-5, 1e-5, `sum case ${JSON.stringify(cases[i])}`);
         });
       } finally {
         k.restore();
@@ -110,7 +126,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
     it('initBackend installs the native kernels unless told not to, and says so', async () => {
       const on = await initBackend(backend, { threads: 1 });
       assert.deepEqual(on.native.kernels, [
-        'BatchMatMul', '_FusedMatMul', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd',
+        'BatchMatMul', '_FusedMatMul', 'Sum', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd',
         ...(backend === 'wasm' ? ['Identity'] : []),
       ]);
       assert.equal(on.native.threads, 1);

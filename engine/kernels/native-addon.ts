@@ -21,6 +21,7 @@ export interface NativeAddon {
   layerNormBwd(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, g: Float32Array | null, dx: Float32Array, dg: Float32Array | null, db: Float32Array | null, rows: number, d: number): void;
   softmaxFwd(x: Float32Array, y: Float32Array, rows: number, d: number): void;
   softmaxBwd(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, d: number): void;
+  sumRows(x: Float32Array, out: Float32Array, rows: number, n: number): void;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
