@@ -17,6 +17,8 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <math.h>
 #include "elementwise.h"
 
 extern void openblas_set_num_threads(int);
@@ -237,6 +239,9 @@ static napi_value Config(napi_env env, napi_callback_info info) {
   return r;
 }
 
+static napi_value AttentionFwd(napi_env env, napi_callback_info info);
+static napi_value AttentionBwd(napi_env env, napi_callback_info info);
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
@@ -250,9 +255,72 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"softmaxFwd", NULL, SoftmaxFwd, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxBwd", NULL, SoftmaxBwd, NULL, NULL, NULL, napi_default, NULL},
       {"sumRows", NULL, SumRows, NULL, NULL, NULL, napi_default, NULL},
+      {"attentionFwd", NULL, AttentionFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"attentionBwd", NULL, AttentionBwd, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
+
+/*
+ * Multi-head attention core on q, k, v [B, T, D] (heads of dh = D / H, interleaved along D as
+ * PyTorch's reshape(B, T, H, dh) lays them out): P = softmax(q_h k_h^T / sqrt(dh)), out_h = P v_h.
+ * Strided GEMMs (lda = D) read each head in place, so no transposes are needed.
+ *   attentionFwd(q, k, v, out, p, B, T, D, H)
+ *   attentionBwd(dout, q, k, v, p, dq, dk, dv, B, T, D, H)
+ */
+static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
+  ARGS(9)
+  int64_t B = i64(env, argv[5]), T = i64(env, argv[6]), D = i64(env, argv[7]), H = i64(env, argv[8]);
+  if (H < 1 || D % H != 0) {
+    napi_throw_range_error(env, NULL, "sslbench native attention: D must be a multiple of the head count");
+    return NULL;
+  }
+  REQ(q, 0, B * T * D, "q") REQ(k, 1, B * T * D, "k") REQ(v, 2, B * T * D, "v") REQ(out, 3, B * T * D, "out") REQ(p, 4, B * H * T * T, "p")
+  const int64_t dh = D / H;
+  const float scale = 1.0f / sqrtf((float)dh);
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t h = 0; h < H; h++) {
+      const int64_t off = b * T * D + h * dh;
+      float *P = p + (b * H + h) * T * T;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, scale, q + off, (int)D, k + off, (int)D, 0.0f, P, (int)T);
+      ssl_softmax_fwd(P, P, T, T);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, P, (int)T, v + off, (int)D, 0.0f, out + off, (int)D);
+    }
+  }
+  return NULL;
+}
+
+static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
+  ARGS(12)
+  int64_t B = i64(env, argv[8]), T = i64(env, argv[9]), D = i64(env, argv[10]), H = i64(env, argv[11]);
+  if (H < 1 || D % H != 0) {
+    napi_throw_range_error(env, NULL, "sslbench native attention: D must be a multiple of the head count");
+    return NULL;
+  }
+  REQ(dout, 0, B * T * D, "dout") REQ(q, 1, B * T * D, "q") REQ(k, 2, B * T * D, "k") REQ(v, 3, B * T * D, "v") REQ(p, 4, B * H * T * T, "p")
+  REQ(dq, 5, B * T * D, "dq") REQ(dk, 6, B * T * D, "dk") REQ(dv, 7, B * T * D, "dv")
+  const int64_t dh = D / H;
+  const float scale = 1.0f / sqrtf((float)dh);
+  float *dS = malloc(sizeof(float) * (size_t)(T * T));
+  if (!dS) {
+    napi_throw_error(env, NULL, "sslbench native attention: out of memory");
+    return NULL;
+  }
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t h = 0; h < H; h++) {
+      const int64_t off = b * T * D + h * dh;
+      const float *P = p + (b * H + h) * T * T;
+      /* dv = P^T dout ; dP = dout v^T ; dS = softmax_bwd(dP, P) ; dq = scale dS k ; dk = scale dS^T q */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, P, (int)T, dout + off, (int)D, 0.0f, dv + off, (int)D);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, 1.0f, dout + off, (int)D, v + off, (int)D, 0.0f, dS, (int)T);
+      ssl_softmax_bwd(dS, P, dS, T, T);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, scale, dS, (int)T, k + off, (int)D, 0.0f, dq + off, (int)D);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, scale, dS, (int)T, q + off, (int)D, 0.0f, dk + off, (int)D);
+    }
+  }
+  free(dS);
+  return NULL;
+}

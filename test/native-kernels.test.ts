@@ -7,6 +7,7 @@ import { installNativeMatmul, planMatmul } from '../engine/kernels/native-matmul
 import { assertClose } from './helpers/backend.ts';
 import { gelu } from '../engine/ops/gelu.ts';
 import { softmax } from '../engine/ops/softmax.ts';
+import { multiHeadAttention } from '../engine/ops/attention.ts';
 import { layerNorm } from '../engine/layers/layer-norm.ts';
 
 const addon = nativeAddon();
@@ -103,6 +104,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         ['layerNorm affine', ([x, g, b]) => layerNorm(x, 1e-6, g, b), [[2, 9, 24], [24], [24]]],
         ['layerNorm plain', ([x]) => layerNorm(x, 1e-5), [[5, 16]]],
         ['softmax', ([x]) => softmax(tf.mul(x, 3)), [[2, 3, 5, 17]]],
+        ['attention', ([q, k, v]) => multiHeadAttention(q, k, v, 3), [[2, 7, 12], [2, 7, 12], [2, 7, 12]]],
       ];
       const compute = () =>
         cases.map(([, f, shapes]) =>
@@ -126,7 +128,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
     it('initBackend installs the native kernels unless told not to, and says so', async () => {
       const on = await initBackend(backend, { threads: 1 });
       assert.deepEqual(on.native.kernels, [
-        'BatchMatMul', '_FusedMatMul', 'Sum', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd',
+        'BatchMatMul', '_FusedMatMul', 'Sum', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd', 'SslAttentionFwd', 'SslAttentionBwd',
         ...(backend === 'wasm' ? ['Identity'] : []),
       ]);
       assert.equal(on.native.threads, 1);

@@ -1,6 +1,6 @@
 /**
- * Fused element-wise kernels of the native addon (LayerNorm, exact GELU, softmax; forward and
- * backward), registered under sslbench's own kernel names for the wasm and cpu backends. The
+ * Fused kernels of the native addon (LayerNorm, exact GELU, softmax, the multi-head attention
+ * core; forward and backward), registered under sslbench's own kernel names for the wasm and cpu backends. The
  * engine's ops (engine/ops/*) call them through `runNative` when they are installed, and compose
  * stock tfjs ops otherwise.
  */
@@ -10,7 +10,7 @@ import { memoryOf } from './backend-memory.ts';
 
 type TensorInfo = tf.TensorInfo;
 
-export const NATIVE_OP_KERNELS = ['SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd'] as const;
+export const NATIVE_OP_KERNELS = ['SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd', 'SslAttentionFwd', 'SslAttentionBwd'] as const;
 export type NativeOpKernel = (typeof NATIVE_OP_KERNELS)[number];
 
 const size = (shape: number[]) => shape.reduce((s, d) => s * d, 1);
@@ -68,6 +68,21 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
     const dx = mem.alloc(y.shape);
     addon.softmaxBwd(mem.view(dy), mem.view(y), mem.view(dx), size(y.shape) / d, d);
     return dx;
+  });
+  reg('SslAttentionFwd', ({ q, k, v }, attrs, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const [b, t, d] = q.shape;
+    const heads = attrs.heads as number;
+    const out = mem.alloc(q.shape), p = mem.alloc([b, heads, t, t]);
+    addon.attentionFwd(mem.view(q), mem.view(k), mem.view(v), mem.view(out), mem.view(p), b, t, d, heads);
+    return [out, p];
+  });
+  reg('SslAttentionBwd', ({ dy, q, k, v, p }, attrs, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const [b, t, d] = q.shape;
+    const dq = mem.alloc(q.shape), dk = mem.alloc(q.shape), dv = mem.alloc(q.shape);
+    addon.attentionBwd(mem.view(dy), mem.view(q), mem.view(k), mem.view(v), mem.view(p), mem.view(dq), mem.view(dk), mem.view(dv), b, t, d, attrs.heads as number);
+    return [dq, dk, dv];
   });
   return {
     kernels: [...NATIVE_OP_KERNELS],
