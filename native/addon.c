@@ -214,6 +214,17 @@ static napi_value SumRows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* adamw(p, g, m, v, pOut, mOut, vOut, n, lr, b1, b2, eps, wd, bc1, bc2sqrt) */
+static napi_value AdamW(napi_env env, napi_callback_info info) {
+  ARGS(15)
+  int64_t n = i64(env, argv[7]);
+  REQ(p, 0, n, "p") REQ(g, 1, n, "g") REQ(m, 2, n, "m") REQ(v, 3, n, "v") REQ(po, 4, n, "pOut") REQ(mo, 5, n, "mOut") REQ(vo, 6, n, "vOut")
+  double h[7];
+  for (int i = 0; i < 7; i++) napi_get_value_double(env, argv[8 + i], &h[i]);
+  ssl_adamw(p, g, m, v, po, mo, vo, n, (float)h[0], (float)h[1], (float)h[2], (float)h[3], (float)h[4], (float)h[5], (float)h[6]);
+  return NULL;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -255,6 +266,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"softmaxFwd", NULL, SoftmaxFwd, NULL, NULL, NULL, napi_default, NULL},
       {"softmaxBwd", NULL, SoftmaxBwd, NULL, NULL, NULL, napi_default, NULL},
       {"sumRows", NULL, SumRows, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_default, NULL},
       {"attentionFwd", NULL, AttentionFwd, NULL, NULL, NULL, napi_default, NULL},
       {"attentionBwd", NULL, AttentionBwd, NULL, NULL, NULL, napi_default, NULL},
   };

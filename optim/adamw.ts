@@ -15,6 +15,8 @@
  * once every parameter has state.
  */
 import { tf } from '../engine/tf.ts';
+import { nativeOpsActive } from '../engine/backend.ts';
+import { runNative } from '../engine/kernels/native-ops.ts';
 import type { Param } from '../engine/module.ts';
 import type { CheckpointTensorState, Optimizer, OptimizerState } from './optimizer.ts';
 
@@ -86,6 +88,7 @@ export class AdamW implements Optimizer {
 
     const { beta1: b1, beta2: b2, eps } = this;
     const decay = 1 - lr * this.weightDecay;
+    const native = nativeOpsActive();
     tf.tidy(() => {
       for (const p of this.params) {
         const g = grads.get(p);
@@ -94,6 +97,14 @@ export class AdamW implements Optimizer {
         s.step += 1;
         const bc1 = 1 - b1 ** s.step;
         const bc2Sqrt = Math.sqrt(1 - b2 ** s.step);
+        if (native) {
+          // one fused pass (engine/kernels/native-ops.ts) instead of a dozen tfjs kernels
+          const [np, nm, nv] = runNative('SslAdamW', { p: p.variable, g, m: s.expAvg, v: s.expAvgSq }, { lr, beta1: b1, beta2: b2, eps, weightDecay: this.weightDecay, bc1, bc2Sqrt }) as tf.Tensor[];
+          s.expAvg.assign(nm);
+          s.expAvgSq.assign(nv);
+          p.variable.assign(np);
+          continue;
+        }
         const m = tf.add(tf.mul(s.expAvg, b1), tf.mul(g, 1 - b1));
         const v = tf.add(tf.mul(s.expAvgSq, b2), tf.mul(tf.square(g), 1 - b2));
         s.expAvg.assign(m);

@@ -128,7 +128,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
     it('initBackend installs the native kernels unless told not to, and says so', async () => {
       const on = await initBackend(backend, { threads: 1 });
       assert.deepEqual(on.native.kernels, [
-        'BatchMatMul', '_FusedMatMul', 'Sum', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd', 'SslAttentionFwd', 'SslAttentionBwd',
+        'BatchMatMul', '_FusedMatMul', 'Sum', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd', 'SslAttentionFwd', 'SslAttentionBwd', 'SslAdamW',
         ...(backend === 'wasm' ? ['Identity'] : []),
       ]);
       assert.equal(on.native.threads, 1);
@@ -140,6 +140,34 @@ for (const backend of ['wasm', 'cpu'] as const) {
     });
   });
 }
+
+describe('fused AdamW', { skip }, () => {
+  it('three steps with the native kernel equal the stock tfjs update', async () => {
+    const { Module } = await import('../engine/module.ts');
+    const { AdamW } = await import('../optim/adamw.ts');
+    class P extends Module {
+      w = this.addParam('w', [3, 4], Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)));
+      b = this.addParam('b', [4], Float32Array.from({ length: 4 }, (_, i) => i - 1.5));
+    }
+    const run = async (native: boolean) => {
+      await initBackend('wasm', { native, threads: 1 });
+      const m = new P();
+      const opt = new AdamW(m.parameters(), { weightDecay: 0.1 });
+      for (let step = 0; step < 3; step++) {
+        const grads = new Map(m.parameters().map((p, i) => [p, tf.randomNormal(p.shape, 0, 1, 'float32', 10 * step + i + 1)]));
+        opt.step(grads, 0.01 * (step + 1));
+        tf.dispose([...grads.values()]);
+      }
+      const out = m.parameters().map((p) => (p.variable.dataSync() as Float32Array).slice());
+      opt.dispose();
+      m.dispose();
+      return out;
+    };
+    const stock = await run(false);
+    const fused = await run(true);
+    fused.forEach((v, i) => assertClose(v, stock[i], 1e-6, 1e-5, `param ${i}`));
+  });
+});
 
 describe('shared Identity on wasm', { skip }, () => {
   it('a clone shares the buffer, survives the original, and training gradients are unchanged', async () => {

@@ -22,6 +22,8 @@ export interface NativeAddon {
   softmaxFwd(x: Float32Array, y: Float32Array, rows: number, d: number): void;
   softmaxBwd(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, d: number): void;
   sumRows(x: Float32Array, out: Float32Array, rows: number, n: number): void;
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, n: number,
+    lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2sqrt: number): void;
   attentionFwd(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, p: Float32Array, b: number, t: number, d: number, heads: number): void;
   attentionBwd(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, b: number, t: number, d: number, heads: number): void;
   setThreads(n: number): void;

@@ -10,7 +10,7 @@ import { memoryOf } from './backend-memory.ts';
 
 type TensorInfo = tf.TensorInfo;
 
-export const NATIVE_OP_KERNELS = ['SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd', 'SslAttentionFwd', 'SslAttentionBwd'] as const;
+export const NATIVE_OP_KERNELS = ['SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd', 'SslAttentionFwd', 'SslAttentionBwd', 'SslAdamW'] as const;
 export type NativeOpKernel = (typeof NATIVE_OP_KERNELS)[number];
 
 const size = (shape: number[]) => shape.reduce((s, d) => s * d, 1);
@@ -83,6 +83,14 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
     const dq = mem.alloc(q.shape), dk = mem.alloc(q.shape), dv = mem.alloc(q.shape);
     addon.attentionBwd(mem.view(dy), mem.view(q), mem.view(k), mem.view(v), mem.view(p), mem.view(dq), mem.view(dk), mem.view(dv), b, t, d, attrs.heads as number);
     return [dq, dk, dv];
+  });
+  reg('SslAdamW', ({ p, g, m, v }, a, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const po = mem.alloc(p.shape), mo = mem.alloc(p.shape), vo = mem.alloc(p.shape);
+    const n = size(p.shape);
+    const h = a as { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; bc1: number; bc2Sqrt: number };
+    addon.adamw(mem.view(p), mem.view(g), mem.view(m), mem.view(v), mem.view(po), mem.view(mo), mem.view(vo), n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.bc1, h.bc2Sqrt);
+    return [po, mo, vo];
   });
   return {
     kernels: [...NATIVE_OP_KERNELS],
