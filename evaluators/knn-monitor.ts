@@ -15,7 +15,8 @@
  * valid ones and head === size.
  */
 import { tf } from '../engine/tf.ts';
-import { checkKnnOptions, checkLabels, knnAccuracy, l2Normalize } from './knn.ts';
+import { checkKnnOptions, checkLabels, knnAccuracy } from './knn.ts';
+import { l2Normalize } from '../engine/ops/normalize.ts';
 
 export interface KnnMonitorOptions {
   /** Queue length in features (10% of the training set in the paper). */

@@ -11,6 +11,7 @@
  * at small T. Ties between classes go to the lowest class index.
  */
 import { tf } from '../engine/tf.ts';
+import { l2Normalize } from '../engine/ops/normalize.ts';
 
 export interface KnnOptions {
   /** Neighbours per query (200 in Wu et al.); clipped to the bank size. */
@@ -24,11 +25,6 @@ export interface KnnOptions {
 
 export const KNN_DEFAULT_K = 200;
 export const KNN_DEFAULT_TEMPERATURE = 0.07;
-
-/** Rows scaled to unit L2 norm, x / max(||x||, eps) like torch.nn.functional.normalize. */
-export function l2Normalize(x: tf.Tensor2D, eps = 1e-12): tf.Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), eps)) as tf.Tensor2D);
-}
 
 /** Validates the options shared by knnPredict and the monitor; returns k and T with defaults. */
 export function checkKnnOptions(opts: { k?: number; temperature?: number; numClasses: number }, who: string): { k: number; temperature: number } {

@@ -283,13 +283,16 @@ NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
  *   attentionFwd(q, k, v, out, p, B, T, D, H)
  *   attentionBwd(dout, q, k, v, p, dq, dk, dv, B, T, D, H)
  */
+static bool heads_ok(napi_env env, int64_t D, int64_t H) {
+  if (H >= 1 && D % H == 0) return true;
+  napi_throw_range_error(env, NULL, "sslbench native attention: D must be a multiple of the head count");
+  return false;
+}
+
 static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   ARGS(9)
   int64_t B = i64(env, argv[5]), T = i64(env, argv[6]), D = i64(env, argv[7]), H = i64(env, argv[8]);
-  if (H < 1 || D % H != 0) {
-    napi_throw_range_error(env, NULL, "sslbench native attention: D must be a multiple of the head count");
-    return NULL;
-  }
+  if (!heads_ok(env, D, H)) return NULL;
   REQ(q, 0, B * T * D, "q") REQ(k, 1, B * T * D, "k") REQ(v, 2, B * T * D, "v") REQ(out, 3, B * T * D, "out") REQ(p, 4, B * H * T * T, "p")
   const int64_t dh = D / H;
   const float scale = 1.0f / sqrtf((float)dh);
@@ -308,10 +311,7 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
 static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   ARGS(12)
   int64_t B = i64(env, argv[8]), T = i64(env, argv[9]), D = i64(env, argv[10]), H = i64(env, argv[11]);
-  if (H < 1 || D % H != 0) {
-    napi_throw_range_error(env, NULL, "sslbench native attention: D must be a multiple of the head count");
-    return NULL;
-  }
+  if (!heads_ok(env, D, H)) return NULL;
   REQ(dout, 0, B * T * D, "dout") REQ(q, 1, B * T * D, "q") REQ(k, 2, B * T * D, "k") REQ(v, 3, B * T * D, "v") REQ(p, 4, B * H * T * T, "p")
   REQ(dq, 5, B * T * D, "dq") REQ(dk, 6, B * T * D, "dk") REQ(dv, 7, B * T * D, "dv")
   const int64_t dh = D / H;

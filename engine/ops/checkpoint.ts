@@ -16,10 +16,6 @@ export function setRecompute(on: boolean): void {
   enabled = on;
 }
 
-export function recomputeEnabled(): boolean {
-  return enabled;
-}
-
 /** True while a checkpointed function is being run again for its gradient. */
 export function isRecomputing(): boolean {
   return recomputing;

@@ -6,12 +6,7 @@
  */
 import { tf } from '../../engine/tf.ts';
 import { batchedMatmul } from '../../engine/ops/matmul.ts';
-
-export function l2Normalize(x: tf.Tensor2D, eps = 1e-12): tf.Tensor2D {
-  // F.normalize: x / max(||x||, eps)
-  const norm = tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), eps);
-  return tf.div(x, norm) as tf.Tensor2D;
-}
+import { l2Normalize } from '../../engine/ops/normalize.ts';
 
 export function contrastiveLoss(q: tf.Tensor2D, k: tf.Tensor2D, tau: number): tf.Scalar {
   const n = q.shape[0];
