@@ -14,6 +14,8 @@ import { nativeAddon, nativeStatus } from './kernels/native-addon.ts';
 import { installNativeMatmul, type InstalledKernels } from './kernels/native-matmul.ts';
 import { installNativeOps } from './kernels/native-ops.ts';
 import { installSharedIdentity } from './kernels/wasm-identity.ts';
+import { installNativeConv } from './kernels/native-conv.ts';
+import { installWasmConvFilterGrad } from './kernels/wasm-conv-filter-grad.ts';
 import { setRecompute } from './ops/checkpoint.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -74,8 +76,10 @@ function setupNative(name: string, opts: EngineOptions): BackendReport['native']
   addon.setThreads(threads);
   const mm = installNativeMatmul(addon, name);
   const ops = installNativeOps(addon, name);
+  const conv = installNativeConv(addon, name);
   const id = name === 'wasm' ? installSharedIdentity() : { kernels: [], restore() {} };
-  installed = { backend: name, kernels: [...mm.kernels, ...ops.kernels, ...id.kernels], restore: () => (mm.restore(), ops.restore(), id.restore()) };
+  const parts = [mm, ops, conv, id];
+  installed = { backend: name, kernels: parts.flatMap((p) => p.kernels), restore: () => [...parts].reverse().forEach((p) => p.restore()) };
   return { kernels: installed.kernels, threads: addon.threads(), status: nativeStatus() };
 }
 
@@ -135,6 +139,8 @@ async function loadWasm(): Promise<void> {
   wasm.setWasmPaths(dir + path.sep);
   if (!(await tf.setBackend('wasm'))) throw new BackendUnavailable('the wasm backend failed to initialise');
   await tf.ready();
+  // the one kernel tf.conv2d's gradient needs that wasm lacks
+  installWasmConvFilterGrad();
 }
 
 async function loadCpu(): Promise<void> {

@@ -10,6 +10,7 @@
  *     A stride of 0 broadcasts one matrix over the batch.
  *   setThreads(n), threads(), config()
  *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd, sumRows: see elementwise.c
+ *   convFwd/convBwdInput/convBwdFilter(a, b, out, geom): NHWC convolution, see conv.c
  */
 #include <node_api.h>
 #include <cblas.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <math.h>
 #include "elementwise.h"
+#include "conv.h"
 
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
@@ -225,6 +227,70 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* geom = [B, H, W, C, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL] (a JS array of numbers) */
+static bool conv_geom(napi_env env, napi_value v, ssl_conv_geom *g) {
+  int64_t f[15];
+  uint32_t len = 0;
+  bool isArray = false;
+  napi_is_array(env, v, &isArray);
+  if (isArray) napi_get_array_length(env, v, &len);
+  if (!isArray || len != 15) {
+    napi_throw_type_error(env, NULL, "sslbench native conv: geometry must be an array of 15 numbers");
+    return false;
+  }
+  for (uint32_t i = 0; i < 15; i++) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    f[i] = i64(env, e);
+    if (f[i] < 0) {
+      napi_throw_range_error(env, NULL, "sslbench native conv: negative geometry");
+      return false;
+    }
+  }
+  *g = (ssl_conv_geom){f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[14]};
+  return true;
+}
+
+#define CONV_SIZES(g)                                        \
+  const int64_t nx = g.B * g.H * g.W * g.C;                  \
+  const int64_t nw = g.KH * g.KW * g.C * g.OC;               \
+  const int64_t ny = g.B * g.OH * g.OW * g.OC;
+
+static napi_value conv_result(napi_env env, int rc) {
+  if (rc != 0) napi_throw_error(env, NULL, "sslbench native conv: out of memory for the patch matrix");
+  return NULL;
+}
+
+/* convFwd(x, w, y, geom) */
+static napi_value ConvFwd(napi_env env, napi_callback_info info) {
+  ARGS(4)
+  ssl_conv_geom g;
+  if (!conv_geom(env, argv[3], &g)) return NULL;
+  CONV_SIZES(g)
+  REQ(x, 0, nx, "x") REQ(w, 1, nw, "filter") REQ(y, 2, ny, "y")
+  return conv_result(env, ssl_conv_fwd(&g, x, w, y));
+}
+
+/* convBwdInput(dy, w, dx, geom) */
+static napi_value ConvBwdInput(napi_env env, napi_callback_info info) {
+  ARGS(4)
+  ssl_conv_geom g;
+  if (!conv_geom(env, argv[3], &g)) return NULL;
+  CONV_SIZES(g)
+  REQ(dy, 0, ny, "dy") REQ(w, 1, nw, "filter") REQ(dx, 2, nx, "dx")
+  return conv_result(env, ssl_conv_bwd_input(&g, dy, w, dx));
+}
+
+/* convBwdFilter(x, dy, dw, geom) */
+static napi_value ConvBwdFilter(napi_env env, napi_callback_info info) {
+  ARGS(4)
+  ssl_conv_geom g;
+  if (!conv_geom(env, argv[3], &g)) return NULL;
+  CONV_SIZES(g)
+  REQ(x, 0, nx, "x") REQ(dy, 1, ny, "dy") REQ(dw, 2, nw, "dfilter")
+  return conv_result(env, ssl_conv_bwd_filter(&g, x, dy, dw));
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -269,6 +335,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_default, NULL},
       {"attentionFwd", NULL, AttentionFwd, NULL, NULL, NULL, napi_default, NULL},
       {"attentionBwd", NULL, AttentionBwd, NULL, NULL, NULL, napi_default, NULL},
+      {"convFwd", NULL, ConvFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"convBwdInput", NULL, ConvBwdInput, NULL, NULL, NULL, napi_default, NULL},
+      {"convBwdFilter", NULL, ConvBwdFilter, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

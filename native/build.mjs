@@ -16,7 +16,7 @@ const cc = process.env.CC ?? 'cc';
 try {
   if (!include) throw new Error(`node_api.h not found in ${candidates.join(', ')}`);
   const tmp = `${out}.tmp-${process.pid}`;
-  execFileSync(cc, ['-O3', '-march=native', '-fno-math-errno', '-fno-trapping-math', '-std=c11', '-fPIC', '-shared', `-I${include}`, path.join(here, 'addon.c'), path.join(here, 'elementwise.c'), '-o', tmp, '-lopenblas', '-lm'], { stdio: ['ignore', 'inherit', 'pipe'] });
+  execFileSync(cc, ['-O3', '-march=native', '-fno-math-errno', '-fno-trapping-math', '-std=c11', '-fPIC', '-shared', `-I${include}`, path.join(here, 'addon.c'), path.join(here, 'elementwise.c'), path.join(here, 'conv.c'), '-o', tmp, '-lopenblas', '-lm'], { stdio: ['ignore', 'inherit', 'pipe'] });
   fs.renameSync(tmp, out);
   console.log(`sslbench: built ${path.relative(process.cwd(), out)} (native GEMM through OpenBLAS)`);
 } catch (err) {

@@ -26,6 +26,10 @@ export interface NativeAddon {
     lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2sqrt: number): void;
   attentionFwd(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, p: Float32Array, b: number, t: number, d: number, heads: number): void;
   attentionBwd(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, b: number, t: number, d: number, heads: number): void;
+  /** NHWC convolution; geom = [B, H, W, C, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL] (native/conv.c). */
+  convFwd(x: Float32Array, w: Float32Array, y: Float32Array, geom: number[]): void;
+  convBwdInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geom: number[]): void;
+  convBwdFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
