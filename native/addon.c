@@ -22,10 +22,27 @@
 #include <math.h>
 #include "elementwise.h"
 #include "conv.h"
+#include <omp.h>
 
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
+extern int openblas_get_parallel(void);
+
+/*
+ * Loops over independent problems (attention heads of different images) run on OpenMP threads,
+ * each calling a single-threaded GEMM. OpenBLAS's OpenMP build does that by itself inside a
+ * parallel region; its pthread build must be told to (and back) around the loop.
+ */
+static int serial_blas_begin(void) {
+  if (openblas_get_parallel() == 2) return 0;
+  int n = openblas_get_num_threads();
+  openblas_set_num_threads(1);
+  return n;
+}
+static void serial_blas_end(int n) {
+  if (n > 0) openblas_set_num_threads(n);
+}
 
 #define CHECK(call)                                                                   \
   do {                                                                                \
@@ -298,6 +315,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   int64_t t = argc ? i64(env, argv[0]) : 1;
   if (t < 1) t = 1;
   openblas_set_num_threads((int)t);
+  ssl_set_threads((int)t);
   return NULL;
 }
 
@@ -365,6 +383,8 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   REQ(q, 0, B * T * D, "q") REQ(k, 1, B * T * D, "k") REQ(v, 2, B * T * D, "v") REQ(out, 3, B * T * D, "out") REQ(p, 4, B * H * T * T, "p")
   const int64_t dh = D / H;
   const float scale = 1.0f / sqrtf((float)dh);
+  const int blas = serial_blas_begin();
+#pragma omp parallel for num_threads(ssl_threads()) if (B > 1) schedule(static)
   for (int64_t b = 0; b < B; b++) {
     for (int64_t h = 0; h < H; h++) {
       const int64_t off = b * T * D + h * dh;
@@ -374,6 +394,7 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, P, (int)T, v + off, (int)D, 0.0f, out + off, (int)D);
     }
   }
+  serial_blas_end(blas);
   return NULL;
 }
 
@@ -385,12 +406,16 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   REQ(dq, 5, B * T * D, "dq") REQ(dk, 6, B * T * D, "dk") REQ(dv, 7, B * T * D, "dv")
   const int64_t dh = D / H;
   const float scale = 1.0f / sqrtf((float)dh);
-  float *dS = malloc(sizeof(float) * (size_t)(T * T));
-  if (!dS) {
+  const int nt = ssl_threads();
+  float *scratch = malloc(sizeof(float) * (size_t)(T * T) * (size_t)nt);
+  if (!scratch) {
     napi_throw_error(env, NULL, "sslbench native attention: out of memory");
     return NULL;
   }
+  const int blas = serial_blas_begin();
+#pragma omp parallel for num_threads(nt) if (B > 1) schedule(static)
   for (int64_t b = 0; b < B; b++) {
+    float *dS = scratch + (size_t)omp_get_thread_num() * (size_t)(T * T);
     for (int64_t h = 0; h < H; h++) {
       const int64_t off = b * T * D + h * dh;
       const float *P = p + (b * H + h) * T * T;
@@ -402,6 +427,7 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, scale, dS, (int)T, q + off, (int)D, 0.0f, dk + off, (int)D);
     }
   }
-  free(dS);
+  serial_blas_end(blas);
+  free(scratch);
   return NULL;
 }

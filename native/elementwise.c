@@ -9,6 +9,15 @@
 #include <string.h>
 #include "elementwise.h"
 
+/* Threads for the element-wise loops (OpenMP), set with the GEMM's thread count. */
+static int nthreads = 1;
+void ssl_set_threads(int n) { nthreads = n < 1 ? 1 : n; }
+int ssl_threads(void) { return nthreads; }
+
+/* Work below this many elements stays on one thread (waking the others costs more). */
+#define PAR_MIN 32768
+#define CHUNK 4096
+
 /* e^x for x in [-87, 88]: x = n ln2 + r, e^r by a degree-6 polynomial, 2^n through the exponent bits. */
 static inline float exp_approx(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
@@ -30,20 +39,29 @@ static inline float erf_approx(float x) {
 }
 
 void ssl_gelu_fwd(const float *x, float *y, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
+#pragma omp parallel for num_threads(nthreads) if (n >= PAR_MIN) schedule(static)
+  for (int64_t c = 0; c < n; c += CHUNK) {
+    const int64_t e = c + CHUNK < n ? c + CHUNK : n;
+    for (int64_t i = c; i < e; i++) y[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
+  }
 }
 
 void ssl_gelu_bwd(const float *dy, const float *x, float *dx, int64_t n) {
   const float inv_sqrt_2pi = 0.39894228040143268f;
-  for (int64_t i = 0; i < n; i++) {
-    float v = x[i];
-    float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
-    float pdf = inv_sqrt_2pi * exp_approx(-0.5f * v * v);
-    dx[i] = dy[i] * (cdf + v * pdf);
+#pragma omp parallel for num_threads(nthreads) if (n >= PAR_MIN) schedule(static)
+  for (int64_t c = 0; c < n; c += CHUNK) {
+    const int64_t e = c + CHUNK < n ? c + CHUNK : n;
+    for (int64_t i = c; i < e; i++) {
+      float v = x[i];
+      float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
+      float pdf = inv_sqrt_2pi * exp_approx(-0.5f * v * v);
+      dx[i] = dy[i] * (cdf + v * pdf);
+    }
   }
 }
 
 void ssl_layernorm_fwd(const float *x, const float *g, const float *b, float *y, float *mean, float *rstd, int64_t rows, int64_t d, float eps) {
+#pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
@@ -96,6 +114,7 @@ void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const
 
 /* softmax over the last axis of [rows, d]: y, and its backward dx = y (dy - sum(dy y)). */
 void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d) {
+#pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
@@ -112,6 +131,7 @@ void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d) {
 }
 
 void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, int64_t d) {
+#pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *dyr = dy + r * d, *yr = y + r * d;
     float *dxr = dx + r * d;
@@ -134,6 +154,7 @@ void ssl_sum_rows(const float *x, float *out, int64_t rows, int64_t n) {
 void ssl_adamw(const float *p, const float *g, const float *m, const float *v, float *po, float *mo, float *vo, int64_t n,
                float lr, float b1, float b2, float eps, float wd, float bc1, float bc2sqrt) {
   const float decay = 1.0f - lr * wd, step = lr / bc1, inv_bc2 = 1.0f / bc2sqrt;
+#pragma omp parallel for num_threads(nthreads) if (n >= PAR_MIN) schedule(static)
   for (int64_t i = 0; i < n; i++) {
     float mi = b1 * m[i] + (1.0f - b1) * g[i];
     float vi = b2 * v[i] + (1.0f - b2) * g[i] * g[i];

@@ -8,3 +8,5 @@ void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d);
 void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, int64_t d);
 void ssl_sum_rows(const float *x, float *out, int64_t rows, int64_t n);
 void ssl_adamw(const float *p, const float *g, const float *m, const float *v, float *po, float *mo, float *vo, int64_t n, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2sqrt);
+void ssl_set_threads(int n);
+int ssl_threads(void);

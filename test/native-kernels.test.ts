@@ -101,6 +101,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
     it('fused GELU, LayerNorm (affine and plain) and softmax equal the stock ops, gradients included', async () => {
       const cases: [string, (xs: tf.Tensor[]) => tf.Tensor, number[][]][] = [
         ['gelu', ([x]) => gelu(x), [[3, 7, 40]]],
+        ['gelu, large enough to run on every thread', ([x]) => gelu(x), [[64, 1030]]],
+        ['layerNorm on every thread', ([x, g, b]) => layerNorm(x, 1e-6, g, b), [[2, 300, 96], [96], [96]]],
         ['layerNorm affine', ([x, g, b]) => layerNorm(x, 1e-6, g, b), [[2, 9, 24], [24], [24]]],
         ['layerNorm plain', ([x]) => layerNorm(x, 1e-5), [[5, 16]]],
         ['softmax', ([x]) => softmax(tf.mul(x, 3)), [[2, 3, 5, 17]]],
@@ -118,17 +120,20 @@ for (const backend of ['wasm', 'cpu'] as const) {
         );
       await initBackend(backend, { native: false });
       const stock = compute();
-      await initBackend(backend, { threads: 1 });
-      const before = tf.memory().numTensors;
-      const got = compute();
-      assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-      cases.forEach(([name], i) => got[i].forEach((v, j) => assertClose(v, stock[i][j], 2e-5, 2e-4, `${name} ${j === 0 ? 'output' : `grad ${j - 1}`}`)));
+      for (const threads of [1, 2]) {
+        await initBackend(backend, { threads });
+        const before = tf.memory().numTensors;
+        const got = compute();
+        assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+        cases.forEach(([name], i) => got[i].forEach((v, j) => assertClose(v, stock[i][j], 2e-5, 2e-4, `${name} (${threads} threads) ${j === 0 ? 'output' : `grad ${j - 1}`}`)));
+      }
     });
 
     it('initBackend installs the native kernels unless told not to, and says so', async () => {
       const on = await initBackend(backend, { threads: 1 });
       assert.deepEqual(on.native.kernels, [
         'BatchMatMul', '_FusedMatMul', 'Sum', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd', 'SslAttentionFwd', 'SslAttentionBwd', 'SslAdamW',
+        'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter',
         ...(backend === 'wasm' ? ['Identity'] : []),
       ]);
       assert.equal(on.native.threads, 1);

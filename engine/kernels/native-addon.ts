@@ -46,6 +46,10 @@ function load(): { addon?: NativeAddon; status: string } {
     return (loaded = { status: `not built (${path.relative(process.cwd(), NATIVE_PATH)} missing): apt-get install libopenblas-dev && npm run build:native` });
   }
   try {
+    // OpenMP threads that spin between parallel regions (libgomp's default) steal the cores from
+    // V8's and the GEMM's own work on small machines: halves training throughput on 2 cores.
+    // libgomp reads this when the addon loads it; a value the user set wins.
+    process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
     const addon = createRequire(import.meta.url)(NATIVE_PATH) as NativeAddon;
     return (loaded = { addon, status: `loaded: ${addon.config().trim()}` });
   } catch (err) {
