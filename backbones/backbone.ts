@@ -25,6 +25,32 @@ export interface BackboneOptions {
   pooling?: 'cls' | 'gap-ln' | 'gap';
   randomPatchProj?: boolean;
   mlpBatchNorm?: boolean;
+  /** ResNet stem: 'imagenet' (7x7/2 conv + max pool) or 'cifar' (3x3/1 conv); default by image size. */
+  stem?: 'imagenet' | 'cifar';
+  /** ResNet: each block's last BN gamma starts at 0 (torchvision's zero_init_residual). */
+  zeroInitResidual?: boolean;
+}
+
+/** What the counting tables show of a backbone's shape. */
+export interface BackboneShape {
+  /** Feature dimension of the output (a classifier's input). */
+  outDim: number;
+  /** Transformer blocks, or residual blocks. */
+  blocks: number;
+  /** ViT: token dimension, heads, MLP hidden dimension. */
+  dim?: number;
+  heads?: number;
+  mlpDim?: number;
+}
+
+/** Published numbers of a backbone from outside the paper, always shown with their source. */
+export interface BackboneReference {
+  /** Who publishes them, e.g. `torchvision`. */
+  source: string;
+  /** Parameters with a 1000-class classifier, in millions. */
+  paramsWithClassifierM?: number;
+  /** Multiply-adds per 224x224 crop ("FLOPs"), in billions. */
+  gflops?: number;
 }
 
 export interface BackboneFamily {
@@ -33,9 +59,13 @@ export interface BackboneFamily {
   readonly title: string;
   /** Parameter count the paper quotes (Table 2), in millions, when it has one. */
   readonly paperParamsM?: number;
+  /** Reference numbers from elsewhere (e.g. torchvision's for ResNet-50), for backbones the paper does not count. */
+  readonly reference?: BackboneReference;
   build(name: string, opts: BackboneOptions, seed: number): Backbone;
   /** Exact number of model parameters (buffers excluded) of the backbone without a classifier. */
   countParams(name: string, opts?: BackboneOptions): number;
   /** Multiply-adds of one forward pass on one image. */
   countMacs(name: string, opts?: BackboneOptions): number;
+  /** The shape the counting tables show, without building the model. */
+  describe(name: string, opts?: BackboneOptions): BackboneShape;
 }

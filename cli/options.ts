@@ -39,7 +39,9 @@ export function withBackboneOptions(cmd: import('commander').Command): import('c
     .option('--patch-size <n>', 'patch size (default: from the name, e.g. vit-b/16)', intOption('--patch-size', 1))
     .option('--pos-embed <kind>', 'position embedding: sincos | learned | none')
     .option('--pooling <kind>', 'output: cls | gap-ln | gap (no [CLS])')
-    .option('--mlp-batch-norm', 'ViT-BN: BatchNorm instead of LayerNorm before each MLP');
+    .option('--mlp-batch-norm', 'ViT-BN: BatchNorm instead of LayerNorm before each MLP')
+    .option('--stem <kind>', 'ResNet stem: imagenet (7x7/2 conv + max pool) | cifar (3x3/1 conv); default: cifar up to 64 px')
+    .option('--zero-init-residual', "ResNet: each block's last BN gamma starts at 0 (torchvision's zero_init_residual)");
 }
 
 export interface BackboneFlags {
@@ -48,6 +50,8 @@ export interface BackboneFlags {
   posEmbed?: string;
   pooling?: string;
   mlpBatchNorm?: boolean;
+  stem?: string;
+  zeroInitResidual?: boolean;
 }
 
 export function backboneOptionsFrom(f: BackboneFlags): import('../backbones/backbone.ts').BackboneOptions {
@@ -62,5 +66,7 @@ export function backboneOptionsFrom(f: BackboneFlags): import('../backbones/back
     posEmbed: pick('--pos-embed', f.posEmbed, ['sincos', 'learned', 'none'] as const),
     pooling: pick('--pooling', f.pooling, ['cls', 'gap-ln', 'gap'] as const),
     mlpBatchNorm: f.mlpBatchNorm,
+    stem: pick('--stem', f.stem, ['imagenet', 'cifar'] as const),
+    zeroInitResidual: f.zeroInitResidual,
   };
 }

@@ -38,3 +38,11 @@ export function truncNormal(n: number, std: number, rng: Rng): Float32Array {
   }
   return out;
 }
+
+/**
+ * N(0, sqrt(2 / fan)): PyTorch's kaiming_normal_ with nonlinearity='relu' (gain sqrt(2)); `fan`
+ * is fan_in or fan_out as the caller's mode says (torchvision's ResNet convs: fan_out = out * kh * kw).
+ */
+export function kaimingNormal(n: number, fan: number, rng: Rng): Float32Array {
+  return normal(n, Math.sqrt(2 / fan), rng);
+}

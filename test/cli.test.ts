@@ -32,8 +32,9 @@ describe('bench CLI', () => {
     assert.match(md2, /21,665,664/);
     assert.match(md2, /630,764,800/);
     const csv3 = fs.readFileSync(path.join(dir, 'table3.csv'), 'utf8').trim().split('\n');
-    assert.equal(csv3.length, 5);
+    assert.equal(csv3.length, 6);
     assert.match(csv3[2], /^ViT-B\/16,17\.5,17\.56,/);
+    assert.match(csv3[5], /^R-50,4\.1 \(torchvision\),4\.09,/);
   });
 
   it('run smoke pre-trains, writes table + curves + weights, and skips the finished cell the second time', () => {
@@ -111,7 +112,7 @@ describe('bench CLI', () => {
   it('list prints every backbone and suite', () => {
     const r = bench('list');
     assert.equal(r.code, 0);
-    assert.match(r.out, /backbones: vit-s, vit-b, vit-l, vit-h, vit-tiny, vit-micro, vit-bn-s/);
+    assert.match(r.out, /backbones: vit-s, vit-b, vit-l, vit-h, vit-tiny, vit-mini, vit-micro, vit-bn-s/);
     assert.match(r.out, /suites: .*table2, table3/);
   });
 });

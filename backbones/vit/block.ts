@@ -5,14 +5,16 @@ import { Linear } from '../../engine/layers/linear.ts';
 import { LayerNorm } from '../../engine/layers/layer-norm.ts';
 import { BatchNorm } from '../../engine/layers/batch-norm.ts';
 import { gelu } from '../../engine/ops/gelu.ts';
-import { multiHeadAttention } from '../../engine/ops/attention.ts';
+import { qkvAttention } from '../../engine/ops/attention.ts';
+import { affine2d } from '../../engine/ops/matmul.ts';
 import { xavierUniform } from '../../engine/init.ts';
 import { Rng } from '../../engine/rng.ts';
 
 /**
  * Multi-head self-attention. q, k and v are separate D x D Linears here (each Xavier-initialised
  * as its own D x D matrix, as MoCo v3 does); they are exported as timm's fused
- * `qkv.weight` [3D, D] / `qkv.bias` [3D].
+ * `qkv.weight` [3D, D] / `qkv.bias` [3D]. The forward pass runs them as that one fused product
+ * (one GEMM instead of three, and the attention core reads q, k, v from it in place).
  */
 export class Attention extends Module {
   readonly q: Linear;
@@ -30,8 +32,12 @@ export class Attention extends Module {
   }
 
   apply(x: tf.Tensor): tf.Tensor {
-    const out = multiHeadAttention(this.q.apply(x), this.k.apply(x), this.v.apply(x), this.heads);
-    return this.proj.apply(out);
+    const [b, t, d] = x.shape;
+    const parts = [this.q, this.k, this.v];
+    const w = tf.concat(parts.map((l) => l.weight.variable), 1) as tf.Tensor2D;
+    const bias = tf.concat(parts.map((l) => l.bias!.variable), 0) as tf.Tensor1D;
+    const qkv = tf.reshape(affine2d(tf.reshape(x, [b * t, d]) as tf.Tensor2D, w, bias), [b, t, 3 * d]);
+    return this.proj.apply(qkvAttention(qkv, this.heads));
   }
 
   override torchEntries(): TorchEntry[] {

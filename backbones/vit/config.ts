@@ -40,7 +40,8 @@ export const VIT_SIZES: Record<string, VitSize> = {
   b: { dim: 768, depth: 12, heads: 12, patchSize: 16, imageSize: 224, paperParamsM: 86, title: 'ViT-Base' },
   l: { dim: 1024, depth: 24, heads: 16, patchSize: 16, imageSize: 224, paperParamsM: 304, title: 'ViT-Large' },
   h: { dim: 1280, depth: 32, heads: 16, patchSize: 14, imageSize: 224, paperParamsM: 632, title: 'ViT-Huge' },
-  tiny: { dim: 192, depth: 6, heads: 3, patchSize: 4, imageSize: 32, title: 'ViT-Tiny (CPU presets)' },
+  tiny: { dim: 192, depth: 6, heads: 3, patchSize: 4, imageSize: 32, title: 'ViT-Tiny (CPU presets: stands in for ViT-B)' },
+  mini: { dim: 96, depth: 6, heads: 3, patchSize: 4, imageSize: 32, title: 'ViT-Mini (CPU presets: stands in for ViT-S)' },
   micro: { dim: 64, depth: 2, heads: 2, patchSize: 4, imageSize: 32, title: 'ViT-Micro (tests, smoke)' },
 };
 

@@ -27,6 +27,11 @@ export function vitFamily(family: string): BackboneFamily {
       checkFamily(family, name);
       return vitMacs(vitConfig(name, opts));
     },
+    describe(name: string, opts: BackboneOptions = {}) {
+      checkFamily(family, name);
+      const c = vitConfig(name, opts);
+      return { outDim: c.dim, blocks: c.depth, dim: c.dim, heads: c.heads, mlpDim: c.dim * c.mlpRatio };
+    },
   };
 }
 

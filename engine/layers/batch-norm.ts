@@ -1,5 +1,6 @@
 /**
- * BatchNorm over all axes but the last (channels last), PyTorch nn.BatchNorm1d semantics:
+ * BatchNorm over all axes but the last (channels last), PyTorch nn.BatchNorm1d semantics on
+ * [N, C] (and [N, L, C]), and nn.BatchNorm2d semantics on NHWC [N, H, W, C] (statistics over N, H, W):
  * training normalises with the batch's biased variance and updates the running statistics with
  * momentum 0.1 and the *unbiased* variance; eval uses the running statistics; eps 1e-5;
  * `affine: false` has no gamma/beta. The running statistics are buffers: exported, not counted as
