@@ -366,32 +366,35 @@ NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
 /*
  * Multi-head attention core on q, k, v [B, T, D] (heads of dh = D / H, interleaved along D as
  * PyTorch's reshape(B, T, H, dh) lays them out): P = softmax(q_h k_h^T / sqrt(dh)), out_h = P v_h.
- * Strided GEMMs (lda = D) read each head in place, so no transposes are needed.
- *   attentionFwd(q, k, v, out, p, B, T, D, H)
- *   attentionBwd(dout, q, k, v, p, dq, dk, dv, B, T, D, H)
+ * Strided GEMMs read each head in place, so no transposes are needed. q, k, v (and dq, dk, dv)
+ * rows are `ld` floats apart: ld = D for separate tensors, 3D for views into one fused qkv
+ * [B, T, 3D] tensor (q at offset 0, k at D, v at 2D); out and dout rows are D apart.
+ *   attentionFwd(q, k, v, out, p, B, T, D, H, ld)
+ *   attentionBwd(dout, q, k, v, p, dq, dk, dv, B, T, D, H, ld)
  */
-static bool heads_ok(napi_env env, int64_t D, int64_t H) {
-  if (H >= 1 && D % H == 0) return true;
-  napi_throw_range_error(env, NULL, "sslbench native attention: D must be a multiple of the head count");
+static bool heads_ok(napi_env env, int64_t D, int64_t H, int64_t ld) {
+  if (H >= 1 && D % H == 0 && ld >= D) return true;
+  napi_throw_range_error(env, NULL, "sslbench native attention: D must be a multiple of the head count, and ld >= D");
   return false;
 }
 
 static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
-  ARGS(9)
-  int64_t B = i64(env, argv[5]), T = i64(env, argv[6]), D = i64(env, argv[7]), H = i64(env, argv[8]);
-  if (!heads_ok(env, D, H)) return NULL;
-  REQ(q, 0, B * T * D, "q") REQ(k, 1, B * T * D, "k") REQ(v, 2, B * T * D, "v") REQ(out, 3, B * T * D, "out") REQ(p, 4, B * H * T * T, "p")
+  ARGS(10)
+  int64_t B = i64(env, argv[5]), T = i64(env, argv[6]), D = i64(env, argv[7]), H = i64(env, argv[8]), ld = i64(env, argv[9]);
+  if (!heads_ok(env, D, H, ld)) return NULL;
+  const int64_t nIn = B * T > 0 ? (B * T - 1) * ld + D : 0;
+  REQ(q, 0, nIn, "q") REQ(k, 1, nIn, "k") REQ(v, 2, nIn, "v") REQ(out, 3, B * T * D, "out") REQ(p, 4, B * H * T * T, "p")
   const int64_t dh = D / H;
   const float scale = 1.0f / sqrtf((float)dh);
   const int blas = serial_blas_begin();
 #pragma omp parallel for num_threads(ssl_threads()) if (B > 1) schedule(static)
   for (int64_t b = 0; b < B; b++) {
     for (int64_t h = 0; h < H; h++) {
-      const int64_t off = b * T * D + h * dh;
+      const int64_t off = b * T * ld + h * dh, offOut = b * T * D + h * dh;
       float *P = p + (b * H + h) * T * T;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, scale, q + off, (int)D, k + off, (int)D, 0.0f, P, (int)T);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, scale, q + off, (int)ld, k + off, (int)ld, 0.0f, P, (int)T);
       ssl_softmax_fwd(P, P, T, T);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, P, (int)T, v + off, (int)D, 0.0f, out + off, (int)D);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, P, (int)T, v + off, (int)ld, 0.0f, out + offOut, (int)D);
     }
   }
   serial_blas_end(blas);
@@ -399,11 +402,12 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
 }
 
 static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
-  ARGS(12)
-  int64_t B = i64(env, argv[8]), T = i64(env, argv[9]), D = i64(env, argv[10]), H = i64(env, argv[11]);
-  if (!heads_ok(env, D, H)) return NULL;
-  REQ(dout, 0, B * T * D, "dout") REQ(q, 1, B * T * D, "q") REQ(k, 2, B * T * D, "k") REQ(v, 3, B * T * D, "v") REQ(p, 4, B * H * T * T, "p")
-  REQ(dq, 5, B * T * D, "dq") REQ(dk, 6, B * T * D, "dk") REQ(dv, 7, B * T * D, "dv")
+  ARGS(13)
+  int64_t B = i64(env, argv[8]), T = i64(env, argv[9]), D = i64(env, argv[10]), H = i64(env, argv[11]), ld = i64(env, argv[12]);
+  if (!heads_ok(env, D, H, ld)) return NULL;
+  const int64_t nIn = B * T > 0 ? (B * T - 1) * ld + D : 0;
+  REQ(dout, 0, B * T * D, "dout") REQ(q, 1, nIn, "q") REQ(k, 2, nIn, "k") REQ(v, 3, nIn, "v") REQ(p, 4, B * H * T * T, "p")
+  REQ(dq, 5, nIn, "dq") REQ(dk, 6, nIn, "dk") REQ(dv, 7, nIn, "dv")
   const int64_t dh = D / H;
   const float scale = 1.0f / sqrtf((float)dh);
   const int nt = ssl_threads();
@@ -417,14 +421,14 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   for (int64_t b = 0; b < B; b++) {
     float *dS = scratch + (size_t)omp_get_thread_num() * (size_t)(T * T);
     for (int64_t h = 0; h < H; h++) {
-      const int64_t off = b * T * D + h * dh;
+      const int64_t off = b * T * ld + h * dh, offOut = b * T * D + h * dh;
       const float *P = p + (b * H + h) * T * T;
       /* dv = P^T dout ; dP = dout v^T ; dS = softmax_bwd(dP, P) ; dq = scale dS k ; dk = scale dS^T q */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, P, (int)T, dout + off, (int)D, 0.0f, dv + off, (int)D);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, 1.0f, dout + off, (int)D, v + off, (int)D, 0.0f, dS, (int)T);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, P, (int)T, dout + offOut, (int)D, 0.0f, dv + off, (int)ld);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, 1.0f, dout + offOut, (int)D, v + off, (int)ld, 0.0f, dS, (int)T);
       ssl_softmax_bwd(dS, P, dS, T, T);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, scale, dS, (int)T, k + off, (int)D, 0.0f, dq + off, (int)D);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, scale, dS, (int)T, q + off, (int)D, 0.0f, dk + off, (int)D);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, scale, dS, (int)T, k + off, (int)ld, 0.0f, dq + off, (int)ld);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, scale, dS, (int)T, q + off, (int)ld, 0.0f, dk + off, (int)ld);
     }
   }
   serial_blas_end(blas);

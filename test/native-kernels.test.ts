@@ -7,7 +7,7 @@ import { installNativeMatmul, planMatmul } from '../engine/kernels/native-matmul
 import { assertClose } from './helpers/backend.ts';
 import { gelu } from '../engine/ops/gelu.ts';
 import { softmax } from '../engine/ops/softmax.ts';
-import { multiHeadAttention } from '../engine/ops/attention.ts';
+import { multiHeadAttention, qkvAttention } from '../engine/ops/attention.ts';
 import { layerNorm } from '../engine/layers/layer-norm.ts';
 
 const addon = nativeAddon();
@@ -107,6 +107,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         ['layerNorm plain', ([x]) => layerNorm(x, 1e-5), [[5, 16]]],
         ['softmax', ([x]) => softmax(tf.mul(x, 3)), [[2, 3, 5, 17]]],
         ['attention', ([q, k, v]) => multiHeadAttention(q, k, v, 3), [[2, 7, 12], [2, 7, 12], [2, 7, 12]]],
+        ['attention on a fused qkv', ([qkv]) => qkvAttention(qkv, 3), [[3, 7, 36]]],
       ];
       const compute = () =>
         cases.map(([, f, shapes]) =>

@@ -24,8 +24,9 @@ export interface NativeAddon {
   sumRows(x: Float32Array, out: Float32Array, rows: number, n: number): void;
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, n: number,
     lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2sqrt: number): void;
-  attentionFwd(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, p: Float32Array, b: number, t: number, d: number, heads: number): void;
-  attentionBwd(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, b: number, t: number, d: number, heads: number): void;
+  /** q, k, v (and dq, dk, dv) rows are `ld` apart: D for separate tensors, 3D for views into one qkv tensor. */
+  attentionFwd(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, p: Float32Array, b: number, t: number, d: number, heads: number, ld: number): void;
+  attentionBwd(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, b: number, t: number, d: number, heads: number, ld: number): void;
   /** NHWC convolution; geom = [B, H, W, C, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL] (native/conv.c). */
   convFwd(x: Float32Array, w: Float32Array, y: Float32Array, geom: number[]): void;
   convBwdInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geom: number[]): void;

@@ -32,6 +32,36 @@ function attentionNative(heads: number) {
   return op;
 }
 
+/**
+ * Attention on one fused projection qkv [B, T, 3D] (q, k, v side by side along the last axis, as
+ * one GEMM produces them): the native kernel reads the three in place and returns one dqkv, so
+ * neither the split nor its gradient (a concatenation) costs a copy.
+ */
+export function qkvAttention(qkv: tf.Tensor, heads: number): tf.Tensor {
+  const [b, t, d3] = qkv.shape;
+  if (d3 % 3 !== 0) throw new Error(`qkvAttention: last axis ${d3} is not 3 x D`);
+  if (nativeOpsActive()) {
+    recordMacs((2 * b * t * t * d3) / 3);
+    return qkvNative(heads)(qkv);
+  }
+  const [q, k, v] = tf.split(qkv, 3, 2);
+  return attentionStock(q, k, v, heads);
+}
+
+const qkvOps = new Map<number, (qkv: tf.Tensor) => tf.Tensor>();
+function qkvNative(heads: number) {
+  let op = qkvOps.get(heads);
+  if (!op) {
+    op = customOp(([qkv], save) => {
+      const [out, p] = runNative('SslAttentionFwd', { qkv }, { heads }) as tf.Tensor[];
+      save([qkv, p]);
+      return { value: out, gradFunc: (dy, [sqkv, sp]) => runNative('SslAttentionBwd', { dy, qkv: sqkv, p: sp }, { heads }) as tf.Tensor[] };
+    });
+    qkvOps.set(heads, op);
+  }
+  return op;
+}
+
 /** Attention composed of stock tfjs ops (head split/merge transposes, batched products). */
 export function attentionStock(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number): tf.Tensor {
   const [b, t, d] = q.shape;
