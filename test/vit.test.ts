@@ -60,12 +60,20 @@ describe('ViT init', () => {
       assert.ok(Math.abs(st.std - a / Math.sqrt(3)) < 0.03 * a, `${name}: std ${st.std} vs ${a / Math.sqrt(3)}`);
       assert.ok(Math.abs(st.mean) < 0.02 * a, `${name}: mean ${st.mean}`);
     };
-    for (const qkv of ['q', 'k', 'v']) uniform(`blocks.0.attn.${qkv}.weight`, d, d); // as three D x D matrices
+    // qkv [D, 3D]: the whole matrix has the bound of one D x D matrix (q, k, v initialised as three),
+    // not that of a D x 3D one, and each third on its own too
+    uniform('blocks.0.attn.qkv.weight', d, d);
+    const qkv = byName.get('blocks.0.attn.qkv.weight')!.variable;
+    for (let j = 0; j < 3; j++) {
+      const part = tf.tidy(() => tf.slice(qkv, [0, j * d], [d, d]).dataSync());
+      const mx = part.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      assert.ok(mx <= Math.sqrt(6 / (2 * d)) && mx > 0.95 * Math.sqrt(6 / (2 * d)), `qkv third ${j}: max ${mx}`);
+    }
     uniform('blocks.2.attn.proj.weight', d, d);
     uniform('blocks.5.mlp.fc1.weight', d, 4 * d);
     uniform('blocks.5.mlp.fc2.weight', 4 * d, d);
     uniform('patch_embed.proj.weight', 3 * 4 * 4, d);
-    for (const bias of ['blocks.0.attn.q.bias', 'blocks.1.mlp.fc1.bias', 'patch_embed.proj.bias', 'norm.bias', 'blocks.3.norm1.bias']) {
+    for (const bias of ['blocks.0.attn.qkv.bias', 'blocks.1.mlp.fc1.bias', 'patch_embed.proj.bias', 'norm.bias', 'blocks.3.norm1.bias']) {
       assert.equal(stats(bias).max, 0, `${bias} must start at 0`);
     }
     for (const w of ['norm.weight', 'blocks.3.norm2.weight']) assert.ok(byName.get(w)!.variable.dataSync().every((x) => x === 1), `${w} = 1`);
