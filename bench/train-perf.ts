@@ -33,27 +33,28 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
   const s = fw.backbone.imageSize;
   const v1 = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const v2 = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-  const total = steps + 2;
-  const run = (iter: number) => tf.dispose(step.run(v1, v2, { iter, totalIters: total }, 1e-4).features);
+  const warmup = 2;
+  const total = steps + warmup + 1;
+  const run = (iter: number) => tf.dispose(step.run(v1, v2, { iter, totalIters: total, itersPerEpoch: total }, 1e-4).features);
 
   // multiply-adds: keys (forward only) + queries (forward, and backward = 2 x forward)
   let keyMacs = 0;
   let queryMacs = 0;
   tf.tidy(() => {
     let prepared: tf.Tensor[] = [];
-    keyMacs = traceMacs(() => (prepared = fw.prepare(v1, v2, { iter: 0, totalIters: total })));
-    queryMacs = traceMacs(() => void fw.loss(v1, v2, prepared, { iter: 0, totalIters: total }));
+    keyMacs = traceMacs(() => (prepared = fw.prepare(v1, v2, { iter: 0, totalIters: total, itersPerEpoch: total })));
+    queryMacs = traceMacs(() => void fw.loss(v1, v2, prepared, { iter: 0, totalIters: total, itersPerEpoch: total }));
   });
   const macsPerStep = keyMacs + 3 * queryMacs;
 
-  run(0); // warm-up
-  const tensorsAfter: { step: number; tensors: number }[] = [{ step: 1, tensors: tf.memory().numTensors }];
+  for (let i = 0; i < warmup; i++) run(i); // heap growth, first-touch pages
+  const tensorsAfter: { step: number; tensors: number }[] = [{ step: warmup, tensors: tf.memory().numTensors }];
   const t0 = performance.now();
-  for (let i = 1; i <= steps; i++) run(i);
+  for (let i = warmup; i < warmup + steps; i++) run(i);
   const dt = (performance.now() - t0) / 1000 / steps;
-  tensorsAfter.push({ step: steps + 1, tensors: tf.memory().numTensors });
+  tensorsAfter.push({ step: warmup + steps, tensors: tf.memory().numTensors });
 
-  const profile = await tf.profile(() => run(steps + 1));
+  const profile = await tf.profile(() => run(warmup + steps));
   // only registered kernels: tf.profile also lists the scopes of custom ops and op wrappers, whose
   // time is the sum of the kernels inside them
   const backend = tf.getBackend();

@@ -7,10 +7,14 @@ import { Container } from 'inversify';
 import { KINDS, Kind, NAMES, TOKENS } from './tokens.ts';
 import type { BackboneFamily } from '../backbones/backbone.ts';
 import { allVitFamilies } from '../backbones/vit/index.ts';
+import { allResnetFamilies } from '../backbones/resnet/index.ts';
 import type { FrameworkFactory } from '../frameworks/framework.ts';
 import { mocov3Factory } from '../frameworks/mocov3.ts';
+import { simclrFactory } from '../frameworks/simclr.ts';
+import { byolFactory } from '../frameworks/byol.ts';
+import { swavFactory } from '../frameworks/swav.ts';
 import { DATASET_SOURCES, type DatasetSource } from '../data/sources.ts';
-import { adamwFactory, type OptimizerFactory } from '../optim/index.ts';
+import { adamwFactory, lambFactory, larsFactory, type OptimizerFactory } from '../optim/index.ts';
 import { knnEvaluator, knnMonitorFactory } from '../evaluators/index.ts';
 
 function bindNamed<T>(c: Container, kind: Kind, entries: [string, T][]): void {
@@ -20,14 +24,15 @@ function bindNamed<T>(c: Container, kind: Kind, entries: [string, T][]): void {
 
 export function buildContainer(): Container {
   const c = new Container();
-  bindNamed<BackboneFamily>(c, 'backbone', allVitFamilies().map((f) => [f.family, f]));
-  bindNamed<FrameworkFactory>(c, 'framework', [[mocov3Factory.name, mocov3Factory as FrameworkFactory]]);
+  bindNamed<BackboneFamily>(c, 'backbone', [...allVitFamilies(), ...allResnetFamilies()].map((f) => [f.family, f]));
+  const frameworks = [mocov3Factory, simclrFactory, byolFactory, swavFactory] as FrameworkFactory[];
+  bindNamed<FrameworkFactory>(c, 'framework', frameworks.map((f) => [f.name, f]));
   bindNamed<unknown>(c, 'evaluator', [
     [knnEvaluator.name, knnEvaluator],
     [knnMonitorFactory.name, knnMonitorFactory],
   ]);
   bindNamed<DatasetSource>(c, 'dataset', DATASET_SOURCES.map((d) => [d.name, d]));
-  bindNamed<OptimizerFactory>(c, 'optimizer', [[adamwFactory.name, adamwFactory]]);
+  bindNamed<OptimizerFactory>(c, 'optimizer', [adamwFactory, larsFactory, lambFactory].map((f) => [f.name, f]));
   for (const kind of KINDS) if (!c.isBound(NAMES[kind])) c.bind<string[]>(NAMES[kind]).toConstantValue([]);
   return c;
 }

@@ -10,6 +10,8 @@ export interface StepContext {
   /** Global iteration, from 0. */
   iter: number;
   totalIters: number;
+  /** Iterations per epoch (schedules expressed in epochs, e.g. SwAV's prototype freeze). */
+  itersPerEpoch: number;
 }
 
 export interface StepOutput {

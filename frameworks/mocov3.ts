@@ -11,12 +11,14 @@
  * as queries -> update -> keys while keeping the keys' activations off the tape.
  */
 import { tf } from '../engine/tf.ts';
-import { Module, Param } from '../engine/module.ts';
+import type { Module, Param } from '../engine/module.ts';
 import { Rng } from '../engine/rng.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import { MlpHead } from './heads/mlp-head.ts';
 import { contrastiveLoss } from './losses/contrastive.ts';
-import { copyParams, emaUpdate, pairParams } from './momentum.ts';
+import { copyParams, emaUpdate, momentumAt, pairParams, type MomentumSchedule } from './momentum.ts';
+import { Encoder } from './encoder.ts';
+import { configError, positiveInt } from './validate.ts';
 import type { Framework, FrameworkBuildContext, FrameworkFactory, StepContext, StepOutput } from './framework.ts';
 
 export interface MocoV3Config {
@@ -25,7 +27,7 @@ export interface MocoV3Config {
   /** Initial momentum m0 (0.99 for ViT). */
   m0: number;
   /** 'cosine': m rises from m0 to 1 over training (default); 'constant': m stays m0 (the m ablation). */
-  momentumSchedule: 'cosine' | 'constant';
+  momentumSchedule: MomentumSchedule;
   /** Prediction MLP on the query path (ablation: off). */
   predictor: boolean;
   /** BatchNorm in the MLP heads (ablation: off). */
@@ -52,19 +54,8 @@ export const MOCOV3_VIT_DEFAULTS: MocoV3Config = {
   predictorLastBn: true,
 };
 
-/** m = 1 - 0.5 (1 + cos(pi t / T)) (1 - m0). */
-export function mocoMomentum(iter: number, totalIters: number, m0: number, schedule: MocoV3Config['momentumSchedule']): number {
-  if (schedule === 'constant') return m0;
-  return 1 - 0.5 * (1 + Math.cos((Math.PI * iter) / totalIters)) * (1 - m0);
-}
-
-class Encoder extends Module {
-  constructor(readonly backbone: Backbone, readonly projector: MlpHead) {
-    super();
-    this.addChild(backbone);
-    this.addChild(projector);
-  }
-}
+/** m = 1 - 0.5 (1 + cos(pi t / T)) (1 - m0) (the schedule lives in momentum.ts, shared with BYOL). */
+export const mocoMomentum = momentumAt;
 
 export class MocoV3 implements Framework {
   readonly name = 'mocov3';
@@ -141,15 +132,10 @@ export class MocoV3 implements Framework {
 }
 
 function validate(c: MocoV3Config): void {
-  const bad = (field: string, why: string) => {
-    throw new Error(`framework.${field}: ${why}`);
-  };
-  if (!(c.tau > 0)) bad('tau', `must be > 0, got ${c.tau}`);
-  if (!(c.m0 >= 0 && c.m0 <= 1)) bad('m0', `must be in [0, 1], got ${c.m0}`);
-  if (!['cosine', 'constant'].includes(c.momentumSchedule)) bad('momentumSchedule', `must be cosine or constant, got ${c.momentumSchedule}`);
-  if (!Number.isInteger(c.projLayers) || c.projLayers < 1) bad('projLayers', `must be a positive integer, got ${c.projLayers}`);
-  if (!Number.isInteger(c.mlpDim) || c.mlpDim < 1) bad('mlpDim', `must be a positive integer, got ${c.mlpDim}`);
-  if (!Number.isInteger(c.outDim) || c.outDim < 1) bad('outDim', `must be a positive integer, got ${c.outDim}`);
+  if (!(c.tau > 0)) configError('tau', `must be > 0, got ${c.tau}`);
+  if (!(c.m0 >= 0 && c.m0 <= 1)) configError('m0', `must be in [0, 1], got ${c.m0}`);
+  if (!['cosine', 'constant'].includes(c.momentumSchedule)) configError('momentumSchedule', `must be cosine or constant, got ${c.momentumSchedule}`);
+  positiveInt(c, ['projLayers', 'mlpDim', 'outDim']);
 }
 
 export const mocov3Factory: FrameworkFactory<Partial<MocoV3Config>> = {

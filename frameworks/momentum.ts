@@ -1,7 +1,7 @@
 /**
  * The momentum (EMA) encoder update: p_k <- m p_k + (1 - m) p_q over every parameter (frozen
  * ones included, so the frozen patch projection stays an identical copy); BatchNorm running
- * statistics are buffers and are not averaged.
+ * statistics are buffers and are not averaged. Shared by MoCo v3 and BYOL, with the momentum schedule.
  */
 import { tf } from '../engine/tf.ts';
 import type { Module } from '../engine/module.ts';
@@ -25,4 +25,16 @@ export function emaUpdate(pairs: [tf.Variable, tf.Variable][], m: number): void 
   tf.tidy(() => {
     for (const [q, k] of pairs) k.assign(tf.add(tf.mul(k, m), tf.mul(q, 1 - m)));
   });
+}
+
+/** 'cosine': m rises from m0 to 1 over training; 'constant': m stays m0. */
+export type MomentumSchedule = 'cosine' | 'constant';
+
+/**
+ * The EMA coefficient at iteration `iter` of `totalIters`: m = 1 - 0.5 (1 + cos(pi t / T)) (1 - m0)
+ * with the cosine schedule (MoCo v3's official code; BYOL's tau schedule, Grill et al. 2020, sec. 3.2).
+ */
+export function momentumAt(iter: number, totalIters: number, m0: number, schedule: MomentumSchedule = 'cosine'): number {
+  if (schedule === 'constant') return m0;
+  return 1 - 0.5 * (1 + Math.cos((Math.PI * iter) / totalIters)) * (1 - m0);
 }

@@ -1,54 +1,90 @@
 /**
- * Presets: the paper's recipe at its exact sizes (`paper`), and the same recipe scaled down to run
- * on a CPU (`tiny`: a real pre-training in about a quarter of an hour on 2 cores; `smoke`: under a
- * minute, for CI). Sizes change between presets: model width and depth, image size, data set,
- * batch, epochs, head width, monitor interval; so does the base lr of the short presets, whose
- * schedules are a hundred times shorter. Optimiser, schedules, loss, augmentation and evaluation
- * logic are the paper's in every preset.
+ * Presets: a recipe at the paper's exact sizes (`paper`), or the same recipe scaled down to run on
+ * a CPU (`tiny`: a real pre-training in minutes on 2 cores; `smoke`: seconds, for CI). Only sizes
+ * change between presets: the backbone (each paper backbone has a stand-in: ViT-B -> vit-tiny,
+ * ViT-S -> vit-mini at half its width, as ViT-S is half of ViT-B; R-50 -> resnet-tiny), image
+ * size, data set, batch, epochs, head widths, SwAV's prototype count, monitor interval; and the
+ * base lr of the short presets, multiplied by the same factor in every recipe because their
+ * schedules are a hundred times shorter. Optimiser, schedules, losses, augmentation and
+ * evaluation are the recipe's in every preset.
  */
 import type { DeepPartial, PretrainConfig } from '../runner/config.ts';
 import { deepMerge } from '../runner/config.ts';
-import { MOCOV3_VIT_DEFAULTS } from '../frameworks/mocov3.ts';
+import { DEFAULT_RECIPE, recipe } from './recipes.ts';
 
-/** MoCo v3 ViT-B/16 on ImageNet, 300 epochs (Sec. 4-5 and the official recipe). */
-export const MOCOV3_VIT_PAPER: PretrainConfig = {
-  seed: 0,
-  data: { dataset: 'imagenet', viewSize: 224, evalCropFraction: 224 / 256 },
-  backbone: { name: 'vit-b/16', randomPatchProj: true, posEmbed: 'sincos', pooling: 'cls' },
-  framework: { name: 'mocov3', ...MOCOV3_VIT_DEFAULTS },
-  optimizer: { name: 'adamw', baseLr: 1.5e-4, weightDecay: 0.1, batch: 4096, epochs: 300, warmupEpochs: 40, lrScaleDivisor: 256 },
-  augment: { cropMin: 0.08 },
-  monitor: { every: 50, queueFraction: 0.1, k: 200, temperature: 0.07, queries: 10000 },
-  knn: { k: 200, temperature: 0.07 },
-  checkpointEvery: 1000,
-};
+interface Scale {
+  overrides: DeepPartial<PretrainConfig>;
+  /** Stand-in for each paper backbone (exact name, or family without the patch suffix). */
+  backbones: Record<string, string>;
+  /** Multiplies the recipe's base lr. */
+  lrMultiplier: number;
+  /** SwAV prototypes at this size. */
+  prototypes?: number;
+}
 
-const SCALE: Record<string, DeepPartial<PretrainConfig>> = {
-  paper: {},
+const SCALES: Record<string, Scale> = {
+  paper: { overrides: {}, backbones: {}, lrMultiplier: 1 },
   tiny: {
-    data: { dataset: 'auto', trainCount: 6000, testCount: 2000, viewSize: 28, evalCropFraction: 1 },
-    backbone: { name: 'vit-tiny/7' },
-    framework: { mlpDim: 512, outDim: 128 },
-    // 744 iterations instead of ~94k: a 16x higher base lr (peak 6e-4 at batch 64) so that the
-    // short schedule gets somewhere; warmup and cosine keep the paper's shape.
-    optimizer: { batch: 64, epochs: 8, warmupEpochs: 1, baseLr: 1.5e-4 * 16 },
-    monitor: { every: 25, queries: 1000 },
-    checkpointEvery: 100,
+    overrides: {
+      data: { dataset: 'auto', trainCount: 6000, testCount: 2000, viewSize: 28, evalCropFraction: 1 },
+      framework: { mlpDim: 512, outDim: 128 },
+      optimizer: { batch: 64, epochs: 8, warmupEpochs: 1 },
+      monitor: { every: 25, queries: 1000 },
+      checkpointEvery: 100,
+    },
+    backbones: { 'vit-b': 'vit-tiny/7', 'vit-s': 'vit-mini/7', 'resnet-50': 'resnet-tiny' },
+    // 744 iterations instead of ~94k: a 16x higher base lr (MoCo v3 ViT: peak 6e-4 at batch 64)
+    lrMultiplier: 16,
+    prototypes: 100,
   },
   smoke: {
-    data: { dataset: 'synthetic', trainCount: 256, testCount: 128, viewSize: 16, evalCropFraction: 1 },
-    backbone: { name: 'vit-micro/4' },
-    framework: { mlpDim: 64, outDim: 32 },
-    optimizer: { batch: 32, epochs: 2, warmupEpochs: 1 },
-    monitor: { every: 4, queries: 128 },
-    checkpointEvery: 8,
+    overrides: {
+      data: { dataset: 'synthetic', trainCount: 256, testCount: 128, viewSize: 16, evalCropFraction: 1 },
+      framework: { mlpDim: 64, outDim: 32 },
+      optimizer: { batch: 32, epochs: 2, warmupEpochs: 1 },
+      monitor: { every: 4, queries: 128 },
+      checkpointEvery: 8,
+    },
+    backbones: { 'vit-b': 'vit-micro/4', 'vit-s': 'vit-micro/4', 'resnet-50': 'resnet-micro' },
+    lrMultiplier: 1,
+    prototypes: 16,
   },
 };
 
-export const PRESETS = Object.keys(SCALE);
+export const PRESETS = Object.keys(SCALES);
 
-export function presetConfig(preset: string): PretrainConfig {
-  const scale = SCALE[preset];
-  if (!scale) throw new Error(`--preset: unknown preset '${preset}'; known presets: ${PRESETS.join(', ')}`);
-  return deepMerge(MOCOV3_VIT_PAPER, scale);
+function scaleOf(preset: string): Scale {
+  const s = SCALES[preset];
+  if (!s) throw new Error(`--preset: unknown preset '${preset}'; known presets: ${PRESETS.join(', ')}`);
+  return s;
+}
+
+/** The stand-in of a paper backbone at a preset (the name itself at `paper`). */
+export function scaledBackbone(preset: string, name: string): string {
+  const s = scaleOf(preset);
+  if (preset === 'paper') return name;
+  const hit = s.backbones[name] ?? s.backbones[name.replace(/\/\d+$/, '')];
+  if (!hit) {
+    throw new Error(`preset ${preset} has no stand-in for backbone '${name}' (it scales ${Object.keys(s.backbones).join(', ')}); run it at --preset paper or name a small backbone in the cell's '${preset}' overrides`);
+  }
+  return hit;
+}
+
+/**
+ * A paper-scale config (a recipe with a cell's paper-scale choices) scaled to a preset: sizes
+ * replaced, the backbone swapped for its stand-in (or for `opts.backbone`), the base lr multiplied.
+ */
+export function scaleConfig(preset: string, paperConfig: PretrainConfig, opts: { backbone?: string } = {}): PretrainConfig {
+  const s = scaleOf(preset);
+  if (preset === 'paper') return paperConfig;
+  const c = deepMerge(paperConfig, s.overrides);
+  c.backbone = { ...c.backbone, name: opts.backbone ?? scaledBackbone(preset, paperConfig.backbone.name) };
+  c.optimizer = { ...c.optimizer, baseLr: paperConfig.optimizer.baseLr * s.lrMultiplier };
+  if (c.framework.name === 'swav' && s.prototypes) c.framework = { ...c.framework, prototypes: s.prototypes };
+  return c;
+}
+
+/** A recipe at a preset (default: MoCo v3 ViT-B/16). */
+export function presetConfig(preset: string, recipeName = DEFAULT_RECIPE): PretrainConfig {
+  return scaleConfig(preset, recipe(recipeName).config);
 }

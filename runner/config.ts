@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { BackboneOptions } from '../backbones/backbone.ts';
-import type { MocoV3Config } from '../frameworks/mocov3.ts';
 
 export type DatasetName = 'auto' | 'synthetic' | 'fashion-mnist' | 'imagenet';
 
@@ -24,8 +23,11 @@ export interface DataConfig {
   evalCropFraction: number;
 }
 
+export type OptimizerName = 'adamw' | 'lars' | 'lamb';
+export type FrameworkName = 'mocov3' | 'simclr' | 'byol' | 'swav';
+
 export interface OptimizerConfig {
-  name: 'adamw';
+  name: OptimizerName;
   baseLr: number;
   weightDecay: number;
   batch: number;
@@ -33,6 +35,9 @@ export interface OptimizerConfig {
   warmupEpochs: number;
   /** lr = baseLr x batch / lrScaleDivisor (256). */
   lrScaleDivisor: number;
+  /** LARS: momentum (0.9) and trust coefficient (0.001) when not the optimiser's defaults. */
+  momentum?: number;
+  trustCoefficient?: number;
 }
 
 export interface MonitorConfig {
@@ -50,7 +55,8 @@ export interface PretrainConfig {
   seed: number;
   data: DataConfig;
   backbone: { name: string } & BackboneOptions;
-  framework: { name: 'mocov3' } & Partial<MocoV3Config>;
+  /** The framework by name, and its own fields (validated against that framework's schema). */
+  framework: { name: FrameworkName; [field: string]: unknown };
   optimizer: OptimizerConfig;
   augment: { cropMin: number };
   monitor: MonitorConfig;

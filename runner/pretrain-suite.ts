@@ -10,8 +10,10 @@ import type { Registry } from '../container/container.ts';
 import type { ResultTable } from '../report/table.ts';
 import { writeTable, writeFileAtomic } from '../report/write.ts';
 import { renderLinePlot } from '../report/svg-plot.ts';
+import { type ScatterPoint, renderScatterPlot } from '../report/svg-scatter.ts';
 import { Progress } from '../cli/progress.ts';
-import { presetConfig } from '../recipes/presets.ts';
+import { scaleConfig } from '../recipes/presets.ts';
+import { DEFAULT_RECIPE, recipe } from '../recipes/recipes.ts';
 import { type PretrainConfig, configHash, deepMerge } from './config.ts';
 import { resolveDataset } from './datasets.ts';
 import { type PretrainResult, pretrain, readResult } from './pretrain.ts';
@@ -38,8 +40,16 @@ function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
+/**
+ * A cell's config: its recipe, with the cell's paper-scale choices, scaled to the preset; then the
+ * suite's and the cell's overrides for that preset, then the command line's.
+ */
 export function resolveCell(suite: Suite, cell: SuiteCell, o: Pick<SuiteRunOptions, 'preset' | 'runsDir' | 'overrides'>): ResolvedCell {
-  let config = deepMerge(presetConfig(o.preset), cell.config);
+  let config = deepMerge(recipe(cell.recipe ?? suite.recipe ?? DEFAULT_RECIPE).config, cell.config);
+  const named = (over: Record<string, unknown> | undefined) => (over?.backbone as { name?: string } | undefined)?.name;
+  config = scaleConfig(o.preset, config, { backbone: named(cell.scaled?.[o.preset]) ?? named(suite.scale?.[o.preset]) });
+  config = deepMerge(config, suite.scale?.[o.preset]);
+  config = deepMerge(config, cell.scaled?.[o.preset]);
   if (o.overrides) config = deepMerge(config, o.overrides);
   config = { ...config, data: resolveDataset(config.data) };
   const where = `suite ${suite.name}, cell '${cell.id}', preset ${o.preset}`;
@@ -48,10 +58,70 @@ export function resolveCell(suite: Suite, cell: SuiteCell, o: Pick<SuiteRunOptio
     throw new Error(`${where}: invalid config:\n  /optimizer/warmupEpochs: ${config.optimizer.warmupEpochs} exceeds /optimizer/epochs ${config.optimizer.epochs}`);
   }
   const hash = configHash(config);
-  return { cell, config, hash, runDir: path.join(o.runsDir, suite.name, o.preset, `${slug(cell.id)}-${hash}`) };
+  // named by the config alone, so that suites sharing a cell (Table 4 and Fig. 7) share its run
+  return { cell, config, hash, runDir: path.join(o.runsDir, o.preset, `${config.framework.name}-${slug(config.backbone.name)}-${hash}`) };
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : 'n/a');
+const divergedFlag = (r: PretrainResult) => (r.flags.diverged ? `diverged at iter ${(r.flags.divergedAt ?? 0) + 1}` : '');
+
+/**
+ * A matrix suite's table (Table 4): one row per row label, and for each column label the measured
+ * kNN accuracy beside the paper's number.
+ */
+export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[], results: PretrainResult[]): ResultTable {
+  const rowLabels = [...new Set(cells.map((c) => c.cell.row!))];
+  const colLabels = [...new Set(cells.map((c) => c.cell.column!))];
+  const key = (c: string) => slug(c);
+  const rows = rowLabels.map((rl) => {
+    const row: Record<string, string | number | undefined> = { row: rl };
+    for (const cl of colLabels) {
+      const i = cells.findIndex((c) => c.cell.row === rl && c.cell.column === cl);
+      if (i < 0) continue;
+      const r = results[i];
+      row[key(cl)] = r.flags.diverged ? `NaN (${divergedFlag(r)})` : pct(r.final.knn);
+      row[`${key(cl)}_paper`] = cells[i].cell.paper?.linear_acc;
+    }
+    const first = cells.find((c) => c.cell.row === rl)!;
+    row.backbone = first.config.backbone.name;
+    return row;
+  });
+  return {
+    name: `${suite.name}-${preset}`,
+    title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
+    columns: [
+      { key: 'row', header: 'model' },
+      { key: 'backbone', header: preset === 'paper' ? 'backbone' : 'stand-in' },
+      ...colLabels.flatMap((cl) => [
+        { key: key(cl), header: `${cl} kNN (%)`, numeric: true },
+        { key: `${key(cl)}_paper`, header: `${cl} paper (linear %)`, numeric: true },
+      ]),
+    ],
+    rows,
+    notes: [
+      `measured: kNN accuracy (k ${results[0]?.config.knn.k}, T ${results[0]?.config.knn.temperature}) of the frozen pre-trained backbone on held-out images; paper: ImageNet linear probe of the full recipe.`,
+      ...(suite.notes ?? []),
+      `per-cell details (data, iterations, monitor, loss, images/s): ${suite.name}-${preset}-cells.md; backend: ${results[0]?.backend.name ?? '?'}.`,
+    ],
+  };
+}
+
+/** The suite's scatter (Fig. 7): per column, the row-x value against the row-y value, measured and paper. */
+export function scatterPoints(suite: Suite, cells: ResolvedCell[], results: PretrainResult[]): ScatterPoint[] {
+  const sc = suite.scatter!;
+  const cols = [...new Set(cells.map((c) => c.cell.column!))];
+  const at = (row: string, col: string) => cells.findIndex((c) => c.cell.row === row && c.cell.column === col);
+  const out: ScatterPoint[] = [];
+  for (const col of cols) {
+    const ix = at(sc.x, col), iy = at(sc.y, col);
+    if (ix < 0 || iy < 0) continue;
+    const m = (i: number) => (results[i].flags.diverged ? Number.NaN : 100 * results[i].final.knn);
+    out.push({ label: col, group: 'measured (kNN)', x: m(ix), y: m(iy) });
+    const px = cells[ix].cell.paper?.linear_acc, py = cells[iy].cell.paper?.linear_acc;
+    if (typeof px === 'number' && typeof py === 'number') out.push({ label: col, group: 'paper (linear)', x: px, y: py });
+  }
+  return out;
+}
 
 export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[], results: PretrainResult[]): ResultTable {
   return {
@@ -83,7 +153,7 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
       loss: r.final.loss.toFixed(3),
       ips: r.imagesPerSec.toFixed(1),
       paper: cells[i].cell.paper?.linear_acc,
-      flags: r.flags.diverged ? 'diverged' : '',
+      flags: divergedFlag(r),
     })),
     notes: [
       `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen [CLS] features of the training set vs the held-out set; random init = the same backbone before pre-training.`,
@@ -120,13 +190,29 @@ export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promis
     bar?.done();
     results.push(r);
   }
-  const table = pretrainTable(suite, o.preset, cells, results);
-  const files = writeTable(o.resultsDir, table, {
+  const details = pretrainTable(suite, o.preset, cells, results);
+  const json = {
     suite: suite.name,
     preset: o.preset,
     cells: results.map((r, i) => ({ id: cells[i].cell.id, ...r, runDir: path.relative(process.cwd(), cells[i].runDir), weights: path.relative(process.cwd(), r.weights) })),
-  });
-  const knnSvg = path.join(o.resultsDir, `${table.name}-knn.svg`);
+  };
+  let table = details;
+  const files: string[] = [];
+  if (suite.layout === 'matrix') {
+    table = matrixTable(suite, o.preset, cells, results);
+    files.push(...writeTable(o.resultsDir, table, { suite: suite.name, preset: o.preset }));
+    files.push(...writeTable(o.resultsDir, { ...details, name: `${details.name}-cells` }, json));
+  } else {
+    files.push(...writeTable(o.resultsDir, table, json));
+  }
+  if (suite.scatter) {
+    const svg = path.join(o.resultsDir, `${suite.scatter.name}-${o.preset}.svg`);
+    writeFileAtomic(svg, renderScatterPlot(scatterPoints(suite, cells, results), {
+      title: `${suite.scatter.title} (${o.preset})`, xLabel: `${suite.scatter.x} (%)`, yLabel: `${suite.scatter.y} (%)`, diagonal: true, width: 560, height: 520,
+    }));
+    files.push(svg);
+  }
+  const knnSvg = path.join(o.resultsDir, `${details.name}-knn.svg`);
   writeFileAtomic(
     knnSvg,
     renderLinePlot(
@@ -134,7 +220,7 @@ export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promis
       { title: `${suite.title}: kNN monitor (${o.preset})`, xLabel: 'epoch', yLabel: 'kNN accuracy (%)' },
     ),
   );
-  const lossSvg = path.join(o.resultsDir, `${table.name}-loss.svg`);
+  const lossSvg = path.join(o.resultsDir, `${details.name}-loss.svg`);
   writeFileAtomic(
     lossSvg,
     renderLinePlot(

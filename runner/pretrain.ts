@@ -1,8 +1,10 @@
 /**
- * One pre-training cell, end to end: data, two-view augmentation, framework, AdamW with linear lr
- * scaling and per-iteration warmup + cosine, the dense kNN monitor, checkpoints every N iterations
- * (resumable), and at the end the kNN evaluation of the frozen backbone (pre-trained and at its
- * random init) and the backbone's weights as safetensors.
+ * One pre-training cell, end to end: data, two-view augmentation, framework, optimiser with linear
+ * lr scaling and per-iteration warmup + cosine, the dense kNN monitor, checkpoints every N
+ * iterations (resumable), and at the end the kNN evaluation of the frozen backbone (pre-trained and
+ * at its random init) and the backbone's weights as safetensors. A non-finite loss ends the run
+ * there: the cell is recorded as diverged at that iteration (as the paper reports for SwAV), with
+ * no final evaluation, and the suite goes on.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -49,7 +51,8 @@ export interface PretrainResult {
   imagesPerSec: number;
   final: { loss: number; knnMonitor: number; knn: number; knnRandomInit: number };
   curves: Curves;
-  flags: { diverged: boolean };
+  /** diverged: the loss became NaN or infinite at iteration `divergedAt` (0-based), and training stopped. */
+  flags: { diverged: boolean; divergedAt?: number };
   weights: string;
   finishedAt: string;
 }
@@ -77,6 +80,7 @@ interface RunJson {
   knnRandomInit: number;
   trainSeconds: number;
   diverged: boolean;
+  divergedAt?: number;
 }
 
 const RESULT = 'result.json';
@@ -120,7 +124,7 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   const totalIters = itersPerEpoch * o.epochs;
   const peakLr = scaledLr(o.baseLr, o.batch, o.lrScaleDivisor);
   const params = fw.trainableParams();
-  const optimizer = reg.get<OptimizerFactory>('optimizer', o.name).build(params, { weightDecay: o.weightDecay });
+  const optimizer = reg.get<OptimizerFactory>('optimizer', o.name).build(params, { weightDecay: o.weightDecay, momentum: o.momentum, trustCoefficient: o.trustCoefficient });
   const monitor = reg.get<MonitorFactory>('evaluator', 'knn-monitor').create({
     capacity: Math.max(1, Math.round(c.monitor.queueFraction * train.count)),
     dim: fw.backbone.outDim,
@@ -151,11 +155,11 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
 
   let lastKnn = run.curves.knn.at(-1)?.value;
   let t0 = performance.now();
-  for (let iter = startIter; iter < totalIters; iter++) {
+  for (let iter = startIter; iter < totalIters && !run.diverged; iter++) {
     const epoch = Math.floor(iter / itersPerEpoch);
     const batch = loader.batchAt(epoch, iter % itersPerEpoch);
     const lr = warmupCosineLr(iter / itersPerEpoch, { baseLr: peakLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs });
-    const ctx = { iter, totalIters };
+    const ctx = { iter, totalIters, itersPerEpoch };
     const [v1, v2] = tf.tidy(() => {
       const x = rgbTensor(batch.images, batch.shape, train.name);
       return twoViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin });
@@ -164,10 +168,17 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
     monitor.push(features, batch.labels);
     tf.dispose([features, v1, v2]);
 
-    if (!Number.isFinite(loss)) run.diverged = true;
     run.curves.loss.push({ iter, epoch: iter / itersPerEpoch, value: loss });
     run.curves.lr.push({ iter, epoch: iter / itersPerEpoch, value: lr });
     const next = iter + 1;
+    if (!Number.isFinite(loss)) {
+      run.diverged = true;
+      run.divergedAt = iter;
+      opts.onProgress?.({ iter: next, totalIters, startIter, loss, lr, knn: lastKnn });
+      run.trainSeconds += (performance.now() - t0) / 1000;
+      saveCheckpoint(opts.runDir, next, fw.modules(), parts, run);
+      break;
+    }
     if (next % c.monitor.every === 0 || next === totalIters) lastKnn = evalMonitor(next);
     opts.onProgress?.({ iter: next, totalIters, startIter, loss, lr, knn: lastKnn });
     if (next % c.checkpointEvery === 0 || next === totalIters) {
@@ -181,20 +192,21 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
     }
   }
 
-  const knnFinal = knnEval(fw);
+  // a diverged backbone has non-finite weights: nothing to evaluate or export
+  const knnFinal = run.diverged ? Number.NaN : knnEval(fw);
   const weights = path.join(opts.runDir, 'backbone.safetensors');
-  saveWeights(fw.backbone, weights, { backbone: c.backbone.name, framework: c.framework.name, config_hash: hash });
+  if (!run.diverged) saveWeights(fw.backbone, weights, { backbone: c.backbone.name, framework: c.framework.name, config_hash: hash });
   const b = activeBackend();
   const lossTail = run.curves.loss.slice(-Math.max(1, Math.min(itersPerEpoch, 20)));
   const result: PretrainResult = {
     hash,
     config: c,
     backend: { name: b?.name ?? tf.getBackend(), gpu: b?.gpu ?? false, versions: b?.versions ?? {} },
-    iterations: totalIters,
+    iterations: run.diverged ? (run.divergedAt ?? 0) + 1 : totalIters,
     epochs: o.epochs,
     trainImages: train.count,
     wallSeconds: run.trainSeconds,
-    imagesPerSec: (totalIters * o.batch) / run.trainSeconds,
+    imagesPerSec: ((run.diverged ? (run.divergedAt ?? 0) + 1 : totalIters) * o.batch) / Math.max(run.trainSeconds, 1e-9),
     final: {
       loss: lossTail.reduce((s, p) => s + p.value, 0) / lossTail.length,
       knnMonitor: run.curves.knn.at(-1)?.value ?? Number.NaN,
@@ -202,7 +214,7 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
       knnRandomInit: run.knnRandomInit,
     },
     curves: run.curves,
-    flags: { diverged: run.diverged },
+    flags: run.diverged ? { diverged: true, divergedAt: run.divergedAt } : { diverged: false },
     weights,
     finishedAt: new Date().toISOString(),
   };

@@ -1,5 +1,7 @@
 /** The JSON Schema every suite file must satisfy, and its ajv validator. */
 import { Ajv, type ErrorObject } from 'ajv';
+import { BACKBONE_OPTIONS, FRAMEWORK_SCHEMAS, PRETRAIN_CONFIG_REQUIRED, PRETRAIN_CONFIG_SCHEMA } from './pretrain-config-schema.ts';
+import { RECIPE_NAMES } from '../recipes/recipes.ts';
 
 export type SuiteKind = 'params' | 'flops' | 'pretrain';
 
@@ -10,6 +12,21 @@ export interface SuiteCell {
   config: Record<string, unknown>;
   /** The paper's values for this cell, by column key. */
   paper?: Record<string, number | string>;
+  /** Pre-training recipe (recipes/recipes.ts); default: the suite's, else mocov3-vit. */
+  recipe?: string;
+  /** Further overrides of this cell at a given preset (applied after the preset's scaling). */
+  scaled?: Record<string, Record<string, unknown>>;
+  /** Matrix suites: the cell's row and column labels. */
+  row?: string;
+  column?: string;
+}
+
+/** A scatter figure of a matrix suite: for each column, the value of one row (x) against another (y). */
+export interface SuiteScatter {
+  name: string;
+  title: string;
+  x: string;
+  y: string;
 }
 
 export interface Suite {
@@ -20,6 +37,13 @@ export interface Suite {
   kind: SuiteKind;
   /** Preset used when the command line names none (pretrain suites). */
   preset?: string;
+  /** Default recipe of the cells. */
+  recipe?: string;
+  /** Overrides of every cell at a given preset (applied after the preset's scaling, before the cell's). */
+  scale?: Record<string, Record<string, unknown>>;
+  /** 'matrix': cells have a row and a column and the table is laid out so (Table 4). */
+  layout?: 'list' | 'matrix';
+  scatter?: SuiteScatter;
   notes?: string[];
   cells: SuiteCell[];
 }
@@ -35,6 +59,15 @@ export const SUITE_SCHEMA = {
     reference: { type: 'string', minLength: 1 },
     kind: { enum: ['params', 'flops', 'pretrain'] },
     preset: { type: 'string', minLength: 1 },
+    recipe: { enum: RECIPE_NAMES },
+    scale: { type: 'object', additionalProperties: { type: 'object' } },
+    layout: { enum: ['list', 'matrix'] },
+    scatter: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'title', 'x', 'y'],
+      properties: { name: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' }, title: { type: 'string' }, x: { type: 'string' }, y: { type: 'string' } },
+    },
     notes: { type: 'array', items: { type: 'string' } },
     cells: {
       type: 'array',
@@ -47,20 +80,17 @@ export const SUITE_SCHEMA = {
           id: { type: 'string', minLength: 1 },
           config: { type: 'object' },
           paper: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
+          recipe: { enum: RECIPE_NAMES },
+          scaled: { type: 'object', additionalProperties: { type: 'object' } },
+          row: { type: 'string', minLength: 1 },
+          column: { type: 'string', minLength: 1 },
         },
       },
     },
   },
 } as const;
 
-const BACKBONE_OPTIONS = {
-  patchSize: { type: 'integer', minimum: 1 },
-  imageSize: { type: 'integer', minimum: 1 },
-  posEmbed: { enum: ['sincos', 'learned', 'none'] },
-  pooling: { enum: ['cls', 'gap-ln', 'gap'] },
-  randomPatchProj: { type: 'boolean' },
-  mlpBatchNorm: { type: 'boolean' },
-} as const;
+
 
 /** A count cell's config: a backbone and its switches. */
 export const COUNT_CELL_SCHEMA = {
@@ -70,62 +100,12 @@ export const COUNT_CELL_SCHEMA = {
   properties: { backbone: { type: 'string', minLength: 1 }, ...BACKBONE_OPTIONS },
 } as const;
 
-const posNum = { type: 'number', exclusiveMinimum: 0 } as const;
-const posInt = { type: 'integer', minimum: 1 } as const;
-const strict = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', additionalProperties: false, properties, required });
-
-/**
- * A pre-training config (runner/config.ts). Cells give any part of it (overrides of the preset);
- * the resolved config must have every part (`PRETRAIN_CONFIG_REQUIRED`).
- */
-export const PRETRAIN_CONFIG_SCHEMA = strict({
-  seed: { type: 'integer', minimum: 0 },
-  data: strict({
-    dataset: { enum: ['auto', 'synthetic', 'fashion-mnist', 'imagenet'] },
-    path: { type: 'string', minLength: 1 },
-    trainCount: posInt,
-    testCount: posInt,
-    viewSize: posInt,
-    evalCropFraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-  }),
-  backbone: strict({ name: { type: 'string', minLength: 1 }, ...BACKBONE_OPTIONS }),
-  framework: strict({
-    name: { enum: ['mocov3'] },
-    tau: posNum,
-    m0: { type: 'number', minimum: 0, maximum: 1 },
-    momentumSchedule: { enum: ['cosine', 'constant'] },
-    predictor: { type: 'boolean' },
-    headBn: { type: 'boolean' },
-    projLayers: posInt,
-    mlpDim: posInt,
-    outDim: posInt,
-    predictorLastBn: { type: 'boolean' },
-  }),
-  optimizer: strict({
-    name: { enum: ['adamw'] },
-    baseLr: posNum,
-    weightDecay: { type: 'number', minimum: 0 },
-    batch: { type: 'integer', minimum: 2 },
-    epochs: posInt,
-    warmupEpochs: { type: 'number', minimum: 0 },
-    lrScaleDivisor: posNum,
-  }),
-  augment: strict({ cropMin: { type: 'number', exclusiveMinimum: 0, maximum: 1 } }),
-  monitor: strict({ every: posInt, queueFraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 }, k: posInt, temperature: posNum, queries: posInt }),
-  knn: strict({ k: posInt, temperature: posNum }),
-  checkpointEvery: posInt,
-});
-
-const PRETRAIN_CONFIG_REQUIRED = {
-  ...PRETRAIN_CONFIG_SCHEMA,
-  required: ['seed', 'data', 'backbone', 'framework', 'optimizer', 'augment', 'monitor', 'knn', 'checkpointEvery'],
-};
-
 const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
 const validate = ajv.compile(SUITE_SCHEMA);
 const validateCountCell = ajv.compile(COUNT_CELL_SCHEMA);
 const validatePretrainCell = ajv.compile(PRETRAIN_CONFIG_SCHEMA);
 const validatePretrainResolved = ajv.compile(PRETRAIN_CONFIG_REQUIRED);
+const validateFramework = Object.fromEntries(Object.entries(FRAMEWORK_SCHEMAS).map(([n, sch]) => [n, ajv.compile(sch)]));
 
 function describe(e: ErrorObject, prefix = ''): string {
   const where = prefix + e.instancePath || '(top level)';
@@ -146,11 +126,18 @@ export function parseSuite(data: unknown, source: string): Suite {
       if (c && typeof c.config === 'object' && c.config !== null && !cellCheck(c.config)) {
         errors.push(...(cellCheck.errors ?? []).map((e) => describe(e, `/cells/${i}/config`)));
       }
+      for (const [preset, over] of Object.entries(c?.scaled ?? {})) {
+        if (d.kind === 'pretrain' && over && !validatePretrainCell(over)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
+      }
+      if (d.layout === 'matrix' && (!c?.row || !c?.column)) errors.push(`/cells/${i}: a matrix suite's cells need 'row' and 'column'`);
       if (c && typeof c.id === 'string') {
         if (seen.has(c.id)) errors.push(`/cells/${i}/id: duplicate cell id '${c.id}'`);
         seen.add(c.id);
       }
     });
+  }
+  for (const [preset, over] of Object.entries(d?.scale ?? {})) {
+    if (d?.kind === 'pretrain' && over && !validatePretrainCell(over)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/scale/${preset}`)));
   }
   if (errors.length) throw new Error(`${source}: invalid suite:\n  ${errors.join('\n  ')}`);
   return data as Suite;
@@ -160,5 +147,12 @@ export function parseSuite(data: unknown, source: string): Suite {
 export function checkPretrainConfig(config: unknown, source: string): void {
   if (!validatePretrainResolved(config)) {
     throw new Error(`${source}: invalid config:\n  ${(validatePretrainResolved.errors ?? []).map((e) => describe(e)).join('\n  ')}`);
+  }
+  const fw = (config as { framework: { name: string } }).framework;
+  const name = fw.name;
+  const check = validateFramework[name];
+  if (!check(fw)) {
+    const fields = Object.keys((FRAMEWORK_SCHEMAS[name] as { properties: object }).properties).join(', ');
+    throw new Error(`${source}: invalid config:\n  ${(check.errors ?? []).map((e) => describe(e, '/framework')).join('\n  ')} (fields of framework ${name}: ${fields})`);
   }
 }

@@ -49,7 +49,7 @@ describe('contrastive loss', () => {
     const m = buildMoco({ outDim: 256 });
     const v1 = tf.randomNormal([32, 16, 16, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const v2 = tf.randomNormal([32, 16, 16, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const ctx = { iter: 0, totalIters: 10 };
+    const ctx = { iter: 0, totalIters: 10, itersPerEpoch: 1 };
     const prepared = m.prepare(v1, v2, ctx);
     const loss = m.loss(v1, v2, prepared, ctx).loss.dataSync()[0];
     const ref = 4 * 0.2 * Math.log(32);
@@ -130,7 +130,7 @@ describe('one MoCo v3 training step', () => {
     const v1 = tf.randomNormal([16, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     const v2 = tf.randomNormal([16, 16, 16, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
     for (const iter of [0, 1]) {
-      const ctx = { iter, totalIters: 4 };
+      const ctx = { iter, totalIters: 4, itersPerEpoch: 1 };
       const prepared = m.prepare(v1, v2, ctx);
       const { grads } = tf.variableGrads(() => m.loss(v1, v2, prepared, ctx).loss, params.map((p) => p.variable));
       for (const p of params) {

@@ -78,7 +78,11 @@ describe('MoCo v3 pre-training loop', () => {
   });
 
   it('a bad resolved config names the field', () => {
-    const suite = { name: 's', title: 't', reference: 'r', kind: 'pretrain' as const, cells: [{ id: 'x', config: { optimizer: { batch: 0 } } }] };
+    // cell config is paper scale (a preset's sizes replace it); `scaled` overrides at one preset
+    const suite = { name: 's', title: 't', reference: 'r', kind: 'pretrain' as const, cells: [{ id: 'x', config: { optimizer: { batch: 0 } }, scaled: { smoke: { optimizer: { batch: 1 } } } }] };
+    assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp, overrides: { data: { dataset: 'synthetic' } } }), /\/optimizer\/batch: must be >= 2/);
     assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'smoke', runsDir: tmp }), /\/optimizer\/batch: must be >= 2/);
+    const ok = { ...suite, cells: [{ id: 'x', config: { optimizer: { batch: 0 } } }] };
+    assert.equal(resolveCell(ok, ok.cells[0], { preset: 'smoke', runsDir: tmp }).config.optimizer.batch, 32);
   });
 });

@@ -65,8 +65,9 @@ describe('ViT init', () => {
     uniform('blocks.0.attn.qkv.weight', d, d);
     const qkv = byName.get('blocks.0.attn.qkv.weight')!.variable;
     for (let j = 0; j < 3; j++) {
-      const part = tf.tidy(() => tf.slice(qkv, [0, j * d], [d, d]).dataSync());
-      const mx = part.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      const t = tf.slice(qkv, [0, j * d], [d, d]);
+      const mx = Array.from(t.dataSync()).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      t.dispose();
       assert.ok(mx <= Math.sqrt(6 / (2 * d)) && mx > 0.95 * Math.sqrt(6 / (2 * d)), `qkv third ${j}: max ${mx}`);
     }
     uniform('blocks.2.attn.proj.weight', d, d);

@@ -26,7 +26,7 @@ export function perfCommand(): Command {
       .option('--backbone <name>', 'backbone (without --config)', 'vit-tiny')
       .option('--image-size <n>', 'input image size (default: the backbone default)', intOption('--image-size', 1))
       .option('--batch <n>', 'batch size (default: the config\'s, or 32)', intOption('--batch', 2))
-      .option('--iters <n>', 'timed iterations after one warm-up', intOption('--iters', 1), 3)
+      .option('--iters <n>', 'timed iterations after the warm-up ones (the first steps grow the heap and touch fresh pages)', intOption('--iters', 1), 8)
       .option('--top <n>', 'kernels listed in the time share', intOption('--top', 1), 12),
   )).action(async (o: PerfFlags) => {
     const b = await initEngine(o);

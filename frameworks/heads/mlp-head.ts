@@ -3,8 +3,11 @@
  * each layer is a Linear without bias; hidden layers add BatchNorm (affine) + ReLU; the output
  * layer adds BatchNorm without gamma/beta when `lastBn`. Parameter names follow PyTorch's
  * nn.Sequential indices (`head.0.weight`, `head.1.running_mean`, ...).
- * With `bn: false` (the paper's "heads w/o BN" ablation) there is no BatchNorm at all, and the
- * Linears get a bias instead, as a plain MLP would have.
+ * With `bn: false` (the paper's "heads w/o BN" ablation; SwAV's heads) there is no BatchNorm at
+ * all, and the Linears get a bias instead, as a plain MLP would have.
+ * `outBias` overrides the output Linear's bias alone: BYOL's heads (BN in the hidden layers only)
+ * end in a Linear with a bias (Grill et al. 2020: haiku Linear, bias on). A hidden Linear followed
+ * by BatchNorm gets no bias in any case: BN subtracts the batch mean, so such a bias has no effect.
  */
 import { tf } from '../../engine/tf.ts';
 import { Module } from '../../engine/module.ts';
@@ -21,6 +24,8 @@ export interface MlpHeadOptions {
   bn: boolean;
   /** BatchNorm without affine after the output Linear. */
   lastBn: boolean;
+  /** Bias on the output Linear; default `!bn` (MoCo v3: none with BN, a plain MLP's without). */
+  outBias?: boolean;
 }
 
 export class MlpHead extends Module {
@@ -33,7 +38,8 @@ export class MlpHead extends Module {
       const inD = l === 0 ? opts.inDim : opts.hiddenDim;
       const last = l === opts.layers - 1;
       const outD = last ? opts.outDim : opts.hiddenDim;
-      const linear = this.addChild(new Linear(`${name}.${idx++}`, inD, outD, rng, { bias: !opts.bn }));
+      const bias = last ? (opts.outBias ?? !opts.bn) : !opts.bn;
+      const linear = this.addChild(new Linear(`${name}.${idx++}`, inD, outD, rng, { bias }));
       let bn: BatchNorm | undefined;
       if (opts.bn && (!last || opts.lastBn)) bn = this.addChild(new BatchNorm(`${name}.${idx++}`, outD, { affine: !last }));
       if (!last) idx++; // the ReLU's index in nn.Sequential

@@ -1,0 +1,100 @@
+/**
+ * SimCLR (Chen et al. 2020) as benchmarked in the MoCo v3 paper (sec. 6.1, Table 4): one encoder
+ * (backbone + projection head), no momentum encoder, no predictor; NT-Xent over the 2N views.
+ *
+ * Projection head: the paper's setting for every framework, a 3-layer MLP D -> 4096 -> 4096 -> 256
+ * with BN in all layers, "following SimCLR" (sec. 5): hidden Linear (no bias) -> BN -> ReLU,
+ * output Linear (no bias) -> BN without affine, i.e. MoCo v3's projector (MlpHead with lastBn).
+ *
+ * BN batching: SimCLR's code forwards both crops in one batch (the appendix's option (i), "BN
+ * over 4096 x 2 crops"), and so does this framework: the two views are concatenated and go through
+ * backbone and head as one batch of 2N, so every BatchNorm (head, ViT-BN, ResNet) normalises over
+ * all 2N crops. (MoCo v3 and BYOL forward each view on its own: option (ii).)
+ */
+import { tf } from '../engine/tf.ts';
+import type { Module, Param } from '../engine/module.ts';
+import { Rng } from '../engine/rng.ts';
+import type { Backbone } from '../backbones/backbone.ts';
+import { MlpHead } from './heads/mlp-head.ts';
+import { Encoder } from './encoder.ts';
+import { ntXentLoss } from './losses/nt-xent.ts';
+import { configError, positiveInt } from './validate.ts';
+import type { Framework, FrameworkBuildContext, FrameworkFactory, StepContext, StepOutput } from './framework.ts';
+
+export interface SimclrConfig {
+  /**
+   * NT-Xent temperature. 0.1 is the default of SimCLR's released code (`--temperature` in
+   * google-research/simclr run.py) and the value of its README's ImageNet pre-training command at
+   * batch 4096 ("the default hyperparameters in our paper"); the MoCo v3 paper does not state it.
+   */
+  tau: number;
+  /** Projection head layers (3 in the paper's ViT setting). */
+  projLayers: number;
+  /** Hidden width of the head (4096 in the paper). */
+  mlpDim: number;
+  /** Output width of the head (256 in the paper). */
+  outDim: number;
+}
+
+export const SIMCLR_VIT_DEFAULTS: SimclrConfig = {
+  tau: 0.1,
+  projLayers: 3,
+  mlpDim: 4096,
+  outDim: 256,
+};
+
+export class Simclr implements Framework {
+  readonly name = 'simclr';
+  readonly backbone: Backbone;
+  readonly projector: MlpHead;
+  private readonly encoder: Encoder;
+
+  constructor(readonly config: SimclrConfig, ctx: FrameworkBuildContext) {
+    const c = config;
+    validateSimclr(c);
+    const rng = new Rng(ctx.seed ^ 0x5eed);
+    this.backbone = ctx.buildBackbone(ctx.backboneName, ctx.backboneOptions, ctx.seed);
+    this.projector = new MlpHead('head', { layers: c.projLayers, inDim: this.backbone.outDim, hiddenDim: c.mlpDim, outDim: c.outDim, bn: true, lastBn: true }, rng);
+    this.encoder = new Encoder(this.backbone, this.projector);
+  }
+
+  trainableParams(): Param[] {
+    return this.encoder.trainableParams();
+  }
+
+  prepare(): tf.Tensor[] {
+    return [];
+  }
+
+  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, _prepared: tf.Tensor[], _ctx: StepContext): StepOutput {
+    const n = view1.shape[0];
+    // option (i): both views in one batch of 2N through backbone and head
+    const feats = this.backbone.apply(tf.concat([view1, view2], 0) as tf.Tensor4D, true);
+    const z = this.projector.apply(feats, true);
+    const [z1, z2] = tf.split(z, 2, 0) as tf.Tensor2D[];
+    return { loss: ntXentLoss(z1, z2, this.config.tau), features: tf.slice(feats, [0, 0], [n, -1]) };
+  }
+
+  modules(): Record<string, Module> {
+    return { encoder: this.encoder };
+  }
+
+  lastStats(): Record<string, number> {
+    return {};
+  }
+
+  dispose(): void {
+    this.encoder.dispose();
+  }
+}
+
+export function validateSimclr(c: SimclrConfig): void {
+  if (!(c.tau > 0)) configError('tau', `must be > 0, got ${c.tau}`);
+  positiveInt(c, ['projLayers', 'mlpDim', 'outDim']);
+}
+
+export const simclrFactory: FrameworkFactory<Partial<SimclrConfig>> = {
+  name: 'simclr',
+  title: 'SimCLR (NT-Xent, both views in one BN batch)',
+  build: (config, ctx) => new Simclr({ ...SIMCLR_VIT_DEFAULTS, ...config }, ctx),
+};

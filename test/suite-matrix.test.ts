@@ -1,0 +1,99 @@
+/** Matrix suites (Table 4): resolution of recipe + preset + overrides, the matrix table, the Fig. 7 scatter. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
+import { loadSuite } from '../suites/index.ts';
+import { matrixTable, resolveCell, scatterPoints } from '../runner/pretrain-suite.ts';
+import type { PretrainResult } from '../runner/pretrain.ts';
+import { renderScatterPlot } from '../report/svg-scatter.ts';
+import { scaledBackbone } from '../recipes/presets.ts';
+
+const runsDir = path.join(os.tmpdir(), 'sslbench-matrix-test');
+
+function fakeResult(knn: number, diverged = false): PretrainResult {
+  return {
+    final: { knn, loss: 1, knnMonitor: knn, knnRandomInit: 0.1 },
+    flags: diverged ? { diverged: true, divergedAt: 6 } : { diverged: false },
+    config: { knn: { k: 200, temperature: 0.07 } },
+    backend: { name: 'cpu', gpu: false, versions: {} },
+  } as unknown as PretrainResult;
+}
+
+describe('table4 suite', () => {
+  const suite = loadSuite('table4');
+
+  it('resolves every cell from its recipe: per-framework optimiser and heads, backbone stand-ins at tiny', () => {
+    const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
+    assert.equal(cells.length, 12);
+    const get = (id: string) => cells.find((c) => c.cell.id === id)!.config;
+    assert.equal(get('R-50 / MoCo v3').optimizer.name, 'lars');
+    assert.equal(get('R-50 / MoCo v3').framework.tau, 1.0);
+    assert.equal(get('R-50 / MoCo v3').framework.projLayers, 2);
+    assert.equal(get('R-50 / MoCo v3').backbone.name, 'resnet-tiny');
+    assert.equal(get('ViT-S / SimCLR').backbone.name, 'vit-mini/7');
+    assert.equal(get('ViT-B / BYOL').backbone.name, 'vit-tiny/7');
+    assert.equal(get('ViT-B / BYOL').optimizer.name, 'adamw');
+    // every recipe's base lr scaled by the same factor; the suite's tiny overrides applied
+    assert.ok(Math.abs(get('ViT-B / SimCLR').optimizer.baseLr - 2e-4 * 16) < 1e-12);
+    assert.ok(Math.abs(get('ViT-B / BYOL').optimizer.baseLr - 1e-4 * 16) < 1e-12);
+    assert.equal(get('ViT-B / SwAV').framework.prototypes, 100);
+    for (const c of cells) {
+      assert.equal(c.config.data.trainCount, 3000);
+      assert.equal(c.config.optimizer.epochs, 5);
+      assert.equal(c.config.framework.mlpDim, 512);
+    }
+    // distinct configs get distinct run folders
+    assert.equal(new Set(cells.map((c) => c.runDir)).size, 12);
+  });
+
+  it('at the paper preset keeps the paper backbones and recipes', () => {
+    const c = resolveCell(suite, suite.cells.find((x) => x.id === 'ViT-B / SimCLR')!, { preset: 'paper', runsDir, overrides: { data: { path: '/data/imagenet' } } });
+    assert.equal(c.config.backbone.name, 'vit-b/16');
+    assert.equal(c.config.backbone.randomPatchProj, true);
+    assert.equal(c.config.optimizer.baseLr, 2e-4);
+    assert.equal(c.config.optimizer.batch, 4096);
+    assert.equal(c.config.optimizer.epochs, 300);
+    const r = resolveCell(suite, suite.cells.find((x) => x.id === 'R-50 / MoCo v3')!, { preset: 'paper', runsDir, overrides: { data: { path: '/data/imagenet' } } });
+    assert.equal(r.config.optimizer.epochs, 800);
+    assert.equal(r.config.framework.m0, 0.996);
+  });
+
+  it('a preset without a stand-in says so', () => {
+    assert.throws(() => scaledBackbone('tiny', 'vit-h/14'), /preset tiny has no stand-in for backbone 'vit-h\/14'/);
+  });
+
+  it('Fig. 7 shares Table 4 runs (same configs, same folders)', () => {
+    const fig = loadSuite('fig7');
+    const a = fig.cells.map((c) => resolveCell(fig, c, { preset: 'tiny', runsDir }).runDir);
+    const b = new Set(suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }).runDir));
+    assert.equal(a.length, 8);
+    for (const d of a) assert.ok(b.has(d), d);
+  });
+
+  it('lays the table out as rows x frameworks with paper numbers beside, and a diverged cell as such', () => {
+    const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
+    const results = cells.map((_, i) => fakeResult(0.5 + i / 100, i === 11));
+    const t = matrixTable(suite, 'tiny', cells, results);
+    assert.deepEqual(t.rows.map((r) => r.row), ['R-50, 800-ep', 'ViT-S, 300-ep', 'ViT-B, 300-ep']);
+    assert.deepEqual(t.columns.map((c) => c.key).slice(2, 6), ['moco-v3', 'moco-v3_paper', 'simclr', 'simclr_paper']);
+    assert.equal(t.rows[0]['moco-v3'], '50.0');
+    assert.equal(t.rows[0]['moco-v3_paper'], 73.8);
+    assert.equal(t.rows[1].simclr, '55.0');
+    assert.equal(t.rows[2].swav, 'NaN (diverged at iter 7)');
+    assert.equal(t.rows[2].swav_paper, 71.6);
+  });
+
+  it('scatters R-50 (x) against ViT-B (y) per framework, measured and paper', () => {
+    const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
+    const results = cells.map((_, i) => fakeResult(0.5 + i / 100));
+    const pts = scatterPoints(suite, cells, results);
+    const moco = pts.filter((p) => p.label === 'MoCo v3');
+    assert.deepEqual(moco.map((p) => [p.group, +p.x.toFixed(6), +p.y.toFixed(6)]), [['measured (kNN)', 50, 58], ['paper (linear)', 73.8, 76.5]]);
+    const svg = renderScatterPlot(pts, { title: 'Fig. 7', xLabel: 'R-50', yLabel: 'ViT-B', diagonal: true });
+    assert.equal((svg.match(/<circle [^>]*data-group/g) ?? []).length, 8);
+    assert.match(svg, /class="diagonal"/);
+    const nan = renderScatterPlot([{ label: 'a', group: 'g', x: Number.NaN, y: 1 }, { label: 'b', group: 'g', x: 2, y: 3 }], { title: 't', xLabel: 'x', yLabel: 'y' });
+    assert.equal((nan.match(/<circle [^>]*data-group/g) ?? []).length, 1);
+  });
+});
