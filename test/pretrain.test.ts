@@ -30,6 +30,21 @@ function small(over: unknown = {}): PretrainConfig {
 }
 
 describe('MoCo v3 pre-training loop', () => {
+  it('a loss that turns NaN ends the cell as diverged at that iteration, with its result written', async () => {
+    // an absurd lr: weights overflow after the first updates and the loss becomes NaN
+    const c = small({ optimizer: { baseLr: 1e36 } });
+    const dir = path.join(tmp, 'diverged');
+    const r = await pretrain(c, { runDir: dir, registry });
+    assert.equal(r.flags.diverged, true);
+    assert.ok(r.flags.divergedAt !== undefined && r.flags.divergedAt >= 1 && r.flags.divergedAt < 16, `diverged at ${r.flags.divergedAt}`);
+    assert.equal(r.iterations, r.flags.divergedAt! + 1);
+    assert.ok(!Number.isFinite(r.curves.loss.at(-1)!.value));
+    assert.ok(r.curves.loss.slice(0, -1).every((p) => Number.isFinite(p.value)), 'finite until then');
+    assert.ok(Number.isNaN(r.final.knn), 'no evaluation of a diverged backbone');
+    assert.ok(fs.existsSync(path.join(dir, 'result.json')), 'result written: the suite goes on, and a rerun skips it');
+    assert.ok(!fs.existsSync(path.join(dir, 'backbone.safetensors')), 'no weights exported');
+  });
+
   it('a run killed after its first checkpoint and restarted ends with the same final metrics', async () => {
     const c = small();
     const a = await pretrain(c, { runDir: path.join(tmp, 'a'), registry });
