@@ -25,6 +25,8 @@ export interface BackboneOptions {
   pooling?: 'cls' | 'gap-ln' | 'gap';
   randomPatchProj?: boolean;
   mlpBatchNorm?: boolean;
+  /** ViT: stochastic depth rate of the last block (linear from 0 over the blocks; training only); default 0. */
+  dropPath?: number;
   /** ResNet stem: 'imagenet' (7x7/2 conv + max pool) or 'cifar' (3x3/1 conv); default by image size. */
   stem?: 'imagenet' | 'cifar';
   /** ResNet: each block's last BN gamma starts at 0 (torchvision's zero_init_residual). */

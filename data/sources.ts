@@ -1,16 +1,50 @@
 /**
  * Data sets by name, as the container registers them: each loads a training set and a held-out
- * labelled set for a pre-training cell from its data config.
+ * labelled set for a pre-training cell from its data config (synchronously for the in-memory and
+ * byte-format sets, asynchronously for those decoded from image files).
+ *
+ * Image-file sets (ImageNet, Flowers-102, Pets) are decoded at side round(viewSize /
+ * evalCropFraction) (256 for 224 / (224/256)): shorter side to that, centre crop; the evaluation's
+ * centre crop of evalCropFraction then gives viewSize, as the paper's resize 256 / crop 224.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DataConfig } from '../runner/config.ts';
 import type { ImageSet } from './image-set.ts';
 import { makeSynthetic } from './synthetic.ts';
 import { FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.ts';
+import { CIFAR_LAYOUTS, loadCifar, type CifarVariant } from './cifar.ts';
+import { loadImageFolder } from './image-folder.ts';
+import { FLOWERS102_LAYOUT, loadFlowers102 } from './flowers102.ts';
+import { PETS_LAYOUT, loadPets } from './pets.ts';
+
+export interface SplitSets {
+  train: ImageSet;
+  test: ImageSet;
+}
 
 export interface DatasetSource {
   readonly name: string;
   readonly title: string;
-  load(d: DataConfig, seed: number): { train: ImageSet; test: ImageSet };
+  load(d: DataConfig, seed: number): SplitSets | Promise<SplitSets>;
+}
+
+/** What --data PATH must hold for the data sets read from their official files. */
+export const DATA_LAYOUTS: Record<string, string> = {
+  cifar10: `the CIFAR-10 binary folder ${CIFAR_LAYOUTS.cifar10.folder}/ (data_batch_1..5.bin, test_batch.bin) or its parent`,
+  cifar100: `the CIFAR-100 binary folder ${CIFAR_LAYOUTS.cifar100.folder}/ (train.bin, test.bin) or its parent`,
+  flowers102: `the Oxford Flowers-102 folder: ${FLOWERS102_LAYOUT}`,
+  pets: `the Oxford-IIIT Pets folder: ${PETS_LAYOUT}`,
+};
+
+/** The error for a data set of DATA_LAYOUTS run without --data. */
+export function pathNeeded(name: string): string {
+  return `data.path: dataset '${name}' needs --data PATH to ${DATA_LAYOUTS[name]}`;
+}
+
+/** Side at which image files are decoded for a data config: round(viewSize / evalCropFraction). */
+export function decodeSize(d: DataConfig): number {
+  return Math.max(d.viewSize, Math.round(d.viewSize / d.evalCropFraction));
 }
 
 export const IMAGENET_NEEDED =
@@ -39,11 +73,71 @@ export const fashionMnistSource: DatasetSource = {
 
 export const imagenetSource: DatasetSource = {
   name: 'imagenet',
-  title: 'ImageNet-1k ImageFolder (train/ and val/)',
-  load: (d) => {
+  title: 'ImageNet-1k ImageFolder (train/ and val/, one sub-folder of images per class)',
+  load: async (d) => {
     if (!d.path) throw new Error(IMAGENET_NEEDED);
-    throw new Error(`${d.path}: reading ImageNet ImageFolder data is not implemented yet (real data formats are issue 6); use --preset tiny or smoke`);
+    const size = decodeSize(d);
+    for (const sub of ['train', 'val']) {
+      if (!existsSync(join(d.path, sub))) {
+        throw new Error(`${join(d.path, sub)}: missing; --data for imagenet is an ImageFolder root with train/ and val/ (each root/<split>/<class>/<image>)`);
+      }
+    }
+    const train = await loadImageFolder(join(d.path, 'train'), { size, limit: d.trainCount, name: 'imagenet-train' });
+    // val/ takes train/'s class list, so that labels agree.
+    const test = await loadImageFolder(join(d.path, 'val'), { size, limit: d.testCount, classNames: train.classNames, name: 'imagenet-val' });
+    return { train, test };
   },
 };
 
-export const DATASET_SOURCES: DatasetSource[] = [syntheticSource, fashionMnistSource, imagenetSource];
+function cifarSource(variant: CifarVariant, title: string): DatasetSource {
+  return {
+    name: variant,
+    title,
+    load: (d) => {
+      if (!d.path) throw new Error(pathNeeded(variant));
+      return {
+        train: loadCifar(variant, { root: d.path, split: 'train', limit: d.trainCount }),
+        test: loadCifar(variant, { root: d.path, split: 'test', limit: d.testCount }),
+      };
+    },
+  };
+}
+
+export const cifar10Source = cifarSource('cifar10', 'CIFAR-10 binary version (cifar-10-batches-bin/: data_batch_1..5.bin, test_batch.bin)');
+export const cifar100Source = cifarSource('cifar100', 'CIFAR-100 binary version, fine labels (cifar-100-binary/: train.bin, test.bin)');
+
+export const flowers102Source: DatasetSource = {
+  name: 'flowers102',
+  title: 'Oxford Flowers-102 (jpg/, imagelabels.mat, setid.mat; train = trnid + valid, test = tstid)',
+  load: async (d) => {
+    if (!d.path) throw new Error(pathNeeded('flowers102'));
+    const size = decodeSize(d);
+    return {
+      train: await loadFlowers102({ root: d.path, split: 'train', size, limit: d.trainCount }),
+      test: await loadFlowers102({ root: d.path, split: 'test', size, limit: d.testCount }),
+    };
+  },
+};
+
+export const petsSource: DatasetSource = {
+  name: 'pets',
+  title: 'Oxford-IIIT Pets (images/, annotations/trainval.txt and test.txt)',
+  load: async (d) => {
+    if (!d.path) throw new Error(pathNeeded('pets'));
+    const size = decodeSize(d);
+    return {
+      train: await loadPets({ root: d.path, split: 'train', size, limit: d.trainCount }),
+      test: await loadPets({ root: d.path, split: 'test', size, limit: d.testCount }),
+    };
+  },
+};
+
+export const DATASET_SOURCES: DatasetSource[] = [
+  syntheticSource,
+  fashionMnistSource,
+  imagenetSource,
+  cifar10Source,
+  cifar100Source,
+  flowers102Source,
+  petsSource,
+];

@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { BackboneOptions } from '../backbones/backbone.ts';
 
-export type DatasetName = 'auto' | 'synthetic' | 'fashion-mnist' | 'imagenet';
+export type DatasetName = 'auto' | 'synthetic' | 'fashion-mnist' | 'imagenet' | 'cifar10' | 'cifar100' | 'flowers102' | 'pets';
 
 export interface DataConfig {
   /** 'auto': Fashion-MNIST when installed, else the embedded synthetic set. */
   dataset: DatasetName;
-  /** Folder of the data set (Fashion-MNIST IDX files; ImageNet ImageFolder root). */
+  /** Folder of the data set (Fashion-MNIST IDX files; ImageNet ImageFolder root; CIFAR binary folder; Flowers-102 / Pets root). */
   path?: string;
   /** Training images used (all when absent). */
   trainCount?: number;

@@ -4,10 +4,11 @@
  */
 import type { DataConfig } from './config.ts';
 import { FASHION_MNIST_DIR, fashionMnistAvailable } from '../data/fashion-mnist.ts';
-import { IMAGENET_NEEDED } from '../data/sources.ts';
+import { DATA_LAYOUTS, IMAGENET_NEEDED, pathNeeded } from '../data/sources.ts';
 
 export function resolveDataset(d: DataConfig): DataConfig {
   if (d.dataset === 'imagenet' && !d.path) throw new Error(IMAGENET_NEEDED);
+  if (d.dataset in DATA_LAYOUTS && !d.path) throw new Error(pathNeeded(d.dataset));
   if (d.dataset !== 'auto') return d;
   const dir = d.path ?? FASHION_MNIST_DIR;
   return fashionMnistAvailable(dir) ? { ...d, dataset: 'fashion-mnist', path: dir } : { ...d, dataset: 'synthetic', path: undefined };

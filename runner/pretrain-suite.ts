@@ -25,6 +25,8 @@ export interface SuiteRunOptions {
   registry: Registry;
   /** Extra overrides for every cell (e.g. --data PATH). */
   overrides?: unknown;
+  /** Transfer suites: folder holding the target data sets in their official layouts (--data-root). */
+  dataRoot?: string;
   log?: (line: string) => void;
   quiet?: boolean;
 }
@@ -49,7 +51,9 @@ export function resolveCell(suite: Suite, cell: SuiteCell, o: Pick<SuiteRunOptio
   const named = (over: Record<string, unknown> | undefined) => (over?.backbone as { name?: string } | undefined)?.name;
   config = scaleConfig(o.preset, config, { backbone: named(cell.scaled?.[o.preset]) ?? named(suite.scale?.[o.preset]) });
   config = deepMerge(config, suite.scale?.[o.preset]);
-  config = deepMerge(config, cell.scaled?.[o.preset]);
+  // an evaluation suite's cell may also scale its evaluation (`probe`, `transfer`): not pre-training fields
+  const { probe: _probe, transfer: _transfer, ...scaledPretrain } = cell.scaled?.[o.preset] ?? {};
+  config = deepMerge(config, scaledPretrain);
   if (o.overrides) config = deepMerge(config, o.overrides);
   config = { ...config, data: resolveDataset(config.data) };
   const where = `suite ${suite.name}, cell '${cell.id}', preset ${o.preset}`;

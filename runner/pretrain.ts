@@ -103,7 +103,7 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   writeFileAtomic(path.join(opts.runDir, 'config.json'), JSON.stringify({ hash, config: c }, null, 2) + '\n');
 
   const reg = opts.registry;
-  const { train, test } = reg.get<DatasetSource>('dataset', c.data.dataset).load(c.data, c.seed);
+  const { train, test } = await reg.get<DatasetSource>('dataset', c.data.dataset).load(c.data, c.seed);
   const monitorQueries = test.count > c.monitor.queries ? firstN(test, c.monitor.queries) : test;
   const factory = reg.get<FrameworkFactory>('framework', c.framework.name);
   const knn = reg.get<FrozenEvaluator>('evaluator', 'knn');

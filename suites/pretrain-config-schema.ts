@@ -10,6 +10,7 @@ export const BACKBONE_OPTIONS = {
   pooling: { enum: ['cls', 'gap-ln', 'gap'] },
   randomPatchProj: { type: 'boolean' },
   mlpBatchNorm: { type: 'boolean' },
+  dropPath: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
   stem: { enum: ['imagenet', 'cifar'] },
   zeroInitResidual: { type: 'boolean' },
 } as const;
@@ -49,7 +50,7 @@ const ANY_FRAMEWORK = strict({ name: { enum: FRAMEWORK_NAMES }, ...Object.assign
 export const PRETRAIN_CONFIG_SCHEMA = strict({
   seed: { type: 'integer', minimum: 0 },
   data: strict({
-    dataset: { enum: ['auto', 'synthetic', 'fashion-mnist', 'imagenet'] },
+    dataset: { enum: ['auto', 'synthetic', 'fashion-mnist', 'imagenet', 'cifar10', 'cifar100', 'flowers102', 'pets'] },
     path: { type: 'string', minLength: 1 },
     trainCount: posInt,
     testCount: posInt,

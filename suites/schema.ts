@@ -3,7 +3,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { BACKBONE_OPTIONS, FRAMEWORK_SCHEMAS, PRETRAIN_CONFIG_REQUIRED, PRETRAIN_CONFIG_SCHEMA } from './pretrain-config-schema.ts';
 import { RECIPE_NAMES } from '../recipes/recipes.ts';
 
-export type SuiteKind = 'params' | 'flops' | 'pretrain';
+/** params / flops: counting tables; pretrain: pre-training cells; linear / transfer: pre-training then a linear probe / fine-tuning. */
+export type SuiteKind = 'params' | 'flops' | 'pretrain' | 'linear' | 'transfer';
 
 export interface SuiteCell {
   /** Row label, unique within the suite. */
@@ -19,6 +20,12 @@ export interface SuiteCell {
   /** Matrix suites: the cell's row and column labels. */
   row?: string;
   column?: string;
+  /** Evaluation suites: a row of the paper's numbers only, not run. */
+  reference?: boolean;
+  /** Evaluation suites: evaluate the pre-trained backbone (default) or its seeded random init. */
+  init?: 'pretrained' | 'random';
+  /** Transfer suites: the target data set and its fine-tuning overrides. */
+  transfer?: Record<string, unknown>;
 }
 
 /** A scatter figure of a matrix suite: for each column, the value of one row (x) against another (y). */
@@ -57,7 +64,7 @@ export const SUITE_SCHEMA = {
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9:_-]*$' },
     title: { type: 'string', minLength: 1 },
     reference: { type: 'string', minLength: 1 },
-    kind: { enum: ['params', 'flops', 'pretrain'] },
+    kind: { enum: ['params', 'flops', 'pretrain', 'linear', 'transfer'] },
     preset: { type: 'string', minLength: 1 },
     recipe: { enum: RECIPE_NAMES },
     scale: { type: 'object', additionalProperties: { type: 'object' } },
@@ -84,6 +91,9 @@ export const SUITE_SCHEMA = {
           scaled: { type: 'object', additionalProperties: { type: 'object' } },
           row: { type: 'string', minLength: 1 },
           column: { type: 'string', minLength: 1 },
+          reference: { type: 'boolean' },
+          init: { enum: ['pretrained', 'random'] },
+          transfer: { type: 'object' },
         },
       },
     },
@@ -120,7 +130,8 @@ export function parseSuite(data: unknown, source: string): Suite {
   const errors = validate(data) ? [] : (validate.errors ?? []).map((e) => describe(e));
   const d = data as Partial<Suite> | null;
   if (d && Array.isArray(d.cells)) {
-    const cellCheck = d.kind === 'pretrain' ? validatePretrainCell : validateCountCell;
+    const trains = d.kind === 'pretrain' || d.kind === 'linear' || d.kind === 'transfer';
+    const cellCheck = trains ? validatePretrainCell : validateCountCell;
     const seen = new Set<string>();
     d.cells.forEach((c, i) => {
       if (c && typeof c.config === 'object' && c.config !== null && !cellCheck(c.config)) {
@@ -128,6 +139,10 @@ export function parseSuite(data: unknown, source: string): Suite {
       }
       for (const [preset, over] of Object.entries(c?.scaled ?? {})) {
         if (d.kind === 'pretrain' && over && !validatePretrainCell(over)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
+        if (d.kind !== 'pretrain' && typeof over === 'object' && over) {
+          const { probe: _p, transfer: _t, ...rest } = over as Record<string, unknown>;
+          if (!validatePretrainCell(rest)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
+        }
       }
       if (d.layout === 'matrix' && (!c?.row || !c?.column)) errors.push(`/cells/${i}: a matrix suite's cells need 'row' and 'column'`);
       if (c && typeof c.id === 'string') {
@@ -137,7 +152,7 @@ export function parseSuite(data: unknown, source: string): Suite {
     });
   }
   for (const [preset, over] of Object.entries(d?.scale ?? {})) {
-    if (d?.kind === 'pretrain' && over && !validatePretrainCell(over)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/scale/${preset}`)));
+    if (d?.kind !== 'params' && d?.kind !== 'flops' && over && !validatePretrainCell(over)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/scale/${preset}`)));
   }
   if (errors.length) throw new Error(`${source}: invalid suite:\n  ${errors.join('\n  ')}`);
   return data as Suite;

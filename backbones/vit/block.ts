@@ -1,4 +1,7 @@
-/** A pre-norm Transformer block: x + attn(norm1(x)), x + mlp(norm2(x)), with timm's names. */
+/**
+ * A pre-norm Transformer block: x + attn(norm1(x)), x + mlp(norm2(x)), with timm's names; in
+ * training, each residual branch optionally goes through per-sample drop-path (./drop-path.ts).
+ */
 import { tf } from '../../engine/tf.ts';
 import { Module } from '../../engine/module.ts';
 import { Linear } from '../../engine/layers/linear.ts';
@@ -8,6 +11,7 @@ import { gelu } from '../../engine/ops/gelu.ts';
 import { qkvAttention } from '../../engine/ops/attention.ts';
 import { xavierUniform } from '../../engine/init.ts';
 import { Rng } from '../../engine/rng.ts';
+import { checkDropPathRate, dropPath, sampleDropPathScales } from './drop-path.ts';
 
 /**
  * Multi-head self-attention with timm's fused projection `qkv` (weight [3D, D] in PyTorch, kept
@@ -58,6 +62,14 @@ export interface BlockOptions {
   lnEps: number;
   /** ViT-BN: BatchNorm replaces the LayerNorm in front of the MLP. */
   mlpBatchNorm: boolean;
+  /** Drop-path rate of this block's two residual branches (default 0: never dropped). */
+  dropPath?: number;
+}
+
+/** Per-sample scales of the two residual branches of one forward pass (see `Block.sampleDropPath`). */
+export interface BranchScales {
+  attn: Float32Array;
+  mlp: Float32Array;
 }
 
 export class Block extends Module {
@@ -65,18 +77,33 @@ export class Block extends Module {
   readonly attn: Attention;
   readonly norm2: LayerNorm | BatchNorm;
   readonly mlp: Mlp;
+  /** Drop-path rate of each residual branch in training. */
+  readonly dropPath: number;
 
   constructor(name: string, o: BlockOptions, rng: Rng) {
     super();
+    this.dropPath = o.dropPath ?? 0;
+    checkDropPathRate(this.dropPath, `${name}: dropPath`);
     this.norm1 = this.addChild(new LayerNorm(`${name}.norm1`, o.dim, o.lnEps));
     this.attn = this.addChild(new Attention(`${name}.attn`, o.dim, o.heads, rng));
     this.norm2 = this.addChild(o.mlpBatchNorm ? new BatchNorm(`${name}.norm2`, o.dim) : new LayerNorm(`${name}.norm2`, o.dim, o.lnEps));
     this.mlp = this.addChild(new Mlp(`${name}.mlp`, o.dim, o.dim * o.mlpRatio, rng));
   }
 
-  apply(x: tf.Tensor, training: boolean): tf.Tensor {
-    const h = tf.add(x, this.attn.apply(this.norm1.apply(x)));
+  /**
+   * The branch scales of one training forward pass over `batch` samples (attention's drawn first,
+   * then the MLP's), or undefined when nothing is dropped (eval mode, rate 0). Draw them outside a
+   * checkpointed call so that its recomputation sees the same ones.
+   */
+  sampleDropPath(rng: Rng, batch: number, training: boolean): BranchScales | undefined {
+    if (!training || this.dropPath === 0) return undefined;
+    return { attn: sampleDropPathScales(rng, batch, this.dropPath), mlp: sampleDropPathScales(rng, batch, this.dropPath) };
+  }
+
+  /** `scales` (from `sampleDropPath`) drop / rescale each sample's branches; without them none is dropped. */
+  apply(x: tf.Tensor, training: boolean, scales?: BranchScales): tf.Tensor {
+    const h = tf.add(x, dropPath(this.attn.apply(this.norm1.apply(x)), scales?.attn));
     const n2 = this.norm2 instanceof BatchNorm ? this.norm2.apply(h, training) : this.norm2.apply(h);
-    return tf.add(h, this.mlp.apply(n2));
+    return tf.add(h, dropPath(this.mlp.apply(n2), scales?.mlp));
   }
 }

@@ -22,6 +22,8 @@ export interface VitConfig {
   /** ViT-BN: BatchNorm instead of LayerNorm before each MLP. */
   mlpBatchNorm: boolean;
   lnEps: number;
+  /** Stochastic depth: the last block's drop-path rate (timm's linear rule: block i gets i / (depth - 1) of it); 0 = off. */
+  dropPath: number;
 }
 
 export interface VitSize {
@@ -52,6 +54,7 @@ export interface VitOverrides {
   pooling?: Pooling;
   randomPatchProj?: boolean;
   mlpBatchNorm?: boolean;
+  dropPath?: number;
 }
 
 const NAME = /^vit(-bn)?-([a-z]+)(?:\/(\d+))?$/;
@@ -89,6 +92,7 @@ export function vitConfig(name: string, overrides: VitOverrides = {}): VitConfig
     randomPatchProj: overrides.randomPatchProj ?? true,
     mlpBatchNorm: overrides.mlpBatchNorm ?? m[1] === '-bn',
     lnEps: 1e-6,
+    dropPath: overrides.dropPath ?? 0,
   };
   validateVitConfig(name, cfg);
   return cfg;
@@ -100,6 +104,7 @@ export function validateVitConfig(name: string, c: VitConfig): void {
     throw new Error(`backbone '${name}': image size ${c.imageSize} is not a multiple of patch size ${c.patchSize}`);
   }
   if (c.dim % c.heads !== 0) throw new Error(`backbone '${name}': dim ${c.dim} is not divisible by ${c.heads} heads`);
+  if (!(typeof c.dropPath === 'number' && c.dropPath >= 0 && c.dropPath < 1)) throw new Error(`backbone '${name}': dropPath must be a number in [0, 1), got ${c.dropPath}`);
   if (c.posEmbed === 'sincos' && c.dim % 4 !== 0) {
     throw new Error(`backbone '${name}': 2-D sin-cos position embedding needs dim divisible by 4, got ${c.dim}`);
   }

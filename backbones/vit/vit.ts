@@ -2,6 +2,9 @@
  * Vision Transformer (Dosovitskiy et al.; MoCo v3's `vits.py`), with timm's parameter names.
  * images [B, H, W, 3] -> patch embedding + position embedding (+ [CLS]) -> blocks -> final LN ->
  * [CLS] token, or the paper's no-[CLS] ablations (global average pool with or without final LN).
+ * Optional stochastic depth (`config.dropPath`, timm's linear rule over the blocks) in training;
+ * its per-sample decisions come from a stream seeded by the build seed, separate from the init
+ * stream, so the weights of a seed do not depend on the rate.
  */
 import { tf } from '../../engine/tf.ts';
 import { Module, Param } from '../../engine/module.ts';
@@ -14,6 +17,10 @@ import { VitConfig, gridSize } from './config.ts';
 import { sincosPosEmbed } from './pos-embed.ts';
 import { PatchEmbed } from './patch-embed.ts';
 import { Block } from './block.ts';
+import { dropPathRates } from './drop-path.ts';
+
+/** Mixed into the build seed for the drop-path stream (any constant unrelated to the init stream). */
+const DROP_PATH_SEED_SALT = 0x64726f70; // "drop"
 
 export class VisionTransformer extends Module implements Backbone {
   readonly patchEmbed: PatchEmbed;
@@ -23,11 +30,15 @@ export class VisionTransformer extends Module implements Backbone {
   readonly norm?: LayerNorm;
   readonly outDim: number;
   readonly imageSize: number;
+  /** Draws the drop-path decisions of every training forward pass, in call order. */
+  private readonly dropRng: Rng;
 
   constructor(readonly name: string, readonly config: VitConfig, seed: number) {
     super();
     const c = config;
     const rng = new Rng(seed);
+    this.dropRng = new Rng((seed ^ DROP_PATH_SEED_SALT) >>> 0);
+    const dpr = dropPathRates(c.depth, c.dropPath);
     const grid = gridSize(c);
     const withCls = c.pooling === 'cls';
     this.outDim = c.dim;
@@ -41,7 +52,7 @@ export class VisionTransformer extends Module implements Backbone {
       this.posEmbed = this.addParam('pos_embed', [1, tokens, c.dim], truncNormal(tokens * c.dim, 0.02, rng));
     }
     this.blocks = Array.from({ length: c.depth }, (_, i) =>
-      this.addChild(new Block(`blocks.${i}`, { dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio, lnEps: c.lnEps, mlpBatchNorm: c.mlpBatchNorm }, rng)),
+      this.addChild(new Block(`blocks.${i}`, { dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio, lnEps: c.lnEps, mlpBatchNorm: c.mlpBatchNorm, dropPath: dpr[i] }, rng)),
     );
     if (c.pooling !== 'gap') this.norm = this.addChild(new LayerNorm('norm', c.dim, c.lnEps));
   }
@@ -55,7 +66,11 @@ export class VisionTransformer extends Module implements Backbone {
     let x: tf.Tensor = this.patchEmbed.apply(images);
     if (this.clsToken) x = tf.concat([tf.tile(this.clsToken.variable, [b, 1, 1]), x], 1);
     if (this.posEmbed) x = tf.add(x, this.posEmbed.variable);
-    for (const blk of this.blocks) x = checkpoint((h) => blk.apply(h, training), x, blk.variables);
+    for (const blk of this.blocks) {
+      // drawn here, outside the checkpointed call: a recomputation reuses the same scales
+      const scales = blk.sampleDropPath(this.dropRng, b, training);
+      x = checkpoint((h) => blk.apply(h, training, scales), x, blk.variables);
+    }
     if (this.config.pooling === 'cls') {
       return tf.reshape(tf.slice(this.norm!.apply(x), [0, 0, 0], [b, 1, d]), [b, d]) as tf.Tensor2D;
     }

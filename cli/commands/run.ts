@@ -5,6 +5,7 @@ import { Registry } from '../../container/container.ts';
 import { loadSuite } from '../../suites/index.ts';
 import { countTable } from '../../runner/count-suite.ts';
 import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
+import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { writeTable } from '../../report/write.ts';
 import { PRESETS } from '../../recipes/presets.ts';
@@ -15,6 +16,7 @@ interface RunFlags extends EngineFlags {
   runs: string;
   preset?: string;
   data?: string;
+  dataRoot?: string;
   quiet?: boolean;
 }
 
@@ -24,13 +26,14 @@ export function runCommand(): Command {
     .argument('<suite>', 'suite name (see `bench list`) or path to a suite file')
     .option('--preset <name>', `size preset: ${PRESETS.join(' | ')} (default: the suite's own)`)
     .option('--data <path>', 'data set folder (ImageNet ImageFolder root for --preset paper; Fashion-MNIST folder otherwise)')
+    .option('--data-root <dir>', 'transfer suites: folder with the target data sets (cifar-10-batches-bin/, cifar-100-binary/, flowers-102/, oxford-iiit-pet/); small presets use synthetic stand-ins without it')
     .option('--results <dir>', 'folder the tables are written to', 'results')
     .option('--runs <dir>', 'run store: checkpoints, logs, weights (resumable)', 'runs')
     .option('--quiet', 'no progress line'))
     .action(async (name: string, o: RunFlags) => {
       const suite = loadSuite(name);
       const registry = new Registry();
-      if (suite.kind !== 'pretrain') {
+      if (suite.kind === 'params' || suite.kind === 'flops') {
         const table = countTable(suite, registry);
         console.log(renderTerminal(table));
         const files = writeTable(path.resolve(o.results), table, { suite: suite.name, reference: suite.reference });
@@ -41,14 +44,16 @@ export function runCommand(): Command {
       if (!PRESETS.includes(preset)) throw new Error(`--preset: unknown preset '${preset}'; known presets: ${PRESETS.join(', ')}`);
       const backend = await initEngine(o);
       console.error(`backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}, ${backend.native.kernels.length ? `native GEMM x${backend.native.threads}` : 'stock kernels'}`);
-      const { table, files } = await runPretrainSuite(suite, {
+      const runOpts = {
         preset,
         resultsDir: path.resolve(o.results),
         runsDir: path.resolve(o.runs),
         registry,
         overrides: o.data ? { data: { path: path.resolve(o.data) } } : undefined,
+        dataRoot: o.dataRoot ? path.resolve(o.dataRoot) : undefined,
         quiet: o.quiet,
-      });
+      };
+      const { table, files } = suite.kind === 'pretrain' ? await runPretrainSuite(suite, runOpts) : await runEvalSuite(suite, runOpts);
       console.log(renderTerminal(table));
       console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
     });

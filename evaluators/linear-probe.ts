@@ -1,0 +1,291 @@
+/**
+ * Linear probe on a frozen backbone, the MoCo v3 protocol (paper sec. 4 "Linear probing";
+ * main_lincls.py of the official code):
+ *
+ * - backbone frozen, in eval mode (BatchNorm uses running statistics, no gradient reaches it);
+ *   after training it must be bit-identical to before (every parameter and buffer), else Error;
+ * - features -> [BatchNorm1d(affine=False), option `batchNorm`, off by default] -> Linear(D, C),
+ *   weight N(0, 0.01), bias 0;
+ * - SGD momentum 0.9, weight decay 0, batch 1024, 90 epochs, lr = baseLr x batch / 256 with the
+ *   cosine schedule per epoch, lr_e = 0.5 lr (1 + cos(pi e / epochs)), constant within an epoch,
+ *   no warmup; base lr 0.1 for ResNet, 3.0 for ViT; the paper sweeps lr (`baseLrs`: one head per
+ *   lr, all trained on the same batches in one pass, see probe-heads.ts);
+ * - training view: RandomResizedCrop (scale (0.08, 1), ratio (3/4, 4/3)) + horizontal flip at the
+ *   view size, seeded per (seed, epoch, step); test view: resize to viewSize / cropFraction + centre
+ *   crop (224 / 256); both ImageNet-normalised like every view in sslbench (features.ts);
+ * - test top-1 after every `evalEvery` epochs and at the end; a head's best is its maximum over
+ *   those evaluations (main_lincls's best_acc1), the result's top1 the best head's.
+ *
+ * `cacheFeatures` (off by default) deviates from the paper: with `augment: false` the training
+ * features are computed once with the eval transform and the heads train on them, which is much
+ * faster but has no augmentation. Without it and with `augment: false`, the backbone runs per
+ * batch on the same centre crops: the same numbers up to float rounding.
+ *
+ * Batches follow BatchLoader's seeded per-epoch permutation, the last one may be smaller (PyTorch's
+ * drop_last=False); with `batchNorm`, a last batch of one image is skipped (BN needs two).
+ */
+import { tf } from '../engine/tf.ts';
+import { Rng } from '../engine/rng.ts';
+import type { Backbone } from '../backbones/backbone.ts';
+import type { ImageSet } from '../data/image-set.ts';
+import { BatchLoader, type Batch } from '../data/loader.ts';
+import { gatherRows } from '../augment/batch-select.ts';
+import { centerCropResize } from '../augment/policy.ts';
+import { cropAndResize, DEFAULT_RATIO, sampleResizedCropBox } from '../augment/random-resized-crop.ts';
+import { flipHorizontal } from '../augment/flip.ts';
+import { normalize } from '../augment/normalize.ts';
+import { scaledLr, warmupCosineLr } from '../optim/schedules.ts';
+import { extractFeatures, rgbTensor } from './features.ts';
+import { assertUnchanged, fingerprint } from './fingerprint.ts';
+import { checkLabels } from './knn.ts';
+import { ProbeHeads } from './probe-heads.ts';
+import type { EvalOptions, FrozenEvaluator } from './index.ts';
+
+/** Everything of a probe but the image size; what an evaluator is configured with. */
+export interface LinearProbeSettings {
+  /** Base learning rates swept (x batch / 256); default [0.1] for ResNet, [3.0] otherwise (ViT). */
+  baseLrs?: number[];
+  /** Batch size (default 1024). */
+  batch?: number;
+  /** Epochs (default 90). */
+  epochs?: number;
+  /** SGD momentum (default 0.9). */
+  momentum?: number;
+  /** Weight decay (default 0). */
+  weightDecay?: number;
+  /** BatchNorm1d(affine=False) before the head (default false). */
+  batchNorm?: boolean;
+  /** RandomResizedCrop + flip for training (default true); false trains on the eval view. */
+  augment?: boolean;
+  /** RandomResizedCrop scale range (default (0.08, 1)). */
+  cropScale?: readonly [number, number];
+  /** Train on features computed once (needs augment: false; deviates from the paper). Default false. */
+  cacheFeatures?: boolean;
+  /** Test top-1 every this many epochs (and after the last); 0: only after the last. Default 1. */
+  evalEvery?: number;
+  /** Seed of the head init, batch order and augmentation (default 0). */
+  seed?: number;
+  /** Images per backbone call when extracting features (default 256). */
+  featureBatch?: number;
+  /** Called after every epoch. */
+  onEpoch?: (p: LinearProbeProgress) => void;
+}
+
+export interface LinearProbeOptions extends LinearProbeSettings {
+  /** Side of the square view fed to the backbone. */
+  viewSize: number;
+  /** Eval transform: centre crop fraction of the resized image (default 224 / 256). */
+  cropFraction?: number;
+}
+
+export interface LinearProbeProgress {
+  epoch: number;
+  epochs: number;
+  /** Per head (the order of baseLrs): the epoch's learning rate, mean training loss, and test top-1 when evaluated. */
+  lrs: number[];
+  losses: number[];
+  top1?: number[];
+}
+
+export interface LinearProbeLrResult {
+  baseLr: number;
+  /** baseLr x batch / 256, the lr of epoch 0. */
+  lr: number;
+  /** Test top-1 in [0, 1] after the last epoch. */
+  top1: number;
+  /** Best test top-1 over the evaluations, and the epoch (0-based) it was reached after. */
+  bestTop1: number;
+  bestEpoch: number;
+  /** Mean training loss of each epoch. */
+  lossCurve: number[];
+  /** Test top-1 of each evaluation. */
+  top1Curve: { epoch: number; top1: number }[];
+}
+
+export interface LinearProbeResult {
+  /** The best top-1 over learning rates (each lr's bestTop1). */
+  top1: number;
+  bestBaseLr: number;
+  perLr: LinearProbeLrResult[];
+  epochs: number;
+  batch: number;
+  stepsPerEpoch: number;
+  augment: boolean;
+  cacheFeatures: boolean;
+  batchNorm: boolean;
+  /** Always true in a returned result: the probe throws when the backbone changed. */
+  backboneUnchanged: true;
+}
+
+/** The recipe's base lr for a backbone name: 0.1 for ResNet, 3.0 for ViT. */
+export function recipeBaseLr(backboneName: string): number {
+  return backboneName.startsWith('resnet') ? 0.1 : 3.0;
+}
+
+/** lr of epoch `epoch` (an integer in [0, epochs)): 0.5 lr (1 + cos(pi epoch / epochs)). */
+export function cosineEpochLr(epoch: number, lr: number, epochs: number): number {
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch >= epochs) throw new Error(`cosineEpochLr: epoch must be an integer in [0, ${epochs}), got ${epoch}`);
+  return warmupCosineLr(epoch, { baseLr: lr, warmupEpochs: 0, epochs });
+}
+
+/** Seed of the augmentation of one batch: a pure function of (seed, epoch, step). */
+function stepSeed(seed: number, epoch: number, step: number): number {
+  let h = Math.imul((seed >>> 0) ^ 0x3c6ef372, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ (epoch >>> 0), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ (step >>> 0), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The training view of a batch: RandomResizedCrop + flip (p 0.5) + normalisation, or the eval view. */
+function trainView(batch: Batch, name: string, o: Resolved): tf.Tensor4D {
+  return tf.tidy(() => {
+    const x = rgbTensor(batch.images, batch.shape, name);
+    if (!o.augment) return centerCropResize(x, o.viewSize, o.cropFraction);
+    const rng = new Rng(stepSeed(o.seed, batch.epoch, batch.step));
+    const [n, h, w] = batch.shape;
+    const boxes = [];
+    const flips: boolean[] = [];
+    for (let i = 0; i < n; i++) {
+      boxes.push(sampleResizedCropBox(rng, h, w, o.cropScale, DEFAULT_RATIO));
+      flips.push(rng.bernoulli(0.5));
+    }
+    return normalize(flipHorizontal(cropAndResize(x, boxes, o.viewSize), flips));
+  });
+}
+
+type Resolved = Required<Omit<LinearProbeOptions, 'onEpoch'>> & Pick<LinearProbeOptions, 'onEpoch'>;
+
+function resolve(backbone: Backbone, train: ImageSet, test: ImageSet, opts: LinearProbeOptions): Resolved {
+  const o: Resolved = {
+    baseLrs: [recipeBaseLr(backbone.name)],
+    batch: 1024,
+    epochs: 90,
+    momentum: 0.9,
+    weightDecay: 0,
+    batchNorm: false,
+    augment: true,
+    cropScale: [0.08, 1],
+    cacheFeatures: false,
+    evalEvery: 1,
+    seed: 0,
+    featureBatch: 256,
+    cropFraction: 224 / 256,
+    ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<LinearProbeOptions>),
+    viewSize: opts.viewSize,
+  };
+  const bad = (msg: string): never => {
+    throw new Error(`linear probe: ${msg}`);
+  };
+  const posInt = (x: number) => Number.isInteger(x) && x >= 1;
+  if (o.baseLrs.length === 0 || !o.baseLrs.every((x) => Number.isFinite(x) && x > 0)) bad(`baseLrs must be positive numbers, got [${o.baseLrs}]`);
+  for (const k of ['batch', 'epochs', 'viewSize', 'featureBatch'] as const) if (!posInt(o[k])) bad(`${k} must be a positive integer, got ${o[k]}`);
+  if (!(Number.isInteger(o.evalEvery) && o.evalEvery >= 0)) bad(`evalEvery must be an integer >= 0, got ${o.evalEvery}`);
+  const [lo, hi] = o.cropScale;
+  if (!(lo > 0 && lo <= hi && hi <= 1)) bad(`cropScale must satisfy 0 < lo <= hi <= 1, got [${o.cropScale}]`);
+  if (o.cacheFeatures && o.augment) bad('cacheFeatures needs augment: false (cached features are computed once, without augmentation)');
+  if (train.count === 0 || test.count === 0) bad(`empty image set (train ${train.count}, test ${test.count} images)`);
+  if (test.numClasses !== train.numClasses) bad(`train has ${train.numClasses} classes, test ${test.numClasses}`);
+  checkLabels(train.labels, train.numClasses, `linear probe: ${train.name} labels`);
+  checkLabels(test.labels, train.numClasses, `linear probe: ${test.name} labels`);
+  return o;
+}
+
+/** Trains one linear head per base lr on the frozen `backbone` and reports test top-1 (see the header). */
+export function linearProbe(backbone: Backbone, train: ImageSet, test: ImageSet, opts: LinearProbeOptions): LinearProbeResult {
+  const o = resolve(backbone, train, test, opts);
+  const before = fingerprint(backbone);
+  const fo = { viewSize: o.viewSize, cropFraction: o.cropFraction, batch: o.featureBatch };
+  const lrs = o.baseLrs.map((b) => scaledLr(b, o.batch));
+  const K = lrs.length;
+  const loader = new BatchLoader(train, { batchSize: o.batch, seed: o.seed, dropLast: false, shuffle: true });
+  const heads = new ProbeHeads({ inDim: backbone.outDim, numClasses: train.numClasses, count: K, batchNorm: o.batchNorm, seed: o.seed, momentum: o.momentum, weightDecay: o.weightDecay });
+  const perLr: LinearProbeLrResult[] = o.baseLrs.map((baseLr, k) => ({ baseLr, lr: lrs[k], top1: 0, bestTop1: -1, bestEpoch: -1, lossCurve: [], top1Curve: [] }));
+  const owned: tf.Tensor[] = [];
+  try {
+    const testFeatures = extractFeatures(backbone, test, fo);
+    owned.push(testFeatures);
+    const trainFeatures = o.cacheFeatures ? extractFeatures(backbone, train, fo) : undefined;
+    if (trainFeatures) owned.push(trainFeatures);
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      const epochLrs = lrs.map((lr) => cosineEpochLr(epoch, lr, o.epochs));
+      const perm = loader.permutation(epoch);
+      let lossSum: tf.Tensor1D = tf.zeros([K]);
+      let seen = 0;
+      for (let step = 0; step < loader.stepsPerEpoch; step++) {
+        const n = Math.min(o.batch, train.count - step * o.batch);
+        if (o.batchNorm && n < 2) continue;
+        let features: tf.Tensor2D;
+        let labels: Int32Array;
+        if (trainFeatures) {
+          const idx = perm.subarray(step * o.batch, step * o.batch + n);
+          features = gatherRows(trainFeatures, idx);
+          labels = Int32Array.from(idx, (i) => train.labels[i]);
+        } else {
+          const batch = loader.batchAt(epoch, step);
+          features = tf.tidy(() => backbone.apply(trainView(batch, train.name, o), false));
+          labels = batch.labels;
+        }
+        const losses = heads.trainStep(features, labels, epochLrs);
+        const next = tf.tidy(() => tf.add(lossSum, tf.mul(losses, n)) as tf.Tensor1D);
+        tf.dispose([features, losses, lossSum]);
+        lossSum = next;
+        seen += n;
+      }
+      const sums = lossSum.dataSync();
+      lossSum.dispose();
+      const losses = Array.from(sums, (s) => s / seen);
+      const last = epoch === o.epochs - 1;
+      let top1: number[] | undefined;
+      if (last || (o.evalEvery > 0 && (epoch + 1) % o.evalEvery === 0)) {
+        top1 = heads.correct(testFeatures, test.labels).map((c) => c / test.count);
+      }
+      perLr.forEach((r, k) => {
+        r.lossCurve.push(losses[k]);
+        if (!top1) return;
+        r.top1Curve.push({ epoch, top1: top1[k] });
+        if (top1[k] > r.bestTop1) [r.bestTop1, r.bestEpoch] = [top1[k], epoch];
+        if (last) r.top1 = top1[k];
+      });
+      o.onEpoch?.({ epoch, epochs: o.epochs, lrs: epochLrs, losses, top1 });
+    }
+  } finally {
+    tf.dispose(owned);
+    heads.dispose();
+  }
+  assertUnchanged(before, fingerprint(backbone), `linear probe of ${backbone.name}`);
+  const best = perLr.reduce((a, b) => (b.bestTop1 > a.bestTop1 ? b : a));
+  return {
+    top1: best.bestTop1,
+    bestBaseLr: best.baseLr,
+    perLr,
+    epochs: o.epochs,
+    batch: o.batch,
+    stepsPerEpoch: loader.stepsPerEpoch,
+    augment: o.augment,
+    cacheFeatures: o.cacheFeatures,
+    batchNorm: o.batchNorm,
+    backboneUnchanged: true,
+  };
+}
+
+/** A FrozenEvaluator (top-1 only) that also gives the full result. */
+export interface LinearProbeEvaluator extends FrozenEvaluator {
+  readonly settings: LinearProbeSettings;
+  probe(backbone: Backbone, train: ImageSet, test: ImageSet, opts: LinearProbeOptions): LinearProbeResult;
+}
+
+/** An evaluator with fixed settings (e.g. a preset's shorter schedule); `evaluate` takes the view size and crop from EvalOptions. */
+export function createLinearProbeEvaluator(settings: LinearProbeSettings = {}): LinearProbeEvaluator {
+  return {
+    name: 'linear-probe',
+    title: 'linear probe on frozen features (SGD momentum 0.9, cosine per epoch, crop + flip; MoCo v3 protocol)',
+    settings,
+    probe: (backbone, train, test, opts) => linearProbe(backbone, train, test, { ...settings, ...opts }),
+    evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, o: EvalOptions): number {
+      return linearProbe(backbone, train, test, { ...settings, viewSize: o.viewSize, cropFraction: o.cropFraction }).top1;
+    },
+  };
+}
+
+/** The paper's recipe: batch 1024, 90 epochs, base lr 0.1 (ResNet) / 3.0 (ViT), augmentation on. */
+export const linearProbeEvaluator: LinearProbeEvaluator = createLinearProbeEvaluator();

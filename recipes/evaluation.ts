@@ -1,0 +1,65 @@
+/**
+ * Evaluation protocols at each preset: the paper's linear probe (Table 1, 4, ...) and transfer
+ * fine-tuning (Table 5). `paper` is the protocol itself; the small presets keep its logic (frozen
+ * eval-mode backbone, SGD + cosine, lr sweep, crop + flip; AdamW + warmup + cosine, mixup/cutmix,
+ * label smoothing, drop-path) and shrink epochs, batch and data.
+ */
+import type { DeepPartial } from '../runner/config.ts';
+import { deepMerge } from '../runner/config.ts';
+import { FINETUNE_RECIPES, type FinetuneRecipe } from '../evaluators/finetune.ts';
+
+export interface LinearProbeConfig {
+  epochs: number;
+  batch: number;
+  /** Base lrs swept (x batch / 256); the best is reported, as the paper sweeps. */
+  baseLrs: number[];
+  /** BatchNorm without affine before the head. */
+  batchNorm: boolean;
+  /** Random-resized-crop + flip on training images (the paper's protocol). */
+  augment: boolean;
+  /** Cache frozen features (only without augmentation: departs from the paper's protocol). */
+  cacheFeatures: boolean;
+}
+
+/** MoCo v3's main_lincls: SGD 0.9, wd 0, batch 1024, 90 epochs, lr 3.0 (ViT) / 0.1 (R-50), swept around it. */
+const LINEAR_PAPER = { vit: { epochs: 90, batch: 1024, baseLrs: [1, 3, 10], batchNorm: false, augment: true, cacheFeatures: false } } as const;
+
+const LINEAR_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
+  paper: {},
+  tiny: { epochs: 10, batch: 256, baseLrs: [0.3, 1, 3] },
+  smoke: { epochs: 2, batch: 64, baseLrs: [1, 3] },
+};
+
+export function linearProbeConfig(preset: string, backboneName: string): LinearProbeConfig {
+  const scale = LINEAR_SCALE[preset];
+  if (!scale) throw new Error(`--preset: unknown preset '${preset}'`);
+  const c = deepMerge<LinearProbeConfig>({ ...LINEAR_PAPER.vit, baseLrs: [...LINEAR_PAPER.vit.baseLrs] }, scale);
+  // R-50's probe lr is 0.1 in the paper's protocol, 30x below ViT's: the same sweep, scaled
+  if (backboneName.startsWith('resnet')) c.baseLrs = c.baseLrs.map((lr) => lr / 30);
+  return c;
+}
+
+export const TRANSFER_DATASETS = ['cifar10', 'cifar100', 'flowers102', 'pets'] as const;
+export type TransferDataset = (typeof TRANSFER_DATASETS)[number];
+
+export interface TransferConfig extends FinetuneRecipe {
+  dataset: TransferDataset;
+  /** Images used of the target's training / test split (all when absent). */
+  trainCount?: number;
+  testCount?: number;
+}
+
+/** Table 5's protocol per data set at the paper's sizes; smaller presets shrink epochs and batch. */
+const TRANSFER_SCALE: Record<string, Partial<FinetuneRecipe> & { trainCount?: number; testCount?: number }> = {
+  paper: {},
+  // 16x the base lr, as the pre-training presets do for their short schedules
+  tiny: { epochs: 8, batch: 64, warmupEpochs: 1, baseLr: 3e-4 * 16, trainCount: 2000, testCount: 1000 },
+  smoke: { epochs: 1, batch: 16, warmupEpochs: 0, trainCount: 64, testCount: 32 },
+};
+
+export function transferConfig(preset: string, dataset: string, over: Record<string, unknown> = {}): TransferConfig {
+  if (!(TRANSFER_DATASETS as readonly string[]).includes(dataset)) throw new Error(`transfer.dataset: unknown data set '${dataset}'; known: ${TRANSFER_DATASETS.join(', ')}`);
+  const scale = TRANSFER_SCALE[preset];
+  if (!scale) throw new Error(`--preset: unknown preset '${preset}'`);
+  return { ...FINETUNE_RECIPES[dataset as TransferDataset], ...scale, ...over, dataset: dataset as TransferDataset };
+}

@@ -1,0 +1,255 @@
+/**
+ * Runs a suite whose cells evaluate a backbone after pre-training: `linear` (Table 1: the linear
+ * probe) and `transfer` (Table 5: end-to-end fine-tuning on another data set). Each measured cell
+ * pre-trains its backbone as a pre-training suite would (same config resolution, same run folders,
+ * so a backbone pre-trained by any suite is reused), or starts from the backbone's seeded random
+ * init (`init: "random"`), then evaluates it; the evaluation's result is cached beside the run.
+ * Reference cells (`reference: true`) show the paper's numbers and run nothing; so does a cell
+ * whose backbone has no stand-in at the preset, with the reason.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Suite, SuiteCell } from '../suites/schema.ts';
+import type { Registry } from '../container/container.ts';
+import type { ResultTable } from '../report/table.ts';
+import type { Backbone } from '../backbones/backbone.ts';
+import type { DatasetSource } from '../data/sources.ts';
+import type { ImageSet } from '../data/image-set.ts';
+import { writeTable, writeFileAtomic } from '../report/write.ts';
+import { loadWeights } from '../engine/weights.ts';
+import { Progress } from '../cli/progress.ts';
+import { linearProbe, type LinearProbeResult } from '../evaluators/linear-probe.ts';
+import { linearProbeConfig, transferConfig, type TransferConfig } from '../recipes/evaluation.ts';
+import { finetune, type FinetuneResult } from '../evaluators/finetune.ts';
+import { transferStandin } from '../data/transfer-standins.ts';
+import { CIFAR_LAYOUTS } from '../data/cifar.ts';
+import { canonicalJson, configHash, type PretrainConfig } from './config.ts';
+import { resolveCell, type SuiteRunOptions } from './pretrain-suite.ts';
+import { pretrain } from './pretrain.ts';
+import { createHash } from 'node:crypto';
+
+export interface EvalCellResult {
+  id: string;
+  status: 'measured' | 'reference' | 'skipped';
+  /** Why a cell was skipped. */
+  reason?: string;
+  /** Top-1 accuracy in [0, 1]. */
+  top1?: number;
+  backbone?: string;
+  init?: 'pretrained' | 'random';
+  pretrainKnn?: number;
+  detail?: unknown;
+}
+
+const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? (100 * x).toFixed(1) : 'n/a');
+const hashOf = (v: unknown) => createHash('sha256').update(canonicalJson(v)).digest('hex').slice(0, 12);
+
+function readJson<T>(file: string): T | undefined {
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : undefined;
+}
+
+/** The backbone of a cell: pre-trained (its suite run reused or run now) or at its seeded init. */
+async function cellBackbone(cell: SuiteCell, config: PretrainConfig, runDir: string, o: SuiteRunOptions, log: (l: string) => void, extra: { dropPath?: number } = {}): Promise<{ backbone: Backbone; knn?: number; dir: string }> {
+  const reg = o.registry;
+  const { name, ...opts } = config.backbone;
+  const backbone = reg.backbone(name).build(name, { ...opts, ...extra, imageSize: config.data.viewSize }, config.seed);
+  if ((cell.init ?? 'pretrained') === 'random') {
+    const dir = path.join(o.runsDir, o.preset, `random-${name.replace(/[^a-z0-9]+/gi, '-')}-${configHash(config)}`);
+    return { backbone, dir };
+  }
+  let bar: Progress | undefined;
+  const r = await pretrain(config, {
+    runDir,
+    registry: reg,
+    onProgress: o.quiet ? undefined : (p) => {
+      bar ??= new Progress({ total: p.totalIters, label: `pre-train ${cell.id}`, startAt: p.startIter });
+      bar.update(p.iter, { loss: p.loss, lr: p.lr });
+    },
+  });
+  bar?.done();
+  if (r.flags.diverged) throw new Error(`${cell.id}: pre-training diverged at iteration ${(r.flags.divergedAt ?? 0) + 1}; nothing to evaluate`);
+  loadWeights(backbone, r.weights);
+  log(`[${cell.id}] pre-trained backbone ${r.weights} (kNN ${pct(r.final.knn)}%)`);
+  return { backbone, knn: r.final.knn, dir: runDir };
+}
+
+async function datasetOf(config: PretrainConfig, reg: Registry): Promise<{ train: ImageSet; test: ImageSet }> {
+  return await reg.get<DatasetSource>('dataset', config.data.dataset).load(config.data, config.seed);
+}
+
+/** One measured linear-probe cell (cached in the backbone's run folder). */
+async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void): Promise<EvalCellResult> {
+  const rc = resolveCell(suite, cell, o);
+  const probeCfg = { ...linearProbeConfig(o.preset, rc.config.backbone.name), ...((cell.scaled?.[o.preset] as { probe?: object } | undefined)?.probe ?? {}) };
+  const key = hashOf({ probe: probeCfg, data: rc.config.data, init: cell.init ?? 'pretrained', backbone: rc.config.backbone, seed: rc.config.seed, pretrain: rc.hash });
+  const { backbone, knn, dir } = await cellBackbone(cell, rc.config, rc.runDir, o, log);
+  const file = path.join(dir, `linear-probe-${key}.json`);
+  try {
+    const cached = readJson<LinearProbeResult>(file);
+    if (cached) {
+      log(`[${cell.id}] linear probe finished earlier (${file}), skipped`);
+      return { id: cell.id, status: 'measured', top1: cached.top1, backbone: rc.config.backbone.name, init: cell.init ?? 'pretrained', pretrainKnn: knn, detail: cached };
+    }
+    const { train, test } = await datasetOf(rc.config, o.registry);
+    let bar: Progress | undefined;
+    const r = linearProbe(backbone, train, test, {
+      ...probeCfg,
+      viewSize: rc.config.data.viewSize,
+      cropFraction: rc.config.data.evalCropFraction,
+      seed: rc.config.seed + 1,
+      onEpoch: o.quiet ? undefined : (p) => {
+        bar ??= new Progress({ total: p.epochs, label: `linear probe ${cell.id}` });
+        bar.update(p.epoch, { loss: Math.min(...p.losses), ...(p.top1 ? { top1: `${pct(Math.max(...p.top1))}%` } : {}) });
+      },
+    });
+    bar?.done();
+    writeFileAtomic(file, JSON.stringify(r, null, 2) + '\n');
+    return { id: cell.id, status: 'measured', top1: r.top1, backbone: rc.config.backbone.name, init: cell.init ?? 'pretrained', pretrainKnn: knn, detail: r };
+  } finally {
+    backbone.dispose();
+  }
+}
+
+/** Where a transfer data set lives under --data-root, by its official folder name. */
+const TRANSFER_FOLDERS: Record<string, string> = {
+  cifar10: CIFAR_LAYOUTS.cifar10.folder,
+  cifar100: CIFAR_LAYOUTS.cifar100.folder,
+  flowers102: 'flowers-102',
+  pets: 'oxford-iiit-pet',
+};
+
+/** The target data: the real set under --data-root, or (small presets only) its synthetic stand-in. */
+async function transferData(t: TransferConfig, config: PretrainConfig, o: SuiteRunOptions): Promise<{ train: ImageSet; test: ImageSet; source: string }> {
+  if (o.dataRoot) {
+    const dir = path.join(o.dataRoot, TRANSFER_FOLDERS[t.dataset]);
+    const d = { dataset: t.dataset, path: dir, trainCount: t.trainCount, testCount: t.testCount, viewSize: config.data.viewSize, evalCropFraction: config.data.evalCropFraction };
+    const sets = await o.registry.get<DatasetSource>('dataset', t.dataset).load(d as PretrainConfig['data'], config.seed);
+    return { ...sets, source: dir };
+  }
+  if (o.preset === 'paper') throw new Error(`transfer to ${t.dataset}: --data-root DIR is needed at preset paper (DIR/${TRANSFER_FOLDERS[t.dataset]} in the official layout)`);
+  return { ...transferStandin(t.dataset, t.trainCount ?? 2000, t.testCount ?? 1000), source: 'synthetic stand-in' };
+}
+
+/** One measured fine-tuning cell (the backbone is trained: it is built fresh for the cell). */
+async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void): Promise<EvalCellResult> {
+  const rc = resolveCell(suite, cell, o);
+  const over = { ...((cell.transfer ?? {}) as Record<string, unknown>), ...(((cell.scaled?.[o.preset] as { transfer?: object } | undefined)?.transfer ?? {}) as Record<string, unknown>) };
+  const { dataset, ...rest } = over as { dataset?: string };
+  if (!dataset) throw new Error(`suite ${suite.name}, cell '${cell.id}': transfer.dataset is required`);
+  const t = transferConfig(o.preset, dataset, rest);
+  const key = hashOf({ transfer: t, root: o.dataRoot ?? 'standin', init: cell.init ?? 'pretrained', backbone: rc.config.backbone, seed: rc.config.seed, pretrain: rc.hash });
+  const { backbone, knn, dir } = await cellBackbone(cell, rc.config, rc.runDir, o, log, { dropPath: t.dropPath });
+  const file = path.join(dir, `finetune-${t.dataset}-${key}.json`);
+  try {
+    const cached = readJson<FinetuneResult & { source: string }>(file);
+    if (cached) {
+      log(`[${cell.id}] fine-tuning finished earlier (${file}), skipped`);
+      return { id: cell.id, status: 'measured', top1: cached.top1 / 100, backbone: rc.config.backbone.name, init: cell.init ?? 'pretrained', pretrainKnn: knn, detail: cached };
+    }
+    const { train, test, source } = await transferData(t, rc.config, o);
+    log(`[${cell.id}] fine-tuning on ${t.dataset} (${source}: ${train.count} / ${test.count} images, ${train.numClasses} classes), ${t.epochs} epochs`);
+    let bar: Progress | undefined;
+    const r = await finetune(backbone, train, test, {
+      ...t,
+      seed: rc.config.seed + 2,
+      viewSize: rc.config.data.viewSize,
+      cropFraction: rc.config.data.evalCropFraction,
+      onEpoch: o.quiet ? undefined : (p) => {
+        bar ??= new Progress({ total: t.epochs, label: `fine-tune ${cell.id}` });
+        bar.update(p.epoch, { loss: p.loss, top1: `${p.top1.toFixed(1)}%` });
+      },
+    });
+    bar?.done();
+    const out = { ...r, source, trainImages: train.count, testImages: test.count, classes: train.numClasses, config: t };
+    writeFileAtomic(file, JSON.stringify(out, null, 2) + '\n');
+    return { id: cell.id, status: 'measured', top1: r.top1 / 100, backbone: rc.config.backbone.name, init: cell.init ?? 'pretrained', pretrainKnn: knn, detail: out };
+  } finally {
+    backbone.dispose();
+  }
+}
+
+/** Table 5's layout: rows (random init / supervised / MoCo v3) x columns (data set x model), measured beside the paper's. */
+export function transferTable(suite: Suite, preset: string, results: EvalCellResult[]): ResultTable {
+  const rows = [...new Set(suite.cells.map((c) => c.row!))];
+  const cols = [...new Set(suite.cells.map((c) => c.column!))];
+  const key = (c: string) => c.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  const usedCols = cols.filter((col) => suite.cells.some((c, i) => c.column === col && (results[i].status !== 'skipped' || c.paper?.acc !== undefined)));
+  return {
+    name: `${suite.name}-${preset}`,
+    title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
+    columns: [
+      { key: 'row', header: 'pre-train' },
+      ...usedCols.flatMap((col) => [
+        { key: key(col), header: `${col} (%)`, numeric: true },
+        { key: `${key(col)}_paper`, header: `${col} paper`, numeric: true },
+      ]),
+    ],
+    rows: rows.map((rl) => {
+      const row: Record<string, string | number | undefined> = { row: rl };
+      for (const col of usedCols) {
+        const i = suite.cells.findIndex((c) => c.row === rl && c.column === col);
+        if (i < 0) continue;
+        const r = results[i];
+        row[key(col)] = r.status === 'measured' ? pct(r.top1) : r.status === 'skipped' ? 'not run' : '';
+        row[`${key(col)}_paper`] = suite.cells[i].paper?.acc ?? 'n/a';
+      }
+      return row;
+    }),
+    notes: [...(suite.notes ?? [])],
+  };
+}
+
+/** Table 1's layout: framework, model, params, measured top-1 beside the paper's. */
+export function linearTable(suite: Suite, preset: string, results: EvalCellResult[]): ResultTable {
+  return {
+    name: `${suite.name}-${preset}`,
+    title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
+    columns: [
+      { key: 'cell', header: 'framework / model' },
+      { key: 'backbone', header: preset === 'paper' ? 'backbone' : 'stand-in' },
+      { key: 'init', header: 'backbone' },
+      { key: 'acc', header: 'linear probe top-1 (%)', numeric: true },
+      { key: 'paper', header: 'paper (%)', numeric: true },
+      { key: 'note', header: 'note' },
+    ],
+    rows: suite.cells.map((c, i) => {
+      const r = results[i];
+      return {
+        cell: c.id,
+        backbone: r.backbone ?? '',
+        init: r.status === 'measured' ? (r.init === 'random' ? 'random init' : `pre-trained (kNN ${pct(r.pretrainKnn)}%)`) : '',
+        acc: r.status === 'measured' ? pct(r.top1) : '',
+        paper: c.paper?.acc,
+        note: r.status === 'reference' ? 'the paper\'s reference row (not run)' : r.status === 'skipped' ? r.reason : '',
+      };
+    }),
+    notes: [...(suite.notes ?? [])],
+  };
+}
+
+export async function runEvalSuite(suite: Suite, o: SuiteRunOptions): Promise<{ table: ResultTable; files: string[] }> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  const results: EvalCellResult[] = [];
+  for (const cell of suite.cells) {
+    if (cell.reference) {
+      results.push({ id: cell.id, status: 'reference' });
+      continue;
+    }
+    try {
+      resolveCell(suite, cell, o);
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (!/has no stand-in/.test(msg)) throw err;
+      log(`[${suite.name}/${o.preset}] ${cell.id}: not run (${msg.split(';')[0]})`);
+      results.push({ id: cell.id, status: 'skipped', reason: `not run at preset ${o.preset}: no stand-in for its backbone` });
+      continue;
+    }
+    log(`[${suite.name}/${o.preset}] ${cell.id}`);
+    if (suite.kind === 'linear') results.push(await linearCell(cell, o, suite, log));
+    else if (suite.kind === 'transfer') results.push(await transferCell(cell, o, suite, log));
+    else throw new Error(`suite ${suite.name}: kind ${suite.kind} is not an evaluation suite`);
+  }
+  const table = suite.kind === 'transfer' ? transferTable(suite, o.preset, results) : linearTable(suite, o.preset, results);
+  const files = writeTable(o.resultsDir, table, { suite: suite.name, preset: o.preset, cells: results });
+  return { table, files };
+}

@@ -1,0 +1,297 @@
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../engine/tf.ts';
+import { Rng } from '../engine/rng.ts';
+import { Module, Param } from '../engine/module.ts';
+import { Linear } from '../engine/layers/linear.ts';
+import { BatchNorm } from '../engine/layers/batch-norm.ts';
+import type { Backbone } from '../backbones/backbone.ts';
+import type { ImageSet } from '../data/image-set.ts';
+import { ResNet } from '../backbones/resnet/resnet.ts';
+import { resnetConfig } from '../backbones/resnet/config.ts';
+import { Sgd } from '../optim/sgd.ts';
+import { cosineEpochLr, createLinearProbeEvaluator, linearProbe, linearProbeEvaluator, recipeBaseLr, type LinearProbeOptions } from '../evaluators/linear-probe.ts';
+import { ProbeHeads } from '../evaluators/probe-heads.ts';
+import { changedEntries, fingerprint, hashBytes } from '../evaluators/fingerprint.ts';
+import { assertClose, useBackend } from './helpers/backend.ts';
+
+/** Mean colour of each class: distinct, so pooled colour is linearly separable (nearest centroid is linear). */
+const COLOURS = [
+  [0.9, 0.1, 0.1],
+  [0.1, 0.9, 0.1],
+  [0.1, 0.1, 0.9],
+  [0.6, 0.6, 0.6],
+];
+const SIDE = 8;
+
+/** `perClass` noisy images of side 8 per class (pixel noise U[-0.1, 0.1]), classes interleaved. */
+function colourSet(perClass: number, seed: number, name: string): ImageSet {
+  const rng = new Rng(seed);
+  const count = perClass * COLOURS.length;
+  const px = SIDE * SIDE * 3;
+  const images = new Float32Array(count * px);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const y = i % COLOURS.length;
+    labels[i] = y;
+    for (let j = 0; j < px; j++) images[i * px + j] = Math.min(1, Math.max(0, COLOURS[y][j % 3] + rng.uniform(-0.1, 0.1)));
+  }
+  return { name, images, labels, count, height: SIDE, width: SIDE, channels: 3, numClasses: COLOURS.length };
+}
+
+/**
+ * A Backbone stub: mean colour -> frozen Linear(3, 8) -> BatchNorm(8) with non-trivial running
+ * statistics, times `scale` plus `offset`. Records the training flag of each call. `mutate`: its
+ * BN ignores eval mode and updates its running statistics (a bug the probe must catch).
+ */
+class ColourBackbone extends Module implements Backbone {
+  readonly name = 'stub-colour';
+  readonly outDim = 8;
+  readonly imageSize = SIDE;
+  readonly modes: boolean[] = [];
+  private readonly proj: Linear;
+  private readonly bn: BatchNorm;
+
+  constructor(private readonly o: { mutate?: boolean; scale?: number; offset?: number } = {}) {
+    super();
+    this.proj = this.addChild(new Linear('proj', 3, this.outDim, new Rng(5)));
+    this.bn = this.addChild(new BatchNorm('bn', this.outDim));
+    tf.tidy(() => {
+      this.bn.runningMean.variable.assign(tf.fill([this.outDim], 0.05));
+      this.bn.runningVar.variable.assign(tf.fill([this.outDim], 0.5));
+    });
+  }
+
+  apply(images: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    this.modes.push(training);
+    return tf.tidy(() => {
+      const y = this.bn.apply(this.proj.apply(tf.mean(images, [1, 2])), training || !!this.o.mutate);
+      return tf.add(tf.mul(y, this.o.scale ?? 1), this.o.offset ?? 0) as tf.Tensor2D;
+    });
+  }
+}
+
+const TRAIN = colourSet(16, 1, 'colours/train');
+const TEST = colourSet(8, 2, 'colours/test');
+const BASE: LinearProbeOptions = { viewSize: SIDE, batch: 16, epochs: 6, baseLrs: [3.0] };
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`linear probe on ${backend}`, () => {
+    before(async () => useBackend(backend));
+
+    it('reaches 100% on separable features with crop + flip; eval mode only; backbone unchanged; no leaks', () => {
+      const bb = new ColourBackbone();
+      const fp = fingerprint(bb);
+      const counts: number[] = [];
+      const start = tf.memory().numTensors;
+      const r = linearProbe(bb, TRAIN, TEST, { ...BASE, onEpoch: () => counts.push(tf.memory().numTensors) });
+      assert.equal(r.top1, 1, `top-1 ${r.top1}`);
+      assert.equal(r.perLr[0].top1, 1);
+      assert.equal(r.augment, true);
+      assert.equal(r.stepsPerEpoch, 4);
+      const loss = r.perLr[0].lossCurve;
+      assert.equal(loss.length, 6);
+      assert.ok(loss[0] < Math.log(4) && loss[5] < 0.1 * loss[0], `loss curve ${loss}`);
+      assert.ok(bb.modes.length > 0 && bb.modes.every((t) => t === false), 'the backbone runs in eval mode only');
+      assert.deepEqual(changedEntries(fp, fingerprint(bb)), []);
+      assert.ok(counts.every((c) => c === counts[0]), `live tensors per epoch ${counts}`);
+      assert.equal(tf.memory().numTensors, start, 'no tensor left after the probe');
+      bb.dispose();
+    });
+
+    it('throws when the backbone changes during probing (BN updating its running stats in eval mode)', () => {
+      const bb = new ColourBackbone({ mutate: true });
+      assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 1 }), /frozen backbone changed.*bn\.running_mean/);
+      bb.dispose();
+    });
+  });
+}
+
+describe('linear probe: protocol details (cpu)', () => {
+  before(async () => useBackend('cpu'));
+
+  it('cacheFeatures gives the numbers of the uncached path when augmentation is off', () => {
+    const bb = new ColourBackbone();
+    const o = { ...BASE, epochs: 3, baseLrs: [0.5, 3.0], augment: false };
+    const a = linearProbe(bb, TRAIN, TEST, o);
+    const b = linearProbe(bb, TRAIN, TEST, { ...o, cacheFeatures: true });
+    assert.equal(b.cacheFeatures, true);
+    for (let k = 0; k < 2; k++) {
+      assertClose(b.perLr[k].lossCurve, a.perLr[k].lossCurve, 1e-5, 1e-5, `loss of lr ${o.baseLrs[k]}`);
+      assert.equal(b.perLr[k].top1, a.perLr[k].top1);
+    }
+    assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...o, augment: true, cacheFeatures: true }), /cacheFeatures needs augment: false/);
+    bb.dispose();
+  });
+
+  it('augmentation is deterministic given the seed', () => {
+    const bb = new ColourBackbone();
+    const o = { ...BASE, epochs: 2, baseLrs: [0.5] };
+    const a = linearProbe(bb, TRAIN, TEST, o).perLr[0].lossCurve;
+    assert.deepEqual(linearProbe(bb, TRAIN, TEST, o).perLr[0].lossCurve, a);
+    assert.notDeepEqual(linearProbe(bb, TRAIN, TEST, { ...o, seed: 1 }).perLr[0].lossCurve, a);
+    bb.dispose();
+  });
+
+  it('the lr sweep trains independent heads and reports the best', () => {
+    const bb = new ColourBackbone();
+    const o = { ...BASE, augment: false, cacheFeatures: true, epochs: 4 };
+    const sweep = linearProbe(bb, TRAIN, TEST, { ...o, baseLrs: [1e-4, 3.0] });
+    assert.deepEqual(sweep.perLr.map((p) => p.baseLr), [1e-4, 3.0]);
+    assert.deepEqual(sweep.perLr.map((p) => p.lr), [1e-4 / 16, 3.0 / 16]);
+    assert.equal(sweep.bestBaseLr, 3.0);
+    assert.equal(sweep.top1, Math.max(...sweep.perLr.map((p) => p.bestTop1)));
+    assert.ok(sweep.perLr[0].top1 < 0.9 && sweep.top1 === 1, `top-1 per lr ${sweep.perLr.map((p) => p.top1)}`);
+    for (const p of sweep.perLr) {
+      assert.equal(p.top1Curve.length, 4, 'evaluated after every epoch');
+      assert.equal(p.bestTop1, Math.max(...p.top1Curve.map((c) => c.top1)));
+      const alone = linearProbe(bb, TRAIN, TEST, { ...o, baseLrs: [p.baseLr] });
+      assertClose(alone.perLr[0].lossCurve, p.lossCurve, 1e-6, 1e-6, `lr ${p.baseLr} alone vs in the sweep`);
+    }
+    bb.dispose();
+  });
+
+  it('follows the cosine-per-epoch schedule, lr = baseLr x batch / 256', () => {
+    assert.equal(cosineEpochLr(0, 2, 90), 2);
+    assert.ok(Math.abs(cosineEpochLr(45, 2, 90) - 1) < 1e-12);
+    assert.ok(Math.abs(cosineEpochLr(89, 2, 90) - (1 + Math.cos((Math.PI * 89) / 90))) < 1e-12);
+    assert.ok(cosineEpochLr(89, 2, 90) > 0 && cosineEpochLr(89, 2, 90) < 1e-3);
+    assert.throws(() => cosineEpochLr(90, 2, 90), /epoch must be an integer in \[0, 90\)/);
+    assert.throws(() => cosineEpochLr(0.5, 2, 90), /integer/);
+    const bb = new ColourBackbone();
+    const seen: { epoch: number; lrs: number[]; top1?: number[] }[] = [];
+    linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 4, evalEvery: 3, baseLrs: [2.56], augment: false, cacheFeatures: true, onEpoch: (p) => seen.push(p) });
+    const lr = (2.56 * 16) / 256;
+    assert.deepEqual(seen.map((p) => p.epoch), [0, 1, 2, 3]);
+    seen.forEach((p) => assert.ok(Math.abs(p.lrs[0] - 0.5 * lr * (1 + Math.cos((Math.PI * p.epoch) / 4))) < 1e-12));
+    assert.deepEqual(seen.map((p) => p.top1 !== undefined), [false, false, true, true], 'evalEvery 3, and after the last epoch');
+    bb.dispose();
+  });
+
+  it('BatchNorm without affine before the head: running stats from training, used at test', () => {
+    const heads = new ProbeHeads({ inDim: 2, numClasses: 3, count: 1, batchNorm: true, seed: 0, momentum: 0.9, weightDecay: 0 });
+    assert.equal(heads.bn!.weight, undefined, 'affine=False');
+    const x = tf.tensor2d([[1, 10], [3, 14], [5, 12], [7, 16]]);
+    tf.dispose(heads.trainStep(x, Int32Array.of(0, 1, 2, 0), [0.1]));
+    // mean [4, 13], unbiased var [20/3, 20/3]: running = 0.9 * init + 0.1 * batch
+    assertClose(heads.bn!.runningMean.variable.dataSync(), [0.4, 1.3], 1e-6);
+    assertClose(heads.bn!.runningVar.variable.dataSync(), [0.9 + 2 / 3, 0.9 + 2 / 3], 1e-6);
+    heads.dispose();
+    x.dispose();
+    // features far from zero mean / unit scale: the BN head still separates them
+    const bb = new ColourBackbone({ scale: 50, offset: 300 });
+    const r = linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 4, batchNorm: true, augment: false, cacheFeatures: true, baseLrs: [1.0] });
+    assert.equal(r.batchNorm, true);
+    assert.equal(r.top1, 1);
+    bb.dispose();
+  });
+
+  it('heads start at N(0, 0.01) weights and zero bias, the same for every head; first loss is ln C', () => {
+    const heads = new ProbeHeads({ inDim: 64, numClasses: 50, count: 2, batchNorm: false, seed: 3, momentum: 0.9, weightDecay: 0 });
+    const w = Array.from(heads.heads[0].weight.variable.dataSync());
+    const mean = w.reduce((s, v) => s + v, 0) / w.length;
+    const std = Math.sqrt(w.reduce((s, v) => s + (v - mean) ** 2, 0) / w.length);
+    assert.ok(Math.abs(mean) < 1e-3 && Math.abs(std - 0.01) < 1e-3, `mean ${mean}, std ${std}`);
+    assert.deepEqual(Array.from(heads.heads[0].bias!.variable.dataSync()), new Array(50).fill(0));
+    assert.deepEqual(Array.from(heads.heads[1].weight.variable.dataSync()), w);
+    const x = tf.zeros([4, 64]) as tf.Tensor2D;
+    const loss = heads.trainStep(x, Int32Array.of(0, 1, 2, 3), [0.1, 0.1]);
+    assertClose(loss.dataSync(), [Math.log(50), Math.log(50)], 1e-5);
+    tf.dispose([x, loss]);
+    heads.dispose();
+  });
+
+  it('a real ResNet (BN buffers, num_batches_tracked) stays bit-identical', () => {
+    const bb = new ResNet('resnet-micro', resnetConfig('resnet-micro', { imageSize: SIDE }), 0);
+    const r = linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 1, baseLrs: [recipeBaseLr(bb.name)] });
+    assert.equal(r.backboneUnchanged, true);
+    assert.equal(r.perLr[0].baseLr, 0.1);
+    bb.dispose();
+  });
+
+  it('the evaluator: FrozenEvaluator interface and the full result', () => {
+    assert.equal(linearProbeEvaluator.name, 'linear-probe');
+    const ev = createLinearProbeEvaluator({ batch: 16, epochs: 2, augment: false, cacheFeatures: true });
+    const bb = new ColourBackbone();
+    const top1 = ev.evaluate(bb, TRAIN, TEST, { viewSize: SIDE, cropFraction: 224 / 256, k: 20, temperature: 0.07 });
+    assert.equal(top1, ev.probe(bb, TRAIN, TEST, { viewSize: SIDE }).top1);
+    assert.equal(ev.probe(bb, TRAIN, TEST, { viewSize: SIDE }).perLr[0].baseLr, 3.0, 'ViT-like default base lr');
+    bb.dispose();
+  });
+
+  it('validates its options', () => {
+    const bb = new ColourBackbone();
+    assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...BASE, baseLrs: [] }), /baseLrs must be positive/);
+    assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 0 }), /epochs must be a positive integer/);
+    assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...BASE, cropScale: [0.5, 0.2] }), /cropScale/);
+    assert.throws(() => linearProbe(bb, TRAIN, { ...TEST, numClasses: 5 }, BASE), /4 classes, test 5/);
+    bb.dispose();
+  });
+});
+
+describe('SGD with momentum (PyTorch semantics)', () => {
+  before(async () => useBackend('cpu'));
+
+  const run = (wd: number, momentum = 0.9) => {
+    const p = new Param('w', tf.tensor1d([1, -2]), true);
+    const opt = new Sgd([p], { momentum, weightDecay: wd });
+    for (const g of [[0.5, 1], [-1, 2]]) {
+      const gt = tf.tensor1d(g);
+      opt.step(new Map([[p, gt]]), 0.1);
+      gt.dispose();
+    }
+    const out = { p: p.variable.dataSync().slice(), state: opt.stateTensors() };
+    opt.dispose();
+    p.variable.dispose();
+    return out;
+  };
+
+  it('matches hand-computed steps', () => {
+    // buf1 = g1 = [0.5, 1]; p1 = [0.95, -2.1]; buf2 = 0.9 buf1 + g2 = [-0.55, 2.9]; p2 = p1 - 0.1 buf2
+    let r = run(0);
+    assertClose(r.p, [1.005, -2.39], 1e-6);
+    assertClose(r.state.get('w.momentum_buffer') as Float32Array, [-0.55, 2.9], 1e-6);
+    assert.equal(r.state.get('step'), 2);
+    // wd 0.1: d1 = g1 + 0.1 p0 = [0.6, 0.8]; p1 = [0.94, -2.08]; d2 = g2 + 0.1 p1 = [-0.906, 1.792]
+    // buf2 = 0.9 d1 + d2 = [-0.366, 2.512]; p2 = [0.9766, -2.3312]
+    r = run(0.1);
+    assertClose(r.p, [0.9766, -2.3312], 1e-6);
+    // momentum 0: plain SGD, p2 = p0 - 0.1 (g1 + g2)
+    r = run(0, 0);
+    assertClose(r.p, [1.05, -2.3], 1e-6);
+  });
+
+  it('keeps state across save/load and refuses bad input', () => {
+    const p = new Param('w', tf.tensor1d([1, 2]), true);
+    const opt = new Sgd([p]);
+    opt.loadState(new Map<string, Float32Array | number>([['step', 3], ['w.momentum_buffer', Float32Array.of(1, -1)]]));
+    const g = tf.tensor1d([0, 0]);
+    opt.step(new Map([[p, g]]), 1);
+    assertClose(p.variable.dataSync(), [0.1, 2.9], 1e-6); // buf = 0.9 [1, -1]
+    assert.equal(opt.stepCount, 4);
+    assert.throws(() => opt.step(new Map([[p, g]]), -1), /lr must be/);
+    assert.throws(() => new Sgd([p], { momentum: 1 }), /momentum must lie in \[0, 1\)/);
+    const buf = new Param('b', tf.zeros([1]), false, 'buffer');
+    assert.throws(() => new Sgd([buf]), /is a buffer/);
+    opt.dispose();
+    tf.dispose([g, p.variable, buf.variable]);
+  });
+});
+
+describe('backbone fingerprints', () => {
+  before(async () => useBackend('cpu'));
+
+  it('see single-bit changes', () => {
+    const a = Float32Array.of(1, 2, 3);
+    const b = a.slice();
+    new Uint32Array(b.buffer)[1] ^= 1;
+    assert.notEqual(hashBytes(a), hashBytes(b));
+    assert.equal(hashBytes(a), hashBytes(a.slice()));
+    assert.notEqual(hashBytes(Float32Array.of(0)), hashBytes(Float32Array.of(-0)));
+    const bn = new BatchNorm('bn', 2);
+    const fp = fingerprint(bn);
+    bn.numBatchesTracked += 1;
+    assert.deepEqual(changedEntries(fp, fingerprint(bn)), ['state:bn.num_batches_tracked']);
+    bn.dispose();
+  });
+});
