@@ -16,6 +16,8 @@ import { swavFactory } from '../frameworks/swav.ts';
 import { DATASET_SOURCES, type DatasetSource } from '../data/sources.ts';
 import { adamwFactory, lambFactory, larsFactory, type OptimizerFactory } from '../optim/index.ts';
 import { knnEvaluator, knnMonitorFactory } from '../evaluators/index.ts';
+import { linearProbeEvaluator } from '../evaluators/linear-probe.ts';
+import { finetuneEvaluator } from '../evaluators/finetune.ts';
 
 function bindNamed<T>(c: Container, kind: Kind, entries: [string, T][]): void {
   for (const [name, value] of entries) c.bind<T>(TOKENS[kind]).toConstantValue(value).whenNamed(name);
@@ -30,6 +32,8 @@ export function buildContainer(): Container {
   bindNamed<unknown>(c, 'evaluator', [
     [knnEvaluator.name, knnEvaluator],
     [knnMonitorFactory.name, knnMonitorFactory],
+    [linearProbeEvaluator.name, linearProbeEvaluator],
+    [finetuneEvaluator.name, finetuneEvaluator],
   ]);
   bindNamed<DatasetSource>(c, 'dataset', DATASET_SOURCES.map((d) => [d.name, d]));
   bindNamed<OptimizerFactory>(c, 'optimizer', [adamwFactory, larsFactory, lambFactory].map((f) => [f.name, f]));

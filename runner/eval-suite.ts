@@ -18,9 +18,9 @@ import type { ImageSet } from '../data/image-set.ts';
 import { writeTable, writeFileAtomic } from '../report/write.ts';
 import { loadWeights } from '../engine/weights.ts';
 import { Progress } from '../cli/progress.ts';
-import { linearProbe, type LinearProbeResult } from '../evaluators/linear-probe.ts';
+import type { LinearProbeEvaluator, LinearProbeResult } from '../evaluators/linear-probe.ts';
 import { linearProbeConfig, transferConfig, type TransferConfig } from '../recipes/evaluation.ts';
-import { finetune, type FinetuneResult } from '../evaluators/finetune.ts';
+import type { FinetuneEvaluator, FinetuneResult } from '../evaluators/finetune.ts';
 import { transferStandin } from '../data/transfer-standins.ts';
 import { CIFAR_LAYOUTS } from '../data/cifar.ts';
 import { canonicalJson, configHash, type PretrainConfig } from './config.ts';
@@ -92,7 +92,7 @@ async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log
     }
     const { train, test } = await datasetOf(rc.config, o.registry);
     let bar: Progress | undefined;
-    const r = linearProbe(backbone, train, test, {
+    const r = o.registry.get<LinearProbeEvaluator>('evaluator', 'linear-probe').probe(backbone, train, test, {
       ...probeCfg,
       viewSize: rc.config.data.viewSize,
       cropFraction: rc.config.data.evalCropFraction,
@@ -149,7 +149,7 @@ async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, l
     const { train, test, source } = await transferData(t, rc.config, o);
     log(`[${cell.id}] fine-tuning on ${t.dataset} (${source}: ${train.count} / ${test.count} images, ${train.numClasses} classes), ${t.epochs} epochs`);
     let bar: Progress | undefined;
-    const r = await finetune(backbone, train, test, {
+    const r = await o.registry.get<FinetuneEvaluator>('evaluator', 'finetune').evaluate(backbone, train, test, {
       ...t,
       seed: rc.config.seed + 2,
       viewSize: rc.config.data.viewSize,
