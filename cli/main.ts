@@ -7,6 +7,7 @@ import { runCommand } from './commands/run.ts';
 import { embedCommand } from './commands/embed.ts';
 import { weightsCommand } from './commands/weights.ts';
 import { perfCommand } from './commands/perf.ts';
+import { reportCommand } from './commands/report.ts';
 
 const program = new Command('bench')
   .description('sslbench: the MoCo v3 empirical study of self-supervised ViTs, as runnable suites')
@@ -14,6 +15,7 @@ const program = new Command('bench')
   .addCommand(envCommand())
   .addCommand(listCommand())
   .addCommand(runCommand())
+  .addCommand(reportCommand())
   .addCommand(embedCommand())
   .addCommand(weightsCommand())
   .addCommand(perfCommand());

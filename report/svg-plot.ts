@@ -6,12 +6,27 @@
  * Non-finite points (a diverged run's NaN / Infinity loss) are skipped and break the line there:
  * every run of consecutive finite points becomes its own <polyline>; an isolated finite point is
  * drawn as a dot so it does not vanish.
+ *
+ * Optional point markers (e.g. instability events: accuracy dips, gradient spikes) are drawn over
+ * the data as small shapes with a tooltip; each distinct marker `kind` gets one legend entry.
  */
 
 export interface Series {
   label: string;
   points: [number, number][];
   dashed?: boolean;
+}
+
+/** A point marker over the data: `kind` names its legend entry, `label` is its tooltip. */
+export interface Marker {
+  x: number;
+  y: number;
+  kind: string;
+  label: string;
+  /** 'down': a triangle pointing at the point (default); 'diamond': centred on it. */
+  shape?: 'down' | 'diamond';
+  /** Fill colour; default near-black. */
+  color?: string;
 }
 
 export interface PlotOptions {
@@ -28,6 +43,8 @@ export interface PlotOptions {
   xMax?: number;
   /** Horizontal reference lines (e.g. the paper's number), drawn dashed grey with a label. */
   hLines?: { y: number; label: string }[];
+  /** Point markers drawn over the data (not part of the axis ranges). */
+  markers?: Marker[];
 }
 
 /** Okabe-Ito, reordered so the low-contrast yellow comes last. */
@@ -53,7 +70,8 @@ export interface PlotLayout {
   plot: { left: number; top: number; right: number; bottom: number };
   x: Axis;
   y: Axis;
-  legend: { x: number; y: number; label: string; color: string; dash: string | null }[];
+  /** Legend entries: a series (line in `color`, `dash`) or a marker kind (`marker` shape). */
+  legend: { x: number; y: number; label: string; color: string; dash: string | null; marker?: 'down' | 'diamond' }[];
 }
 
 const FONT = 12;
@@ -173,6 +191,21 @@ function seriesStyle(i: number, s: Series): { color: string; dash: string | null
   return { color, dash: cycle === 0 ? null : DASHES[(cycle - 1) % DASHES.length] };
 }
 
+const MARKER_COLOR = '#222222';
+
+/** The first marker of each distinct kind, in order of appearance (one legend entry each). */
+function markerKinds(markers: Marker[] | undefined): Marker[] {
+  const seen = new Map<string, Marker>();
+  for (const m of markers ?? []) if (!seen.has(m.kind)) seen.set(m.kind, m);
+  return [...seen.values()];
+}
+
+/** A marker's shape at pixel (px, py): an SVG path. */
+function markerPath(shape: 'down' | 'diamond', px: number, py: number): string {
+  if (shape === 'diamond') return `M${num(px)},${num(py - 5)} L${num(px + 5)},${num(py)} L${num(px)},${num(py + 5)} L${num(px - 5)},${num(py)} Z`;
+  return `M${num(px - 5)},${num(py - 10)} L${num(px + 5)},${num(py - 10)} L${num(px)},${num(py - 1)} Z`;
+}
+
 /** Positions of everything: exposed so tests (and other renderers) can map data to pixels. */
 export function layoutPlot(series: Series[], opts: PlotOptions): PlotLayout {
   const width = opts.width ?? 640;
@@ -201,24 +234,26 @@ export function layoutPlot(series: Series[], opts: PlotOptions): PlotLayout {
   // Legend under the x-axis label, flowed into rows across the plot width.
   const legend: PlotLayout['legend'] = [];
   let rows = 0;
-  if (series.length) {
+  const kinds = markerKinds(opts.markers);
+  const entries = [
+    ...series.map((s, i) => ({ label: s.label, ...seriesStyle(i, s) })),
+    ...kinds.map((m) => ({ label: m.kind, color: m.color ?? MARKER_COLOR, dash: null, marker: m.shape ?? ('down' as const) })),
+  ];
+  if (entries.length) {
     rows = 1;
     let cx = left;
-    const items = series.map((s, i) => ({ s, i, w: 28 + Math.max(1, s.label.length) * CHAR_W + 16 }));
-    const placed: { cx: number; row: number; s: Series; i: number }[] = [];
+    const items = entries.map((e) => ({ e, w: 28 + Math.max(1, e.label.length) * CHAR_W + 16 }));
+    const placed: { cx: number; row: number; e: (typeof entries)[number] }[] = [];
     for (const it of items) {
       if (cx > left && cx + it.w > right) {
         rows++;
         cx = left;
       }
-      placed.push({ cx, row: rows - 1, s: it.s, i: it.i });
+      placed.push({ cx, row: rows - 1, e: it.e });
       cx += it.w;
     }
     const legendTop = height - 8 - rows * LEGEND_ROW;
-    for (const p of placed) {
-      const st = seriesStyle(p.i, p.s);
-      legend.push({ x: p.cx, y: legendTop + p.row * LEGEND_ROW + LEGEND_ROW / 2, label: p.s.label, color: st.color, dash: st.dash });
-    }
+    for (const p of placed) legend.push({ x: p.cx, y: legendTop + p.row * LEGEND_ROW + LEGEND_ROW / 2, ...p.e });
   }
   const bottom = height - 8 - rows * LEGEND_ROW - (opts.xLabel ? 40 : 24);
   if (bottom - top < 10 || right - left < 10) throw new RangeError(`renderLinePlot: ${width}x${height} is too small for the plot`);
@@ -321,12 +356,23 @@ export function renderLinePlot(series: Series[], opts: PlotOptions): string {
   });
   o.push('</g>');
 
+  // Markers: those inside the plot area, with their label as a tooltip.
+  const inside = (opts.markers ?? []).filter((m) => isFinitePoint([m.x, m.y]) && m.x >= l.x.min && m.x <= l.x.max && m.y >= l.y.min && m.y <= l.y.max);
+  if (inside.length) {
+    o.push('<g class="markers" stroke="#ffffff" stroke-width="1">');
+    for (const m of inside) {
+      o.push(`<path d="${markerPath(m.shape ?? 'down', scaleX(l, m.x), scaleY(l, m.y))}" fill="${escapeXml(m.color ?? MARKER_COLOR)}" data-kind="${escapeXml(m.kind)}"><title>${escapeXml(m.label)}</title></path>`);
+    }
+    o.push('</g>');
+  }
+
   // Legend.
   if (l.legend.length) {
     o.push('<g class="legend">');
     for (const e of l.legend) {
       const dash = e.dash ? ` stroke-dasharray="${e.dash}"` : '';
-      o.push(`<line x1="${num(e.x)}" y1="${num(e.y)}" x2="${num(e.x + 22)}" y2="${num(e.y)}" stroke="${e.color}" stroke-width="2"${dash}/>`);
+      if (e.marker) o.push(`<path d="${markerPath(e.marker, e.x + 11, e.y + (e.marker === 'down' ? 5 : 0))}" fill="${escapeXml(e.color)}"/>`);
+      else o.push(`<line x1="${num(e.x)}" y1="${num(e.y)}" x2="${num(e.x + 22)}" y2="${num(e.y)}" stroke="${e.color}" stroke-width="2"${dash}/>`);
       o.push(`<text x="${num(e.x + 28)}" y="${num(e.y)}" dy="0.35em" fill="#333333">${escapeXml(e.label)}</text>`);
     }
     o.push('</g>');

@@ -5,9 +5,11 @@
  * (ResNet-50 in Table 3) is set beside its family's reference numbers, labelled with their source.
  */
 import type { Suite, SuiteCell } from '../suites/schema.ts';
+import { resultBaseName } from '../suites/schema.ts';
 import type { ResultTable } from '../report/table.ts';
 import type { Registry } from '../container/container.ts';
 import type { BackboneOptions, BackboneReference } from '../backbones/backbone.ts';
+import { writeSuiteOutputs } from '../report/suite-outputs.ts';
 
 /** ResNet-50's multiply-adds per 224 crop as the paper quotes it (Table 3 caption). */
 export const PAPER_R50_GMACS = 4.1;
@@ -43,7 +45,7 @@ export function paramsTable(suite: Suite, registry: Registry): ResultTable {
     };
   });
   return {
-    name: suite.name,
+    name: resultBaseName(suite.name),
     title: `${suite.title} (paper ${suite.reference} beside measured)`,
     columns: [
       { key: 'model', header: 'model' },
@@ -85,7 +87,7 @@ export function flopsTable(suite: Suite, registry: Registry): ResultTable {
     };
   });
   return {
-    name: suite.name,
+    name: resultBaseName(suite.name),
     title: `${suite.title} (paper ${suite.reference} beside measured)`,
     columns: [
       { key: 'model', header: 'model' },
@@ -111,6 +113,12 @@ function referenceNote(id: string, ref: BackboneReference, params: number, outDi
   const withHead = params + classifierParams(outDim);
   return `${id}: no row in the paper's table; ${quoted} are ${ref.source}'s reference numbers, not the paper's. ` +
     `Measured: ${round(gmacs, 2)} G multiply-adds, ${withHead.toLocaleString('en-US')} parameters with the classifier (${params.toLocaleString('en-US')} without).`;
+}
+
+/** Computes a counting suite's table and writes it (Markdown, CSV, JSON) and its HTML page under `dir`. */
+export function writeCountOutputs(suite: Suite, registry: Registry, dir: string): { table: ResultTable; files: string[] } {
+  const table = countTable(suite, registry);
+  return { table, files: writeSuiteOutputs(dir, { table, json: { suite: suite.name, reference: suite.reference }, meta: [`suite ${suite.name}; paper: ${suite.reference}`] }) };
 }
 
 export function countTable(suite: Suite, registry: Registry): ResultTable {

@@ -10,12 +10,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Suite, SuiteCell } from '../suites/schema.ts';
+import { resultBaseName } from '../suites/schema.ts';
 import type { Registry } from '../container/container.ts';
 import type { ResultTable } from '../report/table.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import type { DatasetSource } from '../data/sources.ts';
 import type { ImageSet } from '../data/image-set.ts';
-import { writeTable, writeFileAtomic } from '../report/write.ts';
+import { writeFileAtomic } from '../report/write.ts';
+import { writeSuiteOutputs } from '../report/suite-outputs.ts';
 import { loadWeights } from '../engine/weights.ts';
 import { Progress } from '../cli/progress.ts';
 import type { LinearProbeEvaluator, LinearProbeResult } from '../evaluators/linear-probe.ts';
@@ -175,7 +177,7 @@ export function transferTable(suite: Suite, preset: string, results: EvalCellRes
   const key = (c: string) => c.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const usedCols = cols.filter((col) => suite.cells.some((c, i) => c.column === col && (results[i].status !== 'skipped' || c.paper?.acc !== undefined)));
   return {
-    name: `${suite.name}-${preset}`,
+    name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
     columns: [
       { key: 'row', header: 'pre-train' },
@@ -202,7 +204,7 @@ export function transferTable(suite: Suite, preset: string, results: EvalCellRes
 /** Table 1's layout: framework, model, params, measured top-1 beside the paper's. */
 export function linearTable(suite: Suite, preset: string, results: EvalCellResult[]): ResultTable {
   return {
-    name: `${suite.name}-${preset}`,
+    name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
     columns: [
       { key: 'cell', header: 'framework / model' },
@@ -249,7 +251,15 @@ export async function runEvalSuite(suite: Suite, o: SuiteRunOptions): Promise<{ 
     else if (suite.kind === 'transfer') results.push(await transferCell(cell, o, suite, log));
     else throw new Error(`suite ${suite.name}: kind ${suite.kind} is not an evaluation suite`);
   }
-  const table = suite.kind === 'transfer' ? transferTable(suite, o.preset, results) : linearTable(suite, o.preset, results);
-  const files = writeTable(o.resultsDir, table, { suite: suite.name, preset: o.preset, cells: results });
+  return writeEvalOutputs(suite, o.preset, o.resultsDir, results);
+}
+
+/**
+ * Writes an evaluation suite's table (Markdown, CSV, JSON with every cell's result, one per suite
+ * cell in order) and its HTML page. `bench report` calls it on the stored JSON.
+ */
+export function writeEvalOutputs(suite: Suite, preset: string, resultsDir: string, results: EvalCellResult[]): { table: ResultTable; files: string[] } {
+  const table = suite.kind === 'transfer' ? transferTable(suite, preset, results) : linearTable(suite, preset, results);
+  const files = writeSuiteOutputs(resultsDir, { table, json: { suite: suite.name, preset, cells: results }, meta: [`suite ${suite.name}, preset ${preset}; paper: ${suite.reference}`] });
   return { table, files };
 }

@@ -1,22 +1,26 @@
 /**
  * Runs a pre-training suite: resolves each cell's config (preset + overrides), validates and
  * hashes it, skips cells already finished, runs the rest with a progress line, and writes the
- * suite's table (Markdown, CSV, JSON) and its kNN / loss curves (SVG) under the results folder.
+ * suite's table (Markdown, CSV, JSON), its curves (SVG) and its HTML page under the results folder.
+ * Unstable cells (kNN dips, gradient spikes: runner/instability-notes.ts) are flagged, and their
+ * events listed in the table notes.
  */
 import path from 'node:path';
 import type { Suite, SuiteCell } from '../suites/schema.ts';
+import { resultBaseName } from '../suites/schema.ts';
 import { checkPretrainConfig } from '../suites/schema.ts';
 import type { Registry } from '../container/container.ts';
 import type { ResultTable } from '../report/table.ts';
-import { writeTable, writeFileAtomic } from '../report/write.ts';
-import { renderLinePlot } from '../report/svg-plot.ts';
 import { type ScatterPoint, renderScatterPlot } from '../report/svg-scatter.ts';
+import { cellEvents, pretrainFigures } from '../report/figures.ts';
+import { writeSuiteOutputs } from '../report/suite-outputs.ts';
 import { Progress } from '../cli/progress.ts';
 import { scaleConfig } from '../recipes/presets.ts';
 import { DEFAULT_RECIPE, recipe } from '../recipes/recipes.ts';
 import { type PretrainConfig, configHash, deepMerge } from './config.ts';
 import { resolveDataset } from './datasets.ts';
 import { type PretrainResult, pretrain, readResult } from './pretrain.ts';
+import { UNSTABLE_MARK, instabilityFlag, instabilityNotes, instabilityOf } from './instability-notes.ts';
 
 export interface SuiteRunOptions {
   preset: string;
@@ -83,7 +87,7 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
       const i = cells.findIndex((c) => c.cell.row === rl && c.cell.column === cl);
       if (i < 0) continue;
       const r = results[i];
-      row[key(cl)] = r.flags.diverged ? `NaN (${divergedFlag(r)})` : pct(r.final.knn);
+      row[key(cl)] = r.flags.diverged ? `NaN (${divergedFlag(r)})` : `${pct(r.final.knn)}${instabilityOf(r)?.unstable ? UNSTABLE_MARK : ''}`;
       row[`${key(cl)}_paper`] = cells[i].cell.paper?.linear_acc;
     }
     const first = cells.find((c) => c.cell.row === rl)!;
@@ -91,7 +95,7 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
     return row;
   });
   return {
-    name: `${suite.name}-${preset}`,
+    name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
     columns: [
       { key: 'row', header: 'model' },
@@ -105,7 +109,8 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
     notes: [
       `measured: kNN accuracy (k ${results[0]?.config.knn.k}, T ${results[0]?.config.knn.temperature}) of the frozen pre-trained backbone on held-out images; paper: ImageNet linear probe of the full recipe.`,
       ...(suite.notes ?? []),
-      `per-cell details (data, iterations, monitor, loss, images/s): ${suite.name}-${preset}-cells.md; backend: ${results[0]?.backend.name ?? '?'}.`,
+      `per-cell details (data, iterations, monitor, loss, images/s): ${resultBaseName(suite.name, preset)}-cells.md; backend: ${results[0]?.backend.name ?? '?'}.`,
+      ...instabilityNotes(cells.map((c) => c.cell.id), results, true),
     ],
   };
 }
@@ -129,7 +134,7 @@ export function scatterPoints(suite: Suite, cells: ResolvedCell[], results: Pret
 
 export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[], results: PretrainResult[]): ResultTable {
   return {
-    name: `${suite.name}-${preset}`,
+    name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
     columns: [
       { key: 'cell', header: 'cell' },
@@ -157,13 +162,14 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
       loss: r.final.loss.toFixed(3),
       ips: r.imagesPerSec.toFixed(1),
       paper: cells[i].cell.paper?.linear_acc,
-      flags: divergedFlag(r),
+      flags: [divergedFlag(r), instabilityFlag(instabilityOf(r))].filter(Boolean).join('; '),
     })),
     notes: [
       `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen [CLS] features of the training set vs the held-out set; random init = the same backbone before pre-training.`,
       'The paper column is the full recipe (ImageNet, 300 epochs, linear probe); at a small preset it is a reference, not a target.',
       ...(suite.notes ?? []),
       `backend: ${results[0]?.backend.name ?? '?'}; images/s = source images per second of pre-training (two views each).`,
+      ...instabilityNotes(cells.map((c) => c.cell.id), results, false),
     ],
   };
 }
@@ -194,43 +200,58 @@ export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promis
     bar?.done();
     results.push(r);
   }
-  const details = pretrainTable(suite, o.preset, cells, results);
-  const json = {
-    suite: suite.name,
-    preset: o.preset,
-    cells: results.map((r, i) => ({ id: cells[i].cell.id, ...r, runDir: path.relative(process.cwd(), cells[i].runDir), weights: path.relative(process.cwd(), r.weights) })),
-  };
-  let table = details;
-  const files: string[] = [];
-  if (suite.layout === 'matrix') {
-    table = matrixTable(suite, o.preset, cells, results);
-    files.push(...writeTable(o.resultsDir, table, { suite: suite.name, preset: o.preset }));
-    files.push(...writeTable(o.resultsDir, { ...details, name: `${details.name}-cells` }, json));
-  } else {
-    files.push(...writeTable(o.resultsDir, table, json));
-  }
+  const stored = results.map((r, i) => ({ id: cells[i].cell.id, ...r, runDir: path.relative(process.cwd(), cells[i].runDir), weights: path.relative(process.cwd(), r.weights) }));
+  return { ...writePretrainOutputs(suite, o.preset, o.resultsDir, stored), results };
+}
+
+/** A cell's result as the suite's JSON stores it: paths relative to the working folder. */
+export type StoredPretrainCell = PretrainResult & { id: string; runDir: string };
+
+/** JSON stores NaN as null: the final metrics as numbers again (NaN), for the table builders. */
+function reviveFinal<T extends PretrainResult>(r: T): T {
+  const f = r.final as Record<string, number | null>;
+  return { ...r, final: Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v ?? Number.NaN])) as PretrainResult['final'] };
+}
+
+/**
+ * Writes a pre-training suite's outputs from its cells' results (in suite order): the table
+ * (matrix suites: the matrix, and the per-cell table as NAME-cells.*), the JSON with every cell's
+ * result, the curves (report/figures.ts), the scatter, and the HTML page. `bench report` calls it
+ * on the stored JSON, so a re-render writes what the run wrote.
+ */
+export function writePretrainOutputs(suite: Suite, preset: string, resultsDir: string, stored: StoredPretrainCell[]): { table: ResultTable; files: string[] } {
+  const cells: ResolvedCell[] = stored.map((s) => {
+    const cell = suite.cells.find((c) => c.id === s.id);
+    if (!cell) throw new Error(`suite ${suite.name} has no cell '${s.id}'`);
+    return { cell, config: s.config, hash: s.hash, runDir: s.runDir };
+  });
+  const results = stored.map(reviveFinal);
+  const details = pretrainTable(suite, preset, cells, results);
+  const json = { suite: suite.name, preset, cells: stored };
+  // the instability summary the table notes use (recomputed from the curves for older results)
+  const figCells = results.map((r, i) => ({ id: cells[i].cell.id, paper: cells[i].cell.paper?.linear_acc, result: { ...r, instability: instabilityOf(r) } }));
+  const figures = pretrainFigures({ name: details.name, title: suite.title, preset }, figCells);
   if (suite.scatter) {
-    const svg = path.join(o.resultsDir, `${suite.scatter.name}-${o.preset}.svg`);
-    writeFileAtomic(svg, renderScatterPlot(scatterPoints(suite, cells, results), {
-      title: `${suite.scatter.title} (${o.preset})`, xLabel: `${suite.scatter.x} (%)`, yLabel: `${suite.scatter.y} (%)`, diagonal: true, width: 560, height: 520,
-    }));
-    files.push(svg);
+    const title = `${suite.scatter.title} (${preset})`;
+    figures.splice(2, 0, {
+      file: `${suite.scatter.name}-${preset}.svg`,
+      title,
+      caption: `Per column, the ${suite.scatter.x} value (x) against the ${suite.scatter.y} value (y), measured beside the paper's; the diagonal is y = x.`,
+      svg: renderScatterPlot(scatterPoints(suite, cells, results), { title, xLabel: `${suite.scatter.x} (%)`, yLabel: `${suite.scatter.y} (%)`, diagonal: true, width: 560, height: 520 }),
+    });
   }
-  const knnSvg = path.join(o.resultsDir, `${details.name}-knn.svg`);
-  writeFileAtomic(
-    knnSvg,
-    renderLinePlot(
-      results.map((r, i) => ({ label: cells[i].cell.id, points: r.curves.knn.map((p) => [p.epoch, 100 * p.value] as [number, number]) })),
-      { title: `${suite.title}: kNN monitor (${o.preset})`, xLabel: 'epoch', yLabel: 'kNN accuracy (%)' },
-    ),
-  );
-  const lossSvg = path.join(o.resultsDir, `${details.name}-loss.svg`);
-  writeFileAtomic(
-    lossSvg,
-    renderLinePlot(
-      results.map((r, i) => ({ label: cells[i].cell.id, points: r.curves.loss.map((p) => [p.epoch, p.value] as [number, number]) })),
-      { title: `${suite.title}: training loss (${o.preset})`, xLabel: 'epoch', yLabel: 'loss' },
-    ),
-  );
-  return { table, results, files: [...files, knnSvg, lossSvg] };
+  const page = {
+    figures,
+    events: { cells: figCells.length, flagged: figCells.map(cellEvents).filter((e) => e !== undefined) },
+    meta: [`suite ${suite.name}, preset ${preset}; paper: ${suite.reference}`],
+  };
+  if (suite.layout !== 'matrix') return { table: details, files: writeSuiteOutputs(resultsDir, { table: details, json, ...page }) };
+  const table = matrixTable(suite, preset, cells, results);
+  const files = writeSuiteOutputs(resultsDir, {
+    table,
+    json: { suite: suite.name, preset },
+    details: { heading: 'Per-cell details', table: { ...details, name: `${details.name}-cells` }, json },
+    ...page,
+  });
+  return { table, files };
 }

@@ -4,7 +4,9 @@
  * iterations (resumable), and at the end the kNN evaluation of the frozen backbone (pre-trained and
  * at its random init) and the backbone's weights as safetensors. A non-finite loss ends the run
  * there: the cell is recorded as diverged at that iteration (as the paper reports for SwAV), with
- * no final evaluation, and the suite goes on.
+ * no final evaluation, and the suite goes on. Every iteration also records the gradient norm of the
+ * backbone's first, middle and last layers (evaluators/grad-monitor.ts); at the end the instability
+ * detectors (evaluators/instability.ts) run on the kNN and gradient curves.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +24,8 @@ import type { OptimizerFactory } from '../optim/index.ts';
 import type { FrozenEvaluator, MonitorFactory } from '../evaluators/index.ts';
 import type { DatasetSource } from '../data/sources.ts';
 import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
+import { GradMonitor } from '../evaluators/grad-monitor.ts';
+import { type InstabilitySummary, detectInstability } from '../evaluators/instability.ts';
 import { type PretrainConfig, configHash } from './config.ts';
 import { type Checkpointable, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { writeFileAtomic } from '../report/write.ts';
@@ -37,6 +41,12 @@ export interface Curves {
   loss: CurvePoint[];
   knn: CurvePoint[];
   lr: CurvePoint[];
+  /**
+   * Gradient L2 norm per monitored backbone layer and iteration (0-based, as `loss`), keyed by a
+   * label `ROLE: PARAM[ (note)]`; a non-finite norm is stored as null. Absent in results written
+   * before gradients were recorded.
+   */
+  grad?: Record<string, CurvePoint[]>;
 }
 
 export interface PretrainResult {
@@ -53,6 +63,8 @@ export interface PretrainResult {
   curves: Curves;
   /** diverged: the loss became NaN or infinite at iteration `divergedAt` (0-based), and training stopped. */
   flags: { diverged: boolean; divergedAt?: number };
+  /** Dips of the kNN curve, gradient spikes and their ordering; absent in results written before it existed. */
+  instability?: InstabilitySummary;
   weights: string;
   finishedAt: string;
 }
@@ -139,12 +151,15 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   const meta = loadCheckpoint<RunJson>(opts.runDir, fw.modules(), parts);
   if (meta) {
     run = meta.json;
+    run.curves.grad ??= {}; // a checkpoint written before gradients were recorded
     startIter = meta.iter;
   } else {
-    run = { curves: { loss: [], knn: [], lr: [] }, knnRandomInit: knnEval(fw), trainSeconds: 0, diverged: false };
+    run = { curves: { loss: [], knn: [], lr: [], grad: {} }, knnRandomInit: knnEval(fw), trainSeconds: 0, diverged: false };
   }
 
   const step = new TrainStep(fw, optimizer);
+  const gradMonitor = new GradMonitor(fw.backbone.allParams());
+  const gradCurves = run.curves.grad!;
   const evalMonitor = (iter: number) => {
     const q = extractFeatures(fw.backbone, monitorQueries, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction });
     const acc = monitor.evaluate(q, monitorQueries.labels);
@@ -164,12 +179,13 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
       const x = rgbTensor(batch.images, batch.shape, train.name);
       return twoViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin });
     });
-    const { loss, features } = step.run(v1, v2, ctx, lr);
+    const { loss, features, gradNorms } = step.run(v1, v2, ctx, lr, gradMonitor);
     monitor.push(features, batch.labels);
     tf.dispose([features, v1, v2]);
 
     run.curves.loss.push({ iter, epoch: iter / itersPerEpoch, value: loss });
     run.curves.lr.push({ iter, epoch: iter / itersPerEpoch, value: lr });
+    for (const [label, value] of Object.entries(gradNorms ?? {})) (gradCurves[label] ??= []).push({ iter, epoch: iter / itersPerEpoch, value });
     const next = iter + 1;
     if (!Number.isFinite(loss)) {
       run.diverged = true;
@@ -214,6 +230,7 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
       knnRandomInit: run.knnRandomInit,
     },
     curves: run.curves,
+    instability: detectInstability(run.curves),
     flags: run.diverged ? { diverged: true, divergedAt: run.divergedAt } : { diverged: false },
     weights,
     finishedAt: new Date().toISOString(),

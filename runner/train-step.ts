@@ -1,12 +1,14 @@
 /**
  * One optimisation step of a self-supervised framework: the framework's no-gradient preparation
  * (e.g. MoCo's momentum update and keys), the loss under the gradient tape, the optimiser update.
- * Shared by the pre-training loop and the `bench perf` training benchmark.
+ * Shared by the pre-training loop and the `bench perf` training benchmark. With a GradMonitor, the
+ * monitored layers' gradient norms are read back in the same single dataSync as the loss.
  */
 import { tf } from '../engine/tf.ts';
 import type { Param } from '../engine/module.ts';
 import type { Framework, StepContext } from '../frameworks/framework.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
+import type { GradMonitor } from '../evaluators/grad-monitor.ts';
 
 export class TrainStep {
   private readonly vars: tf.Variable[];
@@ -20,9 +22,16 @@ export class TrainStep {
 
   /**
    * Runs the step; returns the loss and the first view's backbone features (the caller disposes
-   * them). The views are not disposed.
+   * them), and with a `monitor` the L2 norm of each monitored layer's gradient by label (layers
+   * without a gradient this step are absent). The views are not disposed.
    */
-  run(v1: tf.Tensor4D, v2: tf.Tensor4D, ctx: StepContext, lr: number): { loss: number; features: tf.Tensor2D } {
+  run(
+    v1: tf.Tensor4D,
+    v2: tf.Tensor4D,
+    ctx: StepContext,
+    lr: number,
+    monitor?: GradMonitor,
+  ): { loss: number; features: tf.Tensor2D; gradNorms?: Record<string, number> } {
     const prepared = this.fw.prepare(v1, v2, ctx);
     let features: tf.Tensor2D | undefined;
     const { value, grads } = tf.variableGrads(() => {
@@ -30,10 +39,16 @@ export class TrainStep {
       features = tf.keep(out.features);
       return out.loss;
     }, this.vars);
-    const loss = value.dataSync()[0];
-    this.optimizer.step(new Map(Object.entries(grads).map(([name, g]) => [this.byVar.get(name)!, g])), lr);
+    const g = monitor?.norms(grads);
+    // one readback: the loss, then the norms
+    const packed = g ? tf.tidy(() => tf.concat([tf.reshape(value, [1]), g.norms])) : value;
+    const host = packed.dataSync();
+    const loss = host[0];
+    const gradNorms = g ? Object.fromEntries(g.labels.map((l, i) => [l, host[i + 1]])) : undefined;
+    this.optimizer.step(new Map(Object.entries(grads).map(([name, gr]) => [this.byVar.get(name)!, gr])), lr);
     tf.dispose([value, ...prepared]);
+    if (g) tf.dispose([g.norms, packed]);
     tf.dispose(grads);
-    return { loss, features: features! };
+    return gradNorms ? { loss, features: features!, gradNorms } : { loss, features: features! };
   }
 }

@@ -171,3 +171,12 @@ export function checkPretrainConfig(config: unknown, source: string): void {
     throw new Error(`${source}: invalid config:\n  ${(check.errors ?? []).map((e) => describe(e, '/framework')).join('\n  ')} (fields of framework ${name}: ${fields})`);
   }
 }
+
+/**
+ * The base name of a suite's result files: its name with characters that are not portable in
+ * file names (the ':' of `ablation:pos-embed`) replaced by '-', then the preset.
+ */
+export function resultBaseName(suiteName: string, preset?: string): string {
+  const safe = suiteName.replace(/[^A-Za-z0-9_-]+/g, '-');
+  return preset === undefined ? safe : `${safe}-${preset}`;
+}

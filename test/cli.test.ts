@@ -109,11 +109,25 @@ describe('bench CLI', () => {
     await assert.rejects(initBackend('tensorflow'), /npm install @tensorflow\/tfjs-node/);
   });
 
-  it('list prints every backbone and suite', () => {
+  it('list prints every backbone, and every suite with its title', () => {
     const r = bench('list');
     assert.equal(r.code, 0);
     assert.match(r.out, /backbones: vit-s, vit-b, vit-l, vit-h, vit-tiny, vit-mini, vit-micro, vit-bn-s/);
-    assert.match(r.out, /suites: .*table2, table3/);
+    assert.match(r.out, /^suites:$/m);
+    assert.match(r.out, /^ {2}table2 +Table 2\. Configurations of ViT models$/m);
+    assert.match(r.out, /^ {2}table3 +Table 3\. FLOPs/m);
+    assert.match(r.out, /^ {2}ablation:pos-embed +Ablation: position embedding/m);
+    // one line per suite file, titles in one column
+    const lines = r.out.slice(r.out.indexOf('suites:\n') + 'suites:\n'.length).trimEnd().split('\n');
+    assert.equal(lines.length, fs.readdirSync(path.join(root, 'suites')).filter((f) => f.endsWith('.json')).length);
+    assert.equal(new Set(lines.map((l) => /^ {2}\S+ {2,}/.exec(l)?.[0].length)).size, 1);
+    const only = bench('list', 'suites');
+    assert.equal(only.code, 0, only.err);
+    assert.doesNotMatch(only.out, /backbones:/);
+    assert.match(only.out, /^ {2}fig1:batch-size +Fig\. 1/m);
+    const bad = bench('list', 'tables');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /list: unknown section 'tables'; choose one of suites, backbones/);
   });
 });
 

@@ -1,13 +1,12 @@
-/** `bench run SUITE`: run a suite, print its table and write it under the results folder. */
+/** `bench run SUITE`: run a suite, print its table and write it (tables, figures, HTML page) under the results folder. */
 import { Command } from 'commander';
 import path from 'node:path';
 import { Registry } from '../../container/container.ts';
 import { loadSuite } from '../../suites/index.ts';
-import { countTable } from '../../runner/count-suite.ts';
+import { writeCountOutputs } from '../../runner/count-suite.ts';
 import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
-import { writeTable } from '../../report/write.ts';
 import { PRESETS } from '../../recipes/presets.ts';
 import { EngineFlags, initEngine, withEngineOptions } from '../options.ts';
 
@@ -34,9 +33,8 @@ export function runCommand(): Command {
       const suite = loadSuite(name);
       const registry = new Registry();
       if (suite.kind === 'params' || suite.kind === 'flops') {
-        const table = countTable(suite, registry);
+        const { table, files } = writeCountOutputs(suite, registry, path.resolve(o.results));
         console.log(renderTerminal(table));
-        const files = writeTable(path.resolve(o.results), table, { suite: suite.name, reference: suite.reference });
         console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
         return;
       }

@@ -1,0 +1,38 @@
+/**
+ * `bench report SUITE [--preset P] [--results DIR] [--format md|csv|json|html]`: re-renders a
+ * suite's tables, figures and HTML page from its stored results JSON without running anything
+ * (report/rerender.ts), prints the table in the chosen format on stdout and the files written on
+ * stderr. Running it twice on the same store writes the same bytes.
+ */
+import { Command, Option } from 'commander';
+import path from 'node:path';
+import { Registry } from '../../container/container.ts';
+import { loadSuite } from '../../suites/index.ts';
+import { PRESETS } from '../../recipes/presets.ts';
+import { renderCsv, renderMarkdown } from '../../report/table.ts';
+import { rerenderSuite } from '../../report/rerender.ts';
+
+const FORMATS = ['md', 'csv', 'json', 'html'] as const;
+
+interface ReportFlags {
+  preset?: string;
+  results: string;
+  format: (typeof FORMATS)[number];
+}
+
+export function reportCommand(): Command {
+  return new Command('report')
+    .description('re-render a suite\'s tables, figures and HTML page from its stored results (nothing is run)')
+    .argument('<suite>', 'suite name (see `bench list`) or path to a suite file')
+    .option('--preset <name>', `size preset the results are for: ${PRESETS.join(' | ')} (default: the suite's own)`)
+    .option('--results <dir>', 'folder holding the stored results (rewritten in place)', 'results')
+    .addOption(new Option('--format <fmt>', 'format of the table printed on stdout').choices(FORMATS).default('md'))
+    .action((name: string, o: ReportFlags) => {
+      const suite = loadSuite(name);
+      if (o.preset !== undefined && !PRESETS.includes(o.preset)) throw new Error(`--preset: unknown preset '${o.preset}'; known presets: ${PRESETS.join(', ')}`);
+      const r = rerenderSuite(suite, { preset: o.preset, resultsDir: path.resolve(o.results), registry: new Registry() });
+      const out = o.format === 'csv' ? renderCsv(r.table) : o.format === 'json' ? JSON.stringify(r.table, null, 2) + '\n' : o.format === 'html' ? r.html : renderMarkdown(r.table);
+      process.stdout.write(out);
+      console.error(`wrote ${r.files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+    });
+}

@@ -1,0 +1,250 @@
+/**
+ * The paper's figures from stored pre-training results. Pure: result data in, SVG strings out.
+ *
+ * - kNN curves (Figs. 1-3, 5, 6): kNN monitor accuracy vs epoch, one line per cell, each legend
+ *   entry with the cell's final kNN accuracy beside the paper's number ("lr 1.5e-4: 71.7% (paper
+ *   71.7)"); accuracy dips flagged by the instability detector are marked on the curves.
+ * - Training loss vs epoch, one line per cell.
+ * - Gradient magnitude (Fig. 4): for each cell with gradient curves, one line per layer vs
+ *   iteration, with the flagged gradient spikes marked.
+ *
+ * Results may carry `curves.grad` ({ layer: points }) and `instability` (dips, spikes, whether the
+ * first layer leads); both are read defensively: absent or malformed, they are ignored.
+ */
+import { layoutPlot, renderLinePlot, type Marker, type PlotOptions, type Series } from './svg-plot.ts';
+
+export interface CurvePointLike {
+  iter: number;
+  epoch: number;
+  /** null where JSON stored a NaN. */
+  value: number | null;
+}
+
+/** The fields of a pre-training result (runner/pretrain.ts) the figures read. */
+export interface FigureResult {
+  final: { knn: number | null };
+  flags: { diverged: boolean; divergedAt?: number };
+  curves: { loss: CurvePointLike[]; knn: CurvePointLike[]; grad?: unknown };
+  instability?: unknown;
+}
+
+export interface FigureCell {
+  id: string;
+  /** The paper's number for the cell (linear accuracy, %). */
+  paper?: number | string;
+  result: FigureResult;
+}
+
+/** Names a suite's figures: files start with `name` (e.g. mocov3-tiny), titles are `title: what (preset)`. */
+export interface FigureSuite {
+  name: string;
+  title: string;
+  preset: string;
+}
+
+export interface Figure {
+  /** File name (no folder), e.g. mocov3-tiny-knn.svg. */
+  file: string;
+  title: string;
+  caption: string;
+  svg: string;
+}
+
+/** An accuracy dip, iterations as stored; depth in the kNN curve's units (a fraction: 0.02 = 2 points). */
+export interface Dip {
+  startIter: number;
+  bottomIter: number;
+  depth: number;
+  recovered: boolean;
+  recoveryIter?: number;
+}
+
+/** A gradient spike: its peak iteration and its ratio to the recent median. */
+export interface Spike {
+  iter: number;
+  ratio: number;
+}
+
+/**
+ * A result's instability report (evaluators/instability.ts), normalised: dips accept both
+ * `startIter`/`bottomIter`/`recoveryIter` and `start`/`bottom`/`recoveredAt`.
+ */
+export interface Instability {
+  unstable?: boolean;
+  dips: Dip[];
+  /** [layer, spikes] in the stored order. */
+  spikes: [string, Spike[]][];
+  firstLayerLeads?: unknown;
+  /** The detector's settings, as stored. */
+  thresholds?: unknown;
+}
+
+/** What a cell flagged: divergence and the instability detector's events. */
+export interface CellEvents {
+  id: string;
+  /** 1-based iteration at which the loss became non-finite. */
+  divergedAt?: number;
+  instability?: Instability;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** A stored number: null (JSON's NaN) and non-numbers become NaN. */
+const val = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+
+/** A number for people: integers (iterations) exact, others to 4 significant digits; 'n/a' when not finite. */
+export function fmt(v: unknown): string {
+  if (!isNum(v)) return 'n/a';
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+}
+
+const pct = (x: unknown) => (isNum(x) ? `${(100 * x).toFixed(1)}%` : 'n/a');
+/** An accuracy difference (a fraction) in percentage points. */
+export const pointsText = (x: unknown) => (isNum(x) ? `${(100 * x).toFixed(1)} points` : 'n/a');
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'cell';
+}
+
+function curvePoints(curve: unknown): CurvePointLike[] {
+  return Array.isArray(curve) ? curve.filter((p): p is CurvePointLike => isObj(p) && isNum(p.iter) && isNum(p.epoch)) : [];
+}
+
+/** The result's gradient curves, [layer, points] in stored order; [] when absent. */
+export function gradCurves(r: FigureResult): [string, CurvePointLike[]][] {
+  const g = r.curves.grad;
+  if (!isObj(g)) return [];
+  return Object.entries(g).map(([layer, c]) => [layer, curvePoints(c)] as [string, CurvePointLike[]]).filter(([, p]) => p.length > 0);
+}
+
+/** The result's instability report, normalised; undefined when absent. */
+export function instabilityOf(r: FigureResult): Instability | undefined {
+  const s = r.instability;
+  if (!isObj(s)) return undefined;
+  const dips = (Array.isArray(s.dips) ? s.dips : [])
+    .filter((d): d is Record<string, unknown> => isObj(d) && isNum(d.bottomIter ?? d.bottom))
+    .map((d) => {
+      const recoveryIter = d.recoveryIter ?? d.recoveredAt;
+      return {
+        startIter: val(d.startIter ?? d.start),
+        bottomIter: (d.bottomIter ?? d.bottom) as number,
+        depth: val(d.depth),
+        recovered: d.recovered === true,
+        ...(isNum(recoveryIter) ? { recoveryIter } : {}),
+      };
+    });
+  const spikes = (isObj(s.spikes) ? Object.entries(s.spikes) : []).map(
+    ([layer, list]) => [layer, (Array.isArray(list) ? list : []).filter((x) => isObj(x) && isNum(x.iter)).map((x) => ({ iter: x.iter as number, ratio: val(x.ratio) }))] as [string, Spike[]],
+  );
+  return {
+    ...(typeof s.unstable === 'boolean' ? { unstable: s.unstable } : {}),
+    dips,
+    spikes: spikes.filter(([, l]) => l.length > 0),
+    ...(s.firstLayerLeads !== undefined ? { firstLayerLeads: s.firstLayerLeads } : {}),
+    ...(s.thresholds !== undefined ? { thresholds: s.thresholds } : {}),
+  };
+}
+
+/** A cell's flagged events (divergence; an unstable report, dips or spikes), or undefined when it flagged none. */
+export function cellEvents(c: FigureCell): CellEvents | undefined {
+  let instability = instabilityOf(c.result);
+  if (instability && !instability.unstable && !instability.dips.length && !instability.spikes.length) instability = undefined;
+  const diverged = c.result.flags.diverged;
+  if (!instability && !diverged) return undefined;
+  return { id: c.id, ...(diverged ? { divergedAt: (c.result.flags.divergedAt ?? 0) + 1 } : {}), ...(instability ? { instability } : {}) };
+}
+
+/** "id: 71.7% (paper 71.7)": the cell's final kNN accuracy (or divergence) beside the paper's. */
+export function legendLabel(c: FigureCell): string {
+  const r = c.result;
+  const acc = r.flags.diverged ? `diverged at iter ${(r.flags.divergedAt ?? 0) + 1}` : pct(r.final.knn);
+  return `${c.id}: ${acc}${c.paper === undefined ? '' : ` (paper ${c.paper})`}`;
+}
+
+/** The point of a curve nearest to an iteration (the first of equals). */
+function nearest(curve: CurvePointLike[], iter: number): CurvePointLike | undefined {
+  let best: CurvePointLike | undefined;
+  for (const p of curve) if (!best || Math.abs(p.iter - iter) < Math.abs(best.iter - iter)) best = p;
+  return best;
+}
+
+/** A plot whose height grows with its legend's rows, so that many cells never squeeze the plot. */
+function plot(series: Series[], opts: PlotOptions): string {
+  const rows = new Set(layoutPlot(series, { ...opts, height: 10_000 }).legend.map((e) => e.y)).size;
+  return renderLinePlot(series, { ...opts, height: 382 + 18 * Math.max(1, rows) });
+}
+
+function dipLabel(id: string, d: Dip): string {
+  const end = d.recovered ? `recovered${d.recoveryIter !== undefined ? ` at iter ${d.recoveryIter}` : ''}` : 'not recovered';
+  return `${id}: dip from iter ${fmt(d.startIter)} to ${d.bottomIter}, ${pointsText(d.depth)} deep, ${end}`;
+}
+
+/** kNN monitor accuracy vs epoch, one line per cell, dips marked (Figs. 1-3, 5, 6). */
+export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
+  const markers: Marker[] = [];
+  for (const c of cells) {
+    const knn = curvePoints(c.result.curves.knn);
+    for (const d of instabilityOf(c.result)?.dips ?? []) {
+      const p = nearest(knn, d.bottomIter);
+      if (p) markers.push({ x: p.epoch, y: 100 * val(p.value), kind: 'accuracy dip', shape: 'down', label: dipLabel(c.id, d) });
+    }
+  }
+  const series = cells.map((c) => ({ label: legendLabel(c), points: curvePoints(c.result.curves.knn).map((p) => [p.epoch, 100 * val(p.value)] as [number, number]) }));
+  const t = `${s.title}: kNN accuracy (${s.preset})`;
+  return {
+    file: `${s.name}-knn.svg`,
+    title: t,
+    caption: 'kNN monitor accuracy during pre-training, one line per cell. Legend: the final kNN accuracy of the frozen backbone, and the paper\'s (linear probe, full recipe) in brackets.' +
+      (markers.length ? ' Triangles mark the accuracy dips the instability detector flagged (hover for iteration and depth).' : ''),
+    svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'kNN accuracy (%)', markers }),
+  };
+}
+
+/** Training loss vs epoch, one line per cell; a diverged cell's line ends where the loss became non-finite. */
+export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
+  const series = cells.map((c) => ({ label: c.id, points: curvePoints(c.result.curves.loss).map((p) => [p.epoch, val(p.value)] as [number, number]) }));
+  const t = `${s.title}: training loss (${s.preset})`;
+  return {
+    file: `${s.name}-loss.svg`,
+    title: t,
+    caption: 'Training loss per iteration, one line per cell; a diverged cell\'s line ends where its loss became non-finite.',
+    svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'loss' }),
+  };
+}
+
+/** Fig. 4: one figure per cell with gradient curves: gradient magnitude per layer vs iteration, spikes marked. */
+export function gradFigures(s: FigureSuite, cells: FigureCell[]): Figure[] {
+  const used = new Set<string>();
+  const out: Figure[] = [];
+  for (const c of cells) {
+    const curves = gradCurves(c.result);
+    if (!curves.length) continue;
+    const spikesOf = new Map(instabilityOf(c.result)?.spikes ?? []);
+    const markers: Marker[] = [];
+    for (const [layer, curve] of curves) {
+      for (const sp of spikesOf.get(layer) ?? []) {
+        const p = nearest(curve, sp.iter);
+        if (p) markers.push({ x: p.iter, y: val(p.value), kind: 'gradient spike', shape: 'diamond', label: `${layer}: spike at iter ${sp.iter}, ratio ${fmt(sp.ratio)}` });
+      }
+    }
+    let file = `${s.name}-grad-${slug(c.id)}.svg`;
+    for (let k = 2; used.has(file); k++) file = `${s.name}-grad-${slug(c.id)}-${k}.svg`;
+    used.add(file);
+    const t = `${s.title}: gradient magnitude, ${c.id} (${s.preset})`;
+    out.push({
+      file,
+      title: t,
+      caption: `Gradient magnitude per layer during pre-training of ${c.id} (as the paper's Fig. 4).` +
+        (markers.length ? ' Diamonds mark the gradient spikes the instability detector flagged (hover for iteration and ratio).' : ''),
+      svg: plot(curves.map(([layer, p]) => ({ label: layer, points: p.map((q) => [q.iter, val(q.value)] as [number, number]) })), {
+        title: t, xLabel: 'iteration', yLabel: 'gradient magnitude', markers,
+      }),
+    });
+  }
+  return out;
+}
+
+/** Every curve figure of a pre-training suite: kNN, loss, then the gradient figures. */
+export function pretrainFigures(s: FigureSuite, cells: FigureCell[]): Figure[] {
+  return [knnFigure(s, cells), lossFigure(s, cells), ...gradFigures(s, cells)];
+}

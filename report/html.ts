@@ -1,0 +1,143 @@
+/**
+ * A suite's results as one standalone HTML page (results/<suite>-<preset>.html): title, tables
+ * with their notes, the figures with their SVG markup inline (the page opens from disk with no
+ * other file), and each cell's flagged instability events (divergence, accuracy dips, gradient
+ * spikes, whether the first layer leads). Every piece of text is escaped; the output depends on
+ * its input only (no clock), so the same results give the same bytes.
+ */
+import type { ResultTable, Cell } from './table.ts';
+import { escapeXml as esc } from './svg-plot.ts';
+import { type CellEvents, type Figure, type Instability, fmt, pointsText } from './figures.ts';
+
+export interface PageTable {
+  /** Heading above the table; the first table of a page goes under the page's title without one. */
+  heading?: string;
+  table: ResultTable;
+}
+
+export interface SuitePage {
+  title: string;
+  /** Short lines under the title (suite, preset, paper reference). */
+  meta: string[];
+  tables: PageTable[];
+  figures: Figure[];
+  /** Pre-training suites: how many cells were checked, and the events of those that flagged any. */
+  events?: { cells: number; flagged: CellEvents[] };
+}
+
+const STYLE = [
+  'body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222222; }',
+  'table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }',
+  'th, td { border: 1px solid #cccccc; padding: 4px 8px; text-align: left; vertical-align: top; }',
+  'th { background: #f2f2f2; }',
+  'td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }',
+  'ul.notes { color: #444444; font-size: 14px; }',
+  'figure { margin: 1.5em 0; }',
+  'figure svg { max-width: 100%; height: auto; }',
+  'figcaption { color: #444444; font-size: 14px; max-width: 640px; }',
+  'p.meta { color: #555555; }',
+  'section.events { border-left: 3px solid #D55E00; padding-left: 1em; margin: 1em 0; }',
+].join('\n');
+
+const text = (v: Cell) => esc(v === null || v === undefined ? '' : String(v));
+
+function renderTable(t: ResultTable): string[] {
+  const cls = (numeric?: boolean) => (numeric ? ' class="num"' : '');
+  const o = ['<table>', '<thead>', `<tr>${t.columns.map((c) => `<th${cls(c.numeric)}>${esc(c.header)}</th>`).join('')}</tr>`, '</thead>', '<tbody>'];
+  for (const r of t.rows) o.push(`<tr>${t.columns.map((c) => `<td${cls(c.numeric)}>${text(r[c.key])}</td>`).join('')}</tr>`);
+  o.push('</tbody>', '</table>');
+  if (t.notes.length) o.push('<ul class="notes">', ...t.notes.map((n) => `<li>${esc(n)}</li>`), '</ul>');
+  return o;
+}
+
+/** An SVG document's markup without its XML declaration, to embed in HTML. */
+export function inlineSvg(svg: string): string {
+  return svg.replace(/^\s*<\?xml[^>]*\?>\s*/, '').trimEnd();
+}
+
+function renderFigure(f: Figure): string[] {
+  return [`<figure id="${esc(f.file)}">`, inlineSvg(f.svg), `<figcaption>${esc(f.caption)} (${esc(f.file)})</figcaption>`, '</figure>'];
+}
+
+/** Any stored value as a short phrase: yes / no, numbers with 4 significant digits, objects as "key: value; ...". */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v === 'number') return fmt(v);
+  if (v === null || v === undefined) return 'n/a';
+  if (Array.isArray(v)) return `[${v.map(describeValue).join(', ')}]`;
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}: ${describeValue(x)}`).join('; ');
+  return String(v);
+}
+
+function renderInstability(s: Instability): string[] {
+  const o: string[] = [];
+  if (s.unstable !== undefined) o.push(`<p>Unstable: ${s.unstable ? 'yes' : 'no'}</p>`);
+  if (s.dips.length) {
+    o.push('<table class="dips">', '<thead>', '<tr><th>accuracy dip</th><th class="num">start iter</th><th class="num">bottom iter</th><th class="num">depth</th><th>recovered</th><th class="num">recovery iter</th></tr>', '</thead>', '<tbody>');
+    s.dips.forEach((d, i) => {
+      const cells = [fmt(d.startIter), String(d.bottomIter), pointsText(d.depth)].map((x) => `<td class="num">${esc(x)}</td>`).join('');
+      o.push(`<tr><td>${i + 1}</td>${cells}<td>${d.recovered ? 'yes' : 'no'}</td><td class="num">${d.recoveryIter === undefined ? '' : esc(String(d.recoveryIter))}</td></tr>`);
+    });
+    o.push('</tbody>', '</table>');
+  } else o.push('<p>No accuracy dips.</p>');
+  if (s.spikes.length) {
+    o.push('<p>Gradient spikes:</p>', '<ul class="spikes">');
+    for (const [layer, list] of s.spikes) o.push(`<li>${esc(layer)}: ${esc(list.map((x) => `iter ${x.iter} (ratio ${fmt(x.ratio)})`).join(', '))}</li>`);
+    o.push('</ul>');
+  } else o.push('<p>No gradient spikes.</p>');
+  if (s.firstLayerLeads !== undefined) o.push(...renderLeads(s.firstLayerLeads));
+  if (s.thresholds !== undefined) o.push(`<p class="meta">Detector settings: ${esc(describeValue(s.thresholds))}</p>`);
+  return o;
+}
+
+/** Whether first-layer gradient spikes come before last-layer ones (evaluators/instability.ts' SpikeOrdering), or any other shape described. */
+function renderLeads(v: unknown): string[] {
+  const o = v as { pairs?: unknown; leadsCount?: unknown; lagsCount?: unknown; sameCount?: unknown; unmatched?: unknown };
+  if (typeof v !== 'object' || v === null || typeof o.leadsCount !== 'number' || !Array.isArray(o.pairs)) return [`<p>First layer leads: ${esc(describeValue(v))}</p>`];
+  if (!o.pairs.length && !o.unmatched) return []; // no first-layer spike: nothing to order
+  const o2 = [
+    `<p>First layer leads: in ${o.leadsCount} of ${o.pairs.length} spike pairs the first layer spiked first (last layer first: ${esc(describeValue(o.lagsCount))}; same iteration: ${esc(describeValue(o.sameCount))}; first-layer spikes with no last-layer spike near: ${esc(describeValue(o.unmatched))}).</p>`,
+  ];
+  const pairs = o.pairs.filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null);
+  if (pairs.length) {
+    o2.push('<ul class="pairs">');
+    for (const p of pairs) o2.push(`<li>${esc(`${describeValue(p.firstLayer)} at iter ${describeValue(p.firstIter)}, ${describeValue(p.lastLayer)} at iter ${describeValue(p.lastIter)} (lag ${describeValue(p.lag)})`)}</li>`);
+    o2.push('</ul>');
+  }
+  return o2;
+}
+
+function renderEvents(ev: SuitePage['events']): string[] {
+  if (!ev) return [];
+  const o = ['<h2>Instability events</h2>', `<p>${ev.flagged.length} of ${ev.cells} cells flagged an event (divergence, accuracy dip or gradient spike).</p>`];
+  for (const e of ev.flagged) {
+    o.push('<section class="events">', `<h3>${esc(e.id)}</h3>`);
+    if (e.divergedAt !== undefined) o.push(`<p>Diverged: the loss became non-finite at iteration ${e.divergedAt}.</p>`);
+    if (e.instability) o.push(...renderInstability(e.instability));
+    o.push('</section>');
+  }
+  return o;
+}
+
+export function renderSuitePage(p: SuitePage): string {
+  const o = [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8"/>',
+    '<meta name="viewport" content="width=device-width, initial-scale=1"/>',
+    `<title>${esc(p.title)}</title>`,
+    `<style>\n${STYLE}\n</style>`,
+    '</head>',
+    '<body>',
+    `<h1>${esc(p.title)}</h1>`,
+  ];
+  if (p.meta.length) o.push(`<p class="meta">${p.meta.map(esc).join('<br/>')}</p>`);
+  p.tables.forEach((t, i) => {
+    if (i > 0 || t.heading) o.push(`<h2>${esc(t.heading ?? t.table.title)}</h2>`);
+    o.push(...renderTable(t.table));
+  });
+  if (p.figures.length) o.push('<h2>Figures</h2>', ...p.figures.flatMap(renderFigure));
+  o.push(...renderEvents(p.events), '</body>', '</html>');
+  return o.join('\n') + '\n';
+}

@@ -1,0 +1,86 @@
+/**
+ * `bench report`: re-renders a suite's tables, figures and HTML page from its stored results
+ * (results/<suite>-<preset>.json; a matrix suite's cells from <suite>-<preset>-cells.json; a
+ * counting suite: results/<suite>.json) without running anything. It calls the writers the
+ * runners call, with the same table builders, so the same store gives the same files byte for
+ * byte, and the suite's current definition (titles, notes, paper numbers) as `bench run` would.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Suite } from '../suites/schema.ts';
+import { resultBaseName } from '../suites/schema.ts';
+import type { Registry } from '../container/container.ts';
+import type { ResultTable } from './table.ts';
+import { writeCountOutputs } from '../runner/count-suite.ts';
+import { type StoredPretrainCell, writePretrainOutputs } from '../runner/pretrain-suite.ts';
+import { type EvalCellResult, writeEvalOutputs } from '../runner/eval-suite.ts';
+
+export interface RerenderOptions {
+  /** Default: the suite's own preset, else tiny (as `bench run`). */
+  preset?: string;
+  resultsDir: string;
+  registry: Registry;
+}
+
+export interface Rerendered {
+  table: ResultTable;
+  files: string[];
+  /** The page written (NAME.html). */
+  html: string;
+  /** Undefined for counting suites (they have no preset). */
+  preset?: string;
+}
+
+const isCount = (s: Suite) => s.kind === 'params' || s.kind === 'flops';
+
+/** The preset a report is for: as `bench run` picks it. */
+export function reportPreset(suite: Suite, preset?: string): string | undefined {
+  return isCount(suite) ? undefined : (preset ?? suite.preset ?? 'tiny');
+}
+
+/** The suite's stored results file (the one `bench run` writes). */
+export function storedResultsFile(suite: Suite, preset: string | undefined, dir: string): string {
+  return path.join(dir, `${resultBaseName(suite.name, preset)}.json`);
+}
+
+function readStore(file: string, suite: Suite, preset: string | undefined): Record<string, unknown> {
+  const rerun = `bench run ${suite.name}${preset === undefined ? '' : ` --preset ${preset}`}`;
+  if (!fs.existsSync(file)) {
+    throw new Error(`no stored results for suite ${suite.name}${preset === undefined ? '' : ` at preset ${preset}`}: ${file} does not exist; run \`${rerun}\` first`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: cannot read stored results: ${(err as Error).message}; run \`${rerun}\` again`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error(`${file}: stored results are not a JSON object; run \`${rerun}\` again`);
+  return data as Record<string, unknown>;
+}
+
+/** The stored per-cell entries, one per suite cell, in the suite's order. */
+function cellsInSuiteOrder<T extends { id: string }>(suite: Suite, stored: unknown, file: string, preset: string): T[] {
+  if (!Array.isArray(stored)) throw new Error(`${file}: no 'cells' array of per-cell results; run \`bench run ${suite.name} --preset ${preset}\` again`);
+  const byId = new Map((stored as T[]).map((c) => [c?.id, c]));
+  return suite.cells.map((c) => {
+    const r = byId.get(c.id);
+    if (!r) throw new Error(`${file}: no stored result for cell '${c.id}' (the suite changed since it was run); run \`bench run ${suite.name} --preset ${preset}\` first`);
+    return r;
+  });
+}
+
+export function rerenderSuite(suite: Suite, o: RerenderOptions): Rerendered {
+  const preset = reportPreset(suite, o.preset);
+  const file = storedResultsFile(suite, preset, o.resultsDir);
+  const store = readStore(file, suite, preset);
+  let out: { table: ResultTable; files: string[] };
+  if (preset === undefined) out = writeCountOutputs(suite, o.registry, o.resultsDir);
+  else if (suite.kind === 'pretrain') {
+    // a matrix suite keeps its cells beside the per-cell table
+    const cellsFile = store.cells === undefined ? storedResultsFile(suite, `${preset}-cells`, o.resultsDir) : file;
+    const cells = cellsFile === file ? store.cells : readStore(cellsFile, suite, preset).cells;
+    out = writePretrainOutputs(suite, preset, o.resultsDir, cellsInSuiteOrder<StoredPretrainCell>(suite, cells, cellsFile, preset));
+  } else out = writeEvalOutputs(suite, preset, o.resultsDir, cellsInSuiteOrder<EvalCellResult>(suite, store.cells, file, preset));
+  const html = fs.readFileSync(path.join(o.resultsDir, `${out.table.name}.html`), 'utf8');
+  return { ...out, html, preset };
+}
