@@ -290,21 +290,10 @@ function hash(s: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-export function renderLinePlot(series: Series[], opts: PlotOptions): string {
-  const l = layoutPlot(series, opts);
+/** Grid, tick marks and labels, the plot-area border and the axis titles of a laid-out plot. */
+export function renderFrame(l: PlotLayout, opts: Pick<PlotOptions, 'xLabel' | 'yLabel'>): string[] {
   const { left, top, right, bottom } = l.plot;
-  const clip = `clip-${hash(JSON.stringify([series, opts]))}`;
   const o: string[] = [];
-  o.push('<?xml version="1.0" encoding="UTF-8"?>');
-  o.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${num(l.width)}" height="${num(l.height)}" viewBox="0 0 ${num(l.width)} ${num(l.height)}" font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
-  );
-  o.push(`<title>${escapeXml(opts.title)}</title>`);
-  o.push(`<defs><clipPath id="${clip}"><rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" height="${num(bottom - top)}"/></clipPath></defs>`);
-  o.push(`<rect x="0" y="0" width="${num(l.width)}" height="${num(l.height)}" fill="#ffffff"/>`);
-  if (opts.title) o.push(`<text x="${num(l.width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
-
-  // Grid and ticks.
   o.push('<g class="grid" stroke="#e5e5e5" stroke-width="1">');
   for (const t of l.x.ticks) o.push(`<line x1="${num(scaleX(l, t))}" y1="${num(top)}" x2="${num(scaleX(l, t))}" y2="${num(bottom)}"/>`);
   for (const t of l.y.ticks) o.push(`<line x1="${num(left)}" y1="${num(scaleY(l, t))}" x2="${num(right)}" y2="${num(scaleY(l, t))}"/>`);
@@ -329,6 +318,25 @@ export function renderLinePlot(series: Series[], opts: PlotOptions): string {
     const cy = num((top + bottom) / 2);
     o.push(`<text x="14" y="${cy}" text-anchor="middle" transform="rotate(-90 14 ${cy})">${escapeXml(opts.yLabel)}</text>`);
   }
+
+  return o;
+}
+
+export function renderLinePlot(series: Series[], opts: PlotOptions): string {
+  const l = layoutPlot(series, opts);
+  const { left, top, right, bottom } = l.plot;
+  const clip = `clip-${hash(JSON.stringify([series, opts]))}`;
+  const o: string[] = [];
+  o.push('<?xml version="1.0" encoding="UTF-8"?>');
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${num(l.width)}" height="${num(l.height)}" viewBox="0 0 ${num(l.width)} ${num(l.height)}" font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
+  );
+  o.push(`<title>${escapeXml(opts.title)}</title>`);
+  o.push(`<defs><clipPath id="${clip}"><rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" height="${num(bottom - top)}"/></clipPath></defs>`);
+  o.push(`<rect x="0" y="0" width="${num(l.width)}" height="${num(l.height)}" fill="#ffffff"/>`);
+  if (opts.title) o.push(`<text x="${num(l.width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
+
+  o.push(...renderFrame(l, opts));
 
   // Reference lines.
   for (const h of opts.hLines ?? []) {

@@ -4,7 +4,7 @@
  * colour and a legend entry; every point carries its label. Axes and legend come from the line
  * plot's layout (report/svg-plot.ts), so both kinds of figure look alike. Deterministic output.
  */
-import { PALETTE, escapeXml, layoutPlot, scaleX, scaleY, type PlotOptions } from './svg-plot.ts';
+import { PALETTE, escapeXml, layoutPlot, renderFrame, scaleX, scaleY, type PlotOptions } from './svg-plot.ts';
 
 export interface ScatterPoint {
   label: string;
@@ -26,27 +26,13 @@ export function renderScatterPlot(points: ScatterPoint[], opts: PlotOptions & { 
   const range = { xMin: opts.xMin ?? lo - pad, xMax: opts.xMax ?? hi + pad, yMin: opts.yMin ?? lo - pad, yMax: opts.yMax ?? hi + pad };
   const series = groups.map((g) => ({ label: g, points: finite.filter((p) => p.group === g).map((p) => [p.x, p.y] as [number, number]) }));
   const l = layoutPlot(series, { ...opts, ...range });
-  const { left, top, right, bottom } = l.plot;
   const o: string[] = [];
   o.push('<?xml version="1.0" encoding="UTF-8"?>');
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${num(l.width)}" height="${num(l.height)}" viewBox="0 0 ${num(l.width)} ${num(l.height)}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   o.push(`<title>${escapeXml(opts.title)}</title>`);
   o.push(`<rect x="0" y="0" width="${num(l.width)}" height="${num(l.height)}" fill="#ffffff"/>`);
   if (opts.title) o.push(`<text x="${num(l.width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
-  o.push('<g class="grid" stroke="#e5e5e5" stroke-width="1">');
-  for (const t of l.x.ticks) o.push(`<line x1="${num(scaleX(l, t))}" y1="${num(top)}" x2="${num(scaleX(l, t))}" y2="${num(bottom)}"/>`);
-  for (const t of l.y.ticks) o.push(`<line x1="${num(left)}" y1="${num(scaleY(l, t))}" x2="${num(right)}" y2="${num(scaleY(l, t))}"/>`);
-  o.push('</g>');
-  o.push('<g class="axes" fill="#333333">');
-  l.x.ticks.forEach((t, i) => o.push(`<text x="${num(scaleX(l, t))}" y="${num(bottom + 18)}" text-anchor="middle">${escapeXml(l.x.labels[i])}</text>`));
-  l.y.ticks.forEach((t, i) => o.push(`<text x="${num(left - 8)}" y="${num(scaleY(l, t))}" dy="0.35em" text-anchor="end">${escapeXml(l.y.labels[i])}</text>`));
-  o.push('</g>');
-  o.push(`<rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" height="${num(bottom - top)}" fill="none" stroke="#333333"/>`);
-  if (opts.xLabel) o.push(`<text x="${num((left + right) / 2)}" y="${num(bottom + 36)}" text-anchor="middle">${escapeXml(opts.xLabel)}</text>`);
-  if (opts.yLabel) {
-    const cy = num((top + bottom) / 2);
-    o.push(`<text x="14" y="${cy}" text-anchor="middle" transform="rotate(-90 14 ${cy})">${escapeXml(opts.yLabel)}</text>`);
-  }
+  o.push(...renderFrame(l, opts));
   if (opts.diagonal) {
     const a = Math.max(l.x.min, l.y.min), b = Math.min(l.x.max, l.y.max);
     if (b > a) o.push(`<line class="diagonal" x1="${num(scaleX(l, a))}" y1="${num(scaleY(l, a))}" x2="${num(scaleX(l, b))}" y2="${num(scaleY(l, b))}" stroke="#777777" stroke-dasharray="4 4"/>`);
