@@ -12,14 +12,13 @@ import path from 'node:path';
 import { tf } from '../engine/tf.ts';
 import { Param } from '../engine/module.ts';
 import { Registry } from '../container/container.ts';
-import { presetConfig } from '../recipes/presets.ts';
-import { deepMerge, type PretrainConfig } from '../runner/config.ts';
 import { pretrain } from '../runner/pretrain.ts';
 import { TrainStep } from '../runner/train-step.ts';
 import { GradMonitor, chooseMonitoredLayers } from '../evaluators/grad-monitor.ts';
 import { mocov3Factory } from '../frameworks/mocov3.ts';
 import { PlainSgd, microContext, randomViews } from './helpers/frameworks.ts';
 import { useBackend } from './helpers/backend.ts';
+import { smallPretrainConfig } from './helpers/small-pretrain.ts';
 
 before(async () => useBackend('wasm'));
 const registry = new Registry();
@@ -135,18 +134,7 @@ describe('gradient norms', () => {
   });
 });
 
-/** The pre-training test's small run: 8 iterations per epoch, 2 epochs. */
-function small(over: unknown = {}): PretrainConfig {
-  return deepMerge(
-    deepMerge(presetConfig('smoke'), {
-      data: { trainCount: 128, testCount: 64 },
-      optimizer: { batch: 16, epochs: 2, warmupEpochs: 1 },
-      monitor: { every: 4, queries: 64 },
-      checkpointEvery: 4,
-    }),
-    over,
-  );
-}
+const small = smallPretrainConfig;
 
 describe('gradient curves in pre-training', () => {
   it('are recorded every iteration, survive a crash and resume, and result.json carries them and `instability`', async () => {

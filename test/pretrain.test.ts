@@ -6,28 +6,18 @@ import path from 'node:path';
 import { tf } from '../engine/tf.ts';
 import { Registry } from '../container/container.ts';
 import { presetConfig } from '../recipes/presets.ts';
-import { deepMerge, configHash, type PretrainConfig } from '../runner/config.ts';
+import { configHash } from '../runner/config.ts';
 import { pretrain } from '../runner/pretrain.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import { readSafetensors } from '../engine/safetensors.ts';
 import { useBackend } from './helpers/backend.ts';
+import { smallPretrainConfig } from './helpers/small-pretrain.ts';
 
 before(async () => useBackend('wasm'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-pretrain-'));
 const registry = new Registry();
 
-/** A very small but complete MoCo v3 run: 8 iterations per epoch. */
-function small(over: unknown = {}): PretrainConfig {
-  return deepMerge(
-    deepMerge(presetConfig('smoke'), {
-      data: { trainCount: 128, testCount: 64 },
-      optimizer: { batch: 16, epochs: 2, warmupEpochs: 1 },
-      monitor: { every: 4, queries: 64 },
-      checkpointEvery: 4,
-    }),
-    over,
-  );
-}
+const small = smallPretrainConfig;
 
 describe('MoCo v3 pre-training loop', () => {
   it('a loss that turns NaN ends the cell as diverged at that iteration, with its result written', async () => {

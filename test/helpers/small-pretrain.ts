@@ -1,0 +1,15 @@
+/** The smallest complete pre-training config the tests run: smoke preset, 8 iterations per epoch, 2 epochs. */
+import { presetConfig } from '../../recipes/presets.ts';
+import { deepMerge, type PretrainConfig } from '../../runner/config.ts';
+
+export function smallPretrainConfig(over: unknown = {}): PretrainConfig {
+  return deepMerge(
+    deepMerge(presetConfig('smoke'), {
+      data: { trainCount: 128, testCount: 64 },
+      optimizer: { batch: 16, epochs: 2, warmupEpochs: 1 },
+      monitor: { every: 4, queries: 64 },
+      checkpointEvery: 4,
+    }),
+    over,
+  );
+}
