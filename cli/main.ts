@@ -8,6 +8,7 @@ import { embedCommand } from './commands/embed.ts';
 import { weightsCommand } from './commands/weights.ts';
 import { perfCommand } from './commands/perf.ts';
 import { reportCommand } from './commands/report.ts';
+import { workerCommand } from './commands/worker.ts';
 
 const program = new Command('bench')
   .description('sslbench: the MoCo v3 empirical study of self-supervised ViTs, as runnable suites')
@@ -16,6 +17,7 @@ const program = new Command('bench')
   .addCommand(listCommand())
   .addCommand(runCommand())
   .addCommand(reportCommand())
+  .addCommand(workerCommand())
   .addCommand(embedCommand())
   .addCommand(weightsCommand())
   .addCommand(perfCommand());

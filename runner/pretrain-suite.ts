@@ -219,7 +219,14 @@ function reviveFinal<T extends PretrainResult>(r: T): T {
  * result, the curves (report/figures.ts), the scatter, and the HTML page. `bench report` calls it
  * on the stored JSON, so a re-render writes what the run wrote.
  */
-export function writePretrainOutputs(suite: Suite, preset: string, resultsDir: string, stored: StoredPretrainCell[]): { table: ResultTable; files: string[] } {
+export function writePretrainOutputs(
+  suite: Suite,
+  preset: string,
+  resultsDir: string,
+  stored: StoredPretrainCell[],
+  /** Cells that ended with an error (a queue run: after their attempts): a row (matrix: a note) each. */
+  failed: { id: string; error: string; attempts: number }[] = [],
+): { table: ResultTable; files: string[] } {
   const cells: ResolvedCell[] = stored.map((s) => {
     const cell = suite.cells.find((c) => c.id === s.id);
     if (!cell) throw new Error(`suite ${suite.name} has no cell '${s.id}'`);
@@ -227,7 +234,12 @@ export function writePretrainOutputs(suite: Suite, preset: string, resultsDir: s
   });
   const results = stored.map(reviveFinal);
   const details = pretrainTable(suite, preset, cells, results);
-  const json = { suite: suite.name, preset, cells: stored };
+  const failedNotes = failed.map((f) => `cell '${f.id}' failed after ${f.attempts} attempt(s): ${f.error}`);
+  if (failed.length) {
+    details.rows.push(...failed.map((f) => ({ cell: f.id, flags: `failed: ${f.error}` })));
+    details.notes.push(...failedNotes);
+  }
+  const json = { suite: suite.name, preset, cells: stored, ...(failed.length ? { failed } : {}) };
   // the instability summary the table notes use (recomputed from the curves for older results)
   const figCells = results.map((r, i) => ({ id: cells[i].cell.id, paper: cells[i].cell.paper?.linear_acc, result: { ...r, instability: instabilityOf(r) } }));
   const figures = pretrainFigures({ name: details.name, title: suite.title, preset }, figCells);
@@ -247,6 +259,7 @@ export function writePretrainOutputs(suite: Suite, preset: string, resultsDir: s
   };
   if (suite.layout !== 'matrix') return { table: details, files: writeSuiteOutputs(resultsDir, { table: details, json, ...page }) };
   const table = matrixTable(suite, preset, cells, results);
+  if (failed.length) table.notes.push(...failedNotes);
   const files = writeSuiteOutputs(resultsDir, {
     table,
     json: { suite: suite.name, preset },

@@ -8,7 +8,8 @@ import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { PRESETS } from '../../recipes/presets.ts';
-import { EngineFlags, initEngine, withEngineOptions } from '../options.ts';
+import { EngineFlags, initEngine, intOption, withEngineOptions } from '../options.ts';
+import { DEFAULT_QUEUE_NAME } from '../../queue/connection.ts';
 
 interface RunFlags extends EngineFlags {
   results: string;
@@ -17,6 +18,9 @@ interface RunFlags extends EngineFlags {
   data?: string;
   dataRoot?: string;
   quiet?: boolean;
+  queue?: string;
+  queueName: string;
+  attempts: number;
 }
 
 export function runCommand(): Command {
@@ -28,7 +32,10 @@ export function runCommand(): Command {
     .option('--data-root <dir>', 'transfer suites: folder with the target data sets (cifar-10-batches-bin/, cifar-100-binary/, flowers-102/, oxford-iiit-pet/); small presets use synthetic stand-ins without it')
     .option('--results <dir>', 'folder the tables are written to', 'results')
     .option('--runs <dir>', 'run store: checkpoints, logs, weights (resumable)', 'runs')
-    .option('--quiet', 'no progress line'))
+    .option('--quiet', 'no progress line')
+    .option('--queue <url>', 'pre-training suites: put the unfinished cells on this Redis queue (redis://HOST:PORT) for `bench worker`s, wait, then write the tables')
+    .option('--queue-name <name>', 'queue name', DEFAULT_QUEUE_NAME)
+    .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', intOption('--attempts', 1), 2))
     .action(async (name: string, o: RunFlags) => {
       const suite = loadSuite(name);
       const registry = new Registry();
@@ -40,6 +47,19 @@ export function runCommand(): Command {
       }
       const preset = o.preset ?? suite.preset ?? 'tiny';
       if (!PRESETS.includes(preset)) throw new Error(`--preset: unknown preset '${preset}'; known presets: ${PRESETS.join(', ')}`);
+      if (o.queue) {
+        // the workers train; this process only enqueues, waits and writes the tables
+        const { runSuiteOnQueue } = await import('../../queue/suite.ts');
+        const { table, files, failed } = await runSuiteOnQueue(suite, {
+          preset, resultsDir: path.resolve(o.results), runsDir: path.resolve(o.runs), registry,
+          overrides: o.data ? { data: { path: path.resolve(o.data) } } : undefined,
+          url: o.queue, queueName: o.queueName, attempts: o.attempts,
+        });
+        console.log(renderTerminal(table));
+        console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+        if (failed.length) process.exitCode = 1;
+        return;
+      }
       const backend = await initEngine(o);
       console.error(`backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}, ${backend.native.kernels.length ? `native GEMM x${backend.native.threads}` : 'stock kernels'}`);
       const runOpts = {
