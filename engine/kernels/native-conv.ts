@@ -8,20 +8,14 @@
 import { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { memoryOf } from './backend-memory.ts';
+import { kernelOverrides } from './kernel-overrides.ts';
 import { type ConvAttrs, conv2dInfo, nativeGeometry } from './conv-geometry.ts';
 
 type TensorInfo = tf.TensorInfo;
-type KernelFunc = tf.KernelFunc;
 
 export function installNativeConv(addon: NativeAddon, backendName: 'wasm' | 'cpu'): { kernels: string[]; restore(): void } {
-  const previous = new Map<string, tf.KernelConfig>();
-  const replace = (name: string, make: (fallback: KernelFunc) => KernelFunc) => {
-    const cfg = tf.getKernel(name, backendName);
-    if (!cfg) return;
-    previous.set(name, cfg);
-    tf.unregisterKernel(name, backendName);
-    tf.registerKernel({ ...cfg, kernelFunc: make(cfg.kernelFunc) });
-  };
+  const overrides = kernelOverrides(backendName);
+  const replace = overrides.replace;
   const f32 = (...ts: TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
 
   replace('Conv2D', (fallback) => (args) => {
@@ -56,13 +50,5 @@ export function installNativeConv(addon: NativeAddon, backendName: 'wasm' | 'cpu
     return dw;
   });
 
-  return {
-    kernels: [...previous.keys()],
-    restore() {
-      for (const [name, cfg] of previous) {
-        tf.unregisterKernel(name, backendName);
-        tf.registerKernel(cfg);
-      }
-    },
-  };
+  return { kernels: overrides.kernels(), restore: overrides.restore };
 }

@@ -9,8 +9,8 @@
 import { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { type BackendMemory, memoryOf } from './backend-memory.ts';
+import { kernelOverrides } from './kernel-overrides.ts';
 
-type KernelFunc = tf.KernelFunc;
 type TensorInfo = tf.TensorInfo;
 
 interface Plan {
@@ -64,14 +64,8 @@ export interface InstalledKernels {
 
 /** Registers the native kernels over the stock ones for `backendName`; `restore()` undoes it. */
 export function installNativeMatmul(addon: NativeAddon, backendName: 'wasm' | 'cpu'): InstalledKernels {
-  const stock = new Map<string, tf.KernelConfig>();
-  const replace = (name: string, make: (stockFn: KernelFunc) => KernelFunc) => {
-    const cfg = tf.getKernel(name, backendName);
-    if (!cfg) return;
-    stock.set(name, cfg);
-    tf.unregisterKernel(name, backendName);
-    tf.registerKernel({ ...cfg, kernelFunc: make(cfg.kernelFunc) });
-  };
+  const overrides = kernelOverrides(backendName);
+  const replace = overrides.replace;
 
   replace('BatchMatMul', (stockFn) => (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
@@ -115,14 +109,5 @@ export function installNativeMatmul(addon: NativeAddon, backendName: 'wasm' | 'c
     return out;
   });
 
-  return {
-    backend: backendName,
-    kernels: [...stock.keys()],
-    restore() {
-      for (const [name, cfg] of stock) {
-        tf.unregisterKernel(name, backendName);
-        tf.registerKernel(cfg);
-      }
-    },
-  };
+  return { backend: backendName, kernels: overrides.kernels(), restore: overrides.restore };
 }
