@@ -69,35 +69,23 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
     addon.softmaxBwd(mem.view(dy), mem.view(y), mem.view(dx), size(y.shape) / d, d);
     return dx;
   });
-  // Inputs are q, k, v [B, T, D], or one qkv [B, T, 3D] (read in place: rows 3D apart).
-  reg('SslAttentionFwd', ({ q, k, v, qkv }, attrs, backend) => {
+  // The input is one qkv [B, T, 3D] (q, k, v side by side), read in place: rows 3D apart.
+  reg('SslAttentionFwd', ({ qkv }, attrs, backend) => {
     const mem = memoryOf(backendName, backend);
-    const [b, t, width] = (qkv ?? q).shape;
-    const d = qkv ? width / 3 : width;
+    const [b, t, d3] = qkv.shape, d = d3 / 3;
     const heads = attrs.heads as number;
     const out = mem.alloc([b, t, d]), p = mem.alloc([b, heads, t, t]);
-    if (qkv) {
-      const x = mem.view(qkv);
-      addon.attentionFwd(x, x.subarray(d), x.subarray(2 * d), mem.view(out), mem.view(p), b, t, d, heads, 3 * d);
-    } else {
-      addon.attentionFwd(mem.view(q), mem.view(k), mem.view(v), mem.view(out), mem.view(p), b, t, d, heads, d);
-    }
+    const x = mem.view(qkv);
+    addon.attentionFwd(x, x.subarray(d), x.subarray(2 * d), mem.view(out), mem.view(p), b, t, d, heads, d3);
     return [out, p];
   });
-  reg('SslAttentionBwd', ({ dy, q, k, v, qkv, p }, attrs, backend) => {
+  reg('SslAttentionBwd', ({ dy, qkv, p }, attrs, backend) => {
     const mem = memoryOf(backendName, backend);
-    const heads = attrs.heads as number;
-    if (qkv) {
-      const [b, t, d3] = qkv.shape, d = d3 / 3;
-      const dqkv = mem.alloc(qkv.shape);
-      const x = mem.view(qkv), dx = mem.view(dqkv);
-      addon.attentionBwd(mem.view(dy), x, x.subarray(d), x.subarray(2 * d), mem.view(p), dx, dx.subarray(d), dx.subarray(2 * d), b, t, d, heads, d3);
-      return [dqkv];
-    }
-    const [b, t, d] = q.shape;
-    const dq = mem.alloc(q.shape), dk = mem.alloc(q.shape), dv = mem.alloc(q.shape);
-    addon.attentionBwd(mem.view(dy), mem.view(q), mem.view(k), mem.view(v), mem.view(p), mem.view(dq), mem.view(dk), mem.view(dv), b, t, d, heads, d);
-    return [dq, dk, dv];
+    const [b, t, d3] = qkv.shape, d = d3 / 3;
+    const dqkv = mem.alloc(qkv.shape);
+    const x = mem.view(qkv), dx = mem.view(dqkv);
+    addon.attentionBwd(mem.view(dy), x, x.subarray(d), x.subarray(2 * d), mem.view(p), dx, dx.subarray(d), dx.subarray(2 * d), b, t, d, attrs.heads as number, d3);
+    return [dqkv];
   });
   reg('SslAdamW', ({ p, g, m, v }, a, backend) => {
     const mem = memoryOf(backendName, backend);

@@ -7,29 +7,12 @@ import { recordMacs } from '../flops.ts';
 import { nativeOpsActive } from '../backend.ts';
 import { runNative } from '../kernels/native-ops.ts';
 
-/** q, k, v [B, T, D] -> [B, T, D], heads of size D / heads, softmax(q k^T / sqrt(dh)) v. */
+/**
+ * q, k, v [B, T, D] -> [B, T, D], heads of size D / heads, softmax(q k^T / sqrt(dh)) v: the fused
+ * path below on their concatenation (models hold a fused qkv projection and call qkvAttention).
+ */
 export function multiHeadAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number): tf.Tensor {
-  if (nativeOpsActive()) {
-    const [b, t, d] = q.shape;
-    recordMacs(2 * b * t * t * d);
-    return attentionNative(heads)(q, k, v);
-  }
-  return attentionStock(q, k, v, heads);
-}
-
-/** The fused native attention core: strided GEMMs per head, no transposes; saves q, k, v and P. */
-const nativeOps = new Map<number, (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor>();
-function attentionNative(heads: number) {
-  let op = nativeOps.get(heads);
-  if (!op) {
-    op = customOp(([q, k, v], save) => {
-      const [out, p] = runNative('SslAttentionFwd', { q, k, v }, { heads }) as tf.Tensor[];
-      save([q, k, v, p]);
-      return { value: out, gradFunc: (dy, [sq, sk, sv, sp]) => runNative('SslAttentionBwd', { dy, q: sq, k: sk, v: sv, p: sp }, { heads }) as tf.Tensor[] };
-    });
-    nativeOps.set(heads, op);
-  }
-  return op;
+  return qkvAttention(tf.concat([q, k, v], 2), heads);
 }
 
 /**
