@@ -9,7 +9,7 @@ import path from 'node:path';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import type { Suite } from '../suites/schema.ts';
 import type { ResultTable } from '../report/table.ts';
-import { type ResolvedCell, type SuiteRunOptions, resolveCell, writePretrainOutputs } from '../runner/pretrain-suite.ts';
+import { type ResolvedCell, type SuiteRunOptions, resolveCell, withProbe, writePretrainOutputs } from '../runner/pretrain-suite.ts';
 import { readResult } from '../runner/pretrain.ts';
 import { checkRedis, connectionOptions, DEFAULT_QUEUE_NAME } from './connection.ts';
 import { type CellJobData, type CellOutcome, type CellProgress, cellJobId } from './jobs.ts';
@@ -111,10 +111,14 @@ export async function runSuiteOnQueue(suite: Suite, o: QueueRunOptions): Promise
     const failed = await waitForCells(queue, events, suite, o.preset, pending, log);
     // every cell that did not fail has its result.json in the shared run store
     const cells = suite.cells.map((cell) => resolveCell(suite, cell, o));
-    const stored = cells.flatMap((rc) => {
+    // the linear probes (seconds each at the small presets) run here, from the weights in the run store
+    const stored = [];
+    for (const rc of cells) {
       const r = readResult(rc.runDir);
-      return r ? [{ id: rc.cell.id, ...r, runDir: path.relative(process.cwd(), rc.runDir), weights: path.relative(process.cwd(), r.weights) }] : [];
-    });
+      if (!r) continue;
+      const probed = await withProbe(suite, rc, r, { preset: o.preset, registry: o.registry, quiet: true });
+      stored.push({ id: rc.cell.id, ...probed, runDir: path.relative(process.cwd(), rc.runDir), weights: path.relative(process.cwd(), r.weights) });
+    }
     const missing = cells.filter((rc) => !readResult(rc.runDir) && !failed.some((f) => f.id === rc.cell.id));
     for (const rc of missing) failed.push({ id: rc.cell.id, error: `its job completed but ${path.join(rc.runDir, 'result.json')} is missing: do the workers share this run store (--runs)?`, attempts: 0 });
     const { table, files } = writePretrainOutputs(suite, o.preset, o.resultsDir, stored, failed);

@@ -39,6 +39,34 @@ export function linearProbeConfig(preset: string, backboneName: string): LinearP
   return c;
 }
 
+/**
+ * The probe behind every pre-training suite's measured column. At `paper` it is main_lincls
+ * (linearProbeConfig('paper'): 90 epochs, crop + flip, batch 1024, lr sweep). At the small presets
+ * the same probe code runs on features computed once (centre crop, no augmentation) so that a probe
+ * costs seconds, not minutes: `cacheFeatures` departs from the paper's augmentation, and each table
+ * says so in its notes (describeProbe).
+ */
+const SUITE_PROBE_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
+  paper: {},
+  tiny: { epochs: 50, batch: 256, baseLrs: [0.1, 0.3, 1, 3], augment: false, cacheFeatures: true },
+  smoke: { epochs: 5, batch: 64, baseLrs: [0.3, 3], augment: false, cacheFeatures: true },
+};
+
+export function suiteProbeConfig(preset: string, backboneName: string): LinearProbeConfig {
+  const scale = SUITE_PROBE_SCALE[preset];
+  if (!scale) throw new Error(`--preset: unknown preset '${preset}'`);
+  const c = deepMerge<LinearProbeConfig>({ ...LINEAR_PAPER.vit, baseLrs: [...LINEAR_PAPER.vit.baseLrs] }, scale);
+  if (backboneName.startsWith('resnet')) c.baseLrs = c.baseLrs.map((lr) => lr / 30);
+  return c;
+}
+
+/** One line that says exactly what a probe was (for table notes). */
+export function describeProbe(c: LinearProbeConfig): string {
+  const view = c.augment ? 'RandomResizedCrop + flip training views' : 'centre-crop training views (no augmentation)';
+  const cache = c.cacheFeatures ? ', features computed once and cached' : '';
+  return `linear probe: frozen eval-mode backbone, linear head N(0, 0.01)${c.batchNorm ? ' after BatchNorm without affine' : ''}, SGD momentum 0.9, wd 0, batch ${c.batch}, ${c.epochs} epochs, cosine per epoch, ${view}${cache}, centre-crop test; base lr swept over ${c.baseLrs.map((x) => +x.toPrecision(3)).join(' / ')} (x batch/256), best test top-1 over epochs and lrs reported (main_lincls's best_acc1)`;
+}
+
 export const TRANSFER_DATASETS = ['cifar10', 'cifar100', 'flowers102', 'pets'] as const;
 export type TransferDataset = (typeof TRANSFER_DATASETS)[number];
 

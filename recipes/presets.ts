@@ -29,7 +29,9 @@ const SCALES: Record<string, Scale> = {
       data: { dataset: 'auto', trainCount: 6000, testCount: 2000, viewSize: 28, evalCropFraction: 1 },
       framework: { mlpDim: 512, outDim: 128 },
       optimizer: { batch: 64, epochs: 8, warmupEpochs: 1 },
-      monitor: { every: 25, queries: 1000 },
+      // a fixed bank of 1,000 training images (features re-extracted at each evaluation) and 500 fixed
+      // held-out queries: the paper's queue of stale augmented crops is too noisy at this size
+      monitor: { every: 25, queries: 500, bank: 1000 },
       checkpointEvery: 100,
     },
     backbones: { 'vit-b': 'vit-tiny/7', 'vit-s': 'vit-mini/7', 'resnet-50': 'resnet-tiny' },

@@ -23,6 +23,8 @@ export interface CurvePointLike {
 /** The fields of a pre-training result (runner/pretrain.ts) the figures read. */
 export interface FigureResult {
   final: { knn: number | null };
+  /** The cell's linear probe (top-1 in [0, 1]), when it has one. */
+  probe?: { top1: number };
   flags: { diverged: boolean; divergedAt?: number };
   curves: { loss: CurvePointLike[]; knn: CurvePointLike[]; grad?: unknown };
   instability?: unknown;
@@ -154,10 +156,13 @@ export function cellEvents(c: FigureCell): CellEvents | undefined {
   return { id: c.id, ...(diverged ? { divergedAt: (c.result.flags.divergedAt ?? 0) + 1 } : {}), ...(instability ? { instability } : {}) };
 }
 
-/** "id: 71.7% (paper 71.7)": the cell's final kNN accuracy (or divergence) beside the paper's. */
+/**
+ * "id: linear 71.7%, kNN 68.0% (paper 71.7)": the cell's linear probe and final kNN accuracy (or
+ * its divergence) beside the paper's (`~` marks a value derived from the paper's text).
+ */
 export function legendLabel(c: FigureCell): string {
   const r = c.result;
-  const acc = r.flags.diverged ? `diverged at iter ${(r.flags.divergedAt ?? 0) + 1}` : pct(r.final.knn);
+  const acc = r.flags.diverged ? `diverged at iter ${(r.flags.divergedAt ?? 0) + 1}` : `${r.probe ? `linear ${pct(r.probe.top1)}, ` : ''}kNN ${pct(r.final.knn)}`;
   return `${c.id}: ${acc}${c.paper === undefined ? '' : ` (paper ${c.paper})`}`;
 }
 
@@ -194,7 +199,7 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
   return {
     file: `${s.name}-knn.svg`,
     title: t,
-    caption: 'kNN monitor accuracy during pre-training, one line per cell. Legend: the final kNN accuracy of the frozen backbone, and the paper\'s (linear probe, full recipe) in brackets.' +
+    caption: 'kNN monitor accuracy during pre-training, one line per cell. Legend: the linear probe and the final kNN accuracy of the frozen backbone, and the paper\'s (linear probe, full recipe; ~ derived from its text) in brackets.' +
       (markers.length ? ' Triangles mark the accuracy dips the instability detector flagged (hover for iteration and depth).' : ''),
     svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'kNN accuracy (%)', markers }),
   };

@@ -47,8 +47,15 @@ export interface MonitorConfig {
   queueFraction: number;
   k: number;
   temperature: number;
-  /** Held-out images the monitor classifies. */
+  /** Held-out images the monitor classifies (the first `queries` of the held-out split: fixed). */
   queries: number;
+  /**
+   * A fixed kNN bank instead of the paper's queue: the first `bank` training images, centre-cropped,
+   * their features re-extracted with the current backbone at each evaluation (small presets, where
+   * that is affordable and the queue of stale augmented crops is noisier than the dips it should
+   * show). Absent: the paper's queue (`queueFraction` of the training set).
+   */
+  bank?: number;
 }
 
 export interface PretrainConfig {

@@ -9,9 +9,12 @@ import type { PretrainResult } from './pretrain.ts';
 /** Marker of an unstable cell in a matrix table. */
 export const UNSTABLE_MARK = '*';
 
-/** The stored summary, or one computed from the stored curves; undefined without curves. */
+/**
+ * The detectors' summary, computed from the stored curves (so a changed detector applies to stored
+ * results too); the stored summary only when there are no curves.
+ */
 export function instabilityOf(r: PretrainResult): InstabilitySummary | undefined {
-  return r.instability ?? (r.curves ? detectInstability(r.curves) : undefined);
+  return r.curves ? detectInstability(r.curves) : r.instability;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -21,6 +21,9 @@ import { type PretrainConfig, configHash, deepMerge } from './config.ts';
 import { resolveDataset } from './datasets.ts';
 import { type PretrainResult, pretrain, readResult } from './pretrain.ts';
 import { UNSTABLE_MARK, instabilityFlag, instabilityNotes, instabilityOf } from './instability-notes.ts';
+import { type CellProbe, probeCell } from './cell-probe.ts';
+import { derivedNotes, formatPaper, paperNumber, paperValue } from '../suites/paper-values.ts';
+import { describeProbe } from '../recipes/evaluation.ts';
 
 export interface SuiteRunOptions {
   preset: string;
@@ -73,11 +76,29 @@ export function resolveCell(suite: Suite, cell: SuiteCell, o: Pick<SuiteRunOptio
 const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : 'n/a');
 const divergedFlag = (r: PretrainResult) => (r.flags.diverged ? `diverged at iter ${(r.flags.divergedAt ?? 0) + 1}` : '');
 
+/** A pre-training cell's result with its linear probe (absent for a diverged cell). */
+export type ProbedResult = PretrainResult & { probe?: CellProbe };
+
+/** The measured value of a cell: its linear probe top-1 (%), or why there is none. */
+function probeText(r: ProbedResult): string {
+  if (r.flags.diverged) return `NaN (${divergedFlag(r)})`;
+  return r.probe ? pct(r.probe.top1) : 'n/a';
+}
+
+/** What the measured columns are, for a table's notes. */
+function measuredNotes(preset: string, results: ProbedResult[]): string[] {
+  const probed = results.find((r) => r.probe);
+  const r0 = results[0];
+  return [
+    `measured: the ${probed ? describeProbe(probed.probe!.config) : 'linear probe'}, on the cell's ${r0?.config.data.dataset} training / held-out images; kNN beside it: weighted kNN (k ${r0?.config.knn.k}, T ${r0?.config.knn.temperature}) of the same frozen features. Paper: ImageNet linear probe of the full recipe${preset === 'paper' ? '' : ' (at a small preset a reference, not a target)'}.`,
+  ];
+}
+
 /**
  * A matrix suite's table (Table 4): one row per row label, and for each column label the measured
- * kNN accuracy beside the paper's number.
+ * linear-probe accuracy, the kNN accuracy and the paper's number.
  */
-export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[], results: PretrainResult[]): ResultTable {
+export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[], results: ProbedResult[]): ResultTable {
   const rowLabels = [...new Set(cells.map((c) => c.cell.row!))];
   const colLabels = [...new Set(cells.map((c) => c.cell.column!))];
   const key = (c: string) => slug(c);
@@ -87,8 +108,10 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
       const i = cells.findIndex((c) => c.cell.row === rl && c.cell.column === cl);
       if (i < 0) continue;
       const r = results[i];
-      row[key(cl)] = r.flags.diverged ? `NaN (${divergedFlag(r)})` : `${pct(r.final.knn)}${instabilityOf(r)?.unstable ? UNSTABLE_MARK : ''}`;
-      row[`${key(cl)}_paper`] = cells[i].cell.paper?.linear_acc;
+      const mark = instabilityOf(r)?.unstable ? UNSTABLE_MARK : '';
+      row[key(cl)] = r.flags.diverged ? probeText(r) : `${probeText(r)}${mark}`;
+      row[`${key(cl)}_knn`] = r.flags.diverged ? 'NaN' : pct(r.final.knn);
+      row[`${key(cl)}_paper`] = formatPaper(paperValue(cells[i].cell, 'linear_acc'));
     }
     const first = cells.find((c) => c.cell.row === rl)!;
     row.backbone = first.config.backbone.name;
@@ -101,14 +124,16 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
       { key: 'row', header: 'model' },
       { key: 'backbone', header: preset === 'paper' ? 'backbone' : 'stand-in' },
       ...colLabels.flatMap((cl) => [
-        { key: key(cl), header: `${cl} kNN (%)`, numeric: true },
+        { key: key(cl), header: `${cl} linear (%)`, numeric: true },
+        { key: `${key(cl)}_knn`, header: `${cl} kNN (%)`, numeric: true },
         { key: `${key(cl)}_paper`, header: `${cl} paper (linear %)`, numeric: true },
       ]),
     ],
     rows,
     notes: [
-      `measured: kNN accuracy (k ${results[0]?.config.knn.k}, T ${results[0]?.config.knn.temperature}) of the frozen pre-trained backbone on held-out images; paper: ImageNet linear probe of the full recipe.`,
+      ...measuredNotes(preset, results),
       ...(suite.notes ?? []),
+      ...derivedNotes(cells.map((c) => c.cell), 'linear_acc'),
       `per-cell details (data, iterations, monitor, loss, images/s): ${resultBaseName(suite.name, preset)}-cells.md; backend: ${results[0]?.backend.name ?? '?'}.`,
       ...instabilityNotes(cells.map((c) => c.cell.id), results, true),
     ],
@@ -116,7 +141,7 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
 }
 
 /** The suite's scatter (Fig. 7): per column, the row-x value against the row-y value, measured and paper. */
-export function scatterPoints(suite: Suite, cells: ResolvedCell[], results: PretrainResult[]): ScatterPoint[] {
+export function scatterPoints(suite: Suite, cells: ResolvedCell[], results: ProbedResult[]): ScatterPoint[] {
   const sc = suite.scatter!;
   const cols = [...new Set(cells.map((c) => c.cell.column!))];
   const at = (row: string, col: string) => cells.findIndex((c) => c.cell.row === row && c.cell.column === col);
@@ -124,15 +149,15 @@ export function scatterPoints(suite: Suite, cells: ResolvedCell[], results: Pret
   for (const col of cols) {
     const ix = at(sc.x, col), iy = at(sc.y, col);
     if (ix < 0 || iy < 0) continue;
-    const m = (i: number) => (results[i].flags.diverged ? Number.NaN : 100 * results[i].final.knn);
-    out.push({ label: col, group: 'measured (kNN)', x: m(ix), y: m(iy) });
-    const px = cells[ix].cell.paper?.linear_acc, py = cells[iy].cell.paper?.linear_acc;
+    const m = (i: number) => (results[i].flags.diverged || !results[i].probe ? Number.NaN : 100 * results[i].probe!.top1);
+    out.push({ label: col, group: 'measured (linear)', x: m(ix), y: m(iy) });
+    const px = paperNumber(cells[ix].cell, 'linear_acc'), py = paperNumber(cells[iy].cell, 'linear_acc');
     if (typeof px === 'number' && typeof py === 'number') out.push({ label: col, group: 'paper (linear)', x: px, y: py });
   }
   return out;
 }
 
-export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[], results: PretrainResult[]): ResultTable {
+export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[], results: ProbedResult[]): ResultTable {
   return {
     name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
@@ -142,8 +167,9 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
       { key: 'data', header: 'data' },
       { key: 'epochs', header: 'epochs', numeric: true },
       { key: 'iters', header: 'iters', numeric: true },
+      { key: 'linear', header: 'linear probe (%)', numeric: true },
+      { key: 'knn', header: 'kNN (%)', numeric: true },
       { key: 'knn_init', header: 'kNN random init (%)', numeric: true },
-      { key: 'knn', header: 'kNN pre-trained (%)', numeric: true },
       { key: 'knn_monitor', header: 'kNN monitor, last (%)', numeric: true },
       { key: 'loss', header: 'loss, last', numeric: true },
       { key: 'ips', header: 'images/s', numeric: true },
@@ -156,33 +182,56 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
       data: `${r.config.data.dataset} ${r.trainImages}`,
       epochs: r.epochs,
       iters: r.iterations,
-      knn_init: pct(r.final.knnRandomInit),
+      linear: probeText(r),
       knn: pct(r.final.knn),
+      knn_init: pct(r.final.knnRandomInit),
       knn_monitor: pct(r.final.knnMonitor),
       loss: r.final.loss.toFixed(3),
       ips: r.imagesPerSec.toFixed(1),
-      paper: cells[i].cell.paper?.linear_acc,
+      paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')),
       flags: [divergedFlag(r), instabilityFlag(instabilityOf(r))].filter(Boolean).join('; '),
     })),
     notes: [
-      `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen [CLS] features of the training set vs the held-out set; random init = the same backbone before pre-training.`,
-      'The paper column is the full recipe (ImageNet, 300 epochs, linear probe); at a small preset it is a reference, not a target.',
+      ...measuredNotes(preset, results),
+      `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen features of the training set vs the held-out set; kNN random init = the same backbone before pre-training.`,
       ...(suite.notes ?? []),
+      ...derivedNotes(cells.map((c) => c.cell), 'linear_acc'),
       `backend: ${results[0]?.backend.name ?? '?'}; images/s = source images per second of pre-training (two views each).`,
       ...instabilityNotes(cells.map((c) => c.cell.id), results, false),
     ],
   };
 }
 
-export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promise<{ table: ResultTable; results: PretrainResult[]; files: string[] }> {
+/**
+ * A finished cell's result with its linear probe (cached beside the weights, or run now); a
+ * diverged cell has none.
+ */
+export async function withProbe(suite: Suite, rc: ResolvedCell, r: PretrainResult, o: Pick<SuiteRunOptions, 'preset' | 'registry' | 'quiet'>): Promise<ProbedResult> {
+  if (r.flags.diverged) return r;
+  let bar: Progress | undefined;
+  const probe = await probeCell(r.config, r.hash, rc.runDir, {
+    preset: o.preset,
+    registry: o.registry,
+    onEpoch: o.quiet
+      ? undefined
+      : (epoch, epochs, top1) => {
+          bar ??= new Progress({ total: epochs, label: `${suite.name} ${o.preset} ${rc.cell.id}: linear probe` });
+          bar.update(epoch + 1, top1 === undefined ? {} : { top1: `${pct(top1)}%` });
+        },
+  });
+  bar?.done();
+  return { ...r, probe };
+}
+
+export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promise<{ table: ResultTable; results: ProbedResult[]; files: string[] }> {
   const log = o.log ?? ((l: string) => console.error(l));
   const cells = suite.cells.map((cell) => resolveCell(suite, cell, o));
-  const results: PretrainResult[] = [];
+  const results: ProbedResult[] = [];
   for (const rc of cells) {
     const cached = readResult(rc.runDir);
     if (cached) {
       log(`[${suite.name}/${o.preset}] ${rc.cell.id}: finished earlier (${rc.runDir}), skipped`);
-      results.push(cached);
+      results.push(await withProbe(suite, rc, cached, o));
       continue;
     }
     log(`[${suite.name}/${o.preset}] ${rc.cell.id}: ${rc.config.backbone.name} on ${rc.config.data.dataset}, config ${rc.hash} -> ${rc.runDir}`);
@@ -198,14 +247,14 @@ export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promis
           },
     });
     bar?.done();
-    results.push(r);
+    results.push(await withProbe(suite, rc, r, o));
   }
   const stored = results.map((r, i) => ({ id: cells[i].cell.id, ...r, runDir: path.relative(process.cwd(), cells[i].runDir), weights: path.relative(process.cwd(), r.weights) }));
   return { ...writePretrainOutputs(suite, o.preset, o.resultsDir, stored), results };
 }
 
 /** A cell's result as the suite's JSON stores it: paths relative to the working folder. */
-export type StoredPretrainCell = PretrainResult & { id: string; runDir: string };
+export type StoredPretrainCell = ProbedResult & { id: string; runDir: string };
 
 /** JSON stores NaN as null: the final metrics as numbers again (NaN), for the table builders. */
 function reviveFinal<T extends PretrainResult>(r: T): T {
@@ -241,7 +290,7 @@ export function writePretrainOutputs(
   }
   const json = { suite: suite.name, preset, cells: stored, ...(failed.length ? { failed } : {}) };
   // the instability summary the table notes use (recomputed from the curves for older results)
-  const figCells = results.map((r, i) => ({ id: cells[i].cell.id, paper: cells[i].cell.paper?.linear_acc, result: { ...r, instability: instabilityOf(r) } }));
+  const figCells = results.map((r, i) => ({ id: cells[i].cell.id, paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')), result: { ...r, instability: instabilityOf(r) } }));
   const figures = pretrainFigures({ name: details.name, title: suite.title, preset }, figCells);
   if (suite.scatter) {
     const title = `${suite.scatter.title} (${preset})`;

@@ -137,14 +137,18 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   const peakLr = scaledLr(o.baseLr, o.batch, o.lrScaleDivisor);
   const params = fw.trainableParams();
   const optimizer = reg.get<OptimizerFactory>('optimizer', o.name).build(params, { weightDecay: o.weightDecay, momentum: o.momentum, trustCoefficient: o.trustCoefficient });
-  const monitor = reg.get<MonitorFactory>('evaluator', 'knn-monitor').create({
-    capacity: Math.max(1, Math.round(c.monitor.queueFraction * train.count)),
-    dim: fw.backbone.outDim,
-    numClasses: train.numClasses,
-    k: c.monitor.k,
-    temperature: c.monitor.temperature,
-  });
-  const parts: Record<string, Checkpointable> = { optimizer, monitor };
+  // the paper's queue of augmented-crop features, or (monitor.bank) a fixed bank of training images
+  const monitorBank = c.monitor.bank === undefined ? undefined : firstN(train, Math.min(c.monitor.bank, train.count));
+  const monitor = monitorBank
+    ? undefined
+    : reg.get<MonitorFactory>('evaluator', 'knn-monitor').create({
+        capacity: Math.max(1, Math.round(c.monitor.queueFraction * train.count)),
+        dim: fw.backbone.outDim,
+        numClasses: train.numClasses,
+        k: c.monitor.k,
+        temperature: c.monitor.temperature,
+      });
+  const parts: Record<string, Checkpointable> = monitor ? { optimizer, monitor } : { optimizer };
 
   let run: RunJson;
   let startIter = 0;
@@ -161,9 +165,14 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   const gradMonitor = new GradMonitor(fw.backbone.allParams());
   const gradCurves = run.curves.grad!;
   const evalMonitor = (iter: number) => {
-    const q = extractFeatures(fw.backbone, monitorQueries, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction });
-    const acc = monitor.evaluate(q, monitorQueries.labels);
-    q.dispose();
+    let acc: number;
+    if (monitorBank) {
+      acc = knn.evaluate(fw.backbone, monitorBank, monitorQueries, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction, k: c.monitor.k, temperature: c.monitor.temperature });
+    } else {
+      const q = extractFeatures(fw.backbone, monitorQueries, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction });
+      acc = monitor!.evaluate(q, monitorQueries.labels);
+      q.dispose();
+    }
     run.curves.knn.push({ iter, epoch: iter / itersPerEpoch, value: acc });
     return acc;
   };
@@ -180,7 +189,7 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
       return twoViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin });
     });
     const { loss, features, gradNorms } = step.run(v1, v2, ctx, lr, gradMonitor);
-    monitor.push(features, batch.labels);
+    monitor?.push(features, batch.labels);
     tf.dispose([features, v1, v2]);
 
     run.curves.loss.push({ iter, epoch: iter / itersPerEpoch, value: loss });
@@ -238,7 +247,7 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   writeFileAtomic(path.join(opts.runDir, RESULT), JSON.stringify(result, null, 2) + '\n');
   fw.dispose();
   optimizer.dispose();
-  monitor.dispose();
+  monitor?.dispose();
   return result;
 }
 

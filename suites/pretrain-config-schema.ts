@@ -71,7 +71,7 @@ export const PRETRAIN_CONFIG_SCHEMA = strict({
     trustCoefficient: posNum,
   }),
   augment: strict({ cropMin: { type: 'number', exclusiveMinimum: 0, maximum: 1 } }),
-  monitor: strict({ every: posInt, queueFraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 }, k: posInt, temperature: posNum, queries: posInt }),
+  monitor: strict({ every: posInt, queueFraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 }, k: posInt, temperature: posNum, queries: posInt, bank: posInt }),
   knn: strict({ k: posInt, temperature: posNum }),
   checkpointEvery: posInt,
 });

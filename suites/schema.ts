@@ -13,6 +13,11 @@ export interface SuiteCell {
   config: Record<string, unknown>;
   /** The paper's values for this cell, by column key. */
   paper?: Record<string, number | string>;
+  /**
+   * Paper values the paper does not print but that are derived from its text, by the same key:
+   * the rule in words, and the other reading where the text allows two (suites/paper-values.ts).
+   */
+  derived?: Record<string, { rule: string; otherReading?: string }>;
   /** Pre-training recipe (recipes/recipes.ts); default: the suite's, else mocov3-vit. */
   recipe?: string;
   /** Further overrides of this cell at a given preset (applied after the preset's scaling). */
@@ -87,6 +92,15 @@ export const SUITE_SCHEMA = {
           id: { type: 'string', minLength: 1 },
           config: { type: 'object' },
           paper: { type: 'object', additionalProperties: { type: ['number', 'string'] } },
+          derived: {
+            type: 'object',
+            additionalProperties: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['rule'],
+              properties: { rule: { type: 'string', minLength: 1 }, otherReading: { type: 'string', minLength: 1 } },
+            },
+          },
           recipe: { enum: RECIPE_NAMES },
           scaled: { type: 'object', additionalProperties: { type: 'object' } },
           row: { type: 'string', minLength: 1 },
@@ -143,6 +157,9 @@ export function parseSuite(data: unknown, source: string): Suite {
           const { probe: _p, transfer: _t, ...rest } = over as Record<string, unknown>;
           if (!validatePretrainCell(rest)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
         }
+      }
+      for (const key of Object.keys(c?.derived ?? {})) {
+        if (c?.paper?.[key] === undefined) errors.push(`/cells/${i}/derived/${key}: derives paper.${key}, which the cell does not give`);
       }
       if (d.layout === 'matrix' && (!c?.row || !c?.column)) errors.push(`/cells/${i}: a matrix suite's cells need 'row' and 'column'`);
       if (c && typeof c.id === 'string') {

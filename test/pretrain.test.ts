@@ -35,6 +35,19 @@ describe('MoCo v3 pre-training loop', () => {
     assert.ok(!fs.existsSync(path.join(dir, 'backbone.safetensors')), 'no weights exported');
   });
 
+  it('monitor.bank: the monitor is kNN of fixed held-out queries against a fixed bank of training images, re-extracted each time', async () => {
+    // bank = the whole training set, queries = the whole held-out set, the same k and T: the
+    // last monitor point (after the last iteration) is then exactly the final kNN evaluation
+    const c = small({ monitor: { bank: 128, queries: 64, k: 200, temperature: 0.07 }, knn: { k: 200, temperature: 0.07 } });
+    const r = await pretrain(c, { runDir: path.join(tmp, 'bank'), registry });
+    assert.equal(r.final.knnMonitor, r.final.knn);
+    assert.equal(r.curves.knn.length, 4, 'every 4 of 16 iterations');
+    // a smaller bank is a different classifier: a different first point than the queue's
+    const q = await pretrain(small(), { runDir: path.join(tmp, 'queue'), registry });
+    assert.notEqual(q.curves.knn[0].value, r.curves.knn[0].value);
+    assert.ok(!fs.readFileSync(path.join(tmp, 'bank', 'ckpt-16.safetensors')).includes('monitor.'), 'no queue state in a bank run\'s checkpoint');
+  });
+
   it('a run killed after its first checkpoint and restarted ends with the same final metrics', async () => {
     const c = small();
     const a = await pretrain(c, { runDir: path.join(tmp, 'a'), registry });

@@ -127,7 +127,7 @@ function writeStore(dir: string, file: string, data: unknown): void {
 
 describe('figures', () => {
   const cells: FigureCell[] = [
-    { id: 'lr 1.5e-4', paper: 71.7, result: storedCell('a', { knn: () => 0.717 }) },
+    { id: 'lr 1.5e-4', paper: 71.7, result: { ...storedCell('a', { knn: () => 0.717 }), probe: { top1: 0.734 } } },
     { id: 'lr 3e-4', result: storedCell('b', { knn: (i) => 0.5 + i / 1000 }) },
     // the field names for a dip
     { id: 'dippy', result: { ...storedCell('c', { knn: (i) => 0.6 }), instability: { unstable: true, dips: [{ startIter: 40, bottomIter: 50, depth: 0.08, recovered: true, recoveryIter: 70 }], spikes: {} } } },
@@ -137,8 +137,8 @@ describe('figures', () => {
     const f = knnFigure({ name: 'x-tiny', title: 'X', preset: 'tiny' }, cells);
     assert.equal(f.file, 'x-tiny-knn.svg');
     assert.equal((f.svg.match(/<g class="series"/g) ?? []).length, 3);
-    assert.match(f.svg, />lr 1\.5e-4: 71\.7% \(paper 71\.7\)</);
-    assert.match(f.svg, />lr 3e-4: 71\.7%</);
+    assert.match(f.svg, />lr 1\.5e-4: linear 73\.4%, kNN 71\.7% \(paper 71\.7\)</);
+    assert.match(f.svg, />lr 3e-4: kNN 71\.7%</, 'a cell without a probe shows its kNN only');
     assert.equal((f.svg.match(/data-kind="accuracy dip"/g) ?? []).length, 1);
     assert.match(f.svg, /dippy: dip from iter 40 to 50, 8\.0 points deep, recovered at iter 70/);
     assert.match(f.svg, />accuracy dip</, 'the marker kind has a legend entry');

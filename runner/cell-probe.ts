@@ -1,0 +1,98 @@
+/**
+ * The linear probe of a finished pre-training cell: the measured column of every pre-training
+ * suite. It runs after pre-training, from the cell's exported weights (backbone.safetensors), and
+ * is cached beside them as `linear-probe-<key>.json`, the key hashing the probe config, the data
+ * and the pre-training config: a finished pre-training is never re-run to add or re-run its probe,
+ * and a changed probe protocol gets a new file instead of a stale one. A diverged cell has no
+ * weights and no probe.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Registry } from '../container/container.ts';
+import type { DatasetSource } from '../data/sources.ts';
+import { loadWeights } from '../engine/weights.ts';
+import type { LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
+import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.ts';
+import { writeFileAtomic } from '../report/write.ts';
+import { canonicalJson, type PretrainConfig } from './config.ts';
+
+/** What a pre-training suite stores of a cell's probe. */
+export interface CellProbe {
+  /** Best test top-1 in [0, 1] over lrs and epochs. */
+  top1: number;
+  bestBaseLr: number;
+  /** Per base lr: its best top-1. */
+  perLr: { baseLr: number; bestTop1: number }[];
+  config: LinearProbeConfig;
+  key: string;
+  seconds: number;
+}
+
+export const WEIGHTS_FILE = 'backbone.safetensors';
+
+/** The cache key of a cell's probe: probe config, data and the pre-training config's hash. */
+export function probeKey(probe: LinearProbeConfig, config: PretrainConfig, pretrainHash: string): string {
+  return createHash('sha256').update(canonicalJson({ probe, data: config.data, seed: config.seed, pretrain: pretrainHash })).digest('hex').slice(0, 12);
+}
+
+export function probeFile(runDir: string, key: string): string {
+  return path.join(runDir, `linear-probe-${key}.json`);
+}
+
+/** A cached probe of the cell, if there is one for this probe config. */
+export function readCellProbe(runDir: string, key: string): CellProbe | undefined {
+  const f = probeFile(runDir, key);
+  if (!fs.existsSync(f)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(f, 'utf8')) as CellProbe;
+  } catch (err) {
+    throw new Error(`${f}: cannot read the cached linear probe (${(err as Error).message}); delete the file to probe again`);
+  }
+}
+
+export interface CellProbeOptions {
+  preset: string;
+  registry: Registry;
+  onEpoch?: (epoch: number, epochs: number, top1?: number) => void;
+}
+
+/**
+ * The probe of a finished, non-diverged cell: cached, or run now from `runDir/backbone.safetensors`
+ * with the preset's suite probe (recipes/evaluation.ts), its head seeded with the cell's seed + 1.
+ */
+export async function probeCell(config: PretrainConfig, hash: string, runDir: string, o: CellProbeOptions): Promise<CellProbe> {
+  const probeCfg = suiteProbeConfig(o.preset, config.backbone.name);
+  const key = probeKey(probeCfg, config, hash);
+  const cached = readCellProbe(runDir, key);
+  if (cached) return cached;
+  const weights = path.join(runDir, WEIGHTS_FILE);
+  if (!fs.existsSync(weights)) throw new Error(`${weights}: the cell's pre-trained weights are missing; cannot run its linear probe (delete ${path.join(runDir, 'result.json')} to pre-train it again)`);
+  const t0 = performance.now();
+  const { name, ...opts } = config.backbone;
+  const backbone = o.registry.backbone(name).build(name, { ...opts, imageSize: config.data.viewSize }, config.seed);
+  try {
+    loadWeights(backbone, weights);
+    const { train, test } = await o.registry.get<DatasetSource>('dataset', config.data.dataset).load(config.data, config.seed);
+    const r = o.registry.get<LinearProbeEvaluator>('evaluator', 'linear-probe').probe(backbone, train, test, {
+      ...probeCfg,
+      viewSize: config.data.viewSize,
+      cropFraction: config.data.evalCropFraction,
+      seed: config.seed + 1,
+      evalEvery: 1,
+      onEpoch: o.onEpoch ? (p) => o.onEpoch!(p.epoch, p.epochs, p.top1 ? Math.max(...p.top1) : undefined) : undefined,
+    });
+    const out: CellProbe = {
+      top1: r.top1,
+      bestBaseLr: r.bestBaseLr,
+      perLr: r.perLr.map((l) => ({ baseLr: l.baseLr, bestTop1: l.bestTop1 })),
+      config: probeCfg,
+      key,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    writeFileAtomic(probeFile(runDir, key), JSON.stringify(out, null, 2) + '\n');
+    return out;
+  } finally {
+    backbone.dispose();
+  }
+}
