@@ -31,6 +31,13 @@ export interface BackboneOptions {
   stem?: 'imagenet' | 'cifar';
   /** ResNet: each block's last BN gamma starts at 0 (torchvision's zero_init_residual). */
   zeroInitResidual?: boolean;
+  /**
+   * ViT: the fine-tuning build of Table 5's transfer path (backbones/vit/config.ts FinetuneBuild):
+   * every parameter trainable ('pretrained': then load the weights; 'scratch': a from-scratch DeiT
+   * ViT with timm's init). Set by the transfer path only, never in a pre-training config. ResNet
+   * ignores it (all its parameters train anyway).
+   */
+  finetune?: 'pretrained' | 'scratch';
 }
 
 /** What the counting tables show of a backbone's shape. */

@@ -5,12 +5,32 @@
  * (CIFAR-10), 0.5 / 1 (CIFAR-100), 0 / 0 (Flowers), 0.8 / 0 (Pets); label smoothing 0.1;
  * drop-path 0.1 (0 for Pets); train aug RandomResizedCrop scale (0.05, 1) + flip.
  *
+ * The transfer path (protocol version FINETUNE_PROTOCOL): MoCo v3 converts its pre-trained ViT to
+ * the DeiT format (convert_to_deit.py) and fine-tunes `deit_base_patch16_224`, a timm ViT in which
+ * the patch projection (`patch_embed.proj`) and the position embedding (`pos_embed`) are ordinary
+ * trainable parameters: the pre-training's frozen random projection and sin-cos table are merely
+ * their start values. So here every backbone parameter trains; the evaluator refuses a backbone
+ * with a frozen parameter. The caller builds the backbone with `transferBackboneOptions`:
+ *  - pre-trained cells: `finetune: 'pretrained'` (the pre-training ViT with nothing frozen), then
+ *    loads the pre-trained weights, which become the start values of every parameter;
+ *  - "random init." cells: `finetune: 'scratch'`, a from-scratch DeiT ViT as timm 0.3.2 (the
+ *    version DeiT pins) builds it (backbones/vit/deit-init.ts): learned `pos_embed` trunc_normal_
+ *    std .02, `cls_token` trunc_normal_ std .02, patch projection a learned Conv2d with PyTorch's
+ *    default init U(+-1/sqrt(C p p)) for weight and bias (timm's `_init_weights` leaves the conv
+ *    alone), every Linear trunc_normal_ std .02 with bias 0, LayerNorm 1 / 0. It differs from the
+ *    MoCo v3 pre-training ViT in: `pos_embed` (learned, not the fixed sin-cos table), the patch
+ *    projection (learned, PyTorch-default init instead of frozen Xavier-uniform), `cls_token`
+ *    (std .02 instead of 1e-6) and the Linear layers (trunc-normal .02 instead of Xavier-uniform).
+ *    timm's trunc_normal_ cuts at +-2 in absolute units, i.e. it is N(0, .02^2) in effect. We
+ *    follow timm 0.3.2 because DeiT's requirements pin it; later timm differs only in `cls_token`
+ *    (N(0, 1e-6^2)) in its default mode ('jax' / 'moco' modes are other inits).
+ *
  * What this evaluator does, and the choices the recipe leaves open:
  *  - The backbone (pre-trained weights or a random init) is trained in training mode with a new
  *    Linear head on its features. Drop-path is a build option of the backbone
- *    (`BackboneOptions.dropPath`): the caller builds it with the recipe's `dropPath`; parameters
- *    the backbone was built frozen (random patch projection, sin-cos position table) stay frozen.
- *  - Head init: DeiT's (timm's ViT init of `head`): weight trunc-normal std 0.02, bias 0.
+ *    (`BackboneOptions.dropPath`): the caller builds it with the recipe's `dropPath`.
+ *  - Head init: DeiT's (timm's ViT init of `head`): weight trunc_normal_ std 0.02 (timm's absolute
+ *    +-2 cut), bias 0.
  *  - Weight decay as DeiT (timm's optimizer factory with filter_bias_and_bn): no decay for 1-D
  *    parameters (biases, LayerNorm / BatchNorm affine), biases, and the ViT's `pos_embed` and
  *    `cls_token`; every other trainable parameter is decayed. Two AdamW instances (decay / 0)
@@ -29,8 +49,8 @@ import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
 import type { Param } from '../engine/module.ts';
 import { Linear } from '../engine/layers/linear.ts';
-import { truncNormal } from '../engine/init.ts';
-import type { Backbone } from '../backbones/backbone.ts';
+import { timmTruncNormal } from '../backbones/vit/deit-init.ts';
+import type { Backbone, BackboneOptions } from '../backbones/backbone.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { BatchLoader } from '../data/loader.ts';
 import { AdamW } from '../optim/adamw.ts';
@@ -76,6 +96,19 @@ export const FINETUNE_RECIPES: Readonly<Record<'cifar10' | 'cifar100' | 'flowers
   flowers102: { ...TRANSFER, weightDecay: 0.3, mixupAlpha: 0, cutmixAlpha: 0, dropPath: 0.1 },
   pets: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 0, dropPath: 0 },
 };
+
+/**
+ * Version of the fine-tuning protocol; part of the key of cached results, so that a change of
+ * protocol does not reuse stale ones. 1: frozen patch projection and sin-cos table, random-init
+ * rows with the pre-training ViT; 2: every parameter trains, random-init rows are from-scratch
+ * DeiT ViTs, head trunc_normal_ with timm's cut.
+ */
+export const FINETUNE_PROTOCOL = 2;
+
+/** How Table 5's transfer path builds a cell's backbone: the DeiT / timm ViT (see the header). */
+export function transferBackboneOptions(init: 'pretrained' | 'random', dropPath: number): BackboneOptions {
+  return init === 'random' ? { dropPath, finetune: 'scratch', posEmbed: 'learned', randomPatchProj: false } : { dropPath, finetune: 'pretrained' };
+}
 
 export interface FinetunePoint {
   /** Epochs completed (1-based). */
@@ -133,6 +166,8 @@ function checkOptions(backbone: Backbone, train: ImageSet, test: ImageSet, o: Fi
   if (mixingEnabled(o) && o.batch % 2 !== 0) bad(`mixup / cutmix need an even batch, got ${o.batch}`);
   if (!(o.cropMin > 0 && o.cropMin <= 1)) bad(`cropMin must lie in (0, 1], got ${o.cropMin}`);
   if (test.count < 1) bad('the test set is empty');
+  const frozen = backbone.parameters().filter((p) => !p.trainable).map((p) => p.name);
+  if (frozen.length) bad(`every backbone parameter trains in fine-tuning, but ${frozen.join(', ')} ${frozen.length > 1 ? 'are' : 'is'} frozen: build the backbone with transferBackboneOptions (BackboneOptions.finetune)`);
 }
 
 /** The train view of a batch: RandomResizedCrop + flip + normalisation. */
@@ -165,8 +200,8 @@ export async function finetune(backbone: Backbone, train: ImageSet, test: ImageS
   const augRng = root.fork();
   const mixRng = root.fork();
   const numClasses = train.numClasses;
-  const head = new Linear('head', backbone.outDim, numClasses, headRng, { init: (n) => truncNormal(n, 0.02, headRng) });
-  const params = [...backbone.trainableParams(), ...head.trainableParams()];
+  const head = new Linear('head', backbone.outDim, numClasses, headRng, { init: (n) => timmTruncNormal(n, 0.02, headRng) });
+  const params = [...backbone.parameters(), ...head.parameters()];
   const groups = weightDecayGroups(params);
   const optimizers = [
     { opt: new AdamW(groups.decay, { weightDecay: o.weightDecay }), params: new Set(groups.decay) },

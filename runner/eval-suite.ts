@@ -4,6 +4,9 @@
  * pre-trains its backbone as a pre-training suite would (same config resolution, same run folders,
  * so a backbone pre-trained by any suite is reused), or starts from the backbone's seeded random
  * init (`init: "random"`), then evaluates it; the evaluation's result is cached beside the run.
+ * Transfer cells build the DeiT / timm ViT of the official transfer path instead
+ * (evaluators/finetune.ts `transferBackboneOptions`): every parameter trainable, and at random
+ * init a from-scratch DeiT ViT rather than the pre-training ViT's init.
  * Reference cells (`reference: true`) show the paper's numbers and run nothing; so does a cell
  * whose backbone has no stand-in at the preset, with the reason.
  */
@@ -13,7 +16,7 @@ import type { Suite, SuiteCell } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
 import type { Registry } from '../container/container.ts';
 import type { ResultTable } from '../report/table.ts';
-import type { Backbone } from '../backbones/backbone.ts';
+import type { Backbone, BackboneOptions } from '../backbones/backbone.ts';
 import type { DatasetSource } from '../data/sources.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { writeFileAtomic } from '../report/write.ts';
@@ -22,7 +25,7 @@ import { loadWeights } from '../engine/weights.ts';
 import { Progress } from '../cli/progress.ts';
 import type { LinearProbeEvaluator, LinearProbeResult } from '../evaluators/linear-probe.ts';
 import { linearProbeConfig, transferConfig, type TransferConfig } from '../recipes/evaluation.ts';
-import type { FinetuneEvaluator, FinetuneResult } from '../evaluators/finetune.ts';
+import { FINETUNE_PROTOCOL, transferBackboneOptions, type FinetuneEvaluator, type FinetuneResult } from '../evaluators/finetune.ts';
 import { transferStandin } from '../data/transfer-standins.ts';
 import { CIFAR_LAYOUTS } from '../data/cifar.ts';
 import { canonicalJson, configHash, type PretrainConfig } from './config.ts';
@@ -50,8 +53,11 @@ function readJson<T>(file: string): T | undefined {
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : undefined;
 }
 
-/** The backbone of a cell: pre-trained (its suite run reused or run now) or at its seeded init. */
-async function cellBackbone(cell: SuiteCell, config: PretrainConfig, runDir: string, o: SuiteRunOptions, log: (l: string) => void, extra: { dropPath?: number } = {}): Promise<{ backbone: Backbone; knn?: number; dir: string }> {
+/**
+ * The backbone of a cell: pre-trained (its suite run reused or run now) or at its seeded init.
+ * `extra` build options go over the pre-training config's (the transfer path's DeiT build).
+ */
+async function cellBackbone(cell: SuiteCell, config: PretrainConfig, runDir: string, o: SuiteRunOptions, log: (l: string) => void, extra: BackboneOptions = {}): Promise<{ backbone: Backbone; knn?: number; dir: string }> {
   const reg = o.registry;
   const { name, ...opts } = config.backbone;
   const backbone = reg.backbone(name).build(name, { ...opts, ...extra, imageSize: config.data.viewSize }, config.seed);
@@ -139,8 +145,11 @@ async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, l
   const { dataset, ...rest } = over as { dataset?: string };
   if (!dataset) throw new Error(`suite ${suite.name}, cell '${cell.id}': transfer.dataset is required`);
   const t = transferConfig(o.preset, dataset, rest);
-  const key = hashOf({ transfer: t, root: o.dataRoot ?? 'standin', init: cell.init ?? 'pretrained', backbone: rc.config.backbone, seed: rc.config.seed, pretrain: rc.hash });
-  const { backbone, knn, dir } = await cellBackbone(cell, rc.config, rc.runDir, o, log, { dropPath: t.dropPath });
+  const init = cell.init ?? 'pretrained';
+  // the DeiT / timm ViT of the official transfer path: every parameter trains; random init = from-scratch DeiT ViT
+  const build = transferBackboneOptions(init, t.dropPath);
+  const key = hashOf({ transfer: t, protocol: FINETUNE_PROTOCOL, build, root: o.dataRoot ?? 'standin', init, backbone: rc.config.backbone, seed: rc.config.seed, pretrain: rc.hash });
+  const { backbone, knn, dir } = await cellBackbone(cell, rc.config, rc.runDir, o, log, build);
   const file = path.join(dir, `finetune-${t.dataset}-${key}.json`);
   try {
     const cached = readJson<FinetuneResult & { source: string }>(file);
@@ -162,7 +171,7 @@ async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, l
       },
     });
     bar?.done();
-    const out = { ...r, source, trainImages: train.count, testImages: test.count, classes: train.numClasses, config: t };
+    const out = { ...r, source, trainImages: train.count, testImages: test.count, classes: train.numClasses, config: t, protocol: FINETUNE_PROTOCOL, build };
     writeFileAtomic(file, JSON.stringify(out, null, 2) + '\n');
     return { id: cell.id, status: 'measured', top1: r.top1 / 100, backbone: rc.config.backbone.name, init: cell.init ?? 'pretrained', pretrainKnn: knn, detail: out };
   } finally {

@@ -8,7 +8,7 @@ import { vitConfig } from '../backbones/vit/config.ts';
 import type { BackboneOptions } from '../backbones/backbone.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { makeSynthetic } from '../data/synthetic.ts';
-import { FINETUNE_RECIPES, finetune, finetuneEvaluator, softTargetCrossEntropy, weightDecayGroups, type FinetuneOptions } from '../evaluators/finetune.ts';
+import { FINETUNE_RECIPES, finetune, finetuneEvaluator, softTargetCrossEntropy, transferBackboneOptions, weightDecayGroups, type FinetuneOptions } from '../evaluators/finetune.ts';
 import { TEST_ENGINES, assertClose, useBackend } from './helpers/backend.ts';
 
 /** `count` 16x16 RGB images of 3 classes told apart by their dominant colour, with pixel noise. */
@@ -86,9 +86,12 @@ describe('fine-tuning pieces (no training)', () => {
     assert.equal(finetuneEvaluator.name, 'finetune');
   });
 
-  it('rejects a wrong view size, an odd batch with mixup, a batch over the set; stops on a NaN loss', async () => {
-    const m = microVit();
+  it('rejects a frozen parameter, a wrong view size, an odd batch with mixup, a batch over the set; stops on a NaN loss', async () => {
     const set = colourSet(18, 1, 'c');
+    const frozen = microVit();
+    await assert.rejects(finetune(frozen, set, set, small({})), /pos_embed, patch_embed\.proj\.weight, patch_embed\.proj\.bias are frozen/);
+    frozen.dispose();
+    const m = microVit({ finetune: 'pretrained' });
     await assert.rejects(finetune(m, set, set, small({ viewSize: 32 })), /viewSize 32 differs/);
     await assert.rejects(finetune(m, set, set, small({ batch: 15 })), /even batch/);
     await assert.rejects(finetune(m, set, set, small({ batch: 32 })), /exceeds/);
@@ -104,11 +107,11 @@ for (const engine of TEST_ENGINES) {
   describe(`fine-tuning on ${engine.label}`, () => {
     before(async () => useBackend(engine.backend, engine.native));
 
-    it('one step (mixup / cutmix, drop-path) changes the backbone, not its frozen parts; deterministic; no leaks', async () => {
+    it('one step (mixup / cutmix, drop-path) changes every backbone parameter; deterministic; no leaks', async () => {
       const train = colourSet(16, 2, 'train');
       const test = colourSet(12, 3, 'test');
       const run = async () => {
-        const m = microVit({ dropPath: 0.1 }, 4);
+        const m = microVit(transferBackboneOptions('pretrained', 0.1), 4);
         const before = new Map(m.allParams().map((p) => [p.name, p.variable.dataSync().slice()]));
         const tensors = tf.memory().numTensors;
         const res = await finetune(m, train, test, small({}));
@@ -121,8 +124,8 @@ for (const engine of TEST_ENGINES) {
       const a = await run();
       assert.equal(a.res.curve.length, 1);
       assert.ok(Number.isFinite(a.res.curve[0].loss) && a.res.top1 >= 0 && a.res.top1 <= 100);
-      for (const n of ['blocks.0.attn.qkv.weight', 'blocks.1.mlp.fc2.weight', 'norm.weight', 'cls_token']) assert.ok(a.changed.includes(n), `${n} trained`);
-      for (const n of ['patch_embed.proj.weight', 'pos_embed']) assert.ok(!a.changed.includes(n), `${n} stays frozen`);
+      for (const n of ['blocks.0.attn.qkv.weight', 'blocks.1.mlp.fc2.weight', 'norm.weight', 'cls_token', 'patch_embed.proj.weight', 'patch_embed.proj.bias', 'pos_embed']) assert.ok(a.changed.includes(n), `${n} trained`);
+      assert.equal(a.changed.length, a.after.length, 'every parameter trained');
       const b = await run();
       assert.deepEqual(b.res, a.res, 'same seed, same result');
       b.after.forEach((w, i) => assert.deepEqual(w, a.after[i]));
@@ -133,26 +136,33 @@ for (const engine of TEST_ENGINES) {
 describe('fine-tuning learns', () => {
   before(async () => useBackend('wasm'));
 
-  it('a vit-micro from random init reaches high top-1 on a small synthetic task within a few epochs', async () => {
-    // 4 classes of spatial structure (stripes, checkerboards, ...), 16 px: chance is 25 %
+  // 4 classes of spatial structure (stripes, checkerboards, ...), 16 px: chance is 25 %
+  const learn = async (init: 'pretrained' | 'random', onEpoch?: (p: { epoch: number }) => void) => {
     const train = makeSynthetic({ count: 384, size: 16, numClasses: 4, seed: 1, name: 'train' });
     const test = makeSynthetic({ count: 96, size: 16, numClasses: 4, seed: 2, name: 'test' });
-    const m = microVit({ dropPath: 0.1 }, 7);
+    const m = microVit(transferBackboneOptions(init, 0.1), 7);
+    try {
+      return await finetune(m, train, test, {
+        ...FINETUNE_RECIPES.flowers102,
+        epochs: 8,
+        batch: 32,
+        baseLr: 2e-3,
+        lrScaleDivisor: 32,
+        warmupEpochs: 1,
+        seed: 3,
+        viewSize: 16,
+        cropFraction: 1,
+        onEpoch,
+      });
+    } finally {
+      m.dispose();
+    }
+  };
+
+  it("a vit-micro at the pre-training ViT's init (sin-cos start, nothing frozen) reaches high top-1 on a small synthetic task within a few epochs", async () => {
     const t0 = Date.now();
     const seen: number[] = [];
-    const res = await finetune(m, train, test, {
-      ...FINETUNE_RECIPES.flowers102,
-      epochs: 8,
-      batch: 32,
-      baseLr: 2e-3,
-      lrScaleDivisor: 32,
-      warmupEpochs: 1,
-      seed: 3,
-      viewSize: 16,
-      cropFraction: 1,
-      onEpoch: (p) => seen.push(p.epoch),
-    });
-    m.dispose();
+    const res = await learn('pretrained', (p) => seen.push(p.epoch));
     const curve = JSON.stringify(res.curve);
     assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.deepEqual(res.curve.map((p) => p.epoch), seen);
@@ -161,5 +171,12 @@ describe('fine-tuning learns', () => {
     assert.equal(res.bestTop1, Math.max(...res.curve.map((p) => p.top1)));
     assert.ok(res.curve[7].loss < 0.75 * res.curve[0].loss, `the training loss goes down (curve ${curve})`);
     assert.ok(Date.now() - t0 < 15000, `took ${Date.now() - t0} ms`);
+  });
+
+  it('a from-scratch DeiT vit-micro (random init.) learns too, more slowly (no sin-cos prior)', async () => {
+    const res = await learn('random');
+    const curve = JSON.stringify(res.curve);
+    assert.ok(res.bestTop1 >= 65, `best ${res.bestTop1} (chance 25; curve ${curve})`);
+    assert.ok(res.curve[7].loss < 0.75 * res.curve[0].loss, `the training loss goes down (curve ${curve})`);
   });
 });

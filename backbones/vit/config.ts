@@ -6,6 +6,16 @@
 export type PosEmbed = 'sincos' | 'learned' | 'none';
 /** 'cls': [CLS] after the final LN (default); 'gap-ln': no [CLS], final LN then global average pool; 'gap': no [CLS], no final LN, pool. */
 export type Pooling = 'cls' | 'gap-ln' | 'gap';
+/**
+ * The fine-tuning builds (Table 5's transfer path, which fine-tunes a DeiT / timm ViT). Both make
+ * every parameter trainable, the patch projection and the position embedding included:
+ *  - 'pretrained': the pre-training ViT's layout and init (same values from the same seed), only
+ *    nothing frozen; the caller then loads the pre-trained weights, which become the start values;
+ *  - 'scratch': a from-scratch DeiT ViT: learned position embedding, learned patch projection and
+ *    timm's init of every parameter (./deit-init.ts).
+ * Absent (every pre-training build): the random patch projection and the sin-cos table are frozen.
+ */
+export type FinetuneBuild = 'pretrained' | 'scratch';
 
 export interface VitConfig {
   dim: number;
@@ -17,13 +27,15 @@ export interface VitConfig {
   inChannels: number;
   posEmbed: PosEmbed;
   pooling: Pooling;
-  /** Random patch projection: the patch embedding stays at its random init (no gradient, no decay). */
+  /** Random patch projection: the patch embedding stays at its random init (no gradient, no decay), unless `finetune` is set. */
   randomPatchProj: boolean;
   /** ViT-BN: BatchNorm instead of LayerNorm before each MLP. */
   mlpBatchNorm: boolean;
   lnEps: number;
   /** Stochastic depth: the last block's drop-path rate (timm's linear rule: block i gets i / (depth - 1) of it); 0 = off. */
   dropPath: number;
+  /** Fine-tuning build (see FinetuneBuild); present only when set, so pre-training configs do not carry it. */
+  finetune?: FinetuneBuild;
 }
 
 export interface VitSize {
@@ -55,6 +67,7 @@ export interface VitOverrides {
   randomPatchProj?: boolean;
   mlpBatchNorm?: boolean;
   dropPath?: number;
+  finetune?: FinetuneBuild;
 }
 
 const NAME = /^vit(-bn)?-([a-z]+)(?:\/(\d+))?$/;
@@ -79,6 +92,8 @@ export function vitConfig(name: string, overrides: VitOverrides = {}): VitConfig
   }
   const patchSize = overrides.patchSize ?? (m[3] ? Number(m[3]) : size.patchSize);
   const imageSize = overrides.imageSize ?? size.imageSize;
+  // a from-scratch DeiT ViT learns its position embedding and patch projection
+  const scratch = overrides.finetune === 'scratch';
   const cfg: VitConfig = {
     dim: size.dim,
     depth: size.depth,
@@ -87,12 +102,13 @@ export function vitConfig(name: string, overrides: VitOverrides = {}): VitConfig
     patchSize,
     imageSize,
     inChannels: 3,
-    posEmbed: overrides.posEmbed ?? 'sincos',
+    posEmbed: overrides.posEmbed ?? (scratch ? 'learned' : 'sincos'),
     pooling: overrides.pooling ?? 'cls',
-    randomPatchProj: overrides.randomPatchProj ?? true,
+    randomPatchProj: overrides.randomPatchProj ?? !scratch,
     mlpBatchNorm: overrides.mlpBatchNorm ?? m[1] === '-bn',
     lnEps: 1e-6,
     dropPath: overrides.dropPath ?? 0,
+    ...(overrides.finetune !== undefined ? { finetune: overrides.finetune } : {}),
   };
   validateVitConfig(name, cfg);
   return cfg;
@@ -105,6 +121,12 @@ export function validateVitConfig(name: string, c: VitConfig): void {
   }
   if (c.dim % c.heads !== 0) throw new Error(`backbone '${name}': dim ${c.dim} is not divisible by ${c.heads} heads`);
   if (!(typeof c.dropPath === 'number' && c.dropPath >= 0 && c.dropPath < 1)) throw new Error(`backbone '${name}': dropPath must be a number in [0, 1), got ${c.dropPath}`);
+  if (c.finetune !== undefined && c.finetune !== 'pretrained' && c.finetune !== 'scratch') {
+    throw new Error(`backbone '${name}': finetune must be 'pretrained' or 'scratch', got ${String(c.finetune)}`);
+  }
+  if (c.finetune === 'scratch' && (c.posEmbed === 'sincos' || c.randomPatchProj)) {
+    throw new Error(`backbone '${name}': a from-scratch DeiT ViT (finetune 'scratch') learns its position embedding and patch projection; got posEmbed '${c.posEmbed}', randomPatchProj ${c.randomPatchProj}`);
+  }
   if (c.posEmbed === 'sincos' && c.dim % 4 !== 0) {
     throw new Error(`backbone '${name}': 2-D sin-cos position embedding needs dim divisible by 4, got ${c.dim}`);
   }

@@ -5,6 +5,12 @@
  * Optional stochastic depth (`config.dropPath`, timm's linear rule over the blocks) in training;
  * its per-sample decisions come from a stream seeded by the build seed, separate from the init
  * stream, so the weights of a seed do not depend on the rate.
+ *
+ * `config.finetune` (Table 5's transfer path, a DeiT / timm ViT) makes every parameter trainable:
+ * 'pretrained' keeps the values of the pre-training build (the caller loads the pre-trained weights
+ * over them), 'scratch' is a from-scratch DeiT ViT whose values are then redrawn with timm's init
+ * (./deit-init.ts) from a stream of its own. Without it (pre-training) the random patch projection
+ * and the sin-cos table are frozen.
  */
 import { tf } from '../../engine/tf.ts';
 import { Module, Param } from '../../engine/module.ts';
@@ -18,9 +24,12 @@ import { sincosPosEmbed } from './pos-embed.ts';
 import { PatchEmbed } from './patch-embed.ts';
 import { Block } from './block.ts';
 import { dropPathRates } from './drop-path.ts';
+import { deitInit } from './deit-init.ts';
 
 /** Mixed into the build seed for the drop-path stream (any constant unrelated to the init stream). */
 const DROP_PATH_SEED_SALT = 0x64726f70; // "drop"
+/** Mixed into the build seed for the from-scratch DeiT init stream (`finetune: 'scratch'`). */
+const DEIT_INIT_SEED_SALT = 0x64656974; // "deit"
 
 export class VisionTransformer extends Module implements Backbone {
   readonly patchEmbed: PatchEmbed;
@@ -41,13 +50,15 @@ export class VisionTransformer extends Module implements Backbone {
     const dpr = dropPathRates(c.depth, c.dropPath);
     const grid = gridSize(c);
     const withCls = c.pooling === 'cls';
+    // the fine-tuning builds freeze nothing
+    const trainAll = c.finetune !== undefined;
     this.outDim = c.dim;
     this.imageSize = c.imageSize;
-    this.patchEmbed = this.addChild(new PatchEmbed(c.inChannels, c.patchSize, c.dim, c.randomPatchProj, rng));
+    this.patchEmbed = this.addChild(new PatchEmbed(c.inChannels, c.patchSize, c.dim, c.randomPatchProj && !trainAll, rng));
     if (withCls) this.clsToken = this.addParam('cls_token', [1, 1, c.dim], normal(c.dim, 1e-6, rng));
     const tokens = grid * grid + (withCls ? 1 : 0);
     if (c.posEmbed === 'sincos') {
-      this.posEmbed = this.addParam('pos_embed', [1, tokens, c.dim], sincosPosEmbed(grid, c.dim, withCls), { trainable: false });
+      this.posEmbed = this.addParam('pos_embed', [1, tokens, c.dim], sincosPosEmbed(grid, c.dim, withCls), { trainable: trainAll });
     } else if (c.posEmbed === 'learned') {
       this.posEmbed = this.addParam('pos_embed', [1, tokens, c.dim], truncNormal(tokens * c.dim, 0.02, rng));
     }
@@ -55,6 +66,7 @@ export class VisionTransformer extends Module implements Backbone {
       this.addChild(new Block(`blocks.${i}`, { dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio, lnEps: c.lnEps, mlpBatchNorm: c.mlpBatchNorm, dropPath: dpr[i] }, rng)),
     );
     if (c.pooling !== 'gap') this.norm = this.addChild(new LayerNorm('norm', c.dim, c.lnEps));
+    if (c.finetune === 'scratch') deitInit(this, new Rng((seed ^ DEIT_INIT_SEED_SALT) >>> 0));
   }
 
   apply(images: tf.Tensor4D, training: boolean): tf.Tensor2D {
