@@ -9,6 +9,7 @@ import { weightsCommand } from './commands/weights.ts';
 import { perfCommand } from './commands/perf.ts';
 import { reportCommand } from './commands/report.ts';
 import { workerCommand } from './commands/worker.ts';
+import { claimsCommand } from './commands/claims.ts';
 
 const program = new Command('bench')
   .description('sslbench: the MoCo v3 empirical study of self-supervised ViTs, as runnable suites')
@@ -17,6 +18,7 @@ const program = new Command('bench')
   .addCommand(listCommand())
   .addCommand(runCommand())
   .addCommand(reportCommand())
+  .addCommand(claimsCommand())
   .addCommand(workerCommand())
   .addCommand(embedCommand())
   .addCommand(weightsCommand())
