@@ -59,7 +59,18 @@ describe('bench CLI', () => {
     const again1 = JSON.parse(fs.readFileSync(path.join(tmp, 'sres', 'smoke-smoke.json'), 'utf8')).cells[0];
     assert.ok(cell.probe.top1 > 0 && cell.probe.top1 <= 1);
     assert.deepEqual(again1.probe, cell.probe);
-    assert.equal(fs.readdirSync(path.join(tmp, cell.runDir)).filter((f) => f.startsWith('linear-probe-')).length, 1);
+    const runDir = path.join(tmp, cell.runDir);
+    const probes = fs.readdirSync(runDir).filter((f) => f.startsWith('linear-probe-'));
+    assert.equal(probes.length, 1);
+    // a finished cell without its probe (e.g. pre-trained before probes existed) gets one, and is not pre-trained again
+    const resultBefore = fs.readFileSync(path.join(runDir, 'result.json'), 'utf8');
+    fs.rmSync(path.join(runDir, probes[0]));
+    const third = bench(...args);
+    assert.equal(third.code, 0, third.err);
+    assert.match(third.err, /finished earlier .* skipped/);
+    assert.equal(fs.readFileSync(path.join(runDir, 'result.json'), 'utf8'), resultBefore, 'pre-training not re-run');
+    assert.ok(fs.existsSync(path.join(runDir, probes[0])), 'the probe is back under the same key');
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(tmp, 'sres', 'smoke-smoke.json'), 'utf8')).cells[0].probe.top1, cell.probe.top1);
   });
 
   it('embed writes the features of the images, equal to an in-process forward with the same weights', async () => {
