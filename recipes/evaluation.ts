@@ -30,13 +30,19 @@ const LINEAR_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
   smoke: { epochs: 2, batch: 64, baseLrs: [1, 3] },
 };
 
-export function linearProbeConfig(preset: string, backboneName: string): LinearProbeConfig {
-  const scale = LINEAR_SCALE[preset];
+/** main_lincls scaled by a preset's table of probe sizes. */
+function scaledProbe(scales: Record<string, DeepPartial<LinearProbeConfig>>, preset: string, backboneName: string): LinearProbeConfig {
+  const scale = scales[preset];
   if (!scale) throw new Error(`--preset: unknown preset '${preset}'`);
   const c = deepMerge<LinearProbeConfig>({ ...LINEAR_PAPER.vit, baseLrs: [...LINEAR_PAPER.vit.baseLrs] }, scale);
   // R-50's probe lr is 0.1 in the paper's protocol, 30x below ViT's: the same sweep, scaled
   if (backboneName.startsWith('resnet')) c.baseLrs = c.baseLrs.map((lr) => lr / 30);
   return c;
+}
+
+/** Table 1's probe: main_lincls, with crop + flip at every preset. */
+export function linearProbeConfig(preset: string, backboneName: string): LinearProbeConfig {
+  return scaledProbe(LINEAR_SCALE, preset, backboneName);
 }
 
 /**
@@ -53,11 +59,7 @@ const SUITE_PROBE_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
 };
 
 export function suiteProbeConfig(preset: string, backboneName: string): LinearProbeConfig {
-  const scale = SUITE_PROBE_SCALE[preset];
-  if (!scale) throw new Error(`--preset: unknown preset '${preset}'`);
-  const c = deepMerge<LinearProbeConfig>({ ...LINEAR_PAPER.vit, baseLrs: [...LINEAR_PAPER.vit.baseLrs] }, scale);
-  if (backboneName.startsWith('resnet')) c.baseLrs = c.baseLrs.map((lr) => lr / 30);
-  return c;
+  return scaledProbe(SUITE_PROBE_SCALE, preset, backboneName);
 }
 
 /** One line that says exactly what a probe was (for table notes). */
