@@ -54,14 +54,14 @@ export function scoreClaims(file: ClaimsFile, store: ResultStore): Scorecard {
     const refs = cellRefs(c.relation).map((r) => resolveRef(r, c));
     const suites = [...new Set(refs.map((r) => r.suite))];
     const multi = suites.length > 1;
-    const labels = refs.map((r) => (multi ? `${r.suite}/${r.cell}` : r.cell));
+    const labels = metric === 'seedSpread' ? ['seed spread'] : refs.map((r) => (multi ? `${r.suite}/${r.cell}` : r.cell));
     const values = refs.map((r) => (metric === 'seedSpread' ? linear?.spread : store.value(r.suite, r.cell, metric)));
     const sigma = EXACT.includes(metric) ? 0 : metric === 'knn' ? knn?.sigma : linear?.sigma;
     const base = { id: c.id, claim: c.claim, section: c.section, metric, paper: c.paper, suites };
     if (sigma === undefined) {
       return { ...base, verdict: 'not run', measured: `no seed noise: run \`bench run ${file.noise.suite} --preset ${store.preset}\``, threshold: Number.NaN };
     }
-    return { ...base, ...judge(c.relation, values, labels, sigma) };
+    return { ...base, ...judge(c.relation, values, labels, sigma, ['dips', 'spikes', 'firstLayerLead'].includes(metric)) };
   });
   const counts: Record<Verdict, number> = { reproduced: 0, contradicted: 0, 'within noise': 0, 'not run': 0 };
   for (const c of claims) counts[c.verdict]++;

@@ -18,8 +18,6 @@ export interface Judged {
   threshold: number;
 }
 
-const f = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${f(x)}`;
 
 /** The verdict of one difference d (claimed > 0) with the threshold thr. */
 function sign(d: number, thr: number): Verdict {
@@ -38,7 +36,10 @@ function all(verdicts: Verdict[]): Verdict {
  * Judges a relation given its cells' values `v[i]` (in cellRefs order) and labels, and sigma,
  * the standard deviation of one cell's value (0 for exact metrics).
  */
-export function judge(r: Relation, v: (number | undefined)[], labels: string[], sigma: number): Judged {
+export function judge(r: Relation, v: (number | undefined)[], labels: string[], sigma: number, counts = false): Judged {
+  // accuracies with one decimal; counts as integers
+  const f = (x: number) => (counts && Number.isInteger(x) ? String(x) : x.toFixed(1));
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${f(x)}`;
   const missing = v.map((x, i) => (x === undefined || !Number.isFinite(x) ? labels[i] : undefined)).filter((x) => x !== undefined);
   if (missing.length) return { verdict: 'not run', measured: `no measured value for ${missing.join(', ')}`, threshold: Number.NaN };
   const x = v as number[];

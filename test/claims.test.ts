@@ -16,7 +16,8 @@ describe('claim verdicts', () => {
     assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [76, 74.6], L, 0.5).verdict, 'within noise', `1.4 < ${thr}`);
     assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [74.5, 76], L, 0.5).verdict, 'contradicted');
     assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [76, 74.6], L, 0.5).threshold, thr);
-    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [76, 74], L, 0).measured, 'a 76 vs b 74 (+2)');
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [76, 74], L, 0).measured, 'a 76.0 vs b 74.0 (+2.0)');
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [3, 1], L, 0, true).measured, 'a 3 vs b 1 (+2)', 'counts as integers');
   });
   it('exact counts (sigma 0): equal is within noise, any difference decides', () => {
     assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [2, 2], L, 0).verdict, 'within noise');
