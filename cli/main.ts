@@ -7,6 +7,7 @@ import { runCommand } from './commands/run.ts';
 import { embedCommand } from './commands/embed.ts';
 import { weightsCommand } from './commands/weights.ts';
 import { perfCommand } from './commands/perf.ts';
+import { detectorCommand } from './commands/detector.ts';
 import { reportCommand } from './commands/report.ts';
 import { workerCommand } from './commands/worker.ts';
 import { claimsCommand } from './commands/claims.ts';
@@ -22,7 +23,8 @@ const program = new Command('bench')
   .addCommand(workerCommand())
   .addCommand(embedCommand())
   .addCommand(weightsCommand())
-  .addCommand(perfCommand());
+  .addCommand(perfCommand())
+  .addCommand(detectorCommand());
 
 try {
   await program.parseAsync(process.argv);

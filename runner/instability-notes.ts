@@ -3,7 +3,7 @@
  * summary (recomputed from its curves for results written before it was stored), the `flags`
  * text, and the table notes that list each unstable cell's events.
  */
-import { type Dip, type InstabilitySummary, type Spike, INSTABILITY_DEFAULTS, detectInstability, spikeCount } from '../evaluators/instability.ts';
+import { type Dip, type InstabilitySummary, type Spike, INSTABILITY_DEFAULTS, detectInstability, dipRuleText, spikeCount } from '../evaluators/instability.ts';
 import type { PretrainResult } from './pretrain.ts';
 
 /** Marker of an unstable cell in a matrix table. */
@@ -57,7 +57,7 @@ export function instabilityNotes(ids: readonly string[], results: readonly Pretr
   const summaries = results.map(instabilityOf);
   const unstable = summaries.filter((s) => s?.unstable).length;
   const head =
-    `instability checks: a kNN dip is a fall of more than max(${pts(d.dipThreshold)} pts, ${d.dipNoiseFactor} x the monitor's point-to-point noise) below the running maximum (recovered: back within half of that); ` +
+    `instability checks: ${dipRuleText(d)}; ` +
     `a gradient spike is a norm above ${d.spikeFactor}x the median of the layer's previous ${d.spikeWindow} iterations (backbone's first, middle and last layers, every iteration); lag = last-layer spike iteration - first-layer spike iteration, within ${d.orderWindow}. ` +
     (matrix ? `${UNSTABLE_MARK} marks an unstable cell; ` : '') +
     `${unstable} of ${results.length} cells unstable.`;

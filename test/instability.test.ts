@@ -8,7 +8,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { type SeriesPoint, curveNoise, detectInstability, findDips, findSpikes, spikeOrdering } from '../evaluators/instability.ts';
+import { type SeriesPoint, INSTABILITY_DEFAULTS, curveNoise, detectInstability, dipNoiseK, dipWindowCount, findDips, findSpikes, normalQuantile, spikeOrdering } from '../evaluators/instability.ts';
+import fs from 'node:fs';
+import { TINY_MODEL, detectorRates, normal, runThresholds, syntheticCurve, uniform } from '../bench/instability-detector.ts';
 import { relativeGradCurve } from '../evaluators/grad-monitor.ts';
 import { loadSuite } from '../suites/index.ts';
 import { matrixTable, pretrainTable, resolveCell } from '../runner/pretrain-suite.ts';
@@ -26,70 +28,161 @@ const curve = (values: (number | null)[], every = 1, from = 0): SeriesPoint[] =>
 /** kNN curve: 40 evaluations every 25 iterations, rising 1 point per evaluation from 30%, two planted dips. */
 function knnWithDips(): SeriesPoint[] {
   const v = Array.from({ length: 40 }, (_, i) => 0.3 + 0.01 * i);
-  // dip 1: top 0.39 at i = 9 (iter 250); 0.36, 0.34 (bottom, iter 300), 0.385 (recovered, iter 325)
+  // dip 1: 4, 7, 5 points below the line at i = 10..12 (iters 275..325), back on it at i = 13 (iter 350)
   v[10] = 0.36;
   v[11] = 0.34;
-  v[12] = 0.385;
-  // dip 2, still down at the end: top 0.66 at i = 36 (iter 925); 0.62, 0.60 (bottom), 0.63
+  v[12] = 0.37;
+  // dip 2, still down at the end: 5, 8, 6 points below the line at i = 37..39 (iters 950..1000)
   v[37] = 0.62;
   v[38] = 0.6;
   v[39] = 0.63;
   return curve(v, 25, 25);
 }
 
+/** A straight rising line of `n` points every 25 iterations, `drops` subtracted at their indices. */
+const line = (n: number, drops: Record<number, number> = {}) => curve(Array.from({ length: n }, (_, i) => 0.4 + 0.005 * i - (drops[i] ?? 0)), 25, 25);
+
+/**
+ * A real tiny monitor curve (ablation:pos-embed, sin-cos cell, 500 fixed held-out queries against
+ * the fixed 1,000-image bank: iters 25..225 and the final 230), copied here so that the test reads
+ * no run folder. Its noise about the trend is ~0.4 points.
+ */
+const TINY_REAL = [0.484, 0.488, 0.512, 0.524, 0.528, 0.542, 0.546, 0.552, 0.55, 0.55];
+const tinyReal = (lower: Record<number, number> = {}): SeriesPoint[] =>
+  TINY_REAL.map((value, i) => ({ iter: i === 9 ? 230 : 25 * (i + 1), value: value - (lower[i] ?? 0) }));
+
 describe('kNN dips', () => {
-  it('finds planted dips: start, bottom, depth, recovery, and one still open at the end', () => {
-    const dips = findDips(knnWithDips(), 0.02);
+  it('finds planted dips: start, end, bottom, fall, recovery, and one still open at the end', () => {
+    const dips = findDips(knnWithDips(), 0.015);
     assert.equal(dips.length, 2);
     const [a, b] = dips;
-    assert.deepEqual([a.peak, a.start, a.bottom, a.recovered, a.recoveredAt], [250, 275, 300, true, 325]);
+    assert.deepEqual([a.peak, a.start, a.end, a.bottom, a.recovered, a.recoveredAt], [250, 275, 325, 300, true, 350]);
     assert.ok(Math.abs(a.depth - 0.05) < 1e-9 && Math.abs(a.peakValue - 0.39) < 1e-9 && Math.abs(a.bottomValue - 0.34) < 1e-9);
-    assert.deepEqual([b.peak, b.start, b.bottom, b.recovered, b.recoveredAt], [925, 950, 975, false, undefined]);
+    assert.ok(Math.abs(a.drop - 0.16 / 3) < 1e-9, `drop ${a.drop}`); // (4 + 7 + 5) / 3 points below the line
+    assert.deepEqual([b.peak, b.start, b.end, b.bottom, b.recovered, b.recoveredAt], [925, 950, 1000, 975, false, undefined]);
     assert.ok(Math.abs(b.depth - 0.06) < 1e-9);
-    // through the summary: the noise floor of a clean line is 0, so the 2-point threshold applies
+    // no point after it: the reference is the mean of the two before (0.655), 3.5, 5.5, 2.5 points above
+    assert.ok(Math.abs(b.drop - 0.115 / 3) < 1e-9, `drop ${b.drop}`);
+    // through the summary: a clean line has no noise, so the floor (1.5 points) is the threshold
     const s = detectInstability({ knn: knnWithDips() });
     assert.equal(s.unstable, true);
     assert.equal(s.thresholds.knnNoise, 0);
-    assert.equal(s.thresholds.dipThresholdEffective, 0.02);
+    assert.equal(s.thresholds.dipThresholdEffective, 0.015);
     assert.deepEqual(s.dips, dips);
-    // a larger threshold: neither dip counts
+    // a larger floor: neither dip counts
     assert.equal(detectInstability({ knn: knnWithDips() }, { dipThreshold: 0.1 }).unstable, false);
   });
 
-  it('a drop within the threshold, or a slow decline followed by recovery to within half of it, is no dip or one dip', () => {
-    assert.equal(findDips(curve([0.5, 0.49, 0.485, 0.5, 0.51]), 0.02).length, 0);
-    // 0.5 -> 0.47 (dip) -> 0.489 (still below 0.5 - 0.01) -> 0.495 (recovered)
-    const [d, ...rest] = findDips(curve([0.5, 0.47, 0.489, 0.495, 0.52, 0.53]), 0.02);
-    assert.equal(rest.length, 0);
-    assert.deepEqual([d.start, d.bottom, d.recoveredAt], [1, 1, 3]);
+  it('thresholds at the boundaries: window mean just above / below the floor, one deep point, the noise term taking over', () => {
+    const T = 0.015;
+    // two points each T +- 0.01 point below a clean line (noise 0: the floor is the threshold)
+    assert.equal(findDips(line(12, { 5: T + 1e-4, 6: T + 1e-4 }), T).length, 1);
+    assert.equal(findDips(line(12, { 5: T - 1e-4, 6: T - 1e-4 }), T).length, 0);
+    assert.equal(detectInstability({ knn: line(12, { 5: T + 1e-4, 6: T + 1e-4 }) }).dips.length, 1);
+    assert.equal(detectInstability({ knn: line(12, { 5: T - 1e-4, 6: T - 1e-4 }) }).dips.length, 0);
+    // one point: found when its fall is over twice the threshold (a 2-point window's mean crosses)
+    const [one] = findDips(line(12, { 5: 2 * T + 1e-4 }), T);
+    assert.deepEqual([one.start, one.end, one.bottom, one.recoveredAt], [150, 150, 150, 175]);
+    assert.equal(findDips(line(12, { 5: 2 * T - 1e-4 }), T).length, 0);
+    // a window needs dipContext (2) points before it: a fall at the second point is not tested, at the third it is
+    assert.equal(findDips(line(12, { 1: 0.1 }), T).length, 0);
+    assert.deepEqual(findDips(line(12, { 2: 0.1 }), T).map((d) => d.start), [75]);
+    // the last two points: the mean of the two before is the reference; not recovered
+    const [end] = findDips(line(12, { 10: 0.03, 11: 0.03 }), T);
+    assert.deepEqual([end.start, end.end, end.recovered], [275, 300, false]);
+    // the noise term: a zig-zag of +-a about a line has every residual 2a / sqrt(1.5), so noise =
+    // 2a / sqrt(1.5 x 0.9733); at k x noise = the floor the threshold switches from the floor to k x noise,
+    // k = z(1 - 0.3 / 125) for the 27 + 26 + 25 + 24 + 23 windows (2..6 points) of a 30-point curve
+    const k = normalQuantile(1 - 0.3 / 125);
+    assert.equal(dipWindowCount(30, INSTABILITY_DEFAULTS), 125);
+    assert.ok(Math.abs(dipNoiseK(30, INSTABILITY_DEFAULTS) - k) < 1e-12 && Math.abs(k - 2.82) < 0.01, `k ${k}`);
+    assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-6 && Math.abs(normalQuantile(0.001) + 3.090232) < 1e-6);
+    const zigzag = (a: number) => curve(Array.from({ length: 30 }, (_, i) => 0.5 + 0.002 * i + (i % 2 ? a : -a)), 25, 25);
+    const aStar = (T / k) * Math.sqrt(1.5 * 0.9733) / 2;
+    for (const [f, thr] of [[0.99, T], [1.01, k * (2 * 1.01 * aStar) / Math.sqrt(1.5 * 0.9733)]]) {
+      const z = detectInstability({ knn: zigzag(f * aStar) });
+      assert.ok(Math.abs(z.thresholds.knnNoise - (2 * f * aStar) / Math.sqrt(1.5 * 0.9733)) < 1e-12, `noise ${z.thresholds.knnNoise}`);
+      assert.ok(Math.abs(z.thresholds.dipThresholdEffective - thr) < 1e-12, `threshold ${z.thresholds.dipThresholdEffective} vs ${thr}`);
+      assert.equal(z.dips.length, 0);
+    }
+    assert.throws(() => detectInstability({ knn: line(12) }, { dipThreshold: 0 }), /dip threshold must be > 0/);
+    assert.throws(() => detectInstability({ knn: line(12) }, { dipMinPoints: 3, dipMaxPoints: 2 }), /dip window/);
+    assert.throws(() => detectInstability({ knn: line(12) }, { dipFalseAlarm: 1 }), /dipFalseAlarm/);
   });
 
-  it('no alarm on a smooth rising curve, a rising curve with 0.3-point noise, or a noisy plateau', () => {
+  it('a real tiny monitor curve: clean, no dip; a 3-point dip of 3 points planted anywhere with 2 points before it is found', () => {
+    const clean = detectInstability({ knn: tinyReal() });
+    assert.equal(clean.dips.length, 0);
+    assert.ok(clean.thresholds.knnNoise > 0.002 && clean.thresholds.knnNoise < 0.006, `noise ${clean.thresholds.knnNoise}`);
+    assert.equal(clean.thresholds.dipThresholdEffective, 0.015);
+    for (let at = 2; at <= 7; at++) {
+      const s = detectInstability({ knn: tinyReal({ [at]: 0.03, [at + 1]: 0.03, [at + 2]: 0.03 }) });
+      assert.equal(s.dips.length, 1, `dip at ${at}: ${JSON.stringify(s.dips)}`);
+      const d = s.dips[0];
+      const planted = [at, at + 1, at + 2].filter((i) => i < 10).map((i) => (i === 9 ? 230 : 25 * (i + 1)));
+      assert.ok(planted.includes(d.start) && planted.includes(d.bottom), `dip at ${at}: ${JSON.stringify(d)}`);
+      assert.equal(d.recovered, at + 3 <= 9, `dip at ${at}`);
+      assert.ok(d.drop > 0.02 && d.drop < 0.035, `drop ${d.drop}`);
+    }
+  });
+
+  it('synthetic tiny-like curves (19 and 10 points, 0.5 / 0.4-point noise): planted 3-point dips found, clean curves quiet', () => {
+    for (const [points, noise] of [[19, 0.005], [10, 0.004]]) {
+      const model = { points, every: 10, start: 0.48, rise: 0.07, tau: 0.35, noise, queries: 500 };
+      const u = uniform(points), g = normal(u);
+      let found = 0, falseAlarms = 0;
+      for (let c = 0; c < 40; c++) {
+        const at = 2 + Math.floor(u() * (points - 5));
+        const pts = syntheticCurve(model, g, { depth: 0.03, width: 3 }, at);
+        const lo = pts[at].iter, hi = pts[at + 2].iter;
+        if (detectInstability({ knn: pts }).dips.some((d) => d.start <= hi && d.end >= lo)) found++;
+        falseAlarms += detectInstability({ knn: syntheticCurve(model, g) }).dips.length;
+      }
+      assert.ok(found >= 36, `${points} points: ${found} of 40 found`);
+      assert.ok(falseAlarms <= 1, `${points} points: ${falseAlarms} false alarms on 40 clean curves`);
+    }
+  });
+
+  it('the noise estimate ignores a strong trend and the dip it finds; a noisy plateau raises the threshold, a 15-sigma dip still crosses it', () => {
+    for (let seed = 1; seed <= 8; seed++) {
+      const g = gaussians(seed);
+      // 20% -> 70% in 40 evaluations (half of it in the first 6), 1-point noise, a 5-point dip over 3 evaluations
+      const clean = Array.from({ length: 40 }, (_, i) => 0.7 - 0.5 * Math.exp(-i / 8) + 0.01 * g());
+      const dipped = curve(clean.map((x, i) => (i >= 20 && i < 23 ? x - 0.05 : x)), 10);
+      const s = detectInstability({ knn: dipped });
+      // one dip, over the planted points (with 1-point noise a low neighbour may join it)
+      assert.equal(s.dips.length, 1, `seed ${seed}: ${JSON.stringify(s.dips)}`);
+      assert.ok(s.dips[0].start <= 200 && s.dips[0].start >= 170 && s.dips[0].end >= 220 && s.dips[0].end <= 250, `seed ${seed}: ${JSON.stringify(s.dips)}`);
+      for (const n of [s.thresholds.knnNoise, curveNoise(dipped), curveNoise(curve(clean, 10))]) assert.ok(Math.abs(n - 0.01) < 0.003, `seed ${seed}: noise ${n}`);
+      assert.equal(detectInstability({ knn: curve(clean, 10) }).dips.length, 0, `seed ${seed}`);
+    }
     const smooth = curve(Array.from({ length: 120 }, (_, i) => 0.7 - 0.5 * Math.exp(-i / 20)), 10);
     assert.equal(detectInstability({ knn: smooth }).unstable, false);
-    for (let seed = 1; seed <= 20; seed++) {
+    let plateauAlarms = 0;
+    for (let seed = 1; seed <= 10; seed++) {
       const g = gaussians(seed);
       const rising = curve(Array.from({ length: 200 }, (_, i) => 0.7 - 0.5 * Math.exp(-i / 40) + 0.003 * g()), 10);
-      const s = detectInstability({ knn: rising });
-      assert.equal(s.dips.length, 0, `seed ${seed}: ${JSON.stringify(s.dips)}`);
-      // a plateau whose monitor noise (2 points) is as large as the 2-point threshold: the noise floor keeps it quiet
-      const plateau = curve(Array.from({ length: 300 }, () => 0.5 + 0.02 * g()), 10);
+      assert.equal(detectInstability({ knn: rising }).dips.length, 0, `seed ${seed}`);
+      // a plateau with 2-point noise (a small monitor): the threshold follows the noise
+      const plateau = curve(Array.from({ length: 100 }, () => 0.5 + 0.02 * g()), 10);
       const p = detectInstability({ knn: plateau });
       assert.ok(Math.abs(p.thresholds.knnNoise - 0.02) < 0.006, `noise estimate ${p.thresholds.knnNoise}`);
-      assert.equal(p.dips.length, 0, `seed ${seed}: ${JSON.stringify(p.dips)}`);
-      // while a dip of 15 sigma on that plateau is found
+      assert.ok(Math.abs(p.thresholds.dipThresholdEffective - p.thresholds.dipNoiseK * p.thresholds.knnNoise) < 1e-12);
+      assert.ok(Math.abs(p.thresholds.dipNoiseK - normalQuantile(1 - 0.3 / 475)) < 1e-12); // 97 + 96 + 95 + 94 + 93 windows
+      plateauAlarms += p.dips.length;
       const v = plateau.map((q) => ({ ...q }));
-      for (const i of [150, 151, 152]) v[i].value = (v[i].value as number) - 0.3;
+      for (const i of [50, 51, 52]) v[i].value = (v[i].value as number) - 0.3;
       const found = detectInstability({ knn: v }).dips;
-      assert.equal(found.length, 1);
-      assert.ok(found[0].start >= 1500 && found[0].start <= 1520 && found[0].recovered);
+      assert.ok(found.some((d) => d.start <= 520 && d.end >= 500 && d.recovered), `seed ${seed}: ${JSON.stringify(found)}`);
     }
+    assert.ok(plateauAlarms <= 1, `${plateauAlarms} false alarms on 10 noisy plateaus`);
   });
 
   it('short curves, NaN and null values (divergence) neither crash nor count', () => {
     assert.deepEqual(findDips([], 0.02), []);
     assert.deepEqual(findDips(curve([0.4]), 0.02), []);
     assert.equal(curveNoise(curve([0.1, 0.5])), 0);
+    assert.equal(curveNoise(curve([0.1, 0.5, 0.2, 0.6])), 0); // 2 residuals: too few
     assert.deepEqual(findDips(curve([0.4, 0.41, Number.NaN, null, 0.42]), 0.02), []);
     const s = detectInstability({ knn: curve([0.3, 0.35, Number.NaN]), grad: { 'first: w': curve([1, 2, Number.NaN, Infinity, null]) } });
     assert.equal(s.unstable, false);
@@ -195,14 +288,13 @@ describe('suite tables mark unstable cells', () => {
       : i === 2 ? fake(0.52, { knn: curve([0.1, 0.2, 0.3]), loss: [], lr: [] }) // stable
       : fake(0.5 + i / 100)); // no curves at all
     const t = matrixTable(suite, 'tiny', cells, results);
-    assert.equal(t.rows[0]['moco-v3'], '50.0*');
-    assert.equal(t.rows[0].simclr, '51.0*');
-    assert.equal(t.rows[0].byol, '52.0');
-    assert.equal(t.rows[1]['moco-v3'], '54.0');
+    // the marker follows the measured (linear-probe) number, n/a here: these fakes have no probe
+    assert.deepEqual([t.rows[0]['moco-v3'], t.rows[0].simclr, t.rows[0].byol, t.rows[1]['moco-v3']], ['n/a*', 'n/a*', 'n/a', 'n/a']);
+    assert.deepEqual([t.rows[0]['moco-v3_knn'], t.rows[0].simclr_knn, t.rows[0].byol_knn, t.rows[1]['moco-v3_knn']], ['50.0', '51.0', '52.0', '54.0']);
     assert.match(t.notes.join('\n'), /\* marks an unstable cell; 2 of 12 cells unstable\./);
-    assert.ok(t.notes.includes(`kNN dip threshold per cell (points; above 2.0 when the monitor's own noise sets it): ${cells[0].cell.id} 2.0, ${cells[1].cell.id} 2.0, ${cells[2].cell.id} 2.0.`));
+    assert.ok(t.notes.includes(`kNN dip threshold per cell (points; above 1.5 when the monitor's own noise sets it): ${cells[0].cell.id} 1.5, ${cells[1].cell.id} 1.5, ${cells[2].cell.id} 1.5.`));
     const note = t.notes.find((n) => n.startsWith(`unstable, ${cells[0].cell.id}:`))!;
-    assert.match(note, /kNN dips \(threshold 2\.0 pts\) at iter 275 \(bottom 34\.0% at iter 300, -5\.0 pts from 39\.0% at iter 250; recovered at iter 325\), iter 950 \(.*not recovered\)/);
+    assert.match(note, /kNN dips \(threshold 1\.5 pts\) at iter 275 \(bottom 34\.0% at iter 300, -5\.0 pts from 39\.0% at iter 250; recovered at iter 350\), iter 950 \(.*not recovered\)/);
     assert.match(note, /gradient spikes: first: conv1\.weight at iter 50 \(\d+\.\dx\); last: layer4\.0\.conv3\.weight at iter 62/);
     assert.match(note, /first-layer spike before the last layer's in 1 of 1 pairs \(after: 0, same iteration: 0\): 50 -> 62 \(layer4\.0\.conv3\.weight, lag \+12\)/);
     const d = pretrainTable(suite, 'tiny', cells, results);
@@ -210,5 +302,31 @@ describe('suite tables mark unstable cells', () => {
     assert.equal(d.rows[1].flags, 'unstable (2 dips, 0 spikes)');
     assert.equal(d.rows[2].flags, '');
     assert.equal(d.rows[3].flags, '');
+  });
+});
+
+describe('bench detector', () => {
+  it('rates: a planted 3-point dip found on >= 90 % of tiny-like curves, few false alarms; a 0-point dip never "found"', () => {
+    const r = detectorRates({ ...TINY_MODEL, noise: 0.0035 }, { depth: 0.03, width: 3 }, {}, 200, 7);
+    assert.ok(r.detected >= 0.9 && r.falseAlarms <= 0.1, JSON.stringify(r));
+    assert.ok(Math.abs(r.noiseRatioClean - 1) < 0.15, `noise estimate / true ${r.noiseRatioClean}`);
+    const none = detectorRates({ ...TINY_MODEL, noise: 0.0035 }, { depth: 0, width: 3 }, {}, 200, 7);
+    assert.equal(none.detected, 0);
+    assert.throws(() => detectorRates({ ...TINY_MODEL, points: 5 }, { depth: 0.03, width: 3 }, {}, 1, 1), /no room for a 3-point dip/);
+  });
+
+  it('--runs reads a run store\'s result.json and a results folder\'s suite JSON (one row per cell)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-detector-'));
+    const g = normal(uniform(3));
+    const clean = syntheticCurve(TINY_MODEL, g);
+    const dipped = syntheticCurve(TINY_MODEL, g, { depth: 0.05, width: 3 }, 4);
+    fs.mkdirSync(path.join(dir, 'tiny', 'abc'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'tiny', 'abc', 'result.json'), JSON.stringify({ curves: { knn: dipped } }));
+    fs.writeFileSync(path.join(dir, 'suite-tiny.json'), JSON.stringify({ cells: [{ id: 'a', curves: { knn: clean } }, { id: 'b', curves: { knn: [] } }] }));
+    fs.writeFileSync(path.join(dir, 'broken.json'), '{');
+    const rows = runThresholds(dir);
+    assert.deepEqual(rows.map((r) => [r.cell, r.points, r.dips]), [['suite-tiny:a', 10, 0], [path.join('tiny', 'abc'), 10, 1]]);
+    assert.equal(rows[1].dipIters[0], dipped[4].iter);
+    for (const r of rows) assert.ok(r.dipThresholdEffective >= 0.015 && r.dipThresholdEffective < 0.03, `${r.dipThresholdEffective}`);
   });
 });

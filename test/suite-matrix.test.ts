@@ -4,20 +4,22 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { loadSuite } from '../suites/index.ts';
-import { matrixTable, resolveCell, scatterPoints } from '../runner/pretrain-suite.ts';
-import type { PretrainResult } from '../runner/pretrain.ts';
+import { type ProbedResult, matrixTable, resolveCell, scatterPoints } from '../runner/pretrain-suite.ts';
+import { suiteProbeConfig } from '../recipes/evaluation.ts';
 import { renderScatterPlot } from '../report/svg-scatter.ts';
 import { scaledBackbone } from '../recipes/presets.ts';
 
 const runsDir = path.join(os.tmpdir(), 'sslbench-matrix-test');
 
-function fakeResult(knn: number, diverged = false): PretrainResult {
+/** A finished cell: kNN `knn`, linear probe knn + 0.2 (a probe sits above kNN). */
+function fakeResult(knn: number, diverged = false): ProbedResult {
   return {
     final: { knn, loss: 1, knnMonitor: knn, knnRandomInit: 0.1 },
     flags: diverged ? { diverged: true, divergedAt: 6 } : { diverged: false },
-    config: { knn: { k: 200, temperature: 0.07 } },
+    config: { knn: { k: 200, temperature: 0.07 }, data: { dataset: 'fashion-mnist' } },
     backend: { name: 'cpu', gpu: false, versions: {} },
-  } as unknown as PretrainResult;
+    ...(diverged ? {} : { probe: { top1: knn + 0.2, bestBaseLr: 1, perLr: [], config: suiteProbeConfig('tiny', 'vit-tiny/7'), key: 'k', seconds: 1 } }),
+  } as unknown as ProbedResult;
 }
 
 describe('table4 suite', () => {
@@ -76,10 +78,14 @@ describe('table4 suite', () => {
     const results = cells.map((_, i) => fakeResult(0.5 + i / 100, i === 11));
     const t = matrixTable(suite, 'tiny', cells, results);
     assert.deepEqual(t.rows.map((r) => r.row), ['R-50, 800-ep', 'ViT-S, 300-ep', 'ViT-B, 300-ep']);
-    assert.deepEqual(t.columns.map((c) => c.key).slice(2, 6), ['moco-v3', 'moco-v3_paper', 'simclr', 'simclr_paper']);
-    assert.equal(t.rows[0]['moco-v3'], '50.0');
+    assert.deepEqual(t.columns.map((c) => c.key).slice(2, 8), ['moco-v3', 'moco-v3_knn', 'moco-v3_paper', 'simclr', 'simclr_knn', 'simclr_paper']);
+    assert.equal(t.columns[2].header, 'MoCo v3 linear (%)');
+    assert.equal(t.rows[0]['moco-v3'], '70.0');
+    assert.equal(t.rows[0]['moco-v3_knn'], '50.0');
     assert.equal(t.rows[0]['moco-v3_paper'], 73.8);
-    assert.equal(t.rows[1].simclr, '55.0');
+    assert.equal(t.rows[1].simclr, '75.0');
+    assert.equal(t.rows[1].simclr_knn, '55.0');
+    assert.match(t.notes![0], /^measured: the linear probe: .*50 epochs.*fashion-mnist.*kNN beside it: weighted kNN \(k 200, T 0.07\)/);
     assert.equal(t.rows[2].swav, 'NaN (diverged at iter 7)');
     assert.equal(t.rows[2].swav_paper, 71.6);
   });
@@ -89,7 +95,7 @@ describe('table4 suite', () => {
     const results = cells.map((_, i) => fakeResult(0.5 + i / 100));
     const pts = scatterPoints(suite, cells, results);
     const moco = pts.filter((p) => p.label === 'MoCo v3');
-    assert.deepEqual(moco.map((p) => [p.group, +p.x.toFixed(6), +p.y.toFixed(6)]), [['measured (kNN)', 50, 58], ['paper (linear)', 73.8, 76.5]]);
+    assert.deepEqual(moco.map((p) => [p.group, +p.x.toFixed(6), +p.y.toFixed(6)]), [['measured (linear)', 70, 78], ['paper (linear)', 73.8, 76.5]]);
     const svg = renderScatterPlot(pts, { title: 'Fig. 7', xLabel: 'R-50', yLabel: 'ViT-B', diagonal: true });
     assert.equal((svg.match(/<circle [^>]*data-group/g) ?? []).length, 8);
     assert.match(svg, /class="diagonal"/);
