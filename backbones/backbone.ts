@@ -5,6 +5,7 @@
  */
 import type { tf } from '../engine/tf.ts';
 import type { Module } from '../engine/module.ts';
+import type { BackboneOptions } from '../core/config.ts';
 
 export interface Backbone extends Module {
   /** The name it was built from, e.g. `vit-b/16`. */
@@ -17,28 +18,6 @@ export interface Backbone extends Module {
   apply(images: tf.Tensor4D, training: boolean): tf.Tensor2D;
 }
 
-/** Options every backbone family understands; families ignore what does not apply to them. */
-export interface BackboneOptions {
-  patchSize?: number;
-  imageSize?: number;
-  posEmbed?: 'sincos' | 'learned' | 'none';
-  pooling?: 'cls' | 'gap-ln' | 'gap';
-  randomPatchProj?: boolean;
-  mlpBatchNorm?: boolean;
-  /** ViT: stochastic depth rate of the last block (linear from 0 over the blocks; training only); default 0. */
-  dropPath?: number;
-  /** ResNet stem: 'imagenet' (7x7/2 conv + max pool) or 'cifar' (3x3/1 conv); default by image size. */
-  stem?: 'imagenet' | 'cifar';
-  /** ResNet: each block's last BN gamma starts at 0 (torchvision's zero_init_residual). */
-  zeroInitResidual?: boolean;
-  /**
-   * ViT: the fine-tuning build of Table 5's transfer path (backbones/vit/config.ts FinetuneBuild):
-   * every parameter trainable ('pretrained': then load the weights; 'scratch': a from-scratch DeiT
-   * ViT with timm's init). Set by the transfer path only, never in a pre-training config. ResNet
-   * ignores it (all its parameters train anyway).
-   */
-  finetune?: 'pretrained' | 'scratch';
-}
 
 /** What the counting tables show of a backbone's shape. */
 export interface BackboneShape {

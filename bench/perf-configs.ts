@@ -3,7 +3,7 @@
  * batch and optimiser, measured as a whole training step.
  */
 import type { MocoV3Config } from '../frameworks/mocov3.ts';
-import type { BackboneOptions } from '../backbones/backbone.ts';
+import type { BackboneOptions } from '../core/config.ts';
 
 export interface PerfConfig {
   title: string;

@@ -54,7 +54,7 @@ export interface BackboneFlags {
   zeroInitResidual?: boolean;
 }
 
-export function backboneOptionsFrom(f: BackboneFlags): import('../backbones/backbone.ts').BackboneOptions {
+export function backboneOptionsFrom(f: BackboneFlags): import('../core/config.ts').BackboneOptions {
   const pick = <T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined => {
     if (v === undefined) return undefined;
     if (!(allowed as readonly string[]).includes(v)) throw new Error(`${flag}: '${v}' is not one of ${allowed.join(', ')}`);

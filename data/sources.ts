@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DataConfig } from '../runner/config.ts';
+import type { DataConfig } from '../core/config.ts';
 import type { ImageSet } from './image-set.ts';
 import { makeSynthetic } from './synthetic.ts';
 import { FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.ts';

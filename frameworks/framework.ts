@@ -4,7 +4,8 @@
  */
 import type { tf } from '../engine/tf.ts';
 import type { Module, Param } from '../engine/module.ts';
-import type { Backbone, BackboneOptions } from '../backbones/backbone.ts';
+import type { BackboneOptions } from '../core/config.ts';
+import type { Backbone } from '../backbones/backbone.ts';
 
 export interface StepContext {
   /** Global iteration, from 0. */

@@ -1,7 +1,7 @@
 /** Optimisers by name, as the container registers them. */
 import type { Param } from '../engine/module.ts';
 import type { Optimizer } from './optimizer.ts';
-import type { Checkpointable } from '../runner/checkpoint.ts';
+import type { Checkpointable } from '../core/checkpoint.ts';
 import { AdamW } from './adamw.ts';
 import { Lars } from './lars.ts';
 import { Lamb } from './lamb.ts';

@@ -1,5 +1,5 @@
 /** What a cell job carries between `bench run --queue` and `bench worker`, and what it reports. */
-import type { PretrainConfig } from '../runner/config.ts';
+import type { PretrainConfig } from '../core/config.ts';
 
 /** A pre-training cell as a queue job. Its job id is `cell-HASH` (BullMQ refuses all-digit custom ids). */
 export interface CellJobData {

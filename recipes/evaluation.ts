@@ -4,8 +4,8 @@
  * eval-mode backbone, SGD + cosine, lr sweep, crop + flip; AdamW + warmup + cosine, mixup/cutmix,
  * label smoothing, drop-path) and shrink epochs, batch and data.
  */
-import type { DeepPartial } from '../runner/config.ts';
-import { deepMerge } from '../runner/config.ts';
+import type { DeepPartial } from '../core/config.ts';
+import { deepMerge } from '../core/config.ts';
 import { FINETUNE_RECIPES, type FinetuneRecipe } from '../evaluators/finetune.ts';
 
 export interface LinearProbeConfig {

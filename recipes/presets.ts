@@ -8,8 +8,8 @@
  * schedules are a hundred times shorter. Optimiser, schedules, losses, augmentation and
  * evaluation are the recipe's in every preset.
  */
-import type { DeepPartial, PretrainConfig } from '../runner/config.ts';
-import { deepMerge } from '../runner/config.ts';
+import type { DeepPartial, PretrainConfig } from '../core/config.ts';
+import { deepMerge } from '../core/config.ts';
 import { DEFAULT_RECIPE, recipe } from './recipes.ts';
 
 interface Scale {

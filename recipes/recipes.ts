@@ -3,7 +3,7 @@
  * suite cell names its recipe (default `mocov3-vit`); presets then scale sizes only
  * (recipes/presets.ts). Where the paper does not give a value, the comment says where it comes from.
  */
-import type { PretrainConfig } from '../runner/config.ts';
+import type { PretrainConfig } from '../core/config.ts';
 import { MOCOV3_VIT_DEFAULTS } from '../frameworks/mocov3.ts';
 
 export interface Recipe {

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import type { ResultTable } from './table.ts';
-import { writeFileAtomic, writeTable } from './write.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
+import { writeTable } from './write.ts';
 import type { CellEvents, Figure } from './figures.ts';
 import { renderSuitePage } from './html.ts';
 

@@ -1,14 +1,7 @@
 /** Writing result files: atomically (temp file + rename), so a crash never leaves a half file. */
-import fs from 'node:fs';
 import path from 'node:path';
 import { ResultTable, renderCsv, renderMarkdown } from './table.ts';
-
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
+import { writeFileAtomic } from '../core/atomic-write.ts';
 
 /** Writes NAME.md, NAME.csv and NAME.json under `dir`; returns the paths. */
 export function writeTable(dir: string, t: ResultTable, extra: Record<string, unknown> = {}): string[] {

@@ -14,8 +14,8 @@ import type { DatasetSource } from '../data/sources.ts';
 import { loadWeights } from '../engine/weights.ts';
 import type { LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
 import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.ts';
-import { writeFileAtomic } from '../report/write.ts';
-import { canonicalJson, type PretrainConfig } from './config.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
+import { canonicalJson, type PretrainConfig } from '../core/config.ts';
 
 /** What a pre-training suite stores of a cell's probe. */
 export interface CellProbe {

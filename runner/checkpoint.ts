@@ -8,25 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Module } from '../engine/module.ts';
 import { readSafetensors, toFloat32, writeSafetensors, type StTensor } from '../engine/safetensors.ts';
-import { writeFileAtomic } from '../report/write.ts';
-
-export interface TensorState {
-  /** Named float tensors (flattened) and scalars. */
-  tensors: Map<string, Float32Array | Int32Array>;
-  scalars: Record<string, number>;
-}
-
-export interface Checkpointable {
-  stateForCheckpoint(): TensorState;
-  loadFromCheckpoint(s: TensorState): void;
-}
-
-export interface CheckpointMeta<J> {
-  iter: number;
-  file: string;
-  scalars: Record<string, Record<string, number>>;
-  json: J;
-}
+import { writeFileAtomic } from '../core/atomic-write.ts';
+import type { CheckpointMeta, Checkpointable } from '../core/checkpoint.ts';
 
 const META = 'checkpoint.json';
 

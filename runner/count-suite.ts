@@ -8,7 +8,8 @@ import type { Suite, SuiteCell } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
 import type { ResultTable } from '../report/table.ts';
 import type { Registry } from '../container/container.ts';
-import type { BackboneOptions, BackboneReference } from '../backbones/backbone.ts';
+import type { BackboneOptions } from '../core/config.ts';
+import type { BackboneReference } from '../backbones/backbone.ts';
 import { writeSuiteOutputs } from '../report/suite-outputs.ts';
 
 /** ResNet-50's multiply-adds per 224 crop as the paper quotes it (Table 3 caption). */

@@ -2,7 +2,7 @@
  * Which data set a cell uses: 'auto' means Fashion-MNIST when its Debian package is installed,
  * else the embedded synthetic set. The resolved name is what the cell's config (and hash) records.
  */
-import type { DataConfig } from './config.ts';
+import type { DataConfig } from '../core/config.ts';
 import { FASHION_MNIST_DIR, fashionMnistAvailable } from '../data/fashion-mnist.ts';
 import { DATA_LAYOUTS, IMAGENET_NEEDED, pathNeeded } from '../data/sources.ts';
 

@@ -26,9 +26,10 @@ import type { DatasetSource } from '../data/sources.ts';
 import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
 import { GradMonitor } from '../evaluators/grad-monitor.ts';
 import { type InstabilitySummary, detectInstability } from '../evaluators/instability.ts';
-import { type PretrainConfig, configHash } from './config.ts';
-import { type Checkpointable, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { writeFileAtomic } from '../report/write.ts';
+import { type PretrainConfig, configHash } from '../core/config.ts';
+import type { Checkpointable } from '../core/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import { TrainStep } from './train-step.ts';
 
 export interface CurvePoint {

@@ -9,7 +9,7 @@ import { loadPets, parsePetsList, petsClassName } from '../data/pets.ts';
 import { checkImageSet } from '../data/image-set.ts';
 import { cifar10Source, flowers102Source, pathNeeded, petsSource, DATASET_SOURCES } from '../data/sources.ts';
 import { resolveDataset } from '../runner/datasets.ts';
-import type { DataConfig } from '../runner/config.ts';
+import type { DataConfig } from '../core/config.ts';
 import { matFile } from './helpers/mat-writer.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sslbench-flowers-pets-'));

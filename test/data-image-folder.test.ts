@@ -8,7 +8,7 @@ import { balancedFirst, loadImageFolder, scanImageFolder } from '../data/image-f
 import { checkMemory, decodeImages, imageBytes, resizedShape } from '../data/decode.ts';
 import { checkImageSet } from '../data/image-set.ts';
 import { IMAGENET_NEEDED, imagenetSource } from '../data/sources.ts';
-import type { DataConfig } from '../runner/config.ts';
+import type { DataConfig } from '../core/config.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sslbench-imagefolder-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
 import { VisionTransformer } from '../backbones/vit/vit.ts';
 import { vitConfig } from '../backbones/vit/config.ts';
-import type { BackboneOptions } from '../backbones/backbone.ts';
+import type { BackboneOptions } from '../core/config.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { makeSynthetic } from '../data/synthetic.ts';
 import { FINETUNE_RECIPES, finetune, finetuneEvaluator, softTargetCrossEntropy, transferBackboneOptions, weightDecayGroups, type FinetuneOptions } from '../evaluators/finetune.ts';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { tf } from '../engine/tf.ts';
 import { Registry } from '../container/container.ts';
 import { presetConfig } from '../recipes/presets.ts';
-import { configHash } from '../runner/config.ts';
+import { configHash } from '../core/config.ts';
 import { pretrain } from '../runner/pretrain.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import { readSafetensors } from '../engine/safetensors.ts';

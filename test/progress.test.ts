@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Progress, formatDuration, formatNumber, formatRate } from '../cli/progress.ts';
+import { Progress, formatDuration, formatNumber, formatRate } from '../core/progress.ts';
 
 /** A fake stream that collects writes, and a clock the test moves by hand (milliseconds). */
 function fake(isTTY: boolean, columns?: number) {

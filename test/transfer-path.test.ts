@@ -17,7 +17,7 @@ import { VisionTransformer } from '../backbones/vit/vit.ts';
 import { vitConfig } from '../backbones/vit/config.ts';
 import { sincosPosEmbed } from '../backbones/vit/pos-embed.ts';
 import { timmTruncNormal, torchDefaultUniform } from '../backbones/vit/deit-init.ts';
-import type { BackboneOptions } from '../backbones/backbone.ts';
+import type { BackboneOptions } from '../core/config.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { makeSynthetic } from '../data/synthetic.ts';
 import { FINETUNE_PROTOCOL, FINETUNE_RECIPES, finetune, transferBackboneOptions, type FinetuneOptions } from '../evaluators/finetune.ts';

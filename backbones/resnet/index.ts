@@ -1,5 +1,6 @@
 /** The ResNet backbone families (`resnet-50`, `resnet-tiny`, `resnet-micro`) as container entries. */
-import type { BackboneFamily, BackboneOptions } from '../backbone.ts';
+import type { BackboneOptions } from '../../core/config.ts';
+import type { BackboneFamily } from '../backbone.ts';
 import { RESNET_SIZES, resnetConfig, resnetFamilies, resnetFamilyOf, resnetOutDim } from './config.ts';
 import { ResNet } from './resnet.ts';
 import { resnetMacs, resnetParamCount } from './count.ts';

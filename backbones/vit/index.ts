@@ -1,5 +1,6 @@
 /** The ViT backbone families (`vit-s`, `vit-b`, ..., `vit-bn-l`, ...) as container entries. */
-import type { BackboneFamily, BackboneOptions } from '../backbone.ts';
+import type { BackboneOptions } from '../../core/config.ts';
+import type { BackboneFamily } from '../backbone.ts';
 import { VIT_SIZES, vitConfig, vitFamilies, vitFamilyOf } from './config.ts';
 import { VisionTransformer } from './vit.ts';
 import { vitMacs, vitParamCount } from './count.ts';

@@ -1,6 +1,6 @@
 /** The smallest complete pre-training config the tests run: smoke preset, 8 iterations per epoch, 2 epochs. */
 import { presetConfig } from '../../recipes/presets.ts';
-import { deepMerge, type PretrainConfig } from '../../runner/config.ts';
+import { deepMerge, type PretrainConfig } from '../../core/config.ts';
 
 export function smallPretrainConfig(over: unknown = {}): PretrainConfig {
   return deepMerge(

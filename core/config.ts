@@ -4,7 +4,29 @@
  * the resolved config names the cell's run folder, so a finished cell is found again and skipped.
  */
 import { createHash } from 'node:crypto';
-import type { BackboneOptions } from '../backbones/backbone.ts';
+
+/** Options every backbone family understands; families ignore what does not apply to them. */
+export interface BackboneOptions {
+  patchSize?: number;
+  imageSize?: number;
+  posEmbed?: 'sincos' | 'learned' | 'none';
+  pooling?: 'cls' | 'gap-ln' | 'gap';
+  randomPatchProj?: boolean;
+  mlpBatchNorm?: boolean;
+  /** ViT: stochastic depth rate of the last block (linear from 0 over the blocks; training only); default 0. */
+  dropPath?: number;
+  /** ResNet stem: 'imagenet' (7x7/2 conv + max pool) or 'cifar' (3x3/1 conv); default by image size. */
+  stem?: 'imagenet' | 'cifar';
+  /** ResNet: each block's last BN gamma starts at 0 (torchvision's zero_init_residual). */
+  zeroInitResidual?: boolean;
+  /**
+   * ViT: the fine-tuning build of Table 5's transfer path (backbones/vit/config.ts FinetuneBuild):
+   * every parameter trainable ('pretrained': then load the weights; 'scratch': a from-scratch DeiT
+   * ViT with timm's init). Set by the transfer path only, never in a pre-training config. ResNet
+   * ignores it (all its parameters train anyway).
+   */
+  finetune?: 'pretrained' | 'scratch';
+}
 
 export type DatasetName = 'auto' | 'synthetic' | 'fashion-mnist' | 'imagenet' | 'cifar10' | 'cifar100' | 'flowers102' | 'pets';
 

@@ -1,0 +1,21 @@
+/**
+ * The checkpoint contract: what a part of a run (optimiser state, monitor queue) gives to a
+ * checkpoint and takes back on resume. Writing and reading the files is runner/checkpoint.ts.
+ */
+export interface TensorState {
+  /** Named float tensors (flattened) and scalars. */
+  tensors: Map<string, Float32Array | Int32Array>;
+  scalars: Record<string, number>;
+}
+
+export interface Checkpointable {
+  stateForCheckpoint(): TensorState;
+  loadFromCheckpoint(s: TensorState): void;
+}
+
+export interface CheckpointMeta<J> {
+  iter: number;
+  file: string;
+  scalars: Record<string, Record<string, number>>;
+  json: J;
+}
