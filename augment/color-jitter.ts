@@ -11,8 +11,7 @@ import type { Rng } from '../engine/rng.ts';
 import { applyByGroup } from './batch-select.ts';
 import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation } from './color.ts';
 
-/** Op ids, in torchvision's `fn_idx` numbering. */
-export const JITTER_OPS = ['brightness', 'contrast', 'saturation', 'hue'] as const;
+/** Op ids, in torchvision's `fn_idx` numbering: 0 brightness, 1 contrast, 2 saturation, 3 hue. */
 export type JitterOp = 0 | 1 | 2 | 3;
 
 export interface JitterStrength {

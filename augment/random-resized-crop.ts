@@ -90,17 +90,3 @@ export function cropAndResize(
   });
   return resampleBilinear(images, rows, cols);
 }
-
-/** Sample one box per image (scale, ratio as torchvision) and crop-and-resize the batch. */
-export function randomResizedCrop(
-  images: tf.Tensor4D,
-  rng: Rng,
-  outSize: number,
-  scale: readonly [number, number],
-  ratio: readonly [number, number] = DEFAULT_RATIO,
-): tf.Tensor4D {
-  const [B, H, W] = images.shape;
-  const boxes: CropBox[] = [];
-  for (let b = 0; b < B; b++) boxes.push(sampleResizedCropBox(rng, H, W, scale, ratio));
-  return cropAndResize(images, boxes, outSize);
-}

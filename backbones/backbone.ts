@@ -43,6 +43,7 @@ export interface BackboneReference {
 
 export interface BackboneFamily {
   /** Family name as registered, e.g. `vit-b`. */
+  readonly kind: 'backbone';
   readonly family: string;
   readonly title: string;
   /** Parameter count the paper quotes (Table 2), in millions, when it has one. */

@@ -20,9 +20,10 @@
  * in the first third), values on 500 held-out images; noise levels of the grid bracket the measured
  * knnNoise of the committed tiny curves (medians 0.35 points on 10-point curves, 0.8 on 19-point ones).
  */
+import type { DipOptions, SeriesPoint } from '../core/instability.ts';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type DipOptions, type SeriesPoint, INSTABILITY_DEFAULTS, detectInstability, dipNoiseK, median, scanDips } from '../evaluators/instability.ts';
+import { INSTABILITY_DEFAULTS, detectInstability, dipNoiseK, median, scanDips } from '../evaluators/instability.ts';
 
 export interface CurveModel {
   /** Number of monitor evaluations. */

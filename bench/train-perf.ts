@@ -6,8 +6,8 @@
 import { tf } from '../engine/tf.ts';
 import { traceMacs } from '../engine/flops.ts';
 import type { Registry } from '../container/container.ts';
-import type { FrameworkFactory } from '../frameworks/framework.ts';
-import type { OptimizerFactory } from '../optim/index.ts';
+import { buildFramework } from '../frameworks/framework.ts';
+import { buildOptimizer } from '../optim/index.ts';
 import { TrainStep } from '../runner/train-step.ts';
 import type { PerfConfig } from './perf-configs.ts';
 
@@ -22,13 +22,13 @@ export interface TrainPerfResult {
 }
 
 export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: number, registry: Registry): Promise<TrainPerfResult> {
-  const fw = registry.get<FrameworkFactory>('framework', cfg.framework).build(cfg.frameworkConfig, {
+  const fw = buildFramework(registry.frameworks.get(cfg.framework), cfg.frameworkConfig, {
     backboneName: cfg.backbone,
     backboneOptions: cfg.backboneOptions,
     seed: 1,
     buildBackbone: (n, o, s) => registry.backbone(n).build(n, o, s),
   });
-  const optimizer = registry.get<OptimizerFactory>('optimizer', 'adamw').build(fw.trainableParams(), { weightDecay: cfg.weightDecay });
+  const optimizer = buildOptimizer(registry.optimizers.get('adamw'), fw.trainableParams(), { weightDecay: cfg.weightDecay });
   const step = new TrainStep(fw, optimizer);
   const s = fw.backbone.imageSize;
   const v1 = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -41,7 +41,7 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
   let keyMacs = 0;
   let queryMacs = 0;
   tf.tidy(() => {
-    let prepared: tf.Tensor[] = [];
+    let prepared: tf.TensorContainer = {};
     keyMacs = traceMacs(() => (prepared = fw.prepare(v1, v2, { iter: 0, totalIters: total, itersPerEpoch: total })));
     queryMacs = traceMacs(() => void fw.loss(v1, v2, prepared, { iter: 0, totalIters: total, itersPerEpoch: total }));
   });

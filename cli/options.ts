@@ -1,5 +1,8 @@
 /** Option parsers shared by the commands; each error names the flag. */
 import { InvalidArgumentError } from 'commander';
+import path from 'node:path';
+import type { Registry } from '../container/container.ts';
+import { envPluginFiles, registryWithPlugins } from '../container/plugin-files.ts';
 
 export function intOption(flag: string, min = 0) {
   return (value: string): number => {
@@ -69,4 +72,24 @@ export function backboneOptionsFrom(f: BackboneFlags): import('../core/config.ts
     stem: pick('--stem', f.stem, ['imagenet', 'cifar'] as const),
     zeroInitResidual: f.zeroInitResidual,
   };
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `--plugin FILE`: a user's plugin file (container/plugin-files.ts), repeatable. */
+export const PLUGIN_FLAG = [
+  '--plugin <file>',
+  'load plugins (a module default-exporting a framework, backbone, optimiser, ... descriptor or an array of them); repeatable; also SSLBENCH_PLUGINS',
+  collect,
+  [] as string[],
+] as const;
+
+/**
+ * The registry of a command: built-ins plus the plugin files given (and SSLBENCH_PLUGINS). The
+ * files are added to SSLBENCH_PLUGINS so that processes this one starts (queue cells) load them too.
+ */
+export async function commandRegistry(files: readonly string[] = []): Promise<Registry> {
+  const abs = files.map((f) => path.resolve(f));
+  if (abs.length) process.env.SSLBENCH_PLUGINS = [...envPluginFiles(), ...abs].join(path.delimiter);
+  return registryWithPlugins();
 }

@@ -1,69 +1,121 @@
 /**
- * The one place where sslbench's interchangeable parts are wired. Every backbone family (and,
- * as they land, every framework, evaluator, dataset and optimiser) is bound here by name;
- * `bench list` prints what is bound, and suites and the CLI resolve names through `Registry`.
+ * The composition root: the one place where sslbench's plugins are bound. Built-in plugins are
+ * listed in container/builtin.ts; a user's own plugins (a framework, a backbone, ...) come from
+ * plugin files (`--plugin FILE`, container/plugin-files.ts) and are bound beside them. Everything
+ * else receives a `Registry`: typed sets of plugins by kind, looked up by the names suites give.
  */
 import { Container } from 'inversify';
-import { KINDS, Kind, NAMES, TOKENS } from './tokens.ts';
+import { PLUGIN_KINDS, type PluginKind } from '../core/plugin.ts';
 import type { BackboneFamily } from '../backbones/backbone.ts';
-import { allVitFamilies } from '../backbones/vit/index.ts';
-import { allResnetFamilies } from '../backbones/resnet/index.ts';
-import type { FrameworkFactory } from '../frameworks/framework.ts';
-import { mocov3Factory } from '../frameworks/mocov3.ts';
-import { simclrFactory } from '../frameworks/simclr.ts';
-import { byolFactory } from '../frameworks/byol.ts';
-import { swavFactory } from '../frameworks/swav.ts';
-import { DATASET_SOURCES, type DatasetSource } from '../data/sources.ts';
-import { adamwFactory, lambFactory, larsFactory, type OptimizerFactory } from '../optim/index.ts';
-import { knnEvaluator, knnMonitorFactory } from '../evaluators/index.ts';
-import { linearProbeEvaluator } from '../evaluators/linear-probe.ts';
-import { finetuneEvaluator } from '../evaluators/finetune.ts';
+import type { LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
+import { type AnyPlugin, type PluginTypes, TOKENS, pluginName } from './tokens.ts';
+import { BUILTIN_PLUGINS } from './builtin.ts';
 
-function bindNamed<T>(c: Container, kind: Kind, entries: [string, T][]): void {
-  for (const [name, value] of entries) c.bind<T>(TOKENS[kind]).toConstantValue(value).whenNamed(name);
-  c.bind<string[]>(NAMES[kind]).toConstantValue(entries.map(([n]) => n));
+/** The kind of a plugin value: its `kind` field, or a backbone family's shape. */
+export function kindOf(p: AnyPlugin): PluginKind {
+  if ('kind' in p && typeof p.kind === 'string' && (PLUGIN_KINDS as readonly string[]).includes(p.kind)) return p.kind as PluginKind;
+  throw new Error(`plugin '${pluginName(p)}': no valid 'kind' (one of ${PLUGIN_KINDS.join(', ')})`);
 }
 
-export function buildContainer(): Container {
+/** A container with the built-in plugins and `extra` (users' plugins) bound; a duplicate name is an error. */
+export function buildContainer(extra: readonly AnyPlugin[] = []): Container {
   const c = new Container();
-  bindNamed<BackboneFamily>(c, 'backbone', [...allVitFamilies(), ...allResnetFamilies()].map((f) => [f.family, f]));
-  const frameworks = [mocov3Factory, simclrFactory, byolFactory, swavFactory] as FrameworkFactory[];
-  bindNamed<FrameworkFactory>(c, 'framework', frameworks.map((f) => [f.name, f]));
-  bindNamed<unknown>(c, 'evaluator', [
-    [knnEvaluator.name, knnEvaluator],
-    [knnMonitorFactory.name, knnMonitorFactory],
-    [linearProbeEvaluator.name, linearProbeEvaluator],
-    [finetuneEvaluator.name, finetuneEvaluator],
-  ]);
-  bindNamed<DatasetSource>(c, 'dataset', DATASET_SOURCES.map((d) => [d.name, d]));
-  bindNamed<OptimizerFactory>(c, 'optimizer', [adamwFactory, larsFactory, lambFactory].map((f) => [f.name, f]));
-  for (const kind of KINDS) if (!c.isBound(NAMES[kind])) c.bind<string[]>(NAMES[kind]).toConstantValue([]);
+  const seen = new Map<string, string>();
+  for (const [p, from] of [...BUILTIN_PLUGINS.map((p) => [p, 'built in'] as const), ...extra.map((p) => [p, 'plugin'] as const)]) {
+    const kind = kindOf(p);
+    const key = `${kind}:${pluginName(p)}`;
+    if (seen.has(key)) throw new Error(`${kind} '${pluginName(p)}' is registered twice (${seen.get(key)} and ${from}); a plugin needs a name of its own`);
+    seen.set(key, from);
+    c.bind(TOKENS[kind] as never).toConstantValue(p as never);
+  }
   return c;
 }
 
-/** Name-based access to the container, with errors that list the known names. */
-export class Registry {
-  constructor(private readonly container: Container = buildContainer()) {}
-
-  names(kind: Kind): string[] {
-    return this.container.get<string[]>(NAMES[kind]);
+/** The plugins of one kind, by name; an unknown name is an error that lists the known ones. */
+export class PluginSet<K extends PluginKind> {
+  private readonly byName: Map<string, PluginTypes[K]>;
+  constructor(
+    readonly kind: K,
+    plugins: readonly PluginTypes[K][],
+  ) {
+    this.byName = new Map(plugins.map((p) => [pluginName(p), p]));
   }
 
-  get<T>(kind: Kind, name: string): T {
-    if (!this.names(kind).includes(name)) {
-      const known = this.names(kind);
-      throw new Error(`unknown ${kind} '${name}'; known ${kind}s: ${known.length ? known.join(', ') : '(none registered yet)'}`);
-    }
-    return this.container.get<T>(TOKENS[kind], { name });
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  get(name: string): PluginTypes[K] {
+    const p = this.byName.get(name);
+    if (!p) throw new Error(`unknown ${this.kind} '${name}'; known ${this.kind}s: ${this.names().join(', ') || '(none registered)'}`);
+    return p;
+  }
+
+  all(): PluginTypes[K][] {
+    return [...this.byName.values()];
+  }
+}
+
+/** Typed access to every kind of plugin a container holds. */
+export class Registry {
+  readonly backbones: PluginSet<'backbone'>;
+  readonly frameworks: PluginSet<'framework'>;
+  readonly optimizers: PluginSet<'optimizer'>;
+  readonly datasets: PluginSet<'dataset'>;
+  readonly evaluators: PluginSet<'evaluator'>;
+  readonly monitors: PluginSet<'monitor'>;
+  readonly finetuners: PluginSet<'finetuner'>;
+
+  constructor(container: Container = buildContainer()) {
+    const all = <K extends PluginKind>(kind: K) => new PluginSet(kind, container.isBound(TOKENS[kind]) ? container.getAll(TOKENS[kind]) : []);
+    this.backbones = all('backbone');
+    this.frameworks = all('framework');
+    this.optimizers = all('optimizer');
+    this.datasets = all('dataset');
+    this.evaluators = all('evaluator');
+    this.monitors = all('monitor');
+    this.finetuners = all('finetuner');
+  }
+
+  /** The set of one kind (for `bench list`). */
+  set(kind: PluginKind): PluginSet<PluginKind> {
+    const sets: Record<PluginKind, PluginSet<PluginKind>> = {
+      backbone: this.backbones,
+      framework: this.frameworks,
+      optimizer: this.optimizers,
+      dataset: this.datasets,
+      evaluator: this.evaluators,
+      monitor: this.monitors,
+      finetuner: this.finetuners,
+    };
+    return sets[kind];
+  }
+
+  /** The frozen-feature evaluator `name` that trains a linear probe (`probe()`), or an error. */
+  linearProbe(name = 'linear-probe'): LinearProbeEvaluator {
+    const e = this.evaluators.get(name);
+    if (!('probe' in e)) throw new Error(`evaluator '${name}' is not a linear probe (it has no probe())`);
+    return e;
   }
 
   /** A backbone name may carry a patch suffix (`vit-b/16`); its family is the part before it. */
   backbone(name: string): BackboneFamily {
     const family = name.replace(/\/\d+$/, '');
-    try {
-      return this.get<BackboneFamily>('backbone', family);
-    } catch (err) {
-      throw new Error(`unknown backbone '${name}'; known backbones: ${this.names('backbone').join(', ')} (patch size as a suffix, e.g. vit-b/16)`, { cause: err });
+    if (!this.backbones.has(family)) {
+      throw new Error(`unknown backbone '${name}'; known backbones: ${this.backbones.names().join(', ')} (patch size as a suffix, e.g. vit-b/16)`);
     }
+    return this.backbones.get(family);
   }
+}
+
+let builtin: Registry | undefined;
+
+/** A registry of the built-in plugins only (for callers given none, e.g. resolving a suite's cells in tests). */
+export function builtinRegistry(): Registry {
+  builtin ??= new Registry();
+  return builtin;
 }

@@ -1,7 +1,44 @@
-/** Service identifiers of the container: one per kind of interchangeable part. */
-export const KINDS = ['backbone', 'framework', 'evaluator', 'dataset', 'optimizer'] as const;
-export type Kind = (typeof KINDS)[number];
+/**
+ * Service identifiers of the container, one per kind of plugin, typed: `container.getAll(FRAMEWORKS)`
+ * is a `FrameworkPlugin[]`. Frozen-feature evaluators, training monitors and fine-tuners are kinds
+ * of their own (they have different interfaces).
+ */
+import type { ServiceIdentifier } from 'inversify';
+import type { BackboneFamily } from '../backbones/backbone.ts';
+import type { FrameworkPlugin } from '../frameworks/framework.ts';
+import type { OptimizerPlugin } from '../optim/index.ts';
+import type { DatasetSource } from '../data/sources.ts';
+import type { FrozenEvaluator, MonitorFactory } from '../evaluators/index.ts';
+import type { LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
+import type { FinetuneEvaluator } from '../evaluators/finetune.ts';
+import type { PluginKind } from '../core/plugin.ts';
 
-/** Named bindings of a kind live under TOKENS[kind]; the list of its names under NAMES[kind]. */
-export const TOKENS: Record<Kind, symbol> = Object.fromEntries(KINDS.map((k) => [k, Symbol.for(`sslbench.${k}`)])) as Record<Kind, symbol>;
-export const NAMES: Record<Kind, symbol> = Object.fromEntries(KINDS.map((k) => [k, Symbol.for(`sslbench.${k}.names`)])) as Record<Kind, symbol>;
+/** The plugin type of each kind. */
+export interface PluginTypes {
+  backbone: BackboneFamily;
+  framework: FrameworkPlugin;
+  optimizer: OptimizerPlugin;
+  dataset: DatasetSource;
+  evaluator: FrozenEvaluator | LinearProbeEvaluator;
+  monitor: MonitorFactory;
+  finetuner: FinetuneEvaluator;
+}
+
+export type AnyPlugin = PluginTypes[PluginKind];
+
+const id = <K extends PluginKind>(kind: K) => Symbol.for(`sslbench.${kind}`) as ServiceIdentifier<PluginTypes[K]>;
+
+export const TOKENS: { [K in PluginKind]: ServiceIdentifier<PluginTypes[K]> } = {
+  backbone: id('backbone'),
+  framework: id('framework'),
+  optimizer: id('optimizer'),
+  dataset: id('dataset'),
+  evaluator: id('evaluator'),
+  monitor: id('monitor'),
+  finetuner: id('finetuner'),
+};
+
+/** The plugin's name (a backbone family registers under its family name). */
+export function pluginName(p: AnyPlugin): string {
+  return 'family' in p ? p.family : p.name;
+}

@@ -45,11 +45,14 @@ export interface DataConfig {
   evalCropFraction: number;
 }
 
-export type OptimizerName = 'adamw' | 'lars' | 'lamb';
-export type FrameworkName = 'mocov3' | 'simclr' | 'byol' | 'swav';
 
+/**
+ * The optimiser by name (a registered optimiser plugin, optim/index.ts), the common fields, and the
+ * optimiser's own fields (e.g. AdamW's beta1 / beta2 / eps, LARS's momentum / trustCoefficient;
+ * each optimiser's default when absent), validated against that optimiser's schema.
+ */
 export interface OptimizerConfig {
-  name: OptimizerName;
+  name: string;
   baseLr: number;
   weightDecay: number;
   batch: number;
@@ -57,9 +60,7 @@ export interface OptimizerConfig {
   warmupEpochs: number;
   /** lr = baseLr x batch / lrScaleDivisor (256). */
   lrScaleDivisor: number;
-  /** LARS: momentum (0.9) and trust coefficient (0.001) when not the optimiser's defaults. */
-  momentum?: number;
-  trustCoefficient?: number;
+  [field: string]: unknown;
 }
 
 export interface MonitorConfig {
@@ -85,7 +86,7 @@ export interface PretrainConfig {
   data: DataConfig;
   backbone: { name: string } & BackboneOptions;
   /** The framework by name, and its own fields (validated against that framework's schema). */
-  framework: { name: FrameworkName; [field: string]: unknown };
+  framework: { name: string; [field: string]: unknown };
   optimizer: OptimizerConfig;
   augment: { cropMin: number };
   monitor: MonitorConfig;

@@ -24,6 +24,7 @@ export interface SplitSets {
 }
 
 export interface DatasetSource {
+  readonly kind: 'dataset';
   readonly name: string;
   readonly title: string;
   load(d: DataConfig, seed: number): SplitSets | Promise<SplitSets>;
@@ -51,6 +52,7 @@ export const IMAGENET_NEEDED =
   'data.path: this preset pre-trains on ImageNet; pass --data PATH to an ImageFolder root with train/ and val/ (one sub-folder of images per class), or use --preset tiny or smoke';
 
 export const syntheticSource: DatasetSource = {
+  kind: 'dataset',
   name: 'synthetic',
   title: 'embedded procedural image set (10 shape/texture classes, 32 px RGB)',
   load: (d, seed) => ({
@@ -60,6 +62,7 @@ export const syntheticSource: DatasetSource = {
 };
 
 export const fashionMnistSource: DatasetSource = {
+  kind: 'dataset',
   name: 'fashion-mnist',
   title: 'Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)',
   load: (d) => {
@@ -72,6 +75,7 @@ export const fashionMnistSource: DatasetSource = {
 };
 
 export const imagenetSource: DatasetSource = {
+  kind: 'dataset',
   name: 'imagenet',
   title: 'ImageNet-1k ImageFolder (train/ and val/, one sub-folder of images per class)',
   load: async (d) => {
@@ -91,6 +95,7 @@ export const imagenetSource: DatasetSource = {
 
 function cifarSource(variant: CifarVariant, title: string): DatasetSource {
   return {
+    kind: 'dataset',
     name: variant,
     title,
     load: (d) => {
@@ -107,6 +112,7 @@ export const cifar10Source = cifarSource('cifar10', 'CIFAR-10 binary version (ci
 export const cifar100Source = cifarSource('cifar100', 'CIFAR-100 binary version, fine labels (cifar-100-binary/: train.bin, test.bin)');
 
 export const flowers102Source: DatasetSource = {
+  kind: 'dataset',
   name: 'flowers102',
   title: 'Oxford Flowers-102 (jpg/, imagelabels.mat, setid.mat; train = trnid + valid, test = tstid)',
   load: async (d) => {
@@ -120,6 +126,7 @@ export const flowers102Source: DatasetSource = {
 };
 
 export const petsSource: DatasetSource = {
+  kind: 'dataset',
   name: 'pets',
   title: 'Oxford-IIIT Pets (images/, annotations/trainval.txt and test.txt)',
   load: async (d) => {

@@ -1,9 +1,10 @@
 /**
  * End-to-end transfer fine-tuning (the paper's Table 5, which follows ViT [16] through the DeiT
- * code base). RECIPES.md "Evaluation": 100 epochs, AdamW lr 3e-4 x batch / 512, warmup 3 epochs,
- * batch 1024; weight decay 0.1 (CIFAR-10/100, Pets) or 0.3 (Flowers); mixup / cutmix 0.8 / 1
- * (CIFAR-10), 0.5 / 1 (CIFAR-100), 0 / 0 (Flowers), 0.8 / 0 (Pets); label smoothing 0.1;
- * drop-path 0.1 (0 for Pets); train aug RandomResizedCrop scale (0.05, 1) + flip.
+ * code base). MoCo v3's transfer/README.md (its DeiT main.py commands, with DeiT's defaults): 100
+ * epochs, AdamW lr 3e-4 x batch / 512, warmup 3 epochs, batch 1024 (128 x 8 GPUs); weight decay
+ * 0.1 (CIFAR-10/100, Pets) or 0.3 (Flowers); mixup / cutmix 0.8 / 1 (CIFAR-10), 0.5 / 1
+ * (CIFAR-100), 0 / 0 (Flowers), 0.8 / 0 (Pets); label smoothing 0.1; drop-path 0.1 (0 for Pets);
+ * train aug RandomResizedCrop scale (0.05, 1) + flip (transfer/datasets.py).
  *
  * The transfer path (protocol version FINETUNE_PROTOCOL): MoCo v3 converts its pre-trained ViT to
  * the DeiT format (convert_to_deit.py) and fine-tunes `deit_base_patch16_224`, a timm ViT in which
@@ -90,7 +91,7 @@ const TRANSFER: Omit<FinetuneRecipe, 'weightDecay' | 'mixupAlpha' | 'cutmixAlpha
   cropMin: 0.05,
 };
 
-/** Table 5's per-dataset settings (RECIPES.md "Evaluation", from MoCo v3's transfer instructions). */
+/** Table 5's per-dataset settings (MoCo v3's transfer instructions, transfer/README.md). */
 export const FINETUNE_RECIPES: Readonly<Record<'cifar10' | 'cifar100' | 'flowers102' | 'pets', Readonly<FinetuneRecipe>>> = {
   cifar10: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 1, dropPath: 0.1 },
   cifar100: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.5, cutmixAlpha: 1, dropPath: 0.1 },
@@ -263,12 +264,14 @@ export async function finetune(backbone: Backbone, train: ImageSet, test: ImageS
 
 /** The evaluator as the container registers it (the backbone is trained: build a fresh one per call). */
 export interface FinetuneEvaluator {
+  readonly kind: 'finetuner';
   readonly name: string;
   readonly title: string;
   evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, opts: FinetuneOptions): Promise<FinetuneResult>;
 }
 
 export const finetuneEvaluator: FinetuneEvaluator = {
+  kind: 'finetuner',
   name: 'finetune',
   title: 'end-to-end fine-tuning with a new linear head (Table 5: DeiT recipe, AdamW, mixup / cutmix, label smoothing, drop-path)',
   evaluate: finetune,

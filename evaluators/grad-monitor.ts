@@ -20,7 +20,8 @@
  */
 import { tf } from '../engine/tf.ts';
 import type { Param } from '../engine/module.ts';
-import { type SeriesPoint, median } from './instability.ts';
+import type { SeriesPoint } from '../core/instability.ts';
+import { median } from './instability.ts';
 
 export type LayerRole = 'first' | 'middle' | 'last';
 

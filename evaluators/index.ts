@@ -15,12 +15,14 @@ export interface EvalOptions {
 
 /** Evaluates a frozen backbone: train on `train` (or use it as the bank), report top-1 on `test`. */
 export interface FrozenEvaluator {
+  readonly kind: 'evaluator';
   readonly name: string;
   readonly title: string;
   evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, opts: EvalOptions): number;
 }
 
 export const knnEvaluator: FrozenEvaluator = {
+  kind: 'evaluator',
   name: 'knn',
   title: 'weighted kNN on frozen features (Wu et al. 2018; k 200, T 0.07)',
   evaluate(backbone, train, test, o) {
@@ -36,12 +38,14 @@ export const knnEvaluator: FrozenEvaluator = {
 };
 
 export interface MonitorFactory {
+  readonly kind: 'monitor';
   readonly name: string;
   readonly title: string;
   create(opts: KnnMonitorOptions): KnnMonitor;
 }
 
 export const knnMonitorFactory: MonitorFactory = {
+  kind: 'monitor',
   name: 'knn-monitor',
   title: "the paper's dense kNN monitor (queue of augmented-crop [CLS] features)",
   create: (opts) => new KnnMonitor(opts),

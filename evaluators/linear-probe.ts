@@ -277,6 +277,7 @@ export interface LinearProbeEvaluator extends FrozenEvaluator {
 /** An evaluator with fixed settings (e.g. a preset's shorter schedule); `evaluate` takes the view size and crop from EvalOptions. */
 export function createLinearProbeEvaluator(settings: LinearProbeSettings = {}): LinearProbeEvaluator {
   return {
+    kind: 'evaluator',
     name: 'linear-probe',
     title: 'linear probe on frozen features (SGD momentum 0.9, cosine per epoch, crop + flip; MoCo v3 protocol)',
     settings,

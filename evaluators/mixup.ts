@@ -1,8 +1,8 @@
 /**
  * Mixup (Zhang et al. 2018) and CutMix (Yun et al. 2019) with the semantics of timm's `Mixup`
  * in its default 'batch' mode, as DeiT (and so MoCo v3's transfer fine-tuning, Table 5) uses it.
- * RECIPES.md "Evaluation": mixup / cutmix alpha 0.8 / 1 (CIFAR-10), 0.5 / 1 (CIFAR-100), 0 / 0
- * (Flowers), 0.8 / 0 (Pets); label smoothing 0.1.
+ * MoCo v3's transfer/README.md (its DeiT commands): mixup / cutmix alpha 0.8 / 1 (CIFAR-10), 0.5 / 1
+ * (CIFAR-100), 0 / 0 (Flowers), 0.8 / 0 (Pets); label smoothing 0.1 (DeiT's default `--smoothing`).
  *
  * Per batch, with probability `prob` (1.0): when both alphas are > 0, CutMix with probability
  * `switchProb` (0.5), otherwise Mixup; lam ~ Beta(alpha, alpha) of the chosen one. The partner of

@@ -24,38 +24,29 @@ import type { Backbone } from '../backbones/backbone.ts';
 import { MlpHead } from './heads/mlp-head.ts';
 import { Encoder } from './encoder.ts';
 import { byolRegressionLoss } from './losses/byol.ts';
-import { copyParams, emaUpdate, momentumAt, pairParams, type MomentumSchedule } from './momentum.ts';
-import { configError, positiveInt } from './validate.ts';
-import type { Framework, FrameworkBuildContext, FrameworkFactory, StepContext, StepOutput } from './framework.ts';
+import { MomentumTeacher } from './momentum.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { ConfigSchema, schemaDefaults } from '../core/plugin.ts';
+import { headFields, momentumFields } from './config-fields.ts';
+import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework } from './framework.ts';
 
-export interface ByolConfig {
+export const ByolSchema = ConfigSchema({
   /**
-   * Initial EMA coefficient m0 of the target network. 0.99 as MoCo v3's ViT momentum encoder (the
-   * paper's m0); BYOL's own ResNet recipe starts at 0.996.
+   * m0: initial EMA coefficient of the target network. 0.99 as MoCo v3's ViT momentum encoder (the
+   * paper's m0); BYOL's own ResNet recipe starts at 0.996. 'cosine' (BYOL's schedule) or 'constant'.
    */
-  m0: number;
-  /** 'cosine': m rises from m0 to 1 (BYOL's schedule, default); 'constant': m stays m0. */
-  momentumSchedule: MomentumSchedule;
-  /** Projector layers (3 in the paper's ViT setting; BYOL's original is 2). */
-  projLayers: number;
-  /** Predictor layers (2, the paper and BYOL). */
-  predictorLayers: number;
-  /** Hidden width of both heads (4096). */
-  mlpDim: number;
-  /** Output width of both heads (256). */
-  outDim: number;
-}
+  ...momentumFields(0.99),
+  ...headFields(3, 4096, 256),
+  predictorLayers: Type.Integer({ minimum: 1, default: 2, description: 'predictor layers (2, the paper and BYOL)' }),
+});
+export type ByolConfig = Static<typeof ByolSchema>;
 
-export const BYOL_VIT_DEFAULTS: ByolConfig = {
-  m0: 0.99,
-  momentumSchedule: 'cosine',
-  projLayers: 3,
-  predictorLayers: 2,
-  mlpDim: 4096,
-  outDim: 256,
-};
+export const BYOL_VIT_DEFAULTS: ByolConfig = schemaDefaults(ByolSchema);
 
-export class Byol implements Framework {
+/** What BYOL's `prepare` hands its loss: the target network's projections z'1, z'2. */
+export type ByolTargets = { t1: tf.Tensor2D; t2: tf.Tensor2D };
+
+export class Byol implements Framework<ByolTargets> {
   readonly name = 'byol';
   readonly backbone: Backbone;
   readonly projector: MlpHead;
@@ -64,12 +55,10 @@ export class Byol implements Framework {
   readonly targetProjector: MlpHead;
   private readonly online: Encoder;
   private readonly target: Encoder;
-  private readonly pairs: [tf.Variable, tf.Variable][];
-  private m = Number.NaN;
+  private readonly teacher: MomentumTeacher;
 
   constructor(readonly config: ByolConfig, ctx: FrameworkBuildContext) {
     const c = config;
-    validateByol(c);
     const rng = new Rng(ctx.seed ^ 0xb10b);
     // BN in the hidden layers only; the output Linear has a bias (BYOL)
     const head = (name: string, layers: number, inDim: number) =>
@@ -81,8 +70,7 @@ export class Byol implements Framework {
     this.targetProjector = head('head', c.projLayers, this.backbone.outDim);
     this.online = new Encoder(this.backbone, this.projector);
     this.target = new Encoder(this.targetBackbone, this.targetProjector);
-    this.pairs = pairParams(this.online, this.target);
-    copyParams(this.pairs);
+    this.teacher = new MomentumTeacher(this.online, this.target, c.m0, c.momentumSchedule);
   }
 
   trainableParams(): Param[] {
@@ -90,10 +78,9 @@ export class Byol implements Framework {
   }
 
   /** EMA update, then the target projections [z'1, z'2] (no gradient: outside the tape). */
-  prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): tf.Tensor[] {
-    this.m = momentumAt(ctx.iter, ctx.totalIters, this.config.m0, this.config.momentumSchedule);
-    emaUpdate(this.pairs, this.m);
-    return tf.tidy(() => [this.targetProjection(view1), this.targetProjection(view2)]);
+  prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): ByolTargets {
+    this.teacher.update(ctx);
+    return tf.tidy(() => ({ t1: this.targetProjection(view1), t2: this.targetProjection(view2) }));
   }
 
   private targetProjection(x: tf.Tensor4D): tf.Tensor2D {
@@ -105,8 +92,7 @@ export class Byol implements Framework {
     return { p: this.predictor.apply(this.projector.apply(feats, true), true), feats };
   }
 
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: tf.Tensor[], _ctx: StepContext): StepOutput {
-    const [t1, t2] = prepared as tf.Tensor2D[];
+  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, { t1, t2 }: ByolTargets, _ctx: StepContext): StepOutput {
     const a = this.prediction(view1);
     const b = this.prediction(view2);
     const loss = tf.add(byolRegressionLoss(a.p, t2), byolRegressionLoss(b.p, t1)) as tf.Scalar;
@@ -118,7 +104,7 @@ export class Byol implements Framework {
   }
 
   lastStats(): Record<string, number> {
-    return { momentum: this.m };
+    return { momentum: this.teacher.m };
   }
 
   dispose(): void {
@@ -128,14 +114,9 @@ export class Byol implements Framework {
   }
 }
 
-export function validateByol(c: ByolConfig): void {
-  if (!(c.m0 >= 0 && c.m0 <= 1)) configError('m0', `must be in [0, 1], got ${c.m0}`);
-  if (!['cosine', 'constant'].includes(c.momentumSchedule)) configError('momentumSchedule', `must be cosine or constant, got ${c.momentumSchedule}`);
-  positiveInt(c, ['projLayers', 'predictorLayers', 'mlpDim', 'outDim']);
-}
-
-export const byolFactory: FrameworkFactory<Partial<ByolConfig>> = {
+export const byol = defineFramework({
   name: 'byol',
   title: 'BYOL (EMA target, predictor, normalised MSE)',
-  build: (config, ctx) => new Byol({ ...BYOL_VIT_DEFAULTS, ...config }, ctx),
-};
+  schema: ByolSchema,
+  build: (config, ctx) => new Byol(config, ctx),
+});

@@ -2,7 +2,9 @@
  * What a self-supervised framework provides to the pre-training loop. A framework owns its
  * encoders and heads; the loop owns data, optimiser, schedules, monitoring and checkpoints.
  */
+import type { Static, TObject } from '@sinclair/typebox';
 import type { tf } from '../engine/tf.ts';
+import { type ConfigurablePlugin, parsePluginConfig } from '../core/plugin.ts';
 import type { Module, Param } from '../engine/module.ts';
 import type { BackboneOptions } from '../core/config.ts';
 import type { Backbone } from '../backbones/backbone.ts';
@@ -21,7 +23,11 @@ export interface StepOutput {
   features: tf.Tensor2D;
 }
 
-export interface Framework {
+/**
+ * A framework's step, typed by what its `prepare` hands its `loss` (`P`: e.g. MoCo v3's keys
+ * `{ k1, k2 }`; tensors in any nesting, which the loop disposes after the step).
+ */
+export interface Framework<P extends tf.TensorContainer = tf.TensorContainer> {
   readonly name: string;
   /** The backbone being pre-trained (exported as the pre-trained weights). */
   readonly backbone: Backbone;
@@ -29,11 +35,11 @@ export interface Framework {
   trainableParams(): Param[];
   /**
    * Work that must happen before the gradient tape of a step and needs no gradient (e.g. MoCo's
-   * momentum update and keys). Returns tensors the loss needs; the loop disposes them.
+   * momentum update and keys). Returns what the loss needs; the loop disposes its tensors.
    */
-  prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): tf.Tensor[];
+  prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): P;
   /** The loss of one step, computed under the gradient tape. */
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: tf.Tensor[], ctx: StepContext): StepOutput;
+  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: P, ctx: StepContext): StepOutput;
   /** Every module whose tensors a checkpoint must hold, by a stable prefix. */
   modules(): Record<string, Module>;
   /** Scalars worth logging for the last step (e.g. the momentum coefficient). */
@@ -49,8 +55,22 @@ export interface FrameworkBuildContext {
   buildBackbone(name: string, opts: BackboneOptions, seed: number): Backbone;
 }
 
-export interface FrameworkFactory<C = Record<string, unknown>> {
-  readonly name: string;
-  readonly title: string;
-  build(config: C, ctx: FrameworkBuildContext): Framework;
+/**
+ * A framework's descriptor: its name, its config schema (each field with its default; the type is
+ * derived from it), an optional preset-scaling hook, and its factory. A framework module exports one
+ * (`defineFramework`); the container registers it; a plugin file outside the tree can too (README,
+ * "Adding a framework").
+ */
+export interface FrameworkPlugin<S extends TObject = TObject> extends ConfigurablePlugin<'framework', S> {
+  build(config: Static<S>, ctx: FrameworkBuildContext): Framework;
+}
+
+export function defineFramework<S extends TObject>(plugin: Omit<FrameworkPlugin<S>, 'kind'>): FrameworkPlugin<S> {
+  return { kind: 'framework', ...plugin };
+}
+
+/** A framework built from its config section (`name` left out): defaults filled in, fields validated. */
+export function buildFramework(plugin: FrameworkPlugin, given: Record<string, unknown>, ctx: FrameworkBuildContext): Framework {
+  const { name: _name, ...fields } = given;
+  return plugin.build(parsePluginConfig(plugin.schema, fields, 'framework'), ctx);
 }

@@ -16,48 +16,33 @@ import { Rng } from '../engine/rng.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import { MlpHead } from './heads/mlp-head.ts';
 import { contrastiveLoss } from './losses/contrastive.ts';
-import { copyParams, emaUpdate, momentumAt, pairParams, type MomentumSchedule } from './momentum.ts';
+import { MomentumTeacher, momentumAt } from './momentum.ts';
 import { Encoder } from './encoder.ts';
-import { configError, positiveInt } from './validate.ts';
-import type { Framework, FrameworkBuildContext, FrameworkFactory, StepContext, StepOutput } from './framework.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { ConfigSchema, schemaDefaults } from '../core/plugin.ts';
+import { headFields, momentumFields } from './config-fields.ts';
+import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework } from './framework.ts';
 
-export interface MocoV3Config {
-  /** Softmax temperature (0.2 for ViT, 1.0 for R50). */
-  tau: number;
-  /** Initial momentum m0 (0.99 for ViT). */
-  m0: number;
-  /** 'cosine': m rises from m0 to 1 over training (default); 'constant': m stays m0 (the m ablation). */
-  momentumSchedule: MomentumSchedule;
-  /** Prediction MLP on the query path (ablation: off). */
-  predictor: boolean;
-  /** BatchNorm in the MLP heads (ablation: off). */
-  headBn: boolean;
-  /** Projector layers (3 for ViT, 2 for R50). */
-  projLayers: number;
-  /** Hidden width of the heads (4096 in the paper). */
-  mlpDim: number;
-  /** Output width of the heads (256 in the paper). */
-  outDim: number;
-  /** BatchNorm (no affine) after the predictor's output layer (ViT: yes; R50: no). */
-  predictorLastBn: boolean;
-}
+/** MoCo v3's fields, with the ViT recipe's values as defaults (the R-50 recipe sets its own). */
+export const MocoV3Schema = ConfigSchema({
+  tau: Type.Number({ exclusiveMinimum: 0, default: 0.2, description: 'softmax temperature (0.2 for ViT, 1.0 for R-50)' }),
+  ...momentumFields(0.99),
+  predictor: Type.Boolean({ default: true, description: 'prediction MLP on the query path (ablation: off)' }),
+  headBn: Type.Boolean({ default: true, description: 'BatchNorm in the MLP heads (ablation: off)' }),
+  ...headFields(3, 4096, 256),
+  predictorLastBn: Type.Boolean({ default: true, description: "BatchNorm (no affine) after the predictor's output layer (ViT: yes; R-50: no)" }),
+});
+export type MocoV3Config = Static<typeof MocoV3Schema>;
 
-export const MOCOV3_VIT_DEFAULTS: MocoV3Config = {
-  tau: 0.2,
-  m0: 0.99,
-  momentumSchedule: 'cosine',
-  predictor: true,
-  headBn: true,
-  projLayers: 3,
-  mlpDim: 4096,
-  outDim: 256,
-  predictorLastBn: true,
-};
+export const MOCOV3_VIT_DEFAULTS: MocoV3Config = schemaDefaults(MocoV3Schema);
 
 /** m = 1 - 0.5 (1 + cos(pi t / T)) (1 - m0) (the schedule lives in momentum.ts, shared with BYOL). */
 export const mocoMomentum = momentumAt;
 
-export class MocoV3 implements Framework {
+/** What MoCo v3's `prepare` hands its loss: the momentum encoder's keys of both views. */
+export type MocoKeys = { k1: tf.Tensor2D; k2: tf.Tensor2D };
+
+export class MocoV3 implements Framework<MocoKeys> {
   readonly name = 'mocov3';
   readonly backbone: Backbone;
   readonly projector: MlpHead;
@@ -66,12 +51,10 @@ export class MocoV3 implements Framework {
   readonly momentumProjector: MlpHead;
   private readonly base: Encoder;
   private readonly momentum: Encoder;
-  private readonly pairs: [tf.Variable, tf.Variable][];
-  private m = Number.NaN;
+  private readonly teacher: MomentumTeacher;
 
   constructor(readonly config: MocoV3Config, ctx: FrameworkBuildContext) {
     const c = config;
-    validate(c);
     const rng = new Rng(ctx.seed ^ 0x5eed);
     this.backbone = ctx.buildBackbone(ctx.backboneName, ctx.backboneOptions, ctx.seed);
     const head = (name: string, layers: number, inDim: number, lastBn: boolean) =>
@@ -82,18 +65,17 @@ export class MocoV3 implements Framework {
     this.momentumProjector = head('head', c.projLayers, this.backbone.outDim, true);
     this.base = new Encoder(this.backbone, this.projector);
     this.momentum = new Encoder(this.momentumBackbone, this.momentumProjector);
-    this.pairs = pairParams(this.base, this.momentum);
-    copyParams(this.pairs);
+    this.teacher = new MomentumTeacher(this.base, this.momentum, c.m0, c.momentumSchedule);
   }
 
   trainableParams(): Param[] {
     return [...this.base.trainableParams(), ...(this.predictor?.trainableParams() ?? [])];
   }
 
-  prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): tf.Tensor[] {
-    this.m = mocoMomentum(ctx.iter, ctx.totalIters, this.config.m0, this.config.momentumSchedule);
-    emaUpdate(this.pairs, this.m);
-    return tf.tidy(() => [this.keys(view1), this.keys(view2)]);
+  /** The momentum update, then the keys of both views (no gradient: outside the tape). */
+  prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): MocoKeys {
+    this.teacher.update(ctx);
+    return tf.tidy(() => ({ k1: this.keys(view1), k2: this.keys(view2) }));
   }
 
   private keys(x: tf.Tensor4D): tf.Tensor2D {
@@ -106,8 +88,7 @@ export class MocoV3 implements Framework {
     return { q: this.predictor ? this.predictor.apply(z, true) : z, feats };
   }
 
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: tf.Tensor[], _ctx: StepContext): StepOutput {
-    const [k1, k2] = prepared as tf.Tensor2D[];
+  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, { k1, k2 }: MocoKeys, _ctx: StepContext): StepOutput {
     const a = this.query(view1);
     const b = this.query(view2);
     const loss = tf.add(contrastiveLoss(a.q, k2, this.config.tau), contrastiveLoss(b.q, k1, this.config.tau)) as tf.Scalar;
@@ -121,7 +102,7 @@ export class MocoV3 implements Framework {
   }
 
   lastStats(): Record<string, number> {
-    return { momentum: this.m };
+    return { momentum: this.teacher.m };
   }
 
   dispose(): void {
@@ -131,15 +112,9 @@ export class MocoV3 implements Framework {
   }
 }
 
-function validate(c: MocoV3Config): void {
-  if (!(c.tau > 0)) configError('tau', `must be > 0, got ${c.tau}`);
-  if (!(c.m0 >= 0 && c.m0 <= 1)) configError('m0', `must be in [0, 1], got ${c.m0}`);
-  if (!['cosine', 'constant'].includes(c.momentumSchedule)) configError('momentumSchedule', `must be cosine or constant, got ${c.momentumSchedule}`);
-  positiveInt(c, ['projLayers', 'mlpDim', 'outDim']);
-}
-
-export const mocov3Factory: FrameworkFactory<Partial<MocoV3Config>> = {
+export const mocov3 = defineFramework({
   name: 'mocov3',
   title: 'MoCo v3',
-  build: (config, ctx) => new MocoV3({ ...MOCOV3_VIT_DEFAULTS, ...config }, ctx),
-};
+  schema: MocoV3Schema,
+  build: (config, ctx) => new MocoV3(config, ctx),
+});

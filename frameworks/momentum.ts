@@ -38,3 +38,30 @@ export function momentumAt(iter: number, totalIters: number, m0: number, schedul
   if (schedule === 'constant') return m0;
   return 1 - 0.5 * (1 + Math.cos((Math.PI * iter) / totalIters)) * (1 - m0);
 }
+
+/**
+ * The momentum teacher shared by MoCo v3 and BYOL: an online encoder, its EMA copy (starting equal
+ * to it), and the schedule of m. `update` is the per-step EMA with m at that iteration.
+ */
+export class MomentumTeacher {
+  private readonly pairs: [tf.Variable, tf.Variable][];
+  /** The last m used (NaN before the first update). */
+  m = Number.NaN;
+
+  constructor(
+    readonly online: Module,
+    readonly target: Module,
+    private readonly m0: number,
+    private readonly schedule: MomentumSchedule,
+  ) {
+    this.pairs = pairParams(online, target);
+    copyParams(this.pairs);
+  }
+
+  /** target <- m target + (1 - m) online, m at iteration `iter` of `totalIters`; returns m. */
+  update(ctx: { iter: number; totalIters: number }): number {
+    this.m = momentumAt(ctx.iter, ctx.totalIters, this.m0, this.schedule);
+    emaUpdate(this.pairs, this.m);
+    return this.m;
+  }
+}

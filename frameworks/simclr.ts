@@ -18,32 +18,25 @@ import type { Backbone } from '../backbones/backbone.ts';
 import { MlpHead } from './heads/mlp-head.ts';
 import { Encoder } from './encoder.ts';
 import { ntXentLoss } from './losses/nt-xent.ts';
-import { configError, positiveInt } from './validate.ts';
-import type { Framework, FrameworkBuildContext, FrameworkFactory, StepContext, StepOutput } from './framework.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { ConfigSchema, schemaDefaults } from '../core/plugin.ts';
+import { headFields } from './config-fields.ts';
+import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework } from './framework.ts';
 
-export interface SimclrConfig {
+export const SimclrSchema = ConfigSchema({
   /**
    * NT-Xent temperature. 0.1 is the default of SimCLR's released code (`--temperature` in
    * google-research/simclr run.py) and the value of its README's ImageNet pre-training command at
    * batch 4096 ("the default hyperparameters in our paper"); the MoCo v3 paper does not state it.
    */
-  tau: number;
-  /** Projection head layers (3 in the paper's ViT setting). */
-  projLayers: number;
-  /** Hidden width of the head (4096 in the paper). */
-  mlpDim: number;
-  /** Output width of the head (256 in the paper). */
-  outDim: number;
-}
+  tau: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'NT-Xent temperature (SimCLR code default 0.1)' }),
+  ...headFields(3, 4096, 256),
+});
+export type SimclrConfig = Static<typeof SimclrSchema>;
 
-export const SIMCLR_VIT_DEFAULTS: SimclrConfig = {
-  tau: 0.1,
-  projLayers: 3,
-  mlpDim: 4096,
-  outDim: 256,
-};
+export const SIMCLR_VIT_DEFAULTS: SimclrConfig = schemaDefaults(SimclrSchema);
 
-export class Simclr implements Framework {
+export class Simclr implements Framework<Record<string, never>> {
   readonly name = 'simclr';
   readonly backbone: Backbone;
   readonly projector: MlpHead;
@@ -51,7 +44,6 @@ export class Simclr implements Framework {
 
   constructor(readonly config: SimclrConfig, ctx: FrameworkBuildContext) {
     const c = config;
-    validateSimclr(c);
     const rng = new Rng(ctx.seed ^ 0x5eed);
     this.backbone = ctx.buildBackbone(ctx.backboneName, ctx.backboneOptions, ctx.seed);
     this.projector = new MlpHead('head', { layers: c.projLayers, inDim: this.backbone.outDim, hiddenDim: c.mlpDim, outDim: c.outDim, bn: true, lastBn: true }, rng);
@@ -62,11 +54,12 @@ export class Simclr implements Framework {
     return this.encoder.trainableParams();
   }
 
-  prepare(): tf.Tensor[] {
-    return [];
+  /** Nothing: SimCLR's loss needs no work outside the tape. */
+  prepare(): Record<string, never> {
+    return {};
   }
 
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, _prepared: tf.Tensor[], _ctx: StepContext): StepOutput {
+  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, _prepared: Record<string, never>, _ctx: StepContext): StepOutput {
     const n = view1.shape[0];
     // option (i): both views in one batch of 2N through backbone and head
     const feats = this.backbone.apply(tf.concat([view1, view2], 0) as tf.Tensor4D, true);
@@ -88,13 +81,9 @@ export class Simclr implements Framework {
   }
 }
 
-export function validateSimclr(c: SimclrConfig): void {
-  if (!(c.tau > 0)) configError('tau', `must be > 0, got ${c.tau}`);
-  positiveInt(c, ['projLayers', 'mlpDim', 'outDim']);
-}
-
-export const simclrFactory: FrameworkFactory<Partial<SimclrConfig>> = {
+export const simclr = defineFramework({
   name: 'simclr',
   title: 'SimCLR (NT-Xent, both views in one BN batch)',
-  build: (config, ctx) => new Simclr({ ...SIMCLR_VIT_DEFAULTS, ...config }, ctx),
-};
+  schema: SimclrSchema,
+  build: (config, ctx) => new Simclr(config, ctx),
+});

@@ -15,8 +15,8 @@
  * does with crops of the same size (option (i)); with BN-free heads this only matters for a
  * backbone with BN (ViT-BN, ResNet).
  *
- * Prototype freezing: for the first `freezePrototypesEpochs` iterations the prototypes get no
- * gradient (SwAV drops their gradient during the first epoch). Here, during those iterations,
+ * Prototype freezing: for the first `freezePrototypesEpochs` epochs the prototypes get no
+ * gradient (SwAV drops their gradient during the first epoch). Here, during those epochs,
  * `prepare()` hands the loss a snapshot of the (normalised) prototype weights taken outside the
  * tape, so the tape never sees the variable: no gradient is returned for it, and the optimiser
  * (which skips params without a gradient) neither moves nor decays it. The prototypes stay in
@@ -32,44 +32,31 @@ import type { Backbone } from '../backbones/backbone.ts';
 import { MlpHead } from './heads/mlp-head.ts';
 import { Encoder } from './encoder.ts';
 import { swavLoss } from './losses/swav.ts';
-import { configError, positiveInt } from './validate.ts';
-import type { Framework, FrameworkBuildContext, FrameworkFactory, StepContext, StepOutput } from './framework.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { ConfigSchema, schemaDefaults } from '../core/plugin.ts';
+import { headFields } from './config-fields.ts';
+import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework } from './framework.ts';
 
-export interface SwavConfig {
-  /** Number of prototypes K (3000: SwAV's ImageNet default, `--nmb_prototypes`). */
-  prototypes: number;
-  /** Softmax temperature of the swapped prediction (0.1, SwAV). */
-  temperature: number;
-  /** Sinkhorn-Knopp entropy regularisation (0.05, SwAV). */
-  epsilon: number;
-  /** Sinkhorn-Knopp iterations (3, SwAV). */
-  sinkhornIters: number;
-  /**
-   * Iterations from the start during which the prototypes are frozen. SwAV freezes them for the
-   * first epoch: its default 313 is one ImageNet epoch at batch 4096 (1,281,167 / 4096); presets
-   * with other data or batches should set one epoch's iterations.
-   */
-  freezePrototypesEpochs: number;
-  /** Projection head layers (3 in the paper's ViT setting). */
-  projLayers: number;
-  /** Hidden width of the head (4096). */
-  mlpDim: number;
-  /** Output width of the head, the prototypes' dimension (256). */
-  outDim: number;
-}
+export const SwavSchema = ConfigSchema({
+  prototypes: Type.Integer({ minimum: 1, default: 3000, description: "number of prototypes K (3000: SwAV's ImageNet default, --nmb_prototypes)" }),
+  temperature: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'softmax temperature of the swapped prediction (0.1, SwAV)' }),
+  epsilon: Type.Number({ exclusiveMinimum: 0, default: 0.05, description: 'Sinkhorn-Knopp entropy regularisation (0.05, SwAV)' }),
+  sinkhornIters: Type.Integer({ minimum: 1, default: 3, description: 'Sinkhorn-Knopp iterations (3, SwAV)' }),
+  /** Epochs from the start during which the prototypes are frozen (SwAV: the first epoch, --freeze_prototypes_niters 313 at batch 4096). */
+  freezePrototypesEpochs: Type.Number({ minimum: 0, default: 1, description: 'epochs from the start with the prototypes frozen (SwAV: 1)' }),
+  ...headFields(3, 4096, 256),
+});
+export type SwavConfig = Static<typeof SwavSchema>;
 
-export const SWAV_VIT_DEFAULTS: SwavConfig = {
-  prototypes: 3000,
-  temperature: 0.1,
-  epsilon: 0.05,
-  sinkhornIters: 3,
-  freezePrototypesEpochs: 1,
-  projLayers: 3,
-  mlpDim: 4096,
-  outDim: 256,
-};
+export const SWAV_VIT_DEFAULTS: SwavConfig = schemaDefaults(SwavSchema);
 
-export class Swav implements Framework {
+/** SwAV's prototype count at the small presets (its other fields are sizes-free). */
+const SWAV_PROTOTYPES_AT: Record<string, number> = { tiny: 100, smoke: 16 };
+
+/** What SwAV's `prepare` hands its loss: while the prototypes are frozen, a snapshot of them (off the tape). */
+export type SwavPrepared = { frozenPrototypes?: tf.Tensor2D };
+
+export class Swav implements Framework<SwavPrepared> {
   readonly name = 'swav';
   readonly backbone: Backbone;
   readonly projector: MlpHead;
@@ -80,7 +67,6 @@ export class Swav implements Framework {
 
   constructor(readonly config: SwavConfig, ctx: FrameworkBuildContext) {
     const c = config;
-    validateSwav(c);
     const rng = new Rng(ctx.seed ^ 0x5a0a);
     this.backbone = ctx.buildBackbone(ctx.backboneName, ctx.backboneOptions, ctx.seed);
     this.projector = new MlpHead('head', { layers: c.projLayers, inDim: this.backbone.outDim, hiddenDim: c.mlpDim, outDim: c.outDim, bn: false, lastBn: false }, rng);
@@ -99,18 +85,18 @@ export class Swav implements Framework {
     return this.encoder.trainableParams();
   }
 
-  /** Normalises the prototypes; while they are frozen, returns [a snapshot of their weight]. */
-  prepare(_view1: tf.Tensor4D, _view2: tf.Tensor4D, ctx: StepContext): tf.Tensor[] {
+  /** Normalises the prototypes; while they are frozen, hands the loss a snapshot of their weight. */
+  prepare(_view1: tf.Tensor4D, _view2: tf.Tensor4D, ctx: StepContext): SwavPrepared {
     this.normalizePrototypes();
     this.frozen = ctx.iter < Math.round(this.config.freezePrototypesEpochs * ctx.itersPerEpoch);
-    return this.frozen ? [tf.clone(this.prototypes.weight.variable)] : [];
+    return this.frozen ? { frozenPrototypes: tf.clone(this.prototypes.weight.variable) as tf.Tensor2D } : {};
   }
 
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: tf.Tensor[], _ctx: StepContext): StepOutput {
+  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: SwavPrepared, _ctx: StepContext): StepOutput {
     const n = view1.shape[0];
     const feats = this.backbone.apply(tf.concat([view1, view2], 0) as tf.Tensor4D, true);
     const z = l2Normalize(this.projector.apply(feats, true));
-    const w = (prepared.length > 0 ? prepared[0] : this.prototypes.weight.variable) as tf.Tensor2D;
+    const w = prepared.frozenPrototypes ?? (this.prototypes.weight.variable as tf.Tensor2D);
     const [s1, s2] = tf.split(affine2d(z, w), 2, 0) as tf.Tensor2D[];
     const c = this.config;
     const loss = swavLoss(s1, s2, { temperature: c.temperature, epsilon: c.epsilon, sinkhornIters: c.sinkhornIters });
@@ -130,17 +116,10 @@ export class Swav implements Framework {
   }
 }
 
-export function validateSwav(c: SwavConfig): void {
-  if (!(c.temperature > 0)) configError('temperature', `must be > 0, got ${c.temperature}`);
-  if (!(c.epsilon > 0)) configError('epsilon', `must be > 0, got ${c.epsilon}`);
-  if (!(Number.isFinite(c.freezePrototypesEpochs) && c.freezePrototypesEpochs >= 0)) {
-    configError('freezePrototypesEpochs', `must be a number >= 0, got ${c.freezePrototypesEpochs}`);
-  }
-  positiveInt(c, ['prototypes', 'sinkhornIters', 'projLayers', 'mlpDim', 'outDim']);
-}
-
-export const swavFactory: FrameworkFactory<Partial<SwavConfig>> = {
+export const swav = defineFramework({
   name: 'swav',
   title: 'SwAV (prototypes, Sinkhorn-Knopp codes, swapped prediction; no queue)',
-  build: (config, ctx) => new Swav({ ...SWAV_VIT_DEFAULTS, ...config }, ctx),
-};
+  schema: SwavSchema,
+  scale: (config, preset) => (SWAV_PROTOTYPES_AT[preset] ? { ...config, prototypes: SWAV_PROTOTYPES_AT[preset] } : config),
+  build: (config, ctx) => new Swav(config, ctx),
+});

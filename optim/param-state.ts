@@ -1,7 +1,7 @@
 /**
- * Shared plumbing of the layer-wise optimisers (LARS, LAMB): parameter and gradient checks,
- * state variables, the layer-wise trust ratio, and parsing/validating an `OptimizerState` into
- * per-parameter entries. Error messages start with the optimiser's name (`who`).
+ * Shared plumbing of the optimisers (SGD, AdamW, LARS, LAMB): parameter and gradient checks,
+ * state variables, the layer-wise trust ratio (LARS, LAMB), and parsing/validating an
+ * `OptimizerState` into per-parameter entries. Error messages start with the optimiser's name (`who`).
  */
 import { tf } from '../engine/tf.ts';
 import type { Param } from '../engine/module.ts';

@@ -1,5 +1,6 @@
 /**
- * Learning-rate and momentum schedules of the MoCo v3 recipe (RECIPES.md, Optimisation):
+ * Learning-rate and momentum schedules of the MoCo v3 recipe (main_moco.py: `args.lr * batch / 256`,
+ * `adjust_learning_rate`, `adjust_moco_momentum`):
  * the linear scaling rule, per-iteration linear warmup + half-cosine decay, and the cosine
  * schedule of the momentum-encoder coefficient. Pure functions of JS numbers.
  */

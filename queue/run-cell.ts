@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Registry } from '../container/container.ts';
+import { registryWithPlugins } from '../container/plugin-files.ts';
 import { initBackend, parseBackendChoice } from '../engine/backend.ts';
 import { pretrain } from '../runner/pretrain.ts';
 import type { ChildMessage, ChildStart } from './jobs.ts';
@@ -40,7 +40,7 @@ async function run(start: ChildStart): Promise<void> {
   let lastSent = 0;
   const r = await pretrain(start.config, {
     runDir: start.runDir,
-    registry: new Registry(),
+    registry: await registryWithPlugins(),
     onProgress: (p) => {
       if (!parentAlive()) process.exit(1);
       // a line per second at most, and at every kNN monitor point and the last iteration

@@ -3,12 +3,15 @@
  * a CPU (`tiny`: a real pre-training in minutes on 2 cores; `smoke`: seconds, for CI). Only sizes
  * change between presets: the backbone (each paper backbone has a stand-in: ViT-B -> vit-tiny,
  * ViT-S -> vit-mini at half its width, as ViT-S is half of ViT-B; R-50 -> resnet-tiny), image
- * size, data set, batch, epochs, head widths, SwAV's prototype count, monitor interval; and the
+ * size, data set, batch, epochs, head widths, monitor interval, a framework's own sizes through its
+ * plugin's scaling hook (SwAV's prototype count); and the
  * base lr of the short presets, multiplied by the same factor in every recipe because their
  * schedules are a hundred times shorter. Optimiser, schedules, losses, augmentation and
  * evaluation are the recipe's in every preset.
  */
+import type { TObject } from '@sinclair/typebox';
 import type { DeepPartial, PretrainConfig } from '../core/config.ts';
+import type { ConfigurablePlugin } from '../core/plugin.ts';
 import { deepMerge } from '../core/config.ts';
 import { DEFAULT_RECIPE, recipe } from './recipes.ts';
 
@@ -18,8 +21,6 @@ interface Scale {
   backbones: Record<string, string>;
   /** Multiplies the recipe's base lr. */
   lrMultiplier: number;
-  /** SwAV prototypes at this size. */
-  prototypes?: number;
 }
 
 const SCALES: Record<string, Scale> = {
@@ -37,7 +38,6 @@ const SCALES: Record<string, Scale> = {
     backbones: { 'vit-b': 'vit-tiny/7', 'vit-s': 'vit-mini/7', 'resnet-50': 'resnet-tiny' },
     // 744 iterations instead of ~94k: a 16x higher base lr (MoCo v3 ViT: peak 6e-4 at batch 64)
     lrMultiplier: 16,
-    prototypes: 100,
   },
   smoke: {
     overrides: {
@@ -49,7 +49,6 @@ const SCALES: Record<string, Scale> = {
     },
     backbones: { 'vit-b': 'vit-micro/4', 'vit-s': 'vit-micro/4', 'resnet-50': 'resnet-micro' },
     lrMultiplier: 1,
-    prototypes: 16,
   },
 };
 
@@ -72,21 +71,34 @@ export function scaledBackbone(preset: string, name: string): string {
   return hit;
 }
 
+/** The frameworks' preset-scaling hooks by name (a registry's `frameworks`; a plugin's `scale`). */
+export interface FrameworkScalings {
+  get(name: string): Pick<ConfigurablePlugin<'framework', TObject>, 'scale' | 'schema'>;
+}
+
 /**
  * A paper-scale config (a recipe with a cell's paper-scale choices) scaled to a preset: sizes
- * replaced, the backbone swapped for its stand-in (or for `opts.backbone`), the base lr multiplied.
+ * replaced, the backbone swapped for its stand-in (or for `opts.backbone`), the base lr multiplied,
+ * then the framework's own fields scaled by its plugin's hook (e.g. SwAV's prototype count).
  */
-export function scaleConfig(preset: string, paperConfig: PretrainConfig, opts: { backbone?: string } = {}): PretrainConfig {
+export function scaleConfig(preset: string, paperConfig: PretrainConfig, frameworks: FrameworkScalings, opts: { backbone?: string } = {}): PretrainConfig {
   const s = scaleOf(preset);
   if (preset === 'paper') return paperConfig;
-  const c = deepMerge(paperConfig, s.overrides);
+  const framework = frameworks.get(paperConfig.framework.name);
+  // the preset's framework sizes (head widths) apply to the fields this framework has
+  const fields = new Set(Object.keys(framework.schema.properties));
+  const fwSizes = Object.fromEntries(Object.entries(s.overrides.framework ?? {}).filter(([k]) => fields.has(k)));
+  const c = deepMerge(paperConfig, { ...s.overrides, framework: fwSizes });
   c.backbone = { ...c.backbone, name: opts.backbone ?? scaledBackbone(preset, paperConfig.backbone.name) };
   c.optimizer = { ...c.optimizer, baseLr: paperConfig.optimizer.baseLr * s.lrMultiplier };
-  if (c.framework.name === 'swav' && s.prototypes) c.framework = { ...c.framework, prototypes: s.prototypes };
+  if (framework.scale) {
+    const { name, ...own } = c.framework;
+    c.framework = { name, ...(framework.scale(own, preset) as Record<string, unknown>) };
+  }
   return c;
 }
 
 /** A recipe at a preset (default: MoCo v3 ViT-B/16). */
-export function presetConfig(preset: string, recipeName = DEFAULT_RECIPE): PretrainConfig {
-  return scaleConfig(preset, recipe(recipeName).config);
+export function presetConfig(preset: string, frameworks: FrameworkScalings, recipeName = DEFAULT_RECIPE): PretrainConfig {
+  return scaleConfig(preset, recipe(recipeName).config, frameworks);
 }

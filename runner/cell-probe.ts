@@ -10,9 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Registry } from '../container/container.ts';
-import type { DatasetSource } from '../data/sources.ts';
 import { loadWeights } from '../engine/weights.ts';
-import type { LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
 import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { canonicalJson, type PretrainConfig } from '../core/config.ts';
@@ -73,8 +71,8 @@ export async function probeCell(config: PretrainConfig, hash: string, runDir: st
   const backbone = o.registry.backbone(name).build(name, { ...opts, imageSize: config.data.viewSize }, config.seed);
   try {
     loadWeights(backbone, weights);
-    const { train, test } = await o.registry.get<DatasetSource>('dataset', config.data.dataset).load(config.data, config.seed);
-    const r = o.registry.get<LinearProbeEvaluator>('evaluator', 'linear-probe').probe(backbone, train, test, {
+    const { train, test } = await o.registry.datasets.get(config.data.dataset).load(config.data, config.seed);
+    const r = o.registry.linearProbe().probe(backbone, train, test, {
       ...probeCfg,
       viewSize: config.data.viewSize,
       cropFraction: config.data.evalCropFraction,

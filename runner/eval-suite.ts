@@ -18,15 +18,14 @@ import type { Registry } from '../container/container.ts';
 import type { ResultTable } from '../report/table.ts';
 import type { BackboneOptions } from '../core/config.ts';
 import type { Backbone } from '../backbones/backbone.ts';
-import type { DatasetSource } from '../data/sources.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { writeSuiteOutputs } from '../report/suite-outputs.ts';
 import { loadWeights } from '../engine/weights.ts';
 import { Progress } from '../core/progress.ts';
-import type { LinearProbeEvaluator, LinearProbeResult } from '../evaluators/linear-probe.ts';
+import type { LinearProbeResult } from '../evaluators/linear-probe.ts';
 import { linearProbeConfig, transferConfig, type TransferConfig } from '../recipes/evaluation.ts';
-import { FINETUNE_PROTOCOL, transferBackboneOptions, type FinetuneEvaluator, type FinetuneResult } from '../evaluators/finetune.ts';
+import { FINETUNE_PROTOCOL, transferBackboneOptions, type FinetuneResult } from '../evaluators/finetune.ts';
 import { transferStandin } from '../data/transfer-standins.ts';
 import { CIFAR_LAYOUTS } from '../data/cifar.ts';
 import { canonicalJson, configHash, type PretrainConfig } from '../core/config.ts';
@@ -83,7 +82,7 @@ async function cellBackbone(cell: SuiteCell, config: PretrainConfig, runDir: str
 }
 
 async function datasetOf(config: PretrainConfig, reg: Registry): Promise<{ train: ImageSet; test: ImageSet }> {
-  return await reg.get<DatasetSource>('dataset', config.data.dataset).load(config.data, config.seed);
+  return await reg.datasets.get(config.data.dataset).load(config.data, config.seed);
 }
 
 /** One measured linear-probe cell (cached in the backbone's run folder). */
@@ -101,7 +100,7 @@ async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log
     }
     const { train, test } = await datasetOf(rc.config, o.registry);
     let bar: Progress | undefined;
-    const r = o.registry.get<LinearProbeEvaluator>('evaluator', 'linear-probe').probe(backbone, train, test, {
+    const r = o.registry.linearProbe().probe(backbone, train, test, {
       ...probeCfg,
       viewSize: rc.config.data.viewSize,
       cropFraction: rc.config.data.evalCropFraction,
@@ -132,7 +131,7 @@ async function transferData(t: TransferConfig, config: PretrainConfig, o: SuiteR
   if (o.dataRoot) {
     const dir = path.join(o.dataRoot, TRANSFER_FOLDERS[t.dataset]);
     const d = { dataset: t.dataset, path: dir, trainCount: t.trainCount, testCount: t.testCount, viewSize: config.data.viewSize, evalCropFraction: config.data.evalCropFraction };
-    const sets = await o.registry.get<DatasetSource>('dataset', t.dataset).load(d as PretrainConfig['data'], config.seed);
+    const sets = await o.registry.datasets.get(t.dataset).load(d as PretrainConfig['data'], config.seed);
     return { ...sets, source: dir };
   }
   if (o.preset === 'paper') throw new Error(`transfer to ${t.dataset}: --data-root DIR is needed at preset paper (DIR/${TRANSFER_FOLDERS[t.dataset]} in the official layout)`);
@@ -161,7 +160,7 @@ async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, l
     const { train, test, source } = await transferData(t, rc.config, o);
     log(`[${cell.id}] fine-tuning on ${t.dataset} (${source}: ${train.count} / ${test.count} images, ${train.numClasses} classes), ${t.epochs} epochs`);
     let bar: Progress | undefined;
-    const r = await o.registry.get<FinetuneEvaluator>('evaluator', 'finetune').evaluate(backbone, train, test, {
+    const r = await o.registry.finetuners.get('finetune').evaluate(backbone, train, test, {
       ...t,
       seed: rc.config.seed + 2,
       viewSize: rc.config.data.viewSize,

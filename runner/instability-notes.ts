@@ -3,8 +3,9 @@
  * summary (recomputed from its curves for results written before it was stored), the `flags`
  * text, and the table notes that list each unstable cell's events.
  */
-import { type Dip, type InstabilitySummary, type Spike, INSTABILITY_DEFAULTS, detectInstability, dipRuleText, spikeCount } from '../evaluators/instability.ts';
-import type { PretrainResult } from './pretrain.ts';
+import type { Dip, InstabilitySummary, Spike } from '../core/instability.ts';
+import { INSTABILITY_DEFAULTS, detectInstability, dipRuleText, spikeCount } from '../evaluators/instability.ts';
+import type { PretrainResult } from '../core/results.ts';
 
 /** Marker of an unstable cell in a matrix table. */
 export const UNSTABLE_MARK = '*';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Suite, SuiteCell } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
 import { checkPretrainConfig } from '../suites/schema.ts';
-import type { Registry } from '../container/container.ts';
+import { type Registry, builtinRegistry } from '../container/container.ts';
 import type { ResultTable } from '../report/table.ts';
 import { type ScatterPoint, renderScatterPlot } from '../report/svg-scatter.ts';
 import { cellEvents, pretrainFigures } from '../report/figures.ts';
@@ -19,7 +19,8 @@ import { scaleConfig } from '../recipes/presets.ts';
 import { DEFAULT_RECIPE, recipe } from '../recipes/recipes.ts';
 import { type PretrainConfig, configHash, deepMerge } from '../core/config.ts';
 import { resolveDataset } from './datasets.ts';
-import { type PretrainResult, pretrain, readResult } from './pretrain.ts';
+import type { PretrainResult } from '../core/results.ts';
+import { pretrain, readResult } from './pretrain.ts';
 import { UNSTABLE_MARK, instabilityFlag, instabilityNotes, instabilityOf } from './instability-notes.ts';
 import { type CellProbe, probeCell } from './cell-probe.ts';
 import { derivedNotes, formatPaper, paperNumber, paperValue } from '../suites/paper-values.ts';
@@ -53,10 +54,15 @@ function slug(s: string): string {
  * A cell's config: its recipe, with the cell's paper-scale choices, scaled to the preset; then the
  * suite's and the cell's overrides for that preset, then the command line's.
  */
-export function resolveCell(suite: Suite, cell: SuiteCell, o: Pick<SuiteRunOptions, 'preset' | 'runsDir' | 'overrides'>): ResolvedCell {
-  let config = deepMerge(recipe(cell.recipe ?? suite.recipe ?? DEFAULT_RECIPE).config, cell.config);
+export function resolveCell(suite: Suite, cell: SuiteCell, o: Pick<SuiteRunOptions, 'preset' | 'runsDir' | 'overrides'> & { registry?: Registry }): ResolvedCell {
+  const reg = o.registry ?? builtinRegistry();
+  const base = recipe(cell.recipe ?? suite.recipe ?? DEFAULT_RECIPE).config;
+  // a cell naming another framework than its recipe's (e.g. a plugin's) starts from that framework's
+  // defaults: the recipe's framework fields belong to the recipe's framework
+  const fwName = (cell.config.framework as { name?: string } | undefined)?.name;
+  let config = deepMerge(fwName && fwName !== base.framework.name ? { ...base, framework: { name: fwName } } : base, cell.config);
   const named = (over: Record<string, unknown> | undefined) => (over?.backbone as { name?: string } | undefined)?.name;
-  config = scaleConfig(o.preset, config, { backbone: named(cell.scaled?.[o.preset]) ?? named(suite.scale?.[o.preset]) });
+  config = scaleConfig(o.preset, config, reg.frameworks, { backbone: named(cell.scaled?.[o.preset]) ?? named(suite.scale?.[o.preset]) });
   config = deepMerge(config, suite.scale?.[o.preset]);
   // an evaluation suite's cell may also scale its evaluation (`probe`, `transfer`): not pre-training fields
   const { probe: _probe, transfer: _transfer, ...scaledPretrain } = cell.scaled?.[o.preset] ?? {};
@@ -64,7 +70,7 @@ export function resolveCell(suite: Suite, cell: SuiteCell, o: Pick<SuiteRunOptio
   if (o.overrides) config = deepMerge(config, o.overrides);
   config = { ...config, data: resolveDataset(config.data) };
   const where = `suite ${suite.name}, cell '${cell.id}', preset ${o.preset}`;
-  checkPretrainConfig(config, where);
+  checkPretrainConfig(config, where, (n) => ({ framework: reg.frameworks.get(n.framework), optimizer: reg.optimizers.get(n.optimizer) }));
   if (config.optimizer.warmupEpochs > config.optimizer.epochs) {
     throw new Error(`${where}: invalid config:\n  /optimizer/warmupEpochs: ${config.optimizer.warmupEpochs} exceeds /optimizer/epochs ${config.optimizer.epochs}`);
   }

@@ -15,69 +15,23 @@ import { Rng } from '../engine/rng.ts';
 import { activeBackend } from '../engine/backend.ts';
 import { saveWeights } from '../engine/weights.ts';
 import type { Registry } from '../container/container.ts';
-import type { Framework, FrameworkFactory } from '../frameworks/framework.ts';
+import { type Framework, buildFramework } from '../frameworks/framework.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { BatchLoader } from '../data/loader.ts';
 import { twoViews } from '../augment/policy.ts';
 import { scaledLr, warmupCosineLr } from '../optim/schedules.ts';
-import type { OptimizerFactory } from '../optim/index.ts';
-import type { FrozenEvaluator, MonitorFactory } from '../evaluators/index.ts';
-import type { DatasetSource } from '../data/sources.ts';
+import { buildOptimizer } from '../optim/index.ts';
 import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
 import { GradMonitor } from '../evaluators/grad-monitor.ts';
-import { type InstabilitySummary, detectInstability } from '../evaluators/instability.ts';
+import type { PretrainResult, ProgressInfo } from '../core/results.ts';
+import { detectInstability } from '../evaluators/instability.ts';
 import { type PretrainConfig, configHash } from '../core/config.ts';
 import type { Checkpointable } from '../core/checkpoint.ts';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { loadCheckpoint } from './checkpoint.ts';
+import { type RunState, type StepFn, trainLoop } from './training/loop.ts';
+import { CheckpointCallback, KnnMonitorCallback, crashAfter, curveRecorder, divergenceStop, progressReporter } from './training/callbacks.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { TrainStep } from './train-step.ts';
-
-export interface CurvePoint {
-  iter: number;
-  epoch: number;
-  value: number;
-}
-
-export interface Curves {
-  loss: CurvePoint[];
-  knn: CurvePoint[];
-  lr: CurvePoint[];
-  /**
-   * Gradient L2 norm per monitored backbone layer and iteration (0-based, as `loss`), keyed by a
-   * label `ROLE: PARAM[ (note)]`; a non-finite norm is stored as null. Absent in results written
-   * before gradients were recorded.
-   */
-  grad?: Record<string, CurvePoint[]>;
-}
-
-export interface PretrainResult {
-  hash: string;
-  config: PretrainConfig;
-  backend: { name: string; gpu: boolean; versions: Record<string, string> };
-  iterations: number;
-  epochs: number;
-  trainImages: number;
-  wallSeconds: number;
-  /** Pre-training throughput: source images per second (each gives two views). */
-  imagesPerSec: number;
-  final: { loss: number; knnMonitor: number; knn: number; knnRandomInit: number };
-  curves: Curves;
-  /** diverged: the loss became NaN or infinite at iteration `divergedAt` (0-based), and training stopped. */
-  flags: { diverged: boolean; divergedAt?: number };
-  /** Dips of the kNN curve, gradient spikes and their ordering; absent in results written before it existed. */
-  instability?: InstabilitySummary;
-  weights: string;
-  finishedAt: string;
-}
-
-export interface ProgressInfo {
-  iter: number;
-  totalIters: number;
-  startIter: number;
-  loss: number;
-  lr: number;
-  knn?: number;
-}
 
 export interface PretrainOptions {
   /** The cell's run folder (checkpoints, result.json, weights). */
@@ -86,14 +40,6 @@ export interface PretrainOptions {
   onProgress?: (p: ProgressInfo) => void;
   /** Testing hook: throw after this iteration completes (simulates a crash). */
   crashAfterIter?: number;
-}
-
-interface RunJson {
-  curves: Curves;
-  knnRandomInit: number;
-  trainSeconds: number;
-  diverged: boolean;
-  divergedAt?: number;
 }
 
 const RESULT = 'result.json';
@@ -116,15 +62,13 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   writeFileAtomic(path.join(opts.runDir, 'config.json'), JSON.stringify({ hash, config: c }, null, 2) + '\n');
 
   const reg = opts.registry;
-  const { train, test } = await reg.get<DatasetSource>('dataset', c.data.dataset).load(c.data, c.seed);
+  const { train, test } = await reg.datasets.get(c.data.dataset).load(c.data, c.seed);
   const monitorQueries = test.count > c.monitor.queries ? firstN(test, c.monitor.queries) : test;
-  const factory = reg.get<FrameworkFactory>('framework', c.framework.name);
-  const knn = reg.get<FrozenEvaluator>('evaluator', 'knn');
+  const knn = reg.evaluators.get('knn');
   const knnEval = (fw: Framework) =>
     knn.evaluate(fw.backbone, train, test, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction, k: c.knn.k, temperature: c.knn.temperature });
   const { name: backboneName, ...backboneOptions } = c.backbone;
-  const { name: _fw, ...fwConfig } = c.framework;
-  const fw = factory.build(fwConfig, {
+  const fw = buildFramework(reg.frameworks.get(c.framework.name), c.framework, {
     backboneName,
     backboneOptions: { ...backboneOptions, imageSize: c.data.viewSize },
     seed: c.seed,
@@ -137,12 +81,12 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   const totalIters = itersPerEpoch * o.epochs;
   const peakLr = scaledLr(o.baseLr, o.batch, o.lrScaleDivisor);
   const params = fw.trainableParams();
-  const optimizer = reg.get<OptimizerFactory>('optimizer', o.name).build(params, { weightDecay: o.weightDecay, momentum: o.momentum, trustCoefficient: o.trustCoefficient });
+  const optimizer = buildOptimizer(reg.optimizers.get(o.name), params, o);
   // the paper's queue of augmented-crop features, or (monitor.bank) a fixed bank of training images
   const monitorBank = c.monitor.bank === undefined ? undefined : firstN(train, Math.min(c.monitor.bank, train.count));
   const monitor = monitorBank
     ? undefined
-    : reg.get<MonitorFactory>('evaluator', 'knn-monitor').create({
+    : reg.monitors.get('knn-monitor').create({
         capacity: Math.max(1, Math.round(c.monitor.queueFraction * train.count)),
         dim: fw.backbone.outDim,
         numClasses: train.numClasses,
@@ -151,9 +95,9 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
       });
   const parts: Record<string, Checkpointable> = monitor ? { optimizer, monitor } : { optimizer };
 
-  let run: RunJson;
+  let run: RunState;
   let startIter = 0;
-  const meta = loadCheckpoint<RunJson>(opts.runDir, fw.modules(), parts);
+  const meta = loadCheckpoint<RunState>(opts.runDir, fw.modules(), parts);
   if (meta) {
     run = meta.json;
     run.curves.grad ??= {}; // a checkpoint written before gradients were recorded
@@ -164,59 +108,35 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
 
   const step = new TrainStep(fw, optimizer);
   const gradMonitor = new GradMonitor(fw.backbone.allParams());
-  const gradCurves = run.curves.grad!;
-  const evalMonitor = (iter: number) => {
-    let acc: number;
-    if (monitorBank) {
-      acc = knn.evaluate(fw.backbone, monitorBank, monitorQueries, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction, k: c.monitor.k, temperature: c.monitor.temperature });
-    } else {
-      const q = extractFeatures(fw.backbone, monitorQueries, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction });
-      acc = monitor!.evaluate(q, monitorQueries.labels);
-      q.dispose();
-    }
-    run.curves.knn.push({ iter, epoch: iter / itersPerEpoch, value: acc });
+  const evalMonitor = (): number => {
+    const o = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
+    if (monitorBank) return knn.evaluate(fw.backbone, monitorBank, monitorQueries, { ...o, k: c.monitor.k, temperature: c.monitor.temperature });
+    const q = extractFeatures(fw.backbone, monitorQueries, o);
+    const acc = monitor!.evaluate(q, monitorQueries.labels);
+    q.dispose();
     return acc;
   };
-
-  let lastKnn = run.curves.knn.at(-1)?.value;
-  let t0 = performance.now();
-  for (let iter = startIter; iter < totalIters && !run.diverged; iter++) {
+  const trainStep: StepFn = (iter) => {
     const epoch = Math.floor(iter / itersPerEpoch);
     const batch = loader.batchAt(epoch, iter % itersPerEpoch);
     const lr = warmupCosineLr(iter / itersPerEpoch, { baseLr: peakLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs });
-    const ctx = { iter, totalIters, itersPerEpoch };
     const [v1, v2] = tf.tidy(() => {
       const x = rgbTensor(batch.images, batch.shape, train.name);
       return twoViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin });
     });
-    const { loss, features, gradNorms } = step.run(v1, v2, ctx, lr, gradMonitor);
-    monitor?.push(features, batch.labels);
-    tf.dispose([features, v1, v2]);
-
-    run.curves.loss.push({ iter, epoch: iter / itersPerEpoch, value: loss });
-    run.curves.lr.push({ iter, epoch: iter / itersPerEpoch, value: lr });
-    for (const [label, value] of Object.entries(gradNorms ?? {})) (gradCurves[label] ??= []).push({ iter, epoch: iter / itersPerEpoch, value });
-    const next = iter + 1;
-    if (!Number.isFinite(loss)) {
-      run.diverged = true;
-      run.divergedAt = iter;
-      opts.onProgress?.({ iter: next, totalIters, startIter, loss, lr, knn: lastKnn });
-      run.trainSeconds += (performance.now() - t0) / 1000;
-      saveCheckpoint(opts.runDir, next, fw.modules(), parts, run);
-      break;
-    }
-    if (next % c.monitor.every === 0 || next === totalIters) lastKnn = evalMonitor(next);
-    opts.onProgress?.({ iter: next, totalIters, startIter, loss, lr, knn: lastKnn });
-    if (next % c.checkpointEvery === 0 || next === totalIters) {
-      const now = performance.now();
-      run.trainSeconds += (now - t0) / 1000;
-      t0 = now;
-      saveCheckpoint(opts.runDir, next, fw.modules(), parts, run);
-    }
-    if (opts.crashAfterIter !== undefined && next === opts.crashAfterIter) {
-      throw new Error(`simulated crash after iteration ${next}`);
-    }
-  }
+    const out = step.run(v1, v2, { iter, totalIters, itersPerEpoch }, lr, gradMonitor);
+    tf.dispose([v1, v2]);
+    return { ...out, lr, labels: batch.labels };
+  };
+  const knnMonitor = new KnnMonitorCallback(c.monitor.every, evalMonitor, monitor && ((e) => monitor.push(e.features, e.labels)));
+  trainLoop({ startIter, totalIters, itersPerEpoch }, trainStep, [
+    curveRecorder,
+    divergenceStop,
+    knnMonitor,
+    progressReporter(opts.onProgress, knnMonitor),
+    new CheckpointCallback(opts.runDir, c.checkpointEvery, () => fw.modules(), parts),
+    crashAfter(opts.crashAfterIter),
+  ], { run, stop: false });
 
   // a diverged backbone has non-finite weights: nothing to evaluate or export
   const knnFinal = run.diverged ? Number.NaN : knnEval(fw);

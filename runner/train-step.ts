@@ -46,7 +46,7 @@ export class TrainStep {
     const loss = host[0];
     const gradNorms = g ? Object.fromEntries(g.labels.map((l, i) => [l, host[i + 1]])) : undefined;
     this.optimizer.step(new Map(Object.entries(grads).map(([name, gr]) => [this.byVar.get(name)!, gr])), lr);
-    tf.dispose([value, ...prepared]);
+    tf.dispose([value, prepared]);
     if (g) tf.dispose([g.norms, packed]);
     tf.dispose(grads);
     return gradNorms ? { loss, features: features!, gradNorms } : { loss, features: features! };

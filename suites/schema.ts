@@ -1,6 +1,8 @@
 /** The JSON Schema every suite file must satisfy, and its ajv validator. */
 import { Ajv, type ErrorObject } from 'ajv';
-import { BACKBONE_OPTIONS, FRAMEWORK_SCHEMAS, PRETRAIN_CONFIG_REQUIRED, PRETRAIN_CONFIG_SCHEMA } from './pretrain-config-schema.ts';
+import type { TObject } from '@sinclair/typebox';
+import { BACKBONE_OPTIONS, PRETRAIN_CONFIG_REQUIRED, PRETRAIN_CONFIG_SCHEMA } from './pretrain-config-schema.ts';
+import { parsePluginConfig } from '../core/plugin.ts';
 import { RECIPE_NAMES } from '../recipes/recipes.ts';
 
 /** params / flops: counting tables; pretrain: pre-training cells; linear / transfer: pre-training then a linear probe / fine-tuning. */
@@ -129,7 +131,6 @@ const validate = ajv.compile(SUITE_SCHEMA);
 const validateCountCell = ajv.compile(COUNT_CELL_SCHEMA);
 const validatePretrainCell = ajv.compile(PRETRAIN_CONFIG_SCHEMA);
 const validatePretrainResolved = ajv.compile(PRETRAIN_CONFIG_REQUIRED);
-const validateFramework = Object.fromEntries(Object.entries(FRAMEWORK_SCHEMAS).map(([n, sch]) => [n, ajv.compile(sch)]));
 
 function describe(e: ErrorObject, prefix = ''): string {
   const where = prefix + e.instancePath || '(top level)';
@@ -175,17 +176,39 @@ export function parseSuite(data: unknown, source: string): Suite {
   return data as Suite;
 }
 
-/** Validates a fully resolved pre-training config; errors name each bad field. */
-export function checkPretrainConfig(config: unknown, source: string): void {
+/** The plugins a resolved config names, whose own fields its framework / optimizer sections must match. */
+export interface ConfigPlugins {
+  framework: { schema: TObject };
+  optimizer: { schema: TObject };
+}
+
+/** The section's own fields (the plugin's), without `name` and the `common` ones. */
+function ownFields(section: Record<string, unknown>, common: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(section).filter(([k]) => k !== 'name' && !common.includes(k)));
+}
+
+/**
+ * Validates a fully resolved pre-training config: the common parts against the schema, the framework
+ * and optimizer sections against their plugins' schemas; errors name each bad field.
+ */
+export function checkPretrainConfig(config: unknown, source: string, plugins: (names: { framework: string; optimizer: string }) => ConfigPlugins): void {
   if (!validatePretrainResolved(config)) {
     throw new Error(`${source}: invalid config:\n  ${(validatePretrainResolved.errors ?? []).map((e) => describe(e)).join('\n  ')}`);
   }
-  const fw = (config as { framework: { name: string } }).framework;
-  const name = fw.name;
-  const check = validateFramework[name];
-  if (!check(fw)) {
-    const fields = Object.keys((FRAMEWORK_SCHEMAS[name] as { properties: object }).properties).join(', ');
-    throw new Error(`${source}: invalid config:\n  ${(check.errors ?? []).map((e) => describe(e, '/framework')).join('\n  ')} (fields of framework ${name}: ${fields})`);
+  const c = config as { framework: Record<string, unknown> & { name: string }; optimizer: Record<string, unknown> & { name: string } };
+  let p: ConfigPlugins;
+  try {
+    p = plugins({ framework: c.framework.name, optimizer: c.optimizer.name });
+  } catch (err) {
+    throw new Error(`${source}: invalid config:\n  ${(err as Error).message}`);
+  }
+  const commonOptimizer = Object.keys((PRETRAIN_CONFIG_SCHEMA.properties.optimizer as { properties: object }).properties);
+  for (const [section, schema, common] of [['framework', p.framework.schema, []], ['optimizer', p.optimizer.schema, commonOptimizer]] as const) {
+    try {
+      parsePluginConfig(schema, ownFields(c[section], common), section);
+    } catch (err) {
+      throw new Error(`${source}: invalid config:\n  ${(err as Error).message} (${section} ${c[section].name})`);
+    }
   }
 }
 

@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
 import { Registry } from '../container/container.ts';
-import type { FrameworkFactory } from '../frameworks/framework.ts';
-import type { OptimizerFactory } from '../optim/index.ts';
+import { buildFramework } from '../frameworks/framework.ts';
+import { buildOptimizer } from '../optim/index.ts';
 import { TrainStep } from '../runner/train-step.ts';
 import { recipe } from '../recipes/recipes.ts';
 import { useBackend } from './helpers/backend.ts';
@@ -27,12 +27,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
         // the pure-JS cpu backend convolves slowly: smaller ResNet inputs there
         const size = backend === 'cpu' && backbone.startsWith('resnet') ? 8 : 16;
         const r = recipe(recipeName).config;
-        const { name: _n, ...fwConfig } = r.framework;
-        const fw = registry.get<FrameworkFactory>('framework', fwName).build(
-          { ...fwConfig, mlpDim: 32, outDim: 16, ...(fwName === 'swav' ? { prototypes: 8, freezePrototypesEpochs: 0 } : {}) },
+        const fw = buildFramework(
+          registry.frameworks.get(fwName),
+          { ...r.framework, mlpDim: 32, outDim: 16, ...(fwName === 'swav' ? { prototypes: 8, freezePrototypesEpochs: 0 } : {}) },
           { backboneName: backbone, backboneOptions: { imageSize: size }, seed: 3, buildBackbone: (n, o, s) => registry.backbone(n).build(n, o, s) },
         );
-        const opt = registry.get<OptimizerFactory>('optimizer', r.optimizer.name).build(fw.trainableParams(), { weightDecay: r.optimizer.weightDecay });
+        const opt = buildOptimizer(registry.optimizers.get(r.optimizer.name), fw.trainableParams(), r.optimizer);
         const step = new TrainStep(fw, opt);
         const v1 = tf.randomNormal([6, size, size, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
         const v2 = tf.randomNormal([6, size, size, 3], 0, 1, 'float32', 6) as tf.Tensor4D;

@@ -2,7 +2,8 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
 import { ntXentLoss } from '../frameworks/losses/nt-xent.ts';
-import { Simclr, SIMCLR_VIT_DEFAULTS, simclrFactory, type SimclrConfig } from '../frameworks/simclr.ts';
+import { Simclr, SIMCLR_VIT_DEFAULTS, simclr, type SimclrConfig } from '../frameworks/simclr.ts';
+import { buildFramework } from '../frameworks/framework.ts';
 import { TEST_ENGINES, useBackend } from './helpers/backend.ts';
 import { dot, maxAbsDiff, microContext, randomViews, snapshot, trainSteps, unit } from './helpers/frameworks.ts';
 
@@ -21,7 +22,7 @@ function refNtXent(z1: number[][], z2: number[][], tau: number): number {
 }
 
 function buildSimclr(over: Partial<SimclrConfig> = {}, seed = 0): Simclr {
-  return new Simclr({ ...SIMCLR_VIT_DEFAULTS, mlpDim: 32, outDim: 16, ...over }, microContext(seed));
+  return buildFramework(simclr, { mlpDim: 32, outDim: 16, ...over }, microContext(seed)) as Simclr;
 }
 
 for (const engine of TEST_ENGINES) {
@@ -84,13 +85,13 @@ for (const engine of TEST_ENGINES) {
 
     it('validates its config, naming the field', () => {
       assert.throws(() => buildSimclr({ tau: 0 }), /framework\.tau: must be > 0/);
-      assert.throws(() => buildSimclr({ mlpDim: 1.5 }), /framework\.mlpDim: must be a positive integer/);
+      assert.throws(() => buildSimclr({ mlpDim: 1.5 }), /framework\.mlpDim: must be integer/);
       assert.throws(() => buildSimclr({ projLayers: 0 }), /framework\.projLayers/);
     });
 
     it('trains: finite loss, every parameter but the frozen patch projection moves, no tensor leak', () => {
-      assert.equal(simclrFactory.name, 'simclr');
-      const m = simclrFactory.build({ mlpDim: 32, outDim: 16, projLayers: 2 }, microContext(1));
+      assert.equal(simclr.name, 'simclr');
+      const m = buildFramework(simclr, { mlpDim: 32, outDim: 16, projLayers: 2 }, microContext(1));
       const params = m.trainableParams();
       const before = snapshot(params);
       const [v1, v2] = randomViews(8, 21);

@@ -15,7 +15,8 @@ import { Registry } from '../container/container.ts';
 import { pretrain } from '../runner/pretrain.ts';
 import { TrainStep } from '../runner/train-step.ts';
 import { GradMonitor, chooseMonitoredLayers } from '../evaluators/grad-monitor.ts';
-import { mocov3Factory } from '../frameworks/mocov3.ts';
+import { mocov3 } from '../frameworks/mocov3.ts';
+import { buildFramework } from '../frameworks/framework.ts';
 import { PlainSgd, microContext, randomViews } from './helpers/frameworks.ts';
 import { useBackend } from './helpers/backend.ts';
 import { smallPretrainConfig } from './helpers/small-pretrain.ts';
@@ -72,7 +73,7 @@ describe('gradient norms', () => {
 
   it('a training step returns the norms of its own gradients with no extra readback, and leaks nothing', () => {
     // two identical MoCo v3 frameworks: one trained through TrainStep with the monitor, one by hand
-    const build = () => mocov3Factory.build({ mlpDim: 32, outDim: 16 }, microContext(4));
+    const build = () => buildFramework(mocov3, { mlpDim: 32, outDim: 16 }, microContext(4));
     const a = build(), b = build();
     const [v1, v2] = randomViews(6, 9);
     const ctx = { iter: 0, totalIters: 10, itersPerEpoch: 5 };
@@ -90,7 +91,7 @@ describe('gradient norms', () => {
     const byName = new Map(b.backbone.allParams().map((p) => [p.name, p]));
     const expected = m.layers.map((l) => tf.tidy(() => tf.norm(grads[byName.get(l.param.name)!.variable.name]).dataSync()[0]));
     const expectedLoss = value.dataSync()[0];
-    tf.dispose([value, ...prepared]);
+    tf.dispose([value, prepared]);
     tf.dispose(grads);
 
     // count readbacks: the monitored step reads back exactly as often as an unmonitored one (b's second step)

@@ -8,13 +8,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { type SeriesPoint, INSTABILITY_DEFAULTS, curveNoise, detectInstability, dipNoiseK, dipWindowCount, findDips, findSpikes, normalQuantile, spikeOrdering } from '../evaluators/instability.ts';
+import type { SeriesPoint } from '../core/instability.ts';
+import { INSTABILITY_DEFAULTS, curveNoise, detectInstability, dipNoiseK, dipWindowCount, findDips, findSpikes, normalQuantile, spikeOrdering } from '../evaluators/instability.ts';
 import fs from 'node:fs';
 import { TINY_MODEL, detectorRates, normal, runThresholds, syntheticCurve, uniform } from '../bench/instability-detector.ts';
 import { relativeGradCurve } from '../evaluators/grad-monitor.ts';
 import { loadSuite } from '../suites/index.ts';
 import { matrixTable, pretrainTable, resolveCell } from '../runner/pretrain-suite.ts';
-import type { PretrainResult } from '../runner/pretrain.ts';
+import type { PretrainResult } from '../core/results.ts';
 
 /** Deterministic N(0, 1) draws (LCG + Box-Muller). */
 function gaussians(seed: number): () => number {

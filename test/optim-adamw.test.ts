@@ -4,6 +4,9 @@ import { tf } from '../engine/tf.ts';
 import { Param } from '../engine/module.ts';
 import { Rng } from '../engine/rng.ts';
 import { AdamW } from '../optim/adamw.ts';
+import { adamwUpdate, adamwUpdateStock } from '../engine/ops/adamw-update.ts';
+import { nativeOpsActive } from '../engine/backend.ts';
+import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
 import { assertClose, useBackend } from './helpers/backend.ts';
 
 /** Independent float64 reference: torch.optim.AdamW, one element at a time. */
@@ -165,5 +168,25 @@ describe('AdamW on wasm', () => {
     opt.dispose();
     assert.equal(tf.memory().numTensors, after1 - 4, 'dispose frees the moments');
     tf.dispose([...grads.values(), ...params.map((p) => p.variable)]);
+  });
+});
+
+describe('adamwUpdate engine op', { skip: nativeAddon() ? false : `native kernels not built: ${nativeStatus()}` }, () => {
+  before(async () => useBackend('wasm'));
+
+  it('the fused native kernel and the stock tfjs path agree on one update', () => {
+    assert.ok(nativeOpsActive());
+    const n = 1030;
+    const p = tf.randomNormal([n], 0, 1, 'float32', 1);
+    const g = tf.randomNormal([n], 0, 1, 'float32', 2);
+    const m = tf.randomNormal([n], 0, 0.1, 'float32', 3);
+    const v = tf.square(tf.randomNormal([n], 0, 0.1, 'float32', 4));
+    const h = { lr: 0.03, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.1, step: 3 };
+    const before = tf.memory().numTensors;
+    const fused = adamwUpdate(p, g, m, v, h);
+    const stock = adamwUpdateStock(p, g, m, v, h);
+    assert.equal(tf.memory().numTensors, before + 6, 'each path returns exactly its 3 results');
+    for (const k of ['p', 'm', 'v'] as const) assertClose(fused[k].dataSync(), stock[k].dataSync(), 1e-6, 1e-5, k);
+    tf.dispose([p, g, m, v, ...Object.values(fused), ...Object.values(stock)]);
   });
 });

@@ -4,7 +4,7 @@ import { tf } from '../engine/tf.ts';
 import { Param } from '../engine/module.ts';
 import { Rng } from '../engine/rng.ts';
 import { Lars } from '../optim/lars.ts';
-import { adamwFactory, larsFactory } from '../optim/index.ts';
+import { adamw, buildOptimizer, lars } from '../optim/index.ts';
 import { TEST_ENGINES, assertClose, useBackend } from './helpers/backend.ts';
 
 const norm = (x: number[]) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
@@ -156,8 +156,9 @@ for (const engine of TEST_ENGINES) {
       assert.throws(() => new Lars([a], { weightDecay: 0, momentum: 1 }), /LARS: momentum must lie in \[0, 1\), got 1/);
       assert.throws(() => new Lars([a], { weightDecay: 0, momentum: -0.1 }), /momentum/);
       assert.throws(() => new Lars([a], { weightDecay: 0, trustCoefficient: 0 }), /LARS: trustCoefficient must be a number > 0, got 0/);
-      assert.throws(() => larsFactory.build([a], { weightDecay: 0, beta1: 0.9 }), /lars: option 'beta1' does not apply/);
-      assert.throws(() => adamwFactory.build([a], { weightDecay: 0, momentum: 0.9 }), /adamw: option 'momentum' does not apply/);
+      assert.throws(() => buildOptimizer(lars, [a], { weightDecay: 0, beta1: 0.9 }), /optimizer: unknown field 'beta1' \(fields: momentum, trustCoefficient\)/);
+      assert.throws(() => buildOptimizer(adamw, [a], { weightDecay: 0, momentum: 0.9 }), /optimizer: unknown field 'momentum' \(fields: beta1, beta2, eps\)/);
+      assert.throws(() => buildOptimizer(lars, [a], { weightDecay: 0, momentum: 1 }), /optimizer\.momentum: must be < 1/);
       const frozen = makeParam('f', [2], [1, 2], false);
       assert.throws(() => new Lars([frozen], { weightDecay: 0 }), /'f'.*not trainable/);
       const opt = new Lars([a], { weightDecay: 0 });
@@ -170,10 +171,10 @@ for (const engine of TEST_ENGINES) {
     });
 
     it('factory builds with the recipe defaults; the live tensor count does not grow over 20 steps', () => {
-      assert.equal(larsFactory.name, 'lars');
+      assert.equal(lars.name, 'lars');
       const rng = new Rng(3);
       const params = [makeParam('x', [8, 4], randn(rng, 32)), makeParam('y', [4], randn(rng, 4))];
-      const opt = larsFactory.build(params, { weightDecay: 1e-6 }) as Lars;
+      const opt = buildOptimizer(lars, params, { weightDecay: 1e-6 }) as Lars;
       assert.deepEqual([opt.momentum, opt.trustCoefficient, opt.weightDecay], [0.9, 0.001, 1e-6]);
       const grads = new Map<Param, tf.Tensor>(params.map((p) => [p, tf.randomNormal(p.shape, 0, 1, 'float32', 1)]));
       opt.step(grads, 0.1); // creates mu (1 per param)

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { tf } from '../engine/tf.ts';
 import { Registry } from '../container/container.ts';
 import { presetConfig } from '../recipes/presets.ts';
+import { builtinRegistry } from '../container/container.ts';
 import { configHash } from '../core/config.ts';
 import { pretrain } from '../runner/pretrain.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
@@ -80,7 +81,7 @@ describe('MoCo v3 pre-training loop', () => {
   });
 
   it('the paper preset resolves to the ViT-B recipe and asks for ImageNet', () => {
-    const c = presetConfig('paper');
+    const c = presetConfig('paper', builtinRegistry().frameworks);
     assert.equal(c.backbone.name, 'vit-b/16');
     assert.equal(c.optimizer.batch, 4096);
     assert.equal(c.optimizer.baseLr, 1.5e-4);
@@ -92,7 +93,7 @@ describe('MoCo v3 pre-training loop', () => {
     assert.equal(c.augment.cropMin, 0.08);
     const suite = { name: 'mocov3', title: 't', reference: 'r', kind: 'pretrain' as const, cells: [{ id: 'x', config: {} }] };
     assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp }), /data\.path: .*--data PATH to an ImageFolder root/);
-    assert.throws(() => presetConfig('huge'), /--preset: unknown preset 'huge'; known presets: paper, tiny, smoke/);
+    assert.throws(() => presetConfig('huge', builtinRegistry().frameworks), /--preset: unknown preset 'huge'; known presets: paper, tiny, smoke/);
   });
 
   it('a bad resolved config names the field', () => {

@@ -14,6 +14,7 @@ import { Registry } from '../container/container.ts';
 import { loadSuite } from '../suites/index.ts';
 import type { Suite } from '../suites/schema.ts';
 import { presetConfig } from '../recipes/presets.ts';
+import { builtinRegistry } from '../container/container.ts';
 import { type FigureCell, gradFigures, knnFigure, cellEvents } from '../report/figures.ts';
 import { inlineSvg } from '../report/html.ts';
 import { rerenderSuite } from '../report/rerender.ts';
@@ -76,7 +77,7 @@ const curve = (n: number, f: (i: number) => number | null, perEpoch = 10) => Arr
 
 /** A stored pre-training cell (the JSON `bench run` writes) with synthetic curves. */
 function storedCell(id: string, o: { knn: (i: number) => number; grad?: boolean; diverged?: number }) {
-  const config = presetConfig('smoke');
+  const config = presetConfig('smoke', builtinRegistry().frameworks);
   const iters = o.diverged ?? 200;
   const knn = curve(20, (i) => o.knn(i * 10)).map((p) => ({ ...p, iter: p.iter * 10, epoch: p.iter }));
   const grad = o.grad

@@ -43,7 +43,7 @@ describe('2-D sin-cos position embedding', () => {
 });
 
 describe('ViT init', () => {
-  it('has the init statistics of RECIPES.md per tensor', () => {
+  it('has the init statistics of MoCo v3 vits.py per tensor', () => {
     const m = new VisionTransformer('vit-tiny', vitConfig('vit-tiny'), 3);
     const byName = new Map(m.allParams().map((p) => [p.name, p]));
     const stats = (name: string) => {

@@ -18,6 +18,7 @@ export function resnetFamily(family: string): BackboneFamily {
   const size = RESNET_SIZES[family.replace(/^resnet-/, '')];
   if (!size) throw new Error(`unknown ResNet family '${family}'; known: ${resnetFamilies().join(', ')}`);
   return {
+    kind: 'backbone',
     family,
     title: size.title,
     // The paper counts no ResNet (its Table 2 is ViTs only); torchvision's numbers are a reference.

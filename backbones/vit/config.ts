@@ -135,8 +135,3 @@ export function validateVitConfig(name: string, c: VitConfig): void {
 export function gridSize(c: VitConfig): number {
   return c.imageSize / c.patchSize;
 }
-
-/** Tokens through the transformer: patches plus [CLS] when used. */
-export function sequenceLength(c: VitConfig): number {
-  return gridSize(c) ** 2 + (c.pooling === 'cls' ? 1 : 0);
-}

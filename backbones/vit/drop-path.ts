@@ -3,7 +3,7 @@
  * branch (attention and MLP) of block i is dropped per sample with probability
  * p_i = i / (depth - 1) * rate (timm's `torch.linspace(0, drop_path_rate, depth)`), and a kept
  * branch is scaled by 1 / (1 - p_i) so that its expectation is unchanged. Training mode only.
- * Transfer fine-tuning (Table 5, RECIPES.md "Evaluation") uses rate 0.1 (0 for Pets).
+ * Transfer fine-tuning (Table 5; MoCo v3's transfer/README.md, `--drop-path`) uses rate 0.1 (0 for Pets).
  *
  * The per-sample decisions are drawn in JS from a seeded `Rng` (not from tfjs random ops), as a
  * Float32Array of scales (0 or 1 / (1 - p)). The scales are drawn before a checkpointed block runs

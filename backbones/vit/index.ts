@@ -13,6 +13,7 @@ export function vitFamily(family: string): BackboneFamily {
   const size = VIT_SIZES[family.replace(/^vit-(bn-)?/, '')];
   const bn = family.startsWith('vit-bn-');
   return {
+    kind: 'backbone',
     family,
     title: (bn ? size.title.replace('ViT', 'ViT-BN') : size.title),
     paperParamsM: bn ? undefined : size.paperParamsM,

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import type { DipOptions } from '../../evaluators/instability.ts';
+import type { DipOptions } from '../../core/instability.ts';
 import { type DetectorBenchOptions, PAPER_DIP, TINY_MODEL, formatDetectorBench, formatRunThresholds, runDetectorBench, runThresholds } from '../../bench/instability-detector.ts';
 import { intOption } from '../options.ts';
 

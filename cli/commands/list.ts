@@ -1,10 +1,10 @@
 /** `bench list [what]`: every registered name per kind, and the suites (one per line: name, title). */
 import { Command } from 'commander';
-import { Registry } from '../../container/container.ts';
-import { KINDS } from '../../container/tokens.ts';
+import { PLUGIN_FLAG, commandRegistry } from '../options.ts';
+import { PLUGIN_KINDS } from '../../core/plugin.ts';
 import { listSuites } from '../../suites/index.ts';
 
-const SECTIONS = ['suites', ...KINDS.map((k) => `${k}s`)];
+const SECTIONS = ['suites', ...PLUGIN_KINDS.map((k) => `${k}s`)];
 
 /** The suites section: `suites:`, then `  NAME  TITLE` per suite, names padded to one column. */
 export function suiteLines(): string[] {
@@ -15,14 +15,15 @@ export function suiteLines(): string[] {
 
 export function listCommand(): Command {
   return new Command('list')
-    .description('print every registered backbone, framework, evaluator, dataset, optimiser, and every suite with its title')
+    .description('print every registered backbone, framework, optimiser, dataset, evaluator, training monitor and fine-tuner, and every suite with its title')
     .argument('[what]', `one section only: ${SECTIONS.join(', ')}`)
-    .action((what?: string) => {
+    .option(...PLUGIN_FLAG)
+    .action(async (what: string | undefined, o: { plugin: string[] }) => {
       if (what !== undefined && !SECTIONS.includes(what)) throw new Error(`list: unknown section '${what}'; choose one of ${SECTIONS.join(', ')}`);
-      const reg = new Registry();
-      for (const kind of KINDS) {
+      const reg = await commandRegistry(o.plugin);
+      for (const kind of PLUGIN_KINDS) {
         if (what !== undefined && what !== `${kind}s`) continue;
-        const names = reg.names(kind);
+        const names = reg.set(kind).names();
         console.log(`${kind}s: ${names.length ? names.join(', ') : '(none yet)'}`);
       }
       if (what === undefined || what === 'suites') console.log(suiteLines().join('\n'));

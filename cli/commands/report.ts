@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import path from 'node:path';
-import { Registry } from '../../container/container.ts';
+import { commandRegistry } from '../options.ts';
 import { loadSuite } from '../../suites/index.ts';
 import { PRESETS } from '../../recipes/presets.ts';
 import { renderCsv, renderMarkdown } from '../../report/table.ts';
@@ -27,10 +27,10 @@ export function reportCommand(): Command {
     .option('--preset <name>', `size preset the results are for: ${PRESETS.join(' | ')} (default: the suite's own)`)
     .option('--results <dir>', 'folder holding the stored results (rewritten in place)', 'results')
     .addOption(new Option('--format <fmt>', 'format of the table printed on stdout').choices(FORMATS).default('md'))
-    .action((name: string, o: ReportFlags) => {
+    .action(async (name: string, o: ReportFlags) => {
       const suite = loadSuite(name);
       if (o.preset !== undefined && !PRESETS.includes(o.preset)) throw new Error(`--preset: unknown preset '${o.preset}'; known presets: ${PRESETS.join(', ')}`);
-      const r = rerenderSuite(suite, { preset: o.preset, resultsDir: path.resolve(o.results), registry: new Registry() });
+      const r = rerenderSuite(suite, { preset: o.preset, resultsDir: path.resolve(o.results), registry: await commandRegistry() });
       const out = o.format === 'csv' ? renderCsv(r.table) : o.format === 'json' ? JSON.stringify(r.table, null, 2) + '\n' : o.format === 'html' ? r.html : renderMarkdown(r.table);
       process.stdout.write(out);
       console.error(`wrote ${r.files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);

@@ -1,14 +1,13 @@
 /** `bench run SUITE`: run a suite, print its table and write it (tables, figures, HTML page) under the results folder. */
 import { Command } from 'commander';
 import path from 'node:path';
-import { Registry } from '../../container/container.ts';
 import { loadSuite } from '../../suites/index.ts';
 import { writeCountOutputs } from '../../runner/count-suite.ts';
 import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { PRESETS } from '../../recipes/presets.ts';
-import { EngineFlags, initEngine, intOption, withEngineOptions } from '../options.ts';
+import { EngineFlags, PLUGIN_FLAG, commandRegistry, initEngine, intOption, withEngineOptions } from '../options.ts';
 import { DEFAULT_QUEUE_NAME } from '../../queue/connection.ts';
 
 interface RunFlags extends EngineFlags {
@@ -21,6 +20,7 @@ interface RunFlags extends EngineFlags {
   queue?: string;
   queueName: string;
   attempts: number;
+  plugin: string[];
 }
 
 export function runCommand(): Command {
@@ -35,10 +35,11 @@ export function runCommand(): Command {
     .option('--quiet', 'no progress line')
     .option('--queue <url>', 'pre-training suites: put the unfinished cells on this Redis queue (redis://HOST:PORT) for `bench worker`s, wait, then write the tables')
     .option('--queue-name <name>', 'queue name', DEFAULT_QUEUE_NAME)
+    .option(...PLUGIN_FLAG)
     .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', intOption('--attempts', 1), 2))
     .action(async (name: string, o: RunFlags) => {
       const suite = loadSuite(name);
-      const registry = new Registry();
+      const registry = await commandRegistry(o.plugin);
       if (suite.kind === 'params' || suite.kind === 'flops') {
         const { table, files } = writeCountOutputs(suite, registry, path.resolve(o.results));
         console.log(renderTerminal(table));

@@ -1,0 +1,53 @@
+/**
+ * What a pre-training run produces (runner/pretrain.ts writes it as result.json; report/, claims/
+ * and the queue read it): curves, final metrics, flags and the instability summary.
+ */
+import type { PretrainConfig } from './config.ts';
+import type { InstabilitySummary } from './instability.ts';
+
+export interface CurvePoint {
+  iter: number;
+  epoch: number;
+  value: number;
+}
+
+export interface Curves {
+  loss: CurvePoint[];
+  knn: CurvePoint[];
+  lr: CurvePoint[];
+  /**
+   * Gradient L2 norm per monitored backbone layer and iteration (0-based, as `loss`), keyed by a
+   * label `ROLE: PARAM[ (note)]`; a non-finite norm is stored as null. Absent in results written
+   * before gradients were recorded.
+   */
+  grad?: Record<string, CurvePoint[]>;
+}
+
+export interface PretrainResult {
+  hash: string;
+  config: PretrainConfig;
+  backend: { name: string; gpu: boolean; versions: Record<string, string> };
+  iterations: number;
+  epochs: number;
+  trainImages: number;
+  wallSeconds: number;
+  /** Pre-training throughput: source images per second (each gives two views). */
+  imagesPerSec: number;
+  final: { loss: number; knnMonitor: number; knn: number; knnRandomInit: number };
+  curves: Curves;
+  /** diverged: the loss became NaN or infinite at iteration `divergedAt` (0-based), and training stopped. */
+  flags: { diverged: boolean; divergedAt?: number };
+  /** Dips of the kNN curve, gradient spikes and their ordering; absent in results written before it existed. */
+  instability?: InstabilitySummary;
+  weights: string;
+  finishedAt: string;
+}
+
+export interface ProgressInfo {
+  iter: number;
+  totalIters: number;
+  startIter: number;
+  loss: number;
+  lr: number;
+  knn?: number;
+}

@@ -1,0 +1,92 @@
+/**
+ * The training loop's callbacks (runner/training/loop.ts), each one job: record the curves, stop at
+ * a non-finite loss, evaluate the kNN monitor, report progress, write checkpoints. runner/pretrain.ts
+ * gives them in that order.
+ */
+import type { Module } from '../../engine/module.ts';
+import type { Checkpointable } from '../../core/checkpoint.ts';
+import type { ProgressInfo } from '../../core/results.ts';
+import { saveCheckpoint } from '../checkpoint.ts';
+import type { LoopState, StepEvent, TrainCallback } from './loop.ts';
+
+/** Loss, lr and per-layer gradient-norm curves, one point per step. */
+export const curveRecorder: TrainCallback = {
+  onStep(e, { run }) {
+    run.curves.loss.push({ iter: e.iter, epoch: e.epoch, value: e.loss });
+    run.curves.lr.push({ iter: e.iter, epoch: e.epoch, value: e.lr });
+    const grad = (run.curves.grad ??= {});
+    for (const [label, value] of Object.entries(e.gradNorms ?? {})) (grad[label] ??= []).push({ iter: e.iter, epoch: e.epoch, value });
+  },
+};
+
+/** A non-finite loss ends the run as diverged at that iteration (the later callbacks see `run.diverged`). */
+export const divergenceStop: TrainCallback = {
+  onStep(e, s) {
+    if (Number.isFinite(e.loss)) return;
+    s.run.diverged = true;
+    s.run.divergedAt = e.iter;
+    s.stop = true;
+  },
+};
+
+/**
+ * The kNN monitor: every step's features go to `feed` (the paper's queue; absent for a fixed bank),
+ * and every `every` iterations and at the last one `evaluate` gives the curve's next point; no
+ * evaluation after a divergence.
+ */
+export class KnnMonitorCallback implements TrainCallback {
+  /** The last monitor value (the curve's last point when resumed). */
+  last?: number;
+
+  constructor(
+    private readonly every: number,
+    private readonly evaluate: () => number,
+    private readonly feed?: (e: StepEvent) => void,
+  ) {}
+
+  onStep(e: StepEvent, { run }: LoopState): void {
+    this.feed?.(e);
+    this.last ??= run.curves.knn.at(-1)?.value;
+    if (run.diverged || (e.next % this.every !== 0 && e.next !== e.totalIters)) return;
+    this.last = this.evaluate();
+    run.curves.knn.push({ iter: e.next, epoch: e.next / e.itersPerEpoch, value: this.last });
+  }
+}
+
+/** Progress after each step, with the monitor's last value. */
+export function progressReporter(report: ((p: ProgressInfo) => void) | undefined, monitor: KnnMonitorCallback): TrainCallback {
+  return {
+    onStep(e) {
+      report?.({ iter: e.next, totalIters: e.totalIters, startIter: e.startIter, loss: e.loss, lr: e.lr, knn: monitor.last });
+    },
+  };
+}
+
+/** Checkpoints every `every` iterations, at the last one and when the run diverged; the training time is accounted at each. */
+export class CheckpointCallback implements TrainCallback {
+  private t0 = performance.now();
+
+  constructor(
+    private readonly dir: string,
+    private readonly every: number,
+    private readonly modules: () => Record<string, Module>,
+    private readonly parts: Record<string, Checkpointable>,
+  ) {}
+
+  onStep(e: StepEvent, { run }: LoopState): void {
+    if (!run.diverged && e.next % this.every !== 0 && e.next !== e.totalIters) return;
+    const now = performance.now();
+    run.trainSeconds += (now - this.t0) / 1000;
+    this.t0 = now;
+    saveCheckpoint(this.dir, e.next, this.modules(), this.parts, run);
+  }
+}
+
+/** Testing hook: throws after iteration `after` completes (a simulated crash). */
+export function crashAfter(after: number | undefined): TrainCallback {
+  return {
+    onStep(e, { run }) {
+      if (after !== undefined && e.next === after && !run.diverged) throw new Error(`simulated crash after iteration ${e.next}`);
+    },
+  };
+}
