@@ -4,96 +4,127 @@
  * the resolved config names the cell's run folder, so a finished cell is found again and skipped.
  */
 import { createHash } from 'node:crypto';
+import { type Static, Type } from '@sinclair/typebox';
+import { StringEnum } from './plugin.ts';
 
 /** Options every backbone family understands; families ignore what does not apply to them. */
-export interface BackboneOptions {
-  patchSize?: number;
-  imageSize?: number;
-  posEmbed?: 'sincos' | 'learned' | 'none';
-  pooling?: 'cls' | 'gap-ln' | 'gap';
-  randomPatchProj?: boolean;
-  mlpBatchNorm?: boolean;
-  /** ViT: stochastic depth rate of the last block (linear from 0 over the blocks; training only); default 0. */
-  dropPath?: number;
-  /** ResNet stem: 'imagenet' (7x7/2 conv + max pool) or 'cifar' (3x3/1 conv); default by image size. */
-  stem?: 'imagenet' | 'cifar';
-  /** ResNet: each block's last BN gamma starts at 0 (torchvision's zero_init_residual). */
-  zeroInitResidual?: boolean;
+const posInt = (description?: string) => Type.Integer({ minimum: 1, ...(description ? { description } : {}) });
+const posNum = (description?: string) => Type.Number({ exclusiveMinimum: 0, ...(description ? { description } : {}) });
+
+/** A backbone's switches (the ablations'); each backbone family reads the ones it has. */
+export const BackboneOptionsSchema = Type.Object(
+  {
+    patchSize: Type.Optional(posInt()),
+    imageSize: Type.Optional(posInt()),
+    posEmbed: Type.Optional(StringEnum(['sincos', 'learned', 'none'] as const)),
+    pooling: Type.Optional(StringEnum(['cls', 'gap-ln', 'gap'] as const)),
+    randomPatchProj: Type.Optional(Type.Boolean()),
+    mlpBatchNorm: Type.Optional(Type.Boolean()),
+    /** ViT: stochastic depth rate of the last block (linear from 0 over the blocks; training only); default 0. */
+    dropPath: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
+    /** ResNet stem: 'imagenet' (7x7/2 conv + max pool) or 'cifar' (3x3/1 conv); default by image size. */
+    stem: Type.Optional(StringEnum(['imagenet', 'cifar'] as const)),
+    /** ResNet: each block's last BN gamma starts at 0 (torchvision's zero_init_residual). */
+    zeroInitResidual: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export type BackboneOptions = Static<typeof BackboneOptionsSchema> & {
   /**
    * ViT: the fine-tuning build of Table 5's transfer path (backbones/vit/config.ts FinetuneBuild):
    * every parameter trainable ('pretrained': then load the weights; 'scratch': a from-scratch DeiT
-   * ViT with timm's init). Set by the transfer path only, never in a pre-training config. ResNet
-   * ignores it (all its parameters train anyway).
+   * ViT with timm's init). Set by the transfer path only, never in a pre-training config (so not in
+   * its schema). ResNet ignores it (all its parameters train anyway).
    */
   finetune?: 'pretrained' | 'scratch';
-}
+};
 
-export type DatasetName = 'auto' | 'synthetic' | 'fashion-mnist' | 'imagenet' | 'cifar10' | 'cifar100' | 'flowers102' | 'pets';
+export const DataConfigSchema = Type.Object(
+  {
+    /** A registered data set by name; 'auto': Fashion-MNIST when installed, else the embedded synthetic set. */
+    dataset: Type.String({ minLength: 1 }),
+    /** Folder of the data set (Fashion-MNIST IDX files; ImageNet ImageFolder root; CIFAR binary folder; Flowers-102 / Pets root). */
+    path: Type.Optional(Type.String({ minLength: 1 })),
+    /** Training images used (all when absent). */
+    trainCount: Type.Optional(posInt()),
+    /** Held-out labelled images for kNN (all when absent). */
+    testCount: Type.Optional(posInt()),
+    /** Side of the augmented views and of the backbone input, pixels. */
+    viewSize: posInt(),
+    /** Eval transform: centre crop fraction before resizing (224/256 in the paper). */
+    evalCropFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+  },
+  { additionalProperties: false },
+);
+export type DataConfig = Static<typeof DataConfigSchema>;
 
-export interface DataConfig {
-  /** 'auto': Fashion-MNIST when installed, else the embedded synthetic set. */
-  dataset: DatasetName;
-  /** Folder of the data set (Fashion-MNIST IDX files; ImageNet ImageFolder root; CIFAR binary folder; Flowers-102 / Pets root). */
-  path?: string;
-  /** Training images used (all when absent). */
-  trainCount?: number;
-  /** Held-out labelled images for kNN (all when absent). */
-  testCount?: number;
-  /** Side of the augmented views and of the backbone input, pixels. */
-  viewSize: number;
-  /** Eval transform: centre crop fraction before resizing (224/256 in the paper). */
-  evalCropFraction: number;
-}
+/** The common fields of the optimizer section; the optimiser's own (optim/index.ts) sit beside them. */
+export const OptimizerCommonSchema = Type.Object({
+  /** A registered optimiser (optim/index.ts), whose own fields (AdamW's beta1 / beta2 / eps, LARS's momentum / trustCoefficient) may follow. */
+  name: Type.String({ minLength: 1 }),
+  baseLr: posNum(),
+  weightDecay: Type.Number({ minimum: 0 }),
+  batch: Type.Integer({ minimum: 2 }),
+  epochs: posInt(),
+  warmupEpochs: Type.Number({ minimum: 0 }),
+  /** lr = baseLr x batch / lrScaleDivisor (256). */
+  lrScaleDivisor: posNum(),
+});
+export type OptimizerConfig = Static<typeof OptimizerCommonSchema> & { [field: string]: unknown };
 
+export const MonitorConfigSchema = Type.Object(
+  {
+    /** Evaluate the kNN monitor every this many iterations. */
+    every: posInt(),
+    /** Queue length as a fraction of the training set (0.1 in the paper). */
+    queueFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+    k: posInt(),
+    temperature: posNum(),
+    /** Held-out images the monitor classifies (the first `queries` of the held-out split: fixed). */
+    queries: posInt(),
+    /**
+     * A fixed kNN bank instead of the paper's queue: the first `bank` training images, centre-cropped,
+     * their features re-extracted with the current backbone at each evaluation (small presets, where
+     * that is affordable and the queue of stale augmented crops is noisier than the dips it should
+     * show). Absent: the paper's queue (`queueFraction` of the training set).
+     */
+    bank: Type.Optional(posInt()),
+  },
+  { additionalProperties: false },
+);
+export type MonitorConfig = Static<typeof MonitorConfigSchema>;
+
+/** A plugin's section (framework, optimiser) allows the plugin's own scalar fields; its schema checks them on resolution. */
+const PLUGIN_FIELD = Type.Union([Type.Number(), Type.String(), Type.Boolean()]);
 
 /**
- * The optimiser by name (a registered optimiser plugin, optim/index.ts), the common fields, and the
- * optimiser's own fields (e.g. AdamW's beta1 / beta2 / eps, LARS's momentum / trustCoefficient;
- * each optimiser's default when absent), validated against that optimiser's schema.
+ * The whole pre-training config: one schema that is the JSON Schema the suites validate against
+ * (suites/pretrain-config-schema.ts) and, through `Static`, the type below.
  */
-export interface OptimizerConfig {
-  name: string;
-  baseLr: number;
-  weightDecay: number;
-  batch: number;
-  epochs: number;
-  warmupEpochs: number;
-  /** lr = baseLr x batch / lrScaleDivisor (256). */
-  lrScaleDivisor: number;
-  [field: string]: unknown;
-}
+export const PretrainConfigSchema = Type.Object(
+  {
+    seed: Type.Integer({ minimum: 0 }),
+    data: DataConfigSchema,
+    backbone: Type.Composite([Type.Object({ name: Type.String({ minLength: 1 }) }), BackboneOptionsSchema], { additionalProperties: false }),
+    /** The framework by name, and its own fields (validated against that framework's schema). */
+    framework: Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: PLUGIN_FIELD }),
+    optimizer: Type.Object(OptimizerCommonSchema.properties, { additionalProperties: PLUGIN_FIELD }),
+    augment: Type.Object({ cropMin: Type.Number({ exclusiveMinimum: 0, maximum: 1 }) }, { additionalProperties: false }),
+    monitor: MonitorConfigSchema,
+    knn: Type.Object({ k: posInt(), temperature: posNum() }, { additionalProperties: false }),
+    /** Checkpoint every this many iterations (and at the end). */
+    checkpointEvery: posInt(),
+  },
+  { additionalProperties: false },
+);
 
-export interface MonitorConfig {
-  /** Evaluate the kNN monitor every this many iterations. */
-  every: number;
-  /** Queue length as a fraction of the training set (0.1 in the paper). */
-  queueFraction: number;
-  k: number;
-  temperature: number;
-  /** Held-out images the monitor classifies (the first `queries` of the held-out split: fixed). */
-  queries: number;
-  /**
-   * A fixed kNN bank instead of the paper's queue: the first `bank` training images, centre-cropped,
-   * their features re-extracted with the current backbone at each evaluation (small presets, where
-   * that is affordable and the queue of stale augmented crops is noisier than the dips it should
-   * show). Absent: the paper's queue (`queueFraction` of the training set).
-   */
-  bank?: number;
-}
-
-export interface PretrainConfig {
-  seed: number;
-  data: DataConfig;
+/** A resolved config (the schema's type, the plugin sections open to their plugins' fields). */
+export type PretrainConfig = Omit<Static<typeof PretrainConfigSchema>, 'backbone' | 'framework' | 'optimizer'> & {
   backbone: { name: string } & BackboneOptions;
-  /** The framework by name, and its own fields (validated against that framework's schema). */
   framework: { name: string; [field: string]: unknown };
   optimizer: OptimizerConfig;
-  augment: { cropMin: number };
-  monitor: MonitorConfig;
-  knn: { k: number; temperature: number };
-  /** Checkpoint every this many iterations (and at the end). */
-  checkpointEvery: number;
-}
+};
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 

@@ -1,59 +1,26 @@
 /**
- * JSON Schemas of a pre-training config (core/config.ts): the common parts. Cells give any part of a
- * config (overrides); a resolved config must have every part. The framework and optimizer sections'
- * own fields are their plugins' (core/plugin.ts), checked on resolution.
+ * JSON Schemas of a pre-training config, derived from its TypeBox schema (core/config.ts): the
+ * resolved config (every part required), and a cell's overrides (any part of it). The framework and
+ * optimizer sections' own fields are their plugins' (core/plugin.ts), checked on resolution.
  */
-export const BACKBONE_OPTIONS = {
-  patchSize: { type: 'integer', minimum: 1 },
-  imageSize: { type: 'integer', minimum: 1 },
-  posEmbed: { enum: ['sincos', 'learned', 'none'] },
-  pooling: { enum: ['cls', 'gap-ln', 'gap'] },
-  randomPatchProj: { type: 'boolean' },
-  mlpBatchNorm: { type: 'boolean' },
-  dropPath: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
-  stem: { enum: ['imagenet', 'cifar'] },
-  zeroInitResidual: { type: 'boolean' },
-} as const;
+import { BackboneOptionsSchema, PretrainConfigSchema } from '../core/config.ts';
+import { plainSchema } from '../core/plugin.ts';
 
-const posNum = { type: 'number', exclusiveMinimum: 0 } as const;
-const posInt = { type: 'integer', minimum: 1 } as const;
-const strict = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', additionalProperties: false, properties, required });
+type Json = Record<string, unknown>;
 
-/**
- * A plugin's section (framework, optimiser): its name and scalar fields. Which fields it may have
- * is the plugin's own schema (core/plugin.ts), checked when a cell is resolved against the plugins
- * a run has registered (a user's plugin included).
- */
-const PLUGIN_FIELDS = { type: ['number', 'string', 'boolean'] } as const;
-const pluginSection = (properties: Record<string, unknown>) => ({ type: 'object', properties: { name: { type: 'string', minLength: 1 }, ...properties }, additionalProperties: PLUGIN_FIELDS });
+/** The schema with no field required, at every depth (a cell overrides any part of a config). */
+function optionalEverywhere(schema: Json): Json {
+  const { required: _required, ...rest } = schema;
+  if (rest.type !== 'object' || typeof rest.properties !== 'object') return rest;
+  const properties = Object.fromEntries(Object.entries(rest.properties as Record<string, Json>).map(([k, v]) => [k, optionalEverywhere(v)]));
+  return { ...rest, properties };
+}
 
-export const PRETRAIN_CONFIG_SCHEMA = strict({
-  seed: { type: 'integer', minimum: 0 },
-  data: strict({
-    dataset: { enum: ['auto', 'synthetic', 'fashion-mnist', 'imagenet', 'cifar10', 'cifar100', 'flowers102', 'pets'] },
-    path: { type: 'string', minLength: 1 },
-    trainCount: posInt,
-    testCount: posInt,
-    viewSize: posInt,
-    evalCropFraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-  }),
-  backbone: strict({ name: { type: 'string', minLength: 1 }, ...BACKBONE_OPTIONS }),
-  framework: pluginSection({}),
-  optimizer: pluginSection({
-    baseLr: posNum,
-    weightDecay: { type: 'number', minimum: 0 },
-    batch: { type: 'integer', minimum: 2 },
-    epochs: posInt,
-    warmupEpochs: { type: 'number', minimum: 0 },
-    lrScaleDivisor: posNum,
-  }),
-  augment: strict({ cropMin: { type: 'number', exclusiveMinimum: 0, maximum: 1 } }),
-  monitor: strict({ every: posInt, queueFraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 }, k: posInt, temperature: posNum, queries: posInt, bank: posInt }),
-  knn: strict({ k: posInt, temperature: posNum }),
-  checkpointEvery: posInt,
-});
+/** A backbone's switches, as JSON Schema properties (count cells use them too). */
+export const BACKBONE_OPTIONS = (plainSchema(BackboneOptionsSchema) as { properties: Record<string, Json> }).properties;
 
-export const PRETRAIN_CONFIG_REQUIRED = {
-  ...PRETRAIN_CONFIG_SCHEMA,
-  required: ['seed', 'data', 'backbone', 'framework', 'optimizer', 'augment', 'monitor', 'knn', 'checkpointEvery'],
-};
+/** A resolved config: every part. */
+export const PRETRAIN_CONFIG_REQUIRED = plainSchema(PretrainConfigSchema);
+
+/** A cell's overrides: any part of a config. */
+export const PRETRAIN_CONFIG_SCHEMA = optionalEverywhere(PRETRAIN_CONFIG_REQUIRED) as Json & { properties: Record<string, Json> };

@@ -180,6 +180,8 @@ export function parseSuite(data: unknown, source: string): Suite {
 export interface ConfigPlugins {
   framework: { schema: TObject };
   optimizer: { schema: TObject };
+  /** The data set's plugin (its presence is what is checked). */
+  dataset: unknown;
 }
 
 /** The section's own fields (the plugin's), without `name` and the `common` ones. */
@@ -191,14 +193,14 @@ function ownFields(section: Record<string, unknown>, common: readonly string[]):
  * Validates a fully resolved pre-training config: the common parts against the schema, the framework
  * and optimizer sections against their plugins' schemas; errors name each bad field.
  */
-export function checkPretrainConfig(config: unknown, source: string, plugins: (names: { framework: string; optimizer: string }) => ConfigPlugins): void {
+export function checkPretrainConfig(config: unknown, source: string, plugins: (names: { framework: string; optimizer: string; dataset: string }) => ConfigPlugins): void {
   if (!validatePretrainResolved(config)) {
     throw new Error(`${source}: invalid config:\n  ${(validatePretrainResolved.errors ?? []).map((e) => describe(e)).join('\n  ')}`);
   }
-  const c = config as { framework: Record<string, unknown> & { name: string }; optimizer: Record<string, unknown> & { name: string } };
+  const c = config as { framework: Record<string, unknown> & { name: string }; optimizer: Record<string, unknown> & { name: string }; data: { dataset: string } };
   let p: ConfigPlugins;
   try {
-    p = plugins({ framework: c.framework.name, optimizer: c.optimizer.name });
+    p = plugins({ framework: c.framework.name, optimizer: c.optimizer.name, dataset: c.data.dataset });
   } catch (err) {
     throw new Error(`${source}: invalid config:\n  ${(err as Error).message}`);
   }
