@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { resultBaseName } from '../suites/schema.ts';
-import { instabilityOf } from '../runner/instability-notes.ts';
+import { instabilityOf } from '../report/instability-notes.ts';
 import { spikeCount } from '../evaluators/instability.ts';
-import type { PretrainResult } from '../runner/pretrain.ts';
+import type { PretrainResult } from '../core/results.ts';
 import type { Metric } from './schema.ts';
 
 /** A stored cell: a pre-training cell (with its probe) or an evaluation cell (top1). */

@@ -8,9 +8,11 @@
  * - Gradient magnitude (Fig. 4): for each cell with gradient curves, one line per layer vs
  *   iteration, with the flagged gradient spikes marked.
  *
- * Results may carry `curves.grad` ({ layer: points }) and `instability` (dips, spikes, whether the
- * first layer leads); both are read defensively: absent or malformed, they are ignored.
+ * Results may carry `curves.grad` ({ layer: points }), read defensively (absent or malformed, it is
+ * ignored), and `instability`: the detectors' summary (core/instability.ts' InstabilitySummary, as
+ * report/instability-notes.ts' instabilityOf gives it), whose dips and spikes are marked.
  */
+import type { Dip, InstabilitySummary, Spike } from '../core/instability.ts';
 import { layoutPlot, renderLinePlot, type Marker, type PlotOptions, type Series } from './svg-plot.ts';
 
 export interface CurvePointLike {
@@ -27,7 +29,7 @@ export interface FigureResult {
   probe?: { top1: number };
   flags: { diverged: boolean; divergedAt?: number };
   curves: { loss: CurvePointLike[]; knn: CurvePointLike[]; grad?: unknown };
-  instability?: unknown;
+  instability?: InstabilitySummary;
 }
 
 export interface FigureCell {
@@ -52,41 +54,12 @@ export interface Figure {
   svg: string;
 }
 
-/** An accuracy dip, iterations as stored; depth in the kNN curve's units (a fraction: 0.02 = 2 points). */
-export interface Dip {
-  startIter: number;
-  bottomIter: number;
-  depth: number;
-  recovered: boolean;
-  recoveryIter?: number;
-}
-
-/** A gradient spike: its peak iteration and its ratio to the recent median. */
-export interface Spike {
-  iter: number;
-  ratio: number;
-}
-
-/**
- * A result's instability report (evaluators/instability.ts), normalised: dips accept both
- * `startIter`/`bottomIter`/`recoveryIter` and `start`/`bottom`/`recoveredAt`.
- */
-export interface Instability {
-  unstable?: boolean;
-  dips: Dip[];
-  /** [layer, spikes] in the stored order. */
-  spikes: [string, Spike[]][];
-  firstLayerLeads?: unknown;
-  /** The detector's settings, as stored. */
-  thresholds?: unknown;
-}
-
 /** What a cell flagged: divergence and the instability detector's events. */
 export interface CellEvents {
   id: string;
   /** 1-based iteration at which the loss became non-finite. */
   divergedAt?: number;
-  instability?: Instability;
+  instability?: InstabilitySummary;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -119,38 +92,15 @@ export function gradCurves(r: FigureResult): [string, CurvePointLike[]][] {
   return Object.entries(g).map(([layer, c]) => [layer, curvePoints(c)] as [string, CurvePointLike[]]).filter(([, p]) => p.length > 0);
 }
 
-/** The result's instability report, normalised; undefined when absent. */
-export function instabilityOf(r: FigureResult): Instability | undefined {
-  const s = r.instability;
-  if (!isObj(s)) return undefined;
-  const dips = (Array.isArray(s.dips) ? s.dips : [])
-    .filter((d): d is Record<string, unknown> => isObj(d) && isNum(d.bottomIter ?? d.bottom))
-    .map((d) => {
-      const recoveryIter = d.recoveryIter ?? d.recoveredAt;
-      return {
-        startIter: val(d.startIter ?? d.start),
-        bottomIter: (d.bottomIter ?? d.bottom) as number,
-        depth: val(d.depth),
-        recovered: d.recovered === true,
-        ...(isNum(recoveryIter) ? { recoveryIter } : {}),
-      };
-    });
-  const spikes = (isObj(s.spikes) ? Object.entries(s.spikes) : []).map(
-    ([layer, list]) => [layer, (Array.isArray(list) ? list : []).filter((x) => isObj(x) && isNum(x.iter)).map((x) => ({ iter: x.iter as number, ratio: val(x.ratio) }))] as [string, Spike[]],
-  );
-  return {
-    ...(typeof s.unstable === 'boolean' ? { unstable: s.unstable } : {}),
-    dips,
-    spikes: spikes.filter(([, l]) => l.length > 0),
-    ...(s.firstLayerLeads !== undefined ? { firstLayerLeads: s.firstLayerLeads } : {}),
-    ...(s.thresholds !== undefined ? { thresholds: s.thresholds } : {}),
-  };
+/** A summary's gradient spikes, [layer, spikes] in stored order, layers without a spike left out. */
+export function spikeLayers(s: InstabilitySummary): [string, Spike[]][] {
+  return Object.entries(s.spikes).filter(([, l]) => l.length > 0);
 }
 
-/** A cell's flagged events (divergence; an unstable report, dips or spikes), or undefined when it flagged none. */
+/** A cell's flagged events (divergence; an unstable summary, dips or spikes), or undefined when it flagged none. */
 export function cellEvents(c: FigureCell): CellEvents | undefined {
-  let instability = instabilityOf(c.result);
-  if (instability && !instability.unstable && !instability.dips.length && !instability.spikes.length) instability = undefined;
+  let instability = c.result.instability;
+  if (instability && !instability.unstable && !instability.dips.length && !spikeLayers(instability).length) instability = undefined;
   const diverged = c.result.flags.diverged;
   if (!instability && !diverged) return undefined;
   return { id: c.id, ...(diverged ? { divergedAt: (c.result.flags.divergedAt ?? 0) + 1 } : {}), ...(instability ? { instability } : {}) };
@@ -180,8 +130,8 @@ function plot(series: Series[], opts: PlotOptions): string {
 }
 
 function dipLabel(id: string, d: Dip): string {
-  const end = d.recovered ? `recovered${d.recoveryIter !== undefined ? ` at iter ${d.recoveryIter}` : ''}` : 'not recovered';
-  return `${id}: dip from iter ${fmt(d.startIter)} to ${d.bottomIter}, ${pointsText(d.depth)} deep, ${end}`;
+  const end = d.recovered ? `recovered${d.recoveredAt !== undefined ? ` at iter ${d.recoveredAt}` : ''}` : 'not recovered';
+  return `${id}: dip from iter ${fmt(d.start)} to ${d.bottom}, ${pointsText(d.depth)} deep, ${end}`;
 }
 
 /** kNN monitor accuracy vs epoch, one line per cell, dips marked (Figs. 1-3, 5, 6). */
@@ -189,8 +139,8 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
   const markers: Marker[] = [];
   for (const c of cells) {
     const knn = curvePoints(c.result.curves.knn);
-    for (const d of instabilityOf(c.result)?.dips ?? []) {
-      const p = nearest(knn, d.bottomIter);
+    for (const d of c.result.instability?.dips ?? []) {
+      const p = nearest(knn, d.bottom);
       if (p) markers.push({ x: p.epoch, y: 100 * val(p.value), kind: 'accuracy dip', shape: 'down', label: dipLabel(c.id, d) });
     }
   }
@@ -224,7 +174,7 @@ export function gradFigures(s: FigureSuite, cells: FigureCell[]): Figure[] {
   for (const c of cells) {
     const curves = gradCurves(c.result);
     if (!curves.length) continue;
-    const spikesOf = new Map(instabilityOf(c.result)?.spikes ?? []);
+    const spikesOf = new Map(c.result.instability ? spikeLayers(c.result.instability) : []);
     const markers: Marker[] = [];
     for (const [layer, curve] of curves) {
       for (const sp of spikesOf.get(layer) ?? []) {

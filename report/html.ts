@@ -7,7 +7,8 @@
  */
 import type { ResultTable, Cell } from './table.ts';
 import { escapeXml as esc } from './svg-plot.ts';
-import { type CellEvents, type Figure, type Instability, fmt, pointsText } from './figures.ts';
+import type { InstabilitySummary, SpikeOrdering } from '../core/instability.ts';
+import { type CellEvents, type Figure, fmt, pointsText, spikeLayers } from './figures.ts';
 
 export interface PageTable {
   /** Heading above the table; the first table of a page goes under the page's title without one. */
@@ -69,39 +70,37 @@ export function describeValue(v: unknown): string {
   return String(v);
 }
 
-function renderInstability(s: Instability): string[] {
+function renderInstability(s: InstabilitySummary): string[] {
   const o: string[] = [];
-  if (s.unstable !== undefined) o.push(`<p>Unstable: ${s.unstable ? 'yes' : 'no'}</p>`);
+  o.push(`<p>Unstable: ${s.unstable ? 'yes' : 'no'}</p>`);
   if (s.dips.length) {
     o.push('<table class="dips">', '<thead>', '<tr><th>accuracy dip</th><th class="num">start iter</th><th class="num">bottom iter</th><th class="num">depth</th><th>recovered</th><th class="num">recovery iter</th></tr>', '</thead>', '<tbody>');
     s.dips.forEach((d, i) => {
-      const cells = [fmt(d.startIter), String(d.bottomIter), pointsText(d.depth)].map((x) => `<td class="num">${esc(x)}</td>`).join('');
-      o.push(`<tr><td>${i + 1}</td>${cells}<td>${d.recovered ? 'yes' : 'no'}</td><td class="num">${d.recoveryIter === undefined ? '' : esc(String(d.recoveryIter))}</td></tr>`);
+      const cells = [fmt(d.start), String(d.bottom), pointsText(d.depth)].map((x) => `<td class="num">${esc(x)}</td>`).join('');
+      o.push(`<tr><td>${i + 1}</td>${cells}<td>${d.recovered ? 'yes' : 'no'}</td><td class="num">${d.recoveredAt === undefined ? '' : esc(String(d.recoveredAt))}</td></tr>`);
     });
     o.push('</tbody>', '</table>');
   } else o.push('<p>No accuracy dips.</p>');
-  if (s.spikes.length) {
+  const spikes = spikeLayers(s);
+  if (spikes.length) {
     o.push('<p>Gradient spikes:</p>', '<ul class="spikes">');
-    for (const [layer, list] of s.spikes) o.push(`<li>${esc(layer)}: ${esc(list.map((x) => `iter ${x.iter} (ratio ${fmt(x.ratio)})`).join(', '))}</li>`);
+    for (const [layer, list] of spikes) o.push(`<li>${esc(layer)}: ${esc(list.map((x) => `iter ${x.iter} (ratio ${fmt(x.ratio)})`).join(', '))}</li>`);
     o.push('</ul>');
   } else o.push('<p>No gradient spikes.</p>');
-  if (s.firstLayerLeads !== undefined) o.push(...renderLeads(s.firstLayerLeads));
-  if (s.thresholds !== undefined) o.push(`<p class="meta">Detector settings: ${esc(describeValue(s.thresholds))}</p>`);
+  o.push(...renderLeads(s.firstLayerLeads));
+  o.push(`<p class="meta">Detector settings: ${esc(describeValue(s.thresholds))}</p>`);
   return o;
 }
 
-/** Whether first-layer gradient spikes come before last-layer ones (evaluators/instability.ts' SpikeOrdering), or any other shape described. */
-function renderLeads(v: unknown): string[] {
-  const o = v as { pairs?: unknown; leadsCount?: unknown; lagsCount?: unknown; sameCount?: unknown; unmatched?: unknown };
-  if (typeof v !== 'object' || v === null || typeof o.leadsCount !== 'number' || !Array.isArray(o.pairs)) return [`<p>First layer leads: ${esc(describeValue(v))}</p>`];
+/** Whether first-layer gradient spikes come before last-layer ones (the summary's SpikeOrdering). */
+function renderLeads(o: SpikeOrdering): string[] {
   if (!o.pairs.length && !o.unmatched) return []; // no first-layer spike: nothing to order
   const o2 = [
     `<p>First layer leads: in ${o.leadsCount} of ${o.pairs.length} spike pairs the first layer spiked first (last layer first: ${esc(describeValue(o.lagsCount))}; same iteration: ${esc(describeValue(o.sameCount))}; first-layer spikes with no last-layer spike near: ${esc(describeValue(o.unmatched))}).</p>`,
   ];
-  const pairs = o.pairs.filter((p): p is Record<string, unknown> => typeof p === 'object' && p !== null);
-  if (pairs.length) {
+  if (o.pairs.length) {
     o2.push('<ul class="pairs">');
-    for (const p of pairs) o2.push(`<li>${esc(`${describeValue(p.firstLayer)} at iter ${describeValue(p.firstIter)}, ${describeValue(p.lastLayer)} at iter ${describeValue(p.lastIter)} (lag ${describeValue(p.lag)})`)}</li>`);
+    for (const p of o.pairs) o2.push(`<li>${esc(`${describeValue(p.firstLayer)} at iter ${describeValue(p.firstIter)}, ${describeValue(p.lastLayer)} at iter ${describeValue(p.lastIter)} (lag ${describeValue(p.lag)})`)}</li>`);
     o2.push('</ul>');
   }
   return o2;

@@ -2,8 +2,9 @@
  * `bench report`: re-renders a suite's tables, figures and HTML page from its stored results
  * (results/<suite>-<preset>.json; a matrix suite's cells from <suite>-<preset>-cells.json; a
  * counting suite: results/<suite>.json) without running anything. It calls the writers the
- * runners call, with the same table builders, so the same store gives the same files byte for
- * byte, and the suite's current definition (titles, notes, paper numbers) as `bench run` would.
+ * runners call (report/*-tables.ts), with the same table builders, so the same store gives the
+ * same files byte for byte, and the suite's current definition (titles, notes, paper numbers) as
+ * `bench run` would.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,9 +12,10 @@ import type { Suite } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
 import type { Registry } from '../container/container.ts';
 import type { ResultTable } from './table.ts';
-import { writeCountOutputs } from '../runner/count-suite.ts';
-import { type StoredPretrainCell, writePretrainOutputs } from '../runner/pretrain-suite.ts';
-import { type EvalCellResult, writeEvalOutputs } from '../runner/eval-suite.ts';
+import type { EvalCellResult, StoredPretrainCell } from './suite-results.ts';
+import { writeCountOutputs } from './count-tables.ts';
+import { writePretrainOutputs } from './pretrain-tables.ts';
+import { writeEvalOutputs } from './eval-tables.ts';
 
 export interface RerenderOptions {
   /** Default: the suite's own preset, else tiny (as `bench run`). */

@@ -4,7 +4,7 @@
  * is cached beside them as `linear-probe-<key>.json`, the key hashing the probe config, the data
  * and the pre-training config: a finished pre-training is never re-run to add or re-run its probe,
  * and a changed probe protocol gets a new file instead of a stale one. A diverged cell has no
- * weights and no probe.
+ * weights and no probe. What it stores (CellProbe) is report/suite-results.ts'.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,18 +14,7 @@ import { loadWeights } from '../engine/weights.ts';
 import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { canonicalJson, type PretrainConfig } from '../core/config.ts';
-
-/** What a pre-training suite stores of a cell's probe. */
-export interface CellProbe {
-  /** Best test top-1 in [0, 1] over lrs and epochs. */
-  top1: number;
-  bestBaseLr: number;
-  /** Per base lr: its best top-1. */
-  perLr: { baseLr: number; bestTop1: number }[];
-  config: LinearProbeConfig;
-  key: string;
-  seconds: number;
-}
+import type { CellProbe } from '../report/suite-results.ts';
 
 export const WEIGHTS_FILE = 'backbone.safetensors';
 

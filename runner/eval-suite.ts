@@ -8,19 +8,20 @@
  * (evaluators/finetune.ts `transferBackboneOptions`): every parameter trainable, and at random
  * init a from-scratch DeiT ViT rather than the pre-training ViT's init.
  * Reference cells (`reference: true`) show the paper's numbers and run nothing; so does a cell
- * whose backbone has no stand-in at the preset, with the reason.
+ * whose backbone has no stand-in at the preset, with the reason. The table and page are
+ * report/eval-tables.ts'.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Suite, SuiteCell } from '../suites/schema.ts';
-import { resultBaseName } from '../suites/schema.ts';
 import type { Registry } from '../container/container.ts';
 import type { ResultTable } from '../report/table.ts';
 import type { BackboneOptions } from '../core/config.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
-import { writeSuiteOutputs } from '../report/suite-outputs.ts';
+import type { EvalCellResult } from '../report/suite-results.ts';
+import { writeEvalOutputs } from '../report/eval-tables.ts';
 import { loadWeights } from '../engine/weights.ts';
 import { Progress } from '../core/progress.ts';
 import type { LinearProbeResult } from '../evaluators/linear-probe.ts';
@@ -32,19 +33,6 @@ import { canonicalJson, configHash, type PretrainConfig } from '../core/config.t
 import { resolveCell, type SuiteRunOptions } from './pretrain-suite.ts';
 import { pretrain } from './pretrain.ts';
 import { createHash } from 'node:crypto';
-
-export interface EvalCellResult {
-  id: string;
-  status: 'measured' | 'reference' | 'skipped';
-  /** Why a cell was skipped. */
-  reason?: string;
-  /** Top-1 accuracy in [0, 1]. */
-  top1?: number;
-  backbone?: string;
-  init?: 'pretrained' | 'random';
-  pretrainKnn?: number;
-  detail?: unknown;
-}
 
 const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? (100 * x).toFixed(1) : 'n/a');
 const hashOf = (v: unknown) => createHash('sha256').update(canonicalJson(v)).digest('hex').slice(0, 12);
@@ -179,65 +167,6 @@ async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, l
   }
 }
 
-/** Table 5's layout: rows (random init / supervised / MoCo v3) x columns (data set x model), measured beside the paper's. */
-export function transferTable(suite: Suite, preset: string, results: EvalCellResult[]): ResultTable {
-  const rows = [...new Set(suite.cells.map((c) => c.row!))];
-  const cols = [...new Set(suite.cells.map((c) => c.column!))];
-  const key = (c: string) => c.toLowerCase().replace(/[^a-z0-9]+/g, '-');
-  const usedCols = cols.filter((col) => suite.cells.some((c, i) => c.column === col && (results[i].status !== 'skipped' || c.paper?.acc !== undefined)));
-  return {
-    name: resultBaseName(suite.name, preset),
-    title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
-    columns: [
-      { key: 'row', header: 'pre-train' },
-      ...usedCols.flatMap((col) => [
-        { key: key(col), header: `${col} (%)`, numeric: true },
-        { key: `${key(col)}_paper`, header: `${col} paper`, numeric: true },
-      ]),
-    ],
-    rows: rows.map((rl) => {
-      const row: Record<string, string | number | undefined> = { row: rl };
-      for (const col of usedCols) {
-        const i = suite.cells.findIndex((c) => c.row === rl && c.column === col);
-        if (i < 0) continue;
-        const r = results[i];
-        row[key(col)] = r.status === 'measured' ? pct(r.top1) : r.status === 'skipped' ? 'not run' : '';
-        row[`${key(col)}_paper`] = suite.cells[i].paper?.acc ?? 'n/a';
-      }
-      return row;
-    }),
-    notes: [...(suite.notes ?? [])],
-  };
-}
-
-/** Table 1's layout: framework, model, params, measured top-1 beside the paper's. */
-export function linearTable(suite: Suite, preset: string, results: EvalCellResult[]): ResultTable {
-  return {
-    name: resultBaseName(suite.name, preset),
-    title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
-    columns: [
-      { key: 'cell', header: 'framework / model' },
-      { key: 'backbone', header: preset === 'paper' ? 'backbone' : 'stand-in' },
-      { key: 'init', header: 'backbone' },
-      { key: 'acc', header: 'linear probe top-1 (%)', numeric: true },
-      { key: 'paper', header: 'paper (%)', numeric: true },
-      { key: 'note', header: 'note' },
-    ],
-    rows: suite.cells.map((c, i) => {
-      const r = results[i];
-      return {
-        cell: c.id,
-        backbone: r.backbone ?? '',
-        init: r.status === 'measured' ? (r.init === 'random' ? 'random init' : `pre-trained (kNN ${pct(r.pretrainKnn)}%)`) : '',
-        acc: r.status === 'measured' ? pct(r.top1) : '',
-        paper: c.paper?.acc,
-        note: r.status === 'reference' ? 'the paper\'s reference row (not run)' : r.status === 'skipped' ? r.reason : '',
-      };
-    }),
-    notes: [...(suite.notes ?? [])],
-  };
-}
-
 export async function runEvalSuite(suite: Suite, o: SuiteRunOptions): Promise<{ table: ResultTable; files: string[] }> {
   const log = o.log ?? ((l: string) => console.error(l));
   const results: EvalCellResult[] = [];
@@ -261,14 +190,4 @@ export async function runEvalSuite(suite: Suite, o: SuiteRunOptions): Promise<{ 
     else throw new Error(`suite ${suite.name}: kind ${suite.kind} is not an evaluation suite`);
   }
   return writeEvalOutputs(suite, o.preset, o.resultsDir, results);
-}
-
-/**
- * Writes an evaluation suite's table (Markdown, CSV, JSON with every cell's result, one per suite
- * cell in order) and its HTML page. `bench report` calls it on the stored JSON.
- */
-export function writeEvalOutputs(suite: Suite, preset: string, resultsDir: string, results: EvalCellResult[]): { table: ResultTable; files: string[] } {
-  const table = suite.kind === 'transfer' ? transferTable(suite, preset, results) : linearTable(suite, preset, results);
-  const files = writeSuiteOutputs(resultsDir, { table, json: { suite: suite.name, preset, cells: results }, meta: [`suite ${suite.name}, preset ${preset}; paper: ${suite.reference}`] });
-  return { table, files };
 }

@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import { TINY_MODEL, detectorRates, normal, runThresholds, syntheticCurve, uniform } from '../bench/instability-detector.ts';
 import { relativeGradCurve } from '../evaluators/grad-monitor.ts';
 import { loadSuite } from '../suites/index.ts';
-import { matrixTable, pretrainTable, resolveCell } from '../runner/pretrain-suite.ts';
+import { resolveCell } from '../runner/pretrain-suite.ts';
+import { matrixTable, pretrainTable } from '../report/pretrain-tables.ts';
 import type { PretrainResult } from '../core/results.ts';
 
 /** Deterministic N(0, 1) draws (LCG + Box-Muller). */

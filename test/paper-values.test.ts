@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { parseSuite } from '../suites/schema.ts';
 import { loadSuite } from '../suites/index.ts';
 import { derivedNotes, formatPaper, paperValue } from '../suites/paper-values.ts';
-import { pretrainTable, resolveCell } from '../runner/pretrain-suite.ts';
+import { resolveCell } from '../runner/pretrain-suite.ts';
+import { pretrainTable } from '../report/pretrain-tables.ts';
 
 describe('paper values: printed vs derived', () => {
   it('a derived value is shown as ~X with its rule (and the other reading) in the notes; a printed one as is', () => {

@@ -19,8 +19,9 @@ import { type FigureCell, gradFigures, knnFigure, cellEvents } from '../report/f
 import { inlineSvg } from '../report/html.ts';
 import { rerenderSuite } from '../report/rerender.ts';
 import { runPretrainSuite } from '../runner/pretrain-suite.ts';
-import { writeEvalOutputs, type EvalCellResult } from '../runner/eval-suite.ts';
-import { writeCountOutputs } from '../runner/count-suite.ts';
+import { writeEvalOutputs } from '../report/eval-tables.ts';
+import type { EvalCellResult } from '../report/suite-results.ts';
+import { writeCountOutputs } from '../report/count-tables.ts';
 import { detectInstability } from '../evaluators/instability.ts';
 import { useBackend } from './helpers/backend.ts';
 
@@ -127,11 +128,12 @@ function writeStore(dir: string, file: string, data: unknown): void {
 }
 
 describe('figures', () => {
+  const dip = { peak: 30, peakValue: 0.68, start: 40, end: 50, bottom: 50, bottomValue: 0.6, depth: 0.08, drop: 0.08, recovered: true, recoveredAt: 70 };
   const cells: FigureCell[] = [
     { id: 'lr 1.5e-4', paper: 71.7, result: { ...storedCell('a', { knn: () => 0.717 }), probe: { top1: 0.734 } } },
     { id: 'lr 3e-4', result: storedCell('b', { knn: (i) => 0.5 + i / 1000 }) },
-    // the issue's field names for a dip
-    { id: 'dippy', result: { ...storedCell('c', { knn: (i) => 0.6 }), instability: { unstable: true, dips: [{ startIter: 40, bottomIter: 50, depth: 0.08, recovered: true, recoveryIter: 70 }], spikes: {} } } },
+    // a dip as the detector reports it (core/instability.ts' InstabilitySummary)
+    { id: 'dippy', result: { ...storedCell('c', { knn: (i) => 0.6 }), instability: { ...detectInstability({}), unstable: true, dips: [dip] } } },
   ];
 
   it('kNN figure: one line per cell, the legend gives each final accuracy beside the paper\'s, dips marked', () => {
@@ -158,7 +160,7 @@ describe('figures', () => {
     assert.match(figs[0].svg, /spike at iter 120/);
     assert.equal(gradFigures({ name: 'x', title: 'X', preset: 'tiny' }, cells).length, 0);
     assert.equal(cellEvents(cells[0]), undefined, 'no events, no entry');
-    assert.deepEqual(cellEvents(cells[2])?.instability?.dips, [{ startIter: 40, bottomIter: 50, depth: 0.08, recovered: true, recoveryIter: 70 }]);
+    assert.deepEqual(cellEvents(cells[2])?.instability?.dips, [dip]);
   });
 });
 

@@ -15,7 +15,7 @@ import { Bottleneck } from '../backbones/resnet/bottleneck.ts';
 import { resnetClassifierParams, resnetParamCount } from '../backbones/resnet/count.ts';
 import { allResnetFamilies } from '../backbones/resnet/index.ts';
 import { Registry } from '../container/container.ts';
-import { countTable } from '../runner/count-suite.ts';
+import { countTable } from '../report/count-tables.ts';
 import { loadSuite } from '../suites/index.ts';
 import { TEST_ENGINES, assertClose, gradCheck, useBackend } from './helpers/backend.ts';
 import { referenceForward, type Weights } from './helpers/resnet-reference.ts';

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { loadSuite } from '../../suites/index.ts';
-import { writeCountOutputs } from '../../runner/count-suite.ts';
+import { writeCountOutputs } from '../../report/count-tables.ts';
 import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';

@@ -1,7 +1,8 @@
 /**
  * How the pre-training suite tables show instability (evaluators/instability.ts): a result's
  * summary (recomputed from its curves for results written before it was stored), the `flags`
- * text, and the table notes that list each unstable cell's events.
+ * text, and the table notes that list each unstable cell's events. The figures, the HTML page and
+ * the claims read the same summary (core/instability.ts' InstabilitySummary) through instabilityOf.
  */
 import type { Dip, InstabilitySummary, Spike } from '../core/instability.ts';
 import { INSTABILITY_DEFAULTS, detectInstability, dipRuleText, spikeCount } from '../evaluators/instability.ts';

@@ -3,14 +3,16 @@
  * (multiply-adds per crop), computed from each backbone's shapes (its family's counts, resolved
  * through the registry) and set beside the paper's values. A backbone the paper does not count
  * (ResNet-50 in Table 3) is set beside its family's reference numbers, labelled with their source.
+ * Nothing is trained, so there is no runner: `bench run` and `bench report` both call
+ * writeCountOutputs.
  */
 import type { Suite, SuiteCell } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
-import type { ResultTable } from '../report/table.ts';
+import type { ResultTable } from './table.ts';
 import type { Registry } from '../container/container.ts';
 import type { BackboneOptions } from '../core/config.ts';
 import type { BackboneReference } from '../backbones/backbone.ts';
-import { writeSuiteOutputs } from '../report/suite-outputs.ts';
+import { writeSuiteOutputs } from './suite-outputs.ts';
 
 /** ResNet-50's multiply-adds per 224 crop as the paper quotes it (Table 3 caption). */
 export const PAPER_R50_GMACS = 4.1;

@@ -1,0 +1,211 @@
+/**
+ * A pre-training suite's tables and page, built from its cells' results (report/suite-results.ts):
+ * the per-cell table (pretrainTable), a matrix suite's matrix (matrixTable, Table 4) and scatter
+ * (scatterPoints, Fig. 7), their notes (what was measured, derived paper numbers, instability:
+ * report/instability-notes.ts), the curves (report/figures.ts) and the HTML page. `bench run`
+ * (runner/pretrain-suite.ts), the queue and `bench report` all write through writePretrainOutputs,
+ * so a re-render writes what the run wrote.
+ */
+import type { Suite } from '../suites/schema.ts';
+import { resultBaseName } from '../suites/schema.ts';
+import { derivedNotes, formatPaper, paperNumber, paperValue } from '../suites/paper-values.ts';
+import { describeProbe } from '../recipes/evaluation.ts';
+import type { PretrainResult } from '../core/results.ts';
+import type { ResultTable } from './table.ts';
+import { type ScatterPoint, renderScatterPlot } from './svg-scatter.ts';
+import { cellEvents, pretrainFigures } from './figures.ts';
+import { writeSuiteOutputs } from './suite-outputs.ts';
+import { UNSTABLE_MARK, instabilityFlag, instabilityNotes, instabilityOf } from './instability-notes.ts';
+import type { ProbedResult, ResolvedCell, StoredPretrainCell } from './suite-results.ts';
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : 'n/a');
+const divergedFlag = (r: PretrainResult) => (r.flags.diverged ? `diverged at iter ${(r.flags.divergedAt ?? 0) + 1}` : '');
+
+/** The measured value of a cell: its linear probe top-1 (%), or why there is none. */
+function probeText(r: ProbedResult): string {
+  if (r.flags.diverged) return `NaN (${divergedFlag(r)})`;
+  return r.probe ? pct(r.probe.top1) : 'n/a';
+}
+
+/** What the measured columns are, for a table's notes. */
+function measuredNotes(preset: string, results: ProbedResult[]): string[] {
+  const probed = results.find((r) => r.probe);
+  const r0 = results[0];
+  return [
+    `measured: the ${probed ? describeProbe(probed.probe!.config) : 'linear probe'}, on the cell's ${r0?.config.data.dataset} training / held-out images; kNN beside it: weighted kNN (k ${r0?.config.knn.k}, T ${r0?.config.knn.temperature}) of the same frozen features. Paper: ImageNet linear probe of the full recipe${preset === 'paper' ? '' : ' (at a small preset a reference, not a target)'}.`,
+  ];
+}
+
+/**
+ * A matrix suite's table (Table 4): one row per row label, and for each column label the measured
+ * linear-probe accuracy, the kNN accuracy and the paper's number.
+ */
+export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[], results: ProbedResult[]): ResultTable {
+  const rowLabels = [...new Set(cells.map((c) => c.cell.row!))];
+  const colLabels = [...new Set(cells.map((c) => c.cell.column!))];
+  const key = (c: string) => slug(c);
+  const rows = rowLabels.map((rl) => {
+    const row: Record<string, string | number | undefined> = { row: rl };
+    for (const cl of colLabels) {
+      const i = cells.findIndex((c) => c.cell.row === rl && c.cell.column === cl);
+      if (i < 0) continue;
+      const r = results[i];
+      const mark = instabilityOf(r)?.unstable ? UNSTABLE_MARK : '';
+      row[key(cl)] = r.flags.diverged ? probeText(r) : `${probeText(r)}${mark}`;
+      row[`${key(cl)}_knn`] = r.flags.diverged ? 'NaN' : pct(r.final.knn);
+      row[`${key(cl)}_paper`] = formatPaper(paperValue(cells[i].cell, 'linear_acc'));
+    }
+    const first = cells.find((c) => c.cell.row === rl)!;
+    row.backbone = first.config.backbone.name;
+    return row;
+  });
+  return {
+    name: resultBaseName(suite.name, preset),
+    title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
+    columns: [
+      { key: 'row', header: 'model' },
+      { key: 'backbone', header: preset === 'paper' ? 'backbone' : 'stand-in' },
+      ...colLabels.flatMap((cl) => [
+        { key: key(cl), header: `${cl} linear (%)`, numeric: true },
+        { key: `${key(cl)}_knn`, header: `${cl} kNN (%)`, numeric: true },
+        { key: `${key(cl)}_paper`, header: `${cl} paper (linear %)`, numeric: true },
+      ]),
+    ],
+    rows,
+    notes: [
+      ...measuredNotes(preset, results),
+      ...(suite.notes ?? []),
+      ...derivedNotes(cells.map((c) => c.cell), 'linear_acc'),
+      `per-cell details (data, iterations, monitor, loss, images/s): ${resultBaseName(suite.name, preset)}-cells.md; backend: ${results[0]?.backend.name ?? '?'}.`,
+      ...instabilityNotes(cells.map((c) => c.cell.id), results, true),
+    ],
+  };
+}
+
+/** The suite's scatter (Fig. 7): per column, the row-x value against the row-y value, measured and paper. */
+export function scatterPoints(suite: Suite, cells: ResolvedCell[], results: ProbedResult[]): ScatterPoint[] {
+  const sc = suite.scatter!;
+  const cols = [...new Set(cells.map((c) => c.cell.column!))];
+  const at = (row: string, col: string) => cells.findIndex((c) => c.cell.row === row && c.cell.column === col);
+  const out: ScatterPoint[] = [];
+  for (const col of cols) {
+    const ix = at(sc.x, col), iy = at(sc.y, col);
+    if (ix < 0 || iy < 0) continue;
+    const m = (i: number) => (results[i].flags.diverged || !results[i].probe ? Number.NaN : 100 * results[i].probe!.top1);
+    out.push({ label: col, group: 'measured (linear)', x: m(ix), y: m(iy) });
+    const px = paperNumber(cells[ix].cell, 'linear_acc'), py = paperNumber(cells[iy].cell, 'linear_acc');
+    if (typeof px === 'number' && typeof py === 'number') out.push({ label: col, group: 'paper (linear)', x: px, y: py });
+  }
+  return out;
+}
+
+export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[], results: ProbedResult[]): ResultTable {
+  return {
+    name: resultBaseName(suite.name, preset),
+    title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
+    columns: [
+      { key: 'cell', header: 'cell' },
+      { key: 'backbone', header: 'backbone' },
+      { key: 'data', header: 'data' },
+      { key: 'epochs', header: 'epochs', numeric: true },
+      { key: 'iters', header: 'iters', numeric: true },
+      { key: 'linear', header: 'linear probe (%)', numeric: true },
+      { key: 'knn', header: 'kNN (%)', numeric: true },
+      { key: 'knn_init', header: 'kNN random init (%)', numeric: true },
+      { key: 'knn_monitor', header: 'kNN monitor, last (%)', numeric: true },
+      { key: 'loss', header: 'loss, last', numeric: true },
+      { key: 'ips', header: 'images/s', numeric: true },
+      { key: 'paper', header: 'paper (linear %, full recipe)', numeric: true },
+      { key: 'flags', header: 'flags' },
+    ],
+    rows: results.map((r, i) => ({
+      cell: cells[i].cell.id,
+      backbone: r.config.backbone.name,
+      data: `${r.config.data.dataset} ${r.trainImages}`,
+      epochs: r.epochs,
+      iters: r.iterations,
+      linear: probeText(r),
+      knn: pct(r.final.knn),
+      knn_init: pct(r.final.knnRandomInit),
+      knn_monitor: pct(r.final.knnMonitor),
+      loss: r.final.loss.toFixed(3),
+      ips: r.imagesPerSec.toFixed(1),
+      paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')),
+      flags: [divergedFlag(r), instabilityFlag(instabilityOf(r))].filter(Boolean).join('; '),
+    })),
+    notes: [
+      ...measuredNotes(preset, results),
+      `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen features of the training set vs the held-out set; kNN random init = the same backbone before pre-training.`,
+      ...(suite.notes ?? []),
+      ...derivedNotes(cells.map((c) => c.cell), 'linear_acc'),
+      `backend: ${results[0]?.backend.name ?? '?'}; images/s = source images per second of pre-training (two views each).`,
+      ...instabilityNotes(cells.map((c) => c.cell.id), results, false),
+    ],
+  };
+}
+
+/** JSON stores NaN as null: the final metrics as numbers again (NaN), for the table builders. */
+function reviveFinal<T extends PretrainResult>(r: T): T {
+  const f = r.final as Record<string, number | null>;
+  return { ...r, final: Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v ?? Number.NaN])) as PretrainResult['final'] };
+}
+
+/**
+ * Writes a pre-training suite's outputs from its cells' results (in suite order): the table
+ * (matrix suites: the matrix, and the per-cell table as NAME-cells.*), the JSON with every cell's
+ * result, the curves (report/figures.ts), the scatter, and the HTML page. `bench report` calls it
+ * on the stored JSON, so a re-render writes what the run wrote.
+ */
+export function writePretrainOutputs(
+  suite: Suite,
+  preset: string,
+  resultsDir: string,
+  stored: StoredPretrainCell[],
+  /** Cells that ended with an error (a queue run: after their attempts): a row (matrix: a note) each. */
+  failed: { id: string; error: string; attempts: number }[] = [],
+): { table: ResultTable; files: string[] } {
+  const cells: ResolvedCell[] = stored.map((s) => {
+    const cell = suite.cells.find((c) => c.id === s.id);
+    if (!cell) throw new Error(`suite ${suite.name} has no cell '${s.id}'`);
+    return { cell, config: s.config, hash: s.hash, runDir: s.runDir };
+  });
+  const results = stored.map(reviveFinal);
+  const details = pretrainTable(suite, preset, cells, results);
+  const failedNotes = failed.map((f) => `cell '${f.id}' failed after ${f.attempts} attempt(s): ${f.error}`);
+  if (failed.length) {
+    details.rows.push(...failed.map((f) => ({ cell: f.id, flags: `failed: ${f.error}` })));
+    details.notes.push(...failedNotes);
+  }
+  const json = { suite: suite.name, preset, cells: stored, ...(failed.length ? { failed } : {}) };
+  // the instability summary the table notes use (recomputed from the curves for older results)
+  const figCells = results.map((r, i) => ({ id: cells[i].cell.id, paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')), result: { ...r, instability: instabilityOf(r) } }));
+  const figures = pretrainFigures({ name: details.name, title: suite.title, preset }, figCells);
+  if (suite.scatter) {
+    const title = `${suite.scatter.title} (${preset})`;
+    figures.splice(2, 0, {
+      file: `${suite.scatter.name}-${preset}.svg`,
+      title,
+      caption: `Per column, the ${suite.scatter.x} value (x) against the ${suite.scatter.y} value (y), measured beside the paper's; the diagonal is y = x.`,
+      svg: renderScatterPlot(scatterPoints(suite, cells, results), { title, xLabel: `${suite.scatter.x} (%)`, yLabel: `${suite.scatter.y} (%)`, diagonal: true, width: 560, height: 520 }),
+    });
+  }
+  const page = {
+    figures,
+    events: { cells: figCells.length, flagged: figCells.map(cellEvents).filter((e) => e !== undefined) },
+    meta: [`suite ${suite.name}, preset ${preset}; paper: ${suite.reference}`],
+  };
+  if (suite.layout !== 'matrix') return { table: details, files: writeSuiteOutputs(resultsDir, { table: details, json, ...page }) };
+  const table = matrixTable(suite, preset, cells, results);
+  if (failed.length) table.notes.push(...failedNotes);
+  const files = writeSuiteOutputs(resultsDir, {
+    table,
+    json: { suite: suite.name, preset },
+    details: { heading: 'Per-cell details', table: { ...details, name: `${details.name}-cells` }, json },
+    ...page,
+  });
+  return { table, files };
+}
