@@ -43,7 +43,9 @@ export function applyByGroup(
       order.push(...keep);
     }
     const inverse = new Int32Array(B);
-    order.forEach((b, pos) => (inverse[b] = pos));
+    order.forEach((b, pos) => {
+      inverse[b] = pos;
+    });
     return gatherRows(tf.concat(parts, 0), inverse);
   });
 }

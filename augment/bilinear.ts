@@ -26,13 +26,7 @@ export interface AxisSamples {
  * the resized axis, as Resize + CenterCrop do). Indices are absolute (include `srcStart`) and never
  * leave the segment.
  */
-export function bilinearAxis(
-  srcLen: number,
-  dstLen: number,
-  count = dstLen,
-  dstOffset = 0,
-  srcStart = 0,
-): AxisSamples {
+export function bilinearAxis(srcLen: number, dstLen: number, count = dstLen, dstOffset = 0, srcStart = 0): AxisSamples {
   if (!(srcLen >= 1 && dstLen >= 1)) throw new Error(`bilinearAxis: bad sizes ${srcLen} -> ${dstLen}`);
   const i0 = new Int32Array(count);
   const i1 = new Int32Array(count);
@@ -52,11 +46,7 @@ export function bilinearAxis(
  * Resample every image b of `images` [B,H,W,C] with `rows[b]` (output height = its length) and
  * `cols[b]` (output width). All rows[b] must share one length, likewise cols[b].
  */
-export function resampleBilinear(
-  images: tf.Tensor4D,
-  rows: readonly AxisSamples[],
-  cols: readonly AxisSamples[],
-): tf.Tensor4D {
+export function resampleBilinear(images: tf.Tensor4D, rows: readonly AxisSamples[], cols: readonly AxisSamples[]): tf.Tensor4D {
   const [B, H, W, C] = images.shape;
   if (rows.length !== B || cols.length !== B) {
     throw new Error(`resampleBilinear: ${rows.length} row maps / ${cols.length} column maps for a batch of ${B}`);

@@ -22,8 +22,7 @@ export interface CenterCropGeometry {
 export function centerCropGeometry(height: number, width: number, outSize: number, cropFraction = 224 / 256): CenterCropGeometry {
   if (!(cropFraction > 0 && cropFraction <= 1)) throw new Error(`centerCropResize: cropFraction ${cropFraction} not in (0, 1]`);
   const short = roundHalfEven(outSize / cropFraction);
-  const [rh, rw] =
-    height <= width ? [short, Math.floor((short * width) / height)] : [Math.floor((short * height) / width), short];
+  const [rh, rw] = height <= width ? [short, Math.floor((short * width) / height)] : [Math.floor((short * height) / width), short];
   return {
     resizedHeight: rh,
     resizedWidth: rw,

@@ -48,13 +48,25 @@ export function sampleJitter(rng: Rng, strength: JitterStrength, p: number): Jit
 export function applyJitterOp(images: tf.Tensor4D, op: JitterOp, params: readonly JitterParams[]): tf.Tensor4D {
   switch (op) {
     case 0:
-      return adjustBrightness(images, params.map((p) => p.brightness));
+      return adjustBrightness(
+        images,
+        params.map((p) => p.brightness),
+      );
     case 1:
-      return adjustContrast(images, params.map((p) => p.contrast));
+      return adjustContrast(
+        images,
+        params.map((p) => p.contrast),
+      );
     case 2:
-      return adjustSaturation(images, params.map((p) => p.saturation));
+      return adjustSaturation(
+        images,
+        params.map((p) => p.saturation),
+      );
     case 3:
-      return adjustHue(images, params.map((p) => p.hue));
+      return adjustHue(
+        images,
+        params.map((p) => p.hue),
+      );
   }
 }
 

@@ -82,11 +82,7 @@ export function rgbToHsv(images: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Ten
     const eqG = tf.cast(tf.equal(maxc, g), 'float32');
     const isG = tf.mul(eqG, notR);
     const isB = tf.mul(tf.sub(1, eqG), notR);
-    const h = tf.addN([
-      tf.mul(isR, tf.sub(bc, gc)),
-      tf.mul(isG, tf.add(2, tf.sub(rc, bc))),
-      tf.mul(isB, tf.add(4, tf.sub(gc, rc))),
-    ]);
+    const h = tf.addN([tf.mul(isR, tf.sub(bc, gc)), tf.mul(isG, tf.add(2, tf.sub(rc, bc))), tf.mul(isB, tf.add(4, tf.sub(gc, rc)))]);
     return [floorMod(tf.add(tf.div(h, 6), 1), 1) as tf.Tensor4D, s as tf.Tensor4D, maxc as tf.Tensor4D];
   });
 }

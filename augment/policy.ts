@@ -121,16 +121,38 @@ export function applyViewParams(
   if (params.length !== images.shape[0]) throw new Error(`augment: ${params.length} parameter sets for a batch of ${images.shape[0]}`);
   const kernel = blurKernelSize(opts.outSize, spec.blur.kernelFraction);
   return tf.tidy(() => {
-    let x = cropAndResize(images, params.map((p) => p.crop), opts.outSize);
-    x = colorJitter(x, params.map((p) => p.jitter));
-    x = grayscale(x, params.map((p) => p.grayscale));
+    let x = cropAndResize(
+      images,
+      params.map((p) => p.crop),
+      opts.outSize,
+    );
+    x = colorJitter(
+      x,
+      params.map((p) => p.jitter),
+    );
+    x = grayscale(
+      x,
+      params.map((p) => p.grayscale),
+    );
     x = applyByGroup(
       x,
       params.map((p) => (p.blur ? 'blur' : null)),
-      (sub, idx) => gaussianBlur(sub, idx.map((b) => params[b].sigma), kernel),
+      (sub, idx) =>
+        gaussianBlur(
+          sub,
+          idx.map((b) => params[b].sigma),
+          kernel,
+        ),
     );
-    x = solarize(x, params.map((p) => p.solarize), spec.solarize.threshold);
-    x = flipHorizontal(x, params.map((p) => p.flip));
+    x = solarize(
+      x,
+      params.map((p) => p.solarize),
+      spec.solarize.threshold,
+    );
+    x = flipHorizontal(
+      x,
+      params.map((p) => p.flip),
+    );
     return normalize(x);
   });
 }

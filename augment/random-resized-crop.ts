@@ -10,7 +10,7 @@
  * Resize: bilinear, half-pixel centres, no antialias, sampling only inside the box (torchvision
  * crops first, then resizes the crop), see `bilinear.ts`.
  */
-import { tf } from '../engine/tf.ts';
+import type { tf } from '../engine/tf.ts';
 import type { Rng } from '../engine/rng.ts';
 import { bilinearAxis, resampleBilinear } from './bilinear.ts';
 import { roundHalfEven } from './rounding.ts';
@@ -72,11 +72,7 @@ export function sampleResizedCropBox(
  * Crop each image b of `images` [B,H,W,C] to `boxes[b]` and resize it bilinearly to
  * `outSize` (a number for square, or [outH, outW]). Returns a new tensor.
  */
-export function cropAndResize(
-  images: tf.Tensor4D,
-  boxes: readonly CropBox[],
-  outSize: number | readonly [number, number],
-): tf.Tensor4D {
+export function cropAndResize(images: tf.Tensor4D, boxes: readonly CropBox[], outSize: number | readonly [number, number]): tf.Tensor4D {
   const [B, H, W] = images.shape;
   if (boxes.length !== B) throw new Error(`cropAndResize: ${boxes.length} boxes for a batch of ${B}`);
   const [outH, outW] = typeof outSize === 'number' ? [outSize, outSize] : outSize;

@@ -18,7 +18,6 @@ export interface Backbone extends Module {
   apply(images: tf.Tensor4D, training: boolean): tf.Tensor2D;
 }
 
-
 /** What the counting tables show of a backbone's shape. */
 export interface BackboneShape {
   /** Feature dimension of the output (a classifier's input). */

@@ -102,16 +102,25 @@ export interface DetectorRates {
 }
 
 const found = (pts: readonly SeriesPoint[], o: Partial<DipOptions>, at: number, width: number) => {
-  const lo = pts[at].iter, hi = pts[at + width - 1].iter;
+  const lo = pts[at].iter,
+    hi = pts[at + width - 1].iter;
   return scanDips(pts, o).dips.some((d) => (d.start <= hi && d.end >= lo) || (d.bottom >= lo && d.bottom <= hi));
 };
 
 /** Detection and false-alarm rates of one model over `curves` curves of each kind. */
 export function detectorRates(m: CurveModel, dip: PlantedDip, o: Partial<DipOptions>, curves: number, seed: number): DetectorRates {
   const before = o.dipContext ?? INSTABILITY_DEFAULTS.dipContext;
-  if (m.points < before + dip.width + 1) throw new Error(`a curve of ${m.points} points has no room for a ${dip.width}-point dip with ${before} points before it and one after`);
-  const u = uniform(seed), g = normal(u);
-  let det = 0, detEnd = 0, fa = 0, faFlat = 0, nzClean = 0, nzDip = 0, thr = 0;
+  if (m.points < before + dip.width + 1)
+    throw new Error(`a curve of ${m.points} points has no room for a ${dip.width}-point dip with ${before} points before it and one after`);
+  const u = uniform(seed),
+    g = normal(u);
+  let det = 0,
+    detEnd = 0,
+    fa = 0,
+    faFlat = 0,
+    nzClean = 0,
+    nzDip = 0,
+    thr = 0;
   for (let c = 0; c < curves; c++) {
     const clean = scanDips(syntheticCurve(m, g), o);
     fa += clean.dips.length;
@@ -153,9 +162,11 @@ export interface DetectorBenchOptions {
 /** The grid: every length x noise level, each cell on its own seed (seed, length, level). */
 export function runDetectorBench(b: DetectorBenchOptions): DetectorRates[] {
   const rows: DetectorRates[] = [];
-  b.lengths.forEach((points) =>
-    b.noises.forEach((noise, j) => rows.push(detectorRates({ ...b.model, points, noise }, b.dip, b.detector, b.curves, (b.seed * 1000003 + points * 101 + j) >>> 0))),
-  );
+  b.lengths.forEach((points) => {
+    b.noises.forEach((noise, j) => {
+      rows.push(detectorRates({ ...b.model, points, noise }, b.dip, b.detector, b.curves, (b.seed * 1000003 + points * 101 + j) >>> 0));
+    });
+  });
   return rows;
 }
 
@@ -166,10 +177,14 @@ export function formatDetectorBench(b: DetectorBenchOptions, rows: readonly Dete
   const o = { ...INSTABILITY_DEFAULTS, ...b.detector };
   const m = b.model;
   const out = [
-    `detector: window ${o.dipMinPoints}-${o.dipMaxPoints} points, context ${o.dipContext}, threshold max(${pts(o.dipThreshold)} pts, k x noise), ` +
-      (o.dipFalseAlarm === 0 ? `k = ${o.dipNoiseFactor}` : `k = ${o.dipNoiseFactor === 1 ? '' : `${o.dipNoiseFactor} x `}z(1 - ${o.dipFalseAlarm} / windows tested)`) +
+    `detector: window ${o.dipMinPoints}-${o.dipMaxPoints} points, context ${o.dipContext}, threshold max(${pts(o.dipThreshold)} pts, ` +
+      `k x noise), ` +
+      (o.dipFalseAlarm === 0
+        ? `k = ${o.dipNoiseFactor}`
+        : `k = ${o.dipNoiseFactor === 1 ? '' : `${o.dipNoiseFactor} x `}z(1 - ${o.dipFalseAlarm} / windows tested)`) +
       `, recovery within ${o.recoverFraction} x threshold`,
-    `curves: first value ${pts(m.start)}%, rise ${pts(m.rise)} pts (tau ${m.tau} of the run), every ${m.every} iterations, values rounded to 1/${m.queries}; ` +
+    `curves: first value ${pts(m.start)}%, rise ${pts(m.rise)} pts (tau ${m.tau} of the run), every ${m.every} iterations, values ` +
+      `rounded to 1/${m.queries}; ` +
       `planted dip ${pts(b.dip.depth)} pts x ${b.dip.width} points; ${b.curves} curves of each kind per row, seed ${b.seed}`,
     'targets: found >= 90 %, false alarms <= 0.1 per clean curve',
     '',
@@ -178,8 +193,10 @@ export function formatDetectorBench(b: DetectorBenchOptions, rows: readonly Dete
   for (const r of rows) {
     const ok = r.detected >= 0.9 && r.falseAlarms <= 0.1 ? '' : '  <- misses a target';
     out.push(
-      `${String(r.points).padStart(6)}  ${pts(r.noise).padStart(10)}  ${pct(r.detected).padStart(5)}  ${pct(r.detectedAtEnd).padStart(12)}  ${r.falseAlarms.toFixed(3).padStart(11)}  ${r.falseAlarmsFlat.toFixed(3).padStart(10)}  ` +
-        `${r.noiseRatioClean.toFixed(2).padStart(14)}, ${r.noiseRatioDip.toFixed(2).padStart(5)}        ${dipNoiseK(r.points, o).toFixed(2).padStart(4)}  ${pts(r.threshold).padStart(14)}${ok}`,
+      `${String(r.points).padStart(6)}  ${pts(r.noise).padStart(10)}  ${pct(r.detected).padStart(5)}  ` +
+        `${pct(r.detectedAtEnd).padStart(12)}  ${r.falseAlarms.toFixed(3).padStart(11)}  ${r.falseAlarmsFlat.toFixed(3).padStart(10)}  ` +
+        `${r.noiseRatioClean.toFixed(2).padStart(14)}, ${r.noiseRatioDip.toFixed(2).padStart(5)}        ` +
+        `${dipNoiseK(r.points, o).toFixed(2).padStart(4)}  ${pts(r.threshold).padStart(14)}${ok}`,
     );
   }
   return out;
@@ -225,7 +242,8 @@ export function runThresholds(dir: string, detector: Partial<DipOptions> = {}): 
   };
   walk(dir);
   return files.flatMap((f) => {
-    const name = path.basename(f) === 'result.json' ? path.relative(dir, path.dirname(f)) || '.' : path.relative(dir, f).replace(/\.json$/, '');
+    const name =
+      path.basename(f) === 'result.json' ? path.relative(dir, path.dirname(f)) || '.' : path.relative(dir, f).replace(/\.json$/, '');
     return curvesIn(f, name).map(({ cell, knn }) => {
       const s = detectInstability({ knn }, detector);
       return {
@@ -245,8 +263,15 @@ export function formatRunThresholds(dir: string, rows: readonly RunThreshold[]):
   const w = Math.max(4, ...rows.map((r) => r.cell.length));
   const out = [`${'cell'.padEnd(w)}  points  knnNoise(pts)  dip threshold(pts)  dips`];
   for (const r of rows)
-    out.push(`${r.cell.padEnd(w)}  ${String(r.points).padStart(6)}  ${pts(r.knnNoise).padStart(13)}  ${pts(r.dipThresholdEffective).padStart(18)}  ${r.dips ? `${r.dips} (iter ${r.dipIters.join(', ')})` : '0'}`);
+    out.push(
+      `${r.cell.padEnd(w)}  ${String(r.points).padStart(6)}  ${pts(r.knnNoise).padStart(13)}  ` +
+        `${pts(r.dipThresholdEffective).padStart(18)}  ${r.dips ? `${r.dips} (iter ${r.dipIters.join(', ')})` : '0'}`,
+    );
   const noises = rows.filter((r) => r.knnNoise > 0).map((r) => r.knnNoise);
-  if (noises.length) out.push(`knnNoise over ${noises.length} curves: median ${pts(median(noises))} pts, range ${pts(Math.min(...noises))}-${pts(Math.max(...noises))} pts`);
+  if (noises.length)
+    out.push(
+      `knnNoise over ${noises.length} curves: median ${pts(median(noises))} pts, range ` +
+        `${pts(Math.min(...noises))}-${pts(Math.max(...noises))} pts`,
+    );
   return out;
 }

@@ -64,9 +64,7 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
     byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
   }
   const kernelTotal = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  const kernelShare = [...byKernel]
-    .map(([kernel, ms]) => ({ kernel, ms, share: ms / kernelTotal }))
-    .sort((a, b) => b.ms - a.ms);
+  const kernelShare = [...byKernel].map(([kernel, ms]) => ({ kernel, ms, share: ms / kernelTotal })).sort((a, b) => b.ms - a.ms);
 
   const fwdStart = performance.now();
   const fwdIters = 3;

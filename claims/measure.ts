@@ -15,7 +15,10 @@ type StoredCell = { id: string } & Partial<PretrainResult> & { probe?: { top1: n
 
 export class ResultStore {
   private readonly cache = new Map<string, Map<string, StoredCell> | undefined>();
-  constructor(readonly resultsDir: string, readonly preset: string) {}
+  constructor(
+    readonly resultsDir: string,
+    readonly preset: string,
+  ) {}
 
   /** The stored cells of a suite by id; undefined when the suite has no results at this preset. */
   cells(suite: string): Map<string, StoredCell> | undefined {
@@ -28,7 +31,9 @@ export class ResultStore {
       try {
         data = JSON.parse(fs.readFileSync(f, 'utf8'));
       } catch (err) {
-        throw new Error(`${f}: cannot read stored results: ${(err as Error).message}; run \`bench run ${suite} --preset ${this.preset}\` again`);
+        throw new Error(
+          `${f}: cannot read stored results: ${(err as Error).message}; run \`bench run ${suite} --preset ${this.preset}\` again`,
+        );
       }
       if (Array.isArray(data.cells)) {
         cells = data.cells;
@@ -73,7 +78,12 @@ export class ResultStore {
 }
 
 /** The seed noise of a metric: sample standard deviation and spread (max - min) over the noise cells. */
-export function seedNoise(store: ResultStore, suite: string, cells: string[], metric: 'linear' | 'knn'): { sigma: number; spread: number; values: number[] } | undefined {
+export function seedNoise(
+  store: ResultStore,
+  suite: string,
+  cells: string[],
+  metric: 'linear' | 'knn',
+): { sigma: number; spread: number; values: number[] } | undefined {
   const values = cells.map((c) => store.value(suite, c, metric)).filter((x): x is number => x !== undefined);
   if (values.length < 2) return undefined;
   const mean = values.reduce((a, b) => a + b, 0) / values.length;

@@ -57,7 +57,17 @@ export interface ClaimsFile {
   claims: Claim[];
 }
 
-const ref = { oneOf: [{ type: 'string', minLength: 1 }, { type: 'object', additionalProperties: false, required: ['suite', 'cell'], properties: { suite: { type: 'string' }, cell: { type: 'string' } } }] };
+const ref = {
+  oneOf: [
+    { type: 'string', minLength: 1 },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['suite', 'cell'],
+      properties: { suite: { type: 'string' }, cell: { type: 'string' } },
+    },
+  ],
+};
 const rel = (kind: string, props: Record<string, unknown>) => ({
   type: 'object',
   additionalProperties: false,
@@ -71,7 +81,12 @@ const SCHEMA = {
   additionalProperties: false,
   required: ['noise', 'claims'],
   properties: {
-    noise: { type: 'object', additionalProperties: false, required: ['suite', 'cells'], properties: { suite: { type: 'string' }, cells: { type: 'array', minItems: 2, items: { type: 'string' } } } },
+    noise: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['suite', 'cells'],
+      properties: { suite: { type: 'string' }, cells: { type: 'array', minItems: 2, items: { type: 'string' } } },
+    },
     claims: {
       type: 'array',
       items: {
@@ -112,7 +127,9 @@ export const CLAIMS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)
 export function parseClaims(data: unknown, source: string): ClaimsFile {
   if (!validate(data)) {
     // oneOf reports every branch: keep the messages that name a field outside the relation's kind mismatch
-    const errs = (validate.errors ?? []).filter((e) => e.keyword !== 'const' && e.keyword !== 'oneOf').map((e) => `${e.instancePath || '(top level)'}: ${e.message}`);
+    const errs = (validate.errors ?? [])
+      .filter((e) => e.keyword !== 'const' && e.keyword !== 'oneOf')
+      .map((e) => `${e.instancePath || '(top level)'}: ${e.message}`);
     const fallback = (validate.errors ?? []).map((e) => `${e.instancePath || '(top level)'}: ${e.message}`);
     throw new Error(`${source}: invalid claims file:\n  ${[...new Set(errs.length ? errs : fallback)].join('\n  ')}`);
   }
@@ -122,7 +139,8 @@ export function parseClaims(data: unknown, source: string): ClaimsFile {
     if (seen.has(c.id)) throw new Error(`${source}: /claims/${i}/id: duplicate claim id '${c.id}'`);
     seen.add(c.id);
     const bare = cellRefs(c.relation).filter((r) => typeof r === 'string');
-    if (bare.length && !c.suite) throw new Error(`${source}: /claims/${i} (${c.id}): cell '${bare[0]}' names no suite and the claim has no 'suite'`);
+    if (bare.length && !c.suite)
+      throw new Error(`${source}: /claims/${i} (${c.id}): cell '${bare[0]}' names no suite and the claim has no 'suite'`);
   }
   return file;
 }

@@ -23,7 +23,12 @@ export interface ScoredClaim extends Judged {
 
 export interface Scorecard {
   preset: string;
-  noise?: { suite: string; cells: string[]; linear: { sigma: number; spread: number; values: number[] }; knn?: { sigma: number; spread: number; values: number[] } };
+  noise?: {
+    suite: string;
+    cells: string[];
+    linear: { sigma: number; spread: number; values: number[] };
+    knn?: { sigma: number; spread: number; values: number[] };
+  };
   claims: ScoredClaim[];
   counts: Record<Verdict, number>;
 }
@@ -35,13 +40,16 @@ export function checkClaimRefs(file: ClaimsFile, source = 'claims/claims.json'):
   for (const c of file.claims) {
     for (const r of cellRefs(c.relation)) {
       const { suite, cell } = resolveRef(r, c);
-      let s;
+      let s: ReturnType<typeof loadSuite>;
       try {
         s = loadSuite(suite);
       } catch (err) {
         throw new Error(`${source}: claim '${c.id}': ${(err as Error).message}`);
       }
-      if (!s.cells.some((x) => x.id === cell)) throw new Error(`${source}: claim '${c.id}': suite ${suite} has no cell '${cell}' (cells: ${s.cells.map((x) => x.id).join(', ')})`);
+      if (!s.cells.some((x) => x.id === cell))
+        throw new Error(
+          `${source}: claim '${c.id}': suite ${suite} has no cell '${cell}' (cells: ` + `${s.cells.map((x) => x.id).join(', ')})`,
+        );
     }
   }
 }
@@ -59,13 +67,23 @@ export function scoreClaims(file: ClaimsFile, store: ResultStore): Scorecard {
     const sigma = EXACT.includes(metric) ? 0 : metric === 'knn' ? knn?.sigma : linear?.sigma;
     const base = { id: c.id, claim: c.claim, section: c.section, metric, paper: c.paper, suites };
     if (sigma === undefined) {
-      return { ...base, verdict: 'not run', measured: `no seed noise: run \`bench run ${file.noise.suite} --preset ${store.preset}\``, threshold: Number.NaN };
+      return {
+        ...base,
+        verdict: 'not run',
+        measured: `no seed noise: run \`bench run ${file.noise.suite} --preset ${store.preset}\``,
+        threshold: Number.NaN,
+      };
     }
     return { ...base, ...judge(c.relation, values, labels, sigma, ['dips', 'spikes', 'firstLayerLead'].includes(metric)) };
   });
   const counts: Record<Verdict, number> = { reproduced: 0, contradicted: 0, 'within noise': 0, 'not run': 0 };
   for (const c of claims) counts[c.verdict]++;
-  return { preset: store.preset, ...(linear ? { noise: { suite: file.noise.suite, cells: file.noise.cells, linear, ...(knn ? { knn } : {}) } } : {}), claims, counts };
+  return {
+    preset: store.preset,
+    ...(linear ? { noise: { suite: file.noise.suite, cells: file.noise.cells, linear, ...(knn ? { knn } : {}) } } : {}),
+    claims,
+    counts,
+  };
 }
 
 const METRIC_WORDS: Record<Metric, string> = {
@@ -105,13 +123,31 @@ export function scorecardTable(s: Scorecard): ResultTable {
       verdict: c.verdict,
     })),
     notes: [
-      `${s.claims.length} claims: ${s.counts.reproduced} reproduced, ${s.counts.contradicted} contradicted, ${s.counts['within noise']} within noise, ${s.counts['not run']} not run (their suites have no results at this preset).`,
+      `${s.claims.length} claims: ${s.counts.reproduced} reproduced, ${s.counts.contradicted} contradicted, ` +
+        `${s.counts['within noise']} within noise, ${s.counts['not run']} not run (their suites have no results at this preset).`,
       n
-        ? `Noise: the linear probe of ${n.cells.length} seeds of the default cell (suite ${n.suite}: ${n.linear.values.map((v) => v.toFixed(1)).join(' / ')} %) has standard deviation sigma ${f(n.linear.sigma)} and spread ${f(n.linear.spread)} points${n.knn ? ` (kNN: sigma ${f(n.knn.sigma)}, spread ${f(n.knn.spread)})` : ''}. A difference of two cells is within noise when it is at most 2 sqrt(2) sigma (${f(2 * Math.SQRT2 * n.linear.sigma)} points), a difference of two differences at most 4 sigma, one cell against a constant at most 2 sigma; fine-tuning (top-1) claims use the probe's sigma (no fine-tuning seeds were run).`
-        : `Noise: no seed spread measured at this preset (run \`bench run seeds --preset ${s.preset}\`); accuracy claims are not judged.`,
-      'Verdicts: reproduced = the measured relation holds by more than the noise; contradicted = the opposite holds by more than the noise; within noise = the difference is not larger than the noise. "not better" claims are reproduced unless the opposite holds by more than the noise; "near" claims are reproduced when the difference is within the paper\'s tolerance plus the noise.',
-      'Event claims (kNN dips, gradient spikes, which layer spikes first) compare exact counts from the stored curves with the current detector: equal counts are within noise (no difference shown).',
-      'At a small preset the cells are stand-ins trained for minutes: a contradicted or within-noise verdict says what this preset shows, not that the paper is wrong.',
+        ? `Noise: the linear probe of ${n.cells.length} seeds of the default cell (suite ${n.suite}: ` +
+          `${n.linear.values.map((v) => v.toFixed(1)).join(' / ')} %) has standard deviation sigma ${f(n.linear.sigma)} ` +
+          `and spread ` +
+          `${f(n.linear.spread)} points${n.knn ? ` (kNN: sigma ${f(n.knn.sigma)}, spread ${f(n.knn.spread)})` : ''}. A ` +
+          `difference of two cells ` +
+          `is within noise when it is at most 2 sqrt(2) sigma (${f(2 * Math.SQRT2 * n.linear.sigma)} points), a difference of ` +
+          `two differences ` +
+          `at most 4 sigma, one cell against a constant at most 2 sigma; fine-tuning (top-1) claims use the probe's sigma (no ` +
+          `fine-tuning seeds ` +
+          `were run).`
+        : `Noise: no seed spread measured at this preset (run \`bench run seeds --preset ${s.preset}\`); accuracy claims are ` +
+          `not judged.`,
+      'Verdicts: reproduced = the measured relation holds by more than the noise; contradicted = the opposite holds by ' +
+        'more than the ' +
+        'noise; within noise = the difference is not larger than the noise. "not better" claims are reproduced unless the ' +
+        'opposite holds by ' +
+        'more than the noise; "near" claims are reproduced when the difference is within the paper\'s tolerance plus the noise.',
+      'Event claims (kNN dips, gradient spikes, which layer spikes first) compare exact counts from the stored curves with the ' +
+        'current detector: equal counts are within noise (no difference shown).',
+      'At a small preset the cells are stand-ins trained for minutes: a contradicted or within-noise verdict says what ' +
+        'this preset ' +
+        'shows, not that the paper is wrong.',
     ],
   };
 }
@@ -127,6 +163,10 @@ export function runClaims(o: ClaimsRunOptions): { table: ResultTable; scorecard:
   checkClaimRefs(file, o.claimsFile);
   const scorecard = scoreClaims(file, new ResultStore(o.resultsDir, o.preset));
   const table = scorecardTable(scorecard);
-  const files = writeSuiteOutputs(o.resultsDir, { table, json: { preset: o.preset, scorecard }, meta: [`preset ${o.preset}; claims from claims/claims.json; values from the stored results in ${o.resultsDir}`] });
+  const files = writeSuiteOutputs(o.resultsDir, {
+    table,
+    json: { preset: o.preset, scorecard },
+    meta: [`preset ${o.preset}; claims from claims/claims.json; values from the stored results in ${o.resultsDir}`],
+  });
   return { table, scorecard, files };
 }

@@ -18,7 +18,6 @@ export interface Judged {
   threshold: number;
 }
 
-
 /** The verdict of one difference d (claimed > 0) with the threshold thr. */
 function sign(d: number, thr: number): Verdict {
   if (d > thr) return 'reproduced';
@@ -57,20 +56,32 @@ export function judge(r: Relation, v: (number | undefined)[], labels: string[], 
     }
     case 'near': {
       const d = x[0] - x[1];
-      return { verdict: Math.abs(d) <= r.tolerance + pair ? 'reproduced' : 'contradicted', measured: `${show(0)} vs ${show(1)} (${signed(d)}; claimed within ${f(r.tolerance)})`, threshold: pair };
+      return {
+        verdict: Math.abs(d) <= r.tolerance + pair ? 'reproduced' : 'contradicted',
+        measured: `${show(0)} vs ${show(1)} (${signed(d)}; claimed within ${f(r.tolerance)})`,
+        threshold: pair,
+      };
     }
     case 'best':
     case 'worst': {
       const s = r.kind === 'best' ? 1 : -1;
       const ds = x.slice(1).map((o) => s * (x[0] - o));
-      return { verdict: all(ds.map((d) => sign(d, pair))), measured: `${show(0)} vs ${x.slice(1).map((_, i) => show(i + 1)).join(', ')}`, threshold: pair };
+      return {
+        verdict: all(ds.map((d) => sign(d, pair))),
+        measured: `${show(0)} vs ${x
+          .slice(1)
+          .map((_, i) => show(i + 1))
+          .join(', ')}`,
+        threshold: pair,
+      };
     }
     case 'order': {
       const ds = x.slice(1).map((o, i) => x[i] - o);
       return { verdict: all(ds.map((d) => sign(d, pair))), measured: x.map((_, i) => show(i)).join(' > '), threshold: pair };
     }
     case 'gainGreater': {
-      const g1 = x[0] - x[1], g2 = x[2] - x[3];
+      const g1 = x[0] - x[1],
+        g2 = x[2] - x[3];
       return {
         verdict: sign(g1 - g2, 2 * one),
         measured: `${labels[0]} - ${labels[1]} = ${signed(g1)} vs ${labels[2]} - ${labels[3]} = ${signed(g2)} (${signed(g1 - g2)})`,
@@ -80,6 +91,10 @@ export function judge(r: Relation, v: (number | undefined)[], labels: string[], 
     case 'above':
       return { verdict: sign(x[0] - r.value, one), measured: `${show(0)} (claimed above ${f(r.value)})`, threshold: one };
     case 'atMost':
-      return { verdict: x[0] - r.value > one ? 'contradicted' : 'reproduced', measured: `${show(0)} (claimed at most ${f(r.value)})`, threshold: one };
+      return {
+        verdict: x[0] - r.value > one ? 'contradicted' : 'reproduced',
+        measured: `${show(0)} (claimed at most ${f(r.value)})`,
+        threshold: one,
+      };
   }
 }

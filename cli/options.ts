@@ -79,7 +79,8 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** `--plugin FILE`: a user's plugin file (container/plugin-files.ts), repeatable. */
 export const PLUGIN_FLAG = [
   '--plugin <file>',
-  'load plugins (a module default-exporting a framework, backbone, optimiser, ... descriptor or an array of them); repeatable; also SSLBENCH_PLUGINS',
+  'load plugins (a module default-exporting a framework, backbone, optimiser, ... descriptor or an array of them); repeatable; also ' +
+    'SSLBENCH_PLUGINS',
   collect,
   [] as string[],
 ] as const;

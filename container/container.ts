@@ -24,7 +24,8 @@ export function buildContainer(extra: readonly AnyPlugin[] = []): Container {
   for (const [p, from] of [...BUILTIN_PLUGINS.map((p) => [p, 'built in'] as const), ...extra.map((p) => [p, 'plugin'] as const)]) {
     const kind = kindOf(p);
     const key = `${kind}:${pluginName(p)}`;
-    if (seen.has(key)) throw new Error(`${kind} '${pluginName(p)}' is registered twice (${seen.get(key)} and ${from}); a plugin needs a name of its own`);
+    if (seen.has(key))
+      throw new Error(`${kind} '${pluginName(p)}' is registered twice (${seen.get(key)} and ${from}); a plugin needs a name of its own`);
     seen.set(key, from);
     c.bind(TOKENS[kind] as never).toConstantValue(p as never);
   }
@@ -71,7 +72,8 @@ export class Registry {
   readonly finetuners: PluginSet<'finetuner'>;
 
   constructor(container: Container = buildContainer()) {
-    const all = <K extends PluginKind>(kind: K) => new PluginSet(kind, container.isBound(TOKENS[kind]) ? container.getAll(TOKENS[kind]) : []);
+    const all = <K extends PluginKind>(kind: K) =>
+      new PluginSet(kind, container.isBound(TOKENS[kind]) ? container.getAll(TOKENS[kind]) : []);
     this.backbones = all('backbone');
     this.frameworks = all('framework');
     this.optimizers = all('optimizer');
@@ -106,7 +108,9 @@ export class Registry {
   backbone(name: string): BackboneFamily {
     const family = name.replace(/\/\d+$/, '');
     if (!this.backbones.has(family)) {
-      throw new Error(`unknown backbone '${name}'; known backbones: ${this.backbones.names().join(', ')} (patch size as a suffix, e.g. vit-b/16)`);
+      throw new Error(
+        `unknown backbone '${name}'; known backbones: ${this.backbones.names().join(', ')} (patch size as a suffix, e.g. vit-b/16)`,
+      );
     }
     return this.backbones.get(family);
   }

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type AnyPlugin } from './tokens.ts';
+import type { AnyPlugin } from './tokens.ts';
 import { Registry, buildContainer, kindOf } from './container.ts';
 
 /** The plugin files named by SSLBENCH_PLUGINS. */

@@ -8,4 +8,3 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);
 }
-

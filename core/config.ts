@@ -61,7 +61,10 @@ export type DataConfig = Static<typeof DataConfigSchema>;
 
 /** The common fields of the optimizer section; the optimiser's own (optim/index.ts) sit beside them. */
 export const OptimizerCommonSchema = Type.Object({
-  /** A registered optimiser (optim/index.ts), whose own fields (AdamW's beta1 / beta2 / eps, LARS's momentum / trustCoefficient) may follow. */
+  /**
+   * A registered optimiser (optim/index.ts), whose own fields (AdamW's beta1 / beta2 / eps, LARS's
+   * momentum / trustCoefficient) may follow.
+   */
   name: Type.String({ minLength: 1 }),
   baseLr: posNum(),
   weightDecay: Type.Number({ minimum: 0 }),
@@ -106,7 +109,9 @@ export const PretrainConfigSchema = Type.Object(
   {
     seed: Type.Integer({ minimum: 0 }),
     data: DataConfigSchema,
-    backbone: Type.Composite([Type.Object({ name: Type.String({ minLength: 1 }) }), BackboneOptionsSchema], { additionalProperties: false }),
+    backbone: Type.Composite([Type.Object({ name: Type.String({ minLength: 1 }) }), BackboneOptionsSchema], {
+      additionalProperties: false,
+    }),
     /** The framework by name, and its own fields (validated against that framework's schema). */
     framework: Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: PLUGIN_FIELD }),
     optimizer: Type.Object(OptimizerCommonSchema.properties, { additionalProperties: PLUGIN_FIELD }),

@@ -70,7 +70,8 @@ function validatorOf(schema: TSchema): ValidateFunction {
 export function describeConfigError(e: ErrorObject, where: string): string {
   const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const at = path ? `${where}.${path}` : where;
-  if (e.keyword === 'additionalProperties') return `${where}: unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+  if (e.keyword === 'additionalProperties')
+    return `${where}: unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
   if (e.keyword === 'enum') return `${at}: ${e.message} (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`;
   return `${at}: ${e.message}`;
 }

@@ -90,7 +90,8 @@ export class Progress {
   private finished = false;
 
   constructor(opts: ProgressOptions) {
-    if (!Number.isFinite(opts.total) || opts.total < 0) throw new RangeError(`Progress: total must be a finite number >= 0, got ${opts.total}`);
+    if (!Number.isFinite(opts.total) || opts.total < 0)
+      throw new RangeError(`Progress: total must be a finite number >= 0, got ${opts.total}`);
     this.total = opts.total;
     this.label = opts.label;
     this.stream = opts.stream ?? process.stderr;

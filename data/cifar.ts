@@ -82,7 +82,8 @@ export function cifarDir(root: string, variant: CifarVariant): string {
   if (holds(root)) return root;
   if (holds(join(root, L.folder))) return join(root, L.folder);
   throw new Error(
-    `${root}: ${existsSync(root) ? 'not a' : 'no such folder; need a'} ${L.title} folder holding ${L.files.train.join(', ')}, ${L.files.test.join(', ')} ` +
+    `${root}: ${existsSync(root) ? 'not a' : 'no such folder; need a'} ${L.title} folder holding ${L.files.train.join(', ')}, ` +
+      `${L.files.test.join(', ')} ` +
       `(in it or in ${join(root, L.folder)}; unpack ${L.archive} from https://www.cs.toronto.edu/~kriz/cifar.html)`,
   );
 }

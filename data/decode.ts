@@ -75,7 +75,8 @@ export function checkMemory(count: number, size: number, maxBytes: number, where
 function geometry(o: DecodeOptions): { mode: 'resize-crop' | 'squash'; resize: number } {
   const { size, mode = 'resize-crop', resize = size } = o;
   if (!Number.isInteger(size) || size < 1) throw new Error(`decodeImages: size must be a positive integer, got ${size}`);
-  if (mode !== 'resize-crop' && mode !== 'squash') throw new Error(`decodeImages: mode must be 'resize-crop' or 'squash', got ${String(mode)}`);
+  if (mode !== 'resize-crop' && mode !== 'squash')
+    throw new Error(`decodeImages: mode must be 'resize-crop' or 'squash', got ${String(mode)}`);
   if (mode === 'resize-crop' && !(Number.isInteger(resize) && resize >= size)) {
     throw new Error(`decodeImages: resize must be an integer >= size (${size}), got ${resize}`);
   }
@@ -122,7 +123,8 @@ export async function decodeImageRgb(file: string, o: DecodeOptions): Promise<Ui
 export async function decodeImages(files: readonly string[], o: DecodeOptions, where = 'decodeImages'): Promise<Float32Array> {
   geometry(o);
   const { size, concurrency = DEFAULT_CONCURRENCY, maxBytes = DEFAULT_MAX_BYTES } = o;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`decodeImages: concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`decodeImages: concurrency must be a positive integer, got ${concurrency}`);
   checkMemory(files.length, size, maxBytes, where);
   const per = size * size * 3;
   const out = new Float32Array(files.length * per);

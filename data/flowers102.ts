@@ -17,7 +17,8 @@ import type { ImageSet } from './image-set.ts';
 import { matVariable, readMat } from './matlab-v5.ts';
 
 export const FLOWERS102_CLASSES = 102;
-export const FLOWERS102_LAYOUT = 'root/jpg/image_NNNNN.jpg, root/imagelabels.mat, root/setid.mat (from https://www.robots.ox.ac.uk/~vgg/data/flowers/102/)';
+export const FLOWERS102_LAYOUT =
+  'root/jpg/image_NNNNN.jpg, root/imagelabels.mat, root/setid.mat (from https://www.robots.ox.ac.uk/~vgg/data/flowers/102/)';
 
 export type Flowers102Split = 'train' | 'test';
 
@@ -86,7 +87,10 @@ export async function loadFlowers102(o: Flowers102Options): Promise<ImageSet> {
   const files = ids.map((id) => flowers102Image(o.root, id));
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length) {
-    throw new Error(`${missing[0]}: missing${missing.length > 1 ? ` (and ${missing.length - 1} more images of the ${o.split} split)` : ''}; Oxford Flowers-102 expects ${FLOWERS102_LAYOUT}`);
+    throw new Error(
+      `${missing[0]}: missing${missing.length > 1 ? ` (and ${missing.length - 1} more images of the ${o.split} split)` : ''}; Oxford ` +
+        `Flowers-102 expects ${FLOWERS102_LAYOUT}`,
+    );
   }
   checkMemory(files.length, o.size, o.maxBytes ?? DEFAULT_MAX_BYTES, o.root, 'a limit');
   const images = await decodeImages(files, o, o.root);

@@ -23,15 +23,15 @@ export interface IdxImages {
 
 const UBYTE = 0x08;
 const DTYPE_NAMES: Record<number, string> = {
-  0x08: 'unsigned byte',
-  0x09: 'signed byte',
-  0x0b: 'int16',
-  0x0c: 'int32',
-  0x0d: 'float32',
-  0x0e: 'float64',
+  8: 'unsigned byte',
+  9: 'signed byte',
+  11: 'int16',
+  12: 'int32',
+  13: 'float32',
+  14: 'float64',
 };
 
-const hex = (v: number, digits: number): string => '0x' + (v >>> 0).toString(16).padStart(digits, '0');
+const hex = (v: number, digits: number): string => `0x${(v >>> 0).toString(16).padStart(digits, '0')}`;
 
 function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -136,7 +136,9 @@ export function encodeIdx(dims: number[], data: Uint8Array, options: { gzip?: bo
   const out = Buffer.alloc(4 + 4 * dims.length + n);
   out[2] = UBYTE;
   out[3] = dims.length;
-  dims.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+  dims.forEach((d, i) => {
+    out.writeUInt32BE(d, 4 + 4 * i);
+  });
   out.set(data, 4 + 4 * dims.length);
   return options.gzip ? gzipSync(out) : out;
 }

@@ -68,7 +68,9 @@ function listImages(dir: string): string[] {
   const out: string[] = [];
   for (const d of folders.sort(byCodePoint)) {
     const names = readdirSync(d, { withFileTypes: true })
-      .filter((e) => (e.isFile() || (e.isSymbolicLink() && !isDir(join(d, e.name)))) && IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase()))
+      .filter(
+        (e) => (e.isFile() || (e.isSymbolicLink() && !isDir(join(d, e.name)))) && IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase()),
+      )
       .map((e) => e.name)
       .sort(byCodePoint);
     for (const n of names) out.push(join(d, n));
@@ -112,7 +114,12 @@ export function scanImageFolder(root: string, o: ScanOptions = {}): ImageFolderI
   const classIndex = new Map(classNames.map((n, i) => [n, i]));
   const unknown = dirs.filter((d) => !classIndex.has(d));
   if (unknown.length) {
-    throw new Error(`${root}: class folder${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((d) => `'${d}'`).join(', ')}${unknown.length > 5 ? ', ...' : ''} not among the ${classNames.length} expected classes`);
+    throw new Error(
+      `${root}: class folder${unknown.length > 1 ? 's' : ''} ${unknown
+        .slice(0, 5)
+        .map((d) => `'${d}'`)
+        .join(', ')}${unknown.length > 5 ? ', ...' : ''} not among the ${classNames.length} expected classes`,
+    );
   }
   const files: string[] = [];
   const labels: number[] = [];
@@ -130,7 +137,10 @@ export function scanImageFolder(root: string, o: ScanOptions = {}): ImageFolderI
   if (empty.length) {
     throw new Error(
       `${root}: no image files (${IMAGE_EXTENSIONS.join(', ')}) in class folder${empty.length > 1 ? 's' : ''} ` +
-        `${empty.slice(0, 5).map((d) => join(root, d)).join(', ')}${empty.length > 5 ? `, ... (${empty.length} in all)` : ''}`,
+        `${empty
+          .slice(0, 5)
+          .map((d) => join(root, d))
+          .join(', ')}${empty.length > 5 ? `, ... (${empty.length} in all)` : ''}`,
     );
   }
   if (o.limit !== undefined && o.limit < files.length) {

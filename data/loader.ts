@@ -63,7 +63,8 @@ export class BatchLoader {
 
   constructor(set: ImageSet, options: LoaderOptions) {
     const { batchSize, seed, dropLast = true, shuffle = true } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`BatchLoader: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`BatchLoader: batchSize must be a positive integer, got ${batchSize}`);
     this.set = set;
     this.batchSize = batchSize;
     this.seed = seed;

@@ -39,9 +39,21 @@ const MI_MATRIX = 14;
 const MI_COMPRESSED = 15;
 
 const MI_NAMES: Record<number, string> = {
-  1: 'miINT8', 2: 'miUINT8', 3: 'miINT16', 4: 'miUINT16', 5: 'miINT32', 6: 'miUINT32', 7: 'miSINGLE',
-  9: 'miDOUBLE', 12: 'miINT64', 13: 'miUINT64', 14: 'miMATRIX', 15: 'miCOMPRESSED', 16: 'miUTF8',
-  17: 'miUTF16', 18: 'miUTF32',
+  1: 'miINT8',
+  2: 'miUINT8',
+  3: 'miINT16',
+  4: 'miUINT16',
+  5: 'miINT32',
+  6: 'miUINT32',
+  7: 'miSINGLE',
+  9: 'miDOUBLE',
+  12: 'miINT64',
+  13: 'miUINT64',
+  14: 'miMATRIX',
+  15: 'miCOMPRESSED',
+  16: 'miUTF8',
+  17: 'miUTF16',
+  18: 'miUTF32',
 };
 
 /** Byte size of each numeric storage type. */
@@ -49,8 +61,21 @@ const MI_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7:
 
 /** Array classes (low byte of the first array-flags word); 6..15 are numeric. */
 const MX_NAMES: Record<number, string> = {
-  1: 'cell', 2: 'struct', 3: 'object', 4: 'char', 5: 'sparse', 6: 'double', 7: 'single', 8: 'int8',
-  9: 'uint8', 10: 'int16', 11: 'uint16', 12: 'int32', 13: 'uint32', 14: 'int64', 15: 'uint64',
+  1: 'cell',
+  2: 'struct',
+  3: 'object',
+  4: 'char',
+  5: 'sparse',
+  6: 'double',
+  7: 'single',
+  8: 'int8',
+  9: 'uint8',
+  10: 'int16',
+  11: 'uint16',
+  12: 'int32',
+  13: 'uint32',
+  14: 'int64',
+  15: 'uint64',
 };
 const LOGICAL_FLAG = 0x0200;
 
@@ -100,7 +125,8 @@ class Reader {
   numbers(el: Element, where: string): Float64Array {
     const size = MI_SIZE[el.type];
     if (size === undefined) this.fail(`${where}: expected numeric data, got ${miName(el.type)}`);
-    if (el.data.length % size !== 0) this.fail(`${where}: ${el.data.length} bytes is not a whole number of ${size}-byte ${miName(el.type)} values`);
+    if (el.data.length % size !== 0)
+      this.fail(`${where}: ${el.data.length} bytes is not a whole number of ${size}-byte ${miName(el.type)} values`);
     const n = el.data.length / size;
     const v = new DataView(el.data.buffer, el.data.byteOffset, el.data.byteLength);
     const out = new Float64Array(n);

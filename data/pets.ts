@@ -18,7 +18,8 @@ import { balancedFirst } from './image-folder.ts';
 import type { ImageSet } from './image-set.ts';
 
 export const PETS_CLASSES = 37;
-export const PETS_LAYOUT = 'root/images/<Name>_<n>.jpg and root/annotations/trainval.txt, test.txt (from https://www.robots.ox.ac.uk/~vgg/data/pets/)';
+export const PETS_LAYOUT =
+  'root/images/<Name>_<n>.jpg and root/annotations/trainval.txt, test.txt (from https://www.robots.ox.ac.uk/~vgg/data/pets/)';
 export const PETS_LIST: Record<PetsSplit, string> = { train: 'trainval.txt', test: 'test.txt' };
 
 export type PetsSplit = 'train' | 'test';
@@ -107,12 +108,18 @@ export async function loadPets(o: PetsOptions): Promise<ImageSet> {
   const classNames = petsClassNames(lists);
   if (o.limit !== undefined && o.limit < entries.length) {
     const all = entries;
-    entries = balancedFirst(all.map((e) => e.label), o.limit).map((i) => all[i]);
+    entries = balancedFirst(
+      all.map((e) => e.label),
+      o.limit,
+    ).map((i) => all[i]);
   }
   const files = entries.map((e) => join(o.root, 'images', `${e.name}.jpg`));
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length) {
-    throw new Error(`${missing[0]}: missing (listed in ${listPath}${missing.length > 1 ? `; ${missing.length - 1} more images missing` : ''}); Oxford-IIIT Pets expects ${PETS_LAYOUT}`);
+    throw new Error(
+      `${missing[0]}: missing (listed in ${listPath}${missing.length > 1 ? `; ${missing.length - 1} more images missing` : ''}); ` +
+        `Oxford-IIIT Pets expects ${PETS_LAYOUT}`,
+    );
   }
   checkMemory(files.length, o.size, o.maxBytes ?? DEFAULT_MAX_BYTES, o.root, 'a limit');
   const images = await decodeImages(files, o, o.root);

@@ -49,7 +49,8 @@ export function decodeSize(d: DataConfig): number {
 }
 
 export const IMAGENET_NEEDED =
-  'data.path: this preset pre-trains on ImageNet; pass --data PATH to an ImageFolder root with train/ and val/ (one sub-folder of images per class), or use --preset tiny or smoke';
+  'data.path: this preset pre-trains on ImageNet; pass --data PATH to an ImageFolder root with train/ and val/ (one sub-folder of ' +
+  'images per class), or use --preset tiny or smoke';
 
 export const syntheticSource: DatasetSource = {
   kind: 'dataset',
@@ -83,12 +84,20 @@ export const imagenetSource: DatasetSource = {
     const size = decodeSize(d);
     for (const sub of ['train', 'val']) {
       if (!existsSync(join(d.path, sub))) {
-        throw new Error(`${join(d.path, sub)}: missing; --data for imagenet is an ImageFolder root with train/ and val/ (each root/<split>/<class>/<image>)`);
+        throw new Error(
+          `${join(d.path, sub)}: missing; --data for imagenet is an ImageFolder root with train/ and val/ (each ` +
+            `root/<split>/<class>/<image>)`,
+        );
       }
     }
     const train = await loadImageFolder(join(d.path, 'train'), { size, limit: d.trainCount, name: 'imagenet-train' });
     // val/ takes train/'s class list, so that labels agree.
-    const test = await loadImageFolder(join(d.path, 'val'), { size, limit: d.testCount, classNames: train.classNames, name: 'imagenet-val' });
+    const test = await loadImageFolder(join(d.path, 'val'), {
+      size,
+      limit: d.testCount,
+      classNames: train.classNames,
+      name: 'imagenet-val',
+    });
     return { train, test };
   },
 };

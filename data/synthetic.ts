@@ -51,7 +51,7 @@ function hash3(a: number, b: number, tag: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
+const clamp01 = (v: number): number => (v < 0 ? 0 : Math.min(v, 1));
 /** Maps a value in [-1, 1] to [0, 1] with a steeper edge (sharpness >= 1). */
 const edge = (v: number, sharpness: number): number => clamp01(0.5 + 0.5 * sharpness * v);
 /** Triangle wave with period 1, range [-1, 1]. */
@@ -144,10 +144,7 @@ function drawPattern(cls: number, size: number, rng: Rng, p: Float32Array): void
           let v = s * x + c * y + oy;
           u -= Math.floor(u) + 0.5; // distance to the cell centre, in [-0.5, 0.5)
           v -= Math.floor(v) + 0.5;
-          const d =
-            cls === 6
-              ? Math.sqrt(u * u + v * v)
-              : 0.5 - Math.max(Math.abs(u), Math.abs(v)); // distance to the nearest grid line
+          const d = cls === 6 ? Math.sqrt(u * u + v * v) : 0.5 - Math.max(Math.abs(u), Math.abs(v)); // distance to the nearest grid line
           p[k] = clamp01((r - d) / soft + 0.5);
         }
       }

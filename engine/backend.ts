@@ -79,7 +79,14 @@ function setupNative(name: string, opts: EngineOptions): BackendReport['native']
   const conv = installNativeConv(addon, name);
   const id = name === 'wasm' ? installSharedIdentity() : { kernels: [], restore() {} };
   const parts = [mm, ops, conv, id];
-  installed = { backend: name, kernels: parts.flatMap((p) => p.kernels), restore: () => [...parts].reverse().forEach((p) => p.restore()) };
+  installed = {
+    backend: name,
+    kernels: parts.flatMap((p) => p.kernels),
+    restore: () =>
+      [...parts].reverse().forEach((p) => {
+        p.restore();
+      }),
+  };
   return { kernels: installed.kernels, threads: addon.threads(), status: nativeStatus() };
 }
 
@@ -93,17 +100,13 @@ function packageVersion(pkg: string): string | undefined {
 
 function isMissing(err: unknown, pkg: string): boolean {
   const e = err as { code?: string; message?: string };
-  return (
-    (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') &&
-    (e.message ?? '').includes(pkg)
-  );
+  return (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && (e.message ?? '').includes(pkg);
 }
 
 const INSTALL_HINT: Record<string, string> = {
   '@tensorflow/tfjs-node-gpu':
     'npm install @tensorflow/tfjs-node-gpu@4.22.0 (needs internet at install time to download libtensorflow, plus CUDA 11.2 and cuDNN 8.1)',
-  '@tensorflow/tfjs-node':
-    'npm install @tensorflow/tfjs-node@4.22.0 (needs internet at install time to download libtensorflow)',
+  '@tensorflow/tfjs-node': 'npm install @tensorflow/tfjs-node@4.22.0 (needs internet at install time to download libtensorflow)',
 };
 
 class BackendUnavailable extends Error {}
@@ -183,8 +186,12 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: EngineOp
         await loadNative(pkg);
         const gpu = usingGpu();
         if (pkg === '@tensorflow/tfjs-node-gpu' && !gpu) {
-          return done('tensorflow', pkg, false,
-            `${pkg} loaded but libtensorflow found no usable GPU (needs CUDA 11.2 + cuDNN 8.1): running on the CPU`);
+          return done(
+            'tensorflow',
+            pkg,
+            false,
+            `${pkg} loaded but libtensorflow found no usable GPU (needs CUDA 11.2 + cuDNN 8.1): running on the CPU`,
+          );
         }
         return done('tensorflow', pkg, gpu, gpu ? `${pkg} loaded and uses the GPU` : `${pkg} loaded (CPU)`);
       } catch (err) {
@@ -206,8 +213,12 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: EngineOp
     }
   }
   await loadCpu();
-  return done('cpu', '@tensorflow/tfjs-backend-cpu', false,
-    choice === 'cpu' ? 'pure-JS cpu backend, as requested' : 'pure-JS cpu backend: nothing faster loaded');
+  return done(
+    'cpu',
+    '@tensorflow/tfjs-backend-cpu',
+    false,
+    choice === 'cpu' ? 'pure-JS cpu backend, as requested' : 'pure-JS cpu backend: nothing faster loaded',
+  );
 }
 
 /** The report of the backend in use, or undefined before `initBackend`. */

@@ -2,7 +2,7 @@
  * Parameter initialisers, computed in JS from a seeded `Rng` so that the same seed gives the same
  * weights on every backend. Shapes follow the engine's layouts (a Linear weight is [in, out]).
  */
-import { Rng } from './rng.ts';
+import type { Rng } from './rng.ts';
 
 export function zeros(n: number): Float32Array {
   return new Float32Array(n);
@@ -27,7 +27,10 @@ export function normal(n: number, std: number, rng: Rng, mean = 0): Float32Array
   return out;
 }
 
-/** N(0, std) truncated to [-2 std, 2 std] by resampling (timm's trunc_normal_ with its defaults a=-2, b=2 in absolute units when std=0.02 is close enough: we truncate at +-2 std). */
+/**
+ * N(0, std) truncated to [-2 std, 2 std] by resampling. timm's trunc_normal_ cuts at a=-2, b=2 in
+ * absolute units, i.e. 100 std when std = 0.02; sslbench cuts at +-2 std.
+ */
 export function truncNormal(n: number, std: number, rng: Rng): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {

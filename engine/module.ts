@@ -47,12 +47,7 @@ export abstract class Module {
   private readonly ownParams: Param[] = [];
   private readonly childModules: Module[] = [];
 
-  protected addParam(
-    name: string,
-    shape: number[],
-    data: Float32Array,
-    opts: { trainable?: boolean; kind?: ParamKind } = {},
-  ): Param {
+  protected addParam(name: string, shape: number[], data: Float32Array, opts: { trainable?: boolean; kind?: ParamKind } = {}): Param {
     const p = new Param(name, tf.tensor(data, shape, 'float32'), opts.trainable ?? true, opts.kind ?? 'param');
     this.ownParams.push(p);
     return p;
@@ -125,8 +120,7 @@ export function transposedEntry(p: Param, name = p.name, torchShape?: number[]):
     shape: torchShape ?? [cols, rows],
     dtype: 'F32',
     read: () => transpose2d(p.variable.dataSync() as Float32Array, rows, cols),
-    write: (data) =>
-      tf.tidy(() => p.variable.assign(tf.tensor(transpose2d(data as Float32Array, cols, rows), p.shape, 'float32'))),
+    write: (data) => tf.tidy(() => p.variable.assign(tf.tensor(transpose2d(data as Float32Array, cols, rows), p.shape, 'float32'))),
   };
 }
 

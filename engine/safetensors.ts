@@ -21,15 +21,7 @@ import * as fs from 'node:fs';
 
 export type StDtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
-export type StData =
-  | Float32Array
-  | Float64Array
-  | Uint16Array
-  | BigInt64Array
-  | Int32Array
-  | Int16Array
-  | Int8Array
-  | Uint8Array;
+export type StData = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
 export interface StTensor {
   dtype: StDtype;
@@ -69,7 +61,7 @@ const METADATA_KEY = '__metadata__';
 const IO_CHUNK = 1 << 28;
 
 function isDtype(x: unknown): x is StDtype {
-  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(DTYPES, x);
+  return typeof x === 'string' && Object.hasOwn(DTYPES, x);
 }
 
 let hostChecked = false;
@@ -151,14 +143,10 @@ function prepare(
       throw new Error(`${source}: tensor '${name}': dtype ${t.dtype} needs a ${info.ctor.name}, got ${got}`);
     }
     if (t.data.length !== n) {
-      throw new Error(
-        `${source}: tensor '${name}': data has ${t.data.length} elements but shape ${JSON.stringify(t.shape)} needs ${n}`,
-      );
+      throw new Error(`${source}: tensor '${name}': data has ${t.data.length} elements but shape ${JSON.stringify(t.shape)} needs ${n}`);
     }
     const end = offset + n * info.size;
-    parts.push(
-      `${JSON.stringify(name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [offset, end] })}`,
-    );
+    parts.push(`${JSON.stringify(name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [offset, end] })}`);
     offset = end;
   }
 
@@ -319,9 +307,7 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
   let prev: Entry | undefined;
   for (const e of sorted) {
     if (e.begin < pos) {
-      throw new Error(
-        `${source}: tensors '${prev!.name}' [${prev!.begin}, ${prev!.end}] and '${e.name}' [${e.begin}, ${e.end}] overlap`,
-      );
+      throw new Error(`${source}: tensors '${prev!.name}' [${prev!.begin}, ${prev!.end}] and '${e.name}' [${e.begin}, ${e.end}] overlap`);
     }
     if (e.begin > pos) {
       const after = prev ? `after tensor '${prev.name}'` : 'at the start of the data buffer';
@@ -426,7 +412,8 @@ function halfTable(): Float32Array {
       bits[h] = (sign | ((exp + 112) << 23) | (man << 13)) >>> 0;
     }
   }
-  return (f16Table = table);
+  f16Table = table;
+  return table;
 }
 
 /**

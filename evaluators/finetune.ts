@@ -109,7 +109,9 @@ export const FINETUNE_PROTOCOL = 2;
 
 /** How Table 5's transfer path builds a cell's backbone: the DeiT / timm ViT (see the header). */
 export function transferBackboneOptions(init: 'pretrained' | 'random', dropPath: number): BackboneOptions {
-  return init === 'random' ? { dropPath, finetune: 'scratch', posEmbed: 'learned', randomPatchProj: false } : { dropPath, finetune: 'pretrained' };
+  return init === 'random'
+    ? { dropPath, finetune: 'scratch', posEmbed: 'learned', randomPatchProj: false }
+    : { dropPath, finetune: 'pretrained' };
 }
 
 export interface FinetunePoint {
@@ -168,8 +170,15 @@ function checkOptions(backbone: Backbone, train: ImageSet, test: ImageSet, o: Fi
   if (mixingEnabled(o) && o.batch % 2 !== 0) bad(`mixup / cutmix need an even batch, got ${o.batch}`);
   if (!(o.cropMin > 0 && o.cropMin <= 1)) bad(`cropMin must lie in (0, 1], got ${o.cropMin}`);
   if (test.count < 1) bad('the test set is empty');
-  const frozen = backbone.parameters().filter((p) => !p.trainable).map((p) => p.name);
-  if (frozen.length) bad(`every backbone parameter trains in fine-tuning, but ${frozen.join(', ')} ${frozen.length > 1 ? 'are' : 'is'} frozen: build the backbone with transferBackboneOptions (BackboneOptions.finetune)`);
+  const frozen = backbone
+    .parameters()
+    .filter((p) => !p.trainable)
+    .map((p) => p.name);
+  if (frozen.length)
+    bad(
+      `every backbone parameter trains in fine-tuning, but ${frozen.join(', ')} ${frozen.length > 1 ? 'are' : 'is'} frozen: build the ` +
+        `backbone with transferBackboneOptions (BackboneOptions.finetune)`,
+    );
 }
 
 /** The train view of a batch: RandomResizedCrop + flip + normalisation. */
@@ -181,12 +190,19 @@ function trainView(images: tf.Tensor4D, rng: Rng, outSize: number, cropMin: numb
 }
 
 /** Test top-1 (%) of backbone + head in eval mode. */
-export function classifierTop1(backbone: Backbone, head: Linear, set: ImageSet, o: Pick<FinetuneOptions, 'viewSize' | 'cropFraction' | 'evalBatch'>): number {
+export function classifierTop1(
+  backbone: Backbone,
+  head: Linear,
+  set: ImageSet,
+  o: Pick<FinetuneOptions, 'viewSize' | 'cropFraction' | 'evalBatch'>,
+): number {
   const batch = o.evalBatch ?? 256;
   let correct = 0;
   for (let i = 0; i < set.count; i += batch) {
     const n = Math.min(batch, set.count - i);
-    const pred = tf.tidy(() => tf.argMax(head.apply(backbone.apply(centerCropResize(imageTensor(set, i, n), o.viewSize, o.cropFraction), false)), -1));
+    const pred = tf.tidy(() =>
+      tf.argMax(head.apply(backbone.apply(centerCropResize(imageTensor(set, i, n), o.viewSize, o.cropFraction), false)), -1),
+    );
     const p = pred.dataSync();
     pred.dispose();
     for (let j = 0; j < n; j++) if (p[j] === set.labels[i + j]) correct++;
@@ -216,7 +232,10 @@ export async function finetune(backbone: Backbone, train: ImageSet, test: ImageS
   const schedule = { baseLr: scaledLr(o.baseLr, o.batch, o.lrScaleDivisor), warmupEpochs: o.warmupEpochs, epochs: o.epochs };
   /** One AdamW step on a prepared batch; returns its loss (throws on a non-finite one). */
   const trainStep = (images: tf.Tensor4D, targets: tf.Tensor2D, lr: number, where: string): number => {
-    const { value, grads } = tf.variableGrads(() => softTargetCrossEntropy(head.apply(backbone.apply(images, true)) as tf.Tensor2D, targets), vars);
+    const { value, grads } = tf.variableGrads(
+      () => softTargetCrossEntropy(head.apply(backbone.apply(images, true)) as tf.Tensor2D, targets),
+      vars,
+    );
     try {
       const loss = value.dataSync()[0];
       if (!Number.isFinite(loss)) throw new Error(`finetune: the loss became ${loss} at ${where}`);

@@ -38,14 +38,22 @@ export function chooseMonitoredLayers(params: readonly Param[]): MonitoredLayer[
   const byName = new Map(params.map((p) => [p.name, p]));
   const trainable = (name: string) => {
     const p = byName.get(name);
-    return p && p.trainable && p.kind === 'param' ? p : undefined;
+    return p?.trainable && p.kind === 'param' ? p : undefined;
   };
   const out: MonitoredLayer[] = [];
   const add = (role: LayerRole, name: string, note = '') => {
     const p = trainable(name);
     if (p && !out.some((l) => l.param === p)) out.push({ label: `${role}: ${name}${note}`, role, param: p });
   };
-  const indices = (re: RegExp) => [...new Set(params.map((p) => re.exec(p.name)?.[1]).filter((x) => x !== undefined).map(Number))].sort((a, b) => a - b);
+  const indices = (re: RegExp) =>
+    [
+      ...new Set(
+        params
+          .map((p) => re.exec(p.name)?.[1])
+          .filter((x) => x !== undefined)
+          .map(Number),
+      ),
+    ].sort((a, b) => a - b);
 
   const blocks = indices(/^blocks\.(\d+)\./);
   const stages = indices(/^layer(\d+)\./);

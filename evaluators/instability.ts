@@ -69,7 +69,16 @@
  * Non-finite values (NaN / Infinity, which JSON stores as null: a diverged run) are skipped: they
  * are divergence, which the run's `flags` report, not a dip or a spike.
  */
-import type { Dip, DipOptions, InstabilityOptions, InstabilitySummary, SeriesPoint, Spike, SpikeOrdering, SpikePair } from '../core/instability.ts';
+import type {
+  Dip,
+  DipOptions,
+  InstabilityOptions,
+  InstabilitySummary,
+  SeriesPoint,
+  Spike,
+  SpikeOrdering,
+  SpikePair,
+} from '../core/instability.ts';
 
 export const INSTABILITY_DEFAULTS: InstabilityOptions = {
   dipThreshold: 0.015,
@@ -101,10 +110,13 @@ export function dipRuleText(o: DipOptions = INSTABILITY_DEFAULTS): string {
   const k =
     o.dipFalseAlarm === 0 || o.dipNoiseFactor === 0
       ? `${o.dipNoiseFactor}`
-      : `k = ${o.dipNoiseFactor === 1 ? '' : `${o.dipNoiseFactor} x `}z(1 - ${o.dipFalseAlarm} / windows tested): ${dipNoiseK(10, o).toFixed(1)} on a 10-point curve, ${dipNoiseK(75, o).toFixed(1)} on 75`;
+      : `k = ${o.dipNoiseFactor === 1 ? '' : `${o.dipNoiseFactor} x `}z(1 - ${o.dipFalseAlarm} / windows tested): ` +
+        `${dipNoiseK(10, o).toFixed(1)} on a 10-point curve, ${dipNoiseK(75, o).toFixed(1)} on 75`;
   return (
-    `a kNN dip is ${width} consecutive evaluations whose mean falls more than max(${pts(o.dipThreshold)} pts, k x the monitor's noise) ` +
-    `below the line through the ${o.dipContext} evaluations on each side (${k}; noise: RMS deviation of each point from its neighbours' chord, outliers and the window itself left out; ` +
+    `a kNN dip is ${width} consecutive evaluations whose mean falls more than max(${pts(o.dipThreshold)} pts, k x the ` +
+    `monitor's noise) ` +
+    `below the line through the ${o.dipContext} evaluations on each side (${k}; noise: RMS deviation of each point from its ` +
+    `neighbours' chord, outliers and the window itself left out; ` +
     `recovered: back within ${o.recoverFraction === 0.5 ? 'half' : `${o.recoverFraction} x`} of the threshold)`
   );
 }
@@ -154,7 +166,10 @@ interface Reference {
   at(iter: number): number;
 }
 
-/** The reference of window a..b (indices, a >= 1): LS line through up to `context` points each side; the mean of the left ones at the end. */
+/**
+ * The reference of window a..b (indices, a >= 1): LS line through up to `context` points each side;
+ * the mean of the left ones at the end.
+ */
 function reference(t: readonly number[], v: readonly number[], a: number, b: number, context: number): Reference {
   const left: number[] = [];
   for (let i = a - 1; i >= 0 && left.length < context; i--) left.push(i);
@@ -164,7 +179,8 @@ function reference(t: readonly number[], v: readonly number[], a: number, b: num
   const mx = idx.reduce((s, i) => s + t[i], 0) / idx.length;
   const my = idx.reduce((s, i) => s + v[i], 0) / idx.length;
   if (!right.length) return { at: () => my };
-  let sxy = 0, sxx = 0;
+  let sxy = 0,
+    sxx = 0;
   for (const i of idx) {
     sxy += (t[i] - mx) * (v[i] - my);
     sxx += (t[i] - mx) ** 2;
@@ -192,11 +208,16 @@ export function normalQuantile(p: number): number {
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
   const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const tail = (q: number) => (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  const tail = (q: number) =>
+    (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
   if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
-  const q = p - 0.5, r = q * q;
-  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  const q = p - 0.5,
+    r = q * q;
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 /** Windows tested on a curve of n finite points: a from dipContext, dipMinPoints..dipMaxPoints long. */
@@ -226,7 +247,8 @@ export function scanDips(points: readonly SeriesPoint[], options: Partial<DipOpt
   const o: DipOptions = { ...INSTABILITY_DEFAULTS, ...options };
   checkDipOptions(o);
   const f = finite(points);
-  const t = f.map((p) => p.iter), v = f.map((p) => p.value);
+  const t = f.map((p) => p.iter),
+    v = f.map((p) => p.value);
   const n = v.length;
   // the noise where dips are looked for: residuals of the points from the (dipContext + 1)-th on
   // (tiny's second evaluation is still in the warm-up, where the curve wobbles on its way up)
@@ -248,10 +270,16 @@ export function scanDips(points: readonly SeriesPoint[], options: Partial<DipOpt
         // the window's points replaced by the reference: their residuals out, their neighbours' recomputed
         let { ss, count } = all;
         const drop = (x: number) => {
-          if (Number.isFinite(x) && Math.abs(x) <= all.cut) (ss -= x * x), count--;
+          if (Number.isFinite(x) && Math.abs(x) <= all.cut) {
+            ss -= x * x;
+            count--;
+          }
         };
         const put = (x: number) => {
-          if (Number.isFinite(x) && Math.abs(x) <= all.cut) (ss += x * x), count++;
+          if (Number.isFinite(x) && Math.abs(x) <= all.cut) {
+            ss += x * x;
+            count++;
+          }
         };
         for (let i = Math.max(0, a - 1); i <= Math.min(n - 1, b + 1); i++) drop(e[i]);
         const w = v.slice(Math.max(0, a - 2), Math.min(n, b + 3));
@@ -292,7 +320,8 @@ export function scanDips(points: readonly SeriesPoint[], options: Partial<DipOpt
   const trimThreshold = Math.max(o.dipThreshold, k * ((groups.length ? noiseOutside(groups) : undefined) ?? all.sigma()));
   const ranges = groups.map((g) => {
     const ref = reference(t, v, g.a, g.b, o.dipContext);
-    let a = g.a, b = g.b;
+    let a = g.a,
+      b = g.b;
     while (a < b && ref.at(t[a]) - v[a] < trimThreshold / 2) a++;
     while (b > a && ref.at(t[b]) - v[b] < trimThreshold / 2) b--;
     return { a, b, whole: a === g.a && b === g.b ? ref : undefined, first: g.a };
@@ -344,7 +373,11 @@ export function curveNoise(points: readonly SeriesPoint[], options: Partial<DipO
 }
 
 /** Dips whose mean fall exceeds a fixed `threshold` (absolute, in the curve's units; no noise term). */
-export function findDips(points: readonly SeriesPoint[], threshold: number, options: Partial<Omit<DipOptions, 'dipThreshold' | 'dipNoiseFactor' | 'dipFalseAlarm'>> = {}): Dip[] {
+export function findDips(
+  points: readonly SeriesPoint[],
+  threshold: number,
+  options: Partial<Omit<DipOptions, 'dipThreshold' | 'dipNoiseFactor' | 'dipFalseAlarm'>> = {},
+): Dip[] {
   if (!(threshold > 0)) throw new Error(`findDips: threshold must be > 0, got ${threshold}`);
   return scanDips(points, { ...options, dipThreshold: threshold, dipNoiseFactor: 0 }).dips;
 }
@@ -355,7 +388,11 @@ export function findDips(points: readonly SeriesPoint[], threshold: number, opti
  * Spikes: points above `factor` x the median of the previous `window` finite values (from the
  * window-th point on); consecutive points above form one event.
  */
-export function findSpikes(points: readonly SeriesPoint[], factor = INSTABILITY_DEFAULTS.spikeFactor, window = INSTABILITY_DEFAULTS.spikeWindow): Spike[] {
+export function findSpikes(
+  points: readonly SeriesPoint[],
+  factor = INSTABILITY_DEFAULTS.spikeFactor,
+  window = INSTABILITY_DEFAULTS.spikeWindow,
+): Spike[] {
   if (!(factor > 1)) throw new Error(`findSpikes: factor must be > 1, got ${factor}`);
   if (!Number.isInteger(window) || window < 1) throw new Error(`findSpikes: window must be a positive integer, got ${window}`);
   const v = finite(points);
@@ -384,7 +421,12 @@ export function findSpikes(points: readonly SeriesPoint[], factor = INSTABILITY_
  * For each first-layer spike and each last layer: that layer's spike nearest in iteration (peak to
  * peak) within +-window, ties to the later one, and the signed lag.
  */
-export function spikeOrdering(spikes: Record<string, readonly Spike[]>, firstLayers: readonly string[], lastLayers: readonly string[], window = INSTABILITY_DEFAULTS.orderWindow): SpikeOrdering {
+export function spikeOrdering(
+  spikes: Record<string, readonly Spike[]>,
+  firstLayers: readonly string[],
+  lastLayers: readonly string[],
+  window = INSTABILITY_DEFAULTS.orderWindow,
+): SpikeOrdering {
   const pairs: SpikePair[] = [];
   let unmatched = 0;
   for (const fl of firstLayers) {
@@ -433,7 +475,12 @@ export function detectInstability(
     if (s.length) spikes[label] = s;
   }
   const labels = Object.keys(grad);
-  const firstLayerLeads = spikeOrdering(spikes, labels.filter((l) => layerRole(l) === 'first'), labels.filter((l) => layerRole(l) === 'last'), o.orderWindow);
+  const firstLayerLeads = spikeOrdering(
+    spikes,
+    labels.filter((l) => layerRole(l) === 'first'),
+    labels.filter((l) => layerRole(l) === 'last'),
+    o.orderWindow,
+  );
   return {
     unstable: dips.length > 0 || Object.keys(spikes).length > 0,
     dips,

@@ -53,7 +53,8 @@ export class KnnMonitor {
 
   constructor(opts: KnnMonitorOptions) {
     const { k, temperature } = checkKnnOptions(opts, 'KnnMonitor');
-    if (!Number.isInteger(opts.capacity) || opts.capacity < 1) throw new Error(`KnnMonitor: capacity must be a positive integer, got ${opts.capacity}`);
+    if (!Number.isInteger(opts.capacity) || opts.capacity < 1)
+      throw new Error(`KnnMonitor: capacity must be a positive integer, got ${opts.capacity}`);
     if (!Number.isInteger(opts.dim) || opts.dim < 1) throw new Error(`KnnMonitor: dim must be a positive integer, got ${opts.dim}`);
     this.capacity = opts.capacity;
     this.dim = opts.dim;
@@ -75,7 +76,8 @@ export class KnnMonitor {
    */
   push(features: tf.Tensor2D, labels: Int32Array): void {
     this.checkAlive();
-    if (features.rank !== 2 || features.shape[1] !== this.dim) throw new Error(`KnnMonitor.push: features must be [batch, ${this.dim}], got [${features.shape}]`);
+    if (features.rank !== 2 || features.shape[1] !== this.dim)
+      throw new Error(`KnnMonitor.push: features must be [batch, ${this.dim}], got [${features.shape}]`);
     const b = features.shape[0];
     if (labels.length !== b) throw new Error(`KnnMonitor.push: ${labels.length} labels for ${b} features`);
     checkLabels(labels, this.numClasses, 'KnnMonitor.push: labels');
@@ -120,14 +122,19 @@ export class KnnMonitor {
     this.checkAlive();
     const who = 'KnnMonitor.loadState';
     if (!(s.features instanceof Float32Array) || s.features.length !== this.capacity * this.dim) {
-      throw new Error(`${who}: features must be a Float32Array of capacity x dim = ${this.capacity} x ${this.dim} values, got ${s.features?.length}`);
+      throw new Error(
+        `${who}: features must be a Float32Array of capacity x dim = ${this.capacity} x ${this.dim} values, got ${s.features?.length}`,
+      );
     }
     if (!(s.labels instanceof Int32Array) || s.labels.length !== this.capacity) {
       throw new Error(`${who}: labels must be an Int32Array of capacity = ${this.capacity} values, got ${s.labels?.length}`);
     }
-    if (!Number.isInteger(s.size) || s.size < 0 || s.size > this.capacity) throw new Error(`${who}: size ${s.size} is not in [0, ${this.capacity}]`);
-    if (!Number.isInteger(s.head) || s.head < 0 || s.head >= this.capacity) throw new Error(`${who}: head ${s.head} is not in [0, ${this.capacity})`);
-    if (s.size < this.capacity && s.head !== s.size) throw new Error(`${who}: a queue that is not full must have head === size, got head ${s.head}, size ${s.size}`);
+    if (!Number.isInteger(s.size) || s.size < 0 || s.size > this.capacity)
+      throw new Error(`${who}: size ${s.size} is not in [0, ${this.capacity}]`);
+    if (!Number.isInteger(s.head) || s.head < 0 || s.head >= this.capacity)
+      throw new Error(`${who}: head ${s.head} is not in [0, ${this.capacity})`);
+    if (s.size < this.capacity && s.head !== s.size)
+      throw new Error(`${who}: a queue that is not full must have head === size, got head ${s.head}, size ${s.size}`);
     const used = s.size === this.capacity ? s.labels : s.labels.subarray(0, s.size);
     checkLabels(used, this.numClasses, `${who}: labels`);
     this.features = s.features.slice();
@@ -146,7 +153,13 @@ export class KnnMonitor {
   /** The state in the form `runner/checkpoint.ts` stores. */
   stateForCheckpoint(): { tensors: Map<string, Float32Array | Int32Array>; scalars: Record<string, number> } {
     const s = this.state();
-    return { tensors: new Map<string, Float32Array | Int32Array>([['features', s.features], ['labels', s.labels]]), scalars: { head: s.head, size: s.size } };
+    return {
+      tensors: new Map<string, Float32Array | Int32Array>([
+        ['features', s.features],
+        ['labels', s.labels],
+      ]),
+      scalars: { head: s.head, size: s.size },
+    };
   }
 
   loadFromCheckpoint(c: { tensors: Map<string, Float32Array | Int32Array>; scalars: Record<string, number> }): void {

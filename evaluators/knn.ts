@@ -27,12 +27,17 @@ export const KNN_DEFAULT_K = 200;
 export const KNN_DEFAULT_TEMPERATURE = 0.07;
 
 /** Validates the options shared by knnPredict and the monitor; returns k and T with defaults. */
-export function checkKnnOptions(opts: { k?: number; temperature?: number; numClasses: number }, who: string): { k: number; temperature: number } {
+export function checkKnnOptions(
+  opts: { k?: number; temperature?: number; numClasses: number },
+  who: string,
+): { k: number; temperature: number } {
   const k = opts.k ?? KNN_DEFAULT_K;
   const temperature = opts.temperature ?? KNN_DEFAULT_TEMPERATURE;
   if (!Number.isInteger(k) || k < 1) throw new Error(`${who}: k must be a positive integer, got ${k}`);
-  if (!(Number.isFinite(temperature) && temperature > 0)) throw new Error(`${who}: temperature must be a positive number, got ${temperature}`);
-  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1) throw new Error(`${who}: numClasses must be a positive integer, got ${opts.numClasses}`);
+  if (!(Number.isFinite(temperature) && temperature > 0))
+    throw new Error(`${who}: temperature must be a positive number, got ${temperature}`);
+  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 1)
+    throw new Error(`${who}: numClasses must be a positive integer, got ${opts.numClasses}`);
   return { k, temperature };
 }
 
@@ -40,7 +45,8 @@ export function checkKnnOptions(opts: { k?: number; temperature?: number; numCla
 export function checkLabels(labels: ArrayLike<number>, numClasses: number, what: string): void {
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
-    if (!Number.isInteger(y) || y < 0 || y >= numClasses) throw new Error(`${what}[${i}] = ${y} is not a class index in [0, ${numClasses})`);
+    if (!Number.isInteger(y) || y < 0 || y >= numClasses)
+      throw new Error(`${what}[${i}] = ${y} is not a class index in [0, ${numClasses})`);
   }
 }
 
@@ -48,7 +54,8 @@ export function checkLabels(labels: ArrayLike<number>, numClasses: number, what:
 export function knnPredict(bank: tf.Tensor2D, bankLabels: Int32Array, queries: tf.Tensor2D, opts: KnnOptions): Int32Array {
   const who = 'knnPredict';
   const { temperature } = checkKnnOptions(opts, who);
-  if (bank.rank !== 2 || queries.rank !== 2) throw new Error(`${who}: bank and queries must be 2-D [n, dim], got [${bank.shape}] and [${queries.shape}]`);
+  if (bank.rank !== 2 || queries.rank !== 2)
+    throw new Error(`${who}: bank and queries must be 2-D [n, dim], got [${bank.shape}] and [${queries.shape}]`);
   const [n, dim] = bank.shape;
   const [nq, qdim] = queries.shape;
   if (n === 0) throw new Error(`${who}: the feature bank is empty`);
@@ -91,8 +98,15 @@ export function knnPredict(bank: tf.Tensor2D, bankLabels: Int32Array, queries: t
 }
 
 /** Top-1 accuracy in [0, 1] of knnPredict on labelled queries. */
-export function knnAccuracy(bank: tf.Tensor2D, bankLabels: Int32Array, queries: tf.Tensor2D, queryLabels: Int32Array, opts: KnnOptions): number {
-  if (queryLabels.length !== queries.shape[0]) throw new Error(`knnAccuracy: ${queryLabels.length} query labels for ${queries.shape[0]} queries`);
+export function knnAccuracy(
+  bank: tf.Tensor2D,
+  bankLabels: Int32Array,
+  queries: tf.Tensor2D,
+  queryLabels: Int32Array,
+  opts: KnnOptions,
+): number {
+  if (queryLabels.length !== queries.shape[0])
+    throw new Error(`knnAccuracy: ${queryLabels.length} query labels for ${queries.shape[0]} queries`);
   if (queryLabels.length === 0) throw new Error('knnAccuracy: no queries');
   checkLabels(queryLabels, opts.numClasses, 'knnAccuracy: queryLabels');
   const pred = knnPredict(bank, bankLabels, queries, opts);

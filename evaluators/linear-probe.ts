@@ -124,7 +124,8 @@ export function recipeBaseLr(backboneName: string): number {
 
 /** lr of epoch `epoch` (an integer in [0, epochs)): 0.5 lr (1 + cos(pi epoch / epochs)). */
 export function cosineEpochLr(epoch: number, lr: number, epochs: number): number {
-  if (!Number.isInteger(epoch) || epoch < 0 || epoch >= epochs) throw new Error(`cosineEpochLr: epoch must be an integer in [0, ${epochs}), got ${epoch}`);
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch >= epochs)
+    throw new Error(`cosineEpochLr: epoch must be an integer in [0, ${epochs}), got ${epoch}`);
   return warmupCosineLr(epoch, { baseLr: lr, warmupEpochs: 0, epochs });
 }
 
@@ -177,8 +178,10 @@ function resolve(backbone: Backbone, train: ImageSet, test: ImageSet, opts: Line
     throw new Error(`linear probe: ${msg}`);
   };
   const posInt = (x: number) => Number.isInteger(x) && x >= 1;
-  if (o.baseLrs.length === 0 || !o.baseLrs.every((x) => Number.isFinite(x) && x > 0)) bad(`baseLrs must be positive numbers, got [${o.baseLrs}]`);
-  for (const k of ['batch', 'epochs', 'viewSize', 'featureBatch'] as const) if (!posInt(o[k])) bad(`${k} must be a positive integer, got ${o[k]}`);
+  if (o.baseLrs.length === 0 || !o.baseLrs.every((x) => Number.isFinite(x) && x > 0))
+    bad(`baseLrs must be positive numbers, got [${o.baseLrs}]`);
+  for (const k of ['batch', 'epochs', 'viewSize', 'featureBatch'] as const)
+    if (!posInt(o[k])) bad(`${k} must be a positive integer, got ${o[k]}`);
   if (!(Number.isInteger(o.evalEvery) && o.evalEvery >= 0)) bad(`evalEvery must be an integer >= 0, got ${o.evalEvery}`);
   const [lo, hi] = o.cropScale;
   if (!(lo > 0 && lo <= hi && hi <= 1)) bad(`cropScale must satisfy 0 < lo <= hi <= 1, got [${o.cropScale}]`);
@@ -198,8 +201,24 @@ export function linearProbe(backbone: Backbone, train: ImageSet, test: ImageSet,
   const lrs = o.baseLrs.map((b) => scaledLr(b, o.batch));
   const K = lrs.length;
   const loader = new BatchLoader(train, { batchSize: o.batch, seed: o.seed, dropLast: false, shuffle: true });
-  const heads = new ProbeHeads({ inDim: backbone.outDim, numClasses: train.numClasses, count: K, batchNorm: o.batchNorm, seed: o.seed, momentum: o.momentum, weightDecay: o.weightDecay });
-  const perLr: LinearProbeLrResult[] = o.baseLrs.map((baseLr, k) => ({ baseLr, lr: lrs[k], top1: 0, bestTop1: -1, bestEpoch: -1, lossCurve: [], top1Curve: [] }));
+  const heads = new ProbeHeads({
+    inDim: backbone.outDim,
+    numClasses: train.numClasses,
+    count: K,
+    batchNorm: o.batchNorm,
+    seed: o.seed,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+  });
+  const perLr: LinearProbeLrResult[] = o.baseLrs.map((baseLr, k) => ({
+    baseLr,
+    lr: lrs[k],
+    top1: 0,
+    bestTop1: -1,
+    bestEpoch: -1,
+    lossCurve: [],
+    top1Curve: [],
+  }));
   const owned: tf.Tensor[] = [];
   try {
     const testFeatures = extractFeatures(backbone, test, fo);

@@ -63,7 +63,8 @@ function checkOptions(o: MixupOptions): void {
   if (!(typeof o.labelSmoothing === 'number' && o.labelSmoothing >= 0 && o.labelSmoothing < 1)) {
     throw new Error(`mixup: labelSmoothing must lie in [0, 1), got ${o.labelSmoothing}`);
   }
-  if (!(Number.isInteger(o.numClasses) && o.numClasses >= 1)) throw new Error(`mixup: numClasses must be a positive integer, got ${o.numClasses}`);
+  if (!(Number.isInteger(o.numClasses) && o.numClasses >= 1))
+    throw new Error(`mixup: numClasses must be a positive integer, got ${o.numClasses}`);
 }
 
 /** True when the options can mix a batch (some alpha > 0 and prob > 0). */
@@ -174,7 +175,8 @@ export function mixBatch(
   const [B, H, W] = images.shape;
   if (labels.length !== B) throw new Error(`mixup: ${labels.length} labels for a batch of ${B}`);
   for (let b = 0; b < B; b++) {
-    if (!(Number.isInteger(labels[b]) && labels[b] >= 0 && labels[b] < o.numClasses)) throw new Error(`mixup: label ${labels[b]} at ${b} outside [0, ${o.numClasses})`);
+    if (!(Number.isInteger(labels[b]) && labels[b] >= 0 && labels[b] < o.numClasses))
+      throw new Error(`mixup: label ${labels[b]} at ${b} outside [0, ${o.numClasses})`);
   }
   const params = sampleMixParams(rng, o, H, W);
   const mixed = mixImages(images, params);

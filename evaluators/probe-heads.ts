@@ -53,7 +53,10 @@ export class ProbeHeads {
     this.numClasses = numClasses;
     if (opts.batchNorm) this.bn = new BatchNorm('head_bn', inDim, { affine: false });
     const std = opts.initStd ?? 0.01;
-    this.heads = Array.from({ length: count }, () => new Linear('head', inDim, numClasses, new Rng(opts.seed), { init: (n) => normal(n, std, new Rng(opts.seed)) }));
+    this.heads = Array.from(
+      { length: count },
+      () => new Linear('head', inDim, numClasses, new Rng(opts.seed), { init: (n) => normal(n, std, new Rng(opts.seed)) }),
+    );
     this.optims = this.heads.map((h) => new Sgd(h.trainableParams(), { momentum: opts.momentum, weightDecay: opts.weightDecay }));
   }
 
@@ -80,7 +83,9 @@ export class ProbeHeads {
         params.map((p) => p.variable),
       );
       const byParam = new Map(params.map((p, i) => [p, grads[i]] as const));
-      this.heads.forEach((h, k) => this.optims[k].step(new Map(h.trainableParams().map((p) => [p, byParam.get(p)!] as const)), lrs[k]));
+      this.heads.forEach((h, k) => {
+        this.optims[k].step(new Map(h.trainableParams().map((p) => [p, byParam.get(p)!] as const)), lrs[k]);
+      });
       return value;
     });
   }

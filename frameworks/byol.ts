@@ -57,7 +57,10 @@ export class Byol implements Framework<ByolTargets> {
   private readonly target: Encoder;
   private readonly teacher: MomentumTeacher;
 
-  constructor(readonly config: ByolConfig, ctx: FrameworkBuildContext) {
+  constructor(
+    readonly config: ByolConfig,
+    ctx: FrameworkBuildContext,
+  ) {
     const c = config;
     const rng = new Rng(ctx.seed ^ 0xb10b);
     // BN in the hidden layers only; the output Linear has a bias (BYOL)

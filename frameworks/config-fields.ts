@@ -14,5 +14,8 @@ export const headFields = (projLayers = 3, mlpDim = 4096, outDim = 256) => ({
 /** The momentum (EMA) encoder's schedule: m0 and cosine / constant. */
 export const momentumFields = (m0 = 0.99) => ({
   m0: Type.Number({ minimum: 0, maximum: 1, default: m0, description: 'initial momentum m0 (0.99 for ViT)' }),
-  momentumSchedule: StringEnum(['cosine', 'constant'] as const, { default: 'cosine', description: "'cosine': m rises from m0 to 1 over training; 'constant': m stays m0" }),
+  momentumSchedule: StringEnum(['cosine', 'constant'] as const, {
+    default: 'cosine',
+    description: "'cosine': m rises from m0 to 1 over training; 'constant': m stays m0",
+  }),
 });

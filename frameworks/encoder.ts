@@ -10,7 +10,11 @@ import type { Backbone } from '../backbones/backbone.ts';
 import type { MlpHead } from './heads/mlp-head.ts';
 
 export class Encoder extends Module {
-  constructor(readonly backbone: Backbone, readonly projector: MlpHead, ...extra: Module[]) {
+  constructor(
+    readonly backbone: Backbone,
+    readonly projector: MlpHead,
+    ...extra: Module[]
+  ) {
     super();
     this.addChild(backbone);
     this.addChild(projector);

@@ -30,7 +30,10 @@ export const MocoV3Schema = ConfigSchema({
   predictor: Type.Boolean({ default: true, description: 'prediction MLP on the query path (ablation: off)' }),
   headBn: Type.Boolean({ default: true, description: 'BatchNorm in the MLP heads (ablation: off)' }),
   ...headFields(3, 4096, 256),
-  predictorLastBn: Type.Boolean({ default: true, description: "BatchNorm (no affine) after the predictor's output layer (ViT: yes; R-50: no)" }),
+  predictorLastBn: Type.Boolean({
+    default: true,
+    description: "BatchNorm (no affine) after the predictor's output layer (ViT: yes; R-50: no)",
+  }),
 });
 export type MocoV3Config = Static<typeof MocoV3Schema>;
 
@@ -53,7 +56,10 @@ export class MocoV3 implements Framework<MocoKeys> {
   private readonly momentum: Encoder;
   private readonly teacher: MomentumTeacher;
 
-  constructor(readonly config: MocoV3Config, ctx: FrameworkBuildContext) {
+  constructor(
+    readonly config: MocoV3Config,
+    ctx: FrameworkBuildContext,
+  ) {
     const c = config;
     const rng = new Rng(ctx.seed ^ 0x5eed);
     this.backbone = ctx.buildBackbone(ctx.backboneName, ctx.backboneOptions, ctx.seed);

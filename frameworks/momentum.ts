@@ -12,7 +12,8 @@ export function pairParams(query: Module, key: Module): [tf.Variable, tf.Variabl
   const k = key.parameters();
   if (q.length !== k.length) throw new Error(`momentum encoder: ${k.length} parameters vs ${q.length} in the encoder`);
   return q.map((p, i) => {
-    if (p.name !== k[i].name || p.size !== k[i].size) throw new Error(`momentum encoder: parameter ${i} is ${k[i].name}, expected ${p.name}`);
+    if (p.name !== k[i].name || p.size !== k[i].size)
+      throw new Error(`momentum encoder: parameter ${i} is ${k[i].name}, expected ${p.name}`);
     return [p.variable, k[i].variable];
   });
 }

@@ -42,11 +42,18 @@ export class Simclr implements Framework<Record<string, never>> {
   readonly projector: MlpHead;
   private readonly encoder: Encoder;
 
-  constructor(readonly config: SimclrConfig, ctx: FrameworkBuildContext) {
+  constructor(
+    readonly config: SimclrConfig,
+    ctx: FrameworkBuildContext,
+  ) {
     const c = config;
     const rng = new Rng(ctx.seed ^ 0x5eed);
     this.backbone = ctx.buildBackbone(ctx.backboneName, ctx.backboneOptions, ctx.seed);
-    this.projector = new MlpHead('head', { layers: c.projLayers, inDim: this.backbone.outDim, hiddenDim: c.mlpDim, outDim: c.outDim, bn: true, lastBn: true }, rng);
+    this.projector = new MlpHead(
+      'head',
+      { layers: c.projLayers, inDim: this.backbone.outDim, hiddenDim: c.mlpDim, outDim: c.outDim, bn: true, lastBn: true },
+      rng,
+    );
     this.encoder = new Encoder(this.backbone, this.projector);
   }
 

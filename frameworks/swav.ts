@@ -38,12 +38,20 @@ import { headFields } from './config-fields.ts';
 import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework } from './framework.ts';
 
 export const SwavSchema = ConfigSchema({
-  prototypes: Type.Integer({ minimum: 1, default: 3000, description: "number of prototypes K (3000: SwAV's ImageNet default, --nmb_prototypes)" }),
+  prototypes: Type.Integer({
+    minimum: 1,
+    default: 3000,
+    description: "number of prototypes K (3000: SwAV's ImageNet default, --nmb_prototypes)",
+  }),
   temperature: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'softmax temperature of the swapped prediction (0.1, SwAV)' }),
   epsilon: Type.Number({ exclusiveMinimum: 0, default: 0.05, description: 'Sinkhorn-Knopp entropy regularisation (0.05, SwAV)' }),
   sinkhornIters: Type.Integer({ minimum: 1, default: 3, description: 'Sinkhorn-Knopp iterations (3, SwAV)' }),
   /** Epochs from the start during which the prototypes are frozen (SwAV: the first epoch, --freeze_prototypes_niters 313 at batch 4096). */
-  freezePrototypesEpochs: Type.Number({ minimum: 0, default: 1, description: 'epochs from the start with the prototypes frozen (SwAV: 1)' }),
+  freezePrototypesEpochs: Type.Number({
+    minimum: 0,
+    default: 1,
+    description: 'epochs from the start with the prototypes frozen (SwAV: 1)',
+  }),
   ...headFields(3, 4096, 256),
 });
 export type SwavConfig = Static<typeof SwavSchema>;
@@ -65,11 +73,18 @@ export class Swav implements Framework<SwavPrepared> {
   private readonly encoder: Encoder;
   private frozen = false;
 
-  constructor(readonly config: SwavConfig, ctx: FrameworkBuildContext) {
+  constructor(
+    readonly config: SwavConfig,
+    ctx: FrameworkBuildContext,
+  ) {
     const c = config;
     const rng = new Rng(ctx.seed ^ 0x5a0a);
     this.backbone = ctx.buildBackbone(ctx.backboneName, ctx.backboneOptions, ctx.seed);
-    this.projector = new MlpHead('head', { layers: c.projLayers, inDim: this.backbone.outDim, hiddenDim: c.mlpDim, outDim: c.outDim, bn: false, lastBn: false }, rng);
+    this.projector = new MlpHead(
+      'head',
+      { layers: c.projLayers, inDim: this.backbone.outDim, hiddenDim: c.mlpDim, outDim: c.outDim, bn: false, lastBn: false },
+      rng,
+    );
     this.prototypes = new Linear('prototypes', c.outDim, c.prototypes, rng, { bias: false });
     this.encoder = new Encoder(this.backbone, this.projector, this.prototypes);
     this.normalizePrototypes();

@@ -15,17 +15,44 @@ const include = candidates.find((d) => fs.existsSync(path.join(d, 'node_api.h'))
 const cc = process.env.CC ?? 'cc';
 // OpenBLAS's OpenMP build shares one thread pool with the OpenMP loops of the element-wise kernels
 // (Debian: libopenblas0-openmp); the default pthread build keeps a second pool that competes with it.
-const ompBlas = ['/usr/lib/x86_64-linux-gnu/openblas-openmp', '/usr/lib64/openblas-openmp'].find((d) => fs.existsSync(path.join(d, 'libopenblas.so.0')));
+const ompBlas = ['/usr/lib/x86_64-linux-gnu/openblas-openmp', '/usr/lib64/openblas-openmp'].find((d) =>
+  fs.existsSync(path.join(d, 'libopenblas.so.0')),
+);
 const blas = ompBlas ? [`-L${ompBlas}`, '-l:libopenblas.so.0', `-Wl,-rpath,${ompBlas}`] : ['-lopenblas'];
 try {
   if (!include) throw new Error(`node_api.h not found in ${candidates.join(', ')}`);
   const tmp = `${out}.tmp-${process.pid}`;
-  execFileSync(cc, ['-O3', '-march=native', '-fno-math-errno', '-fno-trapping-math', '-std=c11', '-fPIC', '-shared', '-fopenmp', `-I${include}`, path.join(here, 'addon.c'), path.join(here, 'elementwise.c'), path.join(here, 'conv.c'), '-o', tmp, ...blas, '-lm'], { stdio: ['ignore', 'inherit', 'pipe'] });
+  execFileSync(
+    cc,
+    [
+      '-O3',
+      '-march=native',
+      '-fno-math-errno',
+      '-fno-trapping-math',
+      '-std=c11',
+      '-fPIC',
+      '-shared',
+      '-fopenmp',
+      `-I${include}`,
+      path.join(here, 'addon.c'),
+      path.join(here, 'elementwise.c'),
+      path.join(here, 'conv.c'),
+      '-o',
+      tmp,
+      ...blas,
+      '-lm',
+    ],
+    { stdio: ['ignore', 'inherit', 'pipe'] },
+  );
   fs.renameSync(tmp, out);
-  console.log(`sslbench: built ${path.relative(process.cwd(), out)} (native GEMM through OpenBLAS, ${ompBlas ? 'OpenMP' : 'pthread'} build)`);
+  console.log(
+    `sslbench: built ${path.relative(process.cwd(), out)} (native GEMM through OpenBLAS, ${ompBlas ? 'OpenMP' : 'pthread'} build)`,
+  );
 } catch (err) {
   const why = (err.stderr?.toString() || err.message).trim().split('\n').slice(-3).join(' | ');
-  const msg = `sslbench: native GEMM not built (${why}). The engine runs on stock tfjs kernels; to build it: apt-get install libopenblas-dev && npm run build:native`;
+  const msg =
+    `sslbench: native GEMM not built (${why}). The engine runs on stock tfjs kernels; to build it: apt-get install ` +
+    `libopenblas-dev && npm run build:native`;
   if (!optional) {
     console.error(msg);
     process.exit(1);

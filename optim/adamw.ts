@@ -18,7 +18,16 @@ import { tf } from '../engine/tf.ts';
 import { adamwUpdate } from '../engine/ops/adamw-update.ts';
 import type { Param } from '../engine/module.ts';
 import type { CheckpointTensorState, Optimizer, OptimizerState } from './optimizer.ts';
-import { checkOption, checkStep, fromCheckpoint, indexParams, parseState, toCheckpoint, variableFrom, zerosVariable } from './param-state.ts';
+import {
+  checkOption,
+  checkStep,
+  fromCheckpoint,
+  indexParams,
+  parseState,
+  toCheckpoint,
+  variableFrom,
+  zerosVariable,
+} from './param-state.ts';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -73,7 +82,8 @@ export class AdamW implements Optimizer {
     checkStep('AdamW', this.byName, grads, lr);
     // State variables must outlive the tidy below.
     for (const p of this.params) {
-      if (grads.has(p) && !this.state.has(p)) this.state.set(p, { expAvg: zerosVariable(p.shape), expAvgSq: zerosVariable(p.shape), step: 0 });
+      if (grads.has(p) && !this.state.has(p))
+        this.state.set(p, { expAvg: zerosVariable(p.shape), expAvgSq: zerosVariable(p.shape), step: 0 });
     }
     const { beta1, beta2, eps, weightDecay } = this;
     tf.tidy(() => {
@@ -112,7 +122,11 @@ export class AdamW implements Optimizer {
     this.disposeState();
     const variable = (data: unknown, p: Param) => variableFrom(tf.tensor(data as Float32Array, p.shape, 'float32'));
     for (const [p, e] of entries) {
-      this.state.set(p, { expAvg: variable(e.get('exp_avg'), p), expAvgSq: variable(e.get('exp_avg_sq'), p), step: e.get('step') as number });
+      this.state.set(p, {
+        expAvg: variable(e.get('exp_avg'), p),
+        expAvgSq: variable(e.get('exp_avg_sq'), p),
+        step: e.get('step') as number,
+      });
     }
     this.steps = steps;
   }

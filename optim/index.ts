@@ -32,7 +32,11 @@ export function optimizerOptions<S extends TObject>(plugin: OptimizerPlugin<S>, 
 }
 
 /** An optimiser for `params` from a config's optimizer section. */
-export function buildOptimizer(plugin: OptimizerPlugin, params: Param[], section: { weightDecay: number } & Record<string, unknown>): Optimizer & Checkpointable {
+export function buildOptimizer(
+  plugin: OptimizerPlugin,
+  params: Param[],
+  section: { weightDecay: number } & Record<string, unknown>,
+): Optimizer & Checkpointable {
   return plugin.build(params, section.weightDecay, optimizerOptions(plugin, section));
 }
 

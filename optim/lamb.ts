@@ -25,7 +25,18 @@
 import { tf } from '../engine/tf.ts';
 import type { Param } from '../engine/module.ts';
 import type { CheckpointTensorState, Optimizer, OptimizerState } from './optimizer.ts';
-import { checkOption, checkStep, fromCheckpoint, indexParams, isLayerwise, parseState, toCheckpoint, trustRatio, variableFrom, zerosVariable } from './param-state.ts';
+import {
+  checkOption,
+  checkStep,
+  fromCheckpoint,
+  indexParams,
+  isLayerwise,
+  parseState,
+  toCheckpoint,
+  trustRatio,
+  variableFrom,
+  zerosVariable,
+} from './param-state.ts';
 
 export interface LambOptions {
   /** Weight decay coefficient, applied to ndim > 1 params only. */
@@ -79,7 +90,8 @@ export class Lamb implements Optimizer {
     checkStep('LAMB', this.byName, grads, lr);
     // State variables must outlive the tidy below.
     for (const p of this.params) {
-      if (grads.has(p) && !this.state.has(p)) this.state.set(p, { expAvg: zerosVariable(p.shape), expAvgSq: zerosVariable(p.shape), step: 0 });
+      if (grads.has(p) && !this.state.has(p))
+        this.state.set(p, { expAvg: zerosVariable(p.shape), expAvgSq: zerosVariable(p.shape), step: 0 });
     }
     const { beta1: b1, beta2: b2, eps } = this;
     tf.tidy(() => {
@@ -124,7 +136,11 @@ export class Lamb implements Optimizer {
     this.disposeState();
     const variable = (data: unknown, p: Param) => variableFrom(tf.tensor(data as Float32Array, p.shape, 'float32'));
     for (const [p, e] of entries) {
-      this.state.set(p, { expAvg: variable(e.get('exp_avg'), p), expAvgSq: variable(e.get('exp_avg_sq'), p), step: e.get('step') as number });
+      this.state.set(p, {
+        expAvg: variable(e.get('exp_avg'), p),
+        expAvgSq: variable(e.get('exp_avg_sq'), p),
+        step: e.get('step') as number,
+      });
     }
     this.steps = steps;
   }

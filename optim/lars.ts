@@ -17,7 +17,18 @@
 import { tf } from '../engine/tf.ts';
 import type { Param } from '../engine/module.ts';
 import type { CheckpointTensorState, Optimizer, OptimizerState } from './optimizer.ts';
-import { checkOption, checkStep, fromCheckpoint, indexParams, isLayerwise, parseState, toCheckpoint, trustRatio, variableFrom, zerosVariable } from './param-state.ts';
+import {
+  checkOption,
+  checkStep,
+  fromCheckpoint,
+  indexParams,
+  isLayerwise,
+  parseState,
+  toCheckpoint,
+  trustRatio,
+  variableFrom,
+  zerosVariable,
+} from './param-state.ts';
 
 export interface LarsOptions {
   /** Weight decay coefficient, applied to ndim > 1 params only (1e-6 to 1.5e-6 in the MoCo v3 ResNet-50 configs). */

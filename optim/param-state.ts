@@ -17,7 +17,9 @@ export function indexParams(who: string, params: Param[]): Map<string, Param> {
   const byName = new Map<string, Param>();
   for (const p of params) {
     if (!p.trainable || p.kind !== 'param') {
-      throw new Error(`${who}: parameter '${p.name}' is ${p.kind === 'buffer' ? 'a buffer' : 'frozen (not trainable)'}; pass only trainable parameters`);
+      throw new Error(
+        `${who}: parameter '${p.name}' is ${p.kind === 'buffer' ? 'a buffer' : 'frozen (not trainable)'}; pass only trainable parameters`,
+      );
     }
     if (p.variable.dtype !== 'float32') throw new Error(`${who}: parameter '${p.name}' has dtype ${p.variable.dtype}, expected float32`);
     if (byName.has(p.name)) throw new Error(`${who}: two parameters are named '${p.name}'; state is keyed by name, names must be unique`);
@@ -83,7 +85,8 @@ export function parseState(who: string, byName: Map<string, Param>, spec: StateS
   let steps = 0;
   for (const [key, value] of state) {
     if (key === 'step') {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new Error(`${who}.loadState: 'step' must be an integer >= 0, got ${describe(value)}`);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+        throw new Error(`${who}.loadState: 'step' must be an integer >= 0, got ${describe(value)}`);
       steps = value;
       continue;
     }
@@ -91,16 +94,22 @@ export function parseState(who: string, byName: Map<string, Param>, spec: StateS
     if (!suffix) throw new Error(`${who}.loadState: unknown state entry '${key}' (no parameter of this optimizer matches it)`);
     const p = byName.get(key.slice(0, -suffix.length - 1))!;
     if (spec.counts.includes(suffix)) {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error(`${who}.loadState: '${key}' must be an integer >= 1, got ${describe(value)}`);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+        throw new Error(`${who}.loadState: '${key}' must be an integer >= 1, got ${describe(value)}`);
     } else if (!(value instanceof Float32Array) || value.length !== p.size) {
-      throw new Error(`${who}.loadState: '${key}' must be a Float32Array of ${p.size} values (parameter shape [${p.shape}]), got ${describe(value)}`);
+      throw new Error(
+        `${who}.loadState: '${key}' must be a Float32Array of ${p.size} values (parameter shape [${p.shape}]), got ${describe(value)}`,
+      );
     }
     const e = entries.get(p) ?? new Map<string, Float32Array | number>();
     entries.set(p, e.set(suffix, value));
   }
   for (const [p, e] of entries) {
     const missing = suffixes.filter((s) => !e.has(s));
-    if (missing.length) throw new Error(`${who}.loadState: state of '${p.name}' is incomplete (missing ${missing.map((m) => `'${p.name}.${m}'`).join(', ')})`);
+    if (missing.length)
+      throw new Error(
+        `${who}.loadState: state of '${p.name}' is incomplete (missing ${missing.map((m) => `'${p.name}.${m}'`).join(', ')})`,
+      );
   }
   return { steps, entries };
 }

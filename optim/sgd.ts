@@ -14,7 +14,16 @@
 import { tf } from '../engine/tf.ts';
 import type { Param } from '../engine/module.ts';
 import type { CheckpointTensorState, Optimizer, OptimizerState } from './optimizer.ts';
-import { checkOption, checkStep, fromCheckpoint, indexParams, parseState, toCheckpoint, variableFrom, zerosVariable } from './param-state.ts';
+import {
+  checkOption,
+  checkStep,
+  fromCheckpoint,
+  indexParams,
+  parseState,
+  toCheckpoint,
+  variableFrom,
+  zerosVariable,
+} from './param-state.ts';
 
 export interface SgdOptions {
   /** Momentum (default 0.9). */

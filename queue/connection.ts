@@ -10,7 +10,14 @@ import type { ConnectionOptions } from 'bullmq';
 export const DEFAULT_QUEUE_NAME = 'sslbench-cells';
 
 /** The host and port a Redis URL names (default port 6379). */
-export function parseRedisUrl(url: string): { host: string; port: number; username?: string; password?: string; db?: number; tls: boolean } {
+export function parseRedisUrl(url: string): {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls: boolean;
+} {
   let u: URL;
   try {
     u = new URL(url);
@@ -58,7 +65,9 @@ export function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
       sock.destroy();
-      reject(new Error(`cannot reach Redis at ${url} (${why}); start redis-server there, or pass --queue redis://HOST:PORT of a running one`));
+      reject(
+        new Error(`cannot reach Redis at ${url} (${why}); start redis-server there, or pass --queue redis://HOST:PORT of a running one`),
+      );
     };
     const sock = net.connect({ host: p.host, port: p.port });
     const timer = setTimeout(() => fail(`no answer within ${timeoutMs / 1000} s`), timeoutMs);

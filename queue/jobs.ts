@@ -37,7 +37,10 @@ export function cellJobId(hash: string): string {
 }
 
 /** Messages from the per-job child process (queue/run-cell.ts) to its worker. */
-export type ChildMessage = { type: 'progress'; progress: CellProgress } | { type: 'done'; outcome: CellOutcome } | { type: 'error'; message: string };
+export type ChildMessage =
+  | { type: 'progress'; progress: CellProgress }
+  | { type: 'done'; outcome: CellOutcome }
+  | { type: 'error'; message: string };
 
 /** The message a worker sends its child to start the cell. */
 export interface ChildStart {

@@ -47,10 +47,16 @@ async function run(start: ChildStart): Promise<void> {
       const now = Date.now();
       if (now - lastSent < 1000 && p.iter % start.config.monitor.every !== 0 && p.iter !== p.totalIters) return;
       lastSent = now;
-      process.send!({ type: 'progress', progress: { iter: p.iter, total: p.totalIters, startIter: p.startIter, loss: p.loss, knn: p.knn } } satisfies ChildMessage);
+      process.send!({
+        type: 'progress',
+        progress: { iter: p.iter, total: p.totalIters, startIter: p.startIter, loss: p.loss, knn: p.knn },
+      } satisfies ChildMessage);
     },
   });
-  await send({ type: 'done', outcome: { hash: r.hash, knn: r.final.knn, loss: r.final.loss, diverged: r.flags.diverged, wallSeconds: r.wallSeconds } });
+  await send({
+    type: 'done',
+    outcome: { hash: r.hash, knn: r.final.knn, loss: r.final.loss, diverged: r.flags.diverged, wallSeconds: r.wallSeconds },
+  });
 }
 
 process.once('message', (start: ChildStart) => {

@@ -30,7 +30,11 @@ export interface FailedCell {
 }
 
 /** Adds the suite's unfinished cells as jobs; returns the cells and how many jobs were new. */
-export async function enqueueSuite(queue: Queue<CellJobData, CellOutcome>, suite: Suite, o: QueueRunOptions): Promise<{ pending: ResolvedCell[]; added: number }> {
+export async function enqueueSuite(
+  queue: Queue<CellJobData, CellOutcome>,
+  suite: Suite,
+  o: QueueRunOptions,
+): Promise<{ pending: ResolvedCell[]; added: number }> {
   const cells = suite.cells.map((cell) => resolveCell(suite, cell, o));
   const pending = cells.filter((rc) => !readResult(rc.runDir));
   let added = 0;
@@ -50,7 +54,13 @@ export async function enqueueSuite(queue: Queue<CellJobData, CellOutcome>, suite
       runKey: path.relative(o.runsDir, rc.runDir),
       resultsDir: o.resultsDir,
     };
-    await queue.add(rc.cell.id, data, { jobId: id, attempts: o.attempts ?? 2, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+    await queue.add(rc.cell.id, data, {
+      jobId: id,
+      attempts: o.attempts ?? 2,
+      backoff: { type: 'fixed', delay: 1000 },
+      removeOnComplete: false,
+      removeOnFail: false,
+    });
     added++;
   }
   return { pending, added };
@@ -62,7 +72,14 @@ const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
  * Waits until every pending cell's job has finished (completed or failed for good), printing a
  * progress line per cell at each tenth of its iterations. Returns the cells that failed.
  */
-export async function waitForCells(queue: Queue<CellJobData, CellOutcome>, events: QueueEvents, suite: Suite, preset: string, pending: ResolvedCell[], log: (l: string) => void): Promise<FailedCell[]> {
+export async function waitForCells(
+  queue: Queue<CellJobData, CellOutcome>,
+  events: QueueEvents,
+  suite: Suite,
+  preset: string,
+  pending: ResolvedCell[],
+  log: (l: string) => void,
+): Promise<FailedCell[]> {
   const byId = new Map(pending.map((rc) => [cellJobId(rc.hash), rc]));
   const shown = new Map<string, number>();
   const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
@@ -72,7 +89,10 @@ export async function waitForCells(queue: Queue<CellJobData, CellOutcome>, event
     const tenth = Math.floor((10 * p.iter) / p.total);
     if (tenth <= (shown.get(jobId) ?? -1) && p.iter !== p.total) return;
     shown.set(jobId, tenth);
-    log(`[${suite.name}/${preset}] ${rc.cell.id}: iter ${p.iter}/${p.total} loss ${p.loss.toFixed(3)} knn ${pct(p.knn)}${p.startIter ? ` (resumed at ${p.startIter})` : ''}`);
+    log(
+      `[${suite.name}/${preset}] ${rc.cell.id}: iter ${p.iter}/${p.total} loss ${p.loss.toFixed(3)} knn ` +
+        `${pct(p.knn)}${p.startIter ? ` (resumed at ${p.startIter})` : ''}`,
+    );
   };
   events.on('progress', onProgress);
   const failed: FailedCell[] = [];
@@ -97,8 +117,12 @@ export async function waitForCells(queue: Queue<CellJobData, CellOutcome>, event
 }
 
 /** Enqueue, wait, and write the suite's outputs from the cells' result.json files (failed cells listed as such). */
-export async function runSuiteOnQueue(suite: Suite, o: QueueRunOptions): Promise<{ table: ResultTable; files: string[]; failed: FailedCell[]; added: number }> {
-  if (suite.kind !== 'pretrain') throw new Error(`--queue runs pre-training suites only; suite ${suite.name} is of kind '${suite.kind}': run it without --queue`);
+export async function runSuiteOnQueue(
+  suite: Suite,
+  o: QueueRunOptions,
+): Promise<{ table: ResultTable; files: string[]; failed: FailedCell[]; added: number }> {
+  if (suite.kind !== 'pretrain')
+    throw new Error(`--queue runs pre-training suites only; suite ${suite.name} is of kind '${suite.kind}': run it without --queue`);
   const log = o.log ?? ((l: string) => console.error(l));
   await checkRedis(o.url);
   const name = o.queueName ?? DEFAULT_QUEUE_NAME;
@@ -109,7 +133,10 @@ export async function runSuiteOnQueue(suite: Suite, o: QueueRunOptions): Promise
   try {
     await events.waitUntilReady();
     const { pending, added } = await enqueueSuite(queue, suite, o);
-    log(`[${suite.name}/${o.preset}] ${suite.cells.length - pending.length} cell(s) finished earlier; ${pending.length} on queue '${name}' at ${o.url} (${added} new job(s)); waiting for workers (bench worker --queue ${o.url})`);
+    log(
+      `[${suite.name}/${o.preset}] ${suite.cells.length - pending.length} cell(s) finished earlier; ${pending.length} on queue ` +
+        `'${name}' at ${o.url} (${added} new job(s)); waiting for workers (bench worker --queue ${o.url})`,
+    );
     const failed = await waitForCells(queue, events, suite, o.preset, pending, log);
     // every cell that did not fail has its result.json in the shared run store
     const cells = suite.cells.map((cell) => resolveCell(suite, cell, o));
@@ -119,10 +146,20 @@ export async function runSuiteOnQueue(suite: Suite, o: QueueRunOptions): Promise
       const r = readResult(rc.runDir);
       if (!r) continue;
       const probed = await withProbe(suite, rc, r, { preset: o.preset, registry: o.registry, quiet: true });
-      stored.push({ id: rc.cell.id, ...probed, runDir: path.relative(process.cwd(), rc.runDir), weights: path.relative(process.cwd(), r.weights) });
+      stored.push({
+        id: rc.cell.id,
+        ...probed,
+        runDir: path.relative(process.cwd(), rc.runDir),
+        weights: path.relative(process.cwd(), r.weights),
+      });
     }
     const missing = cells.filter((rc) => !readResult(rc.runDir) && !failed.some((f) => f.id === rc.cell.id));
-    for (const rc of missing) failed.push({ id: rc.cell.id, error: `its job completed but ${path.join(rc.runDir, 'result.json')} is missing: do the workers share this run store (--runs)?`, attempts: 0 });
+    for (const rc of missing)
+      failed.push({
+        id: rc.cell.id,
+        error: `its job completed but ${path.join(rc.runDir, 'result.json')} is missing: do the workers share this run store (--runs)?`,
+        attempts: 0,
+      });
     const { table, files } = writePretrainOutputs(suite, o.preset, o.resultsDir, stored, failed);
     return { table, files, failed, added };
   } finally {

@@ -36,7 +36,11 @@ const RUN_CELL = path.join(path.dirname(fileURLToPath(import.meta.url)), 'run-ce
 const TSX = import.meta.resolve('tsx');
 
 /** Runs one job's cell in a child process; resolves with its outcome, rejects with its error. */
-function runInChild(job: Job<CellJobData>, o: CellWorkerOptions, children: Set<import('node:child_process').ChildProcess>): Promise<CellOutcome> {
+function runInChild(
+  job: Job<CellJobData>,
+  o: CellWorkerOptions,
+  children: Set<import('node:child_process').ChildProcess>,
+): Promise<CellOutcome> {
   const runDir = o.runsDir ? path.join(o.runsDir, job.data.runKey) : job.data.runDir;
   const start: ChildStart = {
     config: job.data.config,
@@ -70,7 +74,9 @@ function runInChild(job: Job<CellJobData>, o: CellWorkerOptions, children: Set<i
  * Starts a worker on the queue (after checking that Redis answers). `close()` stops taking jobs,
  * ends the running cells' processes (their jobs stall and go back to the queue) and disconnects.
  */
-export async function startCellWorker(o: CellWorkerOptions): Promise<{ worker: Worker<CellJobData, CellOutcome>; close: () => Promise<void> }> {
+export async function startCellWorker(
+  o: CellWorkerOptions,
+): Promise<{ worker: Worker<CellJobData, CellOutcome>; close: () => Promise<void> }> {
   await checkRedis(o.url);
   const log = o.log ?? ((l: string) => console.error(l));
   const children = new Set<import('node:child_process').ChildProcess>();
@@ -83,9 +89,18 @@ export async function startCellWorker(o: CellWorkerOptions): Promise<{ worker: W
     maxStalledCount: 3,
   });
   worker.on('error', (e) => log(`worker: ${e.message}`));
-  worker.on('active', (job) => log(`[worker ${process.pid}] ${job.data.suite}/${job.data.preset} ${job.data.cellId}: started (attempt ${job.attemptsMade + 1}, job ${job.id})`));
-  worker.on('completed', (job, r) => log(`[worker ${process.pid}] ${job.data.cellId}: finished, kNN ${(100 * r.knn).toFixed(1)}%${r.diverged ? ' (diverged)' : ''}`));
-  worker.on('failed', (job, e) => log(`[worker ${process.pid}] ${job?.data.cellId ?? '?'}: failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`));
+  worker.on('active', (job) =>
+    log(
+      `[worker ${process.pid}] ${job.data.suite}/${job.data.preset} ${job.data.cellId}: started (attempt ${job.attemptsMade + 1}, job ` +
+        `${job.id})`,
+    ),
+  );
+  worker.on('completed', (job, r) =>
+    log(`[worker ${process.pid}] ${job.data.cellId}: finished, kNN ${(100 * r.knn).toFixed(1)}%${r.diverged ? ' (diverged)' : ''}`),
+  );
+  worker.on('failed', (job, e) =>
+    log(`[worker ${process.pid}] ${job?.data.cellId ?? '?'}: failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`),
+  );
   await worker.waitUntilReady();
   const close = async () => {
     // close first: the killed cells' jobs then stall (back to the queue) rather than fail

@@ -22,7 +22,9 @@ export interface LinearProbeConfig {
 }
 
 /** MoCo v3's main_lincls: SGD 0.9, wd 0, batch 1024, 90 epochs, lr 3.0 (ViT) / 0.1 (R-50), swept around it. */
-const LINEAR_PAPER = { vit: { epochs: 90, batch: 1024, baseLrs: [1, 3, 10], batchNorm: false, augment: true, cacheFeatures: false } } as const;
+const LINEAR_PAPER = {
+  vit: { epochs: 90, batch: 1024, baseLrs: [1, 3, 10], batchNorm: false, augment: true, cacheFeatures: false },
+} as const;
 
 const LINEAR_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
   paper: {},
@@ -66,7 +68,12 @@ export function suiteProbeConfig(preset: string, backboneName: string): LinearPr
 export function describeProbe(c: LinearProbeConfig): string {
   const view = c.augment ? 'RandomResizedCrop + flip training views' : 'centre-crop training views (no augmentation)';
   const cache = c.cacheFeatures ? ', features computed once and cached' : '';
-  return `linear probe: frozen eval-mode backbone, linear head N(0, 0.01)${c.batchNorm ? ' after BatchNorm without affine' : ''}, SGD momentum 0.9, wd 0, batch ${c.batch}, ${c.epochs} epochs, cosine per epoch, ${view}${cache}, centre-crop test; base lr swept over ${c.baseLrs.map((x) => +x.toPrecision(3)).join(' / ')} (x batch/256), best test top-1 over epochs and lrs reported (main_lincls's best_acc1)`;
+  return (
+    `linear probe: frozen eval-mode backbone, linear head N(0, 0.01)${c.batchNorm ? ' after BatchNorm without affine' : ''}, SGD ` +
+    `momentum 0.9, wd 0, batch ${c.batch}, ${c.epochs} epochs, cosine per epoch, ${view}${cache}, centre-crop test; base lr swept over ` +
+    `${c.baseLrs.map((x) => +x.toPrecision(3)).join(' / ')} (x batch/256), best test top-1 over epochs and lrs reported (main_lincls's ` +
+    `best_acc1)`
+  );
 }
 
 export const TRANSFER_DATASETS = ['cifar10', 'cifar100', 'flowers102', 'pets'] as const;
@@ -88,7 +95,8 @@ const TRANSFER_SCALE: Record<string, Partial<FinetuneRecipe> & { trainCount?: nu
 };
 
 export function transferConfig(preset: string, dataset: string, over: Record<string, unknown> = {}): TransferConfig {
-  if (!(TRANSFER_DATASETS as readonly string[]).includes(dataset)) throw new Error(`transfer.dataset: unknown data set '${dataset}'; known: ${TRANSFER_DATASETS.join(', ')}`);
+  if (!(TRANSFER_DATASETS as readonly string[]).includes(dataset))
+    throw new Error(`transfer.dataset: unknown data set '${dataset}'; known: ${TRANSFER_DATASETS.join(', ')}`);
   const scale = TRANSFER_SCALE[preset];
   if (!scale) throw new Error(`--preset: unknown preset '${preset}'`);
   return { ...FINETUNE_RECIPES[dataset as TransferDataset], ...scale, ...over, dataset: dataset as TransferDataset };

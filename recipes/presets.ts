@@ -66,7 +66,10 @@ export function scaledBackbone(preset: string, name: string): string {
   if (preset === 'paper') return name;
   const hit = s.backbones[name] ?? s.backbones[name.replace(/\/\d+$/, '')];
   if (!hit) {
-    throw new Error(`preset ${preset} has no stand-in for backbone '${name}' (it scales ${Object.keys(s.backbones).join(', ')}); run it at --preset paper or name a small backbone in the cell's '${preset}' overrides`);
+    throw new Error(
+      `preset ${preset} has no stand-in for backbone '${name}' (it scales ${Object.keys(s.backbones).join(', ')}); run it at --preset ` +
+        `paper or name a small backbone in the cell's '${preset}' overrides`,
+    );
   }
   return hit;
 }
@@ -81,7 +84,12 @@ export interface FrameworkScalings {
  * replaced, the backbone swapped for its stand-in (or for `opts.backbone`), the base lr multiplied,
  * then the framework's own fields scaled by its plugin's hook (e.g. SwAV's prototype count).
  */
-export function scaleConfig(preset: string, paperConfig: PretrainConfig, frameworks: FrameworkScalings, opts: { backbone?: string } = {}): PretrainConfig {
+export function scaleConfig(
+  preset: string,
+  paperConfig: PretrainConfig,
+  frameworks: FrameworkScalings,
+  opts: { backbone?: string } = {},
+): PretrainConfig {
   const s = scaleOf(preset);
   if (preset === 'paper') return paperConfig;
   const framework = frameworks.get(paperConfig.framework.name);

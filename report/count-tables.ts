@@ -112,16 +112,28 @@ function referenceNote(id: string, ref: BackboneReference, params: number, outDi
   const quoted = [
     ref.gflops === undefined ? undefined : `${ref.gflops} G FLOPs`,
     ref.paramsWithClassifierM === undefined ? undefined : `${ref.paramsWithClassifierM} M parameters with the 1000-class classifier`,
-  ].filter(Boolean).join(' and ');
+  ]
+    .filter(Boolean)
+    .join(' and ');
   const withHead = params + classifierParams(outDim);
-  return `${id}: no row in the paper's table; ${quoted} are ${ref.source}'s reference numbers, not the paper's. ` +
-    `Measured: ${round(gmacs, 2)} G multiply-adds, ${withHead.toLocaleString('en-US')} parameters with the classifier (${params.toLocaleString('en-US')} without).`;
+  return (
+    `${id}: no row in the paper's table; ${quoted} are ${ref.source}'s reference numbers, not the paper's. ` +
+    `Measured: ${round(gmacs, 2)} G multiply-adds, ${withHead.toLocaleString('en-US')} parameters with the classifier ` +
+    `(${params.toLocaleString('en-US')} without).`
+  );
 }
 
 /** Computes a counting suite's table and writes it (Markdown, CSV, JSON) and its HTML page under `dir`. */
 export function writeCountOutputs(suite: Suite, registry: Registry, dir: string): { table: ResultTable; files: string[] } {
   const table = countTable(suite, registry);
-  return { table, files: writeSuiteOutputs(dir, { table, json: { suite: suite.name, reference: suite.reference }, meta: [`suite ${suite.name}; paper: ${suite.reference}`] }) };
+  return {
+    table,
+    files: writeSuiteOutputs(dir, {
+      table,
+      json: { suite: suite.name, reference: suite.reference },
+      meta: [`suite ${suite.name}; paper: ${suite.reference}`],
+    }),
+  };
 }
 
 export function countTable(suite: Suite, registry: Registry): ResultTable {

@@ -18,7 +18,9 @@ export function transferTable(suite: Suite, preset: string, results: EvalCellRes
   const rows = [...new Set(suite.cells.map((c) => c.row!))];
   const cols = [...new Set(suite.cells.map((c) => c.column!))];
   const key = (c: string) => c.toLowerCase().replace(/[^a-z0-9]+/g, '-');
-  const usedCols = cols.filter((col) => suite.cells.some((c, i) => c.column === col && (results[i].status !== 'skipped' || c.paper?.acc !== undefined)));
+  const usedCols = cols.filter((col) =>
+    suite.cells.some((c, i) => c.column === col && (results[i].status !== 'skipped' || c.paper?.acc !== undefined)),
+  );
   return {
     name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
@@ -65,7 +67,7 @@ export function linearTable(suite: Suite, preset: string, results: EvalCellResul
         init: r.status === 'measured' ? (r.init === 'random' ? 'random init' : `pre-trained (kNN ${pct(r.pretrainKnn)}%)`) : '',
         acc: r.status === 'measured' ? pct(r.top1) : '',
         paper: c.paper?.acc,
-        note: r.status === 'reference' ? 'the paper\'s reference row (not run)' : r.status === 'skipped' ? r.reason : '',
+        note: r.status === 'reference' ? "the paper's reference row (not run)" : r.status === 'skipped' ? r.reason : '',
       };
     }),
     notes: [...(suite.notes ?? [])],
@@ -76,8 +78,17 @@ export function linearTable(suite: Suite, preset: string, results: EvalCellResul
  * Writes an evaluation suite's table (Markdown, CSV, JSON with every cell's result, one per suite
  * cell in order) and its HTML page. `bench report` calls it on the stored JSON.
  */
-export function writeEvalOutputs(suite: Suite, preset: string, resultsDir: string, results: EvalCellResult[]): { table: ResultTable; files: string[] } {
+export function writeEvalOutputs(
+  suite: Suite,
+  preset: string,
+  resultsDir: string,
+  results: EvalCellResult[],
+): { table: ResultTable; files: string[] } {
   const table = suite.kind === 'transfer' ? transferTable(suite, preset, results) : linearTable(suite, preset, results);
-  const files = writeSuiteOutputs(resultsDir, { table, json: { suite: suite.name, preset, cells: results }, meta: [`suite ${suite.name}, preset ${preset}; paper: ${suite.reference}`] });
+  const files = writeSuiteOutputs(resultsDir, {
+    table,
+    json: { suite: suite.name, preset, cells: results },
+    meta: [`suite ${suite.name}, preset ${preset}; paper: ${suite.reference}`],
+  });
   return { table, files };
 }

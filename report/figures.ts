@@ -78,7 +78,12 @@ const pct = (x: unknown) => (isNum(x) ? `${(100 * x).toFixed(1)}%` : 'n/a');
 export const pointsText = (x: unknown) => (isNum(x) ? `${(100 * x).toFixed(1)} points` : 'n/a');
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'cell';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'cell'
+  );
 }
 
 function curvePoints(curve: unknown): CurvePointLike[] {
@@ -89,7 +94,9 @@ function curvePoints(curve: unknown): CurvePointLike[] {
 export function gradCurves(r: FigureResult): [string, CurvePointLike[]][] {
   const g = r.curves.grad;
   if (!isObj(g)) return [];
-  return Object.entries(g).map(([layer, c]) => [layer, curvePoints(c)] as [string, CurvePointLike[]]).filter(([, p]) => p.length > 0);
+  return Object.entries(g)
+    .map(([layer, c]) => [layer, curvePoints(c)] as [string, CurvePointLike[]])
+    .filter(([, p]) => p.length > 0);
 }
 
 /** A summary's gradient spikes, [layer, spikes] in stored order, layers without a spike left out. */
@@ -112,7 +119,9 @@ export function cellEvents(c: FigureCell): CellEvents | undefined {
  */
 export function legendLabel(c: FigureCell): string {
   const r = c.result;
-  const acc = r.flags.diverged ? `diverged at iter ${(r.flags.divergedAt ?? 0) + 1}` : `${r.probe ? `linear ${pct(r.probe.top1)}, ` : ''}kNN ${pct(r.final.knn)}`;
+  const acc = r.flags.diverged
+    ? `diverged at iter ${(r.flags.divergedAt ?? 0) + 1}`
+    : `${r.probe ? `linear ${pct(r.probe.top1)}, ` : ''}kNN ${pct(r.final.knn)}`;
   return `${c.id}: ${acc}${c.paper === undefined ? '' : ` (paper ${c.paper})`}`;
 }
 
@@ -144,12 +153,17 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
       if (p) markers.push({ x: p.epoch, y: 100 * val(p.value), kind: 'accuracy dip', shape: 'down', label: dipLabel(c.id, d) });
     }
   }
-  const series = cells.map((c) => ({ label: legendLabel(c), points: curvePoints(c.result.curves.knn).map((p) => [p.epoch, 100 * val(p.value)] as [number, number]) }));
+  const series = cells.map((c) => ({
+    label: legendLabel(c),
+    points: curvePoints(c.result.curves.knn).map((p) => [p.epoch, 100 * val(p.value)] as [number, number]),
+  }));
   const t = `${s.title}: kNN accuracy (${s.preset})`;
   return {
     file: `${s.name}-knn.svg`,
     title: t,
-    caption: 'kNN monitor accuracy during pre-training, one line per cell. Legend: the linear probe and the final kNN accuracy of the frozen backbone, and the paper\'s (linear probe, full recipe; ~ derived from its text) in brackets.' +
+    caption:
+      'kNN monitor accuracy during pre-training, one line per cell. Legend: the linear probe and the final kNN accuracy of the frozen ' +
+      "backbone, and the paper's (linear probe, full recipe; ~ derived from its text) in brackets." +
       (markers.length ? ' Triangles mark the accuracy dips the instability detector flagged (hover for iteration and depth).' : ''),
     svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'kNN accuracy (%)', markers }),
   };
@@ -157,12 +171,15 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
 
 /** Training loss vs epoch, one line per cell; a diverged cell's line ends where the loss became non-finite. */
 export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
-  const series = cells.map((c) => ({ label: c.id, points: curvePoints(c.result.curves.loss).map((p) => [p.epoch, val(p.value)] as [number, number]) }));
+  const series = cells.map((c) => ({
+    label: c.id,
+    points: curvePoints(c.result.curves.loss).map((p) => [p.epoch, val(p.value)] as [number, number]),
+  }));
   const t = `${s.title}: training loss (${s.preset})`;
   return {
     file: `${s.name}-loss.svg`,
     title: t,
-    caption: 'Training loss per iteration, one line per cell; a diverged cell\'s line ends where its loss became non-finite.',
+    caption: "Training loss per iteration, one line per cell; a diverged cell's line ends where its loss became non-finite.",
     svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'loss' }),
   };
 }
@@ -179,7 +196,14 @@ export function gradFigures(s: FigureSuite, cells: FigureCell[]): Figure[] {
     for (const [layer, curve] of curves) {
       for (const sp of spikesOf.get(layer) ?? []) {
         const p = nearest(curve, sp.iter);
-        if (p) markers.push({ x: p.iter, y: val(p.value), kind: 'gradient spike', shape: 'diamond', label: `${layer}: spike at iter ${sp.iter}, ratio ${fmt(sp.ratio)}` });
+        if (p)
+          markers.push({
+            x: p.iter,
+            y: val(p.value),
+            kind: 'gradient spike',
+            shape: 'diamond',
+            label: `${layer}: spike at iter ${sp.iter}, ratio ${fmt(sp.ratio)}`,
+          });
       }
     }
     let file = `${s.name}-grad-${slug(c.id)}.svg`;
@@ -189,11 +213,18 @@ export function gradFigures(s: FigureSuite, cells: FigureCell[]): Figure[] {
     out.push({
       file,
       title: t,
-      caption: `Gradient magnitude per layer during pre-training of ${c.id} (as the paper's Fig. 4).` +
+      caption:
+        `Gradient magnitude per layer during pre-training of ${c.id} (as the paper's Fig. 4).` +
         (markers.length ? ' Diamonds mark the gradient spikes the instability detector flagged (hover for iteration and ratio).' : ''),
-      svg: plot(curves.map(([layer, p]) => ({ label: layer, points: p.map((q) => [q.iter, val(q.value)] as [number, number]) })), {
-        title: t, xLabel: 'iteration', yLabel: 'gradient magnitude', markers,
-      }),
+      svg: plot(
+        curves.map(([layer, p]) => ({ label: layer, points: p.map((q) => [q.iter, val(q.value)] as [number, number]) })),
+        {
+          title: t,
+          xLabel: 'iteration',
+          yLabel: 'gradient magnitude',
+          markers,
+        },
+      ),
     });
   }
   return out;

@@ -44,7 +44,13 @@ const text = (v: Cell) => esc(v === null || v === undefined ? '' : String(v));
 
 function renderTable(t: ResultTable): string[] {
   const cls = (numeric?: boolean) => (numeric ? ' class="num"' : '');
-  const o = ['<table>', '<thead>', `<tr>${t.columns.map((c) => `<th${cls(c.numeric)}>${esc(c.header)}</th>`).join('')}</tr>`, '</thead>', '<tbody>'];
+  const o = [
+    '<table>',
+    '<thead>',
+    `<tr>${t.columns.map((c) => `<th${cls(c.numeric)}>${esc(c.header)}</th>`).join('')}</tr>`,
+    '</thead>',
+    '<tbody>',
+  ];
   for (const r of t.rows) o.push(`<tr>${t.columns.map((c) => `<td${cls(c.numeric)}>${text(r[c.key])}</td>`).join('')}</tr>`);
   o.push('</tbody>', '</table>');
   if (t.notes.length) o.push('<ul class="notes">', ...t.notes.map((n) => `<li>${esc(n)}</li>`), '</ul>');
@@ -57,7 +63,12 @@ export function inlineSvg(svg: string): string {
 }
 
 function renderFigure(f: Figure): string[] {
-  return [`<figure id="${esc(f.file)}">`, inlineSvg(f.svg), `<figcaption>${esc(f.caption)} (${esc(f.file)})</figcaption>`, '</figure>'];
+  return [
+    `<figure id="${esc(f.file)}">`,
+    inlineSvg(f.svg),
+    `<figcaption>${esc(f.caption)} ` + `(${esc(f.file)})</figcaption>`,
+    '</figure>',
+  ];
 }
 
 /** Any stored value as a short phrase: yes / no, numbers with 4 significant digits, objects as "key: value; ...". */
@@ -66,7 +77,10 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'number') return fmt(v);
   if (v === null || v === undefined) return 'n/a';
   if (Array.isArray(v)) return `[${v.map(describeValue).join(', ')}]`;
-  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}: ${describeValue(x)}`).join('; ');
+  if (typeof v === 'object')
+    return Object.entries(v)
+      .map(([k, x]) => `${k}: ${describeValue(x)}`)
+      .join('; ');
   return String(v);
 }
 
@@ -74,17 +88,28 @@ function renderInstability(s: InstabilitySummary): string[] {
   const o: string[] = [];
   o.push(`<p>Unstable: ${s.unstable ? 'yes' : 'no'}</p>`);
   if (s.dips.length) {
-    o.push('<table class="dips">', '<thead>', '<tr><th>accuracy dip</th><th class="num">start iter</th><th class="num">bottom iter</th><th class="num">depth</th><th>recovered</th><th class="num">recovery iter</th></tr>', '</thead>', '<tbody>');
+    o.push(
+      '<table class="dips">',
+      '<thead>',
+      '<tr><th>accuracy dip</th><th class="num">start iter</th><th class="num">bottom iter</th><th ' +
+        'class="num">depth</th><th>recovered</th><th class="num">recovery iter</th></tr>',
+      '</thead>',
+      '<tbody>',
+    );
     s.dips.forEach((d, i) => {
       const cells = [fmt(d.start), String(d.bottom), pointsText(d.depth)].map((x) => `<td class="num">${esc(x)}</td>`).join('');
-      o.push(`<tr><td>${i + 1}</td>${cells}<td>${d.recovered ? 'yes' : 'no'}</td><td class="num">${d.recoveredAt === undefined ? '' : esc(String(d.recoveredAt))}</td></tr>`);
+      o.push(
+        `<tr><td>${i + 1}</td>${cells}<td>${d.recovered ? 'yes' : 'no'}</td><td ` +
+          `class="num">${d.recoveredAt === undefined ? '' : esc(String(d.recoveredAt))}</td></tr>`,
+      );
     });
     o.push('</tbody>', '</table>');
   } else o.push('<p>No accuracy dips.</p>');
   const spikes = spikeLayers(s);
   if (spikes.length) {
     o.push('<p>Gradient spikes:</p>', '<ul class="spikes">');
-    for (const [layer, list] of spikes) o.push(`<li>${esc(layer)}: ${esc(list.map((x) => `iter ${x.iter} (ratio ${fmt(x.ratio)})`).join(', '))}</li>`);
+    for (const [layer, list] of spikes)
+      o.push(`<li>${esc(layer)}: ${esc(list.map((x) => `iter ${x.iter} (ratio ${fmt(x.ratio)})`).join(', '))}</li>`);
     o.push('</ul>');
   } else o.push('<p>No gradient spikes.</p>');
   o.push(...renderLeads(s.firstLayerLeads));
@@ -96,11 +121,20 @@ function renderInstability(s: InstabilitySummary): string[] {
 function renderLeads(o: SpikeOrdering): string[] {
   if (!o.pairs.length && !o.unmatched) return []; // no first-layer spike: nothing to order
   const o2 = [
-    `<p>First layer leads: in ${o.leadsCount} of ${o.pairs.length} spike pairs the first layer spiked first (last layer first: ${esc(describeValue(o.lagsCount))}; same iteration: ${esc(describeValue(o.sameCount))}; first-layer spikes with no last-layer spike near: ${esc(describeValue(o.unmatched))}).</p>`,
+    `<p>First layer leads: in ${o.leadsCount} of ${o.pairs.length} spike pairs the first layer spiked first (last layer first: ` +
+      `${esc(describeValue(o.lagsCount))}; same iteration: ${esc(describeValue(o.sameCount))}; first-layer spikes with no ` +
+      `last-layer spike ` +
+      `near: ${esc(describeValue(o.unmatched))}).</p>`,
   ];
   if (o.pairs.length) {
     o2.push('<ul class="pairs">');
-    for (const p of o.pairs) o2.push(`<li>${esc(`${describeValue(p.firstLayer)} at iter ${describeValue(p.firstIter)}, ${describeValue(p.lastLayer)} at iter ${describeValue(p.lastIter)} (lag ${describeValue(p.lag)})`)}</li>`);
+    for (const p of o.pairs)
+      o2.push(
+        `<li>${esc(
+          `${describeValue(p.firstLayer)} at iter ${describeValue(p.firstIter)}, ${describeValue(p.lastLayer)} at iter ` +
+            `${describeValue(p.lastIter)} (lag ${describeValue(p.lag)})`,
+        )}</li>`,
+      );
     o2.push('</ul>');
   }
   return o2;
@@ -108,7 +142,10 @@ function renderLeads(o: SpikeOrdering): string[] {
 
 function renderEvents(ev: SuitePage['events']): string[] {
   if (!ev) return [];
-  const o = ['<h2>Instability events</h2>', `<p>${ev.flagged.length} of ${ev.cells} cells flagged an event (divergence, accuracy dip or gradient spike).</p>`];
+  const o = [
+    '<h2>Instability events</h2>',
+    `<p>${ev.flagged.length} of ${ev.cells} cells flagged an event (divergence, accuracy dip or gradient spike).</p>`,
+  ];
   for (const e of ev.flagged) {
     o.push('<section class="events">', `<h3>${esc(e.id)}</h3>`);
     if (e.divergedAt !== undefined) o.push(`<p>Diverged: the loss became non-finite at iteration ${e.divergedAt}.</p>`);
@@ -138,5 +175,5 @@ export function renderSuitePage(p: SuitePage): string {
   });
   if (p.figures.length) o.push('<h2>Figures</h2>', ...p.figures.flatMap(renderFigure));
   o.push(...renderEvents(p.events), '</body>', '</html>');
-  return o.join('\n') + '\n';
+  return `${o.join('\n')}\n`;
 }

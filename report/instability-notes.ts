@@ -33,7 +33,8 @@ function capped<T>(xs: readonly T[], show: (x: T) => string, max = 6): string {
 }
 
 const dipText = (d: Dip) =>
-  `iter ${d.start} (bottom ${pts(d.bottomValue)}% at iter ${d.bottom}, -${pts(d.depth)} pts from ${pts(d.peakValue)}% at iter ${d.peak}; ${d.recovered ? `recovered at iter ${d.recoveredAt}` : 'not recovered'})`;
+  `iter ${d.start} (bottom ${pts(d.bottomValue)}% at iter ${d.bottom}, -${pts(d.depth)} pts from ${pts(d.peakValue)}% at iter ` +
+  `${d.peak}; ${d.recovered ? `recovered at iter ${d.recoveredAt}` : 'not recovered'})`;
 const spikeText = (s: Spike) => `iter ${s.iter} (${s.ratio.toFixed(1)}x)`;
 
 /** One note line of an unstable cell's events; undefined for a stable cell. */
@@ -45,8 +46,14 @@ export function instabilityNote(cellId: string, s: InstabilitySummary | undefine
   if (layers.length) parts.push(`gradient spikes: ${layers.map(([l, sp]) => `${l} at ${capped(sp, spikeText)}`).join('; ')}`);
   const o = s.firstLayerLeads;
   if (o.pairs.length) {
-    const pairText = capped(o.pairs, (p) => `${p.firstIter} -> ${p.lastIter} (${p.lastLayer.replace(/^last: /, '')}, lag ${p.lag > 0 ? '+' : ''}${p.lag})`);
-    parts.push(`first-layer spike before the last layer's in ${o.leadsCount} of ${o.pairs.length} pairs (after: ${o.lagsCount}, same iteration: ${o.sameCount}): ${pairText}`);
+    const pairText = capped(
+      o.pairs,
+      (p) => `${p.firstIter} -> ${p.lastIter} (${p.lastLayer.replace(/^last: /, '')}, lag ${p.lag > 0 ? '+' : ''}${p.lag})`,
+    );
+    parts.push(
+      `first-layer spike before the last layer's in ${o.leadsCount} of ${o.pairs.length} pairs (after: ${o.lagsCount}, same ` +
+        `iteration: ${o.sameCount}): ${pairText}`,
+    );
   } else if (layers.some(([l]) => l.startsWith('first:'))) {
     parts.push('no last-layer spike near the first-layer ones');
   }
@@ -60,12 +67,16 @@ export function instabilityNotes(ids: readonly string[], results: readonly Pretr
   const unstable = summaries.filter((s) => s?.unstable).length;
   const head =
     `instability checks: ${dipRuleText(d)}; ` +
-    `a gradient spike is a norm above ${d.spikeFactor}x the median of the layer's previous ${d.spikeWindow} iterations (backbone's first, middle and last layers, every iteration); lag = last-layer spike iteration - first-layer spike iteration, within ${d.orderWindow}. ` +
+    `a gradient spike is a norm above ${d.spikeFactor}x the median of the layer's previous ${d.spikeWindow} iterations (backbone's ` +
+    `first, middle and last layers, every iteration); lag = last-layer spike iteration - first-layer spike iteration, within ` +
+    `${d.orderWindow}. ` +
     (matrix ? `${UNSTABLE_MARK} marks an unstable cell; ` : '') +
     `${unstable} of ${results.length} cells unstable.`;
   const thresholds = summaries
     .map((s, i) => (s ? `${ids[i]} ${pts(s.thresholds.dipThresholdEffective)}` : undefined))
     .filter((x): x is string => x !== undefined);
-  const perCell = thresholds.length ? [`kNN dip threshold per cell (points; above ${pts(d.dipThreshold)} when the monitor's own noise sets it): ${thresholds.join(', ')}.`] : [];
+  const perCell = thresholds.length
+    ? [`kNN dip threshold per cell (points; above ${pts(d.dipThreshold)} when the monitor's own noise sets it): ${thresholds.join(', ')}.`]
+    : [];
   return [head, ...perCell, ...summaries.map((s, i) => instabilityNote(ids[i], s)).filter((n): n is string => n !== undefined)];
 }

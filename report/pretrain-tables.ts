@@ -19,7 +19,10 @@ import { UNSTABLE_MARK, instabilityFlag, instabilityNotes, instabilityOf } from 
 import type { ProbedResult, ResolvedCell, StoredPretrainCell } from './suite-results.ts';
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : 'n/a');
@@ -36,7 +39,11 @@ function measuredNotes(preset: string, results: ProbedResult[]): string[] {
   const probed = results.find((r) => r.probe);
   const r0 = results[0];
   return [
-    `measured: the ${probed ? describeProbe(probed.probe!.config) : 'linear probe'}, on the cell's ${r0?.config.data.dataset} training / held-out images; kNN beside it: weighted kNN (k ${r0?.config.knn.k}, T ${r0?.config.knn.temperature}) of the same frozen features. Paper: ImageNet linear probe of the full recipe${preset === 'paper' ? '' : ' (at a small preset a reference, not a target)'}.`,
+    `measured: the ${probed ? describeProbe(probed.probe!.config) : 'linear probe'}, on the cell's ${r0?.config.data.dataset} ` +
+      `training / held-out images; kNN beside it: weighted kNN (k ${r0?.config.knn.k}, T ${r0?.config.knn.temperature}) of ` +
+      `the same frozen ` +
+      `features. Paper: ImageNet linear probe of the full ` +
+      `recipe${preset === 'paper' ? '' : ' (at a small preset a reference, not a target)'}.`,
   ];
 }
 
@@ -79,9 +86,17 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
     notes: [
       ...measuredNotes(preset, results),
       ...(suite.notes ?? []),
-      ...derivedNotes(cells.map((c) => c.cell), 'linear_acc'),
-      `per-cell details (data, iterations, monitor, loss, images/s): ${resultBaseName(suite.name, preset)}-cells.md; backend: ${results[0]?.backend.name ?? '?'}.`,
-      ...instabilityNotes(cells.map((c) => c.cell.id), results, true),
+      ...derivedNotes(
+        cells.map((c) => c.cell),
+        'linear_acc',
+      ),
+      `per-cell details (data, iterations, monitor, loss, images/s): ${resultBaseName(suite.name, preset)}-cells.md; backend: ` +
+        `${results[0]?.backend.name ?? '?'}.`,
+      ...instabilityNotes(
+        cells.map((c) => c.cell.id),
+        results,
+        true,
+      ),
     ],
   };
 }
@@ -93,11 +108,13 @@ export function scatterPoints(suite: Suite, cells: ResolvedCell[], results: Prob
   const at = (row: string, col: string) => cells.findIndex((c) => c.cell.row === row && c.cell.column === col);
   const out: ScatterPoint[] = [];
   for (const col of cols) {
-    const ix = at(sc.x, col), iy = at(sc.y, col);
+    const ix = at(sc.x, col),
+      iy = at(sc.y, col);
     if (ix < 0 || iy < 0) continue;
     const m = (i: number) => (results[i].flags.diverged || !results[i].probe ? Number.NaN : 100 * results[i].probe!.top1);
     out.push({ label: col, group: 'measured (linear)', x: m(ix), y: m(iy) });
-    const px = paperNumber(cells[ix].cell, 'linear_acc'), py = paperNumber(cells[iy].cell, 'linear_acc');
+    const px = paperNumber(cells[ix].cell, 'linear_acc'),
+      py = paperNumber(cells[iy].cell, 'linear_acc');
     if (typeof px === 'number' && typeof py === 'number') out.push({ label: col, group: 'paper (linear)', x: px, y: py });
   }
   return out;
@@ -139,11 +156,20 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
     })),
     notes: [
       ...measuredNotes(preset, results),
-      `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen features of the training set vs the held-out set; kNN random init = the same backbone before pre-training.`,
+      `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen features of the ` +
+        `training set ` +
+        `vs the held-out set; kNN random init = the same backbone before pre-training.`,
       ...(suite.notes ?? []),
-      ...derivedNotes(cells.map((c) => c.cell), 'linear_acc'),
+      ...derivedNotes(
+        cells.map((c) => c.cell),
+        'linear_acc',
+      ),
       `backend: ${results[0]?.backend.name ?? '?'}; images/s = source images per second of pre-training (two views each).`,
-      ...instabilityNotes(cells.map((c) => c.cell.id), results, false),
+      ...instabilityNotes(
+        cells.map((c) => c.cell.id),
+        results,
+        false,
+      ),
     ],
   };
 }
@@ -182,15 +208,28 @@ export function writePretrainOutputs(
   }
   const json = { suite: suite.name, preset, cells: stored, ...(failed.length ? { failed } : {}) };
   // the instability summary the table notes use (recomputed from the curves for older results)
-  const figCells = results.map((r, i) => ({ id: cells[i].cell.id, paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')), result: { ...r, instability: instabilityOf(r) } }));
+  const figCells = results.map((r, i) => ({
+    id: cells[i].cell.id,
+    paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')),
+    result: { ...r, instability: instabilityOf(r) },
+  }));
   const figures = pretrainFigures({ name: details.name, title: suite.title, preset }, figCells);
   if (suite.scatter) {
     const title = `${suite.scatter.title} (${preset})`;
     figures.splice(2, 0, {
       file: `${suite.scatter.name}-${preset}.svg`,
       title,
-      caption: `Per column, the ${suite.scatter.x} value (x) against the ${suite.scatter.y} value (y), measured beside the paper's; the diagonal is y = x.`,
-      svg: renderScatterPlot(scatterPoints(suite, cells, results), { title, xLabel: `${suite.scatter.x} (%)`, yLabel: `${suite.scatter.y} (%)`, diagonal: true, width: 560, height: 520 }),
+      caption:
+        `Per column, the ${suite.scatter.x} value (x) against the ${suite.scatter.y} value (y), measured beside the paper's; ` +
+        `the diagonal is y = x.`,
+      svg: renderScatterPlot(scatterPoints(suite, cells, results), {
+        title,
+        xLabel: `${suite.scatter.x} (%)`,
+        yLabel: `${suite.scatter.y} (%)`,
+        diagonal: true,
+        width: 560,
+        height: 520,
+      }),
     });
   }
   const page = {

@@ -48,7 +48,10 @@ export function storedResultsFile(suite: Suite, preset: string | undefined, dir:
 function readStore(file: string, suite: Suite, preset: string | undefined): Record<string, unknown> {
   const rerun = `bench run ${suite.name}${preset === undefined ? '' : ` --preset ${preset}`}`;
   if (!fs.existsSync(file)) {
-    throw new Error(`no stored results for suite ${suite.name}${preset === undefined ? '' : ` at preset ${preset}`}: ${file} does not exist; run \`${rerun}\` first`);
+    throw new Error(
+      `no stored results for suite ${suite.name}${preset === undefined ? '' : ` at preset ${preset}`}: ${file} does not exist; run ` +
+        `\`${rerun}\` first`,
+    );
   }
   let data: unknown;
   try {
@@ -56,17 +59,23 @@ function readStore(file: string, suite: Suite, preset: string | undefined): Reco
   } catch (err) {
     throw new Error(`${file}: cannot read stored results: ${(err as Error).message}; run \`${rerun}\` again`);
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error(`${file}: stored results are not a JSON object; run \`${rerun}\` again`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new Error(`${file}: stored results are not a JSON object; run \`${rerun}\` again`);
   return data as Record<string, unknown>;
 }
 
 /** The stored per-cell entries, one per suite cell, in the suite's order. */
 function cellsInSuiteOrder<T extends { id: string }>(suite: Suite, stored: unknown, file: string, preset: string): T[] {
-  if (!Array.isArray(stored)) throw new Error(`${file}: no 'cells' array of per-cell results; run \`bench run ${suite.name} --preset ${preset}\` again`);
+  if (!Array.isArray(stored))
+    throw new Error(`${file}: no 'cells' array of per-cell results; run \`bench run ${suite.name} --preset ${preset}\` again`);
   const byId = new Map((stored as T[]).map((c) => [c?.id, c]));
   return suite.cells.map((c) => {
     const r = byId.get(c.id);
-    if (!r) throw new Error(`${file}: no stored result for cell '${c.id}' (the suite changed since it was run); run \`bench run ${suite.name} --preset ${preset}\` first`);
+    if (!r)
+      throw new Error(
+        `${file}: no stored result for cell '${c.id}' (the suite changed since it was run); run \`bench run ${suite.name} --preset ` +
+          `${preset}\` first`,
+      );
     return r;
   });
 }

@@ -81,7 +81,11 @@ const LEGEND_ROW = 18;
 /** Escapes XML special characters and drops characters XML 1.0 forbids (control chars, lone surrogates). */
 export function escapeXml(s: string): string {
   return String(s)
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
+    .replace(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: removing the control characters XML 1.0 forbids is this regex's job
+      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+      '',
+    )
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -156,7 +160,12 @@ function checkOpt(name: string, v: number | undefined): void {
  * One axis' range: data extent (or [0, 1] without data), overridden by the explicit ends, padded
  * when degenerate, and with the automatic ends snapped outwards to the tick step.
  */
-function resolveAxis(values: number[], lo: number | undefined, hi: number | undefined, target: number): { min: number; max: number; step: number } {
+function resolveAxis(
+  values: number[],
+  lo: number | undefined,
+  hi: number | undefined,
+  target: number,
+): { min: number; max: number; step: number } {
   let min = values.length ? Math.min(...values) : 0;
   let max = values.length ? Math.max(...values) : 1;
   if (lo !== undefined) min = lo;
@@ -202,7 +211,8 @@ function markerKinds(markers: Marker[] | undefined): Marker[] {
 
 /** A marker's shape at pixel (px, py): an SVG path. */
 function markerPath(shape: 'down' | 'diamond', px: number, py: number): string {
-  if (shape === 'diamond') return `M${num(px)},${num(py - 5)} L${num(px + 5)},${num(py)} L${num(px)},${num(py + 5)} L${num(px - 5)},${num(py)} Z`;
+  if (shape === 'diamond')
+    return `M${num(px)},${num(py - 5)} L${num(px + 5)},${num(py)} L${num(px)},${num(py + 5)} L${num(px - 5)},${num(py)} Z`;
   return `M${num(px - 5)},${num(py - 10)} L${num(px + 5)},${num(py - 10)} L${num(px)},${num(py - 1)} Z`;
 }
 
@@ -217,7 +227,13 @@ export function layoutPlot(series: Series[], opts: PlotOptions): PlotLayout {
 
   const xs: number[] = [];
   const ys: number[] = [];
-  for (const s of series) for (const p of s.points) if (isFinitePoint(p)) (xs.push(p[0]), ys.push(p[1]));
+  for (const s of series) {
+    for (const p of s.points) {
+      if (!isFinitePoint(p)) continue;
+      xs.push(p[0]);
+      ys.push(p[1]);
+    }
+  }
   for (const h of opts.hLines ?? []) if (Number.isFinite(h.y)) ys.push(h.y);
 
   const yTarget = Math.max(2, Math.round(height / 80));
@@ -274,7 +290,10 @@ export function splitFinite(points: [number, number][]): [number, number][][] {
   let cur: [number, number][] = [];
   for (const p of points) {
     if (isFinitePoint(p)) cur.push(p);
-    else if (cur.length) (runs.push(cur), (cur = []));
+    else if (cur.length) {
+      runs.push(cur);
+      cur = [];
+    }
   }
   if (cur.length) runs.push(cur);
   return runs;
@@ -312,8 +331,11 @@ export function renderFrame(l: PlotLayout, opts: Pick<PlotOptions, 'xLabel' | 'y
     o.push(`<text x="${num(left - 8)}" y="${py}" dy="0.35em">${escapeXml(l.y.labels[i])}</text>`);
   });
   o.push('</g>');
-  o.push(`<rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" height="${num(bottom - top)}" fill="none" stroke="#333333"/>`);
-  if (opts.xLabel) o.push(`<text x="${num((left + right) / 2)}" y="${num(bottom + 36)}" text-anchor="middle">${escapeXml(opts.xLabel)}</text>`);
+  o.push(
+    `<rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" height="${num(bottom - top)}" fill="none" stroke="#333333"/>`,
+  );
+  if (opts.xLabel)
+    o.push(`<text x="${num((left + right) / 2)}" y="${num(bottom + 36)}" text-anchor="middle">${escapeXml(opts.xLabel)}</text>`);
   if (opts.yLabel) {
     const cy = num((top + bottom) / 2);
     o.push(`<text x="14" y="${cy}" text-anchor="middle" transform="rotate(-90 14 ${cy})">${escapeXml(opts.yLabel)}</text>`);
@@ -329,12 +351,17 @@ export function renderLinePlot(series: Series[], opts: PlotOptions): string {
   const o: string[] = [];
   o.push('<?xml version="1.0" encoding="UTF-8"?>');
   o.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${num(l.width)}" height="${num(l.height)}" viewBox="0 0 ${num(l.width)} ${num(l.height)}" font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${num(l.width)}" height="${num(l.height)}" viewBox="0 0 ${num(l.width)} ` +
+      `${num(l.height)}" font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
   );
   o.push(`<title>${escapeXml(opts.title)}</title>`);
-  o.push(`<defs><clipPath id="${clip}"><rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" height="${num(bottom - top)}"/></clipPath></defs>`);
+  o.push(
+    `<defs><clipPath id="${clip}"><rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" ` +
+      `height="${num(bottom - top)}"/></clipPath></defs>`,
+  );
   o.push(`<rect x="0" y="0" width="${num(l.width)}" height="${num(l.height)}" fill="#ffffff"/>`);
-  if (opts.title) o.push(`<text x="${num(l.width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  if (opts.title)
+    o.push(`<text x="${num(l.width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
 
   o.push(...renderFrame(l, opts));
 
@@ -342,7 +369,10 @@ export function renderLinePlot(series: Series[], opts: PlotOptions): string {
   for (const h of opts.hLines ?? []) {
     if (!Number.isFinite(h.y) || h.y < l.y.min || h.y > l.y.max) continue;
     const py = num(scaleY(l, h.y));
-    o.push(`<g class="hline"><line x1="${num(left)}" y1="${py}" x2="${num(right)}" y2="${py}" stroke="#777777" stroke-width="1" stroke-dasharray="4 4"/>`);
+    o.push(
+      `<g class="hline"><line x1="${num(left)}" y1="${py}" x2="${num(right)}" y2="${py}" stroke="#777777" stroke-width="1" ` +
+        `stroke-dasharray="4 4"/>`,
+    );
     const ly = scaleY(l, h.y) - top < 16 ? scaleY(l, h.y) + 13 : scaleY(l, h.y) - 4; // below the line near the top edge
     o.push(`<text x="${num(right - 4)}" y="${num(ly)}" text-anchor="end" fill="#555555" font-size="11">${escapeXml(h.label)}</text></g>`);
   }
@@ -365,11 +395,16 @@ export function renderLinePlot(series: Series[], opts: PlotOptions): string {
   o.push('</g>');
 
   // Markers: those inside the plot area, with their label as a tooltip.
-  const inside = (opts.markers ?? []).filter((m) => isFinitePoint([m.x, m.y]) && m.x >= l.x.min && m.x <= l.x.max && m.y >= l.y.min && m.y <= l.y.max);
+  const inside = (opts.markers ?? []).filter(
+    (m) => isFinitePoint([m.x, m.y]) && m.x >= l.x.min && m.x <= l.x.max && m.y >= l.y.min && m.y <= l.y.max,
+  );
   if (inside.length) {
     o.push('<g class="markers" stroke="#ffffff" stroke-width="1">');
     for (const m of inside) {
-      o.push(`<path d="${markerPath(m.shape ?? 'down', scaleX(l, m.x), scaleY(l, m.y))}" fill="${escapeXml(m.color ?? MARKER_COLOR)}" data-kind="${escapeXml(m.kind)}"><title>${escapeXml(m.label)}</title></path>`);
+      o.push(
+        `<path d="${markerPath(m.shape ?? 'down', scaleX(l, m.x), scaleY(l, m.y))}" fill="${escapeXml(m.color ?? MARKER_COLOR)}" ` +
+          `data-kind="${escapeXml(m.kind)}"><title>${escapeXml(m.label)}</title></path>`,
+      );
     }
     o.push('</g>');
   }
@@ -379,12 +414,16 @@ export function renderLinePlot(series: Series[], opts: PlotOptions): string {
     o.push('<g class="legend">');
     for (const e of l.legend) {
       const dash = e.dash ? ` stroke-dasharray="${e.dash}"` : '';
-      if (e.marker) o.push(`<path d="${markerPath(e.marker, e.x + 11, e.y + (e.marker === 'down' ? 5 : 0))}" fill="${escapeXml(e.color)}"/>`);
-      else o.push(`<line x1="${num(e.x)}" y1="${num(e.y)}" x2="${num(e.x + 22)}" y2="${num(e.y)}" stroke="${e.color}" stroke-width="2"${dash}/>`);
+      if (e.marker)
+        o.push(`<path d="${markerPath(e.marker, e.x + 11, e.y + (e.marker === 'down' ? 5 : 0))}" fill="${escapeXml(e.color)}"/>`);
+      else
+        o.push(
+          `<line x1="${num(e.x)}" y1="${num(e.y)}" x2="${num(e.x + 22)}" y2="${num(e.y)}" stroke="${e.color}" stroke-width="2"${dash}/>`,
+        );
       o.push(`<text x="${num(e.x + 28)}" y="${num(e.y)}" dy="0.35em" fill="#333333">${escapeXml(e.label)}</text>`);
     }
     o.push('</g>');
   }
   o.push('</svg>');
-  return o.join('\n') + '\n';
+  return `${o.join('\n')}\n`;
 }

@@ -28,20 +28,33 @@ export function renderScatterPlot(points: ScatterPoint[], opts: PlotOptions & { 
   const l = layoutPlot(series, { ...opts, ...range });
   const o: string[] = [];
   o.push('<?xml version="1.0" encoding="UTF-8"?>');
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${num(l.width)}" height="${num(l.height)}" viewBox="0 0 ${num(l.width)} ${num(l.height)}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${num(l.width)}" height="${num(l.height)}" viewBox="0 0 ${num(l.width)} ` +
+      `${num(l.height)}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   o.push(`<title>${escapeXml(opts.title)}</title>`);
   o.push(`<rect x="0" y="0" width="${num(l.width)}" height="${num(l.height)}" fill="#ffffff"/>`);
-  if (opts.title) o.push(`<text x="${num(l.width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  if (opts.title)
+    o.push(`<text x="${num(l.width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
   o.push(...renderFrame(l, opts));
   if (opts.diagonal) {
-    const a = Math.max(l.x.min, l.y.min), b = Math.min(l.x.max, l.y.max);
-    if (b > a) o.push(`<line class="diagonal" x1="${num(scaleX(l, a))}" y1="${num(scaleY(l, a))}" x2="${num(scaleX(l, b))}" y2="${num(scaleY(l, b))}" stroke="#777777" stroke-dasharray="4 4"/>`);
+    const a = Math.max(l.x.min, l.y.min),
+      b = Math.min(l.x.max, l.y.max);
+    if (b > a)
+      o.push(
+        `<line class="diagonal" x1="${num(scaleX(l, a))}" y1="${num(scaleY(l, a))}" x2="${num(scaleX(l, b))}" ` +
+          `y2="${num(scaleY(l, b))}" stroke="#777777" stroke-dasharray="4 4"/>`,
+      );
   }
   o.push('<g class="points">');
   for (const p of finite) {
     const color = PALETTE[groups.indexOf(p.group) % PALETTE.length];
-    const cx = scaleX(l, p.x), cy = scaleY(l, p.y);
-    o.push(`<circle cx="${num(cx)}" cy="${num(cy)}" r="4" fill="${color}" data-group="${escapeXml(p.group)}" data-label="${escapeXml(p.label)}"/>`);
+    const cx = scaleX(l, p.x),
+      cy = scaleY(l, p.y);
+    o.push(
+      `<circle cx="${num(cx)}" cy="${num(cy)}" r="4" fill="${color}" data-group="${escapeXml(p.group)}" ` +
+        `data-label="${escapeXml(p.label)}"/>`,
+    );
     o.push(`<text x="${num(cx + 6)}" y="${num(cy - 6)}" fill="${color}" font-size="11">${escapeXml(p.label)}</text>`);
   }
   o.push('</g>');
@@ -52,5 +65,5 @@ export function renderScatterPlot(points: ScatterPoint[], opts: PlotOptions & { 
   }
   o.push('</g>');
   o.push('</svg>');
-  return o.join('\n') + '\n';
+  return `${o.join('\n')}\n`;
 }

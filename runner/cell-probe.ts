@@ -20,7 +20,10 @@ export const WEIGHTS_FILE = 'backbone.safetensors';
 
 /** The cache key of a cell's probe: probe config, data and the pre-training config's hash. */
 export function probeKey(probe: LinearProbeConfig, config: PretrainConfig, pretrainHash: string): string {
-  return createHash('sha256').update(canonicalJson({ probe, data: config.data, seed: config.seed, pretrain: pretrainHash })).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(canonicalJson({ probe, data: config.data, seed: config.seed, pretrain: pretrainHash }))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 export function probeFile(runDir: string, key: string): string {
@@ -54,7 +57,11 @@ export async function probeCell(config: PretrainConfig, hash: string, runDir: st
   const cached = readCellProbe(runDir, key);
   if (cached) return cached;
   const weights = path.join(runDir, WEIGHTS_FILE);
-  if (!fs.existsSync(weights)) throw new Error(`${weights}: the cell's pre-trained weights are missing; cannot run its linear probe (delete ${path.join(runDir, 'result.json')} to pre-train it again)`);
+  if (!fs.existsSync(weights))
+    throw new Error(
+      `${weights}: the cell's pre-trained weights are missing; cannot run its linear probe (delete ` +
+        `${path.join(runDir, 'result.json')} to pre-train it again)`,
+    );
   const t0 = performance.now();
   const { name, ...opts } = config.backbone;
   const backbone = o.registry.backbone(name).build(name, { ...opts, imageSize: config.data.viewSize }, config.seed);
@@ -77,7 +84,7 @@ export async function probeCell(config: PretrainConfig, hash: string, runDir: st
       key,
       seconds: (performance.now() - t0) / 1000,
     };
-    writeFileAtomic(probeFile(runDir, key), JSON.stringify(out, null, 2) + '\n');
+    writeFileAtomic(probeFile(runDir, key), `${JSON.stringify(out, null, 2)}\n`);
     return out;
   } finally {
     backbone.dispose();

@@ -13,7 +13,13 @@ import type { CheckpointMeta, Checkpointable } from '../core/checkpoint.ts';
 
 const META = 'checkpoint.json';
 
-export function saveCheckpoint<J>(dir: string, iter: number, modules: Record<string, Module>, parts: Record<string, Checkpointable>, json: J): void {
+export function saveCheckpoint<J>(
+  dir: string,
+  iter: number,
+  modules: Record<string, Module>,
+  parts: Record<string, Checkpointable>,
+  json: J,
+): void {
   fs.mkdirSync(dir, { recursive: true });
   const tensors = new Map<string, StTensor>();
   for (const [prefix, m] of Object.entries(modules)) {
@@ -35,7 +41,11 @@ export function saveCheckpoint<J>(dir: string, iter: number, modules: Record<str
 }
 
 /** Restores modules and parts from the latest checkpoint in `dir`; undefined when there is none. */
-export function loadCheckpoint<J>(dir: string, modules: Record<string, Module>, parts: Record<string, Checkpointable>): CheckpointMeta<J> | undefined {
+export function loadCheckpoint<J>(
+  dir: string,
+  modules: Record<string, Module>,
+  parts: Record<string, Checkpointable>,
+): CheckpointMeta<J> | undefined {
   const metaFile = path.join(dir, META);
   if (!fs.existsSync(metaFile)) return undefined;
   let meta: CheckpointMeta<J>;

@@ -45,7 +45,14 @@ function readJson<T>(file: string): T | undefined {
  * The backbone of a cell: pre-trained (its suite run reused or run now) or at its seeded init.
  * `extra` build options go over the pre-training config's (the transfer path's DeiT build).
  */
-async function cellBackbone(cell: SuiteCell, config: PretrainConfig, runDir: string, o: SuiteRunOptions, log: (l: string) => void, extra: BackboneOptions = {}): Promise<{ backbone: Backbone; knn?: number; dir: string }> {
+async function cellBackbone(
+  cell: SuiteCell,
+  config: PretrainConfig,
+  runDir: string,
+  o: SuiteRunOptions,
+  log: (l: string) => void,
+  extra: BackboneOptions = {},
+): Promise<{ backbone: Backbone; knn?: number; dir: string }> {
   const reg = o.registry;
   const { name, ...opts } = config.backbone;
   const backbone = reg.backbone(name).build(name, { ...opts, ...extra, imageSize: config.data.viewSize }, config.seed);
@@ -57,13 +64,16 @@ async function cellBackbone(cell: SuiteCell, config: PretrainConfig, runDir: str
   const r = await pretrain(config, {
     runDir,
     registry: reg,
-    onProgress: o.quiet ? undefined : (p) => {
-      bar ??= new Progress({ total: p.totalIters, label: `pre-train ${cell.id}`, startAt: p.startIter });
-      bar.update(p.iter, { loss: p.loss, lr: p.lr });
-    },
+    onProgress: o.quiet
+      ? undefined
+      : (p) => {
+          bar ??= new Progress({ total: p.totalIters, label: `pre-train ${cell.id}`, startAt: p.startIter });
+          bar.update(p.iter, { loss: p.loss, lr: p.lr });
+        },
   });
   bar?.done();
-  if (r.flags.diverged) throw new Error(`${cell.id}: pre-training diverged at iteration ${(r.flags.divergedAt ?? 0) + 1}; nothing to evaluate`);
+  if (r.flags.diverged)
+    throw new Error(`${cell.id}: pre-training diverged at iteration ${(r.flags.divergedAt ?? 0) + 1}; nothing to evaluate`);
   loadWeights(backbone, r.weights);
   log(`[${cell.id}] pre-trained backbone ${r.weights} (kNN ${pct(r.final.knn)}%)`);
   return { backbone, knn: r.final.knn, dir: runDir };
@@ -76,15 +86,33 @@ async function datasetOf(config: PretrainConfig, reg: Registry): Promise<{ train
 /** One measured linear-probe cell (cached in the backbone's run folder). */
 async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void): Promise<EvalCellResult> {
   const rc = resolveCell(suite, cell, o);
-  const probeCfg = { ...linearProbeConfig(o.preset, rc.config.backbone.name), ...((cell.scaled?.[o.preset] as { probe?: object } | undefined)?.probe ?? {}) };
-  const key = hashOf({ probe: probeCfg, data: rc.config.data, init: cell.init ?? 'pretrained', backbone: rc.config.backbone, seed: rc.config.seed, pretrain: rc.hash });
+  const probeCfg = {
+    ...linearProbeConfig(o.preset, rc.config.backbone.name),
+    ...((cell.scaled?.[o.preset] as { probe?: object } | undefined)?.probe ?? {}),
+  };
+  const key = hashOf({
+    probe: probeCfg,
+    data: rc.config.data,
+    init: cell.init ?? 'pretrained',
+    backbone: rc.config.backbone,
+    seed: rc.config.seed,
+    pretrain: rc.hash,
+  });
   const { backbone, knn, dir } = await cellBackbone(cell, rc.config, rc.runDir, o, log);
   const file = path.join(dir, `linear-probe-${key}.json`);
   try {
     const cached = readJson<LinearProbeResult>(file);
     if (cached) {
       log(`[${cell.id}] linear probe finished earlier (${file}), skipped`);
-      return { id: cell.id, status: 'measured', top1: cached.top1, backbone: rc.config.backbone.name, init: cell.init ?? 'pretrained', pretrainKnn: knn, detail: cached };
+      return {
+        id: cell.id,
+        status: 'measured',
+        top1: cached.top1,
+        backbone: rc.config.backbone.name,
+        init: cell.init ?? 'pretrained',
+        pretrainKnn: knn,
+        detail: cached,
+      };
     }
     const { train, test } = await datasetOf(rc.config, o.registry);
     let bar: Progress | undefined;
@@ -93,14 +121,24 @@ async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log
       viewSize: rc.config.data.viewSize,
       cropFraction: rc.config.data.evalCropFraction,
       seed: rc.config.seed + 1,
-      onEpoch: o.quiet ? undefined : (p) => {
-        bar ??= new Progress({ total: p.epochs, label: `linear probe ${cell.id}` });
-        bar.update(p.epoch, { loss: Math.min(...p.losses), ...(p.top1 ? { top1: `${pct(Math.max(...p.top1))}%` } : {}) });
-      },
+      onEpoch: o.quiet
+        ? undefined
+        : (p) => {
+            bar ??= new Progress({ total: p.epochs, label: `linear probe ${cell.id}` });
+            bar.update(p.epoch, { loss: Math.min(...p.losses), ...(p.top1 ? { top1: `${pct(Math.max(...p.top1))}%` } : {}) });
+          },
     });
     bar?.done();
-    writeFileAtomic(file, JSON.stringify(r, null, 2) + '\n');
-    return { id: cell.id, status: 'measured', top1: r.top1, backbone: rc.config.backbone.name, init: cell.init ?? 'pretrained', pretrainKnn: knn, detail: r };
+    writeFileAtomic(file, `${JSON.stringify(r, null, 2)}\n`);
+    return {
+      id: cell.id,
+      status: 'measured',
+      top1: r.top1,
+      backbone: rc.config.backbone.name,
+      init: cell.init ?? 'pretrained',
+      pretrainKnn: knn,
+      detail: r,
+    };
   } finally {
     backbone.dispose();
   }
@@ -115,53 +153,109 @@ const TRANSFER_FOLDERS: Record<string, string> = {
 };
 
 /** The target data: the real set under --data-root, or (small presets only) its synthetic stand-in. */
-async function transferData(t: TransferConfig, config: PretrainConfig, o: SuiteRunOptions): Promise<{ train: ImageSet; test: ImageSet; source: string }> {
+async function transferData(
+  t: TransferConfig,
+  config: PretrainConfig,
+  o: SuiteRunOptions,
+): Promise<{ train: ImageSet; test: ImageSet; source: string }> {
   if (o.dataRoot) {
     const dir = path.join(o.dataRoot, TRANSFER_FOLDERS[t.dataset]);
-    const d = { dataset: t.dataset, path: dir, trainCount: t.trainCount, testCount: t.testCount, viewSize: config.data.viewSize, evalCropFraction: config.data.evalCropFraction };
+    const d = {
+      dataset: t.dataset,
+      path: dir,
+      trainCount: t.trainCount,
+      testCount: t.testCount,
+      viewSize: config.data.viewSize,
+      evalCropFraction: config.data.evalCropFraction,
+    };
     const sets = await o.registry.datasets.get(t.dataset).load(d as PretrainConfig['data'], config.seed);
     return { ...sets, source: dir };
   }
-  if (o.preset === 'paper') throw new Error(`transfer to ${t.dataset}: --data-root DIR is needed at preset paper (DIR/${TRANSFER_FOLDERS[t.dataset]} in the official layout)`);
+  if (o.preset === 'paper')
+    throw new Error(
+      `transfer to ${t.dataset}: --data-root DIR is needed at preset paper (DIR/${TRANSFER_FOLDERS[t.dataset]} in the official layout)`,
+    );
   return { ...transferStandin(t.dataset, t.trainCount ?? 2000, t.testCount ?? 1000), source: 'synthetic stand-in' };
 }
 
 /** One measured fine-tuning cell (the backbone is trained: it is built fresh for the cell). */
 async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void): Promise<EvalCellResult> {
   const rc = resolveCell(suite, cell, o);
-  const over = { ...((cell.transfer ?? {}) as Record<string, unknown>), ...(((cell.scaled?.[o.preset] as { transfer?: object } | undefined)?.transfer ?? {}) as Record<string, unknown>) };
+  const over = {
+    ...((cell.transfer ?? {}) as Record<string, unknown>),
+    ...(((cell.scaled?.[o.preset] as { transfer?: object } | undefined)?.transfer ?? {}) as Record<string, unknown>),
+  };
   const { dataset, ...rest } = over as { dataset?: string };
   if (!dataset) throw new Error(`suite ${suite.name}, cell '${cell.id}': transfer.dataset is required`);
   const t = transferConfig(o.preset, dataset, rest);
   const init = cell.init ?? 'pretrained';
   // the DeiT / timm ViT of the official transfer path: every parameter trains; random init = from-scratch DeiT ViT
   const build = transferBackboneOptions(init, t.dropPath);
-  const key = hashOf({ transfer: t, protocol: FINETUNE_PROTOCOL, build, root: o.dataRoot ?? 'standin', init, backbone: rc.config.backbone, seed: rc.config.seed, pretrain: rc.hash });
+  const key = hashOf({
+    transfer: t,
+    protocol: FINETUNE_PROTOCOL,
+    build,
+    root: o.dataRoot ?? 'standin',
+    init,
+    backbone: rc.config.backbone,
+    seed: rc.config.seed,
+    pretrain: rc.hash,
+  });
   const { backbone, knn, dir } = await cellBackbone(cell, rc.config, rc.runDir, o, log, build);
   const file = path.join(dir, `finetune-${t.dataset}-${key}.json`);
   try {
     const cached = readJson<FinetuneResult & { source: string }>(file);
     if (cached) {
       log(`[${cell.id}] fine-tuning finished earlier (${file}), skipped`);
-      return { id: cell.id, status: 'measured', top1: cached.top1 / 100, backbone: rc.config.backbone.name, init: cell.init ?? 'pretrained', pretrainKnn: knn, detail: cached };
+      return {
+        id: cell.id,
+        status: 'measured',
+        top1: cached.top1 / 100,
+        backbone: rc.config.backbone.name,
+        init: cell.init ?? 'pretrained',
+        pretrainKnn: knn,
+        detail: cached,
+      };
     }
     const { train, test, source } = await transferData(t, rc.config, o);
-    log(`[${cell.id}] fine-tuning on ${t.dataset} (${source}: ${train.count} / ${test.count} images, ${train.numClasses} classes), ${t.epochs} epochs`);
+    log(
+      `[${cell.id}] fine-tuning on ${t.dataset} (${source}: ${train.count} / ${test.count} images, ${train.numClasses} classes), ` +
+        `${t.epochs} epochs`,
+    );
     let bar: Progress | undefined;
     const r = await o.registry.finetuners.get('finetune').evaluate(backbone, train, test, {
       ...t,
       seed: rc.config.seed + 2,
       viewSize: rc.config.data.viewSize,
       cropFraction: rc.config.data.evalCropFraction,
-      onEpoch: o.quiet ? undefined : (p) => {
-        bar ??= new Progress({ total: t.epochs, label: `fine-tune ${cell.id}` });
-        bar.update(p.epoch, { loss: p.loss, top1: `${p.top1.toFixed(1)}%` });
-      },
+      onEpoch: o.quiet
+        ? undefined
+        : (p) => {
+            bar ??= new Progress({ total: t.epochs, label: `fine-tune ${cell.id}` });
+            bar.update(p.epoch, { loss: p.loss, top1: `${p.top1.toFixed(1)}%` });
+          },
     });
     bar?.done();
-    const out = { ...r, source, trainImages: train.count, testImages: test.count, classes: train.numClasses, config: t, protocol: FINETUNE_PROTOCOL, build };
-    writeFileAtomic(file, JSON.stringify(out, null, 2) + '\n');
-    return { id: cell.id, status: 'measured', top1: r.top1 / 100, backbone: rc.config.backbone.name, init: cell.init ?? 'pretrained', pretrainKnn: knn, detail: out };
+    const out = {
+      ...r,
+      source,
+      trainImages: train.count,
+      testImages: test.count,
+      classes: train.numClasses,
+      config: t,
+      protocol: FINETUNE_PROTOCOL,
+      build,
+    };
+    writeFileAtomic(file, `${JSON.stringify(out, null, 2)}\n`);
+    return {
+      id: cell.id,
+      status: 'measured',
+      top1: r.top1 / 100,
+      backbone: rc.config.backbone.name,
+      init: cell.init ?? 'pretrained',
+      pretrainKnn: knn,
+      detail: out,
+    };
   } finally {
     backbone.dispose();
   }

@@ -35,14 +35,21 @@ export interface SuiteRunOptions {
 }
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /**
  * A cell's config: its recipe, with the cell's paper-scale choices, scaled to the preset; then the
  * suite's and the cell's overrides for that preset, then the command line's.
  */
-export function resolveCell(suite: Suite, cell: SuiteCell, o: Pick<SuiteRunOptions, 'preset' | 'runsDir' | 'overrides'> & { registry?: Registry }): ResolvedCell {
+export function resolveCell(
+  suite: Suite,
+  cell: SuiteCell,
+  o: Pick<SuiteRunOptions, 'preset' | 'runsDir' | 'overrides'> & { registry?: Registry },
+): ResolvedCell {
   const reg = o.registry ?? builtinRegistry();
   const base = recipe(cell.recipe ?? suite.recipe ?? DEFAULT_RECIPE).config;
   // a cell naming another framework than its recipe's (e.g. a plugin's) starts from that framework's
@@ -58,9 +65,16 @@ export function resolveCell(suite: Suite, cell: SuiteCell, o: Pick<SuiteRunOptio
   if (o.overrides) config = deepMerge(config, o.overrides);
   config = { ...config, data: resolveDataset(config.data) };
   const where = `suite ${suite.name}, cell '${cell.id}', preset ${o.preset}`;
-  checkPretrainConfig(config, where, (n) => ({ framework: reg.frameworks.get(n.framework), optimizer: reg.optimizers.get(n.optimizer), dataset: reg.datasets.get(n.dataset) }));
+  checkPretrainConfig(config, where, (n) => ({
+    framework: reg.frameworks.get(n.framework),
+    optimizer: reg.optimizers.get(n.optimizer),
+    dataset: reg.datasets.get(n.dataset),
+  }));
   if (config.optimizer.warmupEpochs > config.optimizer.epochs) {
-    throw new Error(`${where}: invalid config:\n  /optimizer/warmupEpochs: ${config.optimizer.warmupEpochs} exceeds /optimizer/epochs ${config.optimizer.epochs}`);
+    throw new Error(
+      `${where}: invalid config:\n  /optimizer/warmupEpochs: ${config.optimizer.warmupEpochs} exceeds /optimizer/epochs ` +
+        `${config.optimizer.epochs}`,
+    );
   }
   const hash = configHash(config);
   // named by the config alone, so that suites sharing a cell (Table 4 and Fig. 7) share its run
@@ -73,7 +87,12 @@ const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : 'n/a');
  * A finished cell's result with its linear probe (cached beside the weights, or run now); a
  * diverged cell has none.
  */
-export async function withProbe(suite: Suite, rc: ResolvedCell, r: PretrainResult, o: Pick<SuiteRunOptions, 'preset' | 'registry' | 'quiet'>): Promise<ProbedResult> {
+export async function withProbe(
+  suite: Suite,
+  rc: ResolvedCell,
+  r: PretrainResult,
+  o: Pick<SuiteRunOptions, 'preset' | 'registry' | 'quiet'>,
+): Promise<ProbedResult> {
   if (r.flags.diverged) return r;
   let bar: Progress | undefined;
   const probe = await probeCell(r.config, r.hash, rc.runDir, {
@@ -90,7 +109,10 @@ export async function withProbe(suite: Suite, rc: ResolvedCell, r: PretrainResul
   return { ...r, probe };
 }
 
-export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promise<{ table: ResultTable; results: ProbedResult[]; files: string[] }> {
+export async function runPretrainSuite(
+  suite: Suite,
+  o: SuiteRunOptions,
+): Promise<{ table: ResultTable; results: ProbedResult[]; files: string[] }> {
   const log = o.log ?? ((l: string) => console.error(l));
   const cells = suite.cells.map((cell) => resolveCell(suite, cell, o));
   const results: ProbedResult[] = [];
@@ -101,7 +123,10 @@ export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promis
       results.push(await withProbe(suite, rc, cached, o));
       continue;
     }
-    log(`[${suite.name}/${o.preset}] ${rc.cell.id}: ${rc.config.backbone.name} on ${rc.config.data.dataset}, config ${rc.hash} -> ${rc.runDir}`);
+    log(
+      `[${suite.name}/${o.preset}] ${rc.cell.id}: ${rc.config.backbone.name} on ${rc.config.data.dataset}, config ${rc.hash} -> ` +
+        `${rc.runDir}`,
+    );
     let bar: Progress | undefined;
     const r = await pretrain(rc.config, {
       runDir: rc.runDir,
@@ -116,6 +141,11 @@ export async function runPretrainSuite(suite: Suite, o: SuiteRunOptions): Promis
     bar?.done();
     results.push(await withProbe(suite, rc, r, o));
   }
-  const stored = results.map((r, i) => ({ id: cells[i].cell.id, ...r, runDir: path.relative(process.cwd(), cells[i].runDir), weights: path.relative(process.cwd(), r.weights) }));
+  const stored = results.map((r, i) => ({
+    id: cells[i].cell.id,
+    ...r,
+    runDir: path.relative(process.cwd(), cells[i].runDir),
+    weights: path.relative(process.cwd(), r.weights),
+  }));
   return { ...writePretrainOutputs(suite, o.preset, o.resultsDir, stored), results };
 }

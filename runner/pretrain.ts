@@ -29,7 +29,14 @@ import { type PretrainConfig, configHash } from '../core/config.ts';
 import type { Checkpointable } from '../core/checkpoint.ts';
 import { loadCheckpoint } from './checkpoint.ts';
 import { type RunState, type StepFn, trainLoop } from './training/loop.ts';
-import { CheckpointCallback, KnnMonitorCallback, crashAfter, curveRecorder, divergenceStop, progressReporter } from './training/callbacks.ts';
+import {
+  CheckpointCallback,
+  KnnMonitorCallback,
+  crashAfter,
+  curveRecorder,
+  divergenceStop,
+  progressReporter,
+} from './training/callbacks.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { TrainStep } from './train-step.ts';
 
@@ -59,14 +66,19 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   const done = readResult(opts.runDir);
   if (done) return done;
   fs.mkdirSync(opts.runDir, { recursive: true });
-  writeFileAtomic(path.join(opts.runDir, 'config.json'), JSON.stringify({ hash, config: c }, null, 2) + '\n');
+  writeFileAtomic(path.join(opts.runDir, 'config.json'), `${JSON.stringify({ hash, config: c }, null, 2)}\n`);
 
   const reg = opts.registry;
   const { train, test } = await reg.datasets.get(c.data.dataset).load(c.data, c.seed);
   const monitorQueries = test.count > c.monitor.queries ? firstN(test, c.monitor.queries) : test;
   const knn = reg.evaluators.get('knn');
   const knnEval = (fw: Framework) =>
-    knn.evaluate(fw.backbone, train, test, { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction, k: c.knn.k, temperature: c.knn.temperature });
+    knn.evaluate(fw.backbone, train, test, {
+      viewSize: c.data.viewSize,
+      cropFraction: c.data.evalCropFraction,
+      k: c.knn.k,
+      temperature: c.knn.temperature,
+    });
   const { name: backboneName, ...backboneOptions } = c.backbone;
   const fw = buildFramework(reg.frameworks.get(c.framework.name), c.framework, {
     backboneName,
@@ -110,7 +122,8 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
   const gradMonitor = new GradMonitor(fw.backbone.allParams());
   const evalMonitor = (): number => {
     const o = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
-    if (monitorBank) return knn.evaluate(fw.backbone, monitorBank, monitorQueries, { ...o, k: c.monitor.k, temperature: c.monitor.temperature });
+    if (monitorBank)
+      return knn.evaluate(fw.backbone, monitorBank, monitorQueries, { ...o, k: c.monitor.k, temperature: c.monitor.temperature });
     const q = extractFeatures(fw.backbone, monitorQueries, o);
     const acc = monitor!.evaluate(q, monitorQueries.labels);
     q.dispose();
@@ -129,14 +142,19 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
     return { ...out, lr, labels: batch.labels };
   };
   const knnMonitor = new KnnMonitorCallback(c.monitor.every, evalMonitor, monitor && ((e) => monitor.push(e.features, e.labels)));
-  trainLoop({ startIter, totalIters, itersPerEpoch }, trainStep, [
-    curveRecorder,
-    divergenceStop,
-    knnMonitor,
-    progressReporter(opts.onProgress, knnMonitor),
-    new CheckpointCallback(opts.runDir, c.checkpointEvery, () => fw.modules(), parts),
-    crashAfter(opts.crashAfterIter),
-  ], { run, stop: false });
+  trainLoop(
+    { startIter, totalIters, itersPerEpoch },
+    trainStep,
+    [
+      curveRecorder,
+      divergenceStop,
+      knnMonitor,
+      progressReporter(opts.onProgress, knnMonitor),
+      new CheckpointCallback(opts.runDir, c.checkpointEvery, () => fw.modules(), parts),
+      crashAfter(opts.crashAfterIter),
+    ],
+    { run, stop: false },
+  );
 
   // a diverged backbone has non-finite weights: nothing to evaluate or export
   const knnFinal = run.diverged ? Number.NaN : knnEval(fw);
@@ -165,7 +183,7 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
     weights,
     finishedAt: new Date().toISOString(),
   };
-  writeFileAtomic(path.join(opts.runDir, RESULT), JSON.stringify(result, null, 2) + '\n');
+  writeFileAtomic(path.join(opts.runDir, RESULT), `${JSON.stringify(result, null, 2)}\n`);
   fw.dispose();
   optimizer.dispose();
   monitor?.dispose();

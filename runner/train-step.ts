@@ -14,7 +14,10 @@ export class TrainStep {
   private readonly vars: tf.Variable[];
   private readonly byVar: Map<string, Param>;
 
-  constructor(private readonly fw: Framework, private readonly optimizer: Optimizer) {
+  constructor(
+    private readonly fw: Framework,
+    private readonly optimizer: Optimizer,
+  ) {
     const params = fw.trainableParams();
     this.vars = params.map((p) => p.variable);
     this.byVar = new Map(params.map((p) => [p.variable.name, p]));

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Suite, parseSuite } from './schema.ts';
+import { type Suite, parseSuite } from './schema.ts';
 
 export const SUITES_DIR = path.dirname(fileURLToPath(import.meta.url));
 

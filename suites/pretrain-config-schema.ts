@@ -12,7 +12,9 @@ type Json = Record<string, unknown>;
 function optionalEverywhere(schema: Json): Json {
   const { required: _required, ...rest } = schema;
   if (rest.type !== 'object' || typeof rest.properties !== 'object') return rest;
-  const properties = Object.fromEntries(Object.entries(rest.properties as Record<string, Json>).map(([k, v]) => [k, optionalEverywhere(v)]));
+  const properties = Object.fromEntries(
+    Object.entries(rest.properties as Record<string, Json>).map(([k, v]) => [k, optionalEverywhere(v)]),
+  );
   return { ...rest, properties };
 }
 

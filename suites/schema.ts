@@ -80,7 +80,12 @@ export const SUITE_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       required: ['name', 'title', 'x', 'y'],
-      properties: { name: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' }, title: { type: 'string' }, x: { type: 'string' }, y: { type: 'string' } },
+      properties: {
+        name: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' },
+        title: { type: 'string' },
+        x: { type: 'string' },
+        y: { type: 'string' },
+      },
     },
     notes: { type: 'array', items: { type: 'string' } },
     cells: {
@@ -116,8 +121,6 @@ export const SUITE_SCHEMA = {
   },
 } as const;
 
-
-
 /** A count cell's config: a backbone and its switches. */
 export const COUNT_CELL_SCHEMA = {
   type: 'object',
@@ -134,7 +137,8 @@ const validatePretrainResolved = ajv.compile(PRETRAIN_CONFIG_REQUIRED);
 
 function describe(e: ErrorObject, prefix = ''): string {
   const where = prefix + e.instancePath || '(top level)';
-  if (e.keyword === 'additionalProperties') return `${where}: unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+  if (e.keyword === 'additionalProperties')
+    return `${where}: unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
   if (e.keyword === 'required') return `${where}: missing field '${(e.params as { missingProperty: string }).missingProperty}'`;
   if (e.keyword === 'enum') return `${where}: ${e.message} (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`;
   return `${where}: ${e.message}`;
@@ -153,10 +157,12 @@ export function parseSuite(data: unknown, source: string): Suite {
         errors.push(...(cellCheck.errors ?? []).map((e) => describe(e, `/cells/${i}/config`)));
       }
       for (const [preset, over] of Object.entries(c?.scaled ?? {})) {
-        if (d.kind === 'pretrain' && over && !validatePretrainCell(over)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
+        if (d.kind === 'pretrain' && over && !validatePretrainCell(over))
+          errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
         if (d.kind !== 'pretrain' && typeof over === 'object' && over) {
           const { probe: _p, transfer: _t, ...rest } = over as Record<string, unknown>;
-          if (!validatePretrainCell(rest)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
+          if (!validatePretrainCell(rest))
+            errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
         }
       }
       for (const key of Object.keys(c?.derived ?? {})) {
@@ -170,7 +176,8 @@ export function parseSuite(data: unknown, source: string): Suite {
     });
   }
   for (const [preset, over] of Object.entries(d?.scale ?? {})) {
-    if (d?.kind !== 'params' && d?.kind !== 'flops' && over && !validatePretrainCell(over)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/scale/${preset}`)));
+    if (d?.kind !== 'params' && d?.kind !== 'flops' && over && !validatePretrainCell(over))
+      errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/scale/${preset}`)));
   }
   if (errors.length) throw new Error(`${source}: invalid suite:\n  ${errors.join('\n  ')}`);
   return data as Suite;
@@ -193,11 +200,19 @@ function ownFields(section: Record<string, unknown>, common: readonly string[]):
  * Validates a fully resolved pre-training config: the common parts against the schema, the framework
  * and optimizer sections against their plugins' schemas; errors name each bad field.
  */
-export function checkPretrainConfig(config: unknown, source: string, plugins: (names: { framework: string; optimizer: string; dataset: string }) => ConfigPlugins): void {
+export function checkPretrainConfig(
+  config: unknown,
+  source: string,
+  plugins: (names: { framework: string; optimizer: string; dataset: string }) => ConfigPlugins,
+): void {
   if (!validatePretrainResolved(config)) {
     throw new Error(`${source}: invalid config:\n  ${(validatePretrainResolved.errors ?? []).map((e) => describe(e)).join('\n  ')}`);
   }
-  const c = config as { framework: Record<string, unknown> & { name: string }; optimizer: Record<string, unknown> & { name: string }; data: { dataset: string } };
+  const c = config as {
+    framework: Record<string, unknown> & { name: string };
+    optimizer: Record<string, unknown> & { name: string };
+    data: { dataset: string };
+  };
   let p: ConfigPlugins;
   try {
     p = plugins({ framework: c.framework.name, optimizer: c.optimizer.name, dataset: c.data.dataset });
@@ -205,7 +220,10 @@ export function checkPretrainConfig(config: unknown, source: string, plugins: (n
     throw new Error(`${source}: invalid config:\n  ${(err as Error).message}`);
   }
   const commonOptimizer = Object.keys((PRETRAIN_CONFIG_SCHEMA.properties.optimizer as { properties: object }).properties);
-  for (const [section, schema, common] of [['framework', p.framework.schema, []], ['optimizer', p.optimizer.schema, commonOptimizer]] as const) {
+  for (const [section, schema, common] of [
+    ['framework', p.framework.schema, []],
+    ['optimizer', p.optimizer.schema, commonOptimizer],
+  ] as const) {
     try {
       parsePluginConfig(schema, ownFields(c[section], common), section);
     } catch (err) {

@@ -54,14 +54,22 @@ test('gaussianKernel1d is torchvision _get_gaussian_kernel1d', () => {
   assert.equal(k.length, 7);
   const raw = [-3, -2, -1, 0, 1, 2, 3].map((x) => Math.exp(-0.5 * (x / 1.3) ** 2));
   const sum = raw.reduce((p, q) => p + q, 0);
-  raw.forEach((v, i) => assert.ok(Math.abs(k[i] - v / sum) < 1e-7, `tap ${i}`));
+  raw.forEach((v, i) => {
+    assert.ok(Math.abs(k[i] - v / sum) < 1e-7, `tap ${i}`);
+  });
   assert.throws(() => gaussianKernel1d(1, 4), /odd/);
   assert.throws(() => gaussianKernel1d(0, 3), /sigma/);
 });
 
 test('reflectIndex mirrors without repeating the edge, for any pad', () => {
-  assert.deepEqual([-3, -2, -1, 0, 1, 2, 3, 4, 5, 6].map((i) => reflectIndex(i, 4)), [3, 2, 1, 0, 1, 2, 3, 2, 1, 0]);
-  assert.deepEqual([-7, 9].map((i) => reflectIndex(i, 4)), [1, 3]);
+  assert.deepEqual(
+    [-3, -2, -1, 0, 1, 2, 3, 4, 5, 6].map((i) => reflectIndex(i, 4)),
+    [3, 2, 1, 0, 1, 2, 3, 2, 1, 0],
+  );
+  assert.deepEqual(
+    [-7, 9].map((i) => reflectIndex(i, 4)),
+    [1, 3],
+  );
   assert.equal(reflectIndex(-5, 1), 0);
 });
 

@@ -31,7 +31,9 @@ function makeImages(seed: number, n = B): Float32Array {
     [1, 1, 1],
     [0.5, 0.25, 0.75],
   ];
-  special.forEach((p, k) => a.set(p, k * C)); // image 0, first pixels
+  special.forEach((p, k) => {
+    a.set(p, k * C);
+  }); // image 0, first pixels
   return a;
 }
 const tensorOf = (a: Float32Array, n = B): tf.Tensor4D => tf.tensor4d(a, [n, H, W, C]);
@@ -79,7 +81,16 @@ function hsvToRgbPx([h, s, v]: Px): Px {
   const q = v * (1 - s * f);
   const t = v * (1 - s * (1 - f));
   i = ((i % 6) + 6) % 6;
-  return ([[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]] as Px[])[i];
+  return (
+    [
+      [v, t, p],
+      [q, v, p],
+      [p, v, t],
+      [p, q, v],
+      [t, p, v],
+      [v, p, q],
+    ] as Px[]
+  )[i];
 }
 const hueShiftPx = (p: Px, shift: number): Px => {
   const [h, s, v] = rgbToHsvPx(p);
@@ -117,30 +128,60 @@ function run(fn: (x: tf.Tensor4D) => tf.Tensor4D, a: Float32Array, n = B): Float
 test('brightness multiplies by a per-image factor and clamps', () => {
   const a = makeImages(1);
   const f = [1.37, 0.64];
-  assertClose(run((x) => adjustBrightness(x, f), a), refBrightness(a, f), 1e-6, 'brightness');
+  assertClose(
+    run((x) => adjustBrightness(x, f), a),
+    refBrightness(a, f),
+    1e-6,
+    'brightness',
+  );
 });
 
 test('contrast blends with the mean luma of each image', () => {
   const a = makeImages(2);
   const f = [1.35, 0.62];
-  assertClose(run((x) => adjustContrast(x, f), a), refContrast(a, f), 1e-5, 'contrast');
+  assertClose(
+    run((x) => adjustContrast(x, f), a),
+    refContrast(a, f),
+    1e-5,
+    'contrast',
+  );
 });
 
 test('saturation blends with the per-pixel luma', () => {
   const a = makeImages(3);
   const f = [1.18, 0.83];
-  assertClose(run((x) => adjustSaturation(x, f), a), refSaturation(a, f), 1e-5, 'saturation');
+  assertClose(
+    run((x) => adjustSaturation(x, f), a),
+    refSaturation(a, f),
+    1e-5,
+    'saturation',
+  );
   // factor 0 is exactly grayscale
-  assertClose(run((x) => adjustSaturation(x, [0, 0]), a), run((x) => grayscale(x), a), 1e-6, 'saturation 0');
+  assertClose(
+    run((x) => adjustSaturation(x, [0, 0]), a),
+    run((x) => grayscale(x), a),
+    1e-6,
+    'saturation 0',
+  );
 });
 
 test('hue shift matches RGB -> HSV -> RGB per pixel', () => {
   const n = 3;
   const a = makeImages(4, n);
   const h = [0.07, -0.093, 0.5];
-  assertClose(run((x) => adjustHue(x, h), a, n), refHue(a, h), 2e-5, 'hue');
+  assertClose(
+    run((x) => adjustHue(x, h), a, n),
+    refHue(a, h),
+    2e-5,
+    'hue',
+  );
   // shift 0 is the identity (up to float error), and a hue shift keeps the luma of gray pixels
-  assertClose(run((x) => adjustHue(x, [0, 0, 0]), a, n), a, 2e-6, 'hue 0');
+  assertClose(
+    run((x) => adjustHue(x, [0, 0, 0]), a, n),
+    a,
+    2e-6,
+    'hue 0',
+  );
   assert.throws(() => run((x) => adjustHue(x, [0.6, 0, 0]), a, n), /not in/);
 });
 
@@ -167,7 +208,12 @@ test('rgbToHsv / hsvToRgb agree with colorsys', () => {
 test('grayscale uses ITU-R 601 weights, 3 equal channels, only on flagged images', () => {
   const a = makeImages(6);
   const expected = mapPixels(a, (p, b) => (b === 0 ? [lumaPx(p), lumaPx(p), lumaPx(p)] : p));
-  assertClose(run((x) => grayscale(x, [true, false]), a), expected, 1e-6, 'grayscale');
+  assertClose(
+    run((x) => grayscale(x, [true, false]), a),
+    expected,
+    1e-6,
+    'grayscale',
+  );
 });
 
 test('solarize inverts pixels >= 0.5 on flagged images only', () => {
@@ -238,14 +284,20 @@ test('colorJitter applies each image its own ops in its own order; unapplied ima
   assert.deepEqual(out.slice(2 * per, 3 * per), a.slice(2 * per, 3 * per));
   // order matters: image 0 in reverse order differs from the reference for the forward order
   const rev = run((x) => colorJitter(x, [{ ...params[0], order: [3, 2, 1, 0] }]), a.slice(0, per), 1);
-  assert.ok(rev.some((v, i) => Math.abs(v - expected[i]) > 1e-3), 'reversed order gave the same result');
+  assert.ok(
+    rev.some((v, i) => Math.abs(v - expected[i]) > 1e-3),
+    'reversed order gave the same result',
+  );
 });
 
 test('colour ops leave no tensors behind', () => {
   const a = makeImages(10);
   const x = tensorOf(a);
   const before = tf.memory().numTensors;
-  const params = [sampleJitter(new Rng(1), { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 }, 1), sampleJitter(new Rng(2), { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 }, 1)];
+  const params = [
+    sampleJitter(new Rng(1), { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 }, 1),
+    sampleJitter(new Rng(2), { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1 }, 1),
+  ];
   for (let i = 0; i < 3; i++) {
     tf.dispose([
       adjustBrightness(x, [1.1, 0.9]),

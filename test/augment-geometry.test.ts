@@ -31,13 +31,7 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
  * box, per output pixel. Source coordinate (i + 0.5) * in / out - 0.5, clamped at 0; upper
  * neighbour clamped to the box.
  */
-function refCropResize(
-  a: Float32Array,
-  [B, H, W]: number[],
-  boxes: CropBox[],
-  outH: number,
-  outW: number,
-): Float32Array {
+function refCropResize(a: Float32Array, [B, H, W]: number[], boxes: CropBox[], outH: number, outW: number): Float32Array {
   const out = new Float32Array(B * outH * outW * C);
   const px = (b: number, y: number, x: number, c: number) => a[((b * H + y) * W + x) * C + c];
   for (let b = 0; b < B; b++) {
@@ -252,12 +246,17 @@ test('centerCropResize = full bilinear resize, then slice the centre, then norma
   // out 7, fraction 7/8: shorter side 8 -> 8 x int(8*13/10)=10; centre offsets round(0.5)=0, round(1.5)=2
   const g = centerCropGeometry(H, W, 7, 7 / 8);
   assert.deepEqual(g, { resizedHeight: 8, resizedWidth: 10, top: 0, left: 2 });
-  const full = refCropResize(a, [B, H, W], [0, 1].map(() => ({ top: 0, left: 0, height: H, width: W })), 8, 10);
+  const full = refCropResize(
+    a,
+    [B, H, W],
+    [0, 1].map(() => ({ top: 0, left: 0, height: H, width: W })),
+    8,
+    10,
+  );
   const expected: number[] = [];
   for (let b = 0; b < B; b++)
     for (let i = 0; i < 7; i++)
-      for (let j = 0; j < 7; j++)
-        for (let c = 0; c < C; c++) expected.push(full[((b * 8 + i + g.top) * 10 + j + g.left) * C + c]);
+      for (let j = 0; j < 7; j++) for (let c = 0; c < C; c++) expected.push(full[((b * 8 + i + g.top) * 10 + j + g.left) * C + c]);
   const raw = centerCropResizeRaw(x, 7, 7 / 8);
   assert.deepEqual(raw.shape, [B, 7, 7, C]);
   assertClose(raw.dataSync(), expected, 1e-6, 'centerCropResizeRaw');
@@ -303,7 +302,14 @@ test('geometry ops leave no tensors behind', () => {
   const before = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) {
     tf.dispose([
-      cropAndResize(x, [{ top: 1, left: 2, height: 5, width: 7 }, { top: 0, left: 0, height: 9, width: 11 }], 6),
+      cropAndResize(
+        x,
+        [
+          { top: 1, left: 2, height: 5, width: 7 },
+          { top: 0, left: 0, height: 9, width: 11 },
+        ],
+        6,
+      ),
       centerCropResize(x, 8),
       flipHorizontal(x, [false, true]),
       normalize(x),

@@ -25,7 +25,10 @@ const OPTS = { outSize: 20, cropMin: 0.08 }; // 20 px: blur kernel 3 (under 20 p
 
 function randomImages(seed: number, n = B, h = H, w = W): tf.Tensor4D {
   const rng = new Rng(seed);
-  return tf.tensor4d(Float32Array.from({ length: n * h * w * C }, () => rng.next()), [n, h, w, C]);
+  return tf.tensor4d(
+    Float32Array.from({ length: n * h * w * C }, () => rng.next()),
+    [n, h, w, C],
+  );
 }
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -41,10 +44,7 @@ test('MOCO_V3_VIEWS encodes the paper table', () => {
   const [v1, v2] = MOCO_V3_VIEWS;
   for (const v of [v1, v2]) {
     assert.deepEqual(v.ratio, [3 / 4, 4 / 3]);
-    assert.deepEqual(
-      [v.jitter.p, v.jitter.brightness, v.jitter.contrast, v.jitter.saturation, v.jitter.hue],
-      [0.8, 0.4, 0.4, 0.2, 0.1],
-    );
+    assert.deepEqual([v.jitter.p, v.jitter.brightness, v.jitter.contrast, v.jitter.saturation, v.jitter.hue], [0.8, 0.4, 0.4, 0.2, 0.1]);
     assert.equal(v.grayscaleP, 0.2);
     assert.deepEqual(v.blur.sigma, [0.1, 2.0]);
     assert.equal(v.solarize.threshold, 0.5);
@@ -115,8 +115,14 @@ test('sampled probabilities follow the table (view 1 vs view 2)', () => {
     const meanSigma = ps.reduce((s, p) => s + p.sigma, 0) / N;
     assert.ok(Math.abs(meanSigma - 1.05) < 0.02, `mean sigma ${meanSigma}`);
   }
-  assert.equal(rate(p1, (p) => p.blur), 1);
-  assert.equal(rate(p1, (p) => p.solarize), 0);
+  assert.equal(
+    rate(p1, (p) => p.blur),
+    1,
+  );
+  assert.equal(
+    rate(p1, (p) => p.solarize),
+    0,
+  );
   // cropMin is the lower end of the area range
   const small = sampleViewParams(new Rng(7), 2000, 224, 224, MOCO_V3_VIEWS[0], { outSize: 224, cropMin: 0.2 });
   for (const p of small) if (!p.crop.fallback) assert.ok(p.crop.height * p.crop.width >= 0.2 * 224 * 224 * 0.97);
@@ -158,18 +164,43 @@ test('applyViewParams runs crop -> jitter -> grayscale -> blur -> solarize -> fl
   }));
   const y = applyViewParams(x, params, spec, OPTS);
   const ref = tf.tidy(() => {
-    let r = cropAndResize(x, params.map((p) => p.crop), OPTS.outSize);
-    r = colorJitter(r, params.map((p) => p.jitter));
-    r = grayscale(r, params.map((p) => p.grayscale));
-    const blurred = gaussianBlur(r, params.map((p) => p.sigma), blurKernelSize(OPTS.outSize));
+    let r = cropAndResize(
+      x,
+      params.map((p) => p.crop),
+      OPTS.outSize,
+    );
+    r = colorJitter(
+      r,
+      params.map((p) => p.jitter),
+    );
+    r = grayscale(
+      r,
+      params.map((p) => p.grayscale),
+    );
+    const blurred = gaussianBlur(
+      r,
+      params.map((p) => p.sigma),
+      blurKernelSize(OPTS.outSize),
+    );
     r = tf.stack(params.map((p, b) => (p.blur ? blurred : r).gather([b]).squeeze([0]))) as tf.Tensor4D;
-    r = solarize(r, params.map((p) => p.solarize));
-    r = flipHorizontal(r, params.map((p) => p.flip));
+    r = solarize(
+      r,
+      params.map((p) => p.solarize),
+    );
+    r = flipHorizontal(
+      r,
+      params.map((p) => p.flip),
+    );
     return normalize(r);
   });
   assert.ok(maxAbsDiff(y, ref) < 1e-5, `max diff ${maxAbsDiff(y, ref)}`);
   // and blur really happened: without it the result differs
-  const noBlur = applyViewParams(x, params.map((p) => ({ ...p, blur: false })), spec, OPTS);
+  const noBlur = applyViewParams(
+    x,
+    params.map((p) => ({ ...p, blur: false })),
+    spec,
+    OPTS,
+  );
   assert.equal(blurKernelSize(OPTS.outSize), 3);
   assert.ok(maxAbsDiff(y, noBlur) > 1e-3, 'blur had no effect');
   tf.dispose([x, y, ref, noBlur]);
@@ -208,7 +239,12 @@ test('solarize fraction in view 2 outputs is about 0.2 (0 in view 1)', () => {
   const x = randomImages(13, 64, 12, 12);
   const opts = { outSize: 8, cropMin: 0.5 };
   const frac = (spec: ViewSpec, seed: number) => {
-    const v = augmentView(x, new Rng(seed), { ...spec, jitter: { ...spec.jitter, p: 0 }, grayscaleP: 0, blur: { ...spec.blur, p: 0 } }, opts);
+    const v = augmentView(
+      x,
+      new Rng(seed),
+      { ...spec, jitter: { ...spec.jitter, p: 0 }, grayscaleP: 0, blur: { ...spec.blur, p: 0 } },
+      opts,
+    );
     const maxes = tf.tidy(() => denormalize(v).max([1, 2, 3]).dataSync());
     v.dispose();
     return Array.from(maxes).filter((m) => m <= 0.5 + 1e-5).length / maxes.length;

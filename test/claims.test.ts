@@ -28,7 +28,11 @@ describe('claim verdicts', () => {
     assert.equal(judge({ kind: 'atMost', a: 'a', value: 0.3 }, [0.31], L, 0).verdict, 'contradicted');
   });
   it('gainGreater uses 4 sigma; near uses the tolerance plus the noise; notGreater only fails beyond the noise', () => {
-    assert.equal(judge({ kind: 'gainGreater', a1: 'a', b1: 'b', a2: 'c', b2: 'd' }, [73, 71, 72, 71], L, 0.25).verdict, 'within noise', 'gain 2 vs 1: 1 <= 4 x 0.25');
+    assert.equal(
+      judge({ kind: 'gainGreater', a1: 'a', b1: 'b', a2: 'c', b2: 'd' }, [73, 71, 72, 71], L, 0.25).verdict,
+      'within noise',
+      'gain 2 vs 1: 1 <= 4 x 0.25',
+    );
     assert.equal(judge({ kind: 'gainGreater', a1: 'a', b1: 'b', a2: 'c', b2: 'd' }, [73, 71, 72, 71.9], L, 0.25).verdict, 'reproduced');
     assert.equal(judge({ kind: 'near', a: 'a', b: 'b', tolerance: 1 }, [75, 76.8], L, 0.3).verdict, 'reproduced', '1.8 <= 1 + 0.85');
     assert.equal(judge({ kind: 'near', a: 'a', b: 'b', tolerance: 1 }, [75, 77], L, 0.3).verdict, 'contradicted');
@@ -55,26 +59,86 @@ describe('the claims file', () => {
     const f = loadClaims();
     checkClaimRefs(f);
     assert.ok(f.claims.length >= 15, `${f.claims.length} claims`);
-    const suites = new Set(f.claims.flatMap((c) => [c.suite, ...('a' in c.relation && typeof c.relation.a === 'object' ? [c.relation.a.suite] : [])]));
-    for (const s of ['ablation:pos-embed', 'ablation:cls-token', 'ablation:bn-heads', 'ablation:predictor', 'ablation:momentum', 'ablation:train-length', 'table4', 'fig1:batch-size', 'fig2:lr', 'fig3:lamb', 'fig4:grad-spike', 'fig5:random-patch', 'fig6:frameworks-random-patch', 'fig8:vit-bn', 'table5']) {
+    const suites = new Set(
+      f.claims.flatMap((c) => [c.suite, ...('a' in c.relation && typeof c.relation.a === 'object' ? [c.relation.a.suite] : [])]),
+    );
+    for (const s of [
+      'ablation:pos-embed',
+      'ablation:cls-token',
+      'ablation:bn-heads',
+      'ablation:predictor',
+      'ablation:momentum',
+      'ablation:train-length',
+      'table4',
+      'fig1:batch-size',
+      'fig2:lr',
+      'fig3:lamb',
+      'fig4:grad-spike',
+      'fig5:random-patch',
+      'fig6:frameworks-random-patch',
+      'fig8:vit-bn',
+      'table5',
+    ]) {
       assert.ok(suites.has(s), `a claim tests ${s}`);
     }
   });
   it('bad files are refused with the field named', () => {
-    assert.throws(() => parseClaims({ noise: { suite: 's', cells: ['a', 'b'] }, claims: [{ id: 'x', claim: 'c', section: 's', paper: 'p', relation: { kind: 'greater', a: 'a' } }] }, 'c.json'), /c\.json: invalid claims file:\n {2}\/claims\/0\/relation: must have required property 'b'/);
-    assert.throws(() => parseClaims({ noise: { suite: 's', cells: ['a', 'b'] }, claims: [{ id: 'x', claim: 'c', section: 's', paper: 'p', relation: { kind: 'greater', a: 'a', b: 'b' } }] }, 'c.json'), /cell 'a' names no suite and the claim has no 'suite'/);
+    assert.throws(
+      () =>
+        parseClaims(
+          {
+            noise: { suite: 's', cells: ['a', 'b'] },
+            claims: [{ id: 'x', claim: 'c', section: 's', paper: 'p', relation: { kind: 'greater', a: 'a' } }],
+          },
+          'c.json',
+        ),
+      /c\.json: invalid claims file:\n {2}\/claims\/0\/relation: must have required property 'b'/,
+    );
+    assert.throws(
+      () =>
+        parseClaims(
+          {
+            noise: { suite: 's', cells: ['a', 'b'] },
+            claims: [{ id: 'x', claim: 'c', section: 's', paper: 'p', relation: { kind: 'greater', a: 'a', b: 'b' } }],
+          },
+          'c.json',
+        ),
+      /cell 'a' names no suite and the claim has no 'suite'/,
+    );
     const dup = { id: 'x', claim: 'c', section: 's', suite: 's', paper: 'p', relation: { kind: 'greater', a: 'a', b: 'b' } };
     assert.throws(() => parseClaims({ noise: { suite: 's', cells: ['a', 'b'] }, claims: [dup, dup] }, 'c.json'), /duplicate claim id 'x'/);
-    assert.throws(() => checkClaimRefs(parseClaims({ noise: { suite: 's', cells: ['a', 'b'] }, claims: [{ ...dup, suite: 'ablation:pos-embed' }] }, 'c.json'), 'c.json'), /claim 'x': suite ablation:pos-embed has no cell 'a'/);
+    assert.throws(
+      () =>
+        checkClaimRefs(
+          parseClaims({ noise: { suite: 's', cells: ['a', 'b'] }, claims: [{ ...dup, suite: 'ablation:pos-embed' }] }, 'c.json'),
+          'c.json',
+        ),
+      /claim 'x': suite ablation:pos-embed has no cell 'a'/,
+    );
   });
 });
 
 describe('scorecard on stored results', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-claims-'));
-  const cell = (id: string, probe: number, knn = 0.5) => ({ id, probe: { top1: probe }, final: { knn }, flags: { diverged: false }, curves: { loss: [], lr: [], knn: [] } });
-  fs.writeFileSync(path.join(dir, 'seeds-tiny.json'), JSON.stringify({ cells: [cell('seed 0', 0.70), cell('seed 1', 0.71), cell('seed 2', 0.72)] }));
-  fs.writeFileSync(path.join(dir, 'ablation-pos-embed-tiny.json'), JSON.stringify({ cells: [cell('sin-cos', 0.76), cell('learned', 0.755), cell('none', 0.70)] }));
-  fs.writeFileSync(path.join(dir, 'table4-tiny-cells.json'), JSON.stringify({ cells: [cell('ViT-B / MoCo v3', 0.6), { ...cell('ViT-B / SimCLR', 0), flags: { diverged: true } }] }));
+  const cell = (id: string, probe: number, knn = 0.5) => ({
+    id,
+    probe: { top1: probe },
+    final: { knn },
+    flags: { diverged: false },
+    curves: { loss: [], lr: [], knn: [] },
+  });
+  fs.writeFileSync(
+    path.join(dir, 'seeds-tiny.json'),
+    JSON.stringify({ cells: [cell('seed 0', 0.7), cell('seed 1', 0.71), cell('seed 2', 0.72)] }),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'ablation-pos-embed-tiny.json'),
+    JSON.stringify({ cells: [cell('sin-cos', 0.76), cell('learned', 0.755), cell('none', 0.7)] }),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'table4-tiny-cells.json'),
+    JSON.stringify({ cells: [cell('ViT-B / MoCo v3', 0.6), { ...cell('ViT-B / SimCLR', 0), flags: { diverged: true } }] }),
+  );
 
   it('reads probe values, the seed sigma, and judges; diverged or absent cells are not run', () => {
     const s = scoreClaims(loadClaims(), new ResultStore(dir, 'tiny'));

@@ -80,7 +80,21 @@ describe('bench CLI', () => {
     const weights = path.join(tmp, 'w.safetensors');
     assert.equal(bench('weights', '--backbone', 'vit-micro', '--seed', '4', '--out', weights, '--backend', 'cpu').code, 0);
     const out = path.join(tmp, 'out.safetensors');
-    const r = bench('embed', '--backbone', 'vit-micro', '--weights', weights, '--input', input, '--out', out, '--backend', 'cpu', '--batch', '1');
+    const r = bench(
+      'embed',
+      '--backbone',
+      'vit-micro',
+      '--weights',
+      weights,
+      '--input',
+      input,
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+      '--batch',
+      '1',
+    );
     assert.equal(r.code, 0, r.err);
     const feats = readSafetensors(out).tensors.get('features')!;
     assert.deepEqual(feats.shape, [2, 64]);
@@ -137,7 +151,10 @@ describe('bench CLI', () => {
     assert.match(r.out, /^ {2}table3 +Table 3\. FLOPs/m);
     assert.match(r.out, /^ {2}ablation:pos-embed +Ablation: position embedding/m);
     // one line per suite file, titles in one column
-    const lines = r.out.slice(r.out.indexOf('suites:\n') + 'suites:\n'.length).trimEnd().split('\n');
+    const lines = r.out
+      .slice(r.out.indexOf('suites:\n') + 'suites:\n'.length)
+      .trimEnd()
+      .split('\n');
     assert.equal(lines.length, fs.readdirSync(path.join(root, 'suites')).filter((f) => f.endsWith('.json')).length);
     assert.equal(new Set(lines.map((l) => /^ {2}\S+ {2,}/.exec(l)?.[0].length)).size, 1);
     const only = bench('list', 'suites');
@@ -168,15 +185,34 @@ describe('suite files', () => {
         { id: 'c', config: { backbone: 'vit-b' }, extra: 1 },
       ],
     };
-    assert.throws(() => parseSuite(bad, 'bad.json'), (err: Error) => {
-      assert.match(err.message, /^bad\.json: invalid suite/);
-      assert.match(err.message, /\/name: must match pattern/);
-      assert.match(err.message, /\/cells\/0\/config\/pooling: must be equal to one of the allowed values \(cls, gap-ln, gap\)/);
-      assert.match(err.message, /\/cells\/1\/config: missing field 'backbone'/);
-      assert.match(err.message, /\/cells\/1\/paper\/x: must be number,string/);
-      assert.match(err.message, /\/cells\/2: unknown field 'extra'/);
-      return true;
-    });
-    assert.throws(() => parseSuite({ name: 'x', title: 't', reference: 'r', kind: 'params', cells: [{ id: 'a', config: { backbone: 'vit-s' } }, { id: 'a', config: { backbone: 'vit-b' } }] }, 'dup.json'), /\/cells\/1\/id: duplicate cell id 'a'/);
+    assert.throws(
+      () => parseSuite(bad, 'bad.json'),
+      (err: Error) => {
+        assert.match(err.message, /^bad\.json: invalid suite/);
+        assert.match(err.message, /\/name: must match pattern/);
+        assert.match(err.message, /\/cells\/0\/config\/pooling: must be equal to one of the allowed values \(cls, gap-ln, gap\)/);
+        assert.match(err.message, /\/cells\/1\/config: missing field 'backbone'/);
+        assert.match(err.message, /\/cells\/1\/paper\/x: must be number,string/);
+        assert.match(err.message, /\/cells\/2: unknown field 'extra'/);
+        return true;
+      },
+    );
+    assert.throws(
+      () =>
+        parseSuite(
+          {
+            name: 'x',
+            title: 't',
+            reference: 'r',
+            kind: 'params',
+            cells: [
+              { id: 'a', config: { backbone: 'vit-s' } },
+              { id: 'a', config: { backbone: 'vit-b' } },
+            ],
+          },
+          'dup.json',
+        ),
+      /\/cells\/1\/id: duplicate cell id 'a'/,
+    );
   });
 });

@@ -22,12 +22,32 @@ interface Case {
 const CASES: Case[] = [
   { x: [2, 7, 6, 3], f: [3, 3, 3, 4], strides: 1, pad: 'same' },
   { x: [2, 7, 6, 3], f: [3, 3, 3, 4], strides: 2, pad: 'same' },
-  { x: [2, 8, 8, 3], f: [7, 7, 3, 5], strides: 2, pad: [[0, 0], [3, 3], [3, 3], [0, 0]] }, // ResNet stem
+  {
+    x: [2, 8, 8, 3],
+    f: [7, 7, 3, 5],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [3, 3],
+      [3, 3],
+      [0, 0],
+    ],
+  }, // ResNet stem
   { x: [3, 5, 5, 4], f: [1, 1, 4, 6], strides: 1, pad: 'valid' }, // pointwise: no im2col
   { x: [3, 5, 5, 4], f: [1, 1, 4, 6], strides: 2, pad: 'valid' }, // strided shortcut
   { x: [1, 6, 9, 2], f: [2, 3, 2, 3], strides: [1, 2], pad: 'valid' },
   { x: [2, 6, 6, 2], f: [3, 3, 2, 2], strides: 1, pad: 1 },
-  { x: [2, 5, 7, 3], f: [3, 2, 3, 2], strides: [2, 1], pad: [[0, 0], [0, 2], [1, 0], [0, 0]] }, // asymmetric
+  {
+    x: [2, 5, 7, 3],
+    f: [3, 2, 3, 2],
+    strides: [2, 1],
+    pad: [
+      [0, 0],
+      [0, 2],
+      [1, 0],
+      [0, 0],
+    ],
+  }, // asymmetric
 ];
 const DILATED: Case = { x: [2, 9, 9, 2], f: [3, 3, 2, 3], strides: 1, pad: 'same', dilations: 2 };
 
@@ -36,7 +56,8 @@ function run(c: Case, seed: number): Float32Array[] {
   return tf.tidy(() => {
     const x = tf.randomNormal(c.x, 0, 1, 'float32', seed) as tf.Tensor4D;
     const f = tf.randomNormal(c.f, 0, 1, 'float32', seed + 1) as tf.Tensor4D;
-    const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad as 'same', 'NHWC', c.dilations ?? 1);
+    const conv = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad as 'same', 'NHWC', c.dilations ?? 1);
     const y = conv(x, f);
     if ((c.dilations ?? 1) !== 1) return [(y.dataSync() as Float32Array).slice()];
     const r = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
@@ -67,11 +88,14 @@ describe('convolution kernels', () => {
     it(`${e.label}: output, input gradient and filter gradient equal the stock cpu kernels`, async () => {
       await initBackend(e.backend, { native: e.native, threads: 1 });
       const kernels = (await initBackend(e.backend, { native: e.native, threads: 1 })).native.kernels;
-      if (e.native) for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) assert.ok(kernels.includes(k), `${k} is native`);
+      if (e.native)
+        for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']) assert.ok(kernels.includes(k), `${k} is native`);
       ALL.forEach((c, i) => {
         const got = run(c, 10 * i + 1);
         assert.equal(got.length, reference[i].length);
-        got.forEach((v, j) => assertClose(v, reference[i][j], 1e-4, 1e-4, `${JSON.stringify(c)} ${['output', 'dx', 'dfilter'][j]}`));
+        got.forEach((v, j) => {
+          assertClose(v, reference[i][j], 1e-4, 1e-4, `${JSON.stringify(c)} ${['output', 'dx', 'dfilter'][j]}`);
+        });
       });
     });
   }
@@ -87,8 +111,14 @@ describe('convolution kernels', () => {
   it('native kernels reject operands that are too short, naming them', { skip: nativeAddon() ? false : 'native addon not built' }, () => {
     const geom = [1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1];
     const addon = nativeAddon()!;
-    assert.throws(() => addon.convFwd(new Float32Array(31), new Float32Array(54), new Float32Array(48), geom), /x has 31 elements, needs 32/);
-    assert.throws(() => addon.convBwdFilter(new Float32Array(32), new Float32Array(48), new Float32Array(53), geom), /dfilter has 53 elements/);
+    assert.throws(
+      () => addon.convFwd(new Float32Array(31), new Float32Array(54), new Float32Array(48), geom),
+      /x has 31 elements, needs 32/,
+    );
+    assert.throws(
+      () => addon.convBwdFilter(new Float32Array(32), new Float32Array(48), new Float32Array(53), geom),
+      /dfilter has 53 elements/,
+    );
     assert.throws(() => addon.convFwd(new Float32Array(32), new Float32Array(54), new Float32Array(48), geom.slice(1)), /15 numbers/);
   });
 });

@@ -17,8 +17,11 @@ const px = (seed: number, c: number, y: number, x: number): number => (seed * 31
 /** One record in the official layout: label byte(s), then the R plane, G plane, B plane, each 32x32 row-major. */
 function record(labels: number[], seed: number): Buffer {
   const b = Buffer.alloc(labels.length + 3072);
-  labels.forEach((l, i) => (b[i] = l));
-  for (let c = 0; c < 3; c++) for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) b[labels.length + c * 1024 + y * 32 + x] = px(seed, c, y, x);
+  labels.forEach((l, i) => {
+    b[i] = l;
+  });
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) b[labels.length + c * 1024 + y * 32 + x] = px(seed, c, y, x);
   return b;
 }
 
@@ -31,7 +34,7 @@ function makeCifar10(parent: string, per = 2): string {
     writeFileSync(join(dir, `data_batch_${b}.bin`), Buffer.concat(recs));
   }
   writeFileSync(join(dir, 'test_batch.bin'), Buffer.concat([record([9], 100), record([0], 101), record([4], 102)]));
-  writeFileSync(join(dir, 'batches.meta.txt'), CIFAR10_NAMES.join('\n') + '\n\n');
+  writeFileSync(join(dir, 'batches.meta.txt'), `${CIFAR10_NAMES.join('\n')}\n\n`);
   return dir;
 }
 
@@ -43,7 +46,13 @@ test('cifar10: a record maps R, G, B planes to the right NHWC floats', () => {
   assert.deepEqual([...set.labels], [9, 0, 4]);
   assert.deepEqual(set.classNames, CIFAR10_NAMES);
   for (let n = 0; n < 3; n++) {
-    for (const [y, x] of [[0, 0], [0, 31], [5, 17], [31, 0], [31, 31]]) {
+    for (const [y, x] of [
+      [0, 0],
+      [0, 31],
+      [5, 17],
+      [31, 0],
+      [31, 31],
+    ]) {
       for (let c = 0; c < 3; c++) {
         const got = set.images[((n * 32 + y) * 32 + x) * 3 + c];
         assert.equal(got, Math.fround(px(100 + n, c, y, x) / 255), `image ${n} (${y}, ${x}) channel ${c}`);
@@ -52,7 +61,8 @@ test('cifar10: a record maps R, G, B planes to the right NHWC floats', () => {
   }
   // Every value of image 1, exhaustively.
   for (let i = 0; i < 1024; i++) {
-    const y = Math.floor(i / 32), x = i % 32;
+    const y = Math.floor(i / 32),
+      x = i % 32;
     for (let c = 0; c < 3; c++) assert.equal(set.images[(1024 + i) * 3 + c], Math.fround(px(101, c, y, x) / 255));
   }
 });
@@ -81,8 +91,8 @@ test('cifar100: fine labels (second byte), coarse ignored; names from fine_label
   writeFileSync(join(dir, 'train.bin'), Buffer.concat([record([19, 99], 1), record([0, 42], 2)]));
   writeFileSync(join(dir, 'test.bin'), record([3, 7], 3));
   const fine = Array.from({ length: 100 }, (_, i) => `fine${i}`);
-  writeFileSync(join(dir, 'fine_label_names.txt'), fine.join('\n') + '\n');
-  writeFileSync(join(dir, 'coarse_label_names.txt'), Array.from({ length: 20 }, (_, i) => `coarse${i}`).join('\n') + '\n');
+  writeFileSync(join(dir, 'fine_label_names.txt'), `${fine.join('\n')}\n`);
+  writeFileSync(join(dir, 'coarse_label_names.txt'), `${Array.from({ length: 20 }, (_, i) => `coarse${i}`).join('\n')}\n`);
   const train = checkImageSet(loadCifar100({ root: join(tmp, 'c100'), split: 'train' }));
   assert.deepEqual([...train.labels], [99, 42]);
   assert.equal(train.numClasses, 100);
@@ -104,16 +114,34 @@ test('cifar: errors name the missing or truncated file', () => {
   // A limit inside the first two batches does not read batch 3.
   assert.equal(loadCifar10({ root: dir, split: 'train', limit: 4 }).count, 4);
   rmSync(join(dir, 'data_batch_3.bin'));
-  assert.throws(() => loadCifar10({ root: dir, split: 'train' }), (e: Error) => e.message.startsWith(`${join(dir, 'data_batch_3.bin')}: missing (CIFAR-10 binary: train needs data_batch_1.bin,`));
+  assert.throws(
+    () => loadCifar10({ root: dir, split: 'train' }),
+    (e: Error) => e.message.startsWith(`${join(dir, 'data_batch_3.bin')}: missing (CIFAR-10 binary: train needs data_batch_1.bin,`),
+  );
   writeFileSync(join(dir, 'test_batch.bin'), Buffer.alloc(0));
-  assert.throws(() => loadCifar10({ root: dir, split: 'test' }), { message: `${join(dir, 'test_batch.bin')}: empty file (0 bytes), expected 3073-byte records` });
+  assert.throws(() => loadCifar10({ root: dir, split: 'test' }), {
+    message: `${join(dir, 'test_batch.bin')}: empty file (0 bytes), expected 3073-byte records`,
+  });
   writeFileSync(join(dir, 'test_batch.bin'), record([10], 0));
-  assert.throws(() => loadCifar10({ root: dir, split: 'test' }), { message: `${join(dir, 'test_batch.bin')}: record 0 has label 10, outside [0, 10)` });
+  assert.throws(() => loadCifar10({ root: dir, split: 'test' }), {
+    message: `${join(dir, 'test_batch.bin')}: record 0 has label 10, outside [0, 10)`,
+  });
   writeFileSync(join(dir, 'test_batch.bin'), record([1], 0));
   writeFileSync(join(dir, 'batches.meta.txt'), 'a\nb\n');
-  assert.throws(() => loadCifar10({ root: dir, split: 'test' }), { message: `${join(dir, 'batches.meta.txt')}: expected 10 class names (one a line), found 2` });
+  assert.throws(() => loadCifar10({ root: dir, split: 'test' }), {
+    message: `${join(dir, 'batches.meta.txt')}: expected 10 class names (one a line), found 2`,
+  });
   // Not a CIFAR folder at all; and one that does not exist.
-  assert.throws(() => loadCifar100({ root: tmp, split: 'train' }), (e: Error) => e.message.startsWith(`${tmp}: not a CIFAR-100 binary folder holding train.bin, test.bin (in it or in ${join(tmp, 'cifar-100-binary')}`));
+  assert.throws(
+    () => loadCifar100({ root: tmp, split: 'train' }),
+    (e: Error) =>
+      e.message.startsWith(
+        `${tmp}: not a CIFAR-100 binary folder holding train.bin, test.bin (in it or in ${join(tmp, 'cifar-100-binary')}`,
+      ),
+  );
   const none = join(tmp, 'absent');
-  assert.throws(() => loadCifar10({ root: none, split: 'train' }), (e: Error) => e.message.startsWith(`${none}: no such folder; need a CIFAR-10 binary folder`));
+  assert.throws(
+    () => loadCifar10({ root: none, split: 'train' }),
+    (e: Error) => e.message.startsWith(`${none}: no such folder; need a CIFAR-10 binary folder`),
+  );
 });

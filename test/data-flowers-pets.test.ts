@@ -29,7 +29,9 @@ async function jpeg(path: string, c: [number, number, number], w = 10, h = 8): P
 function assertColor(images: Float32Array, size: number, n: number, c: number[], what: string): void {
   const o = ((n * size + (size >> 1)) * size + (size >> 1)) * 3;
   const got = [images[o], images[o + 1], images[o + 2]].map((v) => Math.round(v * 255));
-  got.forEach((g, k) => assert.ok(Math.abs(g - c[k]) <= 3, `${what}: got ${got}, want ${c}`));
+  got.forEach((g, k) => {
+    assert.ok(Math.abs(g - c[k]) <= 3, `${what}: got ${got}, want ${c}`);
+  });
 }
 
 // Flowers-102 fixture: 12 images; labels (1-based classes) of images 1..12; the three id lists.
@@ -40,14 +42,20 @@ const TSTID = [3, 4, 7, 8, 11, 12];
 
 async function makeFlowers(root: string, o: { compress?: boolean } = {}): Promise<void> {
   for (let i = 1; i <= FLOWER_LABELS.length; i++) await jpeg(flowers102Image(root, i), colorOf(i));
-  writeFileSync(join(root, 'imagelabels.mat'), matFile([{ name: 'labels', cls: 'double', dims: [1, 12], storage: 'uint8', vals: FLOWER_LABELS }], o));
+  writeFileSync(
+    join(root, 'imagelabels.mat'),
+    matFile([{ name: 'labels', cls: 'double', dims: [1, 12], storage: 'uint8', vals: FLOWER_LABELS }], o),
+  );
   writeFileSync(
     join(root, 'setid.mat'),
-    matFile([
-      { name: 'trnid', cls: 'uint16', dims: [1, 3], storage: 'uint16', vals: TRNID },
-      { name: 'valid', cls: 'uint16', dims: [1, 3], storage: 'uint16', vals: VALID },
-      { name: 'tstid', cls: 'double', dims: [1, 6], storage: 'double', vals: TSTID },
-    ], { compress: true }),
+    matFile(
+      [
+        { name: 'trnid', cls: 'uint16', dims: [1, 3], storage: 'uint16', vals: TRNID },
+        { name: 'valid', cls: 'uint16', dims: [1, 3], storage: 'uint16', vals: VALID },
+        { name: 'tstid', cls: 'double', dims: [1, 6], storage: 'double', vals: TSTID },
+      ],
+      { compress: true },
+    ),
   );
 }
 
@@ -59,13 +67,23 @@ test('flowers102: train = trnid + valid, test = tstid; labels 1..102 -> 0..101; 
   assert.deepEqual(ids.ids, [1, 5, 9, 2, 6, 10]);
   assert.deepEqual([...ids.labels], [76, 4, 4, 4, 101, 101]);
   const train = checkImageSet(await loadFlowers102({ root, split: 'train', size: 6 }));
-  assert.deepEqual([train.name, train.count, train.height, train.width, train.channels, train.numClasses], ['flowers102-train', 6, 6, 6, 3, 102]);
+  assert.deepEqual(
+    [train.name, train.count, train.height, train.width, train.channels, train.numClasses],
+    ['flowers102-train', 6, 6, 6, 3, 102],
+  );
   assert.deepEqual([...train.labels], [76, 4, 4, 4, 101, 101]);
-  ids.ids.forEach((id, n) => assertColor(train.images, 6, n, colorOf(id), `train image ${n} (id ${id})`));
+  ids.ids.forEach((id, n) => {
+    assertColor(train.images, 6, n, colorOf(id), `train image ${n} (id ${id})`);
+  });
   const testSet = checkImageSet(await loadFlowers102({ root, split: 'test', size: 4 }));
   assert.equal(testSet.count, 6);
-  assert.deepEqual([...testSet.labels], TSTID.map((id) => FLOWER_LABELS[id - 1] - 1));
-  TSTID.forEach((id, n) => assertColor(testSet.images, 4, n, colorOf(id), `test image ${n} (id ${id})`));
+  assert.deepEqual(
+    [...testSet.labels],
+    TSTID.map((id) => FLOWER_LABELS[id - 1] - 1),
+  );
+  TSTID.forEach((id, n) => {
+    assertColor(testSet.images, 4, n, colorOf(id), `test image ${n} (id ${id})`);
+  });
   // A limit balanced over classes: classes 0, 76, 101 in tstid order 3(102) 4(77) 7(1) 8(77) 11(1) 12(1).
   const lim = await loadFlowers102({ root, split: 'test', size: 4, limit: 3 });
   assert.deepEqual([...lim.labels], [101, 76, 0]);
@@ -77,17 +95,38 @@ test('flowers102: errors name the missing or bad file', async () => {
   assert.equal(readFlowers102Split(root, 'test').ids.length, 6); // compressed imagelabels.mat reads too
   rmSync(join(root, 'jpg', 'image_00009.jpg'));
   await assert.rejects(loadFlowers102({ root, split: 'train', size: 4 }), (e: Error) =>
-    e.message.startsWith(`${join(root, 'jpg', 'image_00009.jpg')}: missing; Oxford Flowers-102 expects root/jpg/image_NNNNN.jpg, root/imagelabels.mat, root/setid.mat`));
+    e.message.startsWith(
+      `${join(root, 'jpg', 'image_00009.jpg')}: missing; Oxford Flowers-102 expects root/jpg/image_NNNNN.jpg, ` +
+        `root/imagelabels.mat, ` +
+        `root/setid.mat`,
+    ),
+  );
   writeFileSync(join(root, 'jpg', 'image_00009.jpg'), 'not a jpeg');
-  await assert.rejects(loadFlowers102({ root, split: 'train', size: 4 }), (e: Error) => e.message.startsWith(`${join(root, 'jpg', 'image_00009.jpg')}: cannot decode image:`));
+  await assert.rejects(loadFlowers102({ root, split: 'train', size: 4 }), (e: Error) =>
+    e.message.startsWith(`${join(root, 'jpg', 'image_00009.jpg')}: cannot decode image:`),
+  );
   writeFileSync(join(root, 'setid.mat'), matFile([{ name: 'trnid', cls: 'double', dims: [1, 2], storage: 'double', vals: [1, 13] }]));
-  assert.throws(() => readFlowers102Split(root, 'train'), { message: `${join(root, 'setid.mat')}: trnid holds image id 13, outside 1..12 (the images in imagelabels.mat)` });
-  assert.throws(() => readFlowers102Split(root, 'test'), { message: `${join(root, 'setid.mat')}: no numeric variable 'tstid' (has 'trnid')` });
-  writeFileSync(join(root, 'imagelabels.mat'), matFile([{ name: 'labels', cls: 'double', dims: [1, 2], storage: 'double', vals: [1, 103] }]));
-  assert.throws(() => readFlowers102Split(root, 'train'), { message: `${join(root, 'imagelabels.mat')}: labels(2) = 103 is not a class in 1..102` });
+  assert.throws(() => readFlowers102Split(root, 'train'), {
+    message: `${join(root, 'setid.mat')}: trnid holds image id 13, outside 1..12 (the images in imagelabels.mat)`,
+  });
+  assert.throws(() => readFlowers102Split(root, 'test'), {
+    message: `${join(root, 'setid.mat')}: no numeric variable 'tstid' (has 'trnid')`,
+  });
+  writeFileSync(
+    join(root, 'imagelabels.mat'),
+    matFile([{ name: 'labels', cls: 'double', dims: [1, 2], storage: 'double', vals: [1, 103] }]),
+  );
+  assert.throws(() => readFlowers102Split(root, 'train'), {
+    message: `${join(root, 'imagelabels.mat')}: labels(2) = 103 is not a class in 1..102`,
+  });
   rmSync(join(root, 'setid.mat'));
-  assert.throws(() => readFlowers102Split(root, 'train'), (e: Error) => e.message.startsWith(`${join(root, 'setid.mat')}: missing; Oxford Flowers-102 expects`));
-  await assert.rejects(loadFlowers102({ root: join(tmp, 'nowhere'), split: 'train', size: 4 }), (e: Error) => e.message.startsWith(`${join(tmp, 'nowhere')}: no such folder; Oxford Flowers-102 expects`));
+  assert.throws(
+    () => readFlowers102Split(root, 'train'),
+    (e: Error) => e.message.startsWith(`${join(root, 'setid.mat')}: missing; Oxford Flowers-102 expects`),
+  );
+  await assert.rejects(loadFlowers102({ root: join(tmp, 'nowhere'), split: 'train', size: 4 }), (e: Error) =>
+    e.message.startsWith(`${join(tmp, 'nowhere')}: no such folder; Oxford Flowers-102 expects`),
+  );
 });
 
 // Pets fixture: the official list format, comment lines included.
@@ -100,7 +139,14 @@ Abyssinian_101 1 1 1
 yorkshire_terrier_1 37 2 25
 `;
 const TEST_LIST = 'Abyssinian_1 1 1 1\r\namerican_bulldog_100 2 2 1\r\n';
-const PET_IMAGES = ['Abyssinian_100', 'american_bulldog_10', 'Abyssinian_101', 'yorkshire_terrier_1', 'Abyssinian_1', 'american_bulldog_100'];
+const PET_IMAGES = [
+  'Abyssinian_100',
+  'american_bulldog_10',
+  'Abyssinian_101',
+  'yorkshire_terrier_1',
+  'Abyssinian_1',
+  'american_bulldog_100',
+];
 
 async function makePets(root: string): Promise<void> {
   for (const [i, name] of PET_IMAGES.entries()) await jpeg(join(root, 'images', `${name}.jpg`), colorOf(i), 12, 9);
@@ -119,7 +165,9 @@ test('pets: list lines parse (comments skipped), class names strip _<number>', (
   ]);
   assert.equal(petsClassName('great_pyrenees_173'), 'great_pyrenees');
   assert.equal(petsClassName('British_Shorthair_27'), 'British_Shorthair');
-  assert.throws(() => parsePetsList('Abyssinian_1 1 1\n', 'l.txt'), { message: 'l.txt:1: expected "NAME CLASS_ID SPECIES BREED_ID", got "Abyssinian_1 1 1"' });
+  assert.throws(() => parsePetsList('Abyssinian_1 1 1\n', 'l.txt'), {
+    message: 'l.txt:1: expected "NAME CLASS_ID SPECIES BREED_ID", got "Abyssinian_1 1 1"',
+  });
   assert.throws(() => parsePetsList('#c\nAbyssinian_1 38 1 1\n', 'l.txt'), { message: 'l.txt:2: class id 38 is outside 1..37' });
   assert.throws(() => parsePetsList('x_1 1 3 1\n', 'l.txt'), { message: 'l.txt:1: species 3 is neither 1 (cat) nor 2 (dog)' });
   assert.throws(() => parsePetsList('#only a comment\n', 'l.txt'), { message: 'l.txt: no entries' });
@@ -147,17 +195,29 @@ test('pets: errors name the missing file', async () => {
   await makePets(root);
   rmSync(join(root, 'images', 'Abyssinian_101.jpg'));
   await assert.rejects(loadPets({ root, split: 'train', size: 4 }), (e: Error) =>
-    e.message.startsWith(`${join(root, 'images', 'Abyssinian_101.jpg')}: missing (listed in ${join(root, 'annotations', 'trainval.txt')}); Oxford-IIIT Pets expects`));
+    e.message.startsWith(
+      `${join(root, 'images', 'Abyssinian_101.jpg')}: missing (listed in ${join(root, 'annotations', 'trainval.txt')}); ` +
+        `Oxford-IIIT ` +
+        `Pets expects`,
+    ),
+  );
   rmSync(join(root, 'annotations', 'test.txt'));
-  await assert.rejects(loadPets({ root, split: 'test', size: 4 }), (e: Error) => e.message.startsWith(`${join(root, 'annotations', 'test.txt')}: missing; Oxford-IIIT Pets expects root/images/<Name>_<n>.jpg`));
-  writeFileSync(join(root, 'annotations', 'trainval.txt'), TRAINVAL + 'Abyssinian_7 2 1 1\n');
+  await assert.rejects(loadPets({ root, split: 'test', size: 4 }), (e: Error) =>
+    e.message.startsWith(`${join(root, 'annotations', 'test.txt')}: missing; Oxford-IIIT Pets expects root/images/<Name>_<n>.jpg`),
+  );
+  writeFileSync(join(root, 'annotations', 'trainval.txt'), `${TRAINVAL}Abyssinian_7 2 1 1\n`);
   await assert.rejects(loadPets({ root, split: 'train', size: 4 }), {
-    message: `${join(root, 'annotations', 'trainval.txt')}: class id 2 is 'american_bulldog' for some images and 'Abyssinian' for Abyssinian_7`,
+    message:
+      `${join(root, 'annotations', 'trainval.txt')}: class id 2 is 'american_bulldog' for some images and 'Abyssinian' for ` +
+      `Abyssinian_7`,
   });
 });
 
 test('sources: cifar10, cifar100, flowers102 and pets are registered and load from --data', async () => {
-  assert.deepEqual(DATASET_SOURCES.map((s) => s.name), ['synthetic', 'fashion-mnist', 'imagenet', 'cifar10', 'cifar100', 'flowers102', 'pets']);
+  assert.deepEqual(
+    DATASET_SOURCES.map((s) => s.name),
+    ['synthetic', 'fashion-mnist', 'imagenet', 'cifar10', 'cifar100', 'flowers102', 'pets'],
+  );
   const base: Omit<DataConfig, 'dataset'> = { viewSize: 6, evalCropFraction: 0.75 };
   const flowers = join(tmp, 'src-flowers');
   await makeFlowers(flowers);
@@ -181,6 +241,7 @@ test('sources: cifar10, cifar100, flowers102 and pets are registered and load fr
     assert.throws(() => resolveDataset(d), { message: pathNeeded(name) });
     await assert.rejects(async () => DATASET_SOURCES.find((s) => s.name === name)!.load(d, 0), { message: pathNeeded(name) });
   }
-  assert.match(pathNeeded('flowers102'), /^data\.path: dataset 'flowers102' needs --data PATH to the Oxford Flowers-102 folder: root\/jpg\/image_NNNNN\.jpg, root\/imagelabels\.mat, root\/setid\.mat/);
+  assert.match(pathNeeded('flowers102'), /^data\.path: dataset 'flowers102' needs --data PATH to the Oxford Flowers-102 folder: root\//);
+  assert.match(pathNeeded('flowers102'), /folder: root\/jpg\/image_NNNNN\.jpg, root\/imagelabels\.mat, root\/setid\.mat/);
   assert.match(pathNeeded('cifar100'), /cifar-100-binary\/ \(train\.bin, test\.bin\) or its parent/);
 });

@@ -5,13 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx, parseIdx, readIdx, readIdxImages, readIdxLabels, readIdxPair } from '../data/idx.ts';
-import {
-  FASHION_MNIST_CLASS_NAMES,
-  FASHION_MNIST_DIR,
-  fashionMnistAvailable,
-  loadFashionMnist,
-  toRgb,
-} from '../data/fashion-mnist.ts';
+import { FASHION_MNIST_CLASS_NAMES, FASHION_MNIST_DIR, fashionMnistAvailable, loadFashionMnist, toRgb } from '../data/fashion-mnist.ts';
 import { checkImageSet, classCounts } from '../data/image-set.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sslbench-idx-'));
@@ -19,12 +13,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 // Two 2x3 images written by hand: magic 0x00000803, dims 2, 2, 3, then 12 pixel bytes.
 const IMAGE_BYTES = Buffer.from([
-  0x00, 0x00, 0x08, 0x03,
-  0x00, 0x00, 0x00, 0x02,
-  0x00, 0x00, 0x00, 0x02,
-  0x00, 0x00, 0x00, 0x03,
-  0, 1, 2, 3, 4, 5,
-  255, 128, 64, 32, 16, 8,
+  0x00, 0x00, 0x08, 0x03, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0, 1, 2, 3, 4, 5, 255, 128, 64, 32, 16, 8,
 ]);
 // Two labels: magic 0x00000801, dim 2, then 3 and 7.
 const LABEL_BYTES = Buffer.from([0x00, 0x00, 0x08, 0x01, 0x00, 0x00, 0x00, 0x02, 3, 7]);
@@ -80,11 +69,17 @@ test('idx: truncated data names the file and the sizes', () => {
 test('idx: truncated gzip stream and truncated header', () => {
   const full = gzipSync(IMAGE_BYTES);
   const p = write('cut-images-idx3-ubyte.gz', full.subarray(0, full.length - 6));
-  assert.throws(() => readIdx(p), (e: Error) => e.message.startsWith(`${p}: truncated or corrupt gzip data`));
+  assert.throws(
+    () => readIdx(p),
+    (e: Error) => e.message.startsWith(`${p}: truncated or corrupt gzip data`),
+  );
   const h = write('header-images-idx3-ubyte', IMAGE_BYTES.subarray(0, 10));
   assert.throws(() => readIdx(h), { message: `${h}: truncated header: 3 dimensions need 16 header bytes, file has 10` });
   const tiny = write('tiny', Buffer.from([0, 0]));
-  assert.throws(() => readIdx(tiny), (e: Error) => e.message.startsWith(`${tiny}: truncated: 2 bytes`));
+  assert.throws(
+    () => readIdx(tiny),
+    (e: Error) => e.message.startsWith(`${tiny}: truncated: 2 bytes`),
+  );
 });
 
 test('idx: extra trailing bytes are an error', () => {
@@ -110,11 +105,15 @@ test('idx: bad magic and unsupported dtype name the file', () => {
 
 test('idx: wrong number of dimensions and label/image count mismatch', () => {
   const labels = write('dims-labels-idx1-ubyte', LABEL_BYTES);
-  assert.throws(() => readIdxImages(labels), (e: Error) =>
-    e.message.startsWith(`${labels}: expected images with 3 dimensions (magic 0x00000803), file has 1`),
+  assert.throws(
+    () => readIdxImages(labels),
+    (e: Error) => e.message.startsWith(`${labels}: expected images with 3 dimensions (magic 0x00000803), file has 1`),
   );
   const images = write('dims-images-idx3-ubyte', IMAGE_BYTES);
-  assert.throws(() => readIdxLabels(images), (e: Error) => e.message.startsWith(`${images}: expected labels with 1 dimension`));
+  assert.throws(
+    () => readIdxLabels(images),
+    (e: Error) => e.message.startsWith(`${images}: expected labels with 1 dimension`),
+  );
   const three = write('three-labels-idx1-ubyte', encodeIdx([3], Uint8Array.from([1, 2, 3])));
   assert.throws(() => readIdxPair(images, three), {
     message: `${three}: has 3 labels but ${images} has 2 images`,
@@ -123,7 +122,10 @@ test('idx: wrong number of dimensions and label/image count mismatch', () => {
 
 test('idx: a missing file names the path', () => {
   const p = join(tmp, 'nope-idx3-ubyte');
-  assert.throws(() => readIdx(p), (e: Error) => e.message.startsWith(`${p}: cannot read:`) && /ENOENT/.test(e.message));
+  assert.throws(
+    () => readIdx(p),
+    (e: Error) => e.message.startsWith(`${p}: cannot read:`) && /ENOENT/.test(e.message),
+  );
 });
 
 // ---------- Fashion-MNIST loader on a small fake dataset ----------
@@ -135,7 +137,13 @@ function fakeFashionDir(name: string): string {
   const train = Uint8Array.from({ length: 3 * 4 * 5 }, (_, i) => (i * 17) % 256);
   writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), encodeIdx([3, 4, 5], train, { gzip: true }));
   writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), encodeIdx([3], Uint8Array.from([9, 0, 4]), { gzip: true }));
-  writeFileSync(join(dir, 't10k-images-idx3-ubyte'), encodeIdx([2, 4, 5], Uint8Array.from({ length: 40 }, (_, i) => 255 - i)));
+  writeFileSync(
+    join(dir, 't10k-images-idx3-ubyte'),
+    encodeIdx(
+      [2, 4, 5],
+      Uint8Array.from({ length: 40 }, (_, i) => 255 - i),
+    ),
+  );
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), encodeIdx([2], Uint8Array.from([1, 2])));
   return dir;
 }
@@ -170,15 +178,17 @@ test('fashion-mnist: loads gzipped and raw files from a folder', () => {
 test('fashion-mnist: missing folder, missing file and bad label give clear errors', () => {
   const missing = join(tmp, 'no-such-dir');
   assert.equal(fashionMnistAvailable(missing), false);
-  assert.throws(() => loadFashionMnist({ dir: missing, split: 'train' }), (e: Error) =>
-    e.message.startsWith(missing) && e.message.includes('apt-get install dataset-fashion-mnist'),
+  assert.throws(
+    () => loadFashionMnist({ dir: missing, split: 'train' }),
+    (e: Error) => e.message.startsWith(missing) && e.message.includes('apt-get install dataset-fashion-mnist'),
   );
   const dir = fakeFashionDir('fake2');
   rmSync(join(dir, 't10k-labels-idx1-ubyte'));
   assert.equal(fashionMnistAvailable(dir), false);
   assert.equal(fashionMnistAvailable(dir, 'train'), true);
-  assert.throws(() => loadFashionMnist({ dir, split: 'test' }), (e: Error) =>
-    e.message.startsWith(`${dir}: no Fashion-MNIST test labels file`) && e.message.includes('t10k-labels-idx1-ubyte.gz'),
+  assert.throws(
+    () => loadFashionMnist({ dir, split: 'test' }),
+    (e: Error) => e.message.startsWith(`${dir}: no Fashion-MNIST test labels file`) && e.message.includes('t10k-labels-idx1-ubyte.gz'),
   );
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), encodeIdx([2], Uint8Array.from([1, 10])));
   assert.throws(() => loadFashionMnist({ dir, split: 'test' }), /t10k-labels-idx1-ubyte: label 10 at index 1/);

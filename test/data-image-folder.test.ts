@@ -16,13 +16,20 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 type Rgb = [number, number, number];
 
 /** Writes a w x h image whose pixel (x, y) is `color(x, y)`, in the format of the file's extension. */
-async function writeImage(path: string, w: number, h: number, color: (x: number, y: number) => number[], channels: 1 | 3 | 4 = 3): Promise<string> {
+async function writeImage(
+  path: string,
+  w: number,
+  h: number,
+  color: (x: number, y: number) => number[],
+  channels: 1 | 3 | 4 = 3,
+): Promise<string> {
   mkdirSync(dirname(path), { recursive: true });
   const raw = Buffer.alloc(w * h * channels);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set(color(x, y), (y * w + x) * channels);
   const img = sharp(raw, { raw: { width: w, height: h, channels } });
   const ext = path.slice(path.lastIndexOf('.')).toLowerCase();
-  const out = ext === '.png' ? img.png() : ext === '.webp' ? img.webp({ lossless: true }) : img.jpeg({ quality: 100, chromaSubsampling: '4:4:4' });
+  const out =
+    ext === '.png' ? img.png() : ext === '.webp' ? img.webp({ lossless: true }) : img.jpeg({ quality: 100, chromaSubsampling: '4:4:4' });
   await out.toFile(path);
   return path;
 }
@@ -38,7 +45,9 @@ function pixel(images: Float32Array, size: number, n: number, y: number, x: numb
 const f = (c: number[]): number[] => c.map((v) => Math.fround(v / 255));
 
 function near(got: number[], want: number[], tol: number, what: string): void {
-  got.forEach((g, i) => assert.ok(Math.abs(g - want[i] / 255) <= tol / 255, `${what}: got ${got.map((v) => Math.round(v * 255))}, want ${want}`));
+  got.forEach((g, i) => {
+    assert.ok(Math.abs(g - want[i] / 255) <= tol / 255, `${what}: got ${got.map((v) => Math.round(v * 255))}, want ${want}`);
+  });
 }
 
 test('imagefolder: classes sorted by code point, recursive sorted files, extensions filtered', async () => {
@@ -52,7 +61,10 @@ test('imagefolder: classes sorted by code point, recursive sorted files, extensi
   writeFileSync(join(root, 'stray.png'), 'files directly under the root are not classes');
   const idx = scanImageFolder(root);
   assert.deepEqual(idx.classNames, ['B_upper', 'a_cls', 'b_cls']);
-  assert.deepEqual(idx.files.map((p) => p.slice(root.length + 1)), ['B_upper/x.jpeg', 'a_cls/only.png', 'b_cls/a.JPG', 'b_cls/z.png', 'b_cls/sub/m.webp']);
+  assert.deepEqual(
+    idx.files.map((p) => p.slice(root.length + 1)),
+    ['B_upper/x.jpeg', 'a_cls/only.png', 'b_cls/a.JPG', 'b_cls/z.png', 'b_cls/sub/m.webp'],
+  );
   assert.deepEqual([...idx.labels], [0, 1, 2, 2, 2]);
 
   const set = checkImageSet(await loadImageFolder(root, { size: 4 }));
@@ -102,7 +114,15 @@ test('imagefolder: output order is file order at any concurrency; progress is re
   for (let i = 0; i < colors.length; i++) await solid(join(root, `c${i % 3}`, `img${i}.png`), colors[i], 3 + i, 4);
   const idx = scanImageFolder(root);
   let calls = 0;
-  const images = await decodeImages(idx.files, { size: 3, concurrency: 3, onProgress: (done, total) => { calls++; assert.equal(total, 9); assert.ok(done <= total); } });
+  const images = await decodeImages(idx.files, {
+    size: 3,
+    concurrency: 3,
+    onProgress: (done, total) => {
+      calls++;
+      assert.equal(total, 9);
+      assert.ok(done <= total);
+    },
+  });
   assert.equal(calls, 9);
   idx.files.forEach((file, n) => {
     const i = Number(/img(\d)/.exec(file)![1]);
@@ -112,14 +132,24 @@ test('imagefolder: output order is file order at any concurrency; progress is re
 
 test('imagefolder: per-class and balanced total limits keep the first files in sorted order', async () => {
   const root = join(tmp, 'limits');
-  for (const [cls, n] of [['a', 5], ['b', 1], ['c', 3]] as const) {
+  for (const [cls, n] of [
+    ['a', 5],
+    ['b', 1],
+    ['c', 3],
+  ] as const) {
     for (let i = 0; i < n; i++) await solid(join(root, cls, `${i}.png`), [i, i, i], 2, 2);
   }
   const per = scanImageFolder(root, { limitPerClass: 2 });
-  assert.deepEqual(per.files.map((p) => p.slice(root.length + 1)), ['a/0.png', 'a/1.png', 'b/0.png', 'c/0.png', 'c/1.png']);
+  assert.deepEqual(
+    per.files.map((p) => p.slice(root.length + 1)),
+    ['a/0.png', 'a/1.png', 'b/0.png', 'c/0.png', 'c/1.png'],
+  );
   const tot = scanImageFolder(root, { limit: 6 });
   // Rounds: a0 b0 c0 | a1 c1 | a2 -> 6 files, kept in sorted order.
-  assert.deepEqual(tot.files.map((p) => p.slice(root.length + 1)), ['a/0.png', 'a/1.png', 'a/2.png', 'b/0.png', 'c/0.png', 'c/1.png']);
+  assert.deepEqual(
+    tot.files.map((p) => p.slice(root.length + 1)),
+    ['a/0.png', 'a/1.png', 'a/2.png', 'b/0.png', 'c/0.png', 'c/1.png'],
+  );
   assert.deepEqual([...tot.labels], [0, 0, 0, 1, 2, 2]);
   assert.equal(tot.classNames.length, 3);
   assert.deepEqual(balancedFirst([2, 2, 0, 0, 1], 3), [0, 2, 4]);
@@ -136,16 +166,34 @@ test('imagefolder: the memory estimate is checked before anything is decoded', a
   writeFileSync(join(root, 'x', '9.png'), 'not a png'); // would fail if decoding had started
   assert.equal(imageBytes(7, 224), 7 * 224 * 224 * 3 * 4);
   await assert.rejects(loadImageFolder(root, { size: 64, maxBytes: 64 * 64 * 3 * 4 * 5 }), (e: Error) => {
-    assert.match(e.message, new RegExp(`^${root}: 7 images at 64x64 RGB need 0\\.00 GiB as float32 \\(count\\*size\\*size\\*3\\*4 bytes\\), more than the 0\\.00 GiB allowed; pass a limit \\(limit or limitPerClass\\) \\(at most 5 images fit at this size\\), a smaller size, or a larger memory limit \\(maxBytes\\)$`));
+    assert.match(
+      e.message,
+      new RegExp(
+        `^${root}: 7 images at 64x64 RGB need 0\\.00 GiB as float32 \\(count\\*size\\*size\\*3\\*4 bytes\\), more than the ` +
+          `0\\.00 GiB ` +
+          `allowed; pass a limit \\(limit or limitPerClass\\) \\(at most 5 images fit at this size\\), a smaller size, or a ` +
+          `larger memory limit ` +
+          `\\(maxBytes\\)$`,
+      ),
+    );
     return true;
   });
   // ImageNet-1k train at 224 px is far over the 8 GiB default.
-  assert.throws(() => checkMemory(1_281_167, 224, 8 * 1024 ** 3, '/data/imagenet/train'), /^Error: \/data\/imagenet\/train: 1281167 images at 224x224 RGB need 718\.43 GiB .* more than the 8\.00 GiB allowed; pass a limit \(at most 14266 images fit/);
+  assert.throws(
+    () => checkMemory(1_281_167, 224, 8 * 1024 ** 3, '/data/imagenet/train'),
+    (e: Error) => {
+      assert.match(String(e), /^Error: \/data\/imagenet\/train: 1281167 images at 224x224 RGB need 718\.43 GiB .* more than /);
+      assert.match(String(e), / more than the 8\.00 GiB allowed; pass a limit \(at most 14266 images fit/);
+      return true;
+    },
+  );
 });
 
 test('imagefolder: errors for a missing root, empty class folders, unknown classes and undecodable files', async () => {
   const missing = join(tmp, 'no-such-root');
-  await assert.rejects(loadImageFolder(missing, { size: 4 }), { message: `${missing}: ImageFolder root not found (expected root/<class>/<image files>)` });
+  await assert.rejects(loadImageFolder(missing, { size: 4 }), {
+    message: `${missing}: ImageFolder root not found (expected root/<class>/<image files>)`,
+  });
   const flat = join(tmp, 'flat');
   await solid(join(flat, 'a.png'), [1, 1, 1]);
   assert.throws(() => scanImageFolder(flat), { message: `${flat}: no class sub-folders (expected root/<class>/<image files>)` });
@@ -155,17 +203,25 @@ test('imagefolder: errors for a missing root, empty class folders, unknown class
   mkdirSync(join(empty, 'txt-only'));
   writeFileSync(join(empty, 'txt-only', 'readme.txt'), 'x');
   assert.throws(() => scanImageFolder(empty), {
-    message: `${empty}: no image files (.jpg, .jpeg, .png, .webp) in class folders ${join(empty, 'txt-only')}, ${join(empty, 'void')}`,
+    message:
+      `${empty}: no image files (.jpg, .jpeg, .png, .webp) in ` +
+      `class folders ` +
+      `${join(empty, 'txt-only')}, ` +
+      `${join(empty, 'void')}`,
   });
   const val = join(tmp, 'val');
   await solid(join(val, 'n01', 'a.png'), [1, 1, 1]);
   await solid(join(val, 'n99', 'a.png'), [1, 1, 1]);
-  assert.throws(() => scanImageFolder(val, { classNames: ['n01', 'n02'] }), { message: `${val}: class folder 'n99' not among the 2 expected classes` });
+  assert.throws(() => scanImageFolder(val, { classNames: ['n01', 'n02'] }), {
+    message: `${val}: class folder 'n99' not among the 2 expected classes`,
+  });
   assert.deepEqual([...scanImageFolder(join(tmp, 'val'), { classNames: ['n00', 'n01', 'n99'] }).labels], [1, 2]);
   const bad = join(tmp, 'bad');
   await solid(join(bad, 'c', 'good.png'), [1, 1, 1]);
   writeFileSync(join(bad, 'c', 'broken.jpg'), Buffer.from('this is not a JPEG'));
-  await assert.rejects(loadImageFolder(bad, { size: 4 }), (e: Error) => e.message.startsWith(`${join(bad, 'c', 'broken.jpg')}: cannot decode image:`));
+  await assert.rejects(loadImageFolder(bad, { size: 4 }), (e: Error) =>
+    e.message.startsWith(`${join(bad, 'c', 'broken.jpg')}: cannot decode image:`),
+  );
 });
 
 test('imagenet source: train/ and val/ ImageFolders, trainCount/testCount limits, val takes train classes', async () => {
@@ -186,5 +242,8 @@ test('imagenet source: train/ and val/ ImageFolders, trainCount/testCount limits
   near(pixel(train.images, 8, 0, 4, 4), [50, 100, 150], 3, 'imagenet jpeg');
   await assert.rejects(async () => imagenetSource.load({ ...d, path: undefined }, 0), { message: IMAGENET_NEEDED });
   rmSync(join(root, 'val'), { recursive: true });
-  await assert.rejects(async () => imagenetSource.load(d, 0), (e: Error) => e.message.startsWith(`${join(root, 'val')}: missing; --data for imagenet is an ImageFolder root with train/ and val/`));
+  await assert.rejects(
+    async () => imagenetSource.load(d, 0),
+    (e: Error) => e.message.startsWith(`${join(root, 'val')}: missing; --data for imagenet is an ImageFolder root with train/ and val/`),
+  );
 });

@@ -37,7 +37,10 @@ test('loader: without drop_last every index appears exactly once per epoch', () 
       checkBatchContents(set, b);
       for (const i of b.indices) seen[i]++;
     }
-    assert.ok(seen.every((c) => c === 1), `epoch ${epoch}: counts ${[...seen].filter((c) => c !== 1)}`);
+    assert.ok(
+      seen.every((c) => c === 1),
+      `epoch ${epoch}: counts ${[...seen].filter((c) => c !== 1)}`,
+    );
   }
 });
 
@@ -66,10 +69,19 @@ test('loader: permutation differs across epochs and seeds, and is shuffled', () 
   const p1 = a.permutation(1);
   assert.notDeepEqual(p0, p1);
   assert.notDeepEqual(p0, b.permutation(0));
-  assert.notDeepEqual(p0, Int32Array.from({ length: 200 }, (_, i) => i));
-  assert.deepEqual([...p0].sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i));
+  assert.notDeepEqual(
+    p0,
+    Int32Array.from({ length: 200 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    [...p0].sort((x, y) => x - y),
+    Array.from({ length: 200 }, (_, i) => i),
+  );
   const seq = new BatchLoader(set, { batchSize: 16, seed: 3, shuffle: false });
-  assert.deepEqual([...seq.batchAt(2, 1).indices], Array.from({ length: 16 }, (_, i) => 16 + i));
+  assert.deepEqual(
+    [...seq.batchAt(2, 1).indices],
+    Array.from({ length: 16 }, (_, i) => 16 + i),
+  );
 });
 
 test('loader: batchAt is reproducible, independent of call order (resume)', () => {
@@ -104,7 +116,15 @@ test('loader: the async iterator yields the same batches as batchAt, across epoc
   for await (const b of new BatchLoader(set, { batchSize: 7, seed: 5 }).batches({ startEpoch: 1, startStep: 5, maxBatches: 4 })) {
     resumed.push(b);
   }
-  assert.deepEqual(resumed.map((b) => [b.epoch, b.step]), [[1, 5], [1, 6], [2, 0], [2, 1]]);
+  assert.deepEqual(
+    resumed.map((b) => [b.epoch, b.step]),
+    [
+      [1, 5],
+      [1, 6],
+      [2, 0],
+      [2, 1],
+    ],
+  );
   assert.deepEqual(resumed, got.slice(12, 16));
   // unbounded iteration stops when the consumer breaks
   let n = 0;
@@ -135,8 +155,16 @@ test('loader: prepare runs one batch ahead of the consumer, in order', async () 
     await sleep(20); // the consumer's "training step"
     events.push(`done ${p.step}`);
   }
-  assert.deepEqual(out.map((p) => p.step), [0, 1, 2, 3, 4]);
-  out.forEach((p) => assert.equal(p.sum, loader.batchAt(0, p.step).labels.reduce((a, c) => a + c, 0)));
+  assert.deepEqual(
+    out.map((p) => p.step),
+    [0, 1, 2, 3, 4],
+  );
+  out.forEach((p) => {
+    assert.equal(
+      p.sum,
+      loader.batchAt(0, p.step).labels.reduce((a, c) => a + c, 0),
+    );
+  });
   // batch k+1 is being prepared while the consumer still works on batch k
   for (let k = 0; k < 4; k++) {
     assert.ok(events.indexOf(`prepare ${k + 1}`) < events.indexOf(`done ${k}`), events.join(', '));

@@ -19,10 +19,13 @@ function write(name: string, bytes: Uint8Array): string {
 
 test('matlab: uncompressed imagelabels-like file, double stored as miDOUBLE and as miUINT8', () => {
   const labels = [77, 77, 1, 102, 5];
-  const p = write('imagelabels.mat', matFile([
-    { name: 'labels', cls: 'double', dims: [1, 5], storage: 'double', vals: labels },
-    { name: 'a', cls: 'double', dims: [1, 3], storage: 'uint8', vals: [0, 200, 255] },
-  ]));
+  const p = write(
+    'imagelabels.mat',
+    matFile([
+      { name: 'labels', cls: 'double', dims: [1, 5], storage: 'double', vals: labels },
+      { name: 'a', cls: 'double', dims: [1, 3], storage: 'uint8', vals: [0, 200, 255] },
+    ]),
+  );
   const vars = readMat(p);
   assert.deepEqual([...vars.keys()], ['labels', 'a']);
   const l = matVariable(vars, 'labels', p);
@@ -34,11 +37,14 @@ test('matlab: uncompressed imagelabels-like file, double stored as miDOUBLE and 
 });
 
 test('matlab: compressed setid-like file with uint16 and double row vectors', () => {
-  const bytes = matFile([
-    { name: 'trnid', cls: 'uint16', dims: [1, 4], storage: 'uint16', vals: [6765, 6755, 1, 8189] },
-    { name: 'valid', cls: 'double', dims: [1, 2], storage: 'uint16', vals: [6773, 2] },
-    { name: 'tstid', cls: 'double', dims: [1, 3], storage: 'double', vals: [6734, 3, 4] },
-  ], { compress: true });
+  const bytes = matFile(
+    [
+      { name: 'trnid', cls: 'uint16', dims: [1, 4], storage: 'uint16', vals: [6765, 6755, 1, 8189] },
+      { name: 'valid', cls: 'double', dims: [1, 2], storage: 'uint16', vals: [6773, 2] },
+      { name: 'tstid', cls: 'double', dims: [1, 3], storage: 'double', vals: [6734, 3, 4] },
+    ],
+    { compress: true },
+  );
   assert.equal(bytes.readUInt32LE(128), 15); // miCOMPRESSED
   const vars = parseMat(bytes, 'setid.mat');
   assert.equal(vars.get('trnid')!.className, 'uint16');
@@ -59,7 +65,13 @@ test('matlab: every numeric storage type, negative values; a 2x3 array keeps the
     ['double', 'double', [Math.PI, -Math.E, 0, 1e-300, 1e300, -0.5]],
   ];
   for (const compress of [false, true]) {
-    const vars = parseMat(matFile(cases.map(([s, cls, vals], i) => ({ name: `v${i}_${s}`, cls, dims: [2, 3], storage: s, vals })), { compress }), 'types.mat');
+    const vars = parseMat(
+      matFile(
+        cases.map(([s, cls, vals], i) => ({ name: `v${i}_${s}`, cls, dims: [2, 3], storage: s, vals })),
+        { compress },
+      ),
+      'types.mat',
+    );
     cases.forEach(([s, cls, vals], i) => {
       const v = vars.get(`v${i}_${s}`)!;
       assert.deepEqual(v.dims, [2, 3]);
@@ -87,14 +99,26 @@ test('matlab: non-numeric variables (char) are skipped, numeric ones still read'
 test('matlab: errors name the file and what is wrong', () => {
   const good = matFile([{ name: 'labels', cls: 'double', dims: [1, 5], storage: 'double', vals: [1, 2, 3, 4, 5] }]);
   const trunc = write('trunc.mat', good.subarray(0, good.length - 9));
-  assert.throws(() => readMat(trunc), (e: Error) => e.message.startsWith(`${trunc}: truncated file: miMATRIX element at offset 128 says`));
-  assert.throws(() => readMat(join(tmp, 'nope.mat')), (e: Error) => e.message.startsWith(`${join(tmp, 'nope.mat')}: cannot read:`));
-  assert.throws(() => parseMat(Buffer.alloc(50), 'short.mat'), /^Error: short.mat: not a MATLAB 5 MAT-file: 50 bytes, shorter than the 128-byte header$/);
+  assert.throws(
+    () => readMat(trunc),
+    (e: Error) => e.message.startsWith(`${trunc}: truncated file: miMATRIX element at offset 128 says`),
+  );
+  assert.throws(
+    () => readMat(join(tmp, 'nope.mat')),
+    (e: Error) => e.message.startsWith(`${join(tmp, 'nope.mat')}: cannot read:`),
+  );
+  assert.throws(
+    () => parseMat(Buffer.alloc(50), 'short.mat'),
+    /^Error: short.mat: not a MATLAB 5 MAT-file: 50 bytes, shorter than the 128-byte header$/,
+  );
   const noEndian = Buffer.from(good);
   noEndian.write('XX', 126, 'latin1');
   assert.throws(() => parseMat(noEndian, 'x.mat'), /x.mat: not a MATLAB 5 MAT-file: the endian indicator at bytes 126..127 is "XX"/);
   const v73 = Buffer.concat([header(true, 'MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .', 0x0200), Buffer.alloc(512)]);
-  assert.throws(() => parseMat(v73, 'new.mat'), /new.mat: is a MATLAB 7.3 \(HDF5\) MAT-file, which this reader does not read; re-save it in MATLAB with -v7/);
+  assert.throws(
+    () => parseMat(v73, 'new.mat'),
+    /new.mat: is a MATLAB 7.3 \(HDF5\) MAT-file, which this reader does not read; re-save it in MATLAB with -v7/,
+  );
   // The real part holds fewer values than the dimensions say.
   const short = matFile([{ name: 'labels', cls: 'double', dims: [1, 6], storage: 'double', vals: [1, 2, 3, 4, 5] }]);
   assert.throws(() => parseMat(short, 'f.mat'), /f.mat: variable 'labels': dimensions 1x6 need 6 values, the real part has 5/);

@@ -151,7 +151,10 @@ test('synthetic: shape, range, names and balanced labels', () => {
   assert.ok(hi - lo > 0.5, 'images have contrast');
   // each block of 10 holds every class once
   for (let b = 0; b < 20; b++) {
-    assert.deepEqual([...set.labels.subarray(b * 10, b * 10 + 10)].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      [...set.labels.subarray(b * 10, b * 10 + 10)].sort((x, y) => x - y),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
   }
   const counts = classCounts(set);
   assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `balanced: ${counts}`);
@@ -250,7 +253,16 @@ test('image-set: subset, splitHoldout (stratified, deterministic), toRgb, checkI
   checkImageSet(s1.train);
   checkImageSet(s1.test);
 
-  const grey: ImageSet = { name: 'g', images: new Float32Array([0.1, 0.9]), labels: new Int32Array([0, 1]), count: 2, height: 1, width: 1, channels: 1, numClasses: 2 };
+  const grey: ImageSet = {
+    name: 'g',
+    images: new Float32Array([0.1, 0.9]),
+    labels: new Int32Array([0, 1]),
+    count: 2,
+    height: 1,
+    width: 1,
+    channels: 1,
+    numClasses: 2,
+  };
   const rgb = toRgb(grey);
   assert.equal(rgb.channels, 3);
   assert.deepEqual([...rgb.images], [0.1, 0.1, 0.1, 0.9, 0.9, 0.9].map(Math.fround));

@@ -17,11 +17,17 @@ const micro = (dropPath: number | undefined, seed = 3) =>
 
 describe('drop-path rates and masks (no tensors)', () => {
   it("follows timm's linear rule over the blocks", () => {
-    assert.deepEqual(dropPathRates(4, 0.3).map((r) => +r.toFixed(12)), [0, 0.1, 0.2, 0.3]);
+    assert.deepEqual(
+      dropPathRates(4, 0.3).map((r) => +r.toFixed(12)),
+      [0, 0.1, 0.2, 0.3],
+    );
     assert.deepEqual(dropPathRates(1, 0.3), [0]);
     assert.deepEqual(dropPathRates(3, 0), [0, 0, 0]);
     const m = micro(0.1);
-    assert.deepEqual(m.blocks.map((b) => b.dropPath), [0, 0.1]);
+    assert.deepEqual(
+      m.blocks.map((b) => b.dropPath),
+      [0, 0.1],
+    );
     assert.throws(() => dropPathRates(2, 1), /\[0, 1\)/);
     assert.throws(() => vitConfig('vit-micro', { dropPath: -0.1 }), /dropPath must be a number in \[0, 1\)/);
     m.dispose();
@@ -47,7 +53,9 @@ describe('drop-path rates and masks (no tensors)', () => {
   it('builds the same weights for a seed whatever the rate (separate drop-path stream)', () => {
     const a = micro(undefined);
     const b = micro(0.5);
-    a.allParams().forEach((p, i) => assert.deepEqual(b.allParams()[i].variable.dataSync(), p.variable.dataSync(), p.name));
+    a.allParams().forEach((p, i) => {
+      assert.deepEqual(b.allParams()[i].variable.dataSync(), p.variable.dataSync(), p.name);
+    });
     a.dispose();
     b.dispose();
   });
@@ -132,7 +140,25 @@ for (const engine of TEST_ENGINES) {
       });
       const [ok, mk] = [pick(out), pick(manual)];
       assertClose(ok.dataSync(), mk.dataSync(), 1e-5, 1e-5, 'kept samples');
-      tf.dispose([x, r, xk, rk, out, gx, o1, x1, g1, r1, manual, ok, mk, full.value, sub.value, ...Object.values(full.grads), ...Object.values(sub.grads)]);
+      tf.dispose([
+        x,
+        r,
+        xk,
+        rk,
+        out,
+        gx,
+        o1,
+        x1,
+        g1,
+        r1,
+        manual,
+        ok,
+        mk,
+        full.value,
+        sub.value,
+        ...Object.values(full.grads),
+        ...Object.values(sub.grads),
+      ]);
       blk.dispose();
     });
 
@@ -165,8 +191,13 @@ for (const engine of TEST_ENGINES) {
       assert.notEqual(plain[0].loss, plain[1].loss, 'successive calls draw new masks');
       for (let s = 0; s < 2; s++) {
         assert.equal(again[s].loss, plain[s].loss, 'same seed, same masks');
-        assert.ok(Math.abs(ckpt[s].loss - plain[s].loss) <= 1e-5 * Math.abs(plain[s].loss) + 1e-5, `step ${s}: loss ${ckpt[s].loss} vs ${plain[s].loss}`);
-        plain[s].grads.forEach((g, i) => assertClose(ckpt[s].grads[i], g, 1e-5, 1e-4, `step ${s} grad ${i}`));
+        assert.ok(
+          Math.abs(ckpt[s].loss - plain[s].loss) <= 1e-5 * Math.abs(plain[s].loss) + 1e-5,
+          `step ${s}: loss ${ckpt[s].loss} vs ${plain[s].loss}`,
+        );
+        plain[s].grads.forEach((g, i) => {
+          assertClose(ckpt[s].grads[i], g, 1e-5, 1e-4, `step ${s} grad ${i}`);
+        });
       }
     });
   });

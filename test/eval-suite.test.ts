@@ -13,7 +13,11 @@ import { useBackend } from './helpers/backend.ts';
 
 before(async () => useBackend('wasm'));
 
-const small = { data: { trainCount: 96, testCount: 48 }, optimizer: { batch: 16, epochs: 1, warmupEpochs: 0 }, monitor: { every: 100, queries: 48 } };
+const small = {
+  data: { trainCount: 96, testCount: 48 },
+  optimizer: { batch: 16, epochs: 1, warmupEpochs: 0 },
+  monitor: { every: 100, queries: 48 },
+};
 
 describe('linear-probe suites', () => {
   it('table1 validates: reference rows, MoCo v3 rows, a random-init baseline', () => {
@@ -24,25 +28,48 @@ describe('linear-probe suites', () => {
     assert.equal(t.cells.filter((c) => c.init === 'random').length, 1);
   });
 
-  it('probe protocol per preset: the paper\'s at paper, R-50\'s lr 30x below ViT\'s', () => {
-    assert.deepEqual(linearProbeConfig('paper', 'vit-b/16'), { epochs: 90, batch: 1024, baseLrs: [1, 3, 10], batchNorm: false, augment: true, cacheFeatures: false });
-    assert.deepEqual(linearProbeConfig('paper', 'resnet-50').baseLrs.map((x) => +x.toFixed(4)), [0.0333, 0.1, 0.3333]);
+  it("probe protocol per preset: the paper's at paper, R-50's lr 30x below ViT's", () => {
+    assert.deepEqual(linearProbeConfig('paper', 'vit-b/16'), {
+      epochs: 90,
+      batch: 1024,
+      baseLrs: [1, 3, 10],
+      batchNorm: false,
+      augment: true,
+      cacheFeatures: false,
+    });
+    assert.deepEqual(
+      linearProbeConfig('paper', 'resnet-50').baseLrs.map((x) => +x.toFixed(4)),
+      [0.0333, 0.1, 0.3333],
+    );
     assert.equal(linearProbeConfig('tiny', 'vit-b/16').epochs, 10);
   });
 
   it('runs measured cells (pre-trained and random init), shows references, skips backbones without a stand-in, and caches', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-eval-'));
-    const suite = parseSuite({
-      name: 't1', title: 't', reference: 'Table 1', kind: 'linear',
-      scale: { smoke: small },
-      cells: [
-        { id: 'ref', reference: true, config: {}, paper: { acc: 69 } },
-        { id: 'moco', config: { backbone: { name: 'vit-b/16' } }, scaled: { smoke: { probe: { epochs: 1 } } }, paper: { acc: 76.7 } },
-        { id: 'large', config: { backbone: { name: 'vit-l/16' } }, paper: { acc: 77.6 } },
-        { id: 'random', init: 'random', config: { backbone: { name: 'vit-b/16' } }, scaled: { smoke: { probe: { epochs: 1 } } } },
-      ],
-    }, 'inline');
-    const o = { preset: 'smoke', resultsDir: path.join(dir, 'results'), runsDir: path.join(dir, 'runs'), registry: new Registry(), quiet: true, log: () => {} };
+    const suite = parseSuite(
+      {
+        name: 't1',
+        title: 't',
+        reference: 'Table 1',
+        kind: 'linear',
+        scale: { smoke: small },
+        cells: [
+          { id: 'ref', reference: true, config: {}, paper: { acc: 69 } },
+          { id: 'moco', config: { backbone: { name: 'vit-b/16' } }, scaled: { smoke: { probe: { epochs: 1 } } }, paper: { acc: 76.7 } },
+          { id: 'large', config: { backbone: { name: 'vit-l/16' } }, paper: { acc: 77.6 } },
+          { id: 'random', init: 'random', config: { backbone: { name: 'vit-b/16' } }, scaled: { smoke: { probe: { epochs: 1 } } } },
+        ],
+      },
+      'inline',
+    );
+    const o = {
+      preset: 'smoke',
+      resultsDir: path.join(dir, 'results'),
+      runsDir: path.join(dir, 'runs'),
+      registry: new Registry(),
+      quiet: true,
+      log: () => {},
+    };
     const { table } = await runEvalSuite(suite, o);
     const row = (id: string) => table.rows.find((r) => r.cell === id)!;
     assert.equal(row('ref').paper, 69);

@@ -8,7 +8,15 @@ import { vitConfig } from '../backbones/vit/config.ts';
 import type { BackboneOptions } from '../core/config.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { makeSynthetic } from '../data/synthetic.ts';
-import { FINETUNE_RECIPES, finetune, finetuneEvaluator, softTargetCrossEntropy, transferBackboneOptions, weightDecayGroups, type FinetuneOptions } from '../evaluators/finetune.ts';
+import {
+  FINETUNE_RECIPES,
+  finetune,
+  finetuneEvaluator,
+  softTargetCrossEntropy,
+  transferBackboneOptions,
+  weightDecayGroups,
+  type FinetuneOptions,
+} from '../evaluators/finetune.ts';
 import { TEST_ENGINES, assertClose, useBackend } from './helpers/backend.ts';
 
 /** `count` 16x16 RGB images of 3 classes told apart by their dominant colour, with pixel noise. */
@@ -22,13 +30,15 @@ function colourSet(count: number, seed: number, name: string): ImageSet {
     labels[i] = c;
     const shift = rng.uniform(-0.1, 0.1);
     for (let p = 0; p < size * size; p++) {
-      for (let ch = 0; ch < 3; ch++) images[(i * size * size + p) * 3 + ch] = Math.min(1, Math.max(0, (ch === c ? 0.75 : 0.3) + shift + rng.uniform(-0.2, 0.2)));
+      for (let ch = 0; ch < 3; ch++)
+        images[(i * size * size + p) * 3 + ch] = Math.min(1, Math.max(0, (ch === c ? 0.75 : 0.3) + shift + rng.uniform(-0.2, 0.2)));
     }
   }
   return { name, images, labels, count, height: size, width: size, channels: 3, numClasses: 3 };
 }
 
-const microVit = (opts: BackboneOptions = {}, seed = 1) => new VisionTransformer('vit-micro', vitConfig('vit-micro', { imageSize: 16, ...opts }), seed);
+const microVit = (opts: BackboneOptions = {}, seed = 1) =>
+  new VisionTransformer('vit-micro', vitConfig('vit-micro', { imageSize: 16, ...opts }), seed);
 
 const small = (over: Partial<FinetuneOptions>): FinetuneOptions => ({
   ...FINETUNE_RECIPES.cifar10,
@@ -48,8 +58,14 @@ describe('fine-tuning pieces (no training)', () => {
   before(async () => useBackend('cpu'));
 
   it('soft-target cross-entropy equals the hand-computed value; with smoothed one-hots it is label-smoothing CE', () => {
-    const logits = tf.tensor2d([[1, 2, 3], [0, 0, 0]]);
-    const targets = tf.tensor2d([[0.1, 0.2, 0.7], [1, 0, 0]]);
+    const logits = tf.tensor2d([
+      [1, 2, 3],
+      [0, 0, 0],
+    ]);
+    const targets = tf.tensor2d([
+      [0.1, 0.2, 0.7],
+      [1, 0, 0],
+    ]);
     const loss = softTargetCrossEntropy(logits, targets);
     // row 0: lse = 3 + ln(1 + e^-1 + e^-2); row 1: ln 3
     const lse = 3 + Math.log(1 + Math.exp(-1) + Math.exp(-2));
@@ -64,13 +80,22 @@ describe('fine-tuning pieces (no training)', () => {
     tf.dispose([logits, targets, loss, smooth, first, ls]);
   });
 
-  it("splits weight decay like DeiT: no decay for 1-D params, biases, pos_embed and cls_token", () => {
+  it('splits weight decay like DeiT: no decay for 1-D params, biases, pos_embed and cls_token', () => {
     const m = microVit({ posEmbed: 'learned', randomPatchProj: false });
     const { decay, noDecay } = weightDecayGroups(m.trainableParams());
     const names = (ps: typeof decay) => new Set(ps.map((p) => p.name));
     const nd = names(noDecay);
     const d = names(decay);
-    for (const n of ['pos_embed', 'cls_token', 'blocks.0.norm1.weight', 'blocks.0.norm1.bias', 'blocks.1.attn.qkv.bias', 'norm.weight', 'patch_embed.proj.bias']) assert.ok(nd.has(n), `${n} not decayed`);
+    for (const n of [
+      'pos_embed',
+      'cls_token',
+      'blocks.0.norm1.weight',
+      'blocks.0.norm1.bias',
+      'blocks.1.attn.qkv.bias',
+      'norm.weight',
+      'patch_embed.proj.bias',
+    ])
+      assert.ok(nd.has(n), `${n} not decayed`);
     for (const n of ['blocks.0.attn.qkv.weight', 'blocks.1.mlp.fc2.weight', 'patch_embed.proj.weight']) assert.ok(d.has(n), `${n} decayed`);
     assert.equal(decay.length + noDecay.length, m.trainableParams().length);
     assert.ok(decay.every((p) => p.shape.length > 1));
@@ -116,7 +141,10 @@ for (const engine of TEST_ENGINES) {
         const tensors = tf.memory().numTensors;
         const res = await finetune(m, train, test, small({}));
         assert.equal(tf.memory().numTensors, tensors, 'no tensor leaks');
-        const changed = m.allParams().filter((p) => !p.variable.dataSync().every((v, i) => v === before.get(p.name)![i])).map((p) => p.name);
+        const changed = m
+          .allParams()
+          .filter((p) => !p.variable.dataSync().every((v, i) => v === before.get(p.name)![i]))
+          .map((p) => p.name);
         const after = m.allParams().map((p) => p.variable.dataSync().slice());
         m.dispose();
         return { res, changed, after };
@@ -124,11 +152,22 @@ for (const engine of TEST_ENGINES) {
       const a = await run();
       assert.equal(a.res.curve.length, 1);
       assert.ok(Number.isFinite(a.res.curve[0].loss) && a.res.top1 >= 0 && a.res.top1 <= 100);
-      for (const n of ['blocks.0.attn.qkv.weight', 'blocks.1.mlp.fc2.weight', 'norm.weight', 'cls_token', 'patch_embed.proj.weight', 'patch_embed.proj.bias', 'pos_embed']) assert.ok(a.changed.includes(n), `${n} trained`);
+      for (const n of [
+        'blocks.0.attn.qkv.weight',
+        'blocks.1.mlp.fc2.weight',
+        'norm.weight',
+        'cls_token',
+        'patch_embed.proj.weight',
+        'patch_embed.proj.bias',
+        'pos_embed',
+      ])
+        assert.ok(a.changed.includes(n), `${n} trained`);
       assert.equal(a.changed.length, a.after.length, 'every parameter trained');
       const b = await run();
       assert.deepEqual(b.res, a.res, 'same seed, same result');
-      b.after.forEach((w, i) => assert.deepEqual(w, a.after[i]));
+      b.after.forEach((w, i) => {
+        assert.deepEqual(w, a.after[i]);
+      });
     });
   });
 }
@@ -159,19 +198,26 @@ describe('fine-tuning learns', () => {
     }
   };
 
-  it("a vit-micro at the pre-training ViT's init (sin-cos start, nothing frozen) reaches high top-1 on a small synthetic task within a few epochs", async () => {
-    const t0 = Date.now();
-    const seen: number[] = [];
-    const res = await learn('pretrained', (p) => seen.push(p.epoch));
-    const curve = JSON.stringify(res.curve);
-    assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8]);
-    assert.deepEqual(res.curve.map((p) => p.epoch), seen);
-    assert.ok(res.top1 >= 85 && res.bestTop1 >= 90, `top-1 ${res.top1}, best ${res.bestTop1} (curve ${curve})`);
-    assert.equal(res.top1, res.curve[7].top1);
-    assert.equal(res.bestTop1, Math.max(...res.curve.map((p) => p.top1)));
-    assert.ok(res.curve[7].loss < 0.75 * res.curve[0].loss, `the training loss goes down (curve ${curve})`);
-    assert.ok(Date.now() - t0 < 15000, `took ${Date.now() - t0} ms`);
-  });
+  it(
+    "a vit-micro at the pre-training ViT's init (sin-cos start, nothing frozen) reaches high top-1 on a small synthetic task within " +
+      'a few epochs',
+    async () => {
+      const t0 = Date.now();
+      const seen: number[] = [];
+      const res = await learn('pretrained', (p) => seen.push(p.epoch));
+      const curve = JSON.stringify(res.curve);
+      assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(
+        res.curve.map((p) => p.epoch),
+        seen,
+      );
+      assert.ok(res.top1 >= 85 && res.bestTop1 >= 90, `top-1 ${res.top1}, best ${res.bestTop1} (curve ${curve})`);
+      assert.equal(res.top1, res.curve[7].top1);
+      assert.equal(res.bestTop1, Math.max(...res.curve.map((p) => p.top1)));
+      assert.ok(res.curve[7].loss < 0.75 * res.curve[0].loss, `the training loss goes down (curve ${curve})`);
+      assert.ok(Date.now() - t0 < 15000, `took ${Date.now() - t0} ms`);
+    },
+  );
 
   it('a from-scratch DeiT vit-micro (random init.) learns too, more slowly (no sin-cos prior)', async () => {
     const res = await learn('random');

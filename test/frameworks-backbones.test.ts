@@ -30,7 +30,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const fw = buildFramework(
           registry.frameworks.get(fwName),
           { ...r.framework, mlpDim: 32, outDim: 16, ...(fwName === 'swav' ? { prototypes: 8, freezePrototypesEpochs: 0 } : {}) },
-          { backboneName: backbone, backboneOptions: { imageSize: size }, seed: 3, buildBackbone: (n, o, s) => registry.backbone(n).build(n, o, s) },
+          {
+            backboneName: backbone,
+            backboneOptions: { imageSize: size },
+            seed: 3,
+            buildBackbone: (n, o, s) => registry.backbone(n).build(n, o, s),
+          },
         );
         const opt = buildOptimizer(registry.optimizers.get(r.optimizer.name), fw.trainableParams(), r.optimizer);
         const step = new TrainStep(fw, opt);
@@ -47,7 +52,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
           counts.push(tf.memory().numTensors);
         }
         assert.equal(counts[2], counts[1], `no tensor leak: ${counts.join(', ')}`);
-        assert.ok(w.dataSync().some((x, i) => x !== w0[i]), 'the backbone trained');
+        assert.ok(
+          w.dataSync().some((x, i) => x !== w0[i]),
+          'the backbone trained',
+        );
         tf.dispose([v1, v2]);
         opt.dispose();
         fw.dispose();

@@ -2,7 +2,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
 import { ntXentLoss } from '../frameworks/losses/nt-xent.ts';
-import { Simclr, SIMCLR_VIT_DEFAULTS, simclr, type SimclrConfig } from '../frameworks/simclr.ts';
+import { type Simclr, SIMCLR_VIT_DEFAULTS, simclr, type SimclrConfig } from '../frameworks/simclr.ts';
 import { buildFramework } from '../frameworks/framework.ts';
 import { TEST_ENGINES, useBackend } from './helpers/backend.ts';
 import { dot, maxAbsDiff, microContext, randomViews, snapshot, trainSteps, unit } from './helpers/frameworks.ts';
@@ -31,8 +31,30 @@ for (const engine of TEST_ENGINES) {
 
     it('NT-Xent matches a hand computation (N = 2 and N = 3, self-similarity excluded)', () => {
       const cases: [number[][], number[][], number][] = [
-        [[[1, 2], [0, -1]], [[2, 1], [1, 1]], 0.5],
-        [[[1, 0, 2], [0.5, -1, 1], [3, 1, -1]], [[1, 1, 1], [-1, 0, 2], [2, 2, -0.5]], 0.1],
+        [
+          [
+            [1, 2],
+            [0, -1],
+          ],
+          [
+            [2, 1],
+            [1, 1],
+          ],
+          0.5,
+        ],
+        [
+          [
+            [1, 0, 2],
+            [0.5, -1, 1],
+            [3, 1, -1],
+          ],
+          [
+            [1, 1, 1],
+            [-1, 0, 2],
+            [2, 2, -0.5],
+          ],
+          0.1,
+        ],
       ];
       for (const [z1, z2, tau] of cases) {
         const got = ntXentLoss(tf.tensor2d(z1), tf.tensor2d(z2), tau).dataSync()[0];
@@ -49,18 +71,37 @@ for (const engine of TEST_ENGINES) {
     });
 
     it('returns NaN for NaN projections without throwing', () => {
-      const z = tf.tensor2d([[Number.NaN, 1], [0, 1]]);
+      const z = tf.tensor2d([
+        [Number.NaN, 1],
+        [0, 1],
+      ]);
       assert.ok(Number.isNaN(ntXentLoss(z, z, 0.1).dataSync()[0]));
     });
 
     it('head: 3 layers, no-bias Linears, BN+ReLU hidden, last BN without affine; defaults from the paper', () => {
       assert.deepEqual(SIMCLR_VIT_DEFAULTS, { tau: 0.1, projLayers: 3, mlpDim: 4096, outDim: 256 });
       const m = buildSimclr();
-      assert.deepEqual(m.projector.torchEntries().filter((e) => !e.name.endsWith('num_batches_tracked')).map((e) => `${e.name}${JSON.stringify(e.shape)}`), [
-        'head.0.weight[32,64]', 'head.1.weight[32]', 'head.1.bias[32]', 'head.1.running_mean[32]', 'head.1.running_var[32]',
-        'head.3.weight[32,32]', 'head.4.weight[32]', 'head.4.bias[32]', 'head.4.running_mean[32]', 'head.4.running_var[32]',
-        'head.6.weight[16,32]', 'head.7.running_mean[16]', 'head.7.running_var[16]',
-      ]);
+      assert.deepEqual(
+        m.projector
+          .torchEntries()
+          .filter((e) => !e.name.endsWith('num_batches_tracked'))
+          .map((e) => `${e.name}${JSON.stringify(e.shape)}`),
+        [
+          'head.0.weight[32,64]',
+          'head.1.weight[32]',
+          'head.1.bias[32]',
+          'head.1.running_mean[32]',
+          'head.1.running_var[32]',
+          'head.3.weight[32,32]',
+          'head.4.weight[32]',
+          'head.4.bias[32]',
+          'head.4.running_mean[32]',
+          'head.4.running_var[32]',
+          'head.6.weight[16,32]',
+          'head.7.running_mean[16]',
+          'head.7.running_var[16]',
+        ],
+      );
       assert.deepEqual(Object.keys(m.modules()), ['encoder']);
       m.dispose();
     });
@@ -99,10 +140,13 @@ for (const engine of TEST_ENGINES) {
       assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
       assert.equal(tensors[2], tensors[1], `live tensors after step 2 (${tensors[1]}) and step 3 (${tensors[2]})`);
       const after = snapshot(params);
-      const still = params.filter((p, i) => maxAbsDiff(before[i], after[i]) === 0).map((p) => p.name);
+      const still = params.filter((_p, i) => maxAbsDiff(before[i], after[i]) === 0).map((p) => p.name);
       // zero gradient by mathematics (see test/mocov3.test.ts): the key bias cancels in softmax, and
       // norm.bias only shifts every feature, which the head's first BN removes
-      assert.deepEqual(still.filter((n) => n !== 'norm.bias' && !n.endsWith('attn.k.bias')), []);
+      assert.deepEqual(
+        still.filter((n) => n !== 'norm.bias' && !n.endsWith('attn.k.bias')),
+        [],
+      );
       tf.dispose([v1, v2]);
       m.dispose();
     });

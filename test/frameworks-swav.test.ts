@@ -4,7 +4,7 @@ import { tf } from '../engine/tf.ts';
 import { sinkhorn } from '../frameworks/losses/sinkhorn.ts';
 import { swavLoss } from '../frameworks/losses/swav.ts';
 import { l2Normalize } from '../engine/ops/normalize.ts';
-import { Swav, SWAV_VIT_DEFAULTS, swav, type SwavConfig } from '../frameworks/swav.ts';
+import { type Swav, SWAV_VIT_DEFAULTS, swav, type SwavConfig } from '../frameworks/swav.ts';
 import { buildFramework } from '../frameworks/framework.ts';
 import { TEST_ENGINES, assertClose, useBackend } from './helpers/backend.ts';
 import { maxAbsDiff, microContext, randomViews, rows, snapshot, trainSteps } from './helpers/frameworks.ts';
@@ -15,15 +15,23 @@ function refSinkhorn(scores: number[][], eps: number, iters: number): number[][]
   const k = scores[0].length;
   const q = Array.from({ length: k }, (_, p) => scores.map((row) => Math.exp(row[p] / eps)));
   const total = q.flat().reduce((s, v) => s + v, 0);
-  q.forEach((r) => r.forEach((_, j) => (r[j] /= total)));
+  q.forEach((r) => {
+    r.forEach((_, j) => {
+      r[j] /= total;
+    });
+  });
   for (let it = 0; it < iters; it++) {
     for (const r of q) {
       const sum = r.reduce((s, v) => s + v, 0);
-      r.forEach((_, j) => (r[j] /= sum * k));
+      r.forEach((_, j) => {
+        r[j] /= sum * k;
+      });
     }
     for (let j = 0; j < b; j++) {
       const sum = q.reduce((s, r) => s + r[j], 0);
-      q.forEach((r) => (r[j] /= sum * b));
+      q.forEach((r) => {
+        r[j] /= sum * b;
+      });
     }
   }
   return scores.map((_, j) => q.map((r) => r[j] * b));
@@ -42,8 +50,16 @@ function refSwavLoss(s1: number[][], s2: number[][], t: number, eps: number, ite
   return 0.5 * (l(refSinkhorn(s1, eps, iters), s2) + l(refSinkhorn(s2, eps, iters), s1));
 }
 
-const S1 = [[0.9, -0.2, 0.1, 0.4], [0.3, 0.8, -0.5, 0.0], [-0.1, 0.2, 0.7, -0.6]];
-const S2 = [[0.5, 0.1, -0.3, 0.6], [0.2, 0.9, 0.1, -0.4], [0.0, -0.2, 0.8, 0.3]];
+const S1 = [
+  [0.9, -0.2, 0.1, 0.4],
+  [0.3, 0.8, -0.5, 0.0],
+  [-0.1, 0.2, 0.7, -0.6],
+];
+const S2 = [
+  [0.5, 0.1, -0.3, 0.6],
+  [0.2, 0.9, 0.1, -0.4],
+  [0.0, -0.2, 0.8, 0.3],
+];
 
 function buildSwav(over: Partial<SwavConfig> = {}, seed = 0): Swav {
   return buildFramework(swav, { mlpDim: 32, outDim: 16, prototypes: 10, ...over }, microContext(seed)) as Swav;
@@ -55,12 +71,12 @@ for (const engine of TEST_ENGINES) {
   describe(`SwAV on ${engine.label}`, () => {
     before(async () => useBackend(engine.backend, engine.native));
 
-    it('Sinkhorn-Knopp matches SwAV\'s algorithm written out by hand (B = 3, K = 4, eps 0.05, 3 iterations)', () => {
+    it("Sinkhorn-Knopp matches SwAV's algorithm written out by hand (B = 3, K = 4, eps 0.05, 3 iterations)", () => {
       const got = sinkhorn(tf.tensor2d(S1), 0.05, 3).dataSync();
       assertClose(got, refSinkhorn(S1, 0.05, 3).flat(), 1e-5, 1e-4, 'codes');
     });
 
-    it('Sinkhorn marginals: each sample\'s code sums to 1 exactly; the prototypes\' to B/K, reached as iterations grow', () => {
+    it("Sinkhorn marginals: each sample's code sums to 1 exactly; the prototypes' to B/K, reached as iterations grow", () => {
       const s = tf.randomUniform([8, 5], -1, 1, 'float32', 3) as tf.Tensor2D;
       const q3 = sinkhorn(s, 0.05, 3);
       assertClose(tf.sum(q3, 1).dataSync(), new Array(8).fill(1), 1e-5, 0, 'sample sums');
@@ -72,8 +88,17 @@ for (const engine of TEST_ENGINES) {
     });
 
     it('Sinkhorn is shift-invariant (max subtraction: exp(8 / 0.05) would overflow), NaN (no throw) for NaN', () => {
-      assertClose(sinkhorn(tf.add(tf.tensor2d(S1), 7) as tf.Tensor2D, 0.05, 3).dataSync(), sinkhorn(tf.tensor2d(S1), 0.05, 3).dataSync(), 1e-5, 1e-4, 'shifted');
-      const nan = tf.tensor2d([[Number.NaN, 0], [0, 1]]);
+      assertClose(
+        sinkhorn(tf.add(tf.tensor2d(S1), 7) as tf.Tensor2D, 0.05, 3).dataSync(),
+        sinkhorn(tf.tensor2d(S1), 0.05, 3).dataSync(),
+        1e-5,
+        1e-4,
+        'shifted',
+      );
+      const nan = tf.tensor2d([
+        [Number.NaN, 0],
+        [0, 1],
+      ]);
       assert.ok(Number.isNaN(swavLoss(nan, nan, { temperature: 0.1, epsilon: 0.05, sinkhornIters: 3 }).dataSync()[0]));
     });
 
@@ -86,22 +111,40 @@ for (const engine of TEST_ENGINES) {
     it('codes carry no gradient: d loss / d scores1 = (softmax(scores1 / T) - q2) / (2 B T)', () => {
       const t = 0.1;
       const s2 = tf.tensor2d(S2);
-      const g = tf.grad((s: tf.Tensor) => swavLoss(s as tf.Tensor2D, s2, { temperature: t, epsilon: 0.05, sinkhornIters: 3 }))(tf.tensor2d(S1));
+      const g = tf.grad((s: tf.Tensor) => swavLoss(s as tf.Tensor2D, s2, { temperature: t, epsilon: 0.05, sinkhornIters: 3 }))(
+        tf.tensor2d(S1),
+      );
       const q2 = refSinkhorn(S2, 0.05, 3);
-      const want = S1.flatMap((row, b) => logSoftmax(row.map((v) => v / t)).map((lp, k) => (Math.exp(lp) - q2[b][k]) / (2 * S1.length * t)));
+      const want = S1.flatMap((row, b) =>
+        logSoftmax(row.map((v) => v / t)).map((lp, k) => (Math.exp(lp) - q2[b][k]) / (2 * S1.length * t)),
+      );
       assertClose(g.dataSync(), want, 1e-5, 1e-3, 'gradient');
     });
 
     it('heads without BN (Linears with biases); defaults from SwAV and the paper', () => {
       assert.deepEqual(SWAV_VIT_DEFAULTS, {
-        prototypes: 3000, temperature: 0.1, epsilon: 0.05, sinkhornIters: 3, freezePrototypesEpochs: 1, projLayers: 3, mlpDim: 4096, outDim: 256,
+        prototypes: 3000,
+        temperature: 0.1,
+        epsilon: 0.05,
+        sinkhornIters: 3,
+        freezePrototypesEpochs: 1,
+        projLayers: 3,
+        mlpDim: 4096,
+        outDim: 256,
       });
       const m = buildSwav();
-      assert.deepEqual(m.projector.torchEntries().map((e) => `${e.name}${JSON.stringify(e.shape)}`), [
-        'head.0.weight[32,64]', 'head.0.bias[32]', 'head.2.weight[32,32]', 'head.2.bias[32]', 'head.4.weight[16,32]', 'head.4.bias[16]',
-      ]);
-      const protos = m.modules().encoder.torchEntries().filter((e) => e.name.startsWith('prototypes'));
-      assert.deepEqual(protos.map((e) => `${e.name}${JSON.stringify(e.shape)}`), ['prototypes.weight[10,16]']);
+      assert.deepEqual(
+        m.projector.torchEntries().map((e) => `${e.name}${JSON.stringify(e.shape)}`),
+        ['head.0.weight[32,64]', 'head.0.bias[32]', 'head.2.weight[32,32]', 'head.2.bias[32]', 'head.4.weight[16,32]', 'head.4.bias[16]'],
+      );
+      const protos = m
+        .modules()
+        .encoder.torchEntries()
+        .filter((e) => e.name.startsWith('prototypes'));
+      assert.deepEqual(
+        protos.map((e) => `${e.name}${JSON.stringify(e.shape)}`),
+        ['prototypes.weight[10,16]'],
+      );
       m.dispose();
     });
 
@@ -114,14 +157,17 @@ for (const engine of TEST_ENGINES) {
       tf.dispose(m.prepare(v1, v2, { iter: 400, totalIters: 1000, itersPerEpoch: 1 }));
       assertClose(columnNorms(w), new Array(10).fill(1), 1e-5, 0, 'norms after prepare');
       // exported as SwAV's prototypes.weight [K, D]: rows are the prototypes
-      const e = m.modules().encoder.torchEntries().find((x) => x.name === 'prototypes.weight')!;
+      const e = m
+        .modules()
+        .encoder.torchEntries()
+        .find((x) => x.name === 'prototypes.weight')!;
       const d = e.read() as Float32Array;
       for (let k = 0; k < 10; k++) assert.ok(Math.abs(Math.hypot(...d.subarray(k * 16, (k + 1) * 16)) - 1) < 1e-5);
       tf.dispose([v1, v2]);
       m.dispose();
     });
 
-    it('the loss is the swapped prediction of the normalised projections\' scores against the prototypes', () => {
+    it("the loss is the swapped prediction of the normalised projections' scores against the prototypes", () => {
       const m = buildSwav({ freezePrototypesEpochs: 0 });
       const [v1, v2] = randomViews(4, 13);
       const ctx = { iter: 0, totalIters: 4, itersPerEpoch: 1 };
@@ -161,7 +207,10 @@ for (const engine of TEST_ENGINES) {
       const h0 = snapshot(head);
       trainSteps(m, v1, v2, 2, { from: 0, lr: 0.5 });
       assert.ok(maxAbsDiff(proto.variable.dataSync(), p0) < 1e-6, 'frozen prototypes unchanged (up to renormalisation)');
-      assert.ok(head.some((p, i) => maxAbsDiff(p.variable.dataSync(), h0[i]) > 1e-6), 'the head trained meanwhile');
+      assert.ok(
+        head.some((p, i) => maxAbsDiff(p.variable.dataSync(), h0[i]) > 1e-6),
+        'the head trained meanwhile',
+      );
       trainSteps(m, v1, v2, 1, { from: 2, lr: 0.5 });
       assert.ok(maxAbsDiff(proto.variable.dataSync(), p0) > 1e-5, 'prototypes updated after the freeze');
       tf.dispose([v1, v2]);

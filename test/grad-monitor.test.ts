@@ -34,16 +34,31 @@ const labelsOf = (name: string, opts: Record<string, unknown> = {}) => {
 
 describe('monitored layers', () => {
   it('ViT: first layer (or its stand-in when the patch projection is frozen), middle block, last block', () => {
-    assert.deepEqual(labelsOf('vit-micro/4'), ['first: blocks.0.attn.qkv.weight (patch projection frozen)', 'last: blocks.1.attn.qkv.weight', 'last: blocks.1.mlp.fc2.weight']);
+    assert.deepEqual(labelsOf('vit-micro/4'), [
+      'first: blocks.0.attn.qkv.weight (patch projection frozen)',
+      'last: blocks.1.attn.qkv.weight',
+      'last: blocks.1.mlp.fc2.weight',
+    ]);
     assert.deepEqual(labelsOf('vit-mini/4', { randomPatchProj: false }), [
-      'first: patch_embed.proj.weight', 'middle: blocks.2.attn.qkv.weight', 'last: blocks.5.attn.qkv.weight', 'last: blocks.5.mlp.fc2.weight',
+      'first: patch_embed.proj.weight',
+      'middle: blocks.2.attn.qkv.weight',
+      'last: blocks.5.attn.qkv.weight',
+      'last: blocks.5.mlp.fc2.weight',
     ]);
   });
 
-  it('ResNet: conv1, the middle stage\'s last conv3, the last block\'s conv3; other models: first and last weight matrices', () => {
+  it("ResNet: conv1, the middle stage's last conv3, the last block's conv3; other models: first and last weight matrices", () => {
     assert.deepEqual(labelsOf('resnet-micro'), ['first: conv1.weight', 'middle: layer2.0.conv3.weight', 'last: layer4.0.conv3.weight']);
-    const ps = [new Param('a.bias', tf.zeros([3]), true), new Param('a.weight', tf.zeros([3, 3]), true), new Param('b.weight', tf.zeros([3, 3]), false), new Param('c.weight', tf.zeros([3, 2]), true)];
-    assert.deepEqual(chooseMonitoredLayers(ps).map((l) => l.label), ['first: a.weight', 'last: c.weight']);
+    const ps = [
+      new Param('a.bias', tf.zeros([3]), true),
+      new Param('a.weight', tf.zeros([3, 3]), true),
+      new Param('b.weight', tf.zeros([3, 3]), false),
+      new Param('c.weight', tf.zeros([3, 2]), true),
+    ];
+    assert.deepEqual(
+      chooseMonitoredLayers(ps).map((l) => l.label),
+      ['first: a.weight', 'last: c.weight'],
+    );
     for (const p of ps) p.variable.dispose();
   });
 });
@@ -53,7 +68,10 @@ describe('gradient norms', () => {
     const b = registry.backbone('vit-micro/4').build('vit-micro/4', { imageSize: 16 }, 0);
     const m = new GradMonitor(b.allParams());
     const [qkv, , fc2] = m.layers.map((l) => l.param);
-    const grads = { [qkv.variable.name]: tf.randomNormal(qkv.shape, 0, 1, 'float32', 1), [fc2.variable.name]: tf.randomNormal(fc2.shape, 0, 3, 'float32', 2) };
+    const grads = {
+      [qkv.variable.name]: tf.randomNormal(qkv.shape, 0, 1, 'float32', 1),
+      [fc2.variable.name]: tf.randomNormal(fc2.shape, 0, 3, 'float32', 2),
+    };
     const before = tf.memory().numTensors;
     const out = m.norms(grads)!;
     assert.equal(tf.memory().numTensors, before + 1, 'one tensor: the stacked norms');
@@ -74,7 +92,8 @@ describe('gradient norms', () => {
   it('a training step returns the norms of its own gradients with no extra readback, and leaks nothing', () => {
     // two identical MoCo v3 frameworks: one trained through TrainStep with the monitor, one by hand
     const build = () => buildFramework(mocov3, { mlpDim: 32, outDim: 16 }, microContext(4));
-    const a = build(), b = build();
+    const a = build(),
+      b = build();
     const [v1, v2] = randomViews(6, 9);
     const ctx = { iter: 0, totalIters: 10, itersPerEpoch: 5 };
     const m = new GradMonitor(a.backbone.allParams());
@@ -83,11 +102,14 @@ describe('gradient norms', () => {
 
     // reference: b's gradients, by hand
     const prepared = b.prepare(v1, v2, ctx);
-    const { value, grads } = tf.variableGrads(() => {
-      const o = b.loss(v1, v2, prepared, ctx);
-      o.features.dispose();
-      return o.loss;
-    }, b.trainableParams().map((p) => p.variable));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const o = b.loss(v1, v2, prepared, ctx);
+        o.features.dispose();
+        return o.loss;
+      },
+      b.trainableParams().map((p) => p.variable),
+    );
     const byName = new Map(b.backbone.allParams().map((p) => [p.name, p]));
     const expected = m.layers.map((l) => tf.tidy(() => tf.norm(grads[byName.get(l.param.name)!.variable.name]).dataSync()[0]));
     const expectedLoss = value.dataSync()[0];
@@ -98,9 +120,18 @@ describe('gradient norms', () => {
     const proto = tf.Tensor.prototype as unknown as { dataSync: () => unknown; arraySync: () => unknown };
     const orig = { dataSync: proto.dataSync, arraySync: proto.arraySync };
     let reads = 0;
-    proto.dataSync = function (this: unknown) { reads++; return orig.dataSync.call(this); };
-    proto.arraySync = function (this: unknown) { reads++; return orig.arraySync.call(this); };
-    let monitored, plain, readsMonitored, readsPlain;
+    proto.dataSync = function (this: unknown) {
+      reads++;
+      return orig.dataSync.call(this);
+    };
+    proto.arraySync = function (this: unknown) {
+      reads++;
+      return orig.arraySync.call(this);
+    };
+    let monitored: ReturnType<typeof stepA.run>;
+    let plain: ReturnType<typeof stepB.run>;
+    let readsMonitored: number;
+    let readsPlain: number;
     try {
       monitored = stepA.run(v1, v2, ctx, 0.01, m);
       readsMonitored = reads;
@@ -141,13 +172,26 @@ describe('gradient curves in pre-training', () => {
   it('are recorded every iteration, survive a crash and resume, and result.json carries them and `instability`', async () => {
     const c = small();
     const a = await pretrain(c, { runDir: path.join(tmp, 'a'), registry });
-    const labels = ['first: blocks.0.attn.qkv.weight (patch projection frozen)', 'last: blocks.1.attn.qkv.weight', 'last: blocks.1.mlp.fc2.weight'];
+    const labels = [
+      'first: blocks.0.attn.qkv.weight (patch projection frozen)',
+      'last: blocks.1.attn.qkv.weight',
+      'last: blocks.1.mlp.fc2.weight',
+    ];
     assert.deepEqual(Object.keys(a.curves.grad!), labels);
     for (const l of labels) {
       const pts = a.curves.grad![l];
-      assert.deepEqual(pts.map((p) => p.iter), [...Array(16).keys()]);
-      assert.ok(pts.every((p) => Number.isFinite(p.value) && p.value > 0), l);
-      assert.deepEqual(pts.map((p) => p.epoch), a.curves.loss.map((p) => p.epoch));
+      assert.deepEqual(
+        pts.map((p) => p.iter),
+        [...Array(16).keys()],
+      );
+      assert.ok(
+        pts.every((p) => Number.isFinite(p.value) && p.value > 0),
+        l,
+      );
+      assert.deepEqual(
+        pts.map((p) => p.epoch),
+        a.curves.loss.map((p) => p.epoch),
+      );
     }
     const onDisk = JSON.parse(fs.readFileSync(path.join(tmp, 'a', 'result.json'), 'utf8'));
     assert.deepEqual(onDisk.curves.grad, a.curves.grad);
@@ -158,7 +202,11 @@ describe('gradient curves in pre-training', () => {
     const dirB = path.join(tmp, 'b');
     await assert.rejects(pretrain(c, { runDir: dirB, registry, crashAfterIter: 6 }), /simulated crash/);
     const ckpt = JSON.parse(fs.readFileSync(path.join(dirB, 'checkpoint.json'), 'utf8'));
-    assert.deepEqual(ckpt.json.curves.grad[labels[0]].map((p: { iter: number }) => p.iter), [0, 1, 2, 3], 'checkpointed with the run');
+    assert.deepEqual(
+      ckpt.json.curves.grad[labels[0]].map((p: { iter: number }) => p.iter),
+      [0, 1, 2, 3],
+      'checkpointed with the run',
+    );
     const b = await pretrain(c, { runDir: dirB, registry });
     assert.deepEqual(b.curves.grad, a.curves.grad, 'resumed: the same curves, no duplicates');
     assert.deepEqual(b.instability, a.instability);

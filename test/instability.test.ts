@@ -9,7 +9,17 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import type { SeriesPoint } from '../core/instability.ts';
-import { INSTABILITY_DEFAULTS, curveNoise, detectInstability, dipNoiseK, dipWindowCount, findDips, findSpikes, normalQuantile, spikeOrdering } from '../evaluators/instability.ts';
+import {
+  INSTABILITY_DEFAULTS,
+  curveNoise,
+  detectInstability,
+  dipNoiseK,
+  dipWindowCount,
+  findDips,
+  findSpikes,
+  normalQuantile,
+  spikeOrdering,
+} from '../evaluators/instability.ts';
 import fs from 'node:fs';
 import { TINY_MODEL, detectorRates, normal, runThresholds, syntheticCurve, uniform } from '../bench/instability-detector.ts';
 import { relativeGradCurve } from '../evaluators/grad-monitor.ts';
@@ -21,11 +31,15 @@ import type { PretrainResult } from '../core/results.ts';
 /** Deterministic N(0, 1) draws (LCG + Box-Muller). */
 function gaussians(seed: number): () => number {
   let s = seed;
-  const u = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 1) / 4294967297;
+  const u = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s + 1) / 4294967297;
+  };
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
 }
 
-const curve = (values: (number | null)[], every = 1, from = 0): SeriesPoint[] => values.map((value, i) => ({ iter: from + every * i, value }));
+const curve = (values: (number | null)[], every = 1, from = 0): SeriesPoint[] =>
+  values.map((value, i) => ({ iter: from + every * i, value }));
 
 /** kNN curve: 40 evaluations every 25 iterations, rising 1 point per evaluation from 30%, two planted dips. */
 function knnWithDips(): SeriesPoint[] {
@@ -42,7 +56,12 @@ function knnWithDips(): SeriesPoint[] {
 }
 
 /** A straight rising line of `n` points every 25 iterations, `drops` subtracted at their indices. */
-const line = (n: number, drops: Record<number, number> = {}) => curve(Array.from({ length: n }, (_, i) => 0.4 + 0.005 * i - (drops[i] ?? 0)), 25, 25);
+const line = (n: number, drops: Record<number, number> = {}) =>
+  curve(
+    Array.from({ length: n }, (_, i) => 0.4 + 0.005 * i - (drops[i] ?? 0)),
+    25,
+    25,
+  );
 
 /**
  * A real tiny monitor curve (ablation:pos-embed, sin-cos cell, 500 fixed held-out queries against
@@ -88,7 +107,10 @@ describe('kNN dips', () => {
     assert.equal(findDips(line(12, { 5: 2 * T - 1e-4 }), T).length, 0);
     // a window needs dipContext (2) points before it: a fall at the second point is not tested, at the third it is
     assert.equal(findDips(line(12, { 1: 0.1 }), T).length, 0);
-    assert.deepEqual(findDips(line(12, { 2: 0.1 }), T).map((d) => d.start), [75]);
+    assert.deepEqual(
+      findDips(line(12, { 2: 0.1 }), T).map((d) => d.start),
+      [75],
+    );
     // the last two points: the mean of the two before is the reference; not recovered
     const [end] = findDips(line(12, { 10: 0.03, 11: 0.03 }), T);
     assert.deepEqual([end.start, end.end, end.recovered], [275, 300, false]);
@@ -99,9 +121,17 @@ describe('kNN dips', () => {
     assert.equal(dipWindowCount(30, INSTABILITY_DEFAULTS), 125);
     assert.ok(Math.abs(dipNoiseK(30, INSTABILITY_DEFAULTS) - k) < 1e-12 && Math.abs(k - 2.82) < 0.01, `k ${k}`);
     assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-6 && Math.abs(normalQuantile(0.001) + 3.090232) < 1e-6);
-    const zigzag = (a: number) => curve(Array.from({ length: 30 }, (_, i) => 0.5 + 0.002 * i + (i % 2 ? a : -a)), 25, 25);
-    const aStar = (T / k) * Math.sqrt(1.5 * 0.9733) / 2;
-    for (const [f, thr] of [[0.99, T], [1.01, k * (2 * 1.01 * aStar) / Math.sqrt(1.5 * 0.9733)]]) {
+    const zigzag = (a: number) =>
+      curve(
+        Array.from({ length: 30 }, (_, i) => 0.5 + 0.002 * i + (i % 2 ? a : -a)),
+        25,
+        25,
+      );
+    const aStar = ((T / k) * Math.sqrt(1.5 * 0.9733)) / 2;
+    for (const [f, thr] of [
+      [0.99, T],
+      [1.01, (k * (2 * 1.01 * aStar)) / Math.sqrt(1.5 * 0.9733)],
+    ]) {
       const z = detectInstability({ knn: zigzag(f * aStar) });
       assert.ok(Math.abs(z.thresholds.knnNoise - (2 * f * aStar) / Math.sqrt(1.5 * 0.9733)) < 1e-12, `noise ${z.thresholds.knnNoise}`);
       assert.ok(Math.abs(z.thresholds.dipThresholdEffective - thr) < 1e-12, `threshold ${z.thresholds.dipThresholdEffective} vs ${thr}`);
@@ -112,31 +142,40 @@ describe('kNN dips', () => {
     assert.throws(() => detectInstability({ knn: line(12) }, { dipFalseAlarm: 1 }), /dipFalseAlarm/);
   });
 
-  it('a real tiny monitor curve: clean, no dip; a 3-point dip of 3 points planted anywhere with 2 points before it is found', () => {
-    const clean = detectInstability({ knn: tinyReal() });
-    assert.equal(clean.dips.length, 0);
-    assert.ok(clean.thresholds.knnNoise > 0.002 && clean.thresholds.knnNoise < 0.006, `noise ${clean.thresholds.knnNoise}`);
-    assert.equal(clean.thresholds.dipThresholdEffective, 0.015);
-    for (let at = 2; at <= 7; at++) {
-      const s = detectInstability({ knn: tinyReal({ [at]: 0.03, [at + 1]: 0.03, [at + 2]: 0.03 }) });
-      assert.equal(s.dips.length, 1, `dip at ${at}: ${JSON.stringify(s.dips)}`);
-      const d = s.dips[0];
-      const planted = [at, at + 1, at + 2].filter((i) => i < 10).map((i) => (i === 9 ? 230 : 25 * (i + 1)));
-      assert.ok(planted.includes(d.start) && planted.includes(d.bottom), `dip at ${at}: ${JSON.stringify(d)}`);
-      assert.equal(d.recovered, at + 3 <= 9, `dip at ${at}`);
-      assert.ok(d.drop > 0.02 && d.drop < 0.035, `drop ${d.drop}`);
-    }
-  });
+  it(
+    'a real tiny monitor curve: clean, no dip; a 3-point dip of 3 points planted ' + 'anywhere with 2 ' + 'points before ' + 'it is found',
+    () => {
+      const clean = detectInstability({ knn: tinyReal() });
+      assert.equal(clean.dips.length, 0);
+      assert.ok(clean.thresholds.knnNoise > 0.002 && clean.thresholds.knnNoise < 0.006, `noise ${clean.thresholds.knnNoise}`);
+      assert.equal(clean.thresholds.dipThresholdEffective, 0.015);
+      for (let at = 2; at <= 7; at++) {
+        const s = detectInstability({ knn: tinyReal({ [at]: 0.03, [at + 1]: 0.03, [at + 2]: 0.03 }) });
+        assert.equal(s.dips.length, 1, `dip at ${at}: ${JSON.stringify(s.dips)}`);
+        const d = s.dips[0];
+        const planted = [at, at + 1, at + 2].filter((i) => i < 10).map((i) => (i === 9 ? 230 : 25 * (i + 1)));
+        assert.ok(planted.includes(d.start) && planted.includes(d.bottom), `dip at ${at}: ${JSON.stringify(d)}`);
+        assert.equal(d.recovered, at + 3 <= 9, `dip at ${at}`);
+        assert.ok(d.drop > 0.02 && d.drop < 0.035, `drop ${d.drop}`);
+      }
+    },
+  );
 
   it('synthetic tiny-like curves (19 and 10 points, 0.5 / 0.4-point noise): planted 3-point dips found, clean curves quiet', () => {
-    for (const [points, noise] of [[19, 0.005], [10, 0.004]]) {
+    for (const [points, noise] of [
+      [19, 0.005],
+      [10, 0.004],
+    ]) {
       const model = { points, every: 10, start: 0.48, rise: 0.07, tau: 0.35, noise, queries: 500 };
-      const u = uniform(points), g = normal(u);
-      let found = 0, falseAlarms = 0;
+      const u = uniform(points),
+        g = normal(u);
+      let found = 0,
+        falseAlarms = 0;
       for (let c = 0; c < 40; c++) {
         const at = 2 + Math.floor(u() * (points - 5));
         const pts = syntheticCurve(model, g, { depth: 0.03, width: 3 }, at);
-        const lo = pts[at].iter, hi = pts[at + 2].iter;
+        const lo = pts[at].iter,
+          hi = pts[at + 2].iter;
         if (detectInstability({ knn: pts }).dips.some((d) => d.start <= hi && d.end >= lo)) found++;
         falseAlarms += detectInstability({ knn: syntheticCurve(model, g) }).dips.length;
       }
@@ -145,40 +184,63 @@ describe('kNN dips', () => {
     }
   });
 
-  it('the noise estimate ignores a strong trend and the dip it finds; a noisy plateau raises the threshold, a 15-sigma dip still crosses it', () => {
-    for (let seed = 1; seed <= 8; seed++) {
-      const g = gaussians(seed);
-      // 20% -> 70% in 40 evaluations (half of it in the first 6), 1-point noise, a 5-point dip over 3 evaluations
-      const clean = Array.from({ length: 40 }, (_, i) => 0.7 - 0.5 * Math.exp(-i / 8) + 0.01 * g());
-      const dipped = curve(clean.map((x, i) => (i >= 20 && i < 23 ? x - 0.05 : x)), 10);
-      const s = detectInstability({ knn: dipped });
-      // one dip, over the planted points (with 1-point noise a low neighbour may join it)
-      assert.equal(s.dips.length, 1, `seed ${seed}: ${JSON.stringify(s.dips)}`);
-      assert.ok(s.dips[0].start <= 200 && s.dips[0].start >= 170 && s.dips[0].end >= 220 && s.dips[0].end <= 250, `seed ${seed}: ${JSON.stringify(s.dips)}`);
-      for (const n of [s.thresholds.knnNoise, curveNoise(dipped), curveNoise(curve(clean, 10))]) assert.ok(Math.abs(n - 0.01) < 0.003, `seed ${seed}: noise ${n}`);
-      assert.equal(detectInstability({ knn: curve(clean, 10) }).dips.length, 0, `seed ${seed}`);
-    }
-    const smooth = curve(Array.from({ length: 120 }, (_, i) => 0.7 - 0.5 * Math.exp(-i / 20)), 10);
-    assert.equal(detectInstability({ knn: smooth }).unstable, false);
-    let plateauAlarms = 0;
-    for (let seed = 1; seed <= 10; seed++) {
-      const g = gaussians(seed);
-      const rising = curve(Array.from({ length: 200 }, (_, i) => 0.7 - 0.5 * Math.exp(-i / 40) + 0.003 * g()), 10);
-      assert.equal(detectInstability({ knn: rising }).dips.length, 0, `seed ${seed}`);
-      // a plateau with 2-point noise (a small monitor): the threshold follows the noise
-      const plateau = curve(Array.from({ length: 100 }, () => 0.5 + 0.02 * g()), 10);
-      const p = detectInstability({ knn: plateau });
-      assert.ok(Math.abs(p.thresholds.knnNoise - 0.02) < 0.006, `noise estimate ${p.thresholds.knnNoise}`);
-      assert.ok(Math.abs(p.thresholds.dipThresholdEffective - p.thresholds.dipNoiseK * p.thresholds.knnNoise) < 1e-12);
-      assert.ok(Math.abs(p.thresholds.dipNoiseK - normalQuantile(1 - 0.3 / 475)) < 1e-12); // 97 + 96 + 95 + 94 + 93 windows
-      plateauAlarms += p.dips.length;
-      const v = plateau.map((q) => ({ ...q }));
-      for (const i of [50, 51, 52]) v[i].value = (v[i].value as number) - 0.3;
-      const found = detectInstability({ knn: v }).dips;
-      assert.ok(found.some((d) => d.start <= 520 && d.end >= 500 && d.recovered), `seed ${seed}: ${JSON.stringify(found)}`);
-    }
-    assert.ok(plateauAlarms <= 1, `${plateauAlarms} false alarms on 10 noisy plateaus`);
-  });
+  it(
+    'the noise estimate ignores a strong trend and the dip it finds; a noisy plateau raises the threshold, a 15-sigma dip still ' +
+      'crosses it',
+    () => {
+      for (let seed = 1; seed <= 8; seed++) {
+        const g = gaussians(seed);
+        // 20% -> 70% in 40 evaluations (half of it in the first 6), 1-point noise, a 5-point dip over 3 evaluations
+        const clean = Array.from({ length: 40 }, (_, i) => 0.7 - 0.5 * Math.exp(-i / 8) + 0.01 * g());
+        const dipped = curve(
+          clean.map((x, i) => (i >= 20 && i < 23 ? x - 0.05 : x)),
+          10,
+        );
+        const s = detectInstability({ knn: dipped });
+        // one dip, over the planted points (with 1-point noise a low neighbour may join it)
+        assert.equal(s.dips.length, 1, `seed ${seed}: ${JSON.stringify(s.dips)}`);
+        assert.ok(
+          s.dips[0].start <= 200 && s.dips[0].start >= 170 && s.dips[0].end >= 220 && s.dips[0].end <= 250,
+          `seed ${seed}: ${JSON.stringify(s.dips)}`,
+        );
+        for (const n of [s.thresholds.knnNoise, curveNoise(dipped), curveNoise(curve(clean, 10))])
+          assert.ok(Math.abs(n - 0.01) < 0.003, `seed ${seed}: noise ${n}`);
+        assert.equal(detectInstability({ knn: curve(clean, 10) }).dips.length, 0, `seed ${seed}`);
+      }
+      const smooth = curve(
+        Array.from({ length: 120 }, (_, i) => 0.7 - 0.5 * Math.exp(-i / 20)),
+        10,
+      );
+      assert.equal(detectInstability({ knn: smooth }).unstable, false);
+      let plateauAlarms = 0;
+      for (let seed = 1; seed <= 10; seed++) {
+        const g = gaussians(seed);
+        const rising = curve(
+          Array.from({ length: 200 }, (_, i) => 0.7 - 0.5 * Math.exp(-i / 40) + 0.003 * g()),
+          10,
+        );
+        assert.equal(detectInstability({ knn: rising }).dips.length, 0, `seed ${seed}`);
+        // a plateau with 2-point noise (a small monitor): the threshold follows the noise
+        const plateau = curve(
+          Array.from({ length: 100 }, () => 0.5 + 0.02 * g()),
+          10,
+        );
+        const p = detectInstability({ knn: plateau });
+        assert.ok(Math.abs(p.thresholds.knnNoise - 0.02) < 0.006, `noise estimate ${p.thresholds.knnNoise}`);
+        assert.ok(Math.abs(p.thresholds.dipThresholdEffective - p.thresholds.dipNoiseK * p.thresholds.knnNoise) < 1e-12);
+        assert.ok(Math.abs(p.thresholds.dipNoiseK - normalQuantile(1 - 0.3 / 475)) < 1e-12); // 97 + 96 + 95 + 94 + 93 windows
+        plateauAlarms += p.dips.length;
+        const v = plateau.map((q) => ({ ...q }));
+        for (const i of [50, 51, 52]) v[i].value = (v[i].value as number) - 0.3;
+        const found = detectInstability({ knn: v }).dips;
+        assert.ok(
+          found.some((d) => d.start <= 520 && d.end >= 500 && d.recovered),
+          `seed ${seed}: ${JSON.stringify(found)}`,
+        );
+      }
+      assert.ok(plateauAlarms <= 1, `${plateauAlarms} false alarms on 10 noisy plateaus`);
+    },
+  );
 
   it('short curves, NaN and null values (divergence) neither crash nor count', () => {
     assert.deepEqual(findDips([], 0.02), []);
@@ -230,7 +292,10 @@ describe('gradient spikes', () => {
 
 describe('first-layer vs last-layer spike ordering', () => {
   it('pairs each first-layer spike with the nearest last-layer spike per layer; signed lags; unmatched counted', () => {
-    const first = 'first: patch_embed.proj.weight', qkv = 'last: blocks.5.attn.qkv.weight', fc2 = 'last: blocks.5.mlp.fc2.weight', middle = 'middle: blocks.2.attn.qkv.weight';
+    const first = 'first: patch_embed.proj.weight',
+      qkv = 'last: blocks.5.attn.qkv.weight',
+      fc2 = 'last: blocks.5.mlp.fc2.weight',
+      middle = 'middle: blocks.2.attn.qkv.weight';
     const grad = {
       [first]: gradCurve(400, { 50: 20, 300: 20 }),
       [middle]: gradCurve(400, { 55: 20 }),
@@ -240,14 +305,20 @@ describe('first-layer vs last-layer spike ordering', () => {
     const s = detectInstability({ knn: [], grad });
     assert.equal(s.unstable, true);
     assert.deepEqual(Object.fromEntries(Object.entries(s.spikes).map(([k, v]) => [k, v.map((x) => x.iter)])), {
-      [first]: [50, 300], [middle]: [55], [qkv]: [62], [fc2]: [45, 310],
+      [first]: [50, 300],
+      [middle]: [55],
+      [qkv]: [62],
+      [fc2]: [45, 310],
     });
     const o = s.firstLayerLeads;
-    assert.deepEqual(o.pairs.map((p) => [p.firstIter, p.lastLayer, p.lastIter, p.lag]), [
-      [50, qkv, 62, 12],
-      [50, fc2, 45, -5],
-      [300, fc2, 310, 10],
-    ]);
+    assert.deepEqual(
+      o.pairs.map((p) => [p.firstIter, p.lastLayer, p.lastIter, p.lag]),
+      [
+        [50, qkv, 62, 12],
+        [50, fc2, 45, -5],
+        [300, fc2, 310, 10],
+      ],
+    );
     assert.deepEqual(o.lags, [12, -5, 10]);
     assert.deepEqual([o.leadsCount, o.lagsCount, o.sameCount, o.unmatched], [2, 1, 0, 1]);
     // a narrower window leaves only the 5- and 10-iteration pairs
@@ -260,8 +331,14 @@ describe('first-layer vs last-layer spike ordering', () => {
 describe('relative gradient values (Fig. 4)', () => {
   it('divides by the run median, or by the running median of a window', () => {
     const pts = curve([1, 2, 3, Number.NaN, 4]);
-    assert.deepEqual(relativeGradCurve(pts).map((p) => p.value), [0.4, 0.8, 1.2, Number.NaN, 1.6]);
-    assert.deepEqual(relativeGradCurve(pts, 2).map((p) => p.value), [Number.NaN, 2, 2, Number.NaN, 1.6]);
+    assert.deepEqual(
+      relativeGradCurve(pts).map((p) => p.value),
+      [0.4, 0.8, 1.2, Number.NaN, 1.6],
+    );
+    assert.deepEqual(
+      relativeGradCurve(pts, 2).map((p) => p.value),
+      [Number.NaN, 2, 2, Number.NaN, 1.6],
+    );
   });
 });
 
@@ -273,38 +350,58 @@ describe('suite tables mark unstable cells', () => {
       flags: { diverged: false },
       config: { knn: { k: 200, temperature: 0.07 }, backbone: { name: 'vit-micro/4' }, data: { dataset: 'synthetic' } },
       backend: { name: 'cpu', gpu: false, versions: {} },
-      iterations: 1000, epochs: 1, trainImages: 10, imagesPerSec: 1,
+      iterations: 1000,
+      epochs: 1,
+      trainImages: 10,
+      imagesPerSec: 1,
       ...(curves ? { curves } : {}),
     } as unknown as PretrainResult;
     if (curves && stored) r.instability = detectInstability(curves as PretrainResult['curves']);
     return r;
   };
 
-  it('matrix cells get the marker, flags say "unstable (N dips, M spikes)", notes list the events; old results still render', () => {
-    const suite = loadSuite('table4');
-    const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
-    const grad = { 'first: conv1.weight': gradCurve(400, { 50: 20 }), 'last: layer4.0.conv3.weight': gradCurve(400, { 62: 20 }) };
-    const results = cells.map((_, i) =>
-      i === 0 ? fake(0.5, { knn: knnWithDips(), loss: [], lr: [], grad })
-      : i === 1 ? fake(0.51, { knn: knnWithDips(), loss: [], lr: [] }, false) // written before `instability` existed: recomputed
-      : i === 2 ? fake(0.52, { knn: curve([0.1, 0.2, 0.3]), loss: [], lr: [] }) // stable
-      : fake(0.5 + i / 100)); // no curves at all
-    const t = matrixTable(suite, 'tiny', cells, results);
-    // the marker follows the measured (linear-probe) number, n/a here: these fakes have no probe
-    assert.deepEqual([t.rows[0]['moco-v3'], t.rows[0].simclr, t.rows[0].byol, t.rows[1]['moco-v3']], ['n/a*', 'n/a*', 'n/a', 'n/a']);
-    assert.deepEqual([t.rows[0]['moco-v3_knn'], t.rows[0].simclr_knn, t.rows[0].byol_knn, t.rows[1]['moco-v3_knn']], ['50.0', '51.0', '52.0', '54.0']);
-    assert.match(t.notes.join('\n'), /\* marks an unstable cell; 2 of 12 cells unstable\./);
-    assert.ok(t.notes.includes(`kNN dip threshold per cell (points; above 1.5 when the monitor's own noise sets it): ${cells[0].cell.id} 1.5, ${cells[1].cell.id} 1.5, ${cells[2].cell.id} 1.5.`));
-    const note = t.notes.find((n) => n.startsWith(`unstable, ${cells[0].cell.id}:`))!;
-    assert.match(note, /kNN dips \(threshold 1\.5 pts\) at iter 275 \(bottom 34\.0% at iter 300, -5\.0 pts from 39\.0% at iter 250; recovered at iter 350\), iter 950 \(.*not recovered\)/);
-    assert.match(note, /gradient spikes: first: conv1\.weight at iter 50 \(\d+\.\dx\); last: layer4\.0\.conv3\.weight at iter 62/);
-    assert.match(note, /first-layer spike before the last layer's in 1 of 1 pairs \(after: 0, same iteration: 0\): 50 -> 62 \(layer4\.0\.conv3\.weight, lag \+12\)/);
-    const d = pretrainTable(suite, 'tiny', cells, results);
-    assert.equal(d.rows[0].flags, 'unstable (2 dips, 2 spikes)');
-    assert.equal(d.rows[1].flags, 'unstable (2 dips, 0 spikes)');
-    assert.equal(d.rows[2].flags, '');
-    assert.equal(d.rows[3].flags, '');
-  });
+  it(
+    'matrix cells get the marker, flags say "unstable (N dips, M spikes)", notes list ' + 'the events; ' + 'old results ' + 'still render',
+    () => {
+      const suite = loadSuite('table4');
+      const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
+      const grad = { 'first: conv1.weight': gradCurve(400, { 50: 20 }), 'last: layer4.0.conv3.weight': gradCurve(400, { 62: 20 }) };
+      const results = cells.map((_, i) =>
+        i === 0
+          ? fake(0.5, { knn: knnWithDips(), loss: [], lr: [], grad })
+          : i === 1
+            ? fake(0.51, { knn: knnWithDips(), loss: [], lr: [] }, false) // written before `instability` existed: recomputed
+            : i === 2
+              ? fake(0.52, { knn: curve([0.1, 0.2, 0.3]), loss: [], lr: [] }) // stable
+              : fake(0.5 + i / 100),
+      ); // no curves at all
+      const t = matrixTable(suite, 'tiny', cells, results);
+      // the marker follows the measured (linear-probe) number, n/a here: these fakes have no probe
+      assert.deepEqual([t.rows[0]['moco-v3'], t.rows[0].simclr, t.rows[0].byol, t.rows[1]['moco-v3']], ['n/a*', 'n/a*', 'n/a', 'n/a']);
+      assert.deepEqual(
+        [t.rows[0]['moco-v3_knn'], t.rows[0].simclr_knn, t.rows[0].byol_knn, t.rows[1]['moco-v3_knn']],
+        ['50.0', '51.0', '52.0', '54.0'],
+      );
+      assert.match(t.notes.join('\n'), /\* marks an unstable cell; 2 of 12 cells unstable\./);
+      assert.ok(
+        t.notes.includes(
+          `kNN dip threshold per cell (points; above 1.5 when the monitor's own noise sets it): ${cells[0].cell.id} 1.5, ` +
+            `${cells[1].cell.id} 1.5, ${cells[2].cell.id} 1.5.`,
+        ),
+      );
+      const note = t.notes.find((n) => n.startsWith(`unstable, ${cells[0].cell.id}:`))!;
+      assert.match(note, /kNN dips \(threshold 1\.5 pts\) at iter 275 \(bottom 34\.0% at iter 300, -5\.0 pts from 39\.0% at iter 250; /);
+      assert.match(note, /from 39\.0% at iter 250; recovered at iter 350\), iter 950 \(.*not recovered\)/);
+      assert.match(note, /gradient spikes: first: conv1\.weight at iter 50 \(\d+\.\dx\); last: layer4\.0\.conv3\.weight at iter 62/);
+      assert.match(note, /first-layer spike before the last layer's in 1 of 1 pairs \(after: 0, same iteration: 0\): 50 -> 62 /);
+      assert.match(note, /: 50 -> 62 \(layer4\.0\.conv3\.weight, lag \+12\)/);
+      const d = pretrainTable(suite, 'tiny', cells, results);
+      assert.equal(d.rows[0].flags, 'unstable (2 dips, 2 spikes)');
+      assert.equal(d.rows[1].flags, 'unstable (2 dips, 0 spikes)');
+      assert.equal(d.rows[2].flags, '');
+      assert.equal(d.rows[3].flags, '');
+    },
+  );
 });
 
 describe('bench detector', () => {
@@ -317,17 +414,31 @@ describe('bench detector', () => {
     assert.throws(() => detectorRates({ ...TINY_MODEL, points: 5 }, { depth: 0.03, width: 3 }, {}, 1, 1), /no room for a 3-point dip/);
   });
 
-  it('--runs reads a run store\'s result.json and a results folder\'s suite JSON (one row per cell)', () => {
+  it("--runs reads a run store's result.json and a results folder's suite JSON (one row per cell)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-detector-'));
     const g = normal(uniform(3));
     const clean = syntheticCurve(TINY_MODEL, g);
     const dipped = syntheticCurve(TINY_MODEL, g, { depth: 0.05, width: 3 }, 4);
     fs.mkdirSync(path.join(dir, 'tiny', 'abc'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'tiny', 'abc', 'result.json'), JSON.stringify({ curves: { knn: dipped } }));
-    fs.writeFileSync(path.join(dir, 'suite-tiny.json'), JSON.stringify({ cells: [{ id: 'a', curves: { knn: clean } }, { id: 'b', curves: { knn: [] } }] }));
+    fs.writeFileSync(
+      path.join(dir, 'suite-tiny.json'),
+      JSON.stringify({
+        cells: [
+          { id: 'a', curves: { knn: clean } },
+          { id: 'b', curves: { knn: [] } },
+        ],
+      }),
+    );
     fs.writeFileSync(path.join(dir, 'broken.json'), '{');
     const rows = runThresholds(dir);
-    assert.deepEqual(rows.map((r) => [r.cell, r.points, r.dips]), [['suite-tiny:a', 10, 0], [path.join('tiny', 'abc'), 10, 1]]);
+    assert.deepEqual(
+      rows.map((r) => [r.cell, r.points, r.dips]),
+      [
+        ['suite-tiny:a', 10, 0],
+        [path.join('tiny', 'abc'), 10, 1],
+      ],
+    );
     assert.equal(rows[1].dipIters[0], dipped[4].iter);
     for (const r of rows) assert.ok(r.dipThresholdEffective >= 0.015 && r.dipThresholdEffective < 0.03, `${r.dipThresholdEffective}`);
   });

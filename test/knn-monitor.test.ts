@@ -38,7 +38,10 @@ describe('KnnMonitor on wasm', () => {
     const feats = Array.from({ length: 9 }, (_, i) => [i + 1, 2 * i - 3, 0.5 * i + 1]);
     const push = (from: number, to: number) => {
       const t = tf.tensor2d(feats.slice(from, to));
-      m.push(t, Int32Array.from({ length: to - from }, (_, i) => from + i));
+      m.push(
+        t,
+        Int32Array.from({ length: to - from }, (_, i) => from + i),
+      );
       t.dispose();
     };
     push(0, 3);
@@ -51,14 +54,14 @@ describe('KnnMonitor on wasm', () => {
     assert.equal(m.size, 5);
     assert.equal(s.head, 2);
     assert.deepEqual(ordered(s, dim).labels, [2, 3, 4, 5, 6]);
-    assertClose(ordered(s, dim).rows.flat(), feats.slice(2, 7).map(unit).flat(), 1e-6, 0, 'queue rows');
+    assertClose(ordered(s, dim).rows.flat(), feats.slice(2, 7).flatMap(unit), 1e-6, 0, 'queue rows');
     // A batch larger than the queue leaves only its newest rows.
     const big = tf.tensor2d([...feats, ...feats].slice(0, 8));
     m.push(big, Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7]));
     big.dispose();
     s = m.state();
     assert.deepEqual(ordered(s, dim).labels, [3, 4, 5, 6, 7]);
-    assertClose(ordered(s, dim).rows.flat(), feats.slice(3, 8).map(unit).flat(), 1e-6, 0, 'queue rows after a big batch');
+    assertClose(ordered(s, dim).rows.flat(), feats.slice(3, 8).flatMap(unit), 1e-6, 0, 'queue rows after a big batch');
     const bad = tf.tensor2d([[1, 2]]);
     assert.throws(() => m.push(bad, Int32Array.from([0])), /\[batch, 3\]/);
     bad.dispose();
@@ -78,7 +81,10 @@ describe('KnnMonitor on wasm', () => {
     // Old features carry wrong labels (shifted by one class).
     const oldLabels = Int32Array.from({ length: 50 }, () => rng.int(numClasses));
     const oldT = tf.tensor2d(clustered(rng, centres, oldLabels, 0.4));
-    m.push(oldT, oldLabels.map((y) => (y + 1) % numClasses));
+    m.push(
+      oldT,
+      oldLabels.map((y) => (y + 1) % numClasses),
+    );
     const accStale = m.evaluate(queries, qLabels);
     assert.ok(accStale < 0.3, `a queue of mislabelled features scores low (${accStale})`);
     // Then cap + 3 correct ones in batches of 11: the queue holds only correct ones.
@@ -138,7 +144,9 @@ describe('KnnMonitor on wasm', () => {
     assert.throws(() => c.loadState({ ...good, size: 5, head: 7 }), /head === size/);
     assert.throws(() => new KnnMonitor({ ...opts, capacity: 13 }).loadState(good), /capacity/);
     tf.dispose([q, nb.t]);
-    [a, b, c].forEach((m) => m.dispose());
+    [a, b, c].forEach((m) => {
+      m.dispose();
+    });
   });
 
   it('push and evaluate do not leak tensors', () => {

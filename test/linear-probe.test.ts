@@ -10,7 +10,14 @@ import type { ImageSet } from '../data/image-set.ts';
 import { ResNet } from '../backbones/resnet/resnet.ts';
 import { resnetConfig } from '../backbones/resnet/config.ts';
 import { Sgd } from '../optim/sgd.ts';
-import { cosineEpochLr, createLinearProbeEvaluator, linearProbe, linearProbeEvaluator, recipeBaseLr, type LinearProbeOptions } from '../evaluators/linear-probe.ts';
+import {
+  cosineEpochLr,
+  createLinearProbeEvaluator,
+  linearProbe,
+  linearProbeEvaluator,
+  recipeBaseLr,
+  type LinearProbeOptions,
+} from '../evaluators/linear-probe.ts';
 import { ProbeHeads } from '../evaluators/probe-heads.ts';
 import { changedEntries, fingerprint, hashBytes } from '../evaluators/fingerprint.ts';
 import { assertClose, useBackend } from './helpers/backend.ts';
@@ -94,7 +101,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       assert.ok(loss[0] < Math.log(4) && loss[5] < 0.1 * loss[0], `loss curve ${loss}`);
       assert.ok(bb.modes.length > 0 && bb.modes.every((t) => t === false), 'the backbone runs in eval mode only');
       assert.deepEqual(changedEntries(fp, fingerprint(bb)), []);
-      assert.ok(counts.every((c) => c === counts[0]), `live tensors per epoch ${counts}`);
+      assert.ok(
+        counts.every((c) => c === counts[0]),
+        `live tensors per epoch ${counts}`,
+      );
       assert.equal(tf.memory().numTensors, start, 'no tensor left after the probe');
       bb.dispose();
     });
@@ -137,8 +147,14 @@ describe('linear probe: protocol details (cpu)', () => {
     const bb = new ColourBackbone();
     const o = { ...BASE, augment: false, cacheFeatures: true, epochs: 4 };
     const sweep = linearProbe(bb, TRAIN, TEST, { ...o, baseLrs: [1e-4, 3.0] });
-    assert.deepEqual(sweep.perLr.map((p) => p.baseLr), [1e-4, 3.0]);
-    assert.deepEqual(sweep.perLr.map((p) => p.lr), [1e-4 / 16, 3.0 / 16]);
+    assert.deepEqual(
+      sweep.perLr.map((p) => p.baseLr),
+      [1e-4, 3.0],
+    );
+    assert.deepEqual(
+      sweep.perLr.map((p) => p.lr),
+      [1e-4 / 16, 3.0 / 16],
+    );
     assert.equal(sweep.bestBaseLr, 3.0);
     assert.equal(sweep.top1, Math.max(...sweep.perLr.map((p) => p.bestTop1)));
     assert.ok(sweep.perLr[0].top1 < 0.9 && sweep.top1 === 1, `top-1 per lr ${sweep.perLr.map((p) => p.top1)}`);
@@ -160,18 +176,40 @@ describe('linear probe: protocol details (cpu)', () => {
     assert.throws(() => cosineEpochLr(0.5, 2, 90), /integer/);
     const bb = new ColourBackbone();
     const seen: { epoch: number; lrs: number[]; top1?: number[] }[] = [];
-    linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 4, evalEvery: 3, baseLrs: [2.56], augment: false, cacheFeatures: true, onEpoch: (p) => seen.push(p) });
+    linearProbe(bb, TRAIN, TEST, {
+      ...BASE,
+      epochs: 4,
+      evalEvery: 3,
+      baseLrs: [2.56],
+      augment: false,
+      cacheFeatures: true,
+      onEpoch: (p) => seen.push(p),
+    });
     const lr = (2.56 * 16) / 256;
-    assert.deepEqual(seen.map((p) => p.epoch), [0, 1, 2, 3]);
-    seen.forEach((p) => assert.ok(Math.abs(p.lrs[0] - 0.5 * lr * (1 + Math.cos((Math.PI * p.epoch) / 4))) < 1e-12));
-    assert.deepEqual(seen.map((p) => p.top1 !== undefined), [false, false, true, true], 'evalEvery 3, and after the last epoch');
+    assert.deepEqual(
+      seen.map((p) => p.epoch),
+      [0, 1, 2, 3],
+    );
+    seen.forEach((p) => {
+      assert.ok(Math.abs(p.lrs[0] - 0.5 * lr * (1 + Math.cos((Math.PI * p.epoch) / 4))) < 1e-12);
+    });
+    assert.deepEqual(
+      seen.map((p) => p.top1 !== undefined),
+      [false, false, true, true],
+      'evalEvery 3, and after the last epoch',
+    );
     bb.dispose();
   });
 
   it('BatchNorm without affine before the head: running stats from training, used at test', () => {
     const heads = new ProbeHeads({ inDim: 2, numClasses: 3, count: 1, batchNorm: true, seed: 0, momentum: 0.9, weightDecay: 0 });
     assert.equal(heads.bn!.weight, undefined, 'affine=False');
-    const x = tf.tensor2d([[1, 10], [3, 14], [5, 12], [7, 16]]);
+    const x = tf.tensor2d([
+      [1, 10],
+      [3, 14],
+      [5, 12],
+      [7, 16],
+    ]);
     tf.dispose(heads.trainStep(x, Int32Array.of(0, 1, 2, 0), [0.1]));
     // mean [4, 13], unbiased var [20/3, 20/3]: running = 0.9 * init + 0.1 * batch
     assertClose(heads.bn!.runningMean.variable.dataSync(), [0.4, 1.3], 1e-6);
@@ -235,7 +273,10 @@ describe('SGD with momentum (PyTorch semantics)', () => {
   const run = (wd: number, momentum = 0.9) => {
     const p = new Param('w', tf.tensor1d([1, -2]), true);
     const opt = new Sgd([p], { momentum, weightDecay: wd });
-    for (const g of [[0.5, 1], [-1, 2]]) {
+    for (const g of [
+      [0.5, 1],
+      [-1, 2],
+    ]) {
       const gt = tf.tensor1d(g);
       opt.step(new Map([[p, gt]]), 0.1);
       gt.dispose();
@@ -264,7 +305,12 @@ describe('SGD with momentum (PyTorch semantics)', () => {
   it('keeps state across save/load and refuses bad input', () => {
     const p = new Param('w', tf.tensor1d([1, 2]), true);
     const opt = new Sgd([p]);
-    opt.loadState(new Map<string, Float32Array | number>([['step', 3], ['w.momentum_buffer', Float32Array.of(1, -1)]]));
+    opt.loadState(
+      new Map<string, Float32Array | number>([
+        ['step', 3],
+        ['w.momentum_buffer', Float32Array.of(1, -1)],
+      ]),
+    );
     const g = tf.tensor1d([0, 0]);
     opt.step(new Map([[p, g]]), 1);
     assertClose(p.variable.dataSync(), [0.1, 2.9], 1e-6); // buf = 0.9 [1, -1]

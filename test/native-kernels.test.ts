@@ -56,7 +56,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
         CASES.forEach((c, i) => {
           const got = run(c, 10 * i + 1);
           assert.equal(got.length, stock[i].length);
-          got.forEach((v, j) => assertClose(v, stock[i][j], 1e-4, 1e-4, `${JSON.stringify(c)} ${['product', 'grad a', 'grad b'][j]}`));
+          got.forEach((v, j) => {
+            assertClose(v, stock[i][j], 1e-4, 1e-4, `${JSON.stringify(c)} ${['product', 'grad a', 'grad b'][j]}`);
+          });
         });
       } finally {
         k.restore();
@@ -65,8 +67,22 @@ for (const backend of ['wasm', 'cpu'] as const) {
 
     it('Sum equals the stock kernel for leading, inner, mixed and all axes, with and without keepDims', () => {
       const x = tf.randomNormal([4, 5, 6], 0, 1, 'float32', 11);
-      const cases: [number | number[], boolean][] = [[0, false], [[0, 1], false], [[0, 1], true], [-1, false], [[0, 2], false], [[0, 1, 2], false], [[1, 0], true]];
-      const f = () => cases.map(([ax, kd]) => tf.tidy(() => { const y = tf.sum(x, ax, kd); return { shape: y.shape, v: (y.dataSync() as Float32Array).slice() }; }));
+      const cases: [number | number[], boolean][] = [
+        [0, false],
+        [[0, 1], false],
+        [[0, 1], true],
+        [-1, false],
+        [[0, 2], false],
+        [[0, 1, 2], false],
+        [[1, 0], true],
+      ];
+      const f = () =>
+        cases.map(([ax, kd]) =>
+          tf.tidy(() => {
+            const y = tf.sum(x, ax, kd);
+            return { shape: y.shape, v: (y.dataSync() as Float32Array).slice() };
+          }),
+        );
       const stock = f();
       const k = installNativeMatmul(addon!, backend);
       try {
@@ -86,13 +102,17 @@ for (const backend of ['wasm', 'cpu'] as const) {
           const b = tf.randomNormal([4, 5], 0, 1, 'float32', 2);
           const bias = tf.randomNormal([5], 0, 1, 'float32', 3);
           const y = tf.fused.matMul({ a, b, bias, activation: 'relu' });
-          const g = tf.grads((x: tf.Tensor, z: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: z as tf.Tensor2D, bias: c, activation: 'relu' }))))([a, b, bias]);
+          const g = tf.grads((x: tf.Tensor, z: tf.Tensor, c: tf.Tensor) =>
+            tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: z as tf.Tensor2D, bias: c, activation: 'relu' }))),
+          )([a, b, bias]);
           return [y, ...g].map((t) => (t.dataSync() as Float32Array).slice());
         });
       const stock = f();
       const k = installNativeMatmul(addon!, backend);
       try {
-        f().forEach((v, i) => assertClose(v, stock[i], 1e-4, 1e-4, `fused output ${i}`));
+        f().forEach((v, i) => {
+          assertClose(v, stock[i], 1e-4, 1e-4, `fused output ${i}`);
+        });
       } finally {
         k.restore();
       }
@@ -106,7 +126,15 @@ for (const backend of ['wasm', 'cpu'] as const) {
         ['layerNorm affine', ([x, g, b]) => layerNorm(x, 1e-6, g, b), [[2, 9, 24], [24], [24]]],
         ['layerNorm plain', ([x]) => layerNorm(x, 1e-5), [[5, 16]]],
         ['softmax', ([x]) => softmax(tf.mul(x, 3)), [[2, 3, 5, 17]]],
-        ['attention', ([q, k, v]) => multiHeadAttention(q, k, v, 3), [[2, 7, 12], [2, 7, 12], [2, 7, 12]]],
+        [
+          'attention',
+          ([q, k, v]) => multiHeadAttention(q, k, v, 3),
+          [
+            [2, 7, 12],
+            [2, 7, 12],
+            [2, 7, 12],
+          ],
+        ],
         ['attention on a fused qkv', ([qkv]) => qkvAttention(qkv, 3), [[3, 7, 36]]],
       ];
       const compute = () =>
@@ -126,15 +154,32 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const before = tf.memory().numTensors;
         const got = compute();
         assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-        cases.forEach(([name], i) => got[i].forEach((v, j) => assertClose(v, stock[i][j], 2e-5, 2e-4, `${name} (${threads} threads) ${j === 0 ? 'output' : `grad ${j - 1}`}`)));
+        cases.forEach(([name], i) => {
+          got[i].forEach((v, j) => {
+            assertClose(v, stock[i][j], 2e-5, 2e-4, `${name} (${threads} threads) ${j === 0 ? 'output' : `grad ${j - 1}`}`);
+          });
+        });
       }
     });
 
     it('initBackend installs the native kernels unless told not to, and says so', async () => {
       const on = await initBackend(backend, { threads: 1 });
       assert.deepEqual(on.native.kernels, [
-        'BatchMatMul', '_FusedMatMul', 'Sum', 'SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd', 'SslAttentionFwd', 'SslAttentionBwd', 'SslAdamW',
-        'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter',
+        'BatchMatMul',
+        '_FusedMatMul',
+        'Sum',
+        'SslGeluFwd',
+        'SslGeluBwd',
+        'SslLayerNormFwd',
+        'SslLayerNormBwd',
+        'SslSoftmaxFwd',
+        'SslSoftmaxBwd',
+        'SslAttentionFwd',
+        'SslAttentionBwd',
+        'SslAdamW',
+        'Conv2D',
+        'Conv2DBackpropInput',
+        'Conv2DBackpropFilter',
         ...(backend === 'wasm' ? ['Identity'] : []),
       ]);
       assert.equal(on.native.threads, 1);
@@ -152,8 +197,16 @@ describe('fused AdamW', { skip }, () => {
     const { Module } = await import('../engine/module.ts');
     const { AdamW } = await import('../optim/adamw.ts');
     class P extends Module {
-      w = this.addParam('w', [3, 4], Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)));
-      b = this.addParam('b', [4], Float32Array.from({ length: 4 }, (_, i) => i - 1.5));
+      w = this.addParam(
+        'w',
+        [3, 4],
+        Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+      );
+      b = this.addParam(
+        'b',
+        [4],
+        Float32Array.from({ length: 4 }, (_, i) => i - 1.5),
+      );
     }
     const run = async (native: boolean) => {
       await initBackend('wasm', { native, threads: 1 });
@@ -171,7 +224,9 @@ describe('fused AdamW', { skip }, () => {
     };
     const stock = await run(false);
     const fused = await run(true);
-    fused.forEach((v, i) => assertClose(v, stock[i], 1e-6, 1e-5, `param ${i}`));
+    fused.forEach((v, i) => {
+      assertClose(v, stock[i], 1e-6, 1e-5, `param ${i}`);
+    });
   });
 });
 
@@ -185,10 +240,15 @@ describe('shared Identity on wasm', { skip }, () => {
     a.dispose();
     assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
     b.dispose();
-    const grad = () => tf.tidy(() => {
-      const x = tf.randomNormal([4, 6], 0, 1, 'float32', 5);
-      return (tf.grads((y: tf.Tensor) => tf.sum(tf.mul(tf.exp(tf.mul(y, y)), y)))([x])[0].dataSync() as Float32Array).slice();
-    });
+    const grad = () =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([4, 6], 0, 1, 'float32', 5);
+        return (
+          tf
+            .grads((y: tf.Tensor) => tf.sum(tf.mul(tf.exp(tf.mul(y, y)), y)))([x])[0]
+            .dataSync() as Float32Array
+        ).slice();
+      });
     const shared = grad();
     await initBackend('wasm', { native: false });
     assertClose(shared, grad(), 0, 0, 'gradient');
@@ -197,7 +257,15 @@ describe('shared Identity on wasm', { skip }, () => {
 
 describe('native GEMM planning', () => {
   it('plans batch, strides and output shape; refuses general broadcasting', () => {
-    assert.deepEqual(planMatmul([4, 6, 5], [5, 3], false, false), { batch: 4, m: 6, n: 3, k: 5, aStride: 30, bStride: 0, outShape: [4, 6, 3] });
+    assert.deepEqual(planMatmul([4, 6, 5], [5, 3], false, false), {
+      batch: 4,
+      m: 6,
+      n: 3,
+      k: 5,
+      aStride: 30,
+      bStride: 0,
+      outShape: [4, 6, 3],
+    });
     assert.deepEqual(planMatmul([5, 7], [3, 5], true, true), { batch: 1, m: 7, n: 3, k: 5, aStride: 0, bStride: 0, outShape: [7, 3] });
     assert.equal(planMatmul([2, 1, 6, 5], [1, 3, 5, 4], false, false), undefined);
     assert.equal(planMatmul([6, 5], [4, 3], false, false), undefined);
@@ -206,6 +274,9 @@ describe('native GEMM planning', () => {
   it('the addon checks its operands', { skip }, () => {
     const a = new Float32Array(6);
     assert.throws(() => addon!.gemm(a, 0, 0, a, 0, 0, a, 0, 0, 1, 3, 3, 3, false, false, 0), /out of bounds/);
-    assert.throws(() => addon!.gemm(new Float64Array(4) as unknown as Float32Array, 0, 0, a, 0, 0, a, 0, 0, 1, 1, 1, 1, false, false, 0), /a must be a Float32Array/);
+    assert.throws(
+      () => addon!.gemm(new Float64Array(4) as unknown as Float32Array, 0, 0, a, 0, 0, a, 0, 0, 1, 1, 1, 1, false, false, 0),
+      /a must be a Float32Array/,
+    );
   });
 });

@@ -13,7 +13,9 @@ function refLayerNorm(x: Float32Array, rows: number, dim: number, eps: number, g
     const v = Array.from(x.subarray(r * dim, (r + 1) * dim));
     const mean = v.reduce((s, a) => s + a, 0) / dim;
     const variance = v.reduce((s, a) => s + (a - mean) ** 2, 0) / dim;
-    v.forEach((a, i) => out.push(((a - mean) / Math.sqrt(variance + eps)) * g[i] + b[i]));
+    v.forEach((a, i) => {
+      out.push(((a - mean) / Math.sqrt(variance + eps)) * g[i] + b[i]);
+    });
   }
   return out;
 }
@@ -51,7 +53,9 @@ for (const engine of TEST_ENGINES) {
         const mean = col.reduce((s, a) => s + a, 0) / 4;
         const biased = col.reduce((s, a) => s + (a - mean) ** 2, 0) / 4;
         const unbiased = (biased * 4) / 3;
-        col.forEach((a, r) => assert.ok(Math.abs(y[r][c] - (a - mean) / Math.sqrt(biased + 1e-5)) < 1e-4, `y[${r}][${c}]`));
+        col.forEach((a, r) => {
+          assert.ok(Math.abs(y[r][c] - (a - mean) / Math.sqrt(biased + 1e-5)) < 1e-4, `y[${r}][${c}]`);
+        });
         assert.ok(Math.abs(bn.runningMean.variable.dataSync()[c] - 0.1 * mean) < 1e-5, 'running mean');
         assert.ok(Math.abs(bn.runningVar.variable.dataSync()[c] - (0.9 + 0.1 * unbiased)) < 1e-4, 'running var (unbiased)');
       }
@@ -75,7 +79,10 @@ for (const engine of TEST_ENGINES) {
     it('BatchNorm without affine has no parameters, only buffers', () => {
       const bn = new BatchNorm('bn', 4, { affine: false });
       assert.equal(bn.numParameters(), 0);
-      assert.deepEqual(bn.torchEntries().map((e) => e.name), ['bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked']);
+      assert.deepEqual(
+        bn.torchEntries().map((e) => e.name),
+        ['bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked'],
+      );
       bn.dispose();
     });
 
@@ -127,7 +134,13 @@ for (const engine of TEST_ENGINES) {
         }
         return (2 / Math.sqrt(Math.PI)) * sum;
       };
-      assertClose(y, xs.map((x) => 0.5 * x * (1 + erf(x / Math.SQRT2))), 1e-5, 1e-5, 'gelu');
+      assertClose(
+        y,
+        xs.map((x) => 0.5 * x * (1 + erf(x / Math.SQRT2))),
+        1e-5,
+        1e-5,
+        'gelu',
+      );
       gradCheck((x) => gelu(x), [tf.tensor1d(xs)], { samples: xs.length });
     });
   });

@@ -14,7 +14,10 @@ class RefAdamW {
   m: number[];
   v: number[];
   t = 0;
-  constructor(public p: number[], readonly o: { b1: number; b2: number; eps: number; wd: number }) {
+  constructor(
+    public p: number[],
+    readonly o: { b1: number; b2: number; eps: number; wd: number },
+  ) {
     this.m = p.map(() => 0);
     this.v = p.map(() => 0);
   }
@@ -43,41 +46,55 @@ function makeParam(name: string, shape: number[], values: number[], trainable = 
 describe('AdamW on wasm', () => {
   before(async () => useBackend('wasm'));
 
-  it('matches a scalar torch.optim.AdamW reference over several steps (bias correction, decoupled decay, per-step lr, skipped steps)', () => {
-    const rng = new Rng(11);
-    const o = { b1: 0.8, b2: 0.95, eps: 1e-3, wd: 0.3 };
-    const shapes = [[2, 3], [4], [1, 1, 5]];
-    const init = shapes.map((s) => randn(rng, s.reduce((a, b) => a * b, 1)));
-    const params = shapes.map((s, i) => makeParam(`p${i}`, s, init[i]));
-    const refs = init.map((v) => new RefAdamW([...v], o));
-    const opt = new AdamW(params, { beta1: o.b1, beta2: o.b2, eps: o.eps, weightDecay: o.wd });
-    const lrs = [0.05, 0.2, 0.1, 0.3, 0.01, 0.15, 0.25];
-    for (let s = 0; s < lrs.length; s++) {
-      const grads = new Map<Param, tf.Tensor>();
-      const gs: number[][] = [];
+  it(
+    'matches a scalar torch.optim.AdamW reference over several steps (bias correction, decoupled decay, per-step lr, ' + 'skipped steps)',
+    () => {
+      const rng = new Rng(11);
+      const o = { b1: 0.8, b2: 0.95, eps: 1e-3, wd: 0.3 };
+      const shapes = [[2, 3], [4], [1, 1, 5]];
+      const init = shapes.map((s) =>
+        randn(
+          rng,
+          s.reduce((a, b) => a * b, 1),
+        ),
+      );
+      const params = shapes.map((s, i) => makeParam(`p${i}`, s, init[i]));
+      const refs = init.map((v) => new RefAdamW([...v], o));
+      const opt = new AdamW(params, { beta1: o.b1, beta2: o.b2, eps: o.eps, weightDecay: o.wd });
+      const lrs = [0.05, 0.2, 0.1, 0.3, 0.01, 0.15, 0.25];
+      for (let s = 0; s < lrs.length; s++) {
+        const grads = new Map<Param, tf.Tensor>();
+        const gs: number[][] = [];
+        params.forEach((p, i) => {
+          // p2 gets no gradient on steps 1 and 4: its own step count (bias correction) lags.
+          if (i === 2 && (s === 1 || s === 4)) return;
+          // Gradient scales differ per step so that m/v and the bias corrections matter.
+          gs[i] = randn(rng, p.size, 0.1 + s);
+          grads.set(p, tf.tensor(gs[i], p.shape, 'float32'));
+        });
+        opt.step(grads, lrs[s]);
+        tf.dispose([...grads.values()]);
+        refs.forEach((r, i) => {
+          gs[i] && r.step(gs[i], lrs[s]);
+        });
+        params.forEach((p, i) => {
+          assertClose(p.variable.dataSync(), refs[i].p, 1e-5, 1e-4, `${p.name} after step ${s}`);
+        });
+      }
+      const st = opt.stateTensors();
+      assert.equal(st.get('step'), lrs.length);
+      assert.equal(st.get('p0.step'), lrs.length);
+      assert.equal(st.get('p2.step'), lrs.length - 2);
       params.forEach((p, i) => {
-        // p2 gets no gradient on steps 1 and 4: its own step count (bias correction) lags.
-        if (i === 2 && (s === 1 || s === 4)) return;
-        // Gradient scales differ per step so that m/v and the bias corrections matter.
-        gs[i] = randn(rng, p.size, 0.1 + s);
-        grads.set(p, tf.tensor(gs[i], p.shape, 'float32'));
+        assertClose(st.get(`${p.name}.exp_avg`) as Float32Array, refs[i].m, 1e-5, 1e-4, `${p.name}.exp_avg`);
+        assertClose(st.get(`${p.name}.exp_avg_sq`) as Float32Array, refs[i].v, 1e-5, 1e-4, `${p.name}.exp_avg_sq`);
       });
-      opt.step(grads, lrs[s]);
-      tf.dispose([...grads.values()]);
-      refs.forEach((r, i) => gs[i] && r.step(gs[i], lrs[s]));
-      params.forEach((p, i) => assertClose(p.variable.dataSync(), refs[i].p, 1e-5, 1e-4, `${p.name} after step ${s}`));
-    }
-    const st = opt.stateTensors();
-    assert.equal(st.get('step'), lrs.length);
-    assert.equal(st.get('p0.step'), lrs.length);
-    assert.equal(st.get('p2.step'), lrs.length - 2);
-    params.forEach((p, i) => {
-      assertClose(st.get(`${p.name}.exp_avg`) as Float32Array, refs[i].m, 1e-5, 1e-4, `${p.name}.exp_avg`);
-      assertClose(st.get(`${p.name}.exp_avg_sq`) as Float32Array, refs[i].v, 1e-5, 1e-4, `${p.name}.exp_avg_sq`);
-    });
-    opt.dispose();
-    params.forEach((p) => p.variable.dispose());
-  });
+      opt.dispose();
+      params.forEach((p) => {
+        p.variable.dispose();
+      });
+    },
+  );
 
   it('decay is decoupled: a zero gradient still shrinks weights by lr * wd once Adam moments are zero', () => {
     const p = makeParam('w', [3], [1, -2, 4]);
@@ -148,10 +165,15 @@ describe('AdamW on wasm', () => {
     assert.deepEqual([...ck.tensors.keys()].sort(), ['enc.w.exp_avg', 'enc.w.exp_avg_sq']);
     ob.loadFromCheckpoint(ck);
     assert.throws(() => ob.loadState(new Map([['other.exp_avg', new Float32Array(6)]])), /unknown state entry 'other\.exp_avg'/);
-    assert.throws(() => ob.loadState(new Map([['enc.w.exp_avg', new Float32Array(5)]])), /'enc\.w\.exp_avg' must be a Float32Array of 6 values/);
+    assert.throws(
+      () => ob.loadState(new Map([['enc.w.exp_avg', new Float32Array(5)]])),
+      /'enc\.w\.exp_avg' must be a Float32Array of 6 values/,
+    );
     assert.throws(() => ob.loadState(new Map([['enc.w.exp_avg', new Float32Array(6)]])), /incomplete/);
     tf.dispose([...gs, pa.variable, pb.variable]);
-    [oa, ob].forEach((o) => o.dispose());
+    [oa, ob].forEach((o) => {
+      o.dispose();
+    });
   });
 
   it('the live tensor count does not grow over 20 steps', () => {

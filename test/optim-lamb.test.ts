@@ -15,7 +15,11 @@ class RefLamb {
   m: number[];
   v: number[];
   t = 0;
-  constructor(public p: number[], readonly ndim: number, readonly o: { b1: number; b2: number; eps: number; wd: number }) {
+  constructor(
+    public p: number[],
+    readonly ndim: number,
+    readonly o: { b1: number; b2: number; eps: number; wd: number },
+  ) {
     this.m = p.map(() => 0);
     this.v = p.map(() => 0);
   }
@@ -36,7 +40,8 @@ class RefLamb {
   }
 }
 
-const makeParam = (name: string, shape: number[], values: number[], trainable = true) => new Param(name, tf.tensor(values, shape, 'float32'), trainable);
+const makeParam = (name: string, shape: number[], values: number[], trainable = true) =>
+  new Param(name, tf.tensor(values, shape, 'float32'), trainable);
 const randn = (rng: Rng, n: number, std = 1) => Array.from({ length: n }, () => rng.normal(0, std));
 const values = (p: Param) => p.variable.dataSync();
 
@@ -72,7 +77,9 @@ for (const engine of TEST_ENGINES) {
       const t1 = 5 / norm(u1); // about 5 / sqrt(15.25)
       assertClose(values(b), [3 - 0.1 * t1 * u1[0], 4 - 0.1 * t1 * u1[1]], 1e-6, 0, 'wd 0.5');
       tf.dispose([a.variable, b.variable]);
-      [oa, ob].forEach((o) => o.dispose());
+      [oa, ob].forEach((o) => {
+        o.dispose();
+      });
     });
 
     it('1-D params get plain bias-corrected Adam: no decay, no trust ratio', () => {
@@ -88,8 +95,21 @@ for (const engine of TEST_ENGINES) {
       const z = makeParam('z', [2, 2], [0, 0, 0, 0]); // ||p|| = 0: trust 1, p = -lr * u
       const s = makeParam('s', [1, 2], [3, 4]); // g = 0, wd = 0 below: u = 0, trust 1, unchanged
       const opt = new Lamb([z, s], { weightDecay: 0 });
-      stepWith(opt, [[z, [1, -2, 3, -4]], [s, [0, 0]]], 0.1);
-      assertClose(values(z), [1, -2, 3, -4].map((g) => (-0.1 * g) / (Math.abs(g) + EPS)), 1e-7, 1e-6, 'zero param');
+      stepWith(
+        opt,
+        [
+          [z, [1, -2, 3, -4]],
+          [s, [0, 0]],
+        ],
+        0.1,
+      );
+      assertClose(
+        values(z),
+        [1, -2, 3, -4].map((g) => (-0.1 * g) / (Math.abs(g) + EPS)),
+        1e-7,
+        1e-6,
+        'zero param',
+      );
       assert.deepEqual(Array.from(values(s)), [3, 4]);
       // g = 0, wd > 0: u = wd * p, trust = ||p|| / (wd ||p||) = 1 / wd, so p -= lr * p.
       const d = makeParam('d', [1, 2], [3, 4]);
@@ -98,14 +118,21 @@ for (const engine of TEST_ENGINES) {
       assertClose(values(d), [2.7, 3.6], 1e-6, 0, 'decay only');
       for (const o of [opt, od]) for (const v of o.stateTensors().values()) if (typeof v !== 'number') assert.ok(v.every(Number.isFinite));
       tf.dispose([z.variable, s.variable, d.variable]);
-      [opt, od].forEach((o) => o.dispose());
+      [opt, od].forEach((o) => {
+        o.dispose();
+      });
     });
 
     it('matches the float64 reference over several steps (moments accumulate, per-parameter step counts)', () => {
       const rng = new Rng(23);
       const o = { b1: 0.8, b2: 0.95, eps: 1e-3, wd: 0.2 };
       const shapes = [[3, 2], [4], [2, 1, 2, 1]];
-      const init = shapes.map((s) => randn(rng, s.reduce((x, y) => x * y, 1)));
+      const init = shapes.map((s) =>
+        randn(
+          rng,
+          s.reduce((x, y) => x * y, 1),
+        ),
+      );
       const params = shapes.map((s, i) => makeParam(`p${i}`, s, init[i]));
       const refs = init.map((v, i) => new RefLamb([...v], shapes[i].length, o));
       const opt = new Lamb(params, { beta1: o.b1, beta2: o.b2, eps: o.eps, weightDecay: o.wd });
@@ -118,7 +145,9 @@ for (const engine of TEST_ENGINES) {
         });
         stepWith(opt, grads, lrs[s]);
         for (const [p, g] of grads) refs[params.indexOf(p)].step(g, lrs[s]);
-        params.forEach((p, i) => assertClose(values(p), refs[i].p, 1e-5, 1e-4, `${p.name} after step ${s}`));
+        params.forEach((p, i) => {
+          assertClose(values(p), refs[i].p, 1e-5, 1e-4, `${p.name} after step ${s}`);
+        });
       }
       const st = opt.stateTensors();
       assert.deepEqual([st.get('step'), st.get('p0.step'), st.get('p2.step')], [lrs.length, lrs.length, lrs.length - 2]);
@@ -137,26 +166,60 @@ for (const engine of TEST_ENGINES) {
       const [pa, pb] = [mk(), mk()];
       const oa = new Lamb(pa, { weightDecay: 0.1 });
       const gs = [0, 1, 2, 3, 4].map(() => [randn(rng, 6), randn(rng, 3)]);
-      for (const g of gs.slice(0, 3)) stepWith(oa, [[pa[0], g[0]], [pa[1], g[1]]], 0.1);
+      for (const g of gs.slice(0, 3))
+        stepWith(
+          oa,
+          [
+            [pa[0], g[0]],
+            [pa[1], g[1]],
+          ],
+          0.1,
+        );
       const ob = new Lamb(pb, { weightDecay: 0.1 });
-      pb.forEach((p, i) => p.variable.assign(pa[i].variable));
+      pb.forEach((p, i) => {
+        p.variable.assign(pa[i].variable);
+      });
       ob.loadFromCheckpoint(oa.stateForCheckpoint());
       assert.equal(ob.stepCount, 3);
       for (const g of gs.slice(3)) {
-        stepWith(oa, [[pa[0], g[0]], [pa[1], g[1]]], 0.05);
-        stepWith(ob, [[pb[0], g[0]], [pb[1], g[1]]], 0.05);
+        stepWith(
+          oa,
+          [
+            [pa[0], g[0]],
+            [pa[1], g[1]],
+          ],
+          0.05,
+        );
+        stepWith(
+          ob,
+          [
+            [pb[0], g[0]],
+            [pb[1], g[1]],
+          ],
+          0.05,
+        );
       }
-      pa.forEach((p, i) => assert.deepEqual(Array.from(values(pb[i])), Array.from(values(p))));
+      pa.forEach((p, i) => {
+        assert.deepEqual(Array.from(values(pb[i])), Array.from(values(p)));
+      });
       const ck = oa.stateForCheckpoint();
       assert.deepEqual(ck.scalars, { step: 5, 'enc.w.step': 5, 'enc.b.step': 5 });
       assert.deepEqual([...ck.tensors.keys()].sort(), ['enc.b.exp_avg', 'enc.b.exp_avg_sq', 'enc.w.exp_avg', 'enc.w.exp_avg_sq']);
       ob.loadState(oa.stateTensors());
       assert.throws(() => ob.loadState(new Map([['other.exp_avg', new Float32Array(6)]])), /unknown state entry 'other\.exp_avg'/);
-      assert.throws(() => ob.loadState(new Map([['enc.w.exp_avg', new Float32Array(5)]])), /'enc\.w\.exp_avg' must be a Float32Array of 6 values/);
-      assert.throws(() => ob.loadState(new Map([['enc.w.exp_avg', new Float32Array(6)]])), /incomplete \(missing 'enc\.w\.exp_avg_sq', 'enc\.w\.step'\)/);
+      assert.throws(
+        () => ob.loadState(new Map([['enc.w.exp_avg', new Float32Array(5)]])),
+        /'enc\.w\.exp_avg' must be a Float32Array of 6 values/,
+      );
+      assert.throws(
+        () => ob.loadState(new Map([['enc.w.exp_avg', new Float32Array(6)]])),
+        /incomplete \(missing 'enc\.w\.exp_avg_sq', 'enc\.w\.step'\)/,
+      );
       assert.throws(() => ob.loadState(new Map([['enc.w.step', 0]])), /'enc\.w\.step' must be an integer >= 1/);
       tf.dispose([...pa, ...pb].map((p) => p.variable));
-      [oa, ob].forEach((o) => o.dispose());
+      [oa, ob].forEach((o) => {
+        o.dispose();
+      });
     });
 
     it('rejects bad options, naming them, and bad params or gradients', () => {
@@ -165,7 +228,10 @@ for (const engine of TEST_ENGINES) {
       assert.throws(() => new Lamb([a], { weightDecay: 0, beta1: 1 }), /LAMB: beta1 must lie in \[0, 1\), got 1/);
       assert.throws(() => new Lamb([a], { weightDecay: 0, beta2: -0.5 }), /LAMB: beta2 must lie in \[0, 1\)/);
       assert.throws(() => new Lamb([a], { weightDecay: 0, eps: 0 }), /LAMB: eps must be a number > 0, got 0/);
-      assert.throws(() => buildOptimizer(lamb, [a], { weightDecay: 0, trustCoefficient: 0.001 }), /optimizer: unknown field 'trustCoefficient'/);
+      assert.throws(
+        () => buildOptimizer(lamb, [a], { weightDecay: 0, trustCoefficient: 0.001 }),
+        /optimizer: unknown field 'trustCoefficient'/,
+      );
       const buf = new Param('bn.running_var', tf.ones([2]), false, 'buffer');
       assert.throws(() => new Lamb([buf], { weightDecay: 0 }), /'bn\.running_var' is a buffer/);
       const a2 = makeParam('a', [2, 2], [1, 2, 3, 4]);

@@ -12,7 +12,11 @@ const norm = (x: number[]) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
 /** Independent float64 reference of moco/optimizer.py's LARS for one parameter. */
 class RefLars {
   mu: number[];
-  constructor(public p: number[], readonly ndim: number, readonly o: { wd: number; momentum: number; eta: number }) {
+  constructor(
+    public p: number[],
+    readonly ndim: number,
+    readonly o: { wd: number; momentum: number; eta: number },
+  ) {
     this.mu = p.map(() => 0);
   }
   step(g: number[], lr: number): void {
@@ -29,7 +33,8 @@ class RefLars {
   }
 }
 
-const makeParam = (name: string, shape: number[], values: number[], trainable = true) => new Param(name, tf.tensor(values, shape, 'float32'), trainable);
+const makeParam = (name: string, shape: number[], values: number[], trainable = true) =>
+  new Param(name, tf.tensor(values, shape, 'float32'), trainable);
 const randn = (rng: Rng, n: number, std = 1) => Array.from({ length: n }, () => rng.normal(0, std));
 const values = (p: Param) => p.variable.dataSync();
 
@@ -60,14 +65,23 @@ for (const engine of TEST_ENGINES) {
       // d = g + 0.5 p = [2.1, 2.8] (norm 3.5); trust = 0.1 * 5 / 3.5 = 1/7; mu = d/7 = [0.3, 0.4].
       assertClose(values(b), [2.7, 3.6], 1e-6, 0, 'wd 0.5');
       tf.dispose([a.variable, b.variable]);
-      [oa, ob].forEach((o) => o.dispose());
+      [oa, ob].forEach((o) => {
+        o.dispose();
+      });
     });
 
     it('1-D params (biases, norm gamma/beta) get plain momentum SGD: no decay, no trust ratio', () => {
       const bias = makeParam('head.bias', [2], [1, -2]);
       const w = makeParam('head.weight', [1, 3], [0, 3, 4]); // ndim 2 although one dim is 1: layer-wise
       const opt = new Lars([bias, w], { weightDecay: 0.5, trustCoefficient: 0.1 });
-      stepWith(opt, [[bias, [0.5, 0.25]], [w, [0, 0.6, 0.8]]], 0.1);
+      stepWith(
+        opt,
+        [
+          [bias, [0.5, 0.25]],
+          [w, [0, 0.6, 0.8]],
+        ],
+        0.1,
+      );
       assertClose(values(bias), [0.95, -2.025], 1e-6, 0, 'bias after step 1'); // p - 0.1 * g
       assertClose(values(w), [0, 2.97, 3.96], 1e-6, 0, 'weight after step 1'); // trust 1/7 as above
       stepWith(opt, [[bias, [0.1, 0.2]]], 0.1);
@@ -86,7 +100,15 @@ for (const engine of TEST_ENGINES) {
       // both zero.
       const zz = makeParam('zz', [2, 1], [0, 0]);
       const opt = new Lars([z, s, zz], { weightDecay: 0.5 });
-      stepWith(opt, [[z, [1, -2, 3, -4]], [s, [-1.5, -2]], [zz, [0, 0]]], 0.1); // s: g = -wd * p
+      stepWith(
+        opt,
+        [
+          [z, [1, -2, 3, -4]],
+          [s, [-1.5, -2]],
+          [zz, [0, 0]],
+        ],
+        0.1,
+      ); // s: g = -wd * p
       assertClose(values(z), [-0.1, 0.2, -0.3, 0.4], 1e-7, 1e-6, 'zero param');
       assertClose(values(s), [3, 4], 1e-7, 0, 'zero update');
       assert.deepEqual(Array.from(values(zz)), [0, 0]);
@@ -99,7 +121,12 @@ for (const engine of TEST_ENGINES) {
       const rng = new Rng(17);
       const o = { wd: 0.05, momentum: 0.8, eta: 0.02 };
       const shapes = [[3, 2], [4], [2, 1, 2, 1]];
-      const init = shapes.map((s) => randn(rng, s.reduce((x, y) => x * y, 1)));
+      const init = shapes.map((s) =>
+        randn(
+          rng,
+          s.reduce((x, y) => x * y, 1),
+        ),
+      );
       const params = shapes.map((s, i) => makeParam(`p${i}`, s, init[i]));
       const refs = init.map((v, i) => new RefLars([...v], shapes[i].length, o));
       const opt = new Lars(params, { weightDecay: o.wd, momentum: o.momentum, trustCoefficient: o.eta });
@@ -112,11 +139,15 @@ for (const engine of TEST_ENGINES) {
         });
         stepWith(opt, grads, lrs[s]);
         for (const [p, g] of grads) refs[params.indexOf(p)].step(g, lrs[s]);
-        params.forEach((p, i) => assertClose(values(p), refs[i].p, 1e-5, 1e-4, `${p.name} after step ${s}`));
+        params.forEach((p, i) => {
+          assertClose(values(p), refs[i].p, 1e-5, 1e-4, `${p.name} after step ${s}`);
+        });
       }
       const st = opt.stateTensors();
       assert.equal(st.get('step'), lrs.length);
-      params.forEach((p, i) => assertClose(st.get(`${p.name}.mu`) as Float32Array, refs[i].mu, 1e-5, 1e-4, `${p.name}.mu`));
+      params.forEach((p, i) => {
+        assertClose(st.get(`${p.name}.mu`) as Float32Array, refs[i].mu, 1e-5, 1e-4, `${p.name}.mu`);
+      });
       tf.dispose(params.map((p) => p.variable));
       opt.dispose();
     });
@@ -128,16 +159,42 @@ for (const engine of TEST_ENGINES) {
       const [pa, pb] = [mk(), mk()];
       const oa = new Lars(pa, { weightDecay: 0.1, trustCoefficient: 0.01 });
       const gs = [0, 1, 2, 3, 4].map(() => [randn(rng, 6), randn(rng, 3)]);
-      for (const g of gs.slice(0, 3)) stepWith(oa, [[pa[0], g[0]], [pa[1], g[1]]], 0.5);
+      for (const g of gs.slice(0, 3))
+        stepWith(
+          oa,
+          [
+            [pa[0], g[0]],
+            [pa[1], g[1]],
+          ],
+          0.5,
+        );
       const ob = new Lars(pb, { weightDecay: 0.1, trustCoefficient: 0.01 });
-      pb.forEach((p, i) => p.variable.assign(pa[i].variable));
+      pb.forEach((p, i) => {
+        p.variable.assign(pa[i].variable);
+      });
       ob.loadFromCheckpoint(oa.stateForCheckpoint());
       assert.equal(ob.stepCount, 3);
       for (const g of gs.slice(3)) {
-        stepWith(oa, [[pa[0], g[0]], [pa[1], g[1]]], 0.3);
-        stepWith(ob, [[pb[0], g[0]], [pb[1], g[1]]], 0.3);
+        stepWith(
+          oa,
+          [
+            [pa[0], g[0]],
+            [pa[1], g[1]],
+          ],
+          0.3,
+        );
+        stepWith(
+          ob,
+          [
+            [pb[0], g[0]],
+            [pb[1], g[1]],
+          ],
+          0.3,
+        );
       }
-      pa.forEach((p, i) => assert.deepEqual(Array.from(values(pb[i])), Array.from(values(p))));
+      pa.forEach((p, i) => {
+        assert.deepEqual(Array.from(values(pb[i])), Array.from(values(p)));
+      });
       const ck = oa.stateForCheckpoint();
       assert.deepEqual(ck.scalars, { step: 5 });
       assert.deepEqual([...ck.tensors.keys()].sort(), ['enc.b.mu', 'enc.w.mu']);
@@ -146,7 +203,9 @@ for (const engine of TEST_ENGINES) {
       assert.throws(() => ob.loadState(new Map([['enc.w.mu', new Float32Array(5)]])), /'enc\.w\.mu' must be a Float32Array of 6 values/);
       assert.throws(() => ob.loadState(new Map([['step', 1.5]])), /'step' must be an integer/);
       tf.dispose([...pa, ...pb].map((p) => p.variable));
-      [oa, ob].forEach((o) => o.dispose());
+      [oa, ob].forEach((o) => {
+        o.dispose();
+      });
     });
 
     it('rejects bad options, naming them, and bad params or gradients', () => {
@@ -156,8 +215,14 @@ for (const engine of TEST_ENGINES) {
       assert.throws(() => new Lars([a], { weightDecay: 0, momentum: 1 }), /LARS: momentum must lie in \[0, 1\), got 1/);
       assert.throws(() => new Lars([a], { weightDecay: 0, momentum: -0.1 }), /momentum/);
       assert.throws(() => new Lars([a], { weightDecay: 0, trustCoefficient: 0 }), /LARS: trustCoefficient must be a number > 0, got 0/);
-      assert.throws(() => buildOptimizer(lars, [a], { weightDecay: 0, beta1: 0.9 }), /optimizer: unknown field 'beta1' \(fields: momentum, trustCoefficient\)/);
-      assert.throws(() => buildOptimizer(adamw, [a], { weightDecay: 0, momentum: 0.9 }), /optimizer: unknown field 'momentum' \(fields: beta1, beta2, eps\)/);
+      assert.throws(
+        () => buildOptimizer(lars, [a], { weightDecay: 0, beta1: 0.9 }),
+        /optimizer: unknown field 'beta1' \(fields: momentum, trustCoefficient\)/,
+      );
+      assert.throws(
+        () => buildOptimizer(adamw, [a], { weightDecay: 0, momentum: 0.9 }),
+        /optimizer: unknown field 'momentum' \(fields: beta1, beta2, eps\)/,
+      );
       assert.throws(() => buildOptimizer(lars, [a], { weightDecay: 0, momentum: 1 }), /optimizer\.momentum: must be < 1/);
       const frozen = makeParam('f', [2], [1, 2], false);
       assert.throws(() => new Lars([frozen], { weightDecay: 0 }), /'f'.*not trainable/);

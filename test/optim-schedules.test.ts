@@ -37,7 +37,10 @@ describe('optim schedules', () => {
     near(warmupCosineLr(5, { baseLr: 1, warmupEpochs: 0, epochs: 10 }), 0.5);
     near(warmupCosineLr(5, { baseLr: 1, warmupEpochs: 10, epochs: 10 }), 0.5);
     near(warmupCosineLr(10, { baseLr: 1, warmupEpochs: 10, epochs: 10 }), 1);
-    assert.throws(() => warmupCosineLr(1, { baseLr: 1, warmupEpochs: 11, epochs: 10 }), /warmupEpochs \(11\) must not exceed epochs \(10\)/);
+    assert.throws(
+      () => warmupCosineLr(1, { baseLr: 1, warmupEpochs: 11, epochs: 10 }),
+      /warmupEpochs \(11\) must not exceed epochs \(10\)/,
+    );
     assert.throws(() => warmupCosineLr(-0.1, { baseLr: 1, warmupEpochs: 1, epochs: 10 }), /epoch/);
     assert.throws(() => warmupCosineLr(10.5, { baseLr: 1, warmupEpochs: 1, epochs: 10 }), /epoch/);
     assert.throws(() => warmupCosineLr(1, { baseLr: 1, warmupEpochs: 1, epochs: 0 }), /epochs/);

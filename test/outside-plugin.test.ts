@@ -118,7 +118,11 @@ const SUITE = {
   kind: 'pretrain',
   preset: 'smoke',
   cells: [
-    { id: 'siamese-lite', config: { framework: { name: 'siamese-lite', weight: 2 }, backbone: { name: 'flat-mlp' } }, scaled: { smoke: { backbone: { name: 'flat-mlp' } } } },
+    {
+      id: 'siamese-lite',
+      config: { framework: { name: 'siamese-lite', weight: 2 }, backbone: { name: 'flat-mlp' } },
+      scaled: { smoke: { backbone: { name: 'flat-mlp' } } },
+    },
   ],
 };
 
@@ -131,7 +135,11 @@ fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module'
 fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
 
 function bench(env: NodeJS.ProcessEnv, ...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -140,20 +148,44 @@ describe('a framework and a backbone from plugin files outside the source tree',
     const reg = await registryWithPlugins([path.join(dir, 'siamese.ts'), path.join(dir, 'flat-mlp.ts')], {});
     assert.ok(reg.frameworks.names().includes('siamese-lite') && reg.frameworks.names().includes('mocov3'));
     assert.equal(reg.backbone('flat-mlp').countParams('flat-mlp', { imageSize: 16 }), 16 * 16 * 3 * 24 + 24);
-    const ctx = { backboneName: 'flat-mlp', backboneOptions: { imageSize: 8 }, seed: 1, buildBackbone: (n: string, o: object, s: number) => reg.backbone(n).build(n, o, s) };
+    const ctx = {
+      backboneName: 'flat-mlp',
+      backboneOptions: { imageSize: 8 },
+      seed: 1,
+      buildBackbone: (n: string, o: object, s: number) => reg.backbone(n).build(n, o, s),
+    };
     const fw = buildFramework(reg.frameworks.get('siamese-lite'), { name: 'siamese-lite' }, ctx);
     assert.equal(fw.trainableParams().length, 6); // fc, proj, pred: weight + bias each
     fw.dispose();
-    assert.throws(() => buildFramework(reg.frameworks.get('siamese-lite'), { weight: 0 }, ctx), /framework\.weight: must be > 0 \(fields: outDim, weight\)/);
+    assert.throws(
+      () => buildFramework(reg.frameworks.get('siamese-lite'), { weight: 0 }, ctx),
+      /framework\.weight: must be > 0 \(fields: outDim, weight\)/,
+    );
     assert.throws(() => buildFramework(reg.frameworks.get('siamese-lite'), { tau: 0.2 }, ctx), /framework: unknown field 'tau'/);
-    await assert.rejects(registryWithPlugins([path.join(dir, 'siamese.ts'), path.join(root, 'frameworks/mocov3.ts')], {}), /must default-export a plugin descriptor/);
+    await assert.rejects(
+      registryWithPlugins([path.join(dir, 'siamese.ts'), path.join(root, 'frameworks/mocov3.ts')], {}),
+      /must default-export a plugin descriptor/,
+    );
     fs.writeFileSync(path.join(dir, 'dup.ts'), `import { mocov3 } from ${src('frameworks/mocov3.ts')};\nexport default { ...mocov3 };\n`);
-    await assert.rejects(registryWithPlugins([path.join(dir, 'dup.ts')], {}), /framework 'mocov3' is registered twice \(built in and plugin\)/);
+    await assert.rejects(
+      registryWithPlugins([path.join(dir, 'dup.ts')], {}),
+      /framework 'mocov3' is registered twice \(built in and plugin\)/,
+    );
     await assert.rejects(registryWithPlugins([path.join(dir, 'missing.ts')], {}), /--plugin: '.*missing\.ts' does not exist/);
   });
 
   it('bench run trains the suite with them (--plugin), bench list shows them, and without the plugins the suite is refused', () => {
-    const args = ['run', path.join(dir, 'suite.json'), '--results', path.join(dir, 'res'), '--runs', path.join(dir, 'runs'), '--backend', 'wasm', '--quiet'];
+    const args = [
+      'run',
+      path.join(dir, 'suite.json'),
+      '--results',
+      path.join(dir, 'res'),
+      '--runs',
+      path.join(dir, 'runs'),
+      '--backend',
+      'wasm',
+      '--quiet',
+    ];
     const plugins = ['--plugin', path.join(dir, 'siamese.ts'), '--plugin', path.join(dir, 'flat-mlp.ts')];
     const r = bench({ SSLBENCH_PLUGINS: '' }, ...args, ...plugins);
     assert.equal(r.code, 0, r.err);

@@ -30,24 +30,33 @@ describe('MoCo v3 pre-training loop', () => {
     assert.ok(r.flags.divergedAt !== undefined && r.flags.divergedAt >= 1 && r.flags.divergedAt < 16, `diverged at ${r.flags.divergedAt}`);
     assert.equal(r.iterations, r.flags.divergedAt! + 1);
     assert.ok(!Number.isFinite(r.curves.loss.at(-1)!.value));
-    assert.ok(r.curves.loss.slice(0, -1).every((p) => Number.isFinite(p.value)), 'finite until then');
+    assert.ok(
+      r.curves.loss.slice(0, -1).every((p) => Number.isFinite(p.value)),
+      'finite until then',
+    );
     assert.ok(Number.isNaN(r.final.knn), 'no evaluation of a diverged backbone');
     assert.ok(fs.existsSync(path.join(dir, 'result.json')), 'result written: the suite goes on, and a rerun skips it');
     assert.ok(!fs.existsSync(path.join(dir, 'backbone.safetensors')), 'no weights exported');
   });
 
-  it('monitor.bank: the monitor is kNN of fixed held-out queries against a fixed bank of training images, re-extracted each time', async () => {
-    // bank = the whole training set, queries = the whole held-out set, the same k and T: the
-    // last monitor point (after the last iteration) is then exactly the final kNN evaluation
-    const c = small({ monitor: { bank: 128, queries: 64, k: 200, temperature: 0.07 }, knn: { k: 200, temperature: 0.07 } });
-    const r = await pretrain(c, { runDir: path.join(tmp, 'bank'), registry });
-    assert.equal(r.final.knnMonitor, r.final.knn);
-    assert.equal(r.curves.knn.length, 4, 'every 4 of 16 iterations');
-    // a smaller bank is a different classifier: a different first point than the queue's
-    const q = await pretrain(small(), { runDir: path.join(tmp, 'queue'), registry });
-    assert.notEqual(q.curves.knn[0].value, r.curves.knn[0].value);
-    assert.ok(!fs.readFileSync(path.join(tmp, 'bank', 'ckpt-16.safetensors')).includes('monitor.'), 'no queue state in a bank run\'s checkpoint');
-  });
+  it(
+    'monitor.bank: the monitor is kNN of fixed held-out queries against a fixed bank of training images, ' + 're-extracted each time',
+    async () => {
+      // bank = the whole training set, queries = the whole held-out set, the same k and T: the
+      // last monitor point (after the last iteration) is then exactly the final kNN evaluation
+      const c = small({ monitor: { bank: 128, queries: 64, k: 200, temperature: 0.07 }, knn: { k: 200, temperature: 0.07 } });
+      const r = await pretrain(c, { runDir: path.join(tmp, 'bank'), registry });
+      assert.equal(r.final.knnMonitor, r.final.knn);
+      assert.equal(r.curves.knn.length, 4, 'every 4 of 16 iterations');
+      // a smaller bank is a different classifier: a different first point than the queue's
+      const q = await pretrain(small(), { runDir: path.join(tmp, 'queue'), registry });
+      assert.notEqual(q.curves.knn[0].value, r.curves.knn[0].value);
+      assert.ok(
+        !fs.readFileSync(path.join(tmp, 'bank', 'ckpt-16.safetensors')).includes('monitor.'),
+        "no queue state in a bank run's checkpoint",
+      );
+    },
+  );
 
   it('a run killed after its first checkpoint and restarted ends with the same final metrics', async () => {
     const c = small();
@@ -60,7 +69,10 @@ describe('MoCo v3 pre-training loop', () => {
     const b = await pretrain(c, { runDir: dirB, registry, onProgress: (p) => (resumedFrom = p.startIter) });
     assert.equal(resumedFrom, 4, 'resumed at the checkpoint');
     assert.deepEqual(b.final, a.final);
-    assert.deepEqual(b.curves.loss.map((p) => p.value), a.curves.loss.map((p) => p.value));
+    assert.deepEqual(
+      b.curves.loss.map((p) => p.value),
+      a.curves.loss.map((p) => p.value),
+    );
     assert.deepEqual(b.curves.knn, a.curves.knn);
     assert.equal(a.iterations, 16);
     assert.equal(a.hash, configHash(c));
@@ -92,14 +104,29 @@ describe('MoCo v3 pre-training loop', () => {
     assert.equal(c.framework.mlpDim, 4096);
     assert.equal(c.augment.cropMin, 0.08);
     const suite = { name: 'mocov3', title: 't', reference: 'r', kind: 'pretrain' as const, cells: [{ id: 'x', config: {} }] };
-    assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp }), /data\.path: .*--data PATH to an ImageFolder root/);
-    assert.throws(() => presetConfig('huge', builtinRegistry().frameworks), /--preset: unknown preset 'huge'; known presets: paper, tiny, smoke/);
+    assert.throws(
+      () => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp }),
+      /data\.path: .*--data PATH to an ImageFolder root/,
+    );
+    assert.throws(
+      () => presetConfig('huge', builtinRegistry().frameworks),
+      /--preset: unknown preset 'huge'; known presets: paper, tiny, smoke/,
+    );
   });
 
   it('a bad resolved config names the field', () => {
     // cell config is paper scale (a preset's sizes replace it); `scaled` overrides at one preset
-    const suite = { name: 's', title: 't', reference: 'r', kind: 'pretrain' as const, cells: [{ id: 'x', config: { optimizer: { batch: 0 } }, scaled: { smoke: { optimizer: { batch: 1 } } } }] };
-    assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp, overrides: { data: { dataset: 'synthetic' } } }), /\/optimizer\/batch: must be >= 2/);
+    const suite = {
+      name: 's',
+      title: 't',
+      reference: 'r',
+      kind: 'pretrain' as const,
+      cells: [{ id: 'x', config: { optimizer: { batch: 0 } }, scaled: { smoke: { optimizer: { batch: 1 } } } }],
+    };
+    assert.throws(
+      () => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp, overrides: { data: { dataset: 'synthetic' } } }),
+      /\/optimizer\/batch: must be >= 2/,
+    );
     assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'smoke', runsDir: tmp }), /\/optimizer\/batch: must be >= 2/);
     const ok = { ...suite, cells: [{ id: 'x', config: { optimizer: { batch: 0 } } }] };
     assert.equal(resolveCell(ok, ok.cells[0], { preset: 'smoke', runsDir: tmp }).config.optimizer.batch, 32);

@@ -5,13 +5,20 @@ import { Progress, formatDuration, formatNumber, formatRate } from '../core/prog
 /** A fake stream that collects writes, and a clock the test moves by hand (milliseconds). */
 function fake(isTTY: boolean, columns?: number) {
   const writes: string[] = [];
-  const stream = { isTTY, columns, write: (s: string) => (writes.push(s), true) };
+  const stream = {
+    isTTY,
+    columns,
+    write: (s: string) => {
+      writes.push(s);
+      return true;
+    },
+  };
   const clock = { t: 1_000_000 };
   return { writes, stream, clock, now: () => clock.t };
 }
 
 /** The text of a write without the TTY control sequences. */
-const plain = (s: string) => s.replace(/^\r/, '').replace(/\x1b\[K/g, '').replace(/\n$/, '');
+const plain = (s: string) => s.replace(/^\r/, '').replaceAll('\x1b[K', '').replace(/\n$/, '');
 
 describe('formatting', () => {
   it('formats durations as m:ss / h:mm:ss', () => {
@@ -144,7 +151,10 @@ describe('Progress without a TTY', () => {
       p.update(i);
     }
     // Lines at 30, 60 and 90 s (steps 15, 30, 45).
-    assert.deepEqual(f.writes.map((w) => / (\d+)\/1000 /.exec(w)![1]), ['15', '30', '45']);
+    assert.deepEqual(
+      f.writes.map((w) => / (\d+)\/1000 /.exec(w)![1]),
+      ['15', '30', '45'],
+    );
   });
 });
 

@@ -43,14 +43,22 @@ function writeSuite(file: string, seeds: number[]): string {
     reference: 'Alg. 1',
     kind: 'pretrain',
     preset: 'smoke',
-    scale: { smoke: { data: { trainCount: 128, testCount: 64 }, optimizer: { batch: 16, epochs: 2, warmupEpochs: 1 }, monitor: { every: 4, queries: 64 }, checkpointEvery: 4 } },
+    scale: {
+      smoke: {
+        data: { trainCount: 128, testCount: 64 },
+        optimizer: { batch: 16, epochs: 2, warmupEpochs: 1 },
+        monitor: { every: 4, queries: 64 },
+        checkpointEvery: 4,
+      },
+    },
     cells: seeds.map((seed) => ({ id: `seed ${seed}`, config: {}, scaled: { smoke: { seed } } })),
   };
   fs.writeFileSync(file, JSON.stringify(suite));
   return file;
 }
 
-const bench = (args: string[]) => spawn(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+const bench = (args: string[]) =>
+  spawn(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
 const runsLog = (runDir: string) => fs.readFileSync(path.join(runDir, 'queue-runs.log'), 'utf8').trim().split('\n');
 
 let redis: ChildProcess | undefined;
@@ -90,7 +98,10 @@ describe('cells on a Redis queue', { skip }, () => {
     assert.equal((await enqueueSuite(queue, suite, o)).added, 3);
     assert.equal((await enqueueSuite(queue, suite, o)).added, 0, 'the same cells again: no new jobs');
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
-    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 3);
+    assert.equal(
+      Object.values(counts).reduce((a, b) => a + b, 0),
+      3,
+    );
     await queue.close();
     // two workers in this process (each cell in its own child process) and one as a CLI process
     const workers = [
@@ -102,7 +113,10 @@ describe('cells on a Redis queue', { skip }, () => {
       const { table, failed, added } = await runSuiteOnQueue(suite, o);
       assert.equal(added, 0, 'the run found the jobs already queued');
       assert.deepEqual(failed, []);
-      assert.deepEqual(table.rows.map((r) => r.cell), ['seed 0', 'seed 1', 'seed 2']);
+      assert.deepEqual(
+        table.rows.map((r) => r.cell),
+        ['seed 0', 'seed 1', 'seed 2'],
+      );
       assert.ok(fs.existsSync(path.join(tmp, 'results', 'queue-test-smoke.md')));
       const json = JSON.parse(fs.readFileSync(path.join(tmp, 'results', 'queue-test-smoke.json'), 'utf8'));
       for (const c of json.cells) {
@@ -120,7 +134,21 @@ describe('cells on a Redis queue', { skip }, () => {
     assert.ok(reference, 'needs the previous test');
     const suite = readSuiteFile(writeSuite(path.join(tmp, 'one.json'), [0]));
     const o = { ...base, url, queueName: 'kill', resultsDir: path.join(tmp, 'results-kill'), runsDir: path.join(tmp, 'runs-kill') };
-    const victim = bench(['worker', '--queue', url, '--queue-name', 'kill', '--backend', 'wasm', '--threads', '1', '--lock-duration', '1500', '--stalled-interval', '500']);
+    const victim = bench([
+      'worker',
+      '--queue',
+      url,
+      '--queue-name',
+      'kill',
+      '--backend',
+      'wasm',
+      '--threads',
+      '1',
+      '--lock-duration',
+      '1500',
+      '--stalled-interval',
+      '500',
+    ]);
     procs.push(victim);
     const events = new QueueEvents('kill', { connection: connectionOptions(url) });
     await events.waitUntilReady();
@@ -132,7 +160,15 @@ describe('cells on a Redis queue', { skip }, () => {
       if (p.startIter > 0) resumedAt = p.startIter;
       if (p.iter >= 5 && p.iter < p.total && victim.exitCode === null && !victim.killed) {
         victim.kill('SIGKILL');
-        startCellWorker({ url, queueName: 'kill', backend: 'wasm', threads: 1, lockDuration: 1500, stalledInterval: 500, log: () => {} }).then((w) => (rescuer = w));
+        startCellWorker({
+          url,
+          queueName: 'kill',
+          backend: 'wasm',
+          threads: 1,
+          lockDuration: 1500,
+          stalledInterval: 500,
+          log: () => {},
+        }).then((w) => (rescuer = w));
       }
     });
     try {
@@ -145,7 +181,10 @@ describe('cells on a Redis queue', { skip }, () => {
       assert.equal(lines.length, 2, `started twice: ${lines.join(' | ')}`);
       const resumed = readResult(runDir)!;
       assert.deepEqual(resumed.final, reference!.final, 'same final metrics as the uninterrupted run');
-      assert.deepEqual(resumed.curves.loss.map((p) => p.value), reference!.curves.loss.map((p) => p.value));
+      assert.deepEqual(
+        resumed.curves.loss.map((p) => p.value),
+        reference!.curves.loss.map((p) => p.value),
+      );
     } finally {
       await events.close();
       await rescuer?.close();
@@ -156,7 +195,11 @@ describe('cells on a Redis queue', { skip }, () => {
     const dead = `redis://127.0.0.1:${await freePort()}`;
     const t0 = Date.now();
     await assert.rejects(checkRedis(dead), new RegExp(`cannot reach Redis at ${dead}`));
-    const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), 'worker', '--queue', dead], { cwd: tmp, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), 'worker', '--queue', dead], {
+      cwd: tmp,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     assert.equal(r.status, 1);
     assert.match(r.stderr, new RegExp(`bench: error: cannot reach Redis at ${dead} \\(ECONNREFUSED\\)`));
     assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);

@@ -31,7 +31,12 @@ const registry = new Registry();
 
 /** Every file under `dir`, name -> bytes. */
 function snapshot(dir: string): Map<string, Buffer> {
-  return new Map(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+  return new Map(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(dir, f))]),
+  );
 }
 
 function assertSameFiles(a: Map<string, Buffer>, b: Map<string, Buffer>, what: string): void {
@@ -63,7 +68,8 @@ function checkHtml(html: string): void {
     else {
       const m = /^([a-zA-Z][\w:-]*)((?:\s+[\w:-]+="[^"]*")*)\s*(\/?)$/.exec(tag);
       assert.ok(m, `malformed tag <${tag}>`);
-      for (const a of m[2].matchAll(/="([^"]*)"/g)) assert.ok(!bareAmp.test(a[1]) && !a[1].includes('<'), `unescaped attribute in <${tag}>`);
+      for (const a of m[2].matchAll(/="([^"]*)"/g))
+        assert.ok(!bareAmp.test(a[1]) && !a[1].includes('<'), `unescaped attribute in <${tag}>`);
       if (!m[3]) {
         assert.ok(!VOID.has(m[1]) || m[1] === 'path', `void <${m[1]}> not self-closed`);
         stack.push(m[1]);
@@ -74,7 +80,8 @@ function checkHtml(html: string): void {
   assert.deepEqual(stack, [], 'every element closed');
 }
 
-const curve = (n: number, f: (i: number) => number | null, perEpoch = 10) => Array.from({ length: n }, (_, i) => ({ iter: i, epoch: i / perEpoch, value: f(i) }));
+const curve = (n: number, f: (i: number) => number | null, perEpoch = 10) =>
+  Array.from({ length: n }, (_, i) => ({ iter: i, epoch: i / perEpoch, value: f(i) }));
 
 /** A stored pre-training cell (the JSON `bench run` writes) with synthetic curves. */
 function storedCell(id: string, o: { knn: (i: number) => number; grad?: boolean; diverged?: number }) {
@@ -87,7 +94,12 @@ function storedCell(id: string, o: { knn: (i: number) => number; grad?: boolean;
         'last: blocks.1.mlp.fc2.weight': curve(iters, (i) => (i === 135 ? 8 : 0.5 + 0.01 * (i % 2))),
       }
     : undefined;
-  const curves = { loss: curve(iters, (i) => (o.diverged && i === iters - 1 ? null : 5 - i / 100)), knn, lr: curve(iters, () => 1e-3), ...(grad ? { grad } : {}) };
+  const curves = {
+    loss: curve(iters, (i) => (o.diverged && i === iters - 1 ? null : 5 - i / 100)),
+    knn,
+    lr: curve(iters, () => 1e-3),
+    ...(grad ? { grad } : {}),
+  };
   return {
     id,
     hash: 'abc123',
@@ -124,19 +136,33 @@ const listSuite: Suite = {
 
 function writeStore(dir: string, file: string, data: unknown): void {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, file), JSON.stringify(data, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, file), `${JSON.stringify(data, null, 2)}\n`);
 }
 
 describe('figures', () => {
-  const dip = { peak: 30, peakValue: 0.68, start: 40, end: 50, bottom: 50, bottomValue: 0.6, depth: 0.08, drop: 0.08, recovered: true, recoveredAt: 70 };
+  const dip = {
+    peak: 30,
+    peakValue: 0.68,
+    start: 40,
+    end: 50,
+    bottom: 50,
+    bottomValue: 0.6,
+    depth: 0.08,
+    drop: 0.08,
+    recovered: true,
+    recoveredAt: 70,
+  };
   const cells: FigureCell[] = [
     { id: 'lr 1.5e-4', paper: 71.7, result: { ...storedCell('a', { knn: () => 0.717 }), probe: { top1: 0.734 } } },
     { id: 'lr 3e-4', result: storedCell('b', { knn: (i) => 0.5 + i / 1000 }) },
     // a dip as the detector reports it (core/instability.ts' InstabilitySummary)
-    { id: 'dippy', result: { ...storedCell('c', { knn: (i) => 0.6 }), instability: { ...detectInstability({}), unstable: true, dips: [dip] } } },
+    {
+      id: 'dippy',
+      result: { ...storedCell('c', { knn: (_i) => 0.6 }), instability: { ...detectInstability({}), unstable: true, dips: [dip] } },
+    },
   ];
 
-  it('kNN figure: one line per cell, the legend gives each final accuracy beside the paper\'s, dips marked', () => {
+  it("kNN figure: one line per cell, the legend gives each final accuracy beside the paper's, dips marked", () => {
     const f = knnFigure({ name: 'x-tiny', title: 'X', preset: 'tiny' }, cells);
     assert.equal(f.file, 'x-tiny-knn.svg');
     assert.equal((f.svg.match(/<g class="series"/g) ?? []).length, 3);
@@ -167,49 +193,89 @@ describe('figures', () => {
 describe('bench report', () => {
   before(async () => useBackend('wasm'));
 
-  it('a synthetic store with gradient curves and instability events: same bytes twice, a well-formed page with every cell, figure and event', () => {
-    const dir = path.join(tmp, 'syn');
-    writeStore(dir, 'syn-tiny.json', {
-      suite: 'syn',
-      preset: 'tiny',
-      cells: [storedCell(SPECIAL, { knn: (i) => (i >= 60 && i < 90 ? 0.3 : 0.7), grad: true }), storedCell('stable', { knn: () => 0.6 }), storedCell('diverged', { knn: () => 0.2, diverged: 50 })],
-    });
-    const first = rerenderSuite(listSuite, { preset: 'tiny', resultsDir: dir, registry });
-    const a = snapshot(dir);
-    rerenderSuite(listSuite, { preset: 'tiny', resultsDir: dir, registry });
-    assertSameFiles(a, snapshot(dir), 'second report');
-    const grad = [...a.keys()].filter((f) => f.includes('-grad-'));
-    assert.deepEqual(grad, ['syn-tiny-grad-lr-1-5e-4-b-x.svg']);
-    const html = first.html;
-    assert.equal(html, a.get('syn-tiny.html')!.toString());
-    checkHtml(html);
-    assert.ok(html.includes('lr 1.5e-4 &lt;b&gt;&amp;&quot;x&quot;') && !html.includes('<b>&'), 'cell id escaped');
-    assert.ok(html.includes('a note with &lt;tags&gt; &amp; ampersands'));
-    for (const id of ['stable', 'diverged']) assert.ok(html.includes(`<td>${id}</td>`), id);
-    for (const f of [...a.keys()].filter((x) => x.endsWith('.svg'))) assert.ok(html.includes(inlineSvg(a.get(f)!.toString())), `${f} inline`);
-    const events = html.slice(html.indexOf('<h2>Instability events</h2>'));
-    assert.match(events, /2 of 3 cells flagged/);
-    assert.match(events, /<h3>diverged<\/h3>\n<p>Diverged: the loss became non-finite at iteration 50/);
-    assert.match(events, /<td class="num">60<\/td><td class="num">60<\/td><td class="num">40\.0 points<\/td><td>yes<\/td><td class="num">90<\/td>/, 'the dip: start, bottom, depth, recovery');
-    assert.match(events, /first: blocks\.0\.attn\.qkv\.weight \(patch projection frozen\): iter 120/);
-    assert.match(events, /First layer leads: in 1 of 1 spike pairs the first layer spiked first/);
-    assert.match(a.get('syn-tiny-knn.svg')!.toString(), /data-kind="accuracy dip"/);
-    assert.match(a.get('syn-tiny-knn.svg')!.toString(), />diverged: diverged at iter 50 \(paper 70\)</);
-  });
+  it(
+    'a synthetic store with gradient curves and instability events: same bytes twice, a well-formed page with every cell, ' +
+      'figure and event',
+    () => {
+      const dir = path.join(tmp, 'syn');
+      writeStore(dir, 'syn-tiny.json', {
+        suite: 'syn',
+        preset: 'tiny',
+        cells: [
+          storedCell(SPECIAL, { knn: (i) => (i >= 60 && i < 90 ? 0.3 : 0.7), grad: true }),
+          storedCell('stable', { knn: () => 0.6 }),
+          storedCell('diverged', { knn: () => 0.2, diverged: 50 }),
+        ],
+      });
+      const first = rerenderSuite(listSuite, { preset: 'tiny', resultsDir: dir, registry });
+      const a = snapshot(dir);
+      rerenderSuite(listSuite, { preset: 'tiny', resultsDir: dir, registry });
+      assertSameFiles(a, snapshot(dir), 'second report');
+      const grad = [...a.keys()].filter((f) => f.includes('-grad-'));
+      assert.deepEqual(grad, ['syn-tiny-grad-lr-1-5e-4-b-x.svg']);
+      const html = first.html;
+      assert.equal(html, a.get('syn-tiny.html')!.toString());
+      checkHtml(html);
+      assert.ok(html.includes('lr 1.5e-4 &lt;b&gt;&amp;&quot;x&quot;') && !html.includes('<b>&'), 'cell id escaped');
+      assert.ok(html.includes('a note with &lt;tags&gt; &amp; ampersands'));
+      for (const id of ['stable', 'diverged']) assert.ok(html.includes(`<td>${id}</td>`), id);
+      for (const f of [...a.keys()].filter((x) => x.endsWith('.svg')))
+        assert.ok(html.includes(inlineSvg(a.get(f)!.toString())), `${f} inline`);
+      const events = html.slice(html.indexOf('<h2>Instability events</h2>'));
+      assert.match(events, /2 of 3 cells flagged/);
+      assert.match(events, /<h3>diverged<\/h3>\n<p>Diverged: the loss became non-finite at iteration 50/);
+      assert.match(
+        events,
+        /<td class="num">60<\/td><td class="num">60<\/td><td class="num">40\.0 points<\/td><td>yes<\/td><td class="num">90<\/td>/,
+        'the dip: start, bottom, depth, recovery',
+      );
+      assert.match(events, /first: blocks\.0\.attn\.qkv\.weight \(patch projection frozen\): iter 120/);
+      assert.match(events, /First layer leads: in 1 of 1 spike pairs the first layer spiked first/);
+      assert.match(a.get('syn-tiny-knn.svg')!.toString(), /data-kind="accuracy dip"/);
+      assert.match(a.get('syn-tiny-knn.svg')!.toString(), />diverged: diverged at iter 50 \(paper 70\)</);
+    },
+  );
 
   it('a matrix suite: the matrix and per-cell tables, the Fig. 7 scatter, from the -cells store', () => {
     const suite: Suite = {
-      name: 'mx', title: 'Matrix', reference: 'Table 4', kind: 'pretrain', layout: 'matrix',
+      name: 'mx',
+      title: 'Matrix',
+      reference: 'Table 4',
+      kind: 'pretrain',
+      layout: 'matrix',
       scatter: { name: 'fig7', title: 'Fig. 7', x: 'R', y: 'V' },
-      cells: ['R', 'V'].flatMap((row) => ['A', 'B'].map((column) => ({ id: `${row} / ${column}`, row, column, config: {}, paper: { linear_acc: 70 } }))),
+      cells: ['R', 'V'].flatMap((row) =>
+        ['A', 'B'].map((column) => ({ id: `${row} / ${column}`, row, column, config: {}, paper: { linear_acc: 70 } })),
+      ),
     };
     const dir = path.join(tmp, 'mx');
     writeStore(dir, 'mx-tiny.json', { suite: 'mx', preset: 'tiny', table: {} });
-    writeStore(dir, 'mx-tiny-cells.json', { suite: 'mx', preset: 'tiny', cells: suite.cells.map((c, i) => storedCell(c.id, { knn: () => 0.5 + i / 100 })) });
+    writeStore(dir, 'mx-tiny-cells.json', {
+      suite: 'mx',
+      preset: 'tiny',
+      cells: suite.cells.map((c, i) => storedCell(c.id, { knn: () => 0.5 + i / 100 })),
+    });
     const r = rerenderSuite(suite, { resultsDir: dir, registry });
     const a = snapshot(dir);
-    assert.deepEqual([...a.keys()], ['fig7-tiny.svg', 'mx-tiny-cells.csv', 'mx-tiny-cells.json', 'mx-tiny-cells.md', 'mx-tiny-knn.svg', 'mx-tiny-loss.svg', 'mx-tiny.csv', 'mx-tiny.html', 'mx-tiny.json', 'mx-tiny.md']);
-    assert.deepEqual(r.table.rows.map((x) => x.row), ['R', 'V']);
+    assert.deepEqual(
+      [...a.keys()],
+      [
+        'fig7-tiny.svg',
+        'mx-tiny-cells.csv',
+        'mx-tiny-cells.json',
+        'mx-tiny-cells.md',
+        'mx-tiny-knn.svg',
+        'mx-tiny-loss.svg',
+        'mx-tiny.csv',
+        'mx-tiny.html',
+        'mx-tiny.json',
+        'mx-tiny.md',
+      ],
+    );
+    assert.deepEqual(
+      r.table.rows.map((x) => x.row),
+      ['R', 'V'],
+    );
     checkHtml(r.html);
     assert.match(r.html, /<h2>Per-cell details<\/h2>/);
     assert.ok(r.html.includes(inlineSvg(a.get('fig7-tiny.svg')!.toString())));
@@ -222,7 +288,11 @@ describe('bench report', () => {
     for (const name of ['table1', 'table5']) {
       const suite = loadSuite(name);
       const results: EvalCellResult[] = suite.cells.map((c, i) =>
-        c.reference ? { id: c.id, status: 'reference' } : i % 2 ? { id: c.id, status: 'skipped', reason: 'no stand-in' } : { id: c.id, status: 'measured', top1: 0.5 + i / 100, backbone: 'vit-tiny/7', init: 'pretrained', pretrainKnn: 0.4 },
+        c.reference
+          ? { id: c.id, status: 'reference' }
+          : i % 2
+            ? { id: c.id, status: 'skipped', reason: 'no stand-in' }
+            : { id: c.id, status: 'measured', top1: 0.5 + i / 100, backbone: 'vit-tiny/7', init: 'pretrained', pretrainKnn: 0.4 },
       );
       writeEvalOutputs(suite, 'tiny', dir, results);
     }
@@ -237,8 +307,15 @@ describe('bench report', () => {
 
   it('no stored results: an error naming the file and the command to run', () => {
     const dir = path.join(tmp, 'empty');
-    assert.throws(() => rerenderSuite(loadSuite('mocov3'), { preset: 'smoke', resultsDir: dir, registry }), (e: Error) => e.message.includes(path.join(dir, 'mocov3-smoke.json')) && e.message.includes('run `bench run mocov3 --preset smoke` first'));
-    assert.throws(() => rerenderSuite(loadSuite('table2'), { resultsDir: dir, registry }), /table2\.json does not exist; run `bench run table2` first/);
+    assert.throws(
+      () => rerenderSuite(loadSuite('mocov3'), { preset: 'smoke', resultsDir: dir, registry }),
+      (e: Error) =>
+        e.message.includes(path.join(dir, 'mocov3-smoke.json')) && e.message.includes('run `bench run mocov3 --preset smoke` first'),
+    );
+    assert.throws(
+      () => rerenderSuite(loadSuite('table2'), { resultsDir: dir, registry }),
+      /table2\.json does not exist; run `bench run table2` first/,
+    );
     const mx = path.join(tmp, 'mx-only');
     writeStore(mx, 'table4-tiny.json', { suite: 'table4', preset: 'tiny', table: {} });
     assert.throws(() => rerenderSuite(loadSuite('table4'), { resultsDir: mx, registry }), /table4-tiny-cells\.json does not exist/);
@@ -248,15 +325,26 @@ describe('bench report', () => {
     const dir = path.join(tmp, 'smoke-res');
     const suite = loadSuite('smoke');
     await runPretrainSuite(suite, {
-      preset: 'smoke', resultsDir: dir, runsDir: path.join(tmp, 'smoke-runs'), registry, quiet: true, log: () => {},
-      overrides: { data: { trainCount: 128, testCount: 64 }, optimizer: { batch: 16, epochs: 2, warmupEpochs: 1 }, monitor: { every: 4, queries: 64 }, checkpointEvery: 16 },
+      preset: 'smoke',
+      resultsDir: dir,
+      runsDir: path.join(tmp, 'smoke-runs'),
+      registry,
+      quiet: true,
+      log: () => {},
+      overrides: {
+        data: { trainCount: 128, testCount: 64 },
+        optimizer: { batch: 16, epochs: 2, warmupEpochs: 1 },
+        monitor: { every: 4, queries: 64 },
+        checkpointEvery: 16,
+      },
     });
     const ran = snapshot(dir);
     assert.ok(ran.has('smoke-smoke.html') && ran.has('smoke-smoke-knn.svg'));
     checkHtml(ran.get('smoke-smoke.html')!.toString());
     rerenderSuite(suite, { preset: 'smoke', resultsDir: dir, registry });
     assertSameFiles(ran, snapshot(dir), 'report after run');
-    const bench = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), 'report', 'smoke', '--results', dir, ...args], { encoding: 'utf8' });
+    const bench = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), 'report', 'smoke', '--results', dir, ...args], { encoding: 'utf8' });
     const csv = bench('--format', 'csv');
     assert.equal(csv.status, 0, csv.stderr);
     assert.equal(csv.stdout, ran.get('smoke-smoke.csv')!.toString());

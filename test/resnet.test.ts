@@ -31,16 +31,20 @@ function refConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number): {
   const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
   const ow = Math.floor((wd + 2 * pad - k) / stride) + 1;
   const out: number[] = [];
-  for (let n = 0; n < b; n++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) for (let o = 0; o < cout; o++) {
-    let acc = 0;
-    for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
-      const iy = oy * stride - pad + ky;
-      const ix = ox * stride - pad + kx;
-      if (iy < 0 || ix < 0 || iy >= h || ix >= wd) continue;
-      for (let i = 0; i < cin; i++) acc += xs[((n * h + iy) * wd + ix) * cin + i] * ws[((ky * k + kx) * cin + i) * cout + o];
-    }
-    out.push(acc);
-  }
+  for (let n = 0; n < b; n++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let o = 0; o < cout; o++) {
+          let acc = 0;
+          for (let ky = 0; ky < k; ky++)
+            for (let kx = 0; kx < k; kx++) {
+              const iy = oy * stride - pad + ky;
+              const ix = ox * stride - pad + kx;
+              if (iy < 0 || ix < 0 || iy >= h || ix >= wd) continue;
+              for (let i = 0; i < cin; i++) acc += xs[((n * h + iy) * wd + ix) * cin + i] * ws[((ky * k + kx) * cin + i) * cout + o];
+            }
+          out.push(acc);
+        }
   return { data: out, shape: [b, oh, ow, cout] };
 }
 
@@ -60,8 +64,14 @@ const spread = (n: number) => [...new Set([0.15, 0.5, 0.85].map((f) => Math.floo
 describe('ResNet configs and counts', () => {
   it('registers resnet-50, resnet-tiny and resnet-micro, with their output dims', () => {
     assert.deepEqual(resnetFamilies(), ['resnet-50', 'resnet-tiny', 'resnet-micro']);
-    assert.deepEqual(allResnetFamilies().map((f) => f.family), resnetFamilies());
-    assert.deepEqual(['resnet-50', 'resnet-tiny', 'resnet-micro'].map((n) => family(n).describe(n).outDim), [2048, 512, 256]);
+    assert.deepEqual(
+      allResnetFamilies().map((f) => f.family),
+      resnetFamilies(),
+    );
+    assert.deepEqual(
+      ['resnet-50', 'resnet-tiny', 'resnet-micro'].map((n) => family(n).describe(n).outDim),
+      [2048, 512, 256],
+    );
     assert.equal(family('resnet-50').describe('resnet-50').blocks, 16);
     assert.throws(() => resnetConfig('resnet-34'), /not a ResNet name; known: resnet-50, resnet-tiny, resnet-micro/);
     assert.throws(() => family('resnet-50').build('resnet-tiny', {}, 0), /does not belong to family 'resnet-50'/);
@@ -82,13 +92,22 @@ describe('ResNet configs and counts', () => {
     assert.ok(withFc / 1e9 > 4.085 && withFc / 1e9 < 4.095, `${withFc / 1e9} G`);
   });
 
-  it('the registry resolves the ResNet families, and Table 3 gets an R-50 row beside torchvision\'s reference', () => {
+  it("the registry resolves the ResNet families, and Table 3 gets an R-50 row beside torchvision's reference", () => {
     const reg = new Registry();
     assert.equal(reg.backbone('resnet-50').countParams('resnet-50'), 23_508_032);
     const table = countTable(loadSuite('table3'), reg);
     const row = table.rows.find((r) => r.model === 'R-50')!;
-    assert.deepEqual([row.paper_flops_g, row.flops_g, row.diff, row.paper_vs_r50, row.vs_r50], ['4.1 (torchvision)', 4.09, '-0.31 %', undefined, '1.0x']);
-    assert.ok(table.notes.some((n) => /^R-50: .*torchvision's reference numbers, not the paper's.*25,557,032 parameters with the classifier \(23,508,032 without\)/.test(n)));
+    assert.deepEqual(
+      [row.paper_flops_g, row.flops_g, row.diff, row.paper_vs_r50, row.vs_r50],
+      ['4.1 (torchvision)', 4.09, '-0.31 %', undefined, '1.0x'],
+    );
+    assert.ok(
+      table.notes.some((n) =>
+        /^R-50: .*torchvision's reference numbers, not the paper's.*25,557,032 parameters with the classifier \(23,508,032 without\)/.test(
+          n,
+        ),
+      ),
+    );
   });
 
   it('chooses the CIFAR stem for images of 64 px or less unless told; patch options are ignored', () => {
@@ -108,7 +127,13 @@ describe('ResNet configs and counts', () => {
 describe('Conv2d', () => {
   before(async () => useBackend('wasm'));
 
-  for (const [size, k, stride, pad] of [[7, 3, 2, 1], [9, 7, 2, 3], [6, 1, 2, 0], [5, 3, 1, 1], [8, 3, 2, 1]]) {
+  for (const [size, k, stride, pad] of [
+    [7, 3, 2, 1],
+    [9, 7, 2, 3],
+    [6, 1, 2, 0],
+    [5, 3, 1, 1],
+    [8, 3, 2, 1],
+  ]) {
     it(`${size}x${size}, kernel ${k}, stride ${stride}, padding ${pad}: PyTorch's output size and values`, () => {
       const x = tf.randomNormal([2, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
       const w = tf.randomNormal([k, k, 3, 4], 0, 1, 'float32', 2) as tf.Tensor4D;
@@ -128,10 +153,18 @@ describe('Conv2d', () => {
     assert.deepEqual(entry.shape, [5, 3, 3, 3]);
     const eng = conv.weight.variable.arraySync() as number[][][][]; // [kh][kw][in][out]
     const torch = entry.read() as Float32Array;
-    for (const [o, i, y, x] of [[0, 0, 0, 0], [4, 2, 1, 0], [3, 1, 2, 2], [1, 0, 0, 2]]) {
+    for (const [o, i, y, x] of [
+      [0, 0, 0, 0],
+      [4, 2, 1, 0],
+      [3, 1, 2, 2],
+      [1, 0, 0, 2],
+    ]) {
       assert.equal(torch[((o * 3 + i) * 3 + y) * 3 + x], eng[y][x][i][o]);
     }
-    assert.deepEqual(oihwToHwio(hwioToOihw(conv.weight.variable.dataSync() as Float32Array, 3, 3, 3, 5), 3, 3, 3, 5), conv.weight.variable.dataSync());
+    assert.deepEqual(
+      oihwToHwio(hwioToOihw(conv.weight.variable.dataSync() as Float32Array, 3, 3, 3, 5), 3, 3, 3, 5),
+      conv.weight.variable.dataSync(),
+    );
     const other = new Conv2d('c', 3, 5, 3, new Rng(1));
     other.torchEntries()[0].write(torch);
     assert.deepEqual(other.weight.variable.dataSync(), conv.weight.variable.dataSync());
@@ -159,7 +192,11 @@ for (const engine of TEST_ENGINES) {
     it('conv gradients w.r.t. input and kernel match finite differences (stride 2, padding 1 and 3)', (t) => {
       const why = missingFilterGrad();
       if (why) return void t.skip(why);
-      for (const [k, pad] of [[3, 1], [7, 3], [1, 0]]) {
+      for (const [k, pad] of [
+        [3, 1],
+        [7, 3],
+        [1, 0],
+      ]) {
         const x = tf.randomNormal([2, 7, 7, 3], 0, 1, 'float32', 4);
         const w = tf.randomNormal([k, k, 3, 4], 0, 0.5, 'float32', 5);
         gradCheck((xx, ww) => conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, pad), [x, w], { samples: 16 });
@@ -169,11 +206,24 @@ for (const engine of TEST_ENGINES) {
 
     it('stem max pool (3x3 / 2, padding 1) gradient matches finite differences', () => {
       const x = tf.randomNormal([1, 7, 7, 2], 0, 1, 'float32', 6);
-      gradCheck((xx) => tf.maxPool(xx as tf.Tensor4D, 3, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]), [x], { samples: 30, h: 1e-3 });
+      gradCheck(
+        (xx) =>
+          tf.maxPool(xx as tf.Tensor4D, 3, 2, [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ]),
+        [x],
+        { samples: 30, h: 1e-3 },
+      );
       x.dispose();
     });
 
-    for (const [stem, size] of [['imagenet', 16], ['cifar', 8]] as const) {
+    for (const [stem, size] of [
+      ['imagenet', 16],
+      ['cifar', 8],
+    ] as const) {
       it(`a micro ResNet (${stem} stem, ${size} px): forward and every gradient match a float64 reference and its finite differences`, (t) => {
         const why = missingFilterGrad();
         if (why) return void t.skip(why);
@@ -189,7 +239,10 @@ for (const engine of TEST_ENGINES) {
         const y = tf.tidy(() => m.apply(x, false));
         assertClose(y.dataSync(), referenceForward(W, x64, shape, stem), 1e-4, 1e-4, 'features vs float64 reference');
         const loss = (xx: tf.Tensor) => tf.sum(tf.mul(m.apply(xx as tf.Tensor4D, false), rt)) as tf.Scalar;
-        const { value, grads } = tf.variableGrads(() => loss(x), m.trainableParams().map((p) => p.variable));
+        const { value, grads } = tf.variableGrads(
+          () => loss(x),
+          m.trainableParams().map((p) => p.variable),
+        );
         const dx = tf.grad(loss)(x);
         const key = `${stem}/${size}`;
         if (!referenceDiffs.has(key)) {
@@ -197,7 +250,11 @@ for (const engine of TEST_ENGINES) {
           const refLoss = (w: Weights, img: Float64Array) => referenceForward(w, img, shape, stem).reduce((s, o, i) => s + o * r[i], 0);
           const h = 1e-6;
           for (const j of spread(x64.length)) {
-            const at = (d: number) => refLoss(W, x64.map((v, i) => (i === j ? v + d : v)));
+            const at = (d: number) =>
+              refLoss(
+                W,
+                x64.map((v, i) => (i === j ? v + d : v)),
+              );
             diffs.set(`image/${j}`, (at(h) - at(-h)) / (2 * h));
           }
           for (const p of m.trainableParams()) {
@@ -210,13 +267,17 @@ for (const engine of TEST_ENGINES) {
           referenceDiffs.set(key, diffs);
         }
         const diffs = referenceDiffs.get(key)!;
-        const analytic = (name: string) => (name === 'image' ? dx : grads[m.trainableParams().find((p) => p.name === name)!.variable.name]).dataSync();
+        const analytic = (name: string) =>
+          (name === 'image' ? dx : grads[m.trainableParams().find((p) => p.name === name)!.variable.name]).dataSync();
         let nonzero = 0;
         for (const [at, numeric] of diffs) {
           const [name, j] = [at.slice(0, at.lastIndexOf('/')), Number(at.slice(at.lastIndexOf('/') + 1))];
           const g = analytic(name)[j];
           if (Math.abs(numeric) > 1e-3) nonzero++;
-          assert.ok(Math.abs(g - numeric) <= 2e-4 + 2e-3 * Math.abs(numeric), `${name}[${j}]: analytic ${g} vs float64 difference ${numeric}`);
+          assert.ok(
+            Math.abs(g - numeric) <= 2e-4 + 2e-3 * Math.abs(numeric),
+            `${name}[${j}]: analytic ${g} vs float64 difference ${numeric}`,
+          );
         }
         assert.ok(nonzero >= diffs.size / 2, `${nonzero} of ${diffs.size} checked derivatives are non-zero`);
         tf.dispose([x, rt, y, dx, value, ...Object.values(grads)]);
@@ -267,23 +328,33 @@ describe('ResNet models', () => {
     });
   }
 
-  it('feature maps have PyTorch\'s sizes at an odd input size (97 px: 49, 25, 25, 13, 7, 4)', () => {
+  it("feature maps have PyTorch's sizes at an odd input size (97 px: 49, 25, 25, 13, 7, 4)", () => {
     const m = new ResNet('resnet-micro', resnetConfig('resnet-micro', { imageSize: 97, stem: 'imagenet' }), 0);
     tf.tidy(() => {
       let x = tf.relu(m.bn1.apply(m.conv1.apply(tf.zeros([1, 97, 97, 3]) as tf.Tensor4D), false)) as tf.Tensor4D;
       assert.deepEqual(x.shape, [1, 49, 49, 8]);
-      x = tf.maxPool(x, 3, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      x = tf.maxPool(x, 3, 2, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]);
       assert.deepEqual(x.shape, [1, 25, 25, 8]);
       const sides = m.blocks.map((b) => {
         x = b.apply(x, false);
         return [x.shape[1], x.shape[3]];
       });
-      assert.deepEqual(sides, [[25, 32], [13, 64], [7, 128], [4, 256]]);
+      assert.deepEqual(sides, [
+        [25, 32],
+        [13, 64],
+        [7, 128],
+        [4, 256],
+      ]);
     });
     m.dispose();
   });
 
-  it('has torchvision\'s state-dict names, order and shapes (318 tensors without fc)', () => {
+  it("has torchvision's state-dict names, order and shapes (318 tensors without fc)", () => {
     const m = family('resnet-50').build('resnet-50', {}, 0);
     const entries = m.torchEntries();
     const shapes = new Map(entries.map((e) => [e.name, e.shape]));
@@ -299,9 +370,21 @@ describe('ResNet models', () => {
     assert.deepEqual(shapes.get('bn1.num_batches_tracked'), []);
     assert.ok(!shapes.has('layer1.1.downsample.0.weight') && !shapes.has('fc.weight'));
     const bn = (p: string) => ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'].map((s) => `${p}.${s}`);
-    const block = ['conv1', 'bn1', 'conv2', 'bn2', 'conv3', 'bn3'].flatMap((n) => (n.startsWith('bn') ? bn(`layer1.0.${n}`) : [`layer1.0.${n}.weight`]));
-    const expected = ['conv1.weight', ...bn('bn1'), ...block, 'layer1.0.downsample.0.weight', ...bn('layer1.0.downsample.1'), 'layer1.1.conv1.weight'];
-    assert.deepEqual(entries.slice(0, expected.length).map((e) => e.name), expected);
+    const block = ['conv1', 'bn1', 'conv2', 'bn2', 'conv3', 'bn3'].flatMap((n) =>
+      n.startsWith('bn') ? bn(`layer1.0.${n}`) : [`layer1.0.${n}.weight`],
+    );
+    const expected = [
+      'conv1.weight',
+      ...bn('bn1'),
+      ...block,
+      'layer1.0.downsample.0.weight',
+      ...bn('layer1.0.downsample.1'),
+      'layer1.1.conv1.weight',
+    ];
+    assert.deepEqual(
+      entries.slice(0, expected.length).map((e) => e.name),
+      expected,
+    );
     const counted = entries.filter((e) => !/running_|num_batches/.test(e.name)).reduce((s, e) => s + e.shape.reduce((a, d) => a * d, 1), 0);
     assert.equal(counted, 23_508_032);
     m.dispose();
@@ -311,13 +394,29 @@ describe('ResNet models', () => {
     const plain = new ResNet('resnet-tiny', resnetConfig('resnet-tiny'), 1);
     const zero = new ResNet('resnet-tiny', resnetConfig('resnet-tiny', { zeroInitResidual: true }), 1);
     for (const p of plain.parameters()) {
-      if (/(bn\d|downsample\.1)\.weight$/.test(p.name)) assert.ok(p.variable.dataSync().every((v) => v === 1), `${p.name} = 1`);
-      if (/bn\d\.bias$|downsample\.1\.bias$/.test(p.name)) assert.ok(p.variable.dataSync().every((v) => v === 0), `${p.name} = 0`);
+      if (/(bn\d|downsample\.1)\.weight$/.test(p.name))
+        assert.ok(
+          p.variable.dataSync().every((v) => v === 1),
+          `${p.name} = 1`,
+        );
+      if (/bn\d\.bias$|downsample\.1\.bias$/.test(p.name))
+        assert.ok(
+          p.variable.dataSync().every((v) => v === 0),
+          `${p.name} = 0`,
+        );
     }
     for (const p of zero.parameters()) {
       const v = p.variable.dataSync();
-      if (p.name.endsWith('bn3.weight')) assert.ok(v.every((x) => x === 0), `${p.name} = 0`);
-      else if (/(bn[12]|downsample\.1)\.weight$/.test(p.name)) assert.ok(v.every((x) => x === 1), `${p.name} = 1`);
+      if (p.name.endsWith('bn3.weight'))
+        assert.ok(
+          v.every((x) => x === 0),
+          `${p.name} = 0`,
+        );
+      else if (/(bn[12]|downsample\.1)\.weight$/.test(p.name))
+        assert.ok(
+          v.every((x) => x === 1),
+          `${p.name} = 1`,
+        );
     }
     assert.deepEqual(zero.conv1.weight.variable.dataSync(), plain.conv1.weight.variable.dataSync(), 'same seed, same convs');
     plain.dispose();
@@ -330,7 +429,8 @@ describe('ResNet models', () => {
     const zero = new Bottleneck(shape, { ...o, zeroInitResidual: true }, new Rng(0));
     const plain = new Bottleneck(shape, { ...o, zeroInitResidual: false }, new Rng(0));
     const x = tf.relu(tf.randomNormal([2, 5, 5, 32], 0, 1, 'float32', 3)) as tf.Tensor4D;
-    for (const training of [false, true]) assertClose(zero.apply(x, training).dataSync(), x.dataSync(), 1e-6, 0, `identity (training ${training})`);
+    for (const training of [false, true])
+      assertClose(zero.apply(x, training).dataSync(), x.dataSync(), 1e-6, 0, `identity (training ${training})`);
     assert.ok(Math.max(...tf.abs(tf.sub(plain.apply(x, false), x)).dataSync()) > 1e-2, 'the default block is not the identity');
     tf.dispose(x);
     zero.dispose();
@@ -363,7 +463,9 @@ describe('BatchNorm on NHWC feature maps (PyTorch BatchNorm2d)', () => {
       const vals = Array.from({ length: n }, (_, i) => xs[i * C + c]);
       const mean = vals.reduce((s, a) => s + a, 0) / n;
       const biased = vals.reduce((s, a) => s + (a - mean) ** 2, 0) / n;
-      vals.forEach((a, i) => assert.ok(Math.abs(y[i * C + c] - (a - mean) / Math.sqrt(biased + 1e-5)) < 1e-4, `y at ${i}, ${c}`));
+      vals.forEach((a, i) => {
+        assert.ok(Math.abs(y[i * C + c] - (a - mean) / Math.sqrt(biased + 1e-5)) < 1e-4, `y at ${i}, ${c}`);
+      });
       assert.ok(Math.abs(bn.runningMean.variable.dataSync()[c] - 0.1 * mean) < 1e-5, 'running mean');
       assert.ok(Math.abs(bn.runningVar.variable.dataSync()[c] - (0.9 + (0.1 * biased * n) / (n - 1))) < 1e-4, 'running var');
     }
@@ -391,7 +493,10 @@ describe('BatchNorm on NHWC feature maps (PyTorch BatchNorm2d)', () => {
     assert.notDeepEqual(rm(), before, 'training updates the running statistics');
     assert.equal(m.blocks[3].bn3.numBatchesTracked, 2);
     assert.equal(m.bn1.numBatchesTracked, 2);
-    assert.ok(Math.max(...tf.abs(tf.sub(trainFirst, tf.slice(trainAll, [0, 0], [2, 256]))).dataSync()) > 1e-3, 'training output depends on the batch');
+    assert.ok(
+      Math.max(...tf.abs(tf.sub(trainFirst, tf.slice(trainAll, [0, 0], [2, 256]))).dataSync()) > 1e-3,
+      'training output depends on the batch',
+    );
     assert.ok(Math.max(...tf.abs(tf.sub(trainAll, evalAll)).dataSync()) > 1e-3, 'train and eval differ');
     tf.dispose([x, first, evalAll, evalFirst, trainAll, trainFirst]);
     m.dispose();
@@ -410,13 +515,18 @@ describe('ResNet training', () => {
     const loss = () => tf.mean(tf.square(tf.sub(m.apply(x, true), target))) as tf.Scalar;
     const params = m.trainableParams();
     const before = params.map((p) => p.variable.dataSync().slice());
-    const { value, grads } = tf.variableGrads(loss, params.map((p) => p.variable));
+    const { value, grads } = tf.variableGrads(
+      loss,
+      params.map((p) => p.variable),
+    );
     for (const p of params) {
       const g = grads[p.variable.name];
       assert.ok(g, `${p.name} has a gradient`);
       tf.tidy(() => p.variable.assign(tf.sub(p.variable, tf.mul(g, 0.05))));
     }
-    params.forEach((p, i) => assert.notDeepEqual(p.variable.dataSync(), before[i], `${p.name} changed`));
+    params.forEach((p, i) => {
+      assert.notDeepEqual(p.variable.dataSync(), before[i], `${p.name} changed`);
+    });
     const after = tf.tidy(() => loss().dataSync()[0]);
     assert.ok(after < value.dataSync()[0], `loss ${value.dataSync()[0]} -> ${after}`);
     tf.dispose([x, target, value, ...Object.values(grads)]);
@@ -430,9 +540,14 @@ describe('ResNet training', () => {
     const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 13) as tf.Tensor4D;
     const step = () =>
       tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(m.apply(x, true))) as tf.Scalar, m.trainableParams().map((p) => p.variable));
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(tf.square(m.apply(x, true))) as tf.Scalar,
+          m.trainableParams().map((p) => p.variable),
+        );
         value.dataSync();
-        Object.values(grads).forEach((g) => g.dataSync());
+        Object.values(grads).forEach((g) => {
+          g.dataSync();
+        });
       });
     step();
     const n0 = tf.memory().numTensors;
@@ -453,7 +568,10 @@ describe('ResNet training', () => {
         const m = new ResNet('resnet-micro', resnetConfig('resnet-micro', { imageSize: 8 }), 6);
         const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 14) as tf.Tensor4D;
         const r = tf.randomNormal([2, 256], 0, 1, 'float32', 15);
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(m.apply(x, true), r)) as tf.Scalar, m.trainableParams().map((p) => p.variable));
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(m.apply(x, true), r)) as tf.Scalar,
+          m.trainableParams().map((p) => p.variable),
+        );
         const out = {
           loss: value.dataSync()[0],
           grads: m.trainableParams().map((p) => grads[p.variable.name].dataSync().slice()),
@@ -470,7 +588,9 @@ describe('ResNet training', () => {
     const plain = run(false);
     const ckpt = run(true);
     assert.ok(Math.abs(plain.loss - ckpt.loss) < 1e-4);
-    plain.grads.forEach((g, i) => assertClose(ckpt.grads[i], g, 1e-4, 1e-3, `grad ${i}`));
+    plain.grads.forEach((g, i) => {
+      assertClose(ckpt.grads[i], g, 1e-4, 1e-3, `grad ${i}`);
+    });
     assertClose(ckpt.running, plain.running, 1e-7, 0, 'running mean updated exactly once');
     assert.equal(ckpt.tracked, 1);
   });

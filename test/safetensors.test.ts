@@ -41,7 +41,9 @@ function handFile(header: string, data: ArrayLike<number> = []): Uint8Array {
 
 function f32le(...xs: number[]): number[] {
   const dv = new DataView(new ArrayBuffer(4 * xs.length));
-  xs.forEach((x, i) => dv.setFloat32(4 * i, x, true));
+  xs.forEach((x, i) => {
+    dv.setFloat32(4 * i, x, true);
+  });
   return [...new Uint8Array(dv.buffer)];
 }
 function u16le(...xs: number[]): number[] {
@@ -49,12 +51,16 @@ function u16le(...xs: number[]): number[] {
 }
 function i32le(...xs: number[]): number[] {
   const dv = new DataView(new ArrayBuffer(4 * xs.length));
-  xs.forEach((x, i) => dv.setInt32(4 * i, x, true));
+  xs.forEach((x, i) => {
+    dv.setInt32(4 * i, x, true);
+  });
   return [...new Uint8Array(dv.buffer)];
 }
 function i64le(...xs: bigint[]): number[] {
   const dv = new DataView(new ArrayBuffer(8 * xs.length));
-  xs.forEach((x, i) => dv.setBigInt64(8 * i, x, true));
+  xs.forEach((x, i) => {
+    dv.setBigInt64(8 * i, x, true);
+  });
   return [...new Uint8Array(dv.buffer)];
 }
 
@@ -141,10 +147,7 @@ test('round trip is bit-exact for every dtype, NaN payloads, -0, Inf, denormals,
   }
   // the F32 values survive as bit patterns (NaN payloads included), not merely as numbers
   const [mem] = bothWays(bytes);
-  assert.deepEqual(
-    [...new Uint32Array(rawBytes(mem.tensors.get('f32')!.data).slice().buffer)],
-    [...new Uint32Array(specialF32().buffer)],
-  );
+  assert.deepEqual([...new Uint32Array(rawBytes(mem.tensors.get('f32')!.data).slice().buffer)], [...new Uint32Array(specialF32().buffer)]);
 });
 
 test('round trip accepts a Map and typed arrays that are views into larger buffers', () => {
@@ -240,9 +243,16 @@ test('decoding works whatever the alignment of the input buffer; aligned input i
 test('hand-written file from the spec example is read correctly', () => {
   const header = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[1],"data_offsets":[8,10]}}';
   const data = [
-    0x00, 0x00, 0x80, 0x3f, // 1.0f
-    0x00, 0x00, 0x20, 0xc0, // -2.5f
-    0x00, 0x3c, // half 1.0
+    0x00,
+    0x00,
+    0x80,
+    0x3f, // 1.0f
+    0x00,
+    0x00,
+    0x20,
+    0xc0, // -2.5f
+    0x00,
+    0x3c, // half 1.0
   ];
   for (const got of bothWays(handFile(header, data))) {
     const a = got.tensors.get('a')!;
@@ -318,7 +328,7 @@ test('hand-written file with metadata, unsorted entries and odd offsets: all dty
 });
 
 test('header padding (trailing spaces) written by other tools is accepted', () => {
-  const header = '{"a":{"dtype":"I8","shape":[2],"data_offsets":[0,2]}}' + ' '.repeat(11);
+  const header = `{"a":{"dtype":"I8","shape":[2],"data_offsets":[0,2]}}${' '.repeat(11)}`;
   const got = decodeSafetensors(handFile(header, [0xff, 0x02]));
   assert.deepEqual([...got.tensors.get('a')!.data], [-1, 2]);
 });
@@ -369,8 +379,7 @@ test('toFloat32 F32 returns the data itself, F64 rounds, integer dtypes throw na
   ] as StTensor[]) {
     assert.throws(
       () => toFloat32(t, 'weights.w', 'model.safetensors'),
-      (err: Error) =>
-        err.message.startsWith('model.safetensors:') && err.message.includes("'weights.w'") && err.message.includes(t.dtype),
+      (err: Error) => err.message.startsWith('model.safetensors:') && err.message.includes("'weights.w'") && err.message.includes(t.dtype),
     );
   }
 });
@@ -386,8 +395,7 @@ interface BadCase {
   reason: RegExp;
 }
 
-const F32_1 = (begin: number, end: number, shape = '[1]') =>
-  `{"dtype":"F32","shape":${shape},"data_offsets":[${begin},${end}]}`;
+const F32_1 = (begin: number, end: number, shape = '[1]') => `{"dtype":"F32","shape":${shape},"data_offsets":[${begin},${end}]}`;
 
 const badCases: BadCase[] = [
   { what: 'empty file', bytes: new Uint8Array(0), mentions: [], reason: /shorter than the 8-byte/ },
@@ -600,7 +608,12 @@ test('encode rejects bad tensors, naming them; write leaves no file behind and k
     ['length short', { w: { dtype: 'F32', shape: [2, 3], data: new Float32Array(5) } }, undefined, /'w'.*5 elements.*\[2,3\] needs 6/],
     ['length long', { w: { dtype: 'I64', shape: [1], data: new BigInt64Array(2) } }, undefined, /'w'.*2 elements.*needs 1/],
     ['scalar needs one', { w: { dtype: 'U8', shape: [], data: new Uint8Array(0) } }, undefined, /'w'.*0 elements.*needs 1/],
-    ['wrong array class', { w: { dtype: 'F32', shape: [1], data: new Float64Array(1) } }, undefined, /'w'.*F32 needs a Float32Array, got Float64Array/],
+    [
+      'wrong array class',
+      { w: { dtype: 'F32', shape: [1], data: new Float64Array(1) } },
+      undefined,
+      /'w'.*F32 needs a Float32Array, got Float64Array/,
+    ],
     ['I64 as Int32Array', { w: { dtype: 'I64', shape: [1], data: new Int32Array(1) } }, undefined, /'w'.*BigInt64Array/],
     ['data missing', { w: { dtype: 'F32', shape: [1] } }, undefined, /'w'.*Float32Array/],
     ['negative dim', { w: { dtype: 'F32', shape: [-1], data: new Float32Array(0) } }, undefined, /'w'.*shape must be/],
@@ -610,8 +623,7 @@ test('encode rejects bad tensors, naming them; write leaves no file behind and k
     ['metadata number', { w: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } }, { n: 3 }, /metadata 'n' must be a string/],
   ];
   for (const [what, tensors, metadata, reason] of cases) {
-    const enc = () =>
-      encodeSafetensors(tensors as Record<string, StTensor>, metadata as Record<string, string> | undefined);
+    const enc = () => encodeSafetensors(tensors as Record<string, StTensor>, metadata as Record<string, string> | undefined);
     assert.throws(enc, (err: Error) => err.message.startsWith('<buffer>: ') && reason.test(err.message), what);
 
     const p = tmpPath('encbad');
@@ -623,9 +635,7 @@ test('encode rejects bad tensors, naming them; write leaves no file behind and k
     assert.equal(fs.existsSync(p), false, `${what}: no file should be created`);
 
     fs.writeFileSync(p, 'keep me');
-    assert.throws(() =>
-      writeSafetensors(p, tensors as Record<string, StTensor>, metadata as Record<string, string> | undefined),
-    );
+    assert.throws(() => writeSafetensors(p, tensors as Record<string, StTensor>, metadata as Record<string, string> | undefined));
     assert.equal(fs.readFileSync(p, 'utf8'), 'keep me', `${what}: old file must survive`);
   }
   assert.deepEqual(

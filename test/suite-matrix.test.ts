@@ -20,7 +20,9 @@ function fakeResult(knn: number, diverged = false): ProbedResult {
     flags: diverged ? { diverged: true, divergedAt: 6 } : { diverged: false },
     config: { knn: { k: 200, temperature: 0.07 }, data: { dataset: 'fashion-mnist' } },
     backend: { name: 'cpu', gpu: false, versions: {} },
-    ...(diverged ? {} : { probe: { top1: knn + 0.2, bestBaseLr: 1, perLr: [], config: suiteProbeConfig('tiny', 'vit-tiny/7'), key: 'k', seconds: 1 } }),
+    ...(diverged
+      ? {}
+      : { probe: { top1: knn + 0.2, bestBaseLr: 1, perLr: [], config: suiteProbeConfig('tiny', 'vit-tiny/7'), key: 'k', seconds: 1 } }),
   } as unknown as ProbedResult;
 }
 
@@ -52,13 +54,21 @@ describe('table4 suite', () => {
   });
 
   it('at the paper preset keeps the paper backbones and recipes', () => {
-    const c = resolveCell(suite, suite.cells.find((x) => x.id === 'ViT-B / SimCLR')!, { preset: 'paper', runsDir, overrides: { data: { path: '/data/imagenet' } } });
+    const c = resolveCell(suite, suite.cells.find((x) => x.id === 'ViT-B / SimCLR')!, {
+      preset: 'paper',
+      runsDir,
+      overrides: { data: { path: '/data/imagenet' } },
+    });
     assert.equal(c.config.backbone.name, 'vit-b/16');
     assert.equal(c.config.backbone.randomPatchProj, true);
     assert.equal(c.config.optimizer.baseLr, 2e-4);
     assert.equal(c.config.optimizer.batch, 4096);
     assert.equal(c.config.optimizer.epochs, 300);
-    const r = resolveCell(suite, suite.cells.find((x) => x.id === 'R-50 / MoCo v3')!, { preset: 'paper', runsDir, overrides: { data: { path: '/data/imagenet' } } });
+    const r = resolveCell(suite, suite.cells.find((x) => x.id === 'R-50 / MoCo v3')!, {
+      preset: 'paper',
+      runsDir,
+      overrides: { data: { path: '/data/imagenet' } },
+    });
     assert.equal(r.config.optimizer.epochs, 800);
     assert.equal(r.config.framework.m0, 0.996);
   });
@@ -79,8 +89,18 @@ describe('table4 suite', () => {
     const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
     const results = cells.map((_, i) => fakeResult(0.5 + i / 100, i === 11));
     const t = matrixTable(suite, 'tiny', cells, results);
-    assert.deepEqual(t.rows.map((r) => r.row), ['R-50, 800-ep', 'ViT-S, 300-ep', 'ViT-B, 300-ep']);
-    assert.deepEqual(t.columns.map((c) => c.key).slice(2, 8), ['moco-v3', 'moco-v3_knn', 'moco-v3_paper', 'simclr', 'simclr_knn', 'simclr_paper']);
+    assert.deepEqual(
+      t.rows.map((r) => r.row),
+      ['R-50, 800-ep', 'ViT-S, 300-ep', 'ViT-B, 300-ep'],
+    );
+    assert.deepEqual(t.columns.map((c) => c.key).slice(2, 8), [
+      'moco-v3',
+      'moco-v3_knn',
+      'moco-v3_paper',
+      'simclr',
+      'simclr_knn',
+      'simclr_paper',
+    ]);
     assert.equal(t.columns[2].header, 'MoCo v3 linear (%)');
     assert.equal(t.rows[0]['moco-v3'], '70.0');
     assert.equal(t.rows[0]['moco-v3_knn'], '50.0');
@@ -97,11 +117,23 @@ describe('table4 suite', () => {
     const results = cells.map((_, i) => fakeResult(0.5 + i / 100));
     const pts = scatterPoints(suite, cells, results);
     const moco = pts.filter((p) => p.label === 'MoCo v3');
-    assert.deepEqual(moco.map((p) => [p.group, +p.x.toFixed(6), +p.y.toFixed(6)]), [['measured (linear)', 70, 78], ['paper (linear)', 73.8, 76.5]]);
+    assert.deepEqual(
+      moco.map((p) => [p.group, +p.x.toFixed(6), +p.y.toFixed(6)]),
+      [
+        ['measured (linear)', 70, 78],
+        ['paper (linear)', 73.8, 76.5],
+      ],
+    );
     const svg = renderScatterPlot(pts, { title: 'Fig. 7', xLabel: 'R-50', yLabel: 'ViT-B', diagonal: true });
     assert.equal((svg.match(/<circle [^>]*data-group/g) ?? []).length, 8);
     assert.match(svg, /class="diagonal"/);
-    const nan = renderScatterPlot([{ label: 'a', group: 'g', x: Number.NaN, y: 1 }, { label: 'b', group: 'g', x: 2, y: 3 }], { title: 't', xLabel: 'x', yLabel: 'y' });
+    const nan = renderScatterPlot(
+      [
+        { label: 'a', group: 'g', x: Number.NaN, y: 1 },
+        { label: 'b', group: 'g', x: 2, y: 3 },
+      ],
+      { title: 't', xLabel: 'x', yLabel: 'y' },
+    );
     assert.equal((nan.match(/<circle [^>]*data-group/g) ?? []).length, 1);
   });
 });

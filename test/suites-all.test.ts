@@ -39,7 +39,8 @@ const byId = (cells: ResolvedCell[], id: string) => {
   assert.ok(c, `no cell '${id}'`);
   return c;
 };
-const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+const close = (a: number, b: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
 describe('every suite file', () => {
   it('validates, under a unique name', () => {
@@ -68,7 +69,10 @@ describe('every suite file', () => {
 });
 
 /** Suites of the paper's ablations and figures: each cell's varied fields, at paper and at tiny. */
-const ABLATIONS: Record<string, { cells: number; paper: Record<string, string[]>; tiny?: Record<string, string[]>; acc: Record<string, number | undefined> }> = {
+const ABLATIONS: Record<
+  string,
+  { cells: number; paper: Record<string, string[]>; tiny?: Record<string, string[]>; acc: Record<string, number | undefined> }
+> = {
   'ablation:pos-embed': {
     cells: 3,
     paper: { learned: ['backbone.posEmbed'], none: ['backbone.posEmbed'] },
@@ -92,19 +96,31 @@ const ABLATIONS: Record<string, { cells: number; paper: Record<string, string[]>
   'ablation:momentum': {
     cells: 4,
     // against m = 0 (constant): the cosine cells differ in m0 and the schedule
-    paper: { 'm = 0.9': ['framework.m0', 'framework.momentumSchedule'], 'm = 0.99': ['framework.m0', 'framework.momentumSchedule'], 'm = 0.999': ['framework.m0', 'framework.momentumSchedule'] },
+    paper: {
+      'm = 0.9': ['framework.m0', 'framework.momentumSchedule'],
+      'm = 0.99': ['framework.m0', 'framework.momentumSchedule'],
+      'm = 0.999': ['framework.m0', 'framework.momentumSchedule'],
+    },
     acc: { 'm = 0': 74.3, 'm = 0.9': 75.6, 'm = 0.99': 76.5, 'm = 0.999': 75.0 },
   },
   'ablation:train-length': {
     cells: 4,
-    paper: { 'ViT-S/16, 600-ep': ['optimizer.epochs'], 'ViT-B/16, 300-ep': ['backbone.name'], 'ViT-B/16, 600-ep': ['backbone.name', 'optimizer.epochs'] },
+    paper: {
+      'ViT-S/16, 600-ep': ['optimizer.epochs'],
+      'ViT-B/16, 300-ep': ['backbone.name'],
+      'ViT-B/16, 600-ep': ['backbone.name', 'optimizer.epochs'],
+    },
     acc: { 'ViT-S/16, 300-ep': 72.5, 'ViT-S/16, 600-ep': 73.4, 'ViT-B/16, 300-ep': 76.5, 'ViT-B/16, 600-ep': 76.7 },
   },
   'fig1:batch-size': {
     cells: 4,
     paper: { 'batch 2k': ['optimizer.batch'], 'batch 4k': ['optimizer.batch'], 'batch 6k': ['optimizer.batch'] },
     // at tiny the kNN monitor interval follows the batch (the same resolution in epochs)
-    tiny: { 'batch 2k': ['monitor.every', 'optimizer.batch'], 'batch 4k': ['monitor.every', 'optimizer.batch'], 'batch 6k': ['monitor.every', 'optimizer.batch'] },
+    tiny: {
+      'batch 2k': ['monitor.every', 'optimizer.batch'],
+      'batch 4k': ['monitor.every', 'optimizer.batch'],
+      'batch 6k': ['monitor.every', 'optimizer.batch'],
+    },
     acc: { 'batch 1k': 71.5, 'batch 2k': 72.6, 'batch 4k': 72.2, 'batch 6k': 69.7 },
   },
   'fig2:lr': {
@@ -129,17 +145,48 @@ const ABLATIONS: Record<string, { cells: number; paper: Record<string, string[]>
       'learned, lr 1.5e-4 (tiny: 16x lr)': ['optimizer.baseLr'],
       'random, lr 1.5e-4 (tiny: 16x lr)': ['backbone.randomPatchProj', 'optimizer.baseLr'],
     },
-    acc: { 'learned, lr 1.0e-4': 72.2, 'random, lr 1.0e-4': 72.8, 'learned, lr 1.5e-4': 71.7, 'random, lr 1.5e-4': 73.4, 'learned, lr 1.5e-4 (tiny: 4x lr)': undefined, 'random, lr 1.5e-4 (tiny: 4x lr)': undefined, 'learned, lr 1.5e-4 (tiny: 16x lr)': undefined, 'random, lr 1.5e-4 (tiny: 16x lr)': undefined },
+    acc: {
+      'learned, lr 1.0e-4': 72.2,
+      'random, lr 1.0e-4': 72.8,
+      'learned, lr 1.5e-4': 71.7,
+      'random, lr 1.5e-4': 73.4,
+      'learned, lr 1.5e-4 (tiny: 4x lr)': undefined,
+      'random, lr 1.5e-4 (tiny: 4x lr)': undefined,
+      'learned, lr 1.5e-4 (tiny: 16x lr)': undefined,
+      'random, lr 1.5e-4 (tiny: 16x lr)': undefined,
+    },
   },
   'fig6:frameworks-random-patch': {
     cells: 4,
     paper: {},
-    acc: { 'SimCLR, learned patch proj.': undefined, 'SimCLR, random patch proj.': undefined, 'BYOL, learned patch proj.': undefined, 'BYOL, random patch proj.': undefined },
+    acc: {
+      'SimCLR, learned patch proj.': undefined,
+      'SimCLR, random patch proj.': undefined,
+      'BYOL, learned patch proj.': undefined,
+      'BYOL, random patch proj.': undefined,
+    },
   },
   'fig8:vit-bn': {
     cells: 8,
-    paper: { 'ViT-L': ['backbone.name'], 'ViT-H': ['backbone.name'], 'ViT-BN-B': ['backbone.name'], 'ViT-BN-L': ['backbone.name'], 'ViT-BN-H': ['backbone.name'], 'ViT-BN-B/7': ['backbone.name'], 'ViT-BN-L/7': ['backbone.name'] },
-    acc: { 'ViT-B': 76.7, 'ViT-L': 77.6, 'ViT-H': 78.1, 'ViT-BN-B': undefined, 'ViT-BN-L': undefined, 'ViT-BN-H': 79.1, 'ViT-BN-B/7': undefined, 'ViT-BN-L/7': 81.0 },
+    paper: {
+      'ViT-L': ['backbone.name'],
+      'ViT-H': ['backbone.name'],
+      'ViT-BN-B': ['backbone.name'],
+      'ViT-BN-L': ['backbone.name'],
+      'ViT-BN-H': ['backbone.name'],
+      'ViT-BN-B/7': ['backbone.name'],
+      'ViT-BN-L/7': ['backbone.name'],
+    },
+    acc: {
+      'ViT-B': 76.7,
+      'ViT-L': 77.6,
+      'ViT-H': 78.1,
+      'ViT-BN-B': undefined,
+      'ViT-BN-L': undefined,
+      'ViT-BN-H': 79.1,
+      'ViT-BN-B/7': undefined,
+      'ViT-BN-L/7': 81.0,
+    },
   },
 };
 
@@ -163,79 +210,148 @@ describe('ablation and figure suites', () => {
         assert.deepEqual(diffs(resolveAll(s, 'paper')), sorted(want.paper));
         assert.deepEqual(diffs(resolveAll(s, 'tiny')), sorted(want.tiny ?? want.paper));
       }
-      assert.deepEqual(s.cells.map((c) => c.id), Object.keys(want.acc));
+      assert.deepEqual(
+        s.cells.map((c) => c.id),
+        Object.keys(want.acc),
+      );
       for (const c of s.cells) assert.equal(c.paper?.linear_acc, want.acc[c.id], `${name} / ${c.id}`);
     });
   }
 
-  it('the 300-epoch ablations use random patch projection and the recipe; the Sec. 4 figures are 100-epoch, learned patch projection (fig5/fig6 switch it)', () => {
-    for (const name of ['ablation:pos-embed', 'ablation:cls-token', 'ablation:bn-heads', 'ablation:predictor', 'ablation:momentum', 'ablation:train-length', 'fig8:vit-bn']) {
-      for (const c of resolveAll(loadSuite(name), 'paper')) {
-        assert.equal(c.config.backbone.randomPatchProj, true, `${name} / ${c.cell.id}`);
-        assert.equal(c.config.optimizer.name, 'adamw');
-        assert.equal(c.config.optimizer.warmupEpochs, 40);
-        if (name !== 'ablation:train-length') assert.equal(c.config.optimizer.epochs, 300, `${name} / ${c.cell.id}`);
+  it(
+    'the 300-epoch ablations use random patch projection and the recipe; the Sec. 4 figures are 100-epoch, learned patch projection ' +
+      '(fig5/fig6 switch it)',
+    () => {
+      for (const name of [
+        'ablation:pos-embed',
+        'ablation:cls-token',
+        'ablation:bn-heads',
+        'ablation:predictor',
+        'ablation:momentum',
+        'ablation:train-length',
+        'fig8:vit-bn',
+      ]) {
+        for (const c of resolveAll(loadSuite(name), 'paper')) {
+          assert.equal(c.config.backbone.randomPatchProj, true, `${name} / ${c.cell.id}`);
+          assert.equal(c.config.optimizer.name, 'adamw');
+          assert.equal(c.config.optimizer.warmupEpochs, 40);
+          if (name !== 'ablation:train-length') assert.equal(c.config.optimizer.epochs, 300, `${name} / ${c.cell.id}`);
+        }
       }
-    }
-    for (const name of ['fig1:batch-size', 'fig2:lr', 'fig3:lamb', 'fig4:grad-spike']) {
-      for (const c of resolveAll(loadSuite(name), 'paper')) {
-        assert.equal(c.config.backbone.randomPatchProj, false, `${name} / ${c.cell.id}`);
-        assert.equal(c.config.backbone.name, 'vit-b/16');
-        assert.equal(c.config.optimizer.epochs, 100);
-        assert.equal(c.config.optimizer.warmupEpochs, 40);
+      for (const name of ['fig1:batch-size', 'fig2:lr', 'fig3:lamb', 'fig4:grad-spike']) {
+        for (const c of resolveAll(loadSuite(name), 'paper')) {
+          assert.equal(c.config.backbone.randomPatchProj, false, `${name} / ${c.cell.id}`);
+          assert.equal(c.config.backbone.name, 'vit-b/16');
+          assert.equal(c.config.optimizer.epochs, 100);
+          assert.equal(c.config.optimizer.warmupEpochs, 40);
+        }
       }
-    }
-    const fig1 = resolveAll(loadSuite('fig1:batch-size'), 'paper');
-    assert.deepEqual(fig1.map((c) => c.config.optimizer.batch), [1024, 2048, 4096, 6144]);
-    for (const c of fig1) close(c.config.optimizer.baseLr, 1e-4, c.cell.id);
-    assert.deepEqual(resolveAll(loadSuite('fig2:lr'), 'paper').map((c) => c.config.optimizer.baseLr), [5e-5, 1e-4, 1.5e-4]);
-    const lamb = resolveAll(loadSuite('fig3:lamb'), 'paper');
-    assert.deepEqual(lamb.map((c) => [c.config.optimizer.name, c.config.optimizer.weightDecay, c.config.optimizer.baseLr, c.config.optimizer.batch]), [['lamb', 1e-3, 5e-4, 4096], ['lamb', 1e-3, 6e-4, 4096], ['lamb', 1e-3, 8e-4, 4096]]);
-    const fig6 = resolveAll(loadSuite('fig6:frameworks-random-patch'), 'paper');
+      const fig1 = resolveAll(loadSuite('fig1:batch-size'), 'paper');
+      assert.deepEqual(
+        fig1.map((c) => c.config.optimizer.batch),
+        [1024, 2048, 4096, 6144],
+      );
+      for (const c of fig1) close(c.config.optimizer.baseLr, 1e-4, c.cell.id);
+      assert.deepEqual(
+        resolveAll(loadSuite('fig2:lr'), 'paper').map((c) => c.config.optimizer.baseLr),
+        [5e-5, 1e-4, 1.5e-4],
+      );
+      const lamb = resolveAll(loadSuite('fig3:lamb'), 'paper');
+      assert.deepEqual(
+        lamb.map((c) => [c.config.optimizer.name, c.config.optimizer.weightDecay, c.config.optimizer.baseLr, c.config.optimizer.batch]),
+        [
+          ['lamb', 1e-3, 5e-4, 4096],
+          ['lamb', 1e-3, 6e-4, 4096],
+          ['lamb', 1e-3, 8e-4, 4096],
+        ],
+      );
+      const fig6 = resolveAll(loadSuite('fig6:frameworks-random-patch'), 'paper');
+      assert.deepEqual(
+        fig6.map((c) => [
+          c.cell.id,
+          c.config.framework.name,
+          c.config.optimizer.baseLr,
+          c.config.optimizer.weightDecay,
+          c.config.optimizer.epochs,
+          c.config.backbone.randomPatchProj,
+        ]),
+        [
+          ['SimCLR, learned patch proj.', 'simclr', 2e-4, 0.1, 100, false],
+          ['SimCLR, random patch proj.', 'simclr', 2e-4, 0.1, 100, true],
+          ['BYOL, learned patch proj.', 'byol', 1e-4, 0.03, 100, false],
+          ['BYOL, random patch proj.', 'byol', 1e-4, 0.03, 100, true],
+        ],
+      );
+      assert.deepEqual(diffPaths(fig6[0].config, fig6[1].config), ['backbone.randomPatchProj']);
+      assert.deepEqual(diffPaths(fig6[2].config, fig6[3].config), ['backbone.randomPatchProj']);
+      assert.deepEqual(
+        loadSuite('fig6:frameworks-random-patch').cells.map((c) => c.paper?.linear_acc_gain),
+        [undefined, 0.8, undefined, 1.3],
+      );
+    },
+  );
+
+  it("momentum: m is the cosine schedule's m0, and m = 0 is a constant 0 (the key encoder is the query encoder)", () => {
+    const cells = resolveAll(loadSuite('ablation:momentum'), 'paper');
     assert.deepEqual(
-      fig6.map((c) => [c.cell.id, c.config.framework.name, c.config.optimizer.baseLr, c.config.optimizer.weightDecay, c.config.optimizer.epochs, c.config.backbone.randomPatchProj]),
+      cells.map((c) => [c.config.framework.m0, c.config.framework.momentumSchedule]),
       [
-        ['SimCLR, learned patch proj.', 'simclr', 2e-4, 0.1, 100, false],
-        ['SimCLR, random patch proj.', 'simclr', 2e-4, 0.1, 100, true],
-        ['BYOL, learned patch proj.', 'byol', 1e-4, 0.03, 100, false],
-        ['BYOL, random patch proj.', 'byol', 1e-4, 0.03, 100, true],
+        [0, 'constant'],
+        [0.9, 'cosine'],
+        [0.99, 'cosine'],
+        [0.999, 'cosine'],
       ],
     );
-    assert.deepEqual(diffPaths(fig6[0].config, fig6[1].config), ['backbone.randomPatchProj']);
-    assert.deepEqual(diffPaths(fig6[2].config, fig6[3].config), ['backbone.randomPatchProj']);
-    assert.deepEqual(loadSuite('fig6:frameworks-random-patch').cells.map((c) => c.paper?.linear_acc_gain), [undefined, 0.8, undefined, 1.3]);
   });
 
-  it('momentum: m is the cosine schedule\'s m0, and m = 0 is a constant 0 (the key encoder is the query encoder)', () => {
-    const cells = resolveAll(loadSuite('ablation:momentum'), 'paper');
-    assert.deepEqual(cells.map((c) => [c.config.framework.m0, c.config.framework.momentumSchedule]), [[0, 'constant'], [0.9, 'cosine'], [0.99, 'cosine'], [0.999, 'cosine']]);
-  });
-
-  it('bn-heads: without BN the heads have no BN and the batch is 2048 (tiny: half the preset\'s)', () => {
+  it("bn-heads: without BN the heads have no BN and the batch is 2048 (tiny: half the preset's)", () => {
     const s = loadSuite('ablation:bn-heads');
     const [bn, noBn] = resolveAll(s, 'paper');
-    assert.deepEqual([bn.config.framework.headBn, bn.config.optimizer.batch, noBn.config.framework.headBn, noBn.config.optimizer.batch], [true, 4096, false, 2048]);
+    assert.deepEqual(
+      [bn.config.framework.headBn, bn.config.optimizer.batch, noBn.config.framework.headBn, noBn.config.optimizer.batch],
+      [true, 4096, false, 2048],
+    );
     const [tbn, tno] = resolveAll(s, 'tiny');
     assert.equal(tno.config.optimizer.batch * 2, tbn.config.optimizer.batch);
   });
 
-  it('tiny keeps the paper\'s ratios: batches 1:2:4:6, epochs 1:2, lrs as at paper, warmup 40 % of the 100-epoch runs', () => {
+  it("tiny keeps the paper's ratios: batches 1:2:4:6, epochs 1:2, lrs as at paper, warmup 40 % of the 100-epoch runs", () => {
     const fig1 = resolveAll(loadSuite('fig1:batch-size'), 'tiny');
-    assert.deepEqual(fig1.map((c) => c.config.optimizer.batch), [16, 32, 64, 96]);
-    for (const c of fig1) assert.ok(Math.abs(c.config.optimizer.batch * c.config.monitor.every - 640) <= 0.05 * 640, `${c.cell.id}: kNN monitor every ${c.config.monitor.every} iterations`);
+    assert.deepEqual(
+      fig1.map((c) => c.config.optimizer.batch),
+      [16, 32, 64, 96],
+    );
+    for (const c of fig1)
+      assert.ok(
+        Math.abs(c.config.optimizer.batch * c.config.monitor.every - 640) <= 0.05 * 640,
+        `${c.cell.id}: kNN monitor every ${c.config.monitor.every} iterations`,
+      );
     const tl = resolveAll(loadSuite('ablation:train-length'), 'tiny');
-    assert.deepEqual(tl.map((c) => [c.config.backbone.name, c.config.optimizer.epochs, c.config.optimizer.warmupEpochs]), [['vit-mini/7', 5, 1], ['vit-mini/7', 10, 1], ['vit-tiny/7', 5, 1], ['vit-tiny/7', 10, 1]]);
+    assert.deepEqual(
+      tl.map((c) => [c.config.backbone.name, c.config.optimizer.epochs, c.config.optimizer.warmupEpochs]),
+      [
+        ['vit-mini/7', 5, 1],
+        ['vit-mini/7', 10, 1],
+        ['vit-tiny/7', 5, 1],
+        ['vit-tiny/7', 10, 1],
+      ],
+    );
     for (const name of ['fig1:batch-size', 'fig2:lr', 'fig3:lamb', 'fig5:random-patch', 'fig6:frameworks-random-patch']) {
       const paper = resolveAll(loadSuite(name), 'paper');
       const tiny = resolveAll(loadSuite(name), 'tiny');
       tiny.forEach((c, i) => {
-        close(c.config.optimizer.warmupEpochs / c.config.optimizer.epochs, paper[i].config.optimizer.warmupEpochs / paper[i].config.optimizer.epochs, `${name} / ${c.cell.id} warmup ratio`);
-        if (!/tiny: \d+x lr/.test(c.cell.id)) close(c.config.optimizer.baseLr / paper[i].config.optimizer.baseLr, 16, `${name} / ${c.cell.id} lr`);
+        close(
+          c.config.optimizer.warmupEpochs / c.config.optimizer.epochs,
+          paper[i].config.optimizer.warmupEpochs / paper[i].config.optimizer.epochs,
+          `${name} / ${c.cell.id} warmup ratio`,
+        );
+        if (!/tiny: \d+x lr/.test(c.cell.id))
+          close(c.config.optimizer.baseLr / paper[i].config.optimizer.baseLr, 16, `${name} / ${c.cell.id} lr`);
       });
     }
   });
 
-  it('fig4 / fig5: the tiny-only cells run at 4x the scaled lr; fig4\'s run is fig5\'s learned one; shared runs across suites', () => {
+  it("fig4 / fig5: the tiny-only cells run at 4x the scaled lr; fig4's run is fig5's learned one; shared runs across suites", () => {
     const fig5 = resolveAll(loadSuite('fig5:random-patch'), 'tiny');
     const lr = (id: string) => byId(fig5, id).config.optimizer.baseLr;
     close(lr('learned, lr 1.5e-4 (tiny: 4x lr)') / lr('learned, lr 1.5e-4'), 4, 'learned');
@@ -255,7 +371,14 @@ describe('ablation and figure suites', () => {
     assert.equal(byId(fig2, 'lr 1.5e-4').runDir, byId(fig5, 'learned, lr 1.5e-4').runDir);
     // the ablations' default cell is Table 4's ViT-B MoCo v3 run
     const table4 = byId(resolveAll(loadSuite('table4'), 'tiny'), 'ViT-B / MoCo v3').runDir;
-    for (const [name, id] of [['ablation:pos-embed', 'sin-cos'], ['ablation:cls-token', 'w/ [CLS]'], ['ablation:bn-heads', 'heads w/ BN'], ['ablation:predictor', 'w/ pred. MLP'], ['ablation:momentum', 'm = 0.99'], ['ablation:train-length', 'ViT-B/16, 300-ep']]) {
+    for (const [name, id] of [
+      ['ablation:pos-embed', 'sin-cos'],
+      ['ablation:cls-token', 'w/ [CLS]'],
+      ['ablation:bn-heads', 'heads w/ BN'],
+      ['ablation:predictor', 'w/ pred. MLP'],
+      ['ablation:momentum', 'm = 0.99'],
+      ['ablation:train-length', 'ViT-B/16, 300-ep'],
+    ]) {
       assert.equal(byId(resolveAll(loadSuite(name), 'tiny'), id).runDir, table4, `${name} / ${id}`);
     }
   });
@@ -263,17 +386,30 @@ describe('ablation and figure suites', () => {
   it('fig8: ViT, ViT-BN and /7 backbones at paper; a ladder of stand-ins in the same order at tiny', () => {
     const s = loadSuite('fig8:vit-bn');
     const paper = resolveAll(s, 'paper');
-    assert.deepEqual(paper.map((c) => c.config.backbone.name), ['vit-b/16', 'vit-l/16', 'vit-h/14', 'vit-bn-b/16', 'vit-bn-l/16', 'vit-bn-h/14', 'vit-bn-b/7', 'vit-bn-l/7']);
+    assert.deepEqual(
+      paper.map((c) => c.config.backbone.name),
+      ['vit-b/16', 'vit-l/16', 'vit-h/14', 'vit-bn-b/16', 'vit-bn-l/16', 'vit-bn-h/14', 'vit-bn-b/7', 'vit-bn-l/7'],
+    );
     const tiny = resolveAll(s, 'tiny');
     const macs = (c: ResolvedCell) => vitMacs(vitConfig(c.config.backbone.name, { imageSize: c.config.data.viewSize }));
     const at = (id: string) => macs(byId(tiny, id));
     assert.ok(at('ViT-B') < at('ViT-L') && at('ViT-L') < at('ViT-H'));
     assert.ok(at('ViT-BN-B') < at('ViT-BN-B/7') && at('ViT-BN-L') < at('ViT-BN-L/7'));
-    for (const c of tiny) assert.equal(vitConfig(c.config.backbone.name, { imageSize: 28 }).mlpBatchNorm, c.cell.id.startsWith('ViT-BN'), c.cell.id);
+    for (const c of tiny)
+      assert.equal(vitConfig(c.config.backbone.name, { imageSize: 28 }).mlpBatchNorm, c.cell.id.startsWith('ViT-BN'), c.cell.id);
     const table4 = resolveAll(loadSuite('table4'), 'tiny');
     assert.equal(byId(tiny, 'ViT-L').runDir, byId(table4, 'ViT-S / MoCo v3').runDir);
     assert.equal(byId(tiny, 'ViT-H').runDir, byId(table4, 'ViT-B / MoCo v3').runDir);
-    assert.deepEqual(s.cells.filter((c) => c.paper).map((c) => [c.id, c.paper?.params_m]), [['ViT-B', 86], ['ViT-L', 304], ['ViT-H', 632], ['ViT-BN-H', 632], ['ViT-BN-L/7', 304]]);
+    assert.deepEqual(
+      s.cells.filter((c) => c.paper).map((c) => [c.id, c.paper?.params_m]),
+      [
+        ['ViT-B', 86],
+        ['ViT-L', 304],
+        ['ViT-H', 632],
+        ['ViT-BN-H', 632],
+        ['ViT-BN-L/7', 304],
+      ],
+    );
   });
 
   it('tiny runtime proxy: each suite under 125k training images of vit-tiny/7 equivalents (~20 min on 2 cores)', () => {
@@ -292,7 +428,10 @@ describe('ablation and figure suites', () => {
         iterations += iters;
         images += iters * o.batch * cost;
       }
-      assert.ok(images <= budget, `${name}: ${Math.round(images)} vit-tiny/7 image-equivalents (${iterations} iterations) at tiny > ${budget}`);
+      assert.ok(
+        images <= budget,
+        `${name}: ${Math.round(images)} vit-tiny/7 image-equivalents (${iterations} iterations) at tiny > ${budget}`,
+      );
       assert.ok(iterations <= 3000, `${name}: ${iterations} iterations`);
     }
   });

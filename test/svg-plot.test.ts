@@ -61,11 +61,29 @@ function checkXml(xml: string): void {
   if (roots !== 1) throw new Error(`${roots} root elements`);
 }
 
-const polylines = (svg: string) => [...svg.matchAll(/<polyline points="([^"]*)"/g)].map((m) => m[1].split(' ').map((p) => p.split(',').map(Number)));
+const polylines = (svg: string) =>
+  [...svg.matchAll(/<polyline points="([^"]*)"/g)].map((m) => m[1].split(' ').map((p) => p.split(',').map(Number)));
 
 const runs: Series[] = [
-  { label: 'bs 1024', points: [[0, 0.05], [50, 0.3], [100, 0.55], [300, 0.71]] },
-  { label: 'bs 4096', points: [[0, 0.05], [50, 0.25], [100, 0.5], [300, 0.69]], dashed: true },
+  {
+    label: 'bs 1024',
+    points: [
+      [0, 0.05],
+      [50, 0.3],
+      [100, 0.55],
+      [300, 0.71],
+    ],
+  },
+  {
+    label: 'bs 4096',
+    points: [
+      [0, 0.05],
+      [50, 0.25],
+      [100, 0.5],
+      [300, 0.69],
+    ],
+    dashed: true,
+  },
 ];
 const base = { title: 'Fig. 1: batch size', xLabel: 'epochs', yLabel: 'kNN accuracy' };
 
@@ -91,12 +109,23 @@ describe('renderLinePlot', () => {
   it('escapes XML special characters in every text', () => {
     const nasty = 'a<b & "c" \'d\'>';
     const esc = 'a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;';
-    const svg = renderLinePlot([{ label: nasty, points: [[0, 1], [1, 2]] }], {
-      title: `T ${nasty}`,
-      xLabel: `X ${nasty}`,
-      yLabel: `Y ${nasty}`,
-      hLines: [{ y: 1.5, label: `H ${nasty}` }],
-    });
+    const svg = renderLinePlot(
+      [
+        {
+          label: nasty,
+          points: [
+            [0, 1],
+            [1, 2],
+          ],
+        },
+      ],
+      {
+        title: `T ${nasty}`,
+        xLabel: `X ${nasty}`,
+        yLabel: `Y ${nasty}`,
+        hLines: [{ y: 1.5, label: `H ${nasty}` }],
+      },
+    );
     checkXml(svg);
     assert.ok(!svg.includes(nasty));
     for (const prefix of ['T ', 'X ', 'Y ', 'H ', '']) assert.ok(svg.includes(`>${prefix}${esc}<`), `text ${prefix}`);
@@ -106,7 +135,16 @@ describe('renderLinePlot', () => {
   });
 
   it('maps data to pixels: explicit ranges land on the plot edges', () => {
-    const series: Series[] = [{ label: 's', points: [[0, 0], [50, 0.25], [100, 1]] }];
+    const series: Series[] = [
+      {
+        label: 's',
+        points: [
+          [0, 0],
+          [50, 0.25],
+          [100, 1],
+        ],
+      },
+    ];
     const opts = { ...base, xMin: 0, xMax: 100, yMin: 0, yMax: 1 };
     const l = layoutPlot(series, opts);
     assert.deepEqual([l.x.min, l.x.max, l.y.min, l.y.max], [0, 100, 0, 1]);
@@ -136,8 +174,20 @@ describe('renderLinePlot', () => {
   });
 
   it('breaks the line at NaN / Infinity and keeps a lone point as a dot', () => {
-    const pts: [number, number][] = [[0, 5], [1, 4], [2, NaN], [3, 3], [4, 2.5], [5, Infinity], [6, 2], [7, -Infinity]];
-    assert.deepEqual(splitFinite(pts).map((r) => r.length), [2, 2, 1]);
+    const pts: [number, number][] = [
+      [0, 5],
+      [1, 4],
+      [2, NaN],
+      [3, 3],
+      [4, 2.5],
+      [5, Infinity],
+      [6, 2],
+      [7, -Infinity],
+    ];
+    assert.deepEqual(
+      splitFinite(pts).map((r) => r.length),
+      [2, 2, 1],
+    );
     const svg = renderLinePlot([{ label: 'diverged', points: pts }], base);
     checkXml(svg);
     const lines = polylines(svg);
@@ -152,7 +202,20 @@ describe('renderLinePlot', () => {
   });
 
   it('handles no series, empty series, a single point and all-equal y', () => {
-    for (const s of [[], [{ label: 'empty', points: [] }], [{ label: 'one', points: [[3, 0.5]] }], [{ label: 'flat', points: [[0, 2], [10, 2]] }]] as Series[][]) {
+    for (const s of [
+      [],
+      [{ label: 'empty', points: [] }],
+      [{ label: 'one', points: [[3, 0.5]] }],
+      [
+        {
+          label: 'flat',
+          points: [
+            [0, 2],
+            [10, 2],
+          ],
+        },
+      ],
+    ] as Series[][]) {
       const svg = renderLinePlot(s, base);
       checkXml(svg);
       assert.ok(!/NaN|Infinity/.test(svg), JSON.stringify(s));
@@ -160,23 +223,56 @@ describe('renderLinePlot', () => {
       assert.ok(l.y.max > l.y.min && l.x.max > l.x.min, JSON.stringify(s));
       assert.ok(l.y.ticks.length >= 2);
     }
-    const flat = layoutPlot([{ label: 'flat', points: [[0, 2], [10, 2]] }], base);
+    const flat = layoutPlot(
+      [
+        {
+          label: 'flat',
+          points: [
+            [0, 2],
+            [10, 2],
+          ],
+        },
+      ],
+      base,
+    );
     assert.ok(flat.y.min < 2 && flat.y.max > 2);
-    const [line] = polylines(renderLinePlot([{ label: 'flat', points: [[0, 2], [10, 2]] }], base));
+    const [line] = polylines(
+      renderLinePlot(
+        [
+          {
+            label: 'flat',
+            points: [
+              [0, 2],
+              [10, 2],
+            ],
+          },
+        ],
+        base,
+      ),
+    );
     assert.equal(line[0][1], line[1][1]);
     assert.ok(line[0][1] > flat.plot.top && line[0][1] < flat.plot.bottom);
     assert.equal((renderLinePlot([{ label: 'one', points: [[3, 0.5]] }], base).match(/<circle /g) ?? []).length, 1);
   });
 
   it('gives each series a distinct palette colour and a legend entry', () => {
-    const many: Series[] = Array.from({ length: 5 }, (_, i) => ({ label: `lr ${i}`, points: [[0, i], [1, i + 1]] }));
+    const many: Series[] = Array.from({ length: 5 }, (_, i) => ({
+      label: `lr ${i}`,
+      points: [
+        [0, i],
+        [1, i + 1],
+      ],
+    }));
     const svg = renderLinePlot(many, base);
     const colours = [...svg.matchAll(/<g class="series"[^>]* stroke="(#[0-9A-Fa-f]{6})"/g)].map((m) => m[1]);
     assert.deepEqual(colours, PALETTE.slice(0, 5));
     const legend = svg.slice(svg.indexOf('<g class="legend">'));
     for (const s of many) assert.ok(legend.includes(`>${s.label}<`));
     // Past the palette, colours repeat with a dash pattern so lines stay distinguishable.
-    const l = layoutPlot(Array.from({ length: 9 }, (_, i) => ({ label: `${i}`, points: [] })), base);
+    const l = layoutPlot(
+      Array.from({ length: 9 }, (_, i) => ({ label: `${i}`, points: [] })),
+      base,
+    );
     assert.equal(l.legend[8].color, l.legend[0].color);
     assert.equal(l.legend[0].dash, null);
     assert.notEqual(l.legend[8].dash, null);
@@ -218,7 +314,18 @@ describe('niceTicks', () => {
   });
 
   it('labels ticks with the decimals of the step', () => {
-    const l = layoutPlot([{ label: 's', points: [[0, 0], [1, 0.83]] }], base);
+    const l = layoutPlot(
+      [
+        {
+          label: 's',
+          points: [
+            [0, 0],
+            [1, 0.83],
+          ],
+        },
+      ],
+      base,
+    );
     assert.deepEqual(l.y.labels, ['0.0', '0.2', '0.4', '0.6', '0.8', '1.0']);
     assert.deepEqual(l.x.labels.slice(0, 3), ['0.0', '0.2', '0.4']);
   });

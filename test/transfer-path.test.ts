@@ -26,7 +26,8 @@ import { parseSuite } from '../suites/schema.ts';
 import { runEvalSuite } from '../runner/eval-suite.ts';
 import { useBackend } from './helpers/backend.ts';
 
-const micro = (opts: BackboneOptions, seed: number, imageSize = 16) => new VisionTransformer('vit-micro', vitConfig('vit-micro', { imageSize, ...opts }), seed);
+const micro = (opts: BackboneOptions, seed: number, imageSize = 16) =>
+  new VisionTransformer('vit-micro', vitConfig('vit-micro', { imageSize, ...opts }), seed);
 /** What the MoCo v3 pre-training builds (recipes: random patch projection, sin-cos, [CLS]). */
 const PRETRAIN: BackboneOptions = { randomPatchProj: true, posEmbed: 'sincos', pooling: 'cls' };
 
@@ -86,7 +87,7 @@ describe('the pre-training build is unchanged', () => {
     m.dispose();
   });
 
-  it("the evaluator refuses it: fine-tuning trains every parameter", async () => {
+  it('the evaluator refuses it: fine-tuning trains every parameter', async () => {
     const m = micro(PRETRAIN, 3);
     await assert.rejects(finetune(m, train, test, small()), (e: Error) => {
       assert.match(e.message, /are frozen: build the backbone with transferBackboneOptions/);
@@ -101,10 +102,15 @@ describe('pre-trained cells (finetune: pretrained)', () => {
   it('have the pre-training values from the same seed, with nothing frozen', () => {
     const a = micro(PRETRAIN, 9);
     const b = micro({ ...PRETRAIN, ...transferBackboneOptions('pretrained', 0) }, 9);
-    assert.deepEqual(b.parameters().map((p) => p.name), a.parameters().map((p) => p.name));
+    assert.deepEqual(
+      b.parameters().map((p) => p.name),
+      a.parameters().map((p) => p.name),
+    );
     assert.equal(b.trainableParams().length, b.parameters().length, 'every parameter trainable');
     assert.ok(b.parameters().every((p) => p.variable.trainable));
-    a.parameters().forEach((p, i) => assert.deepEqual(values(b.parameters()[i]), values(p), p.name));
+    a.parameters().forEach((p, i) => {
+      assert.deepEqual(values(b.parameters()[i]), values(p), p.name);
+    });
     a.dispose();
     b.dispose();
   });
@@ -115,7 +121,18 @@ describe('pre-trained cells (finetune: pretrained)', () => {
     // "pre-trained" weights: a pre-training build whose trainable parameters moved off their init
     const src = micro(PRETRAIN, 21);
     const noise = new Rng(4);
-    for (const p of src.trainableParams()) tf.tidy(() => p.variable.assign(tf.add(p.variable, tf.tensor(Float32Array.from({ length: p.size }, () => noise.normal(0, 0.01)), p.shape))));
+    for (const p of src.trainableParams())
+      tf.tidy(() =>
+        p.variable.assign(
+          tf.add(
+            p.variable,
+            tf.tensor(
+              Float32Array.from({ length: p.size }, () => noise.normal(0, 0.01)),
+              p.shape,
+            ),
+          ),
+        ),
+      );
     saveWeights(src, file);
     const loaded = new Map(src.parameters().map((p) => [p.name, values(p)]));
     src.dispose();
@@ -131,7 +148,10 @@ describe('pre-trained cells (finetune: pretrained)', () => {
     const r = await finetune(m, train, test, small());
     assert.equal(tf.memory().numTensors, tensors, 'no tensor leaks');
     assert.equal(r.curve.length, 1);
-    const unchanged = m.parameters().filter((p) => values(p).every((v, i) => v === loaded.get(p.name)![i])).map((p) => p.name);
+    const unchanged = m
+      .parameters()
+      .filter((p) => values(p).every((v, i) => v === loaded.get(p.name)![i]))
+      .map((p) => p.name);
     assert.deepEqual(unchanged, [], 'every backbone parameter moved');
     for (const n of ['patch_embed.proj.weight', 'patch_embed.proj.bias', 'pos_embed']) {
       const p = m.parameters().find((q) => q.name === n)!;
@@ -153,8 +173,14 @@ describe('random-init cells (finetune: scratch): a from-scratch DeiT ViT', () =>
     const d = vitConfig('vit-micro', { finetune: 'scratch' });
     assert.equal(d.posEmbed, 'learned');
     assert.equal(d.randomPatchProj, false);
-    assert.throws(() => vitConfig('vit-micro', { finetune: 'scratch', posEmbed: 'sincos' }), /learns its position embedding and patch projection/);
-    assert.throws(() => vitConfig('vit-micro', { finetune: 'scratch', randomPatchProj: true }), /learns its position embedding and patch projection/);
+    assert.throws(
+      () => vitConfig('vit-micro', { finetune: 'scratch', posEmbed: 'sincos' }),
+      /learns its position embedding and patch projection/,
+    );
+    assert.throws(
+      () => vitConfig('vit-micro', { finetune: 'scratch', randomPatchProj: true }),
+      /learns its position embedding and patch projection/,
+    );
   });
 
   it("has timm's init: pos_embed and cls_token trunc-normal std .02, PyTorch-default conv projection, Linear trunc-normal .02", () => {
@@ -180,11 +206,21 @@ describe('random-init cells (finetune: scratch): a from-scratch DeiT ViT', () =>
       const s = stats(values(p.get(n)!));
       assert.ok(Math.abs(s.std - 0.02) < 0.0015, `${n} std ${s.std} (Xavier-uniform would be ~0.1)`);
     }
-    for (const n of ['blocks.0.attn.qkv.bias', 'blocks.1.mlp.fc2.bias', 'blocks.0.norm1.bias', 'norm.bias']) assert.ok(values(p.get(n)!).every((v) => v === 0), `${n} zero`);
-    for (const n of ['blocks.0.norm1.weight', 'norm.weight']) assert.ok(values(p.get(n)!).every((v) => v === 1), `${n} one`);
+    for (const n of ['blocks.0.attn.qkv.bias', 'blocks.1.mlp.fc2.bias', 'blocks.0.norm1.bias', 'norm.bias'])
+      assert.ok(
+        values(p.get(n)!).every((v) => v === 0),
+        `${n} zero`,
+      );
+    for (const n of ['blocks.0.norm1.weight', 'norm.weight'])
+      assert.ok(
+        values(p.get(n)!).every((v) => v === 1),
+        `${n} one`,
+      );
     // deterministic per seed
     const again = micro({ ...PRETRAIN, ...transferBackboneOptions('random', 0) }, 13, 32);
-    m.parameters().forEach((q, i) => assert.deepEqual(values(again.parameters()[i]), values(q), q.name));
+    m.parameters().forEach((q, i) => {
+      assert.deepEqual(values(again.parameters()[i]), values(q), q.name);
+    });
     again.dispose();
     m.dispose();
   });
@@ -193,7 +229,10 @@ describe('random-init cells (finetune: scratch): a from-scratch DeiT ViT', () =>
     const m = micro({ ...PRETRAIN, ...transferBackboneOptions('random', 0.1) }, 14);
     const before0 = new Map(m.parameters().map((p) => [p.name, values(p)]));
     await finetune(m, train, test, small());
-    const unchanged = m.parameters().filter((p) => values(p).every((v, i) => v === before0.get(p.name)![i])).map((p) => p.name);
+    const unchanged = m
+      .parameters()
+      .filter((p) => values(p).every((v, i) => v === before0.get(p.name)![i]))
+      .map((p) => p.name);
     assert.deepEqual(unchanged, []);
     m.dispose();
   });
@@ -211,27 +250,77 @@ describe('random-init cells (finetune: scratch): a from-scratch DeiT ViT', () =>
 describe('the transfer runner (runner/eval-suite.ts)', () => {
   it('builds each cell the DeiT way and keys the cached result by the protocol', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-t5-'));
-    const suite = parseSuite({
-      name: 't5', title: 't', reference: 'Table 5', kind: 'transfer', layout: 'matrix',
-      scale: { smoke: { data: { trainCount: 32, testCount: 16 }, optimizer: { batch: 16, epochs: 1, warmupEpochs: 0 }, monitor: { every: 100, queries: 16 } } },
-      cells: [
-        { id: 'random / C10', row: 'random init.', column: 'C10', init: 'random', recipe: 'mocov3-vit', config: { backbone: { name: 'vit-b/16' } }, transfer: { dataset: 'cifar10' }, scaled: { smoke: { transfer: { trainCount: 16, testCount: 8 } } } },
-        { id: 'moco / C10', row: 'MoCo v3', column: 'C10', recipe: 'mocov3-vit', config: { backbone: { name: 'vit-b/16' } }, transfer: { dataset: 'cifar10' }, scaled: { smoke: { transfer: { trainCount: 16, testCount: 8 } } } },
-      ],
-    }, 'inline');
-    const o = { preset: 'smoke', resultsDir: path.join(dir, 'results'), runsDir: path.join(dir, 'runs'), registry: new Registry(), quiet: true, log: () => {} };
+    const suite = parseSuite(
+      {
+        name: 't5',
+        title: 't',
+        reference: 'Table 5',
+        kind: 'transfer',
+        layout: 'matrix',
+        scale: {
+          smoke: {
+            data: { trainCount: 32, testCount: 16 },
+            optimizer: { batch: 16, epochs: 1, warmupEpochs: 0 },
+            monitor: { every: 100, queries: 16 },
+          },
+        },
+        cells: [
+          {
+            id: 'random / C10',
+            row: 'random init.',
+            column: 'C10',
+            init: 'random',
+            recipe: 'mocov3-vit',
+            config: { backbone: { name: 'vit-b/16' } },
+            transfer: { dataset: 'cifar10' },
+            scaled: { smoke: { transfer: { trainCount: 16, testCount: 8 } } },
+          },
+          {
+            id: 'moco / C10',
+            row: 'MoCo v3',
+            column: 'C10',
+            recipe: 'mocov3-vit',
+            config: { backbone: { name: 'vit-b/16' } },
+            transfer: { dataset: 'cifar10' },
+            scaled: { smoke: { transfer: { trainCount: 16, testCount: 8 } } },
+          },
+        ],
+      },
+      'inline',
+    );
+    const o = {
+      preset: 'smoke',
+      resultsDir: path.join(dir, 'results'),
+      runsDir: path.join(dir, 'runs'),
+      registry: new Registry(),
+      quiet: true,
+      log: () => {},
+    };
     const first = await (async () => {
       const lines: string[] = [];
       await runEvalSuite(suite, { ...o, log: (l: string) => lines.push(l) });
       return lines;
     })();
-    assert.ok(first.some((l) => /fine-tuning on cifar10/.test(l)), first.join('\n'));
-    const files = fs.readdirSync(o.runsDir, { recursive: true }).map(String).filter((f) => /finetune-cifar10-[0-9a-f]{12}\.json$/.test(f));
+    assert.ok(
+      first.some((l) => /fine-tuning on cifar10/.test(l)),
+      first.join('\n'),
+    );
+    const files = fs
+      .readdirSync(o.runsDir, { recursive: true })
+      .map(String)
+      .filter((f) => /finetune-cifar10-[0-9a-f]{12}\.json$/.test(f));
     assert.equal(files.length, 2, files.join(', '));
-    const outs = files.map((f) => JSON.parse(fs.readFileSync(path.join(o.runsDir, f), 'utf8')) as { protocol: number; build: BackboneOptions });
+    const outs = files.map(
+      (f) => JSON.parse(fs.readFileSync(path.join(o.runsDir, f), 'utf8')) as { protocol: number; build: BackboneOptions },
+    );
     assert.ok(outs.every((x) => x.protocol === FINETUNE_PROTOCOL));
     assert.deepEqual(outs.map((x) => x.build.finetune).sort(), ['pretrained', 'scratch']);
-    assert.deepEqual(outs.find((x) => x.build.finetune === 'scratch')!.build, { dropPath: 0.1, finetune: 'scratch', posEmbed: 'learned', randomPatchProj: false });
+    assert.deepEqual(outs.find((x) => x.build.finetune === 'scratch')!.build, {
+      dropPath: 0.1,
+      finetune: 'scratch',
+      posEmbed: 'learned',
+      randomPatchProj: false,
+    });
     // a second run reuses both results
     const lines: string[] = [];
     await runEvalSuite(suite, { ...o, log: (l: string) => lines.push(l) });

@@ -19,9 +19,18 @@ describe('2-D sin-cos position embedding', () => {
     const dim = 768;
     const pe = sincosPosEmbed(grid, dim, true);
     assert.equal(pe.length, (grid * grid + 1) * dim);
-    assert.ok(pe.subarray(0, dim).every((v) => v === 0), '[CLS] position embedding must be zero');
+    assert.ok(
+      pe.subarray(0, dim).every((v) => v === 0),
+      '[CLS] position embedding must be zero',
+    );
     const posDim = dim / 4;
-    for (const [k, d] of [[0, 0], [1, 3], [15, 100], [37, 191], [195, 57]]) {
+    for (const [k, d] of [
+      [0, 0],
+      [1, 3],
+      [15, 100],
+      [37, 191],
+      [195, 57],
+    ]) {
       const row = Math.floor(k / grid);
       const col = k % grid;
       const omega = 1 / 10000 ** (d / posDim);
@@ -48,8 +57,14 @@ describe('ViT init', () => {
     const byName = new Map(m.allParams().map((p) => [p.name, p]));
     const stats = (name: string) => {
       const v = byName.get(name)!.variable.dataSync();
-      let s = 0, s2 = 0, mx = 0;
-      for (const x of v) { s += x; s2 += x * x; mx = Math.max(mx, Math.abs(x)); }
+      let s = 0,
+        s2 = 0,
+        mx = 0;
+      for (const x of v) {
+        s += x;
+        s2 += x * x;
+        mx = Math.max(mx, Math.abs(x));
+      }
       return { mean: s / v.length, std: Math.sqrt(s2 / v.length - (s / v.length) ** 2), max: mx, n: v.length };
     };
     const d = 192;
@@ -77,7 +92,14 @@ describe('ViT init', () => {
     for (const bias of ['blocks.0.attn.qkv.bias', 'blocks.1.mlp.fc1.bias', 'patch_embed.proj.bias', 'norm.bias', 'blocks.3.norm1.bias']) {
       assert.equal(stats(bias).max, 0, `${bias} must start at 0`);
     }
-    for (const w of ['norm.weight', 'blocks.3.norm2.weight']) assert.ok(byName.get(w)!.variable.dataSync().every((x) => x === 1), `${w} = 1`);
+    for (const w of ['norm.weight', 'blocks.3.norm2.weight'])
+      assert.ok(
+        byName
+          .get(w)!
+          .variable.dataSync()
+          .every((x) => x === 1),
+        `${w} = 1`,
+      );
     const cls = stats('cls_token');
     assert.ok(cls.max > 0 && cls.max < 1e-5 && cls.std > 0.5e-6 && cls.std < 2e-6, `cls_token ~ N(0, 1e-6): std ${cls.std}`);
     const pos = byName.get('pos_embed')!;
@@ -93,7 +115,9 @@ describe('ViT init', () => {
     const w = (m: VisionTransformer) => m.blocks[0].mlp.fc1.weight.variable.dataSync();
     assert.deepEqual(w(a), w(b));
     assert.notDeepEqual(w(a), w(c));
-    [a, b, c].forEach((m) => m.dispose());
+    [a, b, c].forEach((m) => {
+      m.dispose();
+    });
   });
 });
 
@@ -108,22 +132,24 @@ describe('attention', () => {
     const dh = D / H;
     const at = (a: ArrayLike<number>, b: number, t: number, c: number) => a[(b * T + t) * D + c];
     const expected = new Float64Array(B * T * D);
-    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < T; i++) {
-      const s: number[] = [];
-      for (let j = 0; j < T; j++) {
-        let dot = 0;
-        for (let c = 0; c < dh; c++) dot += at(qa, b, i, h * dh + c) * at(ka, b, j, h * dh + c);
-        s.push(dot / Math.sqrt(dh));
-      }
-      const mx = Math.max(...s);
-      const e = s.map((x) => Math.exp(x - mx));
-      const z = e.reduce((x, y) => x + y, 0);
-      for (let c = 0; c < dh; c++) {
-        let acc = 0;
-        for (let j = 0; j < T; j++) acc += (e[j] / z) * at(va, b, j, h * dh + c);
-        expected[(b * T + i) * D + h * dh + c] = acc;
-      }
-    }
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < T; i++) {
+          const s: number[] = [];
+          for (let j = 0; j < T; j++) {
+            let dot = 0;
+            for (let c = 0; c < dh; c++) dot += at(qa, b, i, h * dh + c) * at(ka, b, j, h * dh + c);
+            s.push(dot / Math.sqrt(dh));
+          }
+          const mx = Math.max(...s);
+          const e = s.map((x) => Math.exp(x - mx));
+          const z = e.reduce((x, y) => x + y, 0);
+          for (let c = 0; c < dh; c++) {
+            let acc = 0;
+            for (let j = 0; j < T; j++) acc += (e[j] / z) * at(va, b, j, h * dh + c);
+            expected[(b * T + i) * D + h * dh + c] = acc;
+          }
+        }
     assertClose(out, expected, 1e-5, 1e-4, 'attention');
   });
 });
@@ -131,12 +157,17 @@ describe('attention', () => {
 describe('patch embedding', () => {
   it('patchify flattens each patch in (channel, row, col) order like a PyTorch conv weight', () => {
     const [B, S, C, p] = [1, 4, 3, 2];
-    const x = tf.tensor4d(Array.from({ length: B * S * S * C }, (_, i) => i), [B, S, S, C]);
+    const x = tf.tensor4d(
+      Array.from({ length: B * S * S * C }, (_, i) => i),
+      [B, S, S, C],
+    );
     const patches = patchify(x, p).arraySync()[0];
     // patch 1 = grid row 0, col 1; element (c, dy, dx) = x[0, dy, 2 + dx, c]
-    for (let c = 0; c < C; c++) for (let dy = 0; dy < p; dy++) for (let dx = 0; dx < p; dx++) {
-      assert.equal(patches[1][c * p * p + dy * p + dx], (dy * S + 2 + dx) * C + c);
-    }
+    for (let c = 0; c < C; c++)
+      for (let dy = 0; dy < p; dy++)
+        for (let dx = 0; dx < p; dx++) {
+          assert.equal(patches[1][c * p * p + dy * p + dx], (dy * S + 2 + dx) * C + c);
+        }
   });
 });
 
@@ -225,7 +256,8 @@ describe('Table 2 and Table 3', () => {
     });
   }
   it('the paper rounds ViT-L/H counts with a 1000-class head, ViT-S/B without', () => {
-    const m = (name: string, d: number, head: boolean) => Math.round((reg.backbone(name).countParams(name) + (head ? d * 1000 + 1000 : 0)) / 1e6);
+    const m = (name: string, d: number, head: boolean) =>
+      Math.round((reg.backbone(name).countParams(name) + (head ? d * 1000 + 1000 : 0)) / 1e6);
     assert.equal(m('vit-s/16', 384, false), 22);
     assert.equal(m('vit-b/16', 768, false), 86);
     assert.equal(m('vit-l/16', 1024, true), 304);
@@ -258,7 +290,9 @@ describe('gradient checkpointing', () => {
     const plain = run(false);
     const ckpt = run(true);
     assert.ok(Math.abs(plain.loss - ckpt.loss) < 1e-5);
-    plain.grads.forEach((g, i) => assertClose(ckpt.grads[i], g, 1e-5, 1e-4, `grad ${i}`));
+    plain.grads.forEach((g, i) => {
+      assertClose(ckpt.grads[i], g, 1e-5, 1e-4, `grad ${i}`);
+    });
     assertClose(ckpt.running, plain.running, 1e-7, 0, 'running mean updated exactly once');
   });
 });

@@ -8,7 +8,7 @@ import { Module } from '../../engine/module.ts';
 import { Conv2d } from '../../engine/layers/conv2d.ts';
 import { BatchNorm } from '../../engine/layers/batch-norm.ts';
 import { zeros } from '../../engine/init.ts';
-import { Rng } from '../../engine/rng.ts';
+import type { Rng } from '../../engine/rng.ts';
 import type { BlockShape } from './config.ts';
 
 export interface BottleneckOptions {
@@ -27,7 +27,11 @@ export class Bottleneck extends Module {
   readonly bn3: BatchNorm;
   readonly downsample?: { conv: Conv2d; bn: BatchNorm };
 
-  constructor(readonly shape: BlockShape, o: BottleneckOptions, rng: Rng) {
+  constructor(
+    readonly shape: BlockShape,
+    o: BottleneckOptions,
+    rng: Rng,
+  ) {
     super();
     const { name, inChannels, width, stride } = shape;
     const out = width * o.expansion;

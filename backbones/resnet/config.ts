@@ -37,7 +37,13 @@ export interface ResnetSize {
 }
 
 export const RESNET_SIZES: Record<string, ResnetSize> = {
-  '50': { blocks: [3, 4, 6, 3], baseWidth: 64, imageSize: 224, title: 'ResNet-50 (torchvision)', reference: { paramsWithClassifierM: 25.6, gflops: 4.1 } },
+  '50': {
+    blocks: [3, 4, 6, 3],
+    baseWidth: 64,
+    imageSize: 224,
+    title: 'ResNet-50 (torchvision)',
+    reference: { paramsWithClassifierM: 25.6, gflops: 4.1 },
+  },
   tiny: { blocks: [1, 1, 1, 1], baseWidth: 16, imageSize: 32, title: 'ResNet-Tiny (CPU presets)' },
   micro: { blocks: [1, 1, 1, 1], baseWidth: 8, imageSize: 32, title: 'ResNet-Micro (tests, smoke)' },
 };
@@ -69,7 +75,8 @@ export function resnetConfig(name: string, overrides: ResnetOverrides = {}): Res
   const size = m ? RESNET_SIZES[m[1]] : undefined;
   if (!m || !size) throw new Error(`backbone '${name}': not a ResNet name; known: ${resnetFamilies().join(', ')}`);
   const imageSize = overrides.imageSize ?? size.imageSize;
-  if (!Number.isInteger(imageSize) || imageSize < 1) throw new Error(`backbone '${name}': image size must be a positive integer, got ${imageSize}`);
+  if (!Number.isInteger(imageSize) || imageSize < 1)
+    throw new Error(`backbone '${name}': image size must be a positive integer, got ${imageSize}`);
   if (overrides.stem !== undefined && overrides.stem !== 'imagenet' && overrides.stem !== 'cifar') {
     throw new Error(`backbone '${name}': stem must be 'imagenet' or 'cifar', got '${overrides.stem}'`);
   }
@@ -130,7 +137,13 @@ export function blockShapes(c: ResnetConfig): BlockShape[] {
     const width = c.widths[stage];
     for (let i = 0; i < n; i++) {
       const stride = i === 0 ? stageStride(stage) : 1;
-      out.push({ name: `layer${stage + 1}.${i}`, inChannels, width, stride, downsample: stride !== 1 || inChannels !== width * c.expansion });
+      out.push({
+        name: `layer${stage + 1}.${i}`,
+        inChannels,
+        width,
+        stride,
+        downsample: stride !== 1 || inChannels !== width * c.expansion,
+      });
       inChannels = width * c.expansion;
     }
   });

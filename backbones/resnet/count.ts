@@ -5,7 +5,7 @@
  * imageSize x imageSize image (BN, relu, pooling and additions not counted, like the ViT counts).
  */
 import { convOutputSize } from '../../engine/layers/conv2d.ts';
-import { ResnetConfig, blockShapes, resnetOutDim, stemGeometry } from './config.ts';
+import { type ResnetConfig, blockShapes, resnetOutDim, stemGeometry } from './config.ts';
 
 export function resnetParamCount(c: ResnetConfig): number {
   const k = stemGeometry(c).kernel;

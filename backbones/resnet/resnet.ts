@@ -13,7 +13,7 @@ import { BatchNorm } from '../../engine/layers/batch-norm.ts';
 import { checkpoint } from '../../engine/ops/checkpoint.ts';
 import { Rng } from '../../engine/rng.ts';
 import type { Backbone } from '../backbone.ts';
-import { ResnetConfig, blockShapes, resnetOutDim, stemGeometry } from './config.ts';
+import { type ResnetConfig, blockShapes, resnetOutDim, stemGeometry } from './config.ts';
 import { Bottleneck } from './bottleneck.ts';
 
 export class ResNet extends Module implements Backbone {
@@ -23,14 +23,20 @@ export class ResNet extends Module implements Backbone {
   readonly outDim: number;
   readonly imageSize: number;
 
-  constructor(readonly name: string, readonly config: ResnetConfig, seed: number) {
+  constructor(
+    readonly name: string,
+    readonly config: ResnetConfig,
+    seed: number,
+  ) {
     super();
     const c = config;
     const rng = new Rng(seed);
     this.outDim = resnetOutDim(c);
     this.imageSize = c.imageSize;
     const stem = stemGeometry(c);
-    this.conv1 = this.addChild(new Conv2d('conv1', c.inChannels, c.stemChannels, stem.kernel, rng, { stride: stem.stride, padding: stem.padding }));
+    this.conv1 = this.addChild(
+      new Conv2d('conv1', c.inChannels, c.stemChannels, stem.kernel, rng, { stride: stem.stride, padding: stem.padding }),
+    );
     this.bn1 = this.addChild(new BatchNorm('bn1', c.stemChannels, { eps: c.bnEps }));
     const o = { expansion: c.expansion, bnEps: c.bnEps, zeroInitResidual: c.zeroInitResidual };
     this.blocks = blockShapes(c).map((s) => this.addChild(new Bottleneck(s, o, rng)));
@@ -43,7 +49,12 @@ export class ResNet extends Module implements Backbone {
     if (pool) {
       // padded cells never win the max (tfjs skips them, like PyTorch's -inf padding)
       const p = pool.padding;
-      x = tf.maxPool(x, pool.size, pool.stride, [[0, 0], [p, p], [p, p], [0, 0]]);
+      x = tf.maxPool(x, pool.size, pool.stride, [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ]);
     }
     for (const blk of this.blocks) x = checkpoint((h) => blk.apply(h as tf.Tensor4D, training), x, blk.variables) as tf.Tensor4D;
     return tf.mean(x, [1, 2]) as tf.Tensor2D;

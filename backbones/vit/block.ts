@@ -10,7 +10,7 @@ import { BatchNorm } from '../../engine/layers/batch-norm.ts';
 import { gelu } from '../../engine/ops/gelu.ts';
 import { qkvAttention } from '../../engine/ops/attention.ts';
 import { xavierUniform } from '../../engine/init.ts';
-import { Rng } from '../../engine/rng.ts';
+import type { Rng } from '../../engine/rng.ts';
 import { checkDropPathRate, dropPath, sampleDropPathScales } from './drop-path.ts';
 
 /**
@@ -23,12 +23,20 @@ export class Attention extends Module {
   readonly qkv: Linear;
   readonly proj: Linear;
 
-  constructor(readonly name: string, readonly dim: number, readonly heads: number, rng: Rng) {
+  constructor(
+    readonly name: string,
+    readonly dim: number,
+    readonly heads: number,
+    rng: Rng,
+  ) {
     super();
     const init = () => {
       const parts = [0, 1, 2].map(() => xavierUniform(dim, dim, dim * dim, rng)); // q, k, v, each [in, out]
       const w = new Float32Array(3 * dim * dim);
-      for (let i = 0; i < dim; i++) parts.forEach((part, j) => w.set(part.subarray(i * dim, (i + 1) * dim), i * 3 * dim + j * dim));
+      for (let i = 0; i < dim; i++)
+        parts.forEach((part, j) => {
+          w.set(part.subarray(i * dim, (i + 1) * dim), i * 3 * dim + j * dim);
+        });
       return w;
     };
     this.qkv = this.addChild(new Linear(`${name}.qkv`, dim, 3 * dim, rng, { init }));

@@ -115,17 +115,22 @@ export function vitConfig(name: string, overrides: VitOverrides = {}): VitConfig
 }
 
 export function validateVitConfig(name: string, c: VitConfig): void {
-  if (!Number.isInteger(c.patchSize) || c.patchSize < 1) throw new Error(`backbone '${name}': patch size must be a positive integer, got ${c.patchSize}`);
+  if (!Number.isInteger(c.patchSize) || c.patchSize < 1)
+    throw new Error(`backbone '${name}': patch size must be a positive integer, got ${c.patchSize}`);
   if (c.imageSize % c.patchSize !== 0) {
     throw new Error(`backbone '${name}': image size ${c.imageSize} is not a multiple of patch size ${c.patchSize}`);
   }
   if (c.dim % c.heads !== 0) throw new Error(`backbone '${name}': dim ${c.dim} is not divisible by ${c.heads} heads`);
-  if (!(typeof c.dropPath === 'number' && c.dropPath >= 0 && c.dropPath < 1)) throw new Error(`backbone '${name}': dropPath must be a number in [0, 1), got ${c.dropPath}`);
+  if (!(typeof c.dropPath === 'number' && c.dropPath >= 0 && c.dropPath < 1))
+    throw new Error(`backbone '${name}': dropPath must be a number in [0, 1), got ${c.dropPath}`);
   if (c.finetune !== undefined && c.finetune !== 'pretrained' && c.finetune !== 'scratch') {
     throw new Error(`backbone '${name}': finetune must be 'pretrained' or 'scratch', got ${String(c.finetune)}`);
   }
   if (c.finetune === 'scratch' && (c.posEmbed === 'sincos' || c.randomPatchProj)) {
-    throw new Error(`backbone '${name}': a from-scratch DeiT ViT (finetune 'scratch') learns its position embedding and patch projection; got posEmbed '${c.posEmbed}', randomPatchProj ${c.randomPatchProj}`);
+    throw new Error(
+      `backbone '${name}': a from-scratch DeiT ViT (finetune 'scratch') learns its position embedding and patch projection; got ` +
+        `posEmbed '${c.posEmbed}', randomPatchProj ${c.randomPatchProj}`,
+    );
   }
   if (c.posEmbed === 'sincos' && c.dim % 4 !== 0) {
     throw new Error(`backbone '${name}': 2-D sin-cos position embedding needs dim divisible by 4, got ${c.dim}`);

@@ -6,7 +6,7 @@
  * attn v, MLP); normalisation, softmax, GELU and additions are not counted (the usual convention,
  * and Table 3's).
  */
-import { VitConfig, gridSize } from './config.ts';
+import { type VitConfig, gridSize } from './config.ts';
 
 export function vitParamCount(c: VitConfig): number {
   const d = c.dim;

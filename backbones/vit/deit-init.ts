@@ -23,7 +23,7 @@
 import { tf } from '../../engine/tf.ts';
 import type { Param } from '../../engine/module.ts';
 import type { Linear } from '../../engine/layers/linear.ts';
-import { Rng } from '../../engine/rng.ts';
+import type { Rng } from '../../engine/rng.ts';
 import type { VisionTransformer } from './vit.ts';
 
 /** timm's trunc_normal_(tensor, mean=0, std, a, b): N(0, std^2) redrawn outside [a, b] (absolute bounds, default +-2). */

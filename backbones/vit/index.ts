@@ -15,7 +15,7 @@ export function vitFamily(family: string): BackboneFamily {
   return {
     kind: 'backbone',
     family,
-    title: (bn ? size.title.replace('ViT', 'ViT-BN') : size.title),
+    title: bn ? size.title.replace('ViT', 'ViT-BN') : size.title,
     paperParamsM: bn ? undefined : size.paperParamsM,
     build(name: string, opts: BackboneOptions, seed: number) {
       checkFamily(family, name);

@@ -5,10 +5,10 @@
  * frozen (no gradient, no update, no decay).
  */
 import { tf } from '../../engine/tf.ts';
-import { Module, TorchEntry, directEntry, transposedEntry } from '../../engine/module.ts';
+import { Module, type TorchEntry, directEntry, transposedEntry } from '../../engine/module.ts';
 import { Linear } from '../../engine/layers/linear.ts';
 import { xavierUniform } from '../../engine/init.ts';
-import { Rng } from '../../engine/rng.ts';
+import type { Rng } from '../../engine/rng.ts';
 
 export class PatchEmbed extends Module {
   readonly proj: Linear;

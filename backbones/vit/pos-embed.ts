@@ -7,7 +7,7 @@
 export function sincosPosEmbed(grid: number, dim: number, withCls: boolean): Float32Array {
   if (dim % 4 !== 0) throw new Error(`sin-cos position embedding needs dim divisible by 4, got ${dim}`);
   const posDim = dim / 4;
-  const omega = Array.from({ length: posDim }, (_, d) => 1 / Math.pow(10000, d / posDim));
+  const omega = Array.from({ length: posDim }, (_, d) => 1 / 10000 ** (d / posDim));
   const offset = withCls ? 1 : 0;
   const out = new Float32Array((grid * grid + offset) * dim);
   for (let k = 0; k < grid * grid; k++) {

@@ -13,13 +13,13 @@
  * and the sin-cos table are frozen.
  */
 import { tf } from '../../engine/tf.ts';
-import { Module, Param } from '../../engine/module.ts';
+import { Module, type Param } from '../../engine/module.ts';
 import { LayerNorm } from '../../engine/layers/layer-norm.ts';
 import { normal, truncNormal } from '../../engine/init.ts';
 import { checkpoint } from '../../engine/ops/checkpoint.ts';
 import { Rng } from '../../engine/rng.ts';
 import type { Backbone } from '../backbone.ts';
-import { VitConfig, gridSize } from './config.ts';
+import { type VitConfig, gridSize } from './config.ts';
 import { sincosPosEmbed } from './pos-embed.ts';
 import { PatchEmbed } from './patch-embed.ts';
 import { Block } from './block.ts';
@@ -42,7 +42,11 @@ export class VisionTransformer extends Module implements Backbone {
   /** Draws the drop-path decisions of every training forward pass, in call order. */
   private readonly dropRng: Rng;
 
-  constructor(readonly name: string, readonly config: VitConfig, seed: number) {
+  constructor(
+    readonly name: string,
+    readonly config: VitConfig,
+    seed: number,
+  ) {
     super();
     const c = config;
     const rng = new Rng(seed);
@@ -63,7 +67,13 @@ export class VisionTransformer extends Module implements Backbone {
       this.posEmbed = this.addParam('pos_embed', [1, tokens, c.dim], truncNormal(tokens * c.dim, 0.02, rng));
     }
     this.blocks = Array.from({ length: c.depth }, (_, i) =>
-      this.addChild(new Block(`blocks.${i}`, { dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio, lnEps: c.lnEps, mlpBatchNorm: c.mlpBatchNorm, dropPath: dpr[i] }, rng)),
+      this.addChild(
+        new Block(
+          `blocks.${i}`,
+          { dim: c.dim, heads: c.heads, mlpRatio: c.mlpRatio, lnEps: c.lnEps, mlpBatchNorm: c.mlpBatchNorm, dropPath: dpr[i] },
+          rng,
+        ),
+      ),
     );
     if (c.pooling !== 'gap') this.norm = this.addChild(new LayerNorm('norm', c.dim, c.lnEps));
     if (c.finetune === 'scratch') deitInit(this, new Rng((seed ^ DEIT_INIT_SEED_SALT) >>> 0));

@@ -7,7 +7,15 @@ import { Registry } from '../../container/container.ts';
 import { readSafetensors, toFloat32, writeSafetensors } from '../../engine/safetensors.ts';
 import { loadWeights } from '../../engine/weights.ts';
 import { tf } from '../../engine/tf.ts';
-import { BackboneFlags, EngineFlags, backboneOptionsFrom, initEngine, intOption, withBackboneOptions, withEngineOptions } from '../options.ts';
+import {
+  type BackboneFlags,
+  type EngineFlags,
+  backboneOptionsFrom,
+  initEngine,
+  intOption,
+  withBackboneOptions,
+  withEngineOptions,
+} from '../options.ts';
 
 interface EmbedFlags extends BackboneFlags, EngineFlags {
   backbone: string;
@@ -19,16 +27,18 @@ interface EmbedFlags extends BackboneFlags, EngineFlags {
 }
 
 export function embedCommand(): Command {
-  return withEngineOptions(withBackboneOptions(
-    new Command('embed')
-      .description('write backbone features of the NCHW images in a safetensors file')
-      .requiredOption('--backbone <name>', 'backbone, e.g. vit-s/16')
-      .option('--weights <file>', 'backbone weights (.safetensors, timm names); default: seeded random init')
-      .requiredOption('--input <file>', "safetensors file with a float32 tensor 'images' [B, 3, H, W]")
-      .requiredOption('--out <file>', "output safetensors file; gets 'features' [B, D]")
-      .option('--seed <n>', 'seed of the random init when no --weights', intOption('--seed'), 0)
-      .option('--batch <n>', 'images per forward pass', intOption('--batch', 1), 64),
-  )).action(async (o: EmbedFlags) => {
+  return withEngineOptions(
+    withBackboneOptions(
+      new Command('embed')
+        .description('write backbone features of the NCHW images in a safetensors file')
+        .requiredOption('--backbone <name>', 'backbone, e.g. vit-s/16')
+        .option('--weights <file>', 'backbone weights (.safetensors, timm names); default: seeded random init')
+        .requiredOption('--input <file>', "safetensors file with a float32 tensor 'images' [B, 3, H, W]")
+        .requiredOption('--out <file>', "output safetensors file; gets 'features' [B, D]")
+        .option('--seed <n>', 'seed of the random init when no --weights', intOption('--seed'), 0)
+        .option('--batch <n>', 'images per forward pass', intOption('--batch', 1), 64),
+    ),
+  ).action(async (o: EmbedFlags) => {
     await initEngine(o);
     const st = readSafetensors(o.input);
     const t = st.tensors.get('images');

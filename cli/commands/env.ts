@@ -2,37 +2,44 @@
 import { Command } from 'commander';
 import os from 'node:os';
 import { tf } from '../../engine/tf.ts';
-import { EngineFlags, initEngine, withEngineOptions } from '../options.ts';
+import { type EngineFlags, initEngine, withEngineOptions } from '../options.ts';
 
 export function envCommand(): Command {
-  return withEngineOptions(new Command('env')
-    .description('print the backend in use, why it was chosen, versions, and whether a GPU is used')
-    .option('--json', 'print JSON'))
-    .action(async (o: EngineFlags & { json?: boolean }) => {
-      const r = await initEngine(o);
-      const info = {
-        backend: r.name,
-        package: r.package,
-        requested: r.requested,
-        gpu: r.gpu,
-        reason: r.reason,
-        versions: r.versions,
-        native: r.native,
-        flags: tf.env().getFlags(),
-        cpus: os.cpus().length,
-        memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-      };
-      if (o.json) {
-        console.log(JSON.stringify(info, null, 2));
-        return;
-      }
-      console.log(`backend:   ${r.name} (${r.package}), requested '${r.requested}'`);
-      console.log(`gpu:       ${r.gpu ? 'yes, kernels run on the GPU' : 'no'}`);
-      console.log(`native:    ${r.native.kernels.length ? `${r.native.kernels.join(', ')} on the native GEMM, ${r.native.threads} thread(s)` : 'stock tfjs kernels'}; ${r.native.status}`);
-      console.log('why:');
-      for (const line of r.reason) console.log(`  - ${line}`);
-      console.log('versions:');
-      for (const [k, v] of Object.entries(r.versions)) console.log(`  ${k.padEnd(18)} ${v}`);
-      console.log(`machine:   ${info.cpus} CPUs, ${info.memoryGiB} GiB`);
-    });
+  return withEngineOptions(
+    new Command('env')
+      .description('print the backend in use, why it was chosen, versions, and whether a GPU is used')
+      .option('--json', 'print JSON'),
+  ).action(async (o: EngineFlags & { json?: boolean }) => {
+    const r = await initEngine(o);
+    const info = {
+      backend: r.name,
+      package: r.package,
+      requested: r.requested,
+      gpu: r.gpu,
+      reason: r.reason,
+      versions: r.versions,
+      native: r.native,
+      flags: tf.env().getFlags(),
+      cpus: os.cpus().length,
+      memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    };
+    if (o.json) {
+      console.log(JSON.stringify(info, null, 2));
+      return;
+    }
+    console.log(`backend:   ${r.name} (${r.package}), requested '${r.requested}'`);
+    console.log(`gpu:       ${r.gpu ? 'yes, kernels run on the GPU' : 'no'}`);
+    console.log(
+      `native:    ${
+        r.native.kernels.length
+          ? `${r.native.kernels.join(', ')} on the native GEMM, ` + `${r.native.threads} thread(s)`
+          : 'stock tfjs kernels'
+      }; ${r.native.status}`,
+    );
+    console.log('why:');
+    for (const line of r.reason) console.log(`  - ${line}`);
+    console.log('versions:');
+    for (const [k, v] of Object.entries(r.versions)) console.log(`  ${k.padEnd(18)} ${v}`);
+    console.log(`machine:   ${info.cpus} CPUs, ${info.memoryGiB} GiB`);
+  });
 }

@@ -15,11 +15,15 @@ export function suiteLines(): string[] {
 
 export function listCommand(): Command {
   return new Command('list')
-    .description('print every registered backbone, framework, optimiser, dataset, evaluator, training monitor and fine-tuner, and every suite with its title')
+    .description(
+      'print every registered backbone, framework, optimiser, dataset, evaluator, training monitor and fine-tuner, and every suite ' +
+        'with its title',
+    )
     .argument('[what]', `one section only: ${SECTIONS.join(', ')}`)
     .option(...PLUGIN_FLAG)
     .action(async (what: string | undefined, o: { plugin: string[] }) => {
-      if (what !== undefined && !SECTIONS.includes(what)) throw new Error(`list: unknown section '${what}'; choose one of ${SECTIONS.join(', ')}`);
+      if (what !== undefined && !SECTIONS.includes(what))
+        throw new Error(`list: unknown section '${what}'; choose one of ${SECTIONS.join(', ')}`);
       const reg = await commandRegistry(o.plugin);
       for (const kind of PLUGIN_KINDS) {
         if (what !== undefined && what !== `${kind}s`) continue;

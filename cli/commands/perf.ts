@@ -8,7 +8,15 @@ import { Registry } from '../../container/container.ts';
 import { measureBackbone } from '../../bench/perf.ts';
 import { measureTrainStep } from '../../bench/train-perf.ts';
 import { PERF_CONFIGS } from '../../bench/perf-configs.ts';
-import { BackboneFlags, EngineFlags, backboneOptionsFrom, initEngine, intOption, withBackboneOptions, withEngineOptions } from '../options.ts';
+import {
+  type BackboneFlags,
+  type EngineFlags,
+  backboneOptionsFrom,
+  initEngine,
+  intOption,
+  withBackboneOptions,
+  withEngineOptions,
+} from '../options.ts';
 
 interface PerfFlags extends BackboneFlags, EngineFlags {
   config?: string;
@@ -19,18 +27,27 @@ interface PerfFlags extends BackboneFlags, EngineFlags {
 }
 
 export function perfCommand(): Command {
-  return withEngineOptions(withBackboneOptions(
-    new Command('perf')
-      .description('print training-step or backbone throughput (images/s, GFLOP/s, time per kernel, tensor count)')
-      .option('--config <name>', `a named training step: ${Object.keys(PERF_CONFIGS).join(' | ')}`)
-      .option('--backbone <name>', 'backbone (without --config)', 'vit-tiny')
-      .option('--image-size <n>', 'input image size (default: the backbone default)', intOption('--image-size', 1))
-      .option('--batch <n>', 'batch size (default: the config\'s, or 32)', intOption('--batch', 2))
-      .option('--iters <n>', 'timed iterations after the warm-up ones (the first steps grow the heap and touch fresh pages)', intOption('--iters', 1), 8)
-      .option('--top <n>', 'kernels listed in the time share', intOption('--top', 1), 12),
-  )).action(async (o: PerfFlags) => {
+  return withEngineOptions(
+    withBackboneOptions(
+      new Command('perf')
+        .description('print training-step or backbone throughput (images/s, GFLOP/s, time per kernel, tensor count)')
+        .option('--config <name>', `a named training step: ${Object.keys(PERF_CONFIGS).join(' | ')}`)
+        .option('--backbone <name>', 'backbone (without --config)', 'vit-tiny')
+        .option('--image-size <n>', 'input image size (default: the backbone default)', intOption('--image-size', 1))
+        .option('--batch <n>', "batch size (default: the config's, or 32)", intOption('--batch', 2))
+        .option(
+          '--iters <n>',
+          'timed iterations after the warm-up ones (the first steps grow the heap and touch fresh pages)',
+          intOption('--iters', 1),
+          8,
+        )
+        .option('--top <n>', 'kernels listed in the time share', intOption('--top', 1), 12),
+    ),
+  ).action(async (o: PerfFlags) => {
     const b = await initEngine(o);
-    const engine = `backend ${b.name}${b.gpu ? ' (GPU)' : ''}, ${b.native.kernels.length ? `native GEMM x${b.native.threads} thread(s)` : 'stock kernels'}`;
+    const engine =
+      `backend ${b.name}${b.gpu ? ' (GPU)' : ''}, ` +
+      `${b.native.kernels.length ? `native GEMM x${b.native.threads} thread(s)` : 'stock kernels'}`;
     const registry = new Registry();
     if (o.config) {
       const cfg = PERF_CONFIGS[o.config];
@@ -39,18 +56,24 @@ export function perfCommand(): Command {
       const r = await measureTrainStep(cfg, batch, o.iters, registry);
       console.log(`${o.config}: ${cfg.title}`);
       console.log(`batch ${batch}, ${engine}`);
-      console.log(`  train step  ${r.stepImgPerSec.toFixed(1).padStart(8)} images/s  ${r.stepGflops.toFixed(1).padStart(7)} GFLOP/s  (${(r.macsPerImageStep / 1e9).toFixed(3)} GMACs per image per step)`);
+      console.log(
+        `  train step  ${r.stepImgPerSec.toFixed(1).padStart(8)} images/s  ${r.stepGflops.toFixed(1).padStart(7)} GFLOP/s  ` +
+          `(${(r.macsPerImageStep / 1e9).toFixed(3)} GMACs per image per step)`,
+      );
       console.log(`  forward     ${r.forwardImgPerSec.toFixed(1).padStart(8)} images/s  (backbone, eval mode)`);
       console.log(`  live tensors: ${r.tensorsAfter.map((t) => `${t.tensors} after step ${t.step}`).join(', ')}`);
       console.log('  time per kernel (one profiled step):');
-      for (const k of r.kernelShare.slice(0, o.top)) console.log(`    ${k.kernel.padEnd(22)} ${k.ms.toFixed(1).padStart(9)} ms  ${(100 * k.share).toFixed(1).padStart(5)} %`);
+      for (const k of r.kernelShare.slice(0, o.top))
+        console.log(`    ${k.kernel.padEnd(22)} ${k.ms.toFixed(1).padStart(9)} ms  ${(100 * k.share).toFixed(1).padStart(5)} %`);
       return;
     }
     const model = registry.backbone(o.backbone).build(o.backbone, backboneOptionsFrom(o), 0);
     const r = measureBackbone(model, o.batch ?? 32, o.iters);
     console.log(`backbone ${o.backbone}, ${model.imageSize}px, batch ${r.batch}, ${engine}`);
     console.log(`  ${(r.macsPerImage / 1e9).toFixed(3)} GMACs per image`);
-    console.log(`  forward          ${r.forwardImgPerSec.toFixed(1).padStart(9)} images/s  ${r.forwardGflops.toFixed(2).padStart(8)} GFLOP/s`);
+    console.log(
+      `  forward          ${r.forwardImgPerSec.toFixed(1).padStart(9)} images/s  ${r.forwardGflops.toFixed(2).padStart(8)} GFLOP/s`,
+    );
     console.log(`  forward+backward ${r.trainImgPerSec.toFixed(1).padStart(9)} images/s  ${r.trainGflops.toFixed(2).padStart(8)} GFLOP/s`);
     console.log(`  peak live tensors during a training step: ${r.peakTensors}`);
   });

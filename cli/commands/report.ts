@@ -22,16 +22,24 @@ interface ReportFlags {
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description('re-render a suite\'s tables, figures and HTML page from its stored results (nothing is run)')
+    .description("re-render a suite's tables, figures and HTML page from its stored results (nothing is run)")
     .argument('<suite>', 'suite name (see `bench list`) or path to a suite file')
     .option('--preset <name>', `size preset the results are for: ${PRESETS.join(' | ')} (default: the suite's own)`)
     .option('--results <dir>', 'folder holding the stored results (rewritten in place)', 'results')
     .addOption(new Option('--format <fmt>', 'format of the table printed on stdout').choices(FORMATS).default('md'))
     .action(async (name: string, o: ReportFlags) => {
       const suite = loadSuite(name);
-      if (o.preset !== undefined && !PRESETS.includes(o.preset)) throw new Error(`--preset: unknown preset '${o.preset}'; known presets: ${PRESETS.join(', ')}`);
+      if (o.preset !== undefined && !PRESETS.includes(o.preset))
+        throw new Error(`--preset: unknown preset '${o.preset}'; known presets: ${PRESETS.join(', ')}`);
       const r = rerenderSuite(suite, { preset: o.preset, resultsDir: path.resolve(o.results), registry: await commandRegistry() });
-      const out = o.format === 'csv' ? renderCsv(r.table) : o.format === 'json' ? JSON.stringify(r.table, null, 2) + '\n' : o.format === 'html' ? r.html : renderMarkdown(r.table);
+      const out =
+        o.format === 'csv'
+          ? renderCsv(r.table)
+          : o.format === 'json'
+            ? `${JSON.stringify(r.table, null, 2)}\n`
+            : o.format === 'html'
+              ? r.html
+              : renderMarkdown(r.table);
       process.stdout.write(out);
       console.error(`wrote ${r.files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
     });

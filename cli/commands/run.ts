@@ -7,7 +7,7 @@ import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { PRESETS } from '../../recipes/presets.ts';
-import { EngineFlags, PLUGIN_FLAG, commandRegistry, initEngine, intOption, withEngineOptions } from '../options.ts';
+import { type EngineFlags, PLUGIN_FLAG, commandRegistry, initEngine, intOption, withEngineOptions } from '../options.ts';
 import { DEFAULT_QUEUE_NAME } from '../../queue/connection.ts';
 
 interface RunFlags extends EngineFlags {
@@ -24,56 +24,73 @@ interface RunFlags extends EngineFlags {
 }
 
 export function runCommand(): Command {
-  return withEngineOptions(new Command('run')
-    .description('run a suite (by name, or a path to a suite .json file) and write its tables')
-    .argument('<suite>', 'suite name (see `bench list`) or path to a suite file')
-    .option('--preset <name>', `size preset: ${PRESETS.join(' | ')} (default: the suite's own)`)
-    .option('--data <path>', 'data set folder (ImageNet ImageFolder root for --preset paper; Fashion-MNIST folder otherwise)')
-    .option('--data-root <dir>', 'transfer suites: folder with the target data sets (cifar-10-batches-bin/, cifar-100-binary/, flowers-102/, oxford-iiit-pet/); small presets use synthetic stand-ins without it')
-    .option('--results <dir>', 'folder the tables are written to', 'results')
-    .option('--runs <dir>', 'run store: checkpoints, logs, weights (resumable)', 'runs')
-    .option('--quiet', 'no progress line')
-    .option('--queue <url>', 'pre-training suites: put the unfinished cells on this Redis queue (redis://HOST:PORT) for `bench worker`s, wait, then write the tables')
-    .option('--queue-name <name>', 'queue name', DEFAULT_QUEUE_NAME)
-    .option(...PLUGIN_FLAG)
-    .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', intOption('--attempts', 1), 2))
-    .action(async (name: string, o: RunFlags) => {
-      const suite = loadSuite(name);
-      const registry = await commandRegistry(o.plugin);
-      if (suite.kind === 'params' || suite.kind === 'flops') {
-        const { table, files } = writeCountOutputs(suite, registry, path.resolve(o.results));
-        console.log(renderTerminal(table));
-        console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
-        return;
-      }
-      const preset = o.preset ?? suite.preset ?? 'tiny';
-      if (!PRESETS.includes(preset)) throw new Error(`--preset: unknown preset '${preset}'; known presets: ${PRESETS.join(', ')}`);
-      if (o.queue) {
-        // the workers train; this process only enqueues, waits and writes the tables
-        const { runSuiteOnQueue } = await import('../../queue/suite.ts');
-        const { table, files, failed } = await runSuiteOnQueue(suite, {
-          preset, resultsDir: path.resolve(o.results), runsDir: path.resolve(o.runs), registry,
-          overrides: o.data ? { data: { path: path.resolve(o.data) } } : undefined,
-          url: o.queue, queueName: o.queueName, attempts: o.attempts,
-        });
-        console.log(renderTerminal(table));
-        console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
-        if (failed.length) process.exitCode = 1;
-        return;
-      }
-      const backend = await initEngine(o);
-      console.error(`backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}, ${backend.native.kernels.length ? `native GEMM x${backend.native.threads}` : 'stock kernels'}`);
-      const runOpts = {
+  return withEngineOptions(
+    new Command('run')
+      .description('run a suite (by name, or a path to a suite .json file) and write its tables')
+      .argument('<suite>', 'suite name (see `bench list`) or path to a suite file')
+      .option('--preset <name>', `size preset: ${PRESETS.join(' | ')} (default: the suite's own)`)
+      .option('--data <path>', 'data set folder (ImageNet ImageFolder root for --preset paper; Fashion-MNIST folder otherwise)')
+      .option(
+        '--data-root <dir>',
+        'transfer suites: folder with the target data sets (cifar-10-batches-bin/, cifar-100-binary/, flowers-102/, ' +
+          'oxford-iiit-pet/); small presets use synthetic stand-ins without it',
+      )
+      .option('--results <dir>', 'folder the tables are written to', 'results')
+      .option('--runs <dir>', 'run store: checkpoints, logs, weights (resumable)', 'runs')
+      .option('--quiet', 'no progress line')
+      .option(
+        '--queue <url>',
+        'pre-training suites: put the unfinished cells on this Redis queue (redis://HOST:PORT) for `bench worker`s, wait, then write ' +
+          'the tables',
+      )
+      .option('--queue-name <name>', 'queue name', DEFAULT_QUEUE_NAME)
+      .option(...PLUGIN_FLAG)
+      .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', intOption('--attempts', 1), 2),
+  ).action(async (name: string, o: RunFlags) => {
+    const suite = loadSuite(name);
+    const registry = await commandRegistry(o.plugin);
+    if (suite.kind === 'params' || suite.kind === 'flops') {
+      const { table, files } = writeCountOutputs(suite, registry, path.resolve(o.results));
+      console.log(renderTerminal(table));
+      console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+      return;
+    }
+    const preset = o.preset ?? suite.preset ?? 'tiny';
+    if (!PRESETS.includes(preset)) throw new Error(`--preset: unknown preset '${preset}'; known presets: ${PRESETS.join(', ')}`);
+    if (o.queue) {
+      // the workers train; this process only enqueues, waits and writes the tables
+      const { runSuiteOnQueue } = await import('../../queue/suite.ts');
+      const { table, files, failed } = await runSuiteOnQueue(suite, {
         preset,
         resultsDir: path.resolve(o.results),
         runsDir: path.resolve(o.runs),
         registry,
         overrides: o.data ? { data: { path: path.resolve(o.data) } } : undefined,
-        dataRoot: o.dataRoot ? path.resolve(o.dataRoot) : undefined,
-        quiet: o.quiet,
-      };
-      const { table, files } = suite.kind === 'pretrain' ? await runPretrainSuite(suite, runOpts) : await runEvalSuite(suite, runOpts);
+        url: o.queue,
+        queueName: o.queueName,
+        attempts: o.attempts,
+      });
       console.log(renderTerminal(table));
       console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
-    });
+      if (failed.length) process.exitCode = 1;
+      return;
+    }
+    const backend = await initEngine(o);
+    console.error(
+      `backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}, ` +
+        `${backend.native.kernels.length ? `native GEMM x${backend.native.threads}` : 'stock kernels'}`,
+    );
+    const runOpts = {
+      preset,
+      resultsDir: path.resolve(o.results),
+      runsDir: path.resolve(o.runs),
+      registry,
+      overrides: o.data ? { data: { path: path.resolve(o.data) } } : undefined,
+      dataRoot: o.dataRoot ? path.resolve(o.dataRoot) : undefined,
+      quiet: o.quiet,
+    };
+    const { table, files } = suite.kind === 'pretrain' ? await runPretrainSuite(suite, runOpts) : await runEvalSuite(suite, runOpts);
+    console.log(renderTerminal(table));
+    console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+  });
 }

@@ -32,7 +32,12 @@ export function workerCommand(): Command {
     .option('--threads <n>', 'threads of the native GEMM per cell (default: all CPUs)', intOption('--threads', 1))
     .option('--no-native', 'use the stock tfjs kernels even when the native GEMM is built')
     .option('--runs <dir>', "run store on this machine (default: the enqueuing machine's path of each cell)")
-    .option('--lock-duration <ms>', "a job's lock without renewal: a killed worker's cell goes back to the queue after it", intOption('--lock-duration', 1000), 30_000)
+    .option(
+      '--lock-duration <ms>',
+      "a job's lock without renewal: a killed worker's cell goes back to the queue after it",
+      intOption('--lock-duration', 1000),
+      30_000,
+    )
     .option('--stalled-interval <ms>', 'how often this worker looks for stalled cells', intOption('--stalled-interval', 100), 30_000)
     .action(async (o: WorkerFlags) => {
       const { close } = await startCellWorker({
@@ -46,7 +51,10 @@ export function workerCommand(): Command {
         lockDuration: o.lockDuration,
         stalledInterval: o.stalledInterval,
       });
-      console.error(`worker ${process.pid}: waiting for cells on queue '${o.queueName}' at ${o.queue} (concurrency ${o.concurrency}, backend ${o.backend}); Ctrl-C stops`);
+      console.error(
+        `worker ${process.pid}: waiting for cells on queue '${o.queueName}' at ${o.queue} (concurrency ${o.concurrency}, backend ` +
+          `${o.backend}); Ctrl-C stops`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => {
           console.error(`worker ${process.pid}: stopping; running cells go back to the queue`);

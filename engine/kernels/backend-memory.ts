@@ -27,4 +27,3 @@ export function memoryOf(backendName: string, backend: unknown): BackendMemory {
     alloc: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((s, d) => s * d, 1))),
   };
 }
-

@@ -32,6 +32,21 @@ export function conv2dInfo(xShape: number[], filterShape: number[], attrs: ConvA
 
 /** [B, H, W, C, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL], as native/conv.c takes it. */
 export function nativeGeometry(c: Conv2DInfo): number[] {
-  return [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels, c.filterHeight, c.filterWidth,
-    c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left];
+  return [
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.outChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+  ];
 }

@@ -9,24 +9,96 @@ import { fileURLToPath } from 'node:url';
 
 export interface NativeAddon {
   gemm(
-    a: Float32Array, aOff: number, aStride: number,
-    b: Float32Array, bOff: number, bStride: number,
-    c: Float32Array, cOff: number, cStride: number,
-    batch: number, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, beta: number,
+    a: Float32Array,
+    aOff: number,
+    aStride: number,
+    b: Float32Array,
+    bOff: number,
+    bStride: number,
+    c: Float32Array,
+    cOff: number,
+    cStride: number,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    beta: number,
   ): void;
   geluFwd(x: Float32Array, y: Float32Array, n: number): void;
   geluBwd(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
-  layerNormFwd(x: Float32Array, g: Float32Array | null, b: Float32Array | null, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, d: number, eps: number): void;
-  layerNormBwd(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, g: Float32Array | null, dx: Float32Array, dg: Float32Array | null, db: Float32Array | null, rows: number, d: number): void;
+  layerNormFwd(
+    x: Float32Array,
+    g: Float32Array | null,
+    b: Float32Array | null,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
+  layerNormBwd(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array | null,
+    dx: Float32Array,
+    dg: Float32Array | null,
+    db: Float32Array | null,
+    rows: number,
+    d: number,
+  ): void;
   softmaxFwd(x: Float32Array, y: Float32Array, rows: number, d: number): void;
   softmaxBwd(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, d: number): void;
   sumRows(x: Float32Array, out: Float32Array, rows: number, n: number): void;
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, n: number,
-    lr: number, b1: number, b2: number, eps: number, wd: number, bc1: number, bc2sqrt: number): void;
+  adamw(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    pOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    n: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    wd: number,
+    bc1: number,
+    bc2sqrt: number,
+  ): void;
   /** q, k, v (and dq, dk, dv) rows are `ld` apart: D for separate tensors, 3D for views into one qkv tensor. */
-  attentionFwd(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, p: Float32Array, b: number, t: number, d: number, heads: number, ld: number): void;
-  attentionBwd(dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, b: number, t: number, d: number, heads: number, ld: number): void;
+  attentionFwd(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    p: Float32Array,
+    b: number,
+    t: number,
+    d: number,
+    heads: number,
+    ld: number,
+  ): void;
+  attentionBwd(
+    dout: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    p: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    b: number,
+    t: number,
+    d: number,
+    heads: number,
+    ld: number,
+  ): void;
   /** NHWC convolution; geom = [B, H, W, C, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL] (native/conv.c). */
   convFwd(x: Float32Array, w: Float32Array, y: Float32Array, geom: number[]): void;
   convBwdInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geom: number[]): void;
@@ -42,9 +114,16 @@ let loaded: { addon?: NativeAddon; status: string } | undefined;
 
 function load(): { addon?: NativeAddon; status: string } {
   if (loaded) return loaded;
-  if (process.env.SSLBENCH_NATIVE === '0') return (loaded = { status: 'disabled by SSLBENCH_NATIVE=0' });
+  loaded = probeAddon();
+  return loaded;
+}
+
+function probeAddon(): { addon?: NativeAddon; status: string } {
+  if (process.env.SSLBENCH_NATIVE === '0') return { status: 'disabled by SSLBENCH_NATIVE=0' };
   if (!fs.existsSync(NATIVE_PATH)) {
-    return (loaded = { status: `not built (${path.relative(process.cwd(), NATIVE_PATH)} missing): apt-get install libopenblas-dev && npm run build:native` });
+    return {
+      status: `not built (${path.relative(process.cwd(), NATIVE_PATH)} missing): apt-get install libopenblas-dev && npm run build:native`,
+    };
   }
   try {
     // OpenMP threads that spin between parallel regions (libgomp's default) steal the cores from
@@ -52,9 +131,9 @@ function load(): { addon?: NativeAddon; status: string } {
     // libgomp reads this when the addon loads it; a value the user set wins.
     process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
     const addon = createRequire(import.meta.url)(NATIVE_PATH) as NativeAddon;
-    return (loaded = { addon, status: `loaded: ${addon.config().trim()}` });
+    return { addon, status: `loaded: ${addon.config().trim()}` };
   } catch (err) {
-    return (loaded = { status: `failed to load ${NATIVE_PATH}: ${(err as Error).message}` });
+    return { status: `failed to load ${NATIVE_PATH}: ${(err as Error).message}` };
   }
 }
 

@@ -5,7 +5,7 @@
  * They read and write the backend's memory in place. NCHW data and non-float32 tensors go to the
  * kernel that was registered before, unchanged.
  */
-import { tf } from '../tf.ts';
+import type { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { memoryOf } from './backend-memory.ts';
 import { kernelOverrides } from './kernel-overrides.ts';

@@ -6,7 +6,7 @@
  * native path does not cover (non-float32, general batch broadcasting, fused activations other
  * than linear/relu) go to the stock kernel, unchanged.
  */
-import { tf } from '../tf.ts';
+import type { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { type BackendMemory, memoryOf } from './backend-memory.ts';
 import { kernelOverrides } from './kernel-overrides.ts';
@@ -25,15 +25,18 @@ interface Plan {
 
 /** Shapes of a (batched) product, or undefined when the native path does not cover it. */
 export function planMatmul(aShape: number[], bShape: number[], transA: boolean, transB: boolean): Plan | undefined {
-  const ra = aShape.length, rb = bShape.length;
+  const ra = aShape.length,
+    rb = bShape.length;
   if (ra < 2 || rb < 2) return undefined;
   const m = transA ? aShape[ra - 1] : aShape[ra - 2];
   const ka = transA ? aShape[ra - 2] : aShape[ra - 1];
   const kb = transB ? bShape[rb - 1] : bShape[rb - 2];
   const n = transB ? bShape[rb - 2] : bShape[rb - 1];
   if (ka !== kb) return undefined;
-  const outerA = aShape.slice(0, -2), outerB = bShape.slice(0, -2);
-  const batchA = outerA.reduce((s, d) => s * d, 1), batchB = outerB.reduce((s, d) => s * d, 1);
+  const outerA = aShape.slice(0, -2),
+    outerB = bShape.slice(0, -2);
+  const batchA = outerA.reduce((s, d) => s * d, 1),
+    batchB = outerB.reduce((s, d) => s * d, 1);
   let outer: number[];
   if (batchA === batchB && outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i])) outer = outerA;
   else if (batchB === 1) outer = outerA;
@@ -43,10 +46,21 @@ export function planMatmul(aShape: number[], bShape: number[], transA: boolean, 
   return { batch, m, n, k: ka, aStride: batchA === 1 ? 0 : m * ka, bStride: batchB === 1 ? 0 : ka * n, outShape: [...outer, m, n] };
 }
 
-function gemmInto(addon: NativeAddon, mem: BackendMemory, a: TensorInfo, b: TensorInfo, p: Plan, transA: boolean, transB: boolean, bias?: TensorInfo): TensorInfo {
+function gemmInto(
+  addon: NativeAddon,
+  mem: BackendMemory,
+  a: TensorInfo,
+  b: TensorInfo,
+  p: Plan,
+  transA: boolean,
+  transB: boolean,
+  bias?: TensorInfo,
+): TensorInfo {
   const out = mem.alloc(p.outShape);
   // views after the allocation: growing the wasm heap detaches older views
-  const A = mem.view(a), B = mem.view(b), C = mem.view(out);
+  const A = mem.view(a),
+    B = mem.view(b),
+    C = mem.view(out);
   if (bias) {
     // C starts as the bias in every row, and the GEMM accumulates onto it (beta = 1)
     const bv = mem.view(bias);
@@ -79,9 +93,10 @@ export function installNativeMatmul(addon: NativeAddon, backendName: 'wasm' | 'c
     const { a, b, bias } = args.inputs as { a: TensorInfo; b: TensorInfo; bias?: TensorInfo };
     const { transposeA, transposeB, activation } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
     const act = activation ?? 'linear';
-    const p = a.dtype === 'float32' && b.dtype === 'float32' && (act === 'linear' || act === 'relu') && (!bias || bias.dtype === 'float32')
-      ? planMatmul(a.shape, b.shape, transposeA, transposeB)
-      : undefined;
+    const p =
+      a.dtype === 'float32' && b.dtype === 'float32' && (act === 'linear' || act === 'relu') && (!bias || bias.dtype === 'float32')
+        ? planMatmul(a.shape, b.shape, transposeA, transposeB)
+        : undefined;
     if (!p || (bias && (bias.shape.length !== 1 || bias.shape[0] !== p.n))) return stockFn(args);
     const mem = memoryOf(backendName, args.backend);
     const out = gemmInto(addon, mem, a, b, p, transposeA, transposeB, bias);

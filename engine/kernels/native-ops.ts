@@ -10,13 +10,26 @@ import { memoryOf } from './backend-memory.ts';
 
 type TensorInfo = tf.TensorInfo;
 
-export const NATIVE_OP_KERNELS = ['SslGeluFwd', 'SslGeluBwd', 'SslLayerNormFwd', 'SslLayerNormBwd', 'SslSoftmaxFwd', 'SslSoftmaxBwd', 'SslAttentionFwd', 'SslAttentionBwd', 'SslAdamW'] as const;
+export const NATIVE_OP_KERNELS = [
+  'SslGeluFwd',
+  'SslGeluBwd',
+  'SslLayerNormFwd',
+  'SslLayerNormBwd',
+  'SslSoftmaxFwd',
+  'SslSoftmaxBwd',
+  'SslAttentionFwd',
+  'SslAttentionBwd',
+  'SslAdamW',
+] as const;
 export type NativeOpKernel = (typeof NATIVE_OP_KERNELS)[number];
 
 const size = (shape: number[]) => shape.reduce((s, d) => s * d, 1);
 
 export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'): { kernels: string[]; restore(): void } {
-  const reg = (kernelName: NativeOpKernel, kernelFunc: (inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>, backend: unknown) => TensorInfo | TensorInfo[]) => {
+  const reg = (
+    kernelName: NativeOpKernel,
+    kernelFunc: (inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>, backend: unknown) => TensorInfo | TensorInfo[],
+  ) => {
     if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
     tf.registerKernel({
       kernelName,
@@ -42,8 +55,20 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
     const mem = memoryOf(backendName, backend);
     const d = x.shape[x.shape.length - 1];
     const rows = size(x.shape) / d;
-    const y = mem.alloc(x.shape), mean = mem.alloc([rows]), rstd = mem.alloc([rows]);
-    addon.layerNormFwd(mem.view(x), opt(mem, gamma), opt(mem, beta), mem.view(y), mem.view(mean), mem.view(rstd), rows, d, attrs.eps as number);
+    const y = mem.alloc(x.shape),
+      mean = mem.alloc([rows]),
+      rstd = mem.alloc([rows]);
+    addon.layerNormFwd(
+      mem.view(x),
+      opt(mem, gamma),
+      opt(mem, beta),
+      mem.view(y),
+      mem.view(mean),
+      mem.view(rstd),
+      rows,
+      d,
+      attrs.eps as number,
+    );
     return [y, mean, rstd];
   });
   reg('SslLayerNormBwd', ({ dy, x, mean, rstd, gamma }, attrs, backend) => {
@@ -51,8 +76,20 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
     const d = x.shape[x.shape.length - 1];
     const rows = size(x.shape) / d;
     const dx = mem.alloc(x.shape);
-    const dg = attrs.affine ? mem.alloc([d]) : undefined, db = attrs.affine ? mem.alloc([d]) : undefined;
-    addon.layerNormBwd(mem.view(dy), mem.view(x), mem.view(mean), mem.view(rstd), opt(mem, gamma), mem.view(dx), opt(mem, dg), opt(mem, db), rows, d);
+    const dg = attrs.affine ? mem.alloc([d]) : undefined,
+      db = attrs.affine ? mem.alloc([d]) : undefined;
+    addon.layerNormBwd(
+      mem.view(dy),
+      mem.view(x),
+      mem.view(mean),
+      mem.view(rstd),
+      opt(mem, gamma),
+      mem.view(dx),
+      opt(mem, dg),
+      opt(mem, db),
+      rows,
+      d,
+    );
     return dg && db ? [dx, dg, db] : [dx];
   });
   reg('SslSoftmaxFwd', ({ x }, _a, backend) => {
@@ -72,27 +109,63 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
   // The input is one qkv [B, T, 3D] (q, k, v side by side), read in place: rows 3D apart.
   reg('SslAttentionFwd', ({ qkv }, attrs, backend) => {
     const mem = memoryOf(backendName, backend);
-    const [b, t, d3] = qkv.shape, d = d3 / 3;
+    const [b, t, d3] = qkv.shape,
+      d = d3 / 3;
     const heads = attrs.heads as number;
-    const out = mem.alloc([b, t, d]), p = mem.alloc([b, heads, t, t]);
+    const out = mem.alloc([b, t, d]),
+      p = mem.alloc([b, heads, t, t]);
     const x = mem.view(qkv);
     addon.attentionFwd(x, x.subarray(d), x.subarray(2 * d), mem.view(out), mem.view(p), b, t, d, heads, d3);
     return [out, p];
   });
   reg('SslAttentionBwd', ({ dy, qkv, p }, attrs, backend) => {
     const mem = memoryOf(backendName, backend);
-    const [b, t, d3] = qkv.shape, d = d3 / 3;
+    const [b, t, d3] = qkv.shape,
+      d = d3 / 3;
     const dqkv = mem.alloc(qkv.shape);
-    const x = mem.view(qkv), dx = mem.view(dqkv);
-    addon.attentionBwd(mem.view(dy), x, x.subarray(d), x.subarray(2 * d), mem.view(p), dx, dx.subarray(d), dx.subarray(2 * d), b, t, d, attrs.heads as number, d3);
+    const x = mem.view(qkv),
+      dx = mem.view(dqkv);
+    addon.attentionBwd(
+      mem.view(dy),
+      x,
+      x.subarray(d),
+      x.subarray(2 * d),
+      mem.view(p),
+      dx,
+      dx.subarray(d),
+      dx.subarray(2 * d),
+      b,
+      t,
+      d,
+      attrs.heads as number,
+      d3,
+    );
     return [dqkv];
   });
   reg('SslAdamW', ({ p, g, m, v }, a, backend) => {
     const mem = memoryOf(backendName, backend);
-    const po = mem.alloc(p.shape), mo = mem.alloc(p.shape), vo = mem.alloc(p.shape);
+    const po = mem.alloc(p.shape),
+      mo = mem.alloc(p.shape),
+      vo = mem.alloc(p.shape);
     const n = size(p.shape);
     const h = a as { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; bc1: number; bc2Sqrt: number };
-    addon.adamw(mem.view(p), mem.view(g), mem.view(m), mem.view(v), mem.view(po), mem.view(mo), mem.view(vo), n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.bc1, h.bc2Sqrt);
+    addon.adamw(
+      mem.view(p),
+      mem.view(g),
+      mem.view(m),
+      mem.view(v),
+      mem.view(po),
+      mem.view(mo),
+      mem.view(vo),
+      n,
+      h.lr,
+      h.beta1,
+      h.beta2,
+      h.eps,
+      h.weightDecay,
+      h.bc1,
+      h.bc2Sqrt,
+    );
     return [po, mo, vo];
   });
   return {
@@ -104,6 +177,10 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
 }
 
 /** Runs one of the native kernels on the active backend. */
-export function runNative(kernel: NativeOpKernel, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor | tf.Tensor[] {
+export function runNative(
+  kernel: NativeOpKernel,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, unknown> = {},
+): tf.Tensor | tf.Tensor[] {
   return tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
 }

@@ -30,19 +30,24 @@ export function installWasmConvFilterGrad(): { kernels: string[]; restore(): voi
     kernelFunc: (args) => {
       const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
       const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
-      if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error(`Conv2DBackpropFilter (wasm): float32 only, got ${x.dtype} and ${dy.dtype}`);
+      if (x.dtype !== 'float32' || dy.dtype !== 'float32')
+        throw new Error(`Conv2DBackpropFilter (wasm): float32 only, got ${x.dtype} and ${dy.dtype}`);
       const c = conv2dInfo(x.shape, attrs.filterShape, attrs);
       if (!c) throw new Error(`Conv2DBackpropFilter (wasm): only NHWC data is supported, got ${attrs.dataFormat}`);
       const backend = args.backend as unknown as WasmBackendInternals;
       run ??= backend.wasm.cwrap('Conv3DBackpropFilterV2', null, new Array(24).fill('number'));
       const dw = backend.makeOutput(attrs.filterShape, 'float32');
       const id = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).id;
-      const sh = c.strideHeight, sw = c.strideWidth;
-      const oh = (c.outHeight - 1) * sh + 1, ow = (c.outWidth - 1) * sw + 1;
+      const sh = c.strideHeight,
+        sw = c.strideWidth;
+      const oh = (c.outHeight - 1) * sh + 1,
+        ow = (c.outWidth - 1) * sw + 1;
       let spread = dy;
       if (sh > 1 || sw > 1) {
         spread = backend.makeOutput([c.batchSize, oh, ow, c.outChannels], 'float32');
-        const to = backend.typedArrayFromHeap(spread), from = backend.typedArrayFromHeap(dy), oc = c.outChannels;
+        const to = backend.typedArrayFromHeap(spread),
+          from = backend.typedArrayFromHeap(dy),
+          oc = c.outChannels;
         to.fill(0);
         for (let b = 0; b < c.batchSize; b++)
           for (let y = 0; y < c.outHeight; y++)
@@ -51,8 +56,32 @@ export function installWasmConvFilterGrad(): { kernels: string[]; restore(): voi
               to.set(from.subarray(src, src + oc), ((b * oh + y * sh) * ow + x0 * sw) * oc);
             }
       }
-      run(id(x), id(spread), id(dw), c.batchSize, 1, c.inHeight, c.inWidth, c.inChannels, 1, oh, ow, c.outChannels,
-        1, 1, 1, 1, c.dilationHeight, c.dilationWidth, 1, c.filterHeight, c.filterWidth, 0, c.padInfo.top, c.padInfo.left);
+      run(
+        id(x),
+        id(spread),
+        id(dw),
+        c.batchSize,
+        1,
+        c.inHeight,
+        c.inWidth,
+        c.inChannels,
+        1,
+        oh,
+        ow,
+        c.outChannels,
+        1,
+        1,
+        1,
+        1,
+        c.dilationHeight,
+        c.dilationWidth,
+        1,
+        c.filterHeight,
+        c.filterWidth,
+        0,
+        c.padInfo.top,
+        c.padInfo.left,
+      );
       if (spread !== dy) backend.disposeData(spread.dataId);
       return dw;
     },

@@ -7,7 +7,7 @@
  * parameters, never trained, never averaged by an EMA.
  */
 import { tf } from '../tf.ts';
-import { Module, Param, TorchEntry } from '../module.ts';
+import { Module, type Param, type TorchEntry } from '../module.ts';
 import { ones, zeros } from '../init.ts';
 import { isRecomputing } from '../ops/checkpoint.ts';
 

@@ -7,10 +7,10 @@
  * nonlinearity='relu'), torchvision's ResNet init. Every forward reports its multiply-adds.
  */
 import { tf } from '../tf.ts';
-import { Module, Param, TorchEntry, directEntry } from '../module.ts';
+import { Module, type Param, type TorchEntry, directEntry } from '../module.ts';
 import { recordMacs } from '../flops.ts';
 import { kaimingNormal, zeros } from '../init.ts';
-import { Rng } from '../rng.ts';
+import type { Rng } from '../rng.ts';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -74,7 +74,14 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: 
   recordMacs(b * oh * ow * cout * cin * kh * kw);
   const p = padding;
   const pad: 'valid' | [[number, number], [number, number], [number, number], [number, number]] =
-    p === 0 ? 'valid' : [[0, 0], [p, p], [p, p], [0, 0]];
+    p === 0
+      ? 'valid'
+      : [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ];
   return tf.conv2d(x, w, stride, pad, 'NHWC');
 }
 
@@ -98,17 +105,23 @@ export function convKernelEntry(p: Param, name = p.name): TorchEntry {
 /** [kh, kw, in, out] -> [out, in, kh, kw], row-major. */
 export function hwioToOihw(a: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
   const out = new Float32Array(a.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
-    out[((o * cin + i) * kh + y) * kw + x] = a[((y * kw + x) * cin + i) * cout + o];
-  }
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++)
+      for (let i = 0; i < cin; i++)
+        for (let o = 0; o < cout; o++) {
+          out[((o * cin + i) * kh + y) * kw + x] = a[((y * kw + x) * cin + i) * cout + o];
+        }
   return out;
 }
 
 /** [out, in, kh, kw] -> [kh, kw, in, out], row-major. */
 export function oihwToHwio(a: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
   const out = new Float32Array(a.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
-    out[((y * kw + x) * cin + i) * cout + o] = a[((o * cin + i) * kh + y) * kw + x];
-  }
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++)
+      for (let i = 0; i < cin; i++)
+        for (let o = 0; o < cout; o++) {
+          out[((y * kw + x) * cin + i) * cout + o] = a[((o * cin + i) * kh + y) * kw + x];
+        }
   return out;
 }

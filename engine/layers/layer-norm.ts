@@ -1,6 +1,6 @@
 /** LayerNorm over the last axis, PyTorch nn.LayerNorm semantics (biased variance, eps inside the sqrt). */
 import { tf } from '../tf.ts';
-import { Module, Param } from '../module.ts';
+import { Module, type Param } from '../module.ts';
 import { ones, zeros } from '../init.ts';
 import { customOp } from '../ops/custom-op.ts';
 import { nativeOpsActive } from '../backend.ts';
@@ -48,7 +48,8 @@ function nativeAffine(eps: number) {
       save([x, mean, rstd, gamma]);
       return {
         value: y,
-        gradFunc: (dy, [sx, sm, sr, sg]) => runNative('SslLayerNormBwd', { dy, x: sx, mean: sm, rstd: sr, gamma: sg }, { affine: true }) as tf.Tensor[],
+        gradFunc: (dy, [sx, sm, sr, sg]) =>
+          runNative('SslLayerNormBwd', { dy, x: sx, mean: sm, rstd: sr, gamma: sg }, { affine: true }) as tf.Tensor[],
       };
     });
     affineOps.set(eps, op);

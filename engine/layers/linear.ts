@@ -3,10 +3,10 @@
  * forward product needs no transpose; it is exported as PyTorch's [out, in].
  */
 import { tf } from '../tf.ts';
-import { Module, Param, TorchEntry, directEntry, transposedEntry } from '../module.ts';
+import { Module, type Param, type TorchEntry, directEntry, transposedEntry } from '../module.ts';
 import { affine2d } from '../ops/matmul.ts';
 import { xavierUniform, zeros } from '../init.ts';
-import { Rng } from '../rng.ts';
+import type { Rng } from '../rng.ts';
 
 export interface LinearOptions {
   bias?: boolean;
@@ -38,7 +38,11 @@ export class Linear extends Module {
   apply(x: tf.Tensor): tf.Tensor {
     const lead = x.shape.slice(0, -1);
     const rows = lead.reduce((s, d) => s * d, 1);
-    const y = affine2d(tf.reshape(x, [rows, this.inFeatures]), this.weight.variable as tf.Tensor2D, this.bias?.variable as tf.Tensor1D | undefined);
+    const y = affine2d(
+      tf.reshape(x, [rows, this.inFeatures]),
+      this.weight.variable as tf.Tensor2D,
+      this.bias?.variable as tf.Tensor1D | undefined,
+    );
     return lead.length === 1 ? y : tf.reshape(y, [...lead, this.outFeatures]);
   }
 

@@ -13,7 +13,7 @@ import { tf } from '../../engine/tf.ts';
 import { Module } from '../../engine/module.ts';
 import { Linear } from '../../engine/layers/linear.ts';
 import { BatchNorm } from '../../engine/layers/batch-norm.ts';
-import { Rng } from '../../engine/rng.ts';
+import type { Rng } from '../../engine/rng.ts';
 
 export interface MlpHeadOptions {
   layers: number;
@@ -31,7 +31,11 @@ export interface MlpHeadOptions {
 export class MlpHead extends Module {
   private readonly stages: { linear: Linear; bn?: BatchNorm; relu: boolean }[] = [];
 
-  constructor(readonly name: string, readonly opts: MlpHeadOptions, rng: Rng) {
+  constructor(
+    readonly name: string,
+    readonly opts: MlpHeadOptions,
+    rng: Rng,
+  ) {
     super();
     let idx = 0;
     for (let l = 0; l < opts.layers; l++) {

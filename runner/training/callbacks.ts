@@ -14,8 +14,12 @@ export const curveRecorder: TrainCallback = {
   onStep(e, { run }) {
     run.curves.loss.push({ iter: e.iter, epoch: e.epoch, value: e.loss });
     run.curves.lr.push({ iter: e.iter, epoch: e.epoch, value: e.lr });
-    const grad = (run.curves.grad ??= {});
-    for (const [label, value] of Object.entries(e.gradNorms ?? {})) (grad[label] ??= []).push({ iter: e.iter, epoch: e.epoch, value });
+    run.curves.grad ??= {};
+    const grad = run.curves.grad;
+    for (const [label, value] of Object.entries(e.gradNorms ?? {})) {
+      grad[label] ??= [];
+      grad[label].push({ iter: e.iter, epoch: e.epoch, value });
+    }
   },
 };
 

@@ -49,10 +49,23 @@ export interface TrainCallback {
 export type StepFn = (iter: number) => Pick<StepEvent, 'loss' | 'lr' | 'features' | 'labels' | 'gradNorms'>;
 
 /** Runs iterations startIter..totalIters-1 (none once the run has diverged), each step's event through every callback. */
-export function trainLoop(o: { startIter: number; totalIters: number; itersPerEpoch: number }, step: StepFn, callbacks: readonly TrainCallback[], s: LoopState): void {
+export function trainLoop(
+  o: { startIter: number; totalIters: number; itersPerEpoch: number },
+  step: StepFn,
+  callbacks: readonly TrainCallback[],
+  s: LoopState,
+): void {
   for (let iter = o.startIter; iter < o.totalIters && !s.run.diverged && !s.stop; iter++) {
     const out = step(iter);
-    const e: StepEvent = { ...out, iter, next: iter + 1, totalIters: o.totalIters, startIter: o.startIter, itersPerEpoch: o.itersPerEpoch, epoch: iter / o.itersPerEpoch };
+    const e: StepEvent = {
+      ...out,
+      iter,
+      next: iter + 1,
+      totalIters: o.totalIters,
+      startIter: o.startIter,
+      itersPerEpoch: o.itersPerEpoch,
+      epoch: iter / o.itersPerEpoch,
+    };
     try {
       for (const cb of callbacks) cb.onStep(e, s);
     } finally {

@@ -48,7 +48,13 @@ export class PlainSgd implements Optimizer {
  * Runs iterations `from`..`from + n - 1` with the runner's TrainStep and plain SGD; returns each
  * step's loss and the live tensor count after it (the returned features disposed).
  */
-export function trainSteps(fw: Framework, v1: tf.Tensor4D, v2: tf.Tensor4D, n: number, opts: { from?: number; totalIters?: number; lr?: number } = {}): { losses: number[]; tensors: number[] } {
+export function trainSteps(
+  fw: Framework,
+  v1: tf.Tensor4D,
+  v2: tf.Tensor4D,
+  n: number,
+  opts: { from?: number; totalIters?: number; lr?: number } = {},
+): { losses: number[]; tensors: number[] } {
   const step = new TrainStep(fw, new PlainSgd());
   const losses: number[] = [];
   const tensors: number[] = [];

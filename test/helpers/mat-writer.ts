@@ -7,9 +7,27 @@ import { deflateSync } from 'node:zlib';
 
 export type Storage = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'single' | 'double';
 export const MI: Record<Storage, [type: number, size: number]> = {
-  int8: [1, 1], uint8: [2, 1], int16: [3, 2], uint16: [4, 2], int32: [5, 4], uint32: [6, 4], single: [7, 4], double: [9, 8],
+  int8: [1, 1],
+  uint8: [2, 1],
+  int16: [3, 2],
+  uint16: [4, 2],
+  int32: [5, 4],
+  uint32: [6, 4],
+  single: [7, 4],
+  double: [9, 8],
 };
-export const MX: Record<string, number> = { cell: 1, char: 4, double: 6, single: 7, int8: 8, uint8: 9, int16: 10, uint16: 11, int32: 12, uint32: 13 };
+export const MX: Record<string, number> = {
+  cell: 1,
+  char: 4,
+  double: 6,
+  single: 7,
+  int8: 8,
+  uint8: 9,
+  int16: 10,
+  uint16: 11,
+  int32: 12,
+  uint32: 13,
+};
 
 export function u32(v: number, le: boolean): Buffer {
   const b = Buffer.alloc(4);
@@ -34,14 +52,30 @@ export function values(storage: Storage, vals: number[], le: boolean): Buffer {
   vals.forEach((v, i) => {
     const o = i * size;
     switch (storage) {
-      case 'int8': b.writeInt8(v, o); break;
-      case 'uint8': b.writeUInt8(v, o); break;
-      case 'int16': le ? b.writeInt16LE(v, o) : b.writeInt16BE(v, o); break;
-      case 'uint16': le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o); break;
-      case 'int32': le ? b.writeInt32LE(v, o) : b.writeInt32BE(v, o); break;
-      case 'uint32': le ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o); break;
-      case 'single': le ? b.writeFloatLE(v, o) : b.writeFloatBE(v, o); break;
-      case 'double': le ? b.writeDoubleLE(v, o) : b.writeDoubleBE(v, o); break;
+      case 'int8':
+        b.writeInt8(v, o);
+        break;
+      case 'uint8':
+        b.writeUInt8(v, o);
+        break;
+      case 'int16':
+        le ? b.writeInt16LE(v, o) : b.writeInt16BE(v, o);
+        break;
+      case 'uint16':
+        le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o);
+        break;
+      case 'int32':
+        le ? b.writeInt32LE(v, o) : b.writeInt32BE(v, o);
+        break;
+      case 'uint32':
+        le ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o);
+        break;
+      case 'single':
+        le ? b.writeFloatLE(v, o) : b.writeFloatBE(v, o);
+        break;
+      case 'double':
+        le ? b.writeDoubleLE(v, o) : b.writeDoubleBE(v, o);
+        break;
     }
   });
   return b;
@@ -68,7 +102,11 @@ export function matrix(v: Var, le: boolean, smallNames = true): Buffer {
   return element(14, body, le);
 }
 
-export function header(le: boolean, text = 'MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024', version = 0x0100): Buffer {
+export function header(
+  le: boolean,
+  text = 'MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024',
+  version = 0x0100,
+): Buffer {
   const h = Buffer.alloc(128, 0x20);
   h.write(text, 0, 'latin1');
   h.fill(0, 116, 124); // subsystem data offset
@@ -94,4 +132,3 @@ export function matFile(vars: Var[], o: { le?: boolean; compress?: boolean } = {
   });
   return Buffer.concat([header(le), ...parts]);
 }
-

@@ -21,19 +21,21 @@ function conv(x: Map3, kernel: Float64Array, k: number, stride: number, pad: num
   const h = Math.floor((x.h + 2 * pad - k) / stride) + 1;
   const w = Math.floor((x.w + 2 * pad - k) / stride) + 1;
   const d = new Float64Array(h * w * cout);
-  for (let oy = 0; oy < h; oy++) for (let ox = 0; ox < w; ox++) {
-    const o = (oy * w + ox) * cout;
-    for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
-      const iy = oy * stride - pad + ky;
-      const ix = ox * stride - pad + kx;
-      if (iy < 0 || ix < 0 || iy >= x.h || ix >= x.w) continue;
-      for (let ci = 0; ci < x.c; ci++) {
-        const v = x.d[(iy * x.w + ix) * x.c + ci];
-        const kb = ((ky * k + kx) * x.c + ci) * cout;
-        for (let co = 0; co < cout; co++) d[o + co] += v * kernel[kb + co];
-      }
+  for (let oy = 0; oy < h; oy++)
+    for (let ox = 0; ox < w; ox++) {
+      const o = (oy * w + ox) * cout;
+      for (let ky = 0; ky < k; ky++)
+        for (let kx = 0; kx < k; kx++) {
+          const iy = oy * stride - pad + ky;
+          const ix = ox * stride - pad + kx;
+          if (iy < 0 || ix < 0 || iy >= x.h || ix >= x.w) continue;
+          for (let ci = 0; ci < x.c; ci++) {
+            const v = x.d[(iy * x.w + ix) * x.c + ci];
+            const kb = ((ky * k + kx) * x.c + ci) * cout;
+            for (let co = 0; co < cout; co++) d[o + co] += v * kernel[kb + co];
+          }
+        }
     }
-  }
   return { h, w, c: cout, d };
 }
 
@@ -52,12 +54,15 @@ function maxPool3s2p1(x: Map3): Map3 {
   const h = Math.floor((x.h + 2 - 3) / 2) + 1;
   const w = Math.floor((x.w + 2 - 3) / 2) + 1;
   const d = new Float64Array(h * w * x.c).fill(-Infinity);
-  for (let oy = 0; oy < h; oy++) for (let ox = 0; ox < w; ox++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) {
-    const iy = oy * 2 - 1 + ky;
-    const ix = ox * 2 - 1 + kx;
-    if (iy < 0 || ix < 0 || iy >= x.h || ix >= x.w) continue;
-    for (let c = 0; c < x.c; c++) d[(oy * w + ox) * x.c + c] = Math.max(d[(oy * w + ox) * x.c + c], x.d[(iy * x.w + ix) * x.c + c]);
-  }
+  for (let oy = 0; oy < h; oy++)
+    for (let ox = 0; ox < w; ox++)
+      for (let ky = 0; ky < 3; ky++)
+        for (let kx = 0; kx < 3; kx++) {
+          const iy = oy * 2 - 1 + ky;
+          const ix = ox * 2 - 1 + kx;
+          if (iy < 0 || ix < 0 || iy >= x.h || ix >= x.w) continue;
+          for (let c = 0; c < x.c; c++) d[(oy * w + ox) * x.c + c] = Math.max(d[(oy * w + ox) * x.c + c], x.d[(iy * x.w + ix) * x.c + c]);
+        }
   return { h, w, c: x.c, d };
 }
 
@@ -79,7 +84,9 @@ export function referenceForward(W: Weights, images: Float64Array, shape: number
       let h = relu(convBn(x, W, `${name}.conv1`, `${name}.bn1`, 1, 1, eps));
       h = relu(convBn(h, W, `${name}.conv2`, `${name}.bn2`, 3, stride, eps));
       h = convBn(h, W, `${name}.conv3`, `${name}.bn3`, 1, 1, eps);
-      const shortcut = W.has(`${name}.downsample.0.weight`) ? convBn(x, W, `${name}.downsample.0`, `${name}.downsample.1`, 1, stride, eps) : x;
+      const shortcut = W.has(`${name}.downsample.0.weight`)
+        ? convBn(x, W, `${name}.downsample.0`, `${name}.downsample.1`, 1, stride, eps)
+        : x;
       x = relu({ ...h, d: h.d.map((a, i) => a + shortcut.d[i]) });
     }
     for (let c = 0; c < x.c; c++) {
