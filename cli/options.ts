@@ -1,5 +1,6 @@
 /** Option parsers shared by the commands; each error names the flag. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { BACKEND_CHOICES } from '../engine/backend-choices.ts';
 import path from 'node:path';
 import type { Registry } from '../container/container.ts';
 import { envPluginFiles, registryWithPlugins } from '../container/plugin-files.ts';
@@ -12,12 +13,13 @@ export function intOption(flag: string, min = 0) {
   };
 }
 
-export const BACKEND_FLAG = ['--backend <name>', 'compute backend: auto | tensorflow | wasm | cpu', 'auto'] as const;
+/** --backend, one of the engine's choices (commander rejects any other, naming the flag and the choices). */
+export const backendOption = () => new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto');
 
 /** Adds --backend, --threads and --no-native to a command. */
 export function withEngineOptions(cmd: import('commander').Command): import('commander').Command {
   return cmd
-    .option(...BACKEND_FLAG)
+    .addOption(backendOption())
     .option('--threads <n>', 'threads of the native GEMM (default: all CPUs)', intOption('--threads', 1))
     .option('--no-native', 'use the stock tfjs kernels even when the native GEMM is built')
     .option('--recompute', 'recompute transformer blocks in backward (less memory, about one extra forward)');

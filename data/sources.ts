@@ -27,11 +27,19 @@ export interface DatasetSource {
   readonly kind: 'dataset';
   readonly name: string;
   readonly title: string;
+  /**
+   * What `data.path` (--data) means for this set: `required` (the set is read from the user's copy;
+   * without a path `missingPath` is the error), `optional` (a default folder), `none` (generated in
+   * memory: a path given is an error, never ignored).
+   */
+  readonly path: 'required' | 'optional' | 'none';
+  /** The error when a `required` path is missing: what --data must hold. */
+  readonly missingPath?: string;
   load(d: DataConfig, seed: number): SplitSets | Promise<SplitSets>;
 }
 
-/** What --data PATH must hold for the data sets read from their official files. */
-export const DATA_LAYOUTS: Record<string, string> = {
+/** What --data PATH must hold for the transfer data sets read from their official files. */
+const DATA_LAYOUTS: Record<string, string> = {
   cifar10: `the CIFAR-10 binary folder ${CIFAR_LAYOUTS.cifar10.folder}/ (data_batch_1..5.bin, test_batch.bin) or its parent`,
   cifar100: `the CIFAR-100 binary folder ${CIFAR_LAYOUTS.cifar100.folder}/ (train.bin, test.bin) or its parent`,
   flowers102: `the Oxford Flowers-102 folder: ${FLOWERS102_LAYOUT}`,
@@ -56,6 +64,7 @@ export const syntheticSource: DatasetSource = {
   kind: 'dataset',
   name: 'synthetic',
   title: 'embedded procedural image set (10 shape/texture classes, 32 px RGB)',
+  path: 'none',
   load: (d, seed) => ({
     train: makeSynthetic({ count: d.trainCount ?? 10000, size: 32, seed, name: 'synthetic-train' }),
     test: makeSynthetic({ count: d.testCount ?? 2000, size: 32, seed: seed + 1_000_003, name: 'synthetic-test' }),
@@ -66,6 +75,7 @@ export const fashionMnistSource: DatasetSource = {
   kind: 'dataset',
   name: 'fashion-mnist',
   title: 'Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)',
+  path: 'optional',
   load: (d) => {
     const dir = d.path ?? FASHION_MNIST_DIR;
     return {
@@ -79,6 +89,8 @@ export const imagenetSource: DatasetSource = {
   kind: 'dataset',
   name: 'imagenet',
   title: 'ImageNet-1k ImageFolder (train/ and val/, one sub-folder of images per class)',
+  path: 'required',
+  missingPath: IMAGENET_NEEDED,
   load: async (d) => {
     if (!d.path) throw new Error(IMAGENET_NEEDED);
     const size = decodeSize(d);
@@ -107,6 +119,8 @@ function cifarSource(variant: CifarVariant, title: string): DatasetSource {
     kind: 'dataset',
     name: variant,
     title,
+    path: 'required',
+    missingPath: pathNeeded(variant),
     load: (d) => {
       if (!d.path) throw new Error(pathNeeded(variant));
       return {
@@ -124,6 +138,8 @@ export const flowers102Source: DatasetSource = {
   kind: 'dataset',
   name: 'flowers102',
   title: 'Oxford Flowers-102 (jpg/, imagelabels.mat, setid.mat; train = trnid + valid, test = tstid)',
+  path: 'required',
+  missingPath: pathNeeded('flowers102'),
   load: async (d) => {
     if (!d.path) throw new Error(pathNeeded('flowers102'));
     const size = decodeSize(d);
@@ -138,6 +154,8 @@ export const petsSource: DatasetSource = {
   kind: 'dataset',
   name: 'pets',
   title: 'Oxford-IIIT Pets (images/, annotations/trainval.txt and test.txt)',
+  path: 'required',
+  missingPath: pathNeeded('pets'),
   load: async (d) => {
     if (!d.path) throw new Error(pathNeeded('pets'));
     const size = decodeSize(d);

@@ -18,8 +18,9 @@ import { installNativeConv } from './kernels/native-conv.ts';
 import { installWasmConvFilterGrad } from './kernels/wasm-conv-filter-grad.ts';
 import { setRecompute } from './ops/checkpoint.ts';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.ts';
+
+export { BACKEND_CHOICES, type BackendChoice };
 
 export interface BackendReport {
   /** What was asked for. */

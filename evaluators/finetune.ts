@@ -46,6 +46,8 @@
  *    after every epoch; `top1` is the last epoch's, `bestTop1` the best (DeiT logs the max).
  *  - No model EMA, no gradient clipping (DeiT's defaults for what it reports).
  */
+import { Type, type Static } from '@sinclair/typebox';
+import { ConfigSchema, schemaDefaults, type ConfigurablePlugin } from '../core/plugin.ts';
 import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
 import type { Param } from '../engine/module.ts';
@@ -64,32 +66,30 @@ import { centerCropResize } from '../augment/center-crop.ts';
 import { imageTensor, rgbTensor } from './features.ts';
 import { mixBatch, mixingEnabled, type MixupOptions } from './mixup.ts';
 
-export interface FinetuneRecipe {
-  epochs: number;
-  batch: number;
+/**
+ * The fine-tuning recipe's fields, with the official transfer path's shared values as defaults
+ * (100 epochs, batch 1024, AdamW 3e-4 x batch / 512, 3 warm-up epochs, label smoothing 0.1, crop
+ * scale from 0.05); FINETUNE_RECIPES sets the per-dataset ones.
+ */
+export const FinetuneRecipeSchema = ConfigSchema({
+  epochs: Type.Integer({ minimum: 1, default: 100 }),
+  batch: Type.Integer({ minimum: 1, default: 1024 }),
   /** AdamW lr at batch `lrScaleDivisor`; the lr used is baseLr x batch / lrScaleDivisor. */
-  baseLr: number;
-  lrScaleDivisor: number;
-  warmupEpochs: number;
-  weightDecay: number;
-  mixupAlpha: number;
-  cutmixAlpha: number;
-  labelSmoothing: number;
+  baseLr: Type.Number({ exclusiveMinimum: 0, default: 3e-4 }),
+  lrScaleDivisor: Type.Number({ exclusiveMinimum: 0, default: 512 }),
+  warmupEpochs: Type.Number({ minimum: 0, default: 3 }),
+  weightDecay: Type.Number({ minimum: 0, default: 0.1 }),
+  mixupAlpha: Type.Number({ minimum: 0, default: 0.8 }),
+  cutmixAlpha: Type.Number({ minimum: 0, default: 1 }),
+  labelSmoothing: Type.Number({ minimum: 0, maximum: 1, default: 0.1 }),
   /** For the caller: build the backbone with this `BackboneOptions.dropPath` (the evaluator receives it built). */
-  dropPath: number;
+  dropPath: Type.Number({ minimum: 0, maximum: 1, default: 0.1 }),
   /** RandomResizedCrop scale lower bound. */
-  cropMin: number;
-}
+  cropMin: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.05 }),
+});
+export type FinetuneRecipe = Static<typeof FinetuneRecipeSchema>;
 
-const TRANSFER: Omit<FinetuneRecipe, 'weightDecay' | 'mixupAlpha' | 'cutmixAlpha' | 'dropPath'> = {
-  epochs: 100,
-  batch: 1024,
-  baseLr: 3e-4,
-  lrScaleDivisor: 512,
-  warmupEpochs: 3,
-  labelSmoothing: 0.1,
-  cropMin: 0.05,
-};
+const TRANSFER = schemaDefaults(FinetuneRecipeSchema);
 
 /** Table 5's per-dataset settings (MoCo v3's transfer instructions, transfer/README.md). */
 export const FINETUNE_RECIPES: Readonly<Record<'cifar10' | 'cifar100' | 'flowers102' | 'pets', Readonly<FinetuneRecipe>>> = {
@@ -282,16 +282,14 @@ export async function finetune(backbone: Backbone, train: ImageSet, test: ImageS
 }
 
 /** The evaluator as the container registers it (the backbone is trained: build a fresh one per call). */
-export interface FinetuneEvaluator {
-  readonly kind: 'finetuner';
-  readonly name: string;
-  readonly title: string;
+export interface FinetuneEvaluator extends ConfigurablePlugin<'finetuner', typeof FinetuneRecipeSchema> {
   evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, opts: FinetuneOptions): Promise<FinetuneResult>;
 }
 
 export const finetuneEvaluator: FinetuneEvaluator = {
   kind: 'finetuner',
   name: 'finetune',
+  schema: FinetuneRecipeSchema,
   title: 'end-to-end fine-tuning with a new linear head (Table 5: DeiT recipe, AdamW, mixup / cutmix, label smoothing, drop-path)',
   evaluate: finetune,
 };

@@ -40,6 +40,27 @@ import { assertUnchanged, fingerprint } from './fingerprint.ts';
 import { checkLabels } from './knn.ts';
 import { ProbeHeads } from './probe-heads.ts';
 import type { EvalOptions, FrozenEvaluator } from './index.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import { ConfigSchema, type ConfigurablePlugin } from '../core/plugin.ts';
+
+/**
+ * The probe's protocol fields as suites and presets set them, with main_lincls's values for a ViT as
+ * defaults (90 epochs, batch 1024, base lr swept around 3.0); recipes/evaluation.ts scales them per
+ * preset (R-50's sweep is the same one / 30).
+ */
+export const LinearProbeConfigSchema = ConfigSchema({
+  epochs: Type.Integer({ minimum: 1, default: 90 }),
+  batch: Type.Integer({ minimum: 1, default: 1024 }),
+  /** Base lrs swept (x batch / 256); the best is reported, as the paper sweeps. */
+  baseLrs: Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, default: [1, 3, 10] }),
+  /** BatchNorm without affine before the head. */
+  batchNorm: Type.Boolean({ default: false }),
+  /** Random-resized-crop + flip on training images (the paper's protocol). */
+  augment: Type.Boolean({ default: true }),
+  /** Cache frozen features (only without augmentation: departs from the paper's protocol). */
+  cacheFeatures: Type.Boolean({ default: false }),
+});
+export type LinearProbeConfig = Static<typeof LinearProbeConfigSchema>;
 
 /** Everything of a probe but the image size; what an evaluator is configured with. */
 export interface LinearProbeSettings {
@@ -288,7 +309,7 @@ export function linearProbe(backbone: Backbone, train: ImageSet, test: ImageSet,
 }
 
 /** A FrozenEvaluator (top-1 only) that also gives the full result. */
-export interface LinearProbeEvaluator extends FrozenEvaluator {
+export interface LinearProbeEvaluator extends FrozenEvaluator, ConfigurablePlugin<'evaluator', typeof LinearProbeConfigSchema> {
   readonly settings: LinearProbeSettings;
   probe(backbone: Backbone, train: ImageSet, test: ImageSet, opts: LinearProbeOptions): LinearProbeResult;
 }
@@ -299,6 +320,7 @@ export function createLinearProbeEvaluator(settings: LinearProbeSettings = {}): 
     kind: 'evaluator',
     name: 'linear-probe',
     title: 'linear probe on frozen features (SGD momentum 0.9, cosine per epoch, crop + flip; MoCo v3 protocol)',
+    schema: LinearProbeConfigSchema,
     settings,
     probe: (backbone, train, test, opts) => linearProbe(backbone, train, test, { ...settings, ...opts }),
     evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, o: EvalOptions): number {

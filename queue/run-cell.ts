@@ -41,6 +41,8 @@ async function run(start: ChildStart): Promise<void> {
   const r = await pretrain(start.config, {
     runDir: start.runDir,
     registry: await registryWithPlugins(),
+    // a killed worker's child may still hold the lock for one iteration before it notices and exits
+    lockWaitMs: 120_000,
     onProgress: (p) => {
       if (!parentAlive()) process.exit(1);
       // a line per second at most, and at every kNN monitor point and the last iteration

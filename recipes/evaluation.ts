@@ -6,25 +6,12 @@
  */
 import type { DeepPartial } from '../core/config.ts';
 import { deepMerge } from '../core/config.ts';
-import { FINETUNE_RECIPES, type FinetuneRecipe } from '../evaluators/finetune.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { ConfigSchema, parsePluginConfig, schemaDefaults, StringEnum } from '../core/plugin.ts';
+import { FINETUNE_RECIPES, FinetuneRecipeSchema } from '../evaluators/finetune.ts';
+import { type LinearProbeConfig, LinearProbeConfigSchema } from '../evaluators/linear-probe.ts';
 
-export interface LinearProbeConfig {
-  epochs: number;
-  batch: number;
-  /** Base lrs swept (x batch / 256); the best is reported, as the paper sweeps. */
-  baseLrs: number[];
-  /** BatchNorm without affine before the head. */
-  batchNorm: boolean;
-  /** Random-resized-crop + flip on training images (the paper's protocol). */
-  augment: boolean;
-  /** Cache frozen features (only without augmentation: departs from the paper's protocol). */
-  cacheFeatures: boolean;
-}
-
-/** MoCo v3's main_lincls: SGD 0.9, wd 0, batch 1024, 90 epochs, lr 3.0 (ViT) / 0.1 (R-50), swept around it. */
-const LINEAR_PAPER = {
-  vit: { epochs: 90, batch: 1024, baseLrs: [1, 3, 10], batchNorm: false, augment: true, cacheFeatures: false },
-} as const;
+export type { LinearProbeConfig };
 
 const LINEAR_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
   paper: {},
@@ -33,18 +20,24 @@ const LINEAR_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
 };
 
 /** main_lincls scaled by a preset's table of probe sizes. */
-function scaledProbe(scales: Record<string, DeepPartial<LinearProbeConfig>>, preset: string, backboneName: string): LinearProbeConfig {
+function scaledProbe(
+  scales: Record<string, DeepPartial<LinearProbeConfig>>,
+  preset: string,
+  backboneName: string,
+  over: Record<string, unknown> = {},
+): LinearProbeConfig {
   const scale = scales[preset];
   if (!scale) throw new Error(`--preset: unknown preset '${preset}'`);
-  const c = deepMerge<LinearProbeConfig>({ ...LINEAR_PAPER.vit, baseLrs: [...LINEAR_PAPER.vit.baseLrs] }, scale);
+  // main_lincls for a ViT (the schema's defaults: SGD 0.9, wd 0, batch 1024, 90 epochs, lr swept around 3.0)
+  const c = deepMerge<LinearProbeConfig>(schemaDefaults(LinearProbeConfigSchema), scale);
   // R-50's probe lr is 0.1 in the paper's protocol, 30x below ViT's: the same sweep, scaled
   if (backboneName.startsWith('resnet')) c.baseLrs = c.baseLrs.map((lr) => lr / 30);
-  return c;
+  return parsePluginConfig(LinearProbeConfigSchema, { ...c, ...over }, 'probe');
 }
 
-/** Table 1's probe: main_lincls, with crop + flip at every preset. */
-export function linearProbeConfig(preset: string, backboneName: string): LinearProbeConfig {
-  return scaledProbe(LINEAR_SCALE, preset, backboneName);
+/** Table 1's probe: main_lincls, with crop + flip at every preset; `over`: a cell's own probe fields. */
+export function linearProbeConfig(preset: string, backboneName: string, over: Record<string, unknown> = {}): LinearProbeConfig {
+  return scaledProbe(LINEAR_SCALE, preset, backboneName, over);
 }
 
 /**
@@ -79,15 +72,18 @@ export function describeProbe(c: LinearProbeConfig): string {
 export const TRANSFER_DATASETS = ['cifar10', 'cifar100', 'flowers102', 'pets'] as const;
 export type TransferDataset = (typeof TRANSFER_DATASETS)[number];
 
-export interface TransferConfig extends FinetuneRecipe {
-  dataset: TransferDataset;
+/** A transfer cell's config: the fine-tuning recipe, the target data set and how much of it is used. */
+export const TransferConfigSchema = ConfigSchema({
+  ...FinetuneRecipeSchema.properties,
+  dataset: StringEnum(TRANSFER_DATASETS),
   /** Images used of the target's training / test split (all when absent). */
-  trainCount?: number;
-  testCount?: number;
-}
+  trainCount: Type.Optional(Type.Integer({ minimum: 1 })),
+  testCount: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+export type TransferConfig = Static<typeof TransferConfigSchema>;
 
 /** Table 5's protocol per data set at the paper's sizes; smaller presets shrink epochs and batch. */
-const TRANSFER_SCALE: Record<string, Partial<FinetuneRecipe> & { trainCount?: number; testCount?: number }> = {
+const TRANSFER_SCALE: Record<string, Partial<TransferConfig>> = {
   paper: {},
   // 16x the base lr, as the pre-training presets do for their short schedules
   tiny: { epochs: 8, batch: 64, warmupEpochs: 1, baseLr: 3e-4 * 16, trainCount: 2000, testCount: 1000 },
@@ -99,5 +95,9 @@ export function transferConfig(preset: string, dataset: string, over: Record<str
     throw new Error(`transfer.dataset: unknown data set '${dataset}'; known: ${TRANSFER_DATASETS.join(', ')}`);
   const scale = TRANSFER_SCALE[preset];
   if (!scale) throw new Error(`--preset: unknown preset '${preset}'`);
-  return { ...FINETUNE_RECIPES[dataset as TransferDataset], ...scale, ...over, dataset: dataset as TransferDataset };
+  return parsePluginConfig(
+    TransferConfigSchema,
+    { ...FINETUNE_RECIPES[dataset as TransferDataset], ...scale, ...over, dataset },
+    'transfer',
+  );
 }

@@ -86,10 +86,11 @@ async function datasetOf(config: PretrainConfig, reg: Registry): Promise<{ train
 /** One measured linear-probe cell (cached in the backbone's run folder). */
 async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void): Promise<EvalCellResult> {
   const rc = resolveCell(suite, cell, o);
-  const probeCfg = {
-    ...linearProbeConfig(o.preset, rc.config.backbone.name),
-    ...((cell.scaled?.[o.preset] as { probe?: object } | undefined)?.probe ?? {}),
-  };
+  const probeCfg = linearProbeConfig(
+    o.preset,
+    rc.config.backbone.name,
+    (cell.scaled?.[o.preset] as { probe?: Record<string, unknown> } | undefined)?.probe,
+  );
   const key = hashOf({
     probe: probeCfg,
     data: rc.config.data,

@@ -5,6 +5,7 @@
  * writes the suite's tables (Markdown, CSV, JSON), curves (SVG) and HTML page under the results
  * folder, unstable cells flagged (report/instability-notes.ts).
  */
+import { LOCK_FILE, lockOwner } from '../core/run-lock.ts';
 import path from 'node:path';
 import type { Suite, SuiteCell } from '../suites/schema.ts';
 import { checkPretrainConfig } from '../suites/schema.ts';
@@ -63,7 +64,7 @@ export function resolveCell(
   const { probe: _probe, transfer: _transfer, ...scaledPretrain } = cell.scaled?.[o.preset] ?? {};
   config = deepMerge(config, scaledPretrain);
   if (o.overrides) config = deepMerge(config, o.overrides);
-  config = { ...config, data: resolveDataset(config.data) };
+  config = { ...config, data: resolveDataset(config.data, reg.datasets.all()) };
   const where = `suite ${suite.name}, cell '${cell.id}', preset ${o.preset}`;
   checkPretrainConfig(config, where, (n) => ({
     framework: reg.frameworks.get(n.framework),
@@ -115,37 +116,64 @@ export async function runPretrainSuite(
 ): Promise<{ table: ResultTable; results: ProbedResult[]; files: string[] }> {
   const log = o.log ?? ((l: string) => console.error(l));
   const cells = suite.cells.map((cell) => resolveCell(suite, cell, o));
-  const results: ProbedResult[] = [];
-  for (const rc of cells) {
+  const results: (ProbedResult | undefined)[] = cells.map(() => undefined);
+  // cells another process is training (its lock on the run folder): the others first, then wait for these
+  const busy: number[] = [];
+  for (const [i, rc] of cells.entries()) {
     const cached = readResult(rc.runDir);
     if (cached) {
       log(`[${suite.name}/${o.preset}] ${rc.cell.id}: finished earlier (${rc.runDir}), skipped`);
-      results.push(await withProbe(suite, rc, cached, o));
+      results[i] = await withProbe(suite, rc, cached, o);
       continue;
     }
-    log(
-      `[${suite.name}/${o.preset}] ${rc.cell.id}: ${rc.config.backbone.name} on ${rc.config.data.dataset}, config ${rc.hash} -> ` +
-        `${rc.runDir}`,
-    );
-    let bar: Progress | undefined;
-    const r = await pretrain(rc.config, {
-      runDir: rc.runDir,
-      registry: o.registry,
-      onProgress: o.quiet
-        ? undefined
-        : (p) => {
-            bar ??= new Progress({ total: p.totalIters, label: `${suite.name} ${o.preset} ${rc.cell.id}`, startAt: p.startIter });
-            bar.update(p.iter, { loss: p.loss, lr: p.lr, ...(p.knn === undefined ? {} : { knn: `${pct(p.knn)}%` }) });
-          },
-    });
-    bar?.done();
-    results.push(await withProbe(suite, rc, r, o));
+    const owner = lockOwner(rc.runDir);
+    if (owner) {
+      log(
+        `[${suite.name}/${o.preset}] ${rc.cell.id}: being trained by pid ${owner.pid} on ${owner.host} (${rc.runDir}/${LOCK_FILE}); ` +
+          'going on with the other cells, then waiting for it',
+      );
+      busy.push(i);
+      continue;
+    }
+    results[i] = await trainAndProbe(suite, rc, o, log);
   }
-  const stored = results.map((r, i) => ({
+  for (const i of busy) {
+    const rc = cells[i];
+    log(`[${suite.name}/${o.preset}] ${rc.cell.id}: waiting for the other process to finish it`);
+    while (lockOwner(rc.runDir)) await new Promise((r) => setTimeout(r, 2000));
+    const cached = readResult(rc.runDir);
+    if (cached) log(`[${suite.name}/${o.preset}] ${rc.cell.id}: finished by the other process`);
+    // the other process stopped without finishing: resume the cell here from its checkpoint
+    results[i] = cached ? await withProbe(suite, rc, cached, o) : await trainAndProbe(suite, rc, o, log);
+  }
+  const stored = (results as ProbedResult[]).map((r, i) => ({
     id: cells[i].cell.id,
     ...r,
     runDir: path.relative(process.cwd(), cells[i].runDir),
     weights: path.relative(process.cwd(), r.weights),
   }));
-  return { ...writePretrainOutputs(suite, o.preset, o.resultsDir, stored), results };
+  return { ...writePretrainOutputs(suite, o.preset, o.resultsDir, stored), results: results as ProbedResult[] };
+}
+
+/** Pre-trains one cell (resuming it) and probes it; a cell another process took meanwhile is waited for. */
+async function trainAndProbe(suite: Suite, rc: ResolvedCell, o: SuiteRunOptions, log: (l: string) => void): Promise<ProbedResult> {
+  log(
+    `[${suite.name}/${o.preset}] ${rc.cell.id}: ${rc.config.backbone.name} on ${rc.config.data.dataset}, config ${rc.hash} -> ` +
+      `${rc.runDir}`,
+  );
+  let bar: Progress | undefined;
+  const r = await pretrain(rc.config, {
+    runDir: rc.runDir,
+    registry: o.registry,
+    // taken by another process after the check: wait for it rather than fail
+    lockWaitMs: Number.POSITIVE_INFINITY,
+    onProgress: o.quiet
+      ? undefined
+      : (p) => {
+          bar ??= new Progress({ total: p.totalIters, label: `${suite.name} ${o.preset} ${rc.cell.id}`, startAt: p.startIter });
+          bar.update(p.iter, { loss: p.loss, lr: p.lr, ...(p.knn === undefined ? {} : { knn: `${pct(p.knn)}%` }) });
+        },
+  });
+  bar?.done();
+  return await withProbe(suite, rc, r, o);
 }

@@ -8,6 +8,7 @@
  * backbone's first, middle and last layers (evaluators/grad-monitor.ts); at the end the instability
  * detectors (evaluators/instability.ts) run on the kNN and gradient curves.
  */
+import { lockRunDir, removeStaleTempFiles, RunLockedError, type RunLock } from '../core/run-lock.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../engine/tf.ts';
@@ -44,6 +45,8 @@ export interface PretrainOptions {
   /** The cell's run folder (checkpoints, result.json, weights). */
   runDir: string;
   registry: Registry;
+  /** How long to wait for another process's lock on the run folder before RunLockedError (default 0). */
+  lockWaitMs?: number;
   onProgress?: (p: ProgressInfo) => void;
   /** Testing hook: throw after this iteration completes (simulates a crash). */
   crashAfterIter?: number;
@@ -61,10 +64,40 @@ function iterRng(seed: number, iter: number): Rng {
   return new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(iter + 1, 0x85ebca77)) >>> 0);
 }
 
+/**
+ * Pre-trains a cell in its run folder (resuming from its checkpoint), holding the folder's lock: a
+ * second process on the same folder gets RunLockedError (after waiting up to `lockWaitMs`).
+ */
 export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
-  const hash = configHash(c);
   const done = readResult(opts.runDir);
   if (done) return done;
+  const lock = await lockWaiting(opts.runDir, opts.lockWaitMs ?? 0);
+  try {
+    // another process may have finished the cell between the check above and the lock
+    const finished = readResult(opts.runDir);
+    if (finished) return finished;
+    // what a killed writer left (a checkpoint or result cut short): nobody else writes here now
+    removeStaleTempFiles(opts.runDir);
+    return await trainCell(c, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function lockWaiting(dir: string, waitMs: number): Promise<RunLock> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return lockRunDir(dir);
+    } catch (err) {
+      if (!(err instanceof RunLockedError) || Date.now() >= until) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
+  const hash = configHash(c);
   fs.mkdirSync(opts.runDir, { recursive: true });
   writeFileAtomic(path.join(opts.runDir, 'config.json'), `${JSON.stringify({ hash, config: c }, null, 2)}\n`);
 

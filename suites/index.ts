@@ -1,4 +1,5 @@
 /** The suite catalogue: every `suites/*.json` file, loaded and validated by name. */
+import { closest, distance } from 'fastest-levenshtein';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,11 @@ export function loadSuite(nameOrPath: string, dir = SUITES_DIR): Suite {
   if (nameOrPath.endsWith('.json')) return readSuiteFile(nameOrPath);
   const suites = listSuites(dir);
   const s = suites.find((x) => x.name === nameOrPath);
-  if (!s) throw new Error(`unknown suite '${nameOrPath}'; known suites: ${suites.map((x) => x.name).join(', ')}`);
+  if (!s) {
+    const names = suites.map((x) => x.name);
+    const near = closest(nameOrPath, names);
+    const hint = distance(nameOrPath, near) <= Math.max(2, Math.floor(nameOrPath.length / 3)) ? ` (did you mean '${near}'?)` : '';
+    throw new Error(`unknown suite '${nameOrPath}'${hint}; known suites: ${names.join(', ')}`);
+  }
   return s;
 }

@@ -124,7 +124,7 @@ describe('bench CLI', () => {
   it('unknown backend, backbone, suite and bad flags are clear errors', () => {
     const b = bench('env', '--backend', 'tpu');
     assert.equal(b.code, 1);
-    assert.match(b.err, /--backend: unknown backend 'tpu'; choose one of auto, tensorflow, wasm, cpu/);
+    assert.match(b.err, /option '--backend <name>' argument 'tpu' is invalid\. Allowed choices are auto, tensorflow, wasm, cpu/);
     const bb = bench('perf', '--backbone', 'vit-q/16');
     assert.equal(bb.code, 1);
     assert.match(bb.err, /unknown backbone 'vit-q\/16'; known backbones: vit-s, vit-b/);
@@ -132,7 +132,7 @@ describe('bench CLI', () => {
     assert.equal(p.code, 1);
     assert.match(p.err, /data\.path: this preset pre-trains on ImageNet; pass --data PATH/);
     const s = bench('run', 'table99');
-    assert.match(s.err, /unknown suite 'table99'; known suites: .*table2/);
+    assert.match(s.err, /unknown suite 'table99' \(did you mean 'table1'\?\); known suites: .*table2/);
     const f = bench('perf', '--batch', 'many');
     assert.equal(f.code, 1);
     assert.match(f.err, /--batch must be an integer >= 2, got 'many'/);

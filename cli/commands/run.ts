@@ -1,5 +1,5 @@
 /** `bench run SUITE`: run a suite, print its table and write it (tables, figures, HTML page) under the results folder. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import path from 'node:path';
 import { loadSuite } from '../../suites/index.ts';
 import { writeCountOutputs } from '../../report/count-tables.ts';
@@ -28,7 +28,7 @@ export function runCommand(): Command {
     new Command('run')
       .description('run a suite (by name, or a path to a suite .json file) and write its tables')
       .argument('<suite>', 'suite name (see `bench list`) or path to a suite file')
-      .option('--preset <name>', `size preset: ${PRESETS.join(' | ')} (default: the suite's own)`)
+      .addOption(new Option('--preset <name>', "size preset (default: the suite's own)").choices(PRESETS))
       .option('--data <path>', 'data set folder (ImageNet ImageFolder root for --preset paper; Fashion-MNIST folder otherwise)')
       .option(
         '--data-root <dir>',
@@ -46,17 +46,26 @@ export function runCommand(): Command {
       .option('--queue-name <name>', 'queue name', DEFAULT_QUEUE_NAME)
       .option(...PLUGIN_FLAG)
       .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', intOption('--attempts', 1), 2),
-  ).action(async (name: string, o: RunFlags) => {
+  ).action(async (name: string, o: RunFlags, cmd: Command) => {
     const suite = loadSuite(name);
     const registry = await commandRegistry(o.plugin);
     if (suite.kind === 'params' || suite.kind === 'flops') {
+      // a count is a property of the architecture: no flag that sizes, feeds or runs training applies
+      const given = ['preset', 'data', 'dataRoot', 'queue', 'backend', 'threads', 'native', 'recompute', 'runs', 'attempts', 'queueName']
+        .filter((k) => cmd.getOptionValueSource(k) === 'cli')
+        .map((k) => `--${k === 'native' ? 'no-native' : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+      if (given.length) {
+        throw new Error(
+          `${given.join(', ')}: suite ${suite.name} counts ${suite.kind === 'params' ? 'parameters' : 'FLOPs'} from the architectures ` +
+            'alone, runs nothing and reads no data, so these flags would be ignored; drop them',
+        );
+      }
       const { table, files } = writeCountOutputs(suite, registry, path.resolve(o.results));
       console.log(renderTerminal(table));
       console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
       return;
     }
     const preset = o.preset ?? suite.preset ?? 'tiny';
-    if (!PRESETS.includes(preset)) throw new Error(`--preset: unknown preset '${preset}'; known presets: ${PRESETS.join(', ')}`);
     if (o.queue) {
       // the workers train; this process only enqueues, waits and writes the tables
       const { runSuiteOnQueue } = await import('../../queue/suite.ts');

@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 import path from 'node:path';
-import { BACKEND_FLAG, intOption } from '../options.ts';
+import { backendOption, intOption } from '../options.ts';
 import { DEFAULT_QUEUE_NAME } from '../../queue/connection.ts';
 import { startCellWorker } from '../../queue/worker.ts';
 
@@ -28,7 +28,7 @@ export function workerCommand(): Command {
     .requiredOption('--queue <url>', 'the Redis queue: redis://HOST:PORT')
     .option('--queue-name <name>', 'queue name', DEFAULT_QUEUE_NAME)
     .option('--concurrency <n>', 'cells run at once, one process each', intOption('--concurrency', 1), 1)
-    .option(...BACKEND_FLAG)
+    .addOption(backendOption())
     .option('--threads <n>', 'threads of the native GEMM per cell (default: all CPUs)', intOption('--threads', 1))
     .option('--no-native', 'use the stock tfjs kernels even when the native GEMM is built')
     .option('--runs <dir>', "run store on this machine (default: the enqueuing machine's path of each cell)")
