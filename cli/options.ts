@@ -1,6 +1,7 @@
 /** Option parsers shared by the commands; each error names the flag. */
 import { InvalidArgumentError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend-choices.ts';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Registry } from '../container/container.ts';
 import { envPluginFiles, registryWithPlugins } from '../container/plugin-files.ts';
@@ -95,4 +96,26 @@ export async function commandRegistry(files: readonly string[] = []): Promise<Re
   const abs = files.map((f) => path.resolve(f));
   if (abs.length) process.env.SSLBENCH_PLUGINS = [...envPluginFiles(), ...abs].join(path.delimiter);
   return registryWithPlugins();
+}
+
+/**
+ * Checks, before any work, that the command will be able to write to a folder (made later if it is
+ * missing): the folder, or its nearest existing ancestor, must be a writable folder. The error names
+ * the flag, the folder and why (read-only file system, permission, a file in the way).
+ */
+export function writableDir(flag: string, dir: string): string {
+  const abs = path.resolve(dir);
+  let at = abs;
+  while (!fs.existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
+  const fail = (why: string) => {
+    throw new Error(`${flag} ${dir}: cannot write there (${why})`);
+  };
+  if (!fs.statSync(at).isDirectory()) fail(`ENOTDIR: ${at} is a file`);
+  try {
+    fs.accessSync(at, fs.constants.W_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    fail(e.code === 'EROFS' ? 'EROFS: read-only file system' : e.code === 'EACCES' ? `EACCES: permission denied on ${at}` : e.message);
+  }
+  return abs;
 }

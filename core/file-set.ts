@@ -77,7 +77,11 @@ export function writeFileSet(files: readonly FileToWrite[]): void {
   if (!files.length) return;
   const tmps: [string, string][] = [];
   const removeTemps = () => {
-    for (const [tmp] of tmps) fs.rmSync(tmp, { force: true });
+    for (const [tmp] of tmps) {
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {}
+    }
   };
   for (const { file, data } of files) {
     const tmp = `${file}.tmp-${process.pid}`;

@@ -17,6 +17,7 @@
  * Only little-endian hosts are supported (typed arrays use host byte order); on a big-endian host
  * every entry point throws.
  */
+import { describeWriteError } from '../core/file-set.ts';
 import * as fs from 'node:fs';
 
 export type StDtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -196,7 +197,12 @@ export function writeSafetensors(
 ): void {
   const { head, order } = prepare(tensors, metadata, path);
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'w');
+  } catch (err) {
+    throw describeWriteError(path, err as NodeJS.ErrnoException);
+  }
   try {
     try {
       writeAll(fd, head);
@@ -212,7 +218,7 @@ export function writeSafetensors(
     } catch {
       // already gone
     }
-    throw err;
+    throw (err as NodeJS.ErrnoException).code ? describeWriteError(path, err as NodeJS.ErrnoException) : err;
   }
 }
 

@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import type { ResultTable } from './table.ts';
-import { writeFileAtomic } from '../core/atomic-write.ts';
-import { writeTable } from './write.ts';
+import { recoverFileSets, writeFileSet } from '../core/file-set.ts';
+import { tableFiles } from './write.ts';
 import type { CellEvents, Figure } from './figures.ts';
 import { renderSuitePage } from './html.ts';
 
@@ -36,17 +36,16 @@ export function suitePage(o: SuiteOutputs): string {
   });
 }
 
-/** Writes the tables, figures and page under `dir`; returns the paths written. */
+/**
+ * Writes the tables, figures and page under `dir` as one set: all new files or, when any write fails
+ * (disk full, read-only), the previous set untouched and an error naming the file. Returns the paths.
+ */
 export function writeSuiteOutputs(dir: string, o: SuiteOutputs): string[] {
-  const files = writeTable(dir, o.table, o.json);
-  if (o.details) files.push(...writeTable(dir, o.details.table, o.details.json));
-  for (const f of o.figures ?? []) {
-    const file = path.join(dir, f.file);
-    writeFileAtomic(file, f.svg);
-    files.push(file);
-  }
-  const html = path.join(dir, `${o.table.name}.html`);
-  writeFileAtomic(html, suitePage(o));
-  files.push(html);
-  return files;
+  const files = tableFiles(dir, o.table, o.json);
+  if (o.details) files.push(...tableFiles(dir, o.details.table, o.details.json));
+  for (const f of o.figures ?? []) files.push({ file: path.join(dir, f.file), data: f.svg });
+  files.push({ file: path.join(dir, `${o.table.name}.html`), data: suitePage(o) });
+  recoverFileSets(dir);
+  writeFileSet(files);
+  return files.map((f) => f.file);
 }

@@ -7,7 +7,7 @@ import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { PRESETS } from '../../recipes/presets.ts';
-import { type EngineFlags, PLUGIN_FLAG, commandRegistry, initEngine, intOption, withEngineOptions } from '../options.ts';
+import { type EngineFlags, PLUGIN_FLAG, writableDir, commandRegistry, initEngine, intOption, withEngineOptions } from '../options.ts';
 import { DEFAULT_QUEUE_NAME } from '../../queue/connection.ts';
 
 interface RunFlags extends EngineFlags {
@@ -20,6 +20,7 @@ interface RunFlags extends EngineFlags {
   queue?: string;
   queueName: string;
   attempts: number;
+  queueTimeout: number;
   plugin: string[];
 }
 
@@ -45,13 +46,32 @@ export function runCommand(): Command {
       )
       .option('--queue-name <name>', 'queue name', DEFAULT_QUEUE_NAME)
       .option(...PLUGIN_FLAG)
-      .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', intOption('--attempts', 1), 2),
+      .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', intOption('--attempts', 1), 2)
+      .option(
+        '--queue-timeout <seconds>',
+        'with --queue: give up (naming the cells still pending) when Redis has not answered for this long',
+        intOption('--queue-timeout', 1),
+        300,
+      ),
   ).action(async (name: string, o: RunFlags, cmd: Command) => {
     const suite = loadSuite(name);
     const registry = await commandRegistry(o.plugin);
     if (suite.kind === 'params' || suite.kind === 'flops') {
       // a count is a property of the architecture: no flag that sizes, feeds or runs training applies
-      const given = ['preset', 'data', 'dataRoot', 'queue', 'backend', 'threads', 'native', 'recompute', 'runs', 'attempts', 'queueName']
+      const given = [
+        'preset',
+        'data',
+        'dataRoot',
+        'queue',
+        'backend',
+        'threads',
+        'native',
+        'recompute',
+        'runs',
+        'attempts',
+        'queueName',
+        'queueTimeout',
+      ]
         .filter((k) => cmd.getOptionValueSource(k) === 'cli')
         .map((k) => `--${k === 'native' ? 'no-native' : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
       if (given.length) {
@@ -66,6 +86,9 @@ export function runCommand(): Command {
       return;
     }
     const preset = o.preset ?? suite.preset ?? 'tiny';
+    // the folders are checked before any training: a week of GPU time must not end in EROFS
+    writableDir('--results', o.results);
+    writableDir('--runs', o.runs);
     if (o.queue) {
       // the workers train; this process only enqueues, waits and writes the tables
       const { runSuiteOnQueue } = await import('../../queue/suite.ts');
@@ -78,6 +101,7 @@ export function runCommand(): Command {
         url: o.queue,
         queueName: o.queueName,
         attempts: o.attempts,
+        timeoutMs: o.queueTimeout * 1000,
       });
       console.log(renderTerminal(table));
       console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);

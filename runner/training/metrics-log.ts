@@ -1,0 +1,124 @@
+/**
+ * Scalars as they happen: one line per training step in the run folder's `metrics.jsonl` and one row
+ * in `metrics.csv` (iteration, epoch, loss, lr, momentum, the kNN monitor where it was evaluated,
+ * images/s, wall seconds, then one `grad_<layer>` column per monitored layer), appended and flushed
+ * every step so that pandas, a plotting tool or `bench report --run DIR` can read them while the run
+ * trains. A resumed run first drops the lines past its checkpoint (a killed run wrote steps the
+ * checkpoint does not have), so the files always equal one uninterrupted run's.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { StepEvent, TrainCallback, LoopState } from './loop.ts';
+
+export const METRICS_JSONL = 'metrics.jsonl';
+export const METRICS_CSV = 'metrics.csv';
+
+export interface MetricsRow {
+  iter: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  momentum?: number;
+  knn?: number;
+  images_per_s: number;
+  wall_s: number;
+  grad?: Record<string, number>;
+}
+
+const num = (x: number | undefined) => (x === undefined ? '' : String(x));
+
+/** Keeps the lines of `file` whose iteration is at most `maxIter` (lines are in iteration order). */
+function truncateAfter(file: string, maxIter: number, iterOf: (line: string) => number | undefined): void {
+  if (!fs.existsSync(file)) return;
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const kept = lines.filter((l, i) => {
+    if (!l) return false;
+    const it = iterOf(l);
+    return it === undefined ? i === 0 : it <= maxIter;
+  });
+  fs.writeFileSync(file, kept.length ? `${kept.join('\n')}\n` : '');
+}
+
+/** Reads a run's metrics.jsonl (what has been written so far). */
+export function readMetrics(runDir: string): MetricsRow[] {
+  const file = path.join(runDir, METRICS_JSONL);
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as MetricsRow];
+      } catch {
+        return []; // a line being written right now
+      }
+    });
+}
+
+export class MetricsLog implements TrainCallback {
+  private readonly jsonl: string;
+  private readonly csv: string;
+  private gradKeys?: string[];
+  private last = performance.now();
+  private wall = 0;
+
+  /**
+   * @param images images per step (two views of `batch` images count as `batch` source images)
+   * @param momentumAt the momentum encoder's m at an iteration, for frameworks that have one
+   */
+  constructor(
+    runDir: string,
+    startIter: number,
+    private readonly images: number,
+    private readonly momentumAt: ((iter: number) => number) | undefined,
+  ) {
+    this.jsonl = path.join(runDir, METRICS_JSONL);
+    this.csv = path.join(runDir, METRICS_CSV);
+    truncateAfter(this.jsonl, startIter, (l) => {
+      try {
+        return (JSON.parse(l) as MetricsRow).iter;
+      } catch {
+        return Number.POSITIVE_INFINITY;
+      }
+    });
+    truncateAfter(this.csv, startIter, (l) => (/^\d/.test(l) ? Number(l.slice(0, l.indexOf(','))) : undefined));
+    if (fs.existsSync(this.csv) && fs.statSync(this.csv).size > 0) {
+      this.gradKeys = fs
+        .readFileSync(this.csv, 'utf8')
+        .split('\n', 1)[0]
+        .split(',')
+        .filter((h) => h.startsWith('grad_'));
+    }
+    const prev = readMetrics(runDir).at(-1);
+    this.wall = prev?.wall_s ?? 0;
+  }
+
+  onStep(e: StepEvent, { run }: LoopState): void {
+    const now = performance.now();
+    const seconds = (now - this.last) / 1000;
+    this.last = now;
+    this.wall += seconds;
+    const knnPoint = run.curves.knn.at(-1);
+    const row: MetricsRow = {
+      iter: e.next,
+      epoch: e.next / e.itersPerEpoch,
+      loss: e.loss,
+      lr: e.lr,
+      ...(this.momentumAt ? { momentum: this.momentumAt(e.iter) } : {}),
+      ...(knnPoint?.iter === e.next ? { knn: knnPoint.value } : {}),
+      images_per_s: seconds > 0 ? this.images / seconds : 0,
+      wall_s: this.wall,
+      ...(e.gradNorms ? { grad: e.gradNorms } : {}),
+    };
+    fs.appendFileSync(this.jsonl, `${JSON.stringify(row)}\n`);
+    if (!this.gradKeys) {
+      this.gradKeys = Object.keys(e.gradNorms ?? {}).map((k) => `grad_${k}`);
+      const header = ['iter', 'epoch', 'loss', 'lr', 'momentum', 'knn', 'images_per_s', 'wall_s', ...this.gradKeys];
+      fs.writeFileSync(this.csv, `${header.join(',')}\n`);
+    }
+    const grads = this.gradKeys.map((k) => num(e.gradNorms?.[k.slice(5)]));
+    const cells = [row.iter, row.epoch, row.loss, row.lr, row.momentum, row.knn, row.images_per_s, row.wall_s].map((x) => num(x));
+    fs.appendFileSync(this.csv, `${[...cells, ...grads].join(',')}\n`);
+  }
+}
