@@ -69,10 +69,10 @@ module.exports = {
     ...layerRules,
     {
       name: 'no-circular',
-      comment: 'no import cycle between files (type-only imports excepted: they vanish at run time)',
+      comment: 'no import cycle between files, type-only imports included',
       severity: 'error',
       from: {},
-      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+      to: { circular: true },
     },
     {
       name: 'no-orphans',

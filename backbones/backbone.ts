@@ -56,4 +56,10 @@ export interface BackboneFamily {
   countMacs(name: string, opts?: BackboneOptions): number;
   /** The shape the counting tables show, without building the model. */
   describe(name: string, opts?: BackboneOptions): BackboneShape;
+  /**
+   * A lower bound of the bytes of activations a forward pass on `batch` images holds at its peak
+   * (training: what backward keeps), for refusing sizes that cannot fit before allocating them.
+   * Optional: without it no estimate is made.
+   */
+  activationBytes?(name: string, opts: BackboneOptions, batch: number, training: boolean): number;
 }

@@ -1,4 +1,5 @@
 /** The `bench` command line. Every error is printed as one clear message and exit code 1. */
+import { sslbenchVersion } from '../core/provenance.ts';
 import { Command } from 'commander';
 import { wasmHeapBytes } from '../engine/backend.ts';
 import { envCommand } from './commands/env.ts';
@@ -14,6 +15,7 @@ import { claimsCommand } from './commands/claims.ts';
 
 const program = new Command('bench')
   .description('sslbench: the MoCo v3 empirical study of self-supervised ViTs, as runnable suites')
+  .version(sslbenchVersion(), '-V, --version', "print sslbench's version")
   .showHelpAfterError()
   .addCommand(envCommand())
   .addCommand(listCommand())

@@ -86,7 +86,7 @@ export interface SpikeOrdering {
   lagsCount: number;
   /** Pairs with lag 0. */
   sameCount: number;
-  /** (first-layer spike, last layer) combinations with no last-layer spike within the window. */
+  /** First-layer spikes (events) with no spike of any last layer within the window. */
   unmatched: number;
 }
 

@@ -2,6 +2,7 @@
  * What a pre-training run produces (runner/pretrain.ts writes it as result.json; report/, claims/
  * and the queue read it): curves, final metrics, flags and the instability summary.
  */
+import type { Provenance } from './provenance.ts';
 import type { PretrainConfig } from './config.ts';
 import type { InstabilitySummary } from './instability.ts';
 
@@ -27,6 +28,8 @@ export interface PretrainResult {
   hash: string;
   config: PretrainConfig;
   backend: { name: string; gpu: boolean; versions: Record<string, string> };
+  /** Where the result came from (absent in results from before it was recorded). */
+  provenance?: Provenance;
   iterations: number;
   epochs: number;
   trainImages: number;

@@ -22,17 +22,24 @@ export function saveWeights(m: Module, file: string, metadata: Record<string, st
 export interface LoadOptions {
   /** Allow tensors in the file that the module does not have (e.g. a checkpoint with heads). */
   allowUnexpected?: boolean;
-  /** Strip this prefix from file names first (e.g. `module.base_encoder.`). */
+  /** Strip this prefix from file names first (e.g. `module.base_encoder.`); names without it are left out. */
   prefix?: string;
+  /** Leave out the classifier head (`head.*`, `fc.*` after the prefix): a timm or torchvision checkpoint's. */
+  ignoreHead?: boolean;
 }
 
 export function loadWeights(m: Module, file: string, opts: LoadOptions = {}): void {
   const st = readSafetensors(file);
   const tensors = new Map<string, StTensor>();
   for (const [name, t] of st.tensors) {
-    if (opts.prefix) {
-      if (name.startsWith(opts.prefix)) tensors.set(name.slice(opts.prefix.length), t);
-    } else tensors.set(name, t);
+    if (opts.prefix && !name.startsWith(opts.prefix)) continue;
+    const own = opts.prefix ? name.slice(opts.prefix.length) : name;
+    if (opts.ignoreHead && /^(head|fc)\./.test(own)) continue;
+    tensors.set(own, t);
+  }
+  if (opts.prefix && tensors.size === 0) {
+    const some = [...st.tensors.keys()].slice(0, 3).join(', ');
+    throw new Error(`${file}: no tensor name starts with the prefix '${opts.prefix}' (names look like: ${some})`);
   }
   const entries = m.torchEntries();
   const expected = new Set(entries.map((e) => e.name));
@@ -46,6 +53,11 @@ export function loadWeights(m: Module, file: string, opts: LoadOptions = {}): vo
     if (t.shape.length !== e.shape.length || t.shape.some((d, i) => d !== e.shape[i])) {
       problems.push(`tensor '${e.name}' has shape [${t.shape.join(', ')}], the model needs [${e.shape.join(', ')}]`);
     }
+    const bad =
+      e.dtype === 'I64' && !(t.data instanceof BigInt64Array)
+        ? Array.from(t.data as ArrayLike<number>).find((v) => !Number.isInteger(v))
+        : undefined;
+    if (bad !== undefined) problems.push(`tensor '${e.name}' is a counter (integers), but holds ${bad} (${t.dtype})`);
   }
   if (!opts.allowUnexpected) {
     for (const name of tensors.keys()) if (!expected.has(name)) problems.push(`unexpected tensor '${name}'`);

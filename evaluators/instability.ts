@@ -431,6 +431,8 @@ export function spikeOrdering(
   let unmatched = 0;
   for (const fl of firstLayers) {
     for (const s of spikes[fl] ?? []) {
+      // an event is one first-layer spike: unmatched when no last layer spiked near it
+      let matched = false;
       for (const ll of lastLayers) {
         let best: Spike | undefined;
         for (const t of spikes[ll] ?? []) {
@@ -439,9 +441,12 @@ export function spikeOrdering(
           const bd = best ? Math.abs(best.iter - s.iter) : Infinity;
           if (d < bd || (d === bd && t.iter > best!.iter)) best = t;
         }
-        if (best) pairs.push({ firstLayer: fl, firstIter: s.iter, lastLayer: ll, lastIter: best.iter, lag: best.iter - s.iter });
-        else unmatched++;
+        if (best) {
+          pairs.push({ firstLayer: fl, firstIter: s.iter, lastLayer: ll, lastIter: best.iter, lag: best.iter - s.iter });
+          matched = true;
+        }
       }
+      if (!matched) unmatched++;
     }
   }
   const lags = pairs.map((p) => p.lag);

@@ -24,7 +24,7 @@ export interface CurvePointLike {
 
 /** The fields of a pre-training result (runner/pretrain.ts) the figures read. */
 export interface FigureResult {
-  final: { knn: number | null };
+  final: { knn: number | null; knnRandomInit?: number | null };
   /** The cell's linear probe (top-1 in [0, 1]), when it has one. */
   probe?: { top1: number };
   flags: { diverged: boolean; divergedAt?: number };
@@ -143,6 +143,28 @@ function dipLabel(id: string, d: Dip): string {
   return `${id}: dip from iter ${fmt(d.start)} to ${d.bottom}, ${pointsText(d.depth)} deep, ${end}`;
 }
 
+/**
+ * The random-init kNN baseline as reference lines: one per distinct value (to 0.1 point), naming its
+ * cells when they differ; more than three distinct values give one line at their mean.
+ */
+function randomInitLines(cells: FigureCell[]): { y: number; label: string }[] {
+  const groups = new Map<string, string[]>();
+  for (const c of cells) {
+    const v = c.result.final?.knnRandomInit;
+    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+    const key = (100 * v).toFixed(1);
+    groups.set(key, [...(groups.get(key) ?? []), c.id]);
+  }
+  if (groups.size === 0) return [];
+  if (groups.size === 1) return [{ y: Number([...groups.keys()][0]), label: `random init ${[...groups.keys()][0]}%` }];
+  if (groups.size > 3) {
+    const vals = [...groups.keys()].map(Number);
+    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+    return [{ y: mean, label: `random init, mean of ${vals.length} backbones ${mean.toFixed(1)}%` }];
+  }
+  return [...groups].map(([v, ids]) => ({ y: Number(v), label: `random init ${v}% (${ids.join(', ')})` }));
+}
+
 /** kNN monitor accuracy vs epoch, one line per cell, dips marked (Figs. 1-3, 5, 6). */
 export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
   const markers: Marker[] = [];
@@ -158,14 +180,16 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
     points: curvePoints(c.result.curves.knn).map((p) => [p.epoch, 100 * val(p.value)] as [number, number]),
   }));
   const t = `${s.title}: kNN accuracy (${s.preset})`;
+  const baselines = randomInitLines(cells);
   return {
     file: `${s.name}-knn.svg`,
     title: t,
     caption:
       'kNN monitor accuracy during pre-training, one line per cell. Legend: the linear probe and the final kNN accuracy of the frozen ' +
       "backbone, and the paper's (linear probe, full recipe; ~ derived from its text) in brackets." +
-      (markers.length ? ' Triangles mark the accuracy dips the instability detector flagged (hover for iteration and depth).' : ''),
-    svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'kNN accuracy (%)', markers }),
+      (markers.length ? ' Triangles mark the accuracy dips the instability detector flagged (hover for iteration and depth).' : '') +
+      (baselines.length ? ' Dashed: the kNN accuracy of the same backbone at its random init (the floor pre-training must beat).' : ''),
+    svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'kNN accuracy (%)', markers, hLines: baselines }),
   };
 }
 

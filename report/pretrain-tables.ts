@@ -6,6 +6,7 @@
  * (runner/pretrain-suite.ts), the queue and `bench report` all write through writePretrainOutputs,
  * so a re-render writes what the run wrote.
  */
+import { describeProvenance } from '../core/provenance.ts';
 import type { Suite } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
 import { derivedNotes, formatPaper, paperNumber, paperValue } from '../suites/paper-values.ts';
@@ -68,6 +69,13 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
     }
     const first = cells.find((c) => c.cell.row === rl)!;
     row.backbone = first.config.backbone.name;
+    // the floor pre-training must beat: kNN of the row's backbone at its random init (one value, or its range over the cells)
+    const inits = cells
+      .map((c, i) => (c.cell.row === rl ? results[i].final.knnRandomInit : Number.NaN))
+      .filter((v) => Number.isFinite(v))
+      .map((v) => pct(v));
+    const distinct = [...new Set(inits)].sort((a, b) => Number(a) - Number(b));
+    row.knn_init = distinct.length <= 1 ? distinct[0] : `${distinct[0]}–${distinct[distinct.length - 1]}`;
     return row;
   });
   return {
@@ -76,6 +84,7 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
     columns: [
       { key: 'row', header: 'model' },
       { key: 'backbone', header: preset === 'paper' ? 'backbone' : 'stand-in' },
+      { key: 'knn_init', header: 'kNN random init (%)', numeric: true },
       ...colLabels.flatMap((cl) => [
         { key: key(cl), header: `${cl} linear (%)`, numeric: true },
         { key: `${key(cl)}_knn`, header: `${cl} kNN (%)`, numeric: true },
@@ -135,7 +144,7 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
       { key: 'knn_init', header: 'kNN random init (%)', numeric: true },
       { key: 'knn_monitor', header: 'kNN monitor, last (%)', numeric: true },
       { key: 'loss', header: 'loss, last', numeric: true },
-      { key: 'ips', header: 'images/s', numeric: true },
+      { key: 'ips', header: 'images/s', numeric: true, csv: 'images_per_s' },
       { key: 'paper', header: 'paper (linear %, full recipe)', numeric: true },
       { key: 'flags', header: 'flags' },
     ],
@@ -165,6 +174,10 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
         'linear_acc',
       ),
       `backend: ${results[0]?.backend.name ?? '?'}; images/s = source images per second of pre-training (two views each).`,
+      ...provenanceNotes(
+        cells.map((c) => c.cell.id),
+        results,
+      ),
       ...instabilityNotes(
         cells.map((c) => c.cell.id),
         results,
@@ -186,6 +199,21 @@ function reviveFinal<T extends PretrainResult>(r: T): T {
  * result, the curves (report/figures.ts), the scatter, and the HTML page. `bench report` calls it
  * on the stored JSON, so a re-render writes what the run wrote.
  */
+/**
+ * Where the cells' results came from (core/provenance.ts), one line per distinct origin; results
+ * stored before provenance was recorded add nothing, so their tables re-render unchanged.
+ */
+export function provenanceNotes(ids: string[], results: readonly (Pick<PretrainResult, 'provenance'> | undefined)[]): string[] {
+  const groups = new Map<string, string[]>();
+  results.forEach((r, i) => {
+    if (!r?.provenance) return;
+    const line = describeProvenance(r.provenance);
+    groups.set(line, [...(groups.get(line) ?? []), ids[i]]);
+  });
+  if (groups.size <= 1) return [...groups.keys()];
+  return [...groups].map(([line, cells]) => `${cells.join(', ')}: ${line}`);
+}
+
 export function writePretrainOutputs(
   suite: Suite,
   preset: string,
@@ -235,7 +263,13 @@ export function writePretrainOutputs(
   const page = {
     figures,
     events: { cells: figCells.length, flagged: figCells.map(cellEvents).filter((e) => e !== undefined) },
-    meta: [`suite ${suite.name}, preset ${preset}; paper: ${suite.reference}`],
+    meta: [
+      `suite ${suite.name}, preset ${preset}; paper: ${suite.reference}`,
+      ...provenanceNotes(
+        cells.map((c) => c.cell.id),
+        stored,
+      ),
+    ],
   };
   if (suite.layout !== 'matrix') return { table: details, files: writeSuiteOutputs(resultsDir, { table: details, json, ...page }) };
   const table = matrixTable(suite, preset, cells, results);

@@ -77,6 +77,31 @@ export interface PlotLayout {
 const FONT = 12;
 const CHAR_W = 7; // rough width of a 12px sans-serif character, for layout only
 const LEGEND_ROW = 18;
+const TITLE_LINE = 20;
+const TITLE_CHAR_W = 8.6; // rough width of a 15px bold character
+
+/** A plot title broken at spaces into lines that fit the figure's width (long titles wrap, never clip). */
+export function titleLines(title: string, width: number): string[] {
+  const max = Math.max(10, Math.floor((width - 24) / TITLE_CHAR_W));
+  const lines: string[] = [];
+  let cur = '';
+  for (const word of title.split(/\s+/).filter(Boolean)) {
+    if (cur && cur.length + 1 + word.length > max) {
+      lines.push(cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
+
+/** The title as SVG text, one <tspan> a line, centred. */
+export function renderTitle(title: string, width: number): string {
+  const spans = titleLines(title, width)
+    .map((line, i) => `<tspan x="${num(width / 2)}" ${i ? `dy="${TITLE_LINE}"` : 'y="22"'}>${escapeXml(line)}</tspan>`)
+    .join('');
+  return `<text text-anchor="middle" font-size="15" font-weight="bold">${spans}</text>`;
+}
 
 /** Escapes XML special characters and drops characters XML 1.0 forbids (control chars, lone surrogates). */
 export function escapeXml(s: string): string {
@@ -239,7 +264,7 @@ export function layoutPlot(series: Series[], opts: PlotOptions): PlotLayout {
   const yTarget = Math.max(2, Math.round(height / 80));
   const y = axisOf(resolveAxis(ys, opts.yMin, opts.yMax, yTarget), yTarget);
 
-  const top = opts.title ? 36 : 14;
+  const top = opts.title ? 14 + TITLE_LINE * titleLines(opts.title, width).length : 14;
   const maxTick = Math.max(1, ...y.labels.map((l) => l.length));
   const left = Math.round((opts.yLabel ? 28 : 8) + maxTick * CHAR_W + 10);
   const right = width - 20;
@@ -360,8 +385,7 @@ export function renderLinePlot(series: Series[], opts: PlotOptions): string {
       `height="${num(bottom - top)}"/></clipPath></defs>`,
   );
   o.push(`<rect x="0" y="0" width="${num(l.width)}" height="${num(l.height)}" fill="#ffffff"/>`);
-  if (opts.title)
-    o.push(`<text x="${num(l.width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  if (opts.title) o.push(renderTitle(opts.title, l.width));
 
   o.push(...renderFrame(l, opts));
 

@@ -4,7 +4,7 @@
  * colour and a legend entry; every point carries its label. Axes and legend come from the line
  * plot's layout (report/svg-plot.ts), so both kinds of figure look alike. Deterministic output.
  */
-import { PALETTE, escapeXml, layoutPlot, renderFrame, scaleX, scaleY, type PlotOptions } from './svg-plot.ts';
+import { PALETTE, escapeXml, layoutPlot, renderTitle, renderFrame, scaleX, scaleY, type PlotOptions } from './svg-plot.ts';
 
 export interface ScatterPoint {
   label: string;
@@ -34,8 +34,7 @@ export function renderScatterPlot(points: ScatterPoint[], opts: PlotOptions & { 
   );
   o.push(`<title>${escapeXml(opts.title)}</title>`);
   o.push(`<rect x="0" y="0" width="${num(l.width)}" height="${num(l.height)}" fill="#ffffff"/>`);
-  if (opts.title)
-    o.push(`<text x="${num(l.width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  if (opts.title) o.push(renderTitle(opts.title, l.width));
   o.push(...renderFrame(l, opts));
   if (opts.diagonal) {
     const a = Math.max(l.x.min, l.y.min),

@@ -10,6 +10,8 @@ export interface Column {
   header: string;
   /** Right-align (numbers). */
   numeric?: boolean;
+  /** The CSV header when it is not `key` (CSV headers are stable snake_case names, not display text). */
+  csv?: string;
 }
 
 export type Cell = string | number | null | undefined;
@@ -49,6 +51,43 @@ export function renderMarkdown(t: ResultTable): string {
   return [`# ${t.title}`, '', head, rule, ...body, ...notes, ''].join('\n');
 }
 
+/**
+ * A display value split into the number and its marks: `~50.6` (derived), `50.6*`, `21,665,664`,
+ * `4.1 (torchvision)`; a cell without a number ("not run") is empty with the text as its mark.
+ */
+const NUMERIC = /^(~)?(-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d*\.?\d+(?:e[-+]?\d+)?)(\*+|†)?(?:\s*\((.*)\))?$/i;
+
+export function splitNumber(v: Cell): { value: string; mark: string } {
+  if (typeof v === 'number') return { value: Number.isFinite(v) ? String(v) : '', mark: '' };
+  const s = text(v).trim();
+  const m = NUMERIC.exec(s);
+  // no number: an empty cell, and the text (e.g. "not run", "diverged") as its mark
+  if (!m) return { value: '', mark: s === '—' || s === '-' || s.toLowerCase() === 'n/a' ? '' : s };
+  const marks = [m[1] ? 'derived' : '', m[3] ?? '', m[4] ?? ''].filter(Boolean);
+  return { value: String(Number(m[2].replace(/,/g, ''))), mark: marks.join('; ') };
+}
+
+/**
+ * CSV for machines: snake_case headers (the column keys), numeric columns as plain numbers, and
+ * whatever a displayed number carried (`~` derived, `*`, a parenthesised note) in a `<key>_mark`
+ * column beside it, present when some row has one.
+ */
 export function renderCsv(t: ResultTable): string {
-  return stringify([t.columns.map((c) => c.header), ...t.rows.map((r) => t.columns.map((c) => text(r[c.key])))]);
+  const header: string[] = [];
+  const getters: ((r: Record<string, Cell>) => string)[] = [];
+  for (const c of t.columns) {
+    const name = c.csv ?? c.key;
+    if (!c.numeric) {
+      header.push(name);
+      getters.push((r) => text(r[c.key]));
+      continue;
+    }
+    header.push(name);
+    getters.push((r) => splitNumber(r[c.key]).value);
+    if (t.rows.some((r) => splitNumber(r[c.key]).mark)) {
+      header.push(`${name}_mark`);
+      getters.push((r) => splitNumber(r[c.key]).mark);
+    }
+  }
+  return stringify([header, ...t.rows.map((r) => getters.map((g) => g(r)))]);
 }

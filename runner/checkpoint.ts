@@ -40,6 +40,23 @@ export function saveCheckpoint<J>(
   for (const f of fs.readdirSync(dir)) if (/^ckpt-\d+\.safetensors$/.test(f) && f !== file) fs.rmSync(path.join(dir, f));
 }
 
+/** The index's fields, checked before any is used: an iteration, a tensor file inside the run folder, scalars. */
+function checkIndex(metaFile: string, meta: unknown): asserts meta is CheckpointMeta<unknown> {
+  const m = meta as Partial<CheckpointMeta<unknown>> | null;
+  const problems: string[] = [];
+  if (typeof m !== 'object' || m === null) problems.push('not a JSON object');
+  else {
+    if (!Number.isInteger(m.iter) || (m.iter as number) < 0) problems.push(`iter: ${JSON.stringify(m.iter)} is not an iteration count`);
+    if (typeof m.file !== 'string') problems.push(`file: ${JSON.stringify(m.file)} is not a file name`);
+    else if (!/^ckpt-\d+\.safetensors$/.test(m.file)) {
+      problems.push(`file: '${m.file}' is not a checkpoint of this folder (ckpt-N.safetensors; paths elsewhere are refused)`);
+    }
+    if (typeof m.scalars !== 'object' || m.scalars === null) problems.push('scalars: missing');
+  }
+  if (problems.length)
+    throw new Error(`${metaFile}: bad checkpoint index: ${problems.join('; ')}; delete it (or the run folder) to start over`);
+}
+
 /** Restores modules and parts from the latest checkpoint in `dir`; undefined when there is none. */
 export function loadCheckpoint<J>(
   dir: string,
@@ -54,7 +71,13 @@ export function loadCheckpoint<J>(
   } catch (err) {
     throw new Error(`${metaFile}: unreadable checkpoint index (${(err as Error).message}); delete the run folder to start over`);
   }
+  checkIndex(metaFile, meta);
   const file = path.join(dir, meta.file);
+  if (!fs.existsSync(file)) {
+    throw new Error(
+      `${metaFile}: names ${meta.file}, which is missing from the run folder; delete ${META} (or the run folder) to start over`,
+    );
+  }
   const st = readSafetensors(file);
   const get = (name: string): StTensor => {
     const t = st.tensors.get(name);
@@ -64,6 +87,9 @@ export function loadCheckpoint<J>(
   for (const [prefix, m] of Object.entries(modules)) {
     for (const e of m.torchEntries()) {
       const t = get(`${prefix}.${e.name}`);
+      if (e.dtype === 'I64' && !(t.data instanceof BigInt64Array)) {
+        throw new Error(`${file}: tensor '${prefix}.${e.name}' is a counter and must be I64, not ${t.dtype}`);
+      }
       e.write(e.dtype === 'I64' ? (t.data as BigInt64Array) : toFloat32(t, e.name, file));
     }
   }

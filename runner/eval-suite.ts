@@ -64,6 +64,7 @@ async function cellBackbone(
   const r = await pretrain(config, {
     runDir,
     registry: reg,
+    allowEngineMix: o.allowEngineMix,
     onProgress: o.quiet
       ? undefined
       : (p) => {

@@ -5,6 +5,7 @@
  * writes the suite's tables (Markdown, CSV, JSON), curves (SVG) and HTML page under the results
  * folder, unstable cells flagged (report/instability-notes.ts).
  */
+import { checkEngine, recordedEngine } from './engine-check.ts';
 import { LOCK_FILE, lockOwner } from '../core/run-lock.ts';
 import path from 'node:path';
 import type { Suite, SuiteCell } from '../suites/schema.ts';
@@ -33,6 +34,8 @@ export interface SuiteRunOptions {
   dataRoot?: string;
   log?: (line: string) => void;
   quiet?: boolean;
+  /** Reuse cells finished or checkpointed on another engine (runner/engine-check.ts). */
+  allowEngineMix?: boolean;
 }
 
 function slug(s: string): string {
@@ -119,11 +122,13 @@ export async function runPretrainSuite(
   const results: (ProbedResult | undefined)[] = cells.map(() => undefined);
   // cells another process is training (its lock on the run folder): the others first, then wait for these
   const busy: number[] = [];
+  const progress = suiteProgress(suite, o.preset, cells, log);
   for (const [i, rc] of cells.entries()) {
     const cached = readResult(rc.runDir);
     if (cached) {
+      checkEngine(`cell '${rc.cell.id}' (${rc.runDir}), finished earlier,`, recordedEngine(cached), o.allowEngineMix);
       log(`[${suite.name}/${o.preset}] ${rc.cell.id}: finished earlier (${rc.runDir}), skipped`);
-      results[i] = await withProbe(suite, rc, cached, o);
+      results[i] = progress.finished(i, await withProbe(suite, rc, cached, o), false);
       continue;
     }
     const owner = lockOwner(rc.runDir);
@@ -135,7 +140,7 @@ export async function runPretrainSuite(
       busy.push(i);
       continue;
     }
-    results[i] = await trainAndProbe(suite, rc, o, log);
+    results[i] = progress.finished(i, await trainAndProbe(suite, rc, o, log, progress.label(i)), true);
   }
   for (const i of busy) {
     const rc = cells[i];
@@ -144,7 +149,11 @@ export async function runPretrainSuite(
     const cached = readResult(rc.runDir);
     if (cached) log(`[${suite.name}/${o.preset}] ${rc.cell.id}: finished by the other process`);
     // the other process stopped without finishing: resume the cell here from its checkpoint
-    results[i] = cached ? await withProbe(suite, rc, cached, o) : await trainAndProbe(suite, rc, o, log);
+    results[i] = progress.finished(
+      i,
+      cached ? await withProbe(suite, rc, cached, o) : await trainAndProbe(suite, rc, o, log, progress.label(i)),
+      !cached,
+    );
   }
   const stored = (results as ProbedResult[]).map((r, i) => ({
     id: cells[i].cell.id,
@@ -156,7 +165,13 @@ export async function runPretrainSuite(
 }
 
 /** Pre-trains one cell (resuming it) and probes it; a cell another process took meanwhile is waited for. */
-async function trainAndProbe(suite: Suite, rc: ResolvedCell, o: SuiteRunOptions, log: (l: string) => void): Promise<ProbedResult> {
+async function trainAndProbe(
+  suite: Suite,
+  rc: ResolvedCell,
+  o: SuiteRunOptions,
+  log: (l: string) => void,
+  label: string,
+): Promise<ProbedResult> {
   log(
     `[${suite.name}/${o.preset}] ${rc.cell.id}: ${rc.config.backbone.name} on ${rc.config.data.dataset}, config ${rc.hash} -> ` +
       `${rc.runDir}`,
@@ -167,13 +182,48 @@ async function trainAndProbe(suite: Suite, rc: ResolvedCell, o: SuiteRunOptions,
     registry: o.registry,
     // taken by another process after the check: wait for it rather than fail
     lockWaitMs: Number.POSITIVE_INFINITY,
+    allowEngineMix: o.allowEngineMix,
     onProgress: o.quiet
       ? undefined
       : (p) => {
-          bar ??= new Progress({ total: p.totalIters, label: `${suite.name} ${o.preset} ${rc.cell.id}`, startAt: p.startIter });
+          bar ??= new Progress({ total: p.totalIters, label, startAt: p.startIter });
           bar.update(p.iter, { loss: p.loss, lr: p.lr, ...(p.knn === undefined ? {} : { knn: `${pct(p.knn)}%` }) });
         },
   });
   bar?.done();
   return await withProbe(suite, rc, r, o);
+}
+
+const clock = (s: number) => {
+  const m = Math.round(s / 60);
+  return m >= 60 ? `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min` : `${m} min`;
+};
+
+/**
+ * The suite's progress: `cell k/N` on each cell's bar, and a line per finished cell with its numbers
+ * and the suite's ETA (the mean training time of the cells trained so far, times the cells left).
+ */
+function suiteProgress(suite: Suite, preset: string, cells: ResolvedCell[], log: (l: string) => void) {
+  const n = cells.length;
+  let done = 0;
+  let trained = 0;
+  let trainedSeconds = 0;
+  return {
+    label: (i: number) => `${suite.name} ${preset} cell ${i + 1}/${n} ${cells[i].cell.id}`,
+    finished(i: number, r: ProbedResult, trainedNow: boolean): ProbedResult {
+      done++;
+      if (trainedNow) {
+        trained++;
+        trainedSeconds += r.wallSeconds;
+      }
+      const left = n - done;
+      const eta = left && trained ? `; ETA ~${clock((trainedSeconds / trained) * left)} for the ${left} left` : '';
+      const probe = r.probe ? `probe ${pct(r.probe.top1)}%, ` : '';
+      log(
+        `[${suite.name}/${preset}] cell ${i + 1}/${n} ${cells[i].cell.id}: ${r.flags.diverged ? 'diverged, ' : ''}${probe}kNN ${pct(r.final.knn)}%, ` +
+          `${r.wallSeconds.toFixed(0)} s of training${trainedNow ? '' : ' (earlier)'}; suite ${done}/${n} done${eta}`,
+      );
+      return r;
+    },
+  };
 }

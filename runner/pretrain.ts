@@ -8,6 +8,12 @@
  * backbone's first, middle and last layers (evaluators/grad-monitor.ts); at the end the instability
  * detectors (evaluators/instability.ts) run on the kNN and gradient curves.
  */
+import { backboneEstimate, checkMemory, imageBytes } from './memory-check.ts';
+import { recomputeEnabled } from '../engine/ops/checkpoint.ts';
+import { checkEngine, currentEngine, recordedEngine } from './engine-check.ts';
+import { provenance } from '../core/provenance.ts';
+import { MetricsLog } from './training/metrics-log.ts';
+import { momentumAt, type MomentumSchedule } from '../frameworks/momentum.ts';
 import { lockRunDir, removeStaleTempFiles, RunLockedError, type RunLock } from '../core/run-lock.ts';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,6 +51,8 @@ export interface PretrainOptions {
   /** The cell's run folder (checkpoints, result.json, weights). */
   runDir: string;
   registry: Registry;
+  /** Reuse a result or checkpoint made on another engine (backend, native kernels, sslbench version). */
+  allowEngineMix?: boolean;
   /** How long to wait for another process's lock on the run folder before RunLockedError (default 0). */
   lockWaitMs?: number;
   onProgress?: (p: ProgressInfo) => void;
@@ -70,7 +78,10 @@ function iterRng(seed: number, iter: number): Rng {
  */
 export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
   const done = readResult(opts.runDir);
-  if (done) return done;
+  if (done) {
+    checkEngine(`${opts.runDir}: this finished cell`, recordedEngine(done), opts.allowEngineMix);
+    return done;
+  }
   const lock = await lockWaiting(opts.runDir, opts.lockWaitMs ?? 0);
   try {
     // another process may have finished the cell between the check above and the lock
@@ -96,7 +107,21 @@ async function lockWaiting(dir: string, waitMs: number): Promise<RunLock> {
   }
 }
 
+/** Refuses a config whose views and activations cannot fit, before any allocation (runner/memory-check.ts). */
+function checkTrainMemory(c: PretrainConfig, reg: Registry): void {
+  const views = 2 * c.optimizer.batch;
+  const family = reg.backbone(c.backbone.name);
+  const opts = { ...c.backbone, imageSize: c.data.viewSize };
+  const model = backboneEstimate(family, c.backbone.name, opts, views, !recomputeEnabled());
+  const images = imageBytes(views, c.data.viewSize) * 2; // the two views and the augmentation's working copy
+  checkMemory(`config: ${views} views of ${c.data.viewSize} px (optimizer.batch ${c.optimizer.batch}, data.viewSize ${c.data.viewSize})`, {
+    bytes: images + model.bytes,
+    parts: [`views: ${(images / 1024 ** 3).toFixed(2)} GiB`, ...model.parts],
+  });
+}
+
 async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
+  checkTrainMemory(c, opts.registry);
   const hash = configHash(c);
   fs.mkdirSync(opts.runDir, { recursive: true });
   writeFileAtomic(path.join(opts.runDir, 'config.json'), `${JSON.stringify({ hash, config: c }, null, 2)}\n`);
@@ -145,10 +170,23 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   const meta = loadCheckpoint<RunState>(opts.runDir, fw.modules(), parts);
   if (meta) {
     run = meta.json;
+    checkEngine(`${opts.runDir}: its checkpoint (iteration ${meta.iter})`, run.engine, opts.allowEngineMix);
+    if (meta.iter > totalIters) {
+      throw new Error(
+        `${path.join(opts.runDir, 'checkpoint.json')}: checkpoint at iteration ${meta.iter}, but this run has ${totalIters}; ` +
+          'it belongs to another config: delete it (or the run folder) to start over',
+      );
+    }
     run.curves.grad ??= {}; // a checkpoint written before gradients were recorded
     startIter = meta.iter;
   } else {
-    run = { curves: { loss: [], knn: [], lr: [], grad: {} }, knnRandomInit: knnEval(fw), trainSeconds: 0, diverged: false };
+    run = {
+      curves: { loss: [], knn: [], lr: [], grad: {} },
+      knnRandomInit: knnEval(fw),
+      trainSeconds: 0,
+      diverged: false,
+      engine: currentEngine(),
+    };
   }
 
   const step = new TrainStep(fw, optimizer);
@@ -183,6 +221,7 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
       divergenceStop,
       knnMonitor,
       progressReporter(opts.onProgress, knnMonitor),
+      new MetricsLog(opts.runDir, startIter, c.optimizer.batch, momentumOf(c, totalIters)),
       new CheckpointCallback(opts.runDir, c.checkpointEvery, () => fw.modules(), parts),
       crashAfter(opts.crashAfterIter),
     ],
@@ -199,6 +238,15 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
     hash,
     config: c,
     backend: { name: b?.name ?? tf.getBackend(), gpu: b?.gpu ?? false, versions: b?.versions ?? {} },
+    provenance: provenance(
+      {
+        name: b?.name ?? tf.getBackend(),
+        gpu: b?.gpu ?? false,
+        versions: b?.versions ?? {},
+        native: b?.native ?? { kernels: [], threads: 0 },
+      },
+      { seed: c.seed, wallSeconds: run.trainSeconds },
+    ),
     iterations: run.diverged ? (run.divergedAt ?? 0) + 1 : totalIters,
     epochs: o.epochs,
     trainImages: train.count,
@@ -221,6 +269,14 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   optimizer.dispose();
   monitor?.dispose();
   return result;
+}
+
+/** The momentum encoder's m per iteration, for frameworks with one (their config has m0 and a schedule). */
+function momentumOf(c: PretrainConfig, totalIters: number): ((iter: number) => number) | undefined {
+  const f = c.framework as { m0?: number; momentumSchedule?: MomentumSchedule };
+  if (typeof f.m0 !== 'number') return undefined;
+  const m0 = f.m0;
+  return (iter) => momentumAt(iter, totalIters, m0, f.momentumSchedule ?? 'cosine');
 }
 
 function firstN(set: ImageSet, n: number): ImageSet {

@@ -227,7 +227,8 @@ export function checkPretrainConfig(
     try {
       parsePluginConfig(schema, ownFields(c[section], common), section);
     } catch (err) {
-      throw new Error(`${source}: invalid config:\n  ${(err as Error).message} (${section} ${c[section].name})`);
+      const also = common.length ? `; fields of every ${section}: ${common.filter((f) => f !== 'name').join(', ')}` : '';
+      throw new Error(`${source}: invalid config:\n  ${(err as Error).message} (${section} ${c[section].name}${also})`);
     }
   }
 }

@@ -33,8 +33,13 @@ describe('bench CLI', () => {
     assert.match(md2, /630,764,800/);
     const csv3 = fs.readFileSync(path.join(dir, 'table3.csv'), 'utf8').trim().split('\n');
     assert.equal(csv3.length, 6);
-    assert.match(csv3[2], /^ViT-B\/16,17\.5,17\.56,/);
-    assert.match(csv3[5], /^R-50,4\.1 \(torchvision\),4\.09,/);
+    // CSV for machines: snake_case headers, plain numbers, marks in their own column
+    assert.match(csv3[0], /^model,paper_flops_g,paper_flops_g_mark,flops_g,/);
+    assert.match(csv3[2], /^ViT-B\/16,17\.5,,17\.56,/);
+    assert.match(csv3[5], /^R-50,4\.1,torchvision,4\.09,/);
+    const csv2 = fs.readFileSync(path.join(dir, 'table2.csv'), 'utf8');
+    assert.match(csv2, /^model,backbone,blocks,dim,heads,mlp,paper_params_m,params,params_m,params_head_m\n/);
+    assert.match(csv2, /\nViT-Huge,vit-h\/14,32,1280,16,5120,632,630764800,630\.8,632\n/);
   });
 
   it('run smoke pre-trains, writes table + curves + weights, and skips the finished cell the second time', () => {

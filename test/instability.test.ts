@@ -291,7 +291,7 @@ describe('gradient spikes', () => {
 });
 
 describe('first-layer vs last-layer spike ordering', () => {
-  it('pairs each first-layer spike with the nearest last-layer spike per layer; signed lags; unmatched counted', () => {
+  it('pairs each first-layer spike with the nearest last-layer spike per layer; signed lags; unmatched spikes counted as events', () => {
     const first = 'first: patch_embed.proj.weight',
       qkv = 'last: blocks.5.attn.qkv.weight',
       fc2 = 'last: blocks.5.mlp.fc2.weight',
@@ -320,11 +320,14 @@ describe('first-layer vs last-layer spike ordering', () => {
       ],
     );
     assert.deepEqual(o.lags, [12, -5, 10]);
-    assert.deepEqual([o.leadsCount, o.lagsCount, o.sameCount, o.unmatched], [2, 1, 0, 1]);
+    // both first-layer spikes have a last-layer spike near (qkv has none near 300: no event left unmatched)
+    assert.deepEqual([o.leadsCount, o.lagsCount, o.sameCount, o.unmatched], [2, 1, 0, 0]);
     // a narrower window leaves only the 5- and 10-iteration pairs
     const narrow = spikeOrdering(s.spikes, [first], [qkv, fc2], 10);
     assert.deepEqual(narrow.lags, [-5, 10]);
-    assert.equal(narrow.unmatched, 2);
+    assert.equal(narrow.unmatched, 0);
+    // a 3-iteration window matches nothing: two events unmatched (not four spike-layer combinations)
+    assert.equal(spikeOrdering(s.spikes, [first], [qkv, fc2], 3).unmatched, 2);
   });
 });
 

@@ -4,6 +4,7 @@
  * re-rendering from stored results (identical bytes run after run and to what `bench run` wrote)
  * for pre-training (list and matrix + scatter), evaluation and counting suites.
  */
+import { layoutPlot, renderLinePlot, titleLines } from '../report/svg-plot.ts';
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -174,6 +175,58 @@ describe('figures', () => {
     assert.equal(knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, cells).svg, f.svg, 'deterministic');
     const plain = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, cells.slice(0, 2));
     assert.ok(!plain.svg.includes('class="markers"') && !plain.caption.includes('Triangles'), 'no markers without events');
+    // the random-init baseline: one dashed line per distinct value, naming the cells when they differ
+    const base = (c: FigureCell, v: number): FigureCell => ({
+      ...c,
+      result: { ...c.result, final: { ...c.result.final, knnRandomInit: v } },
+    });
+    const same = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, [base(cells[0], 0.2), base(cells[1], 0.2)]);
+    assert.equal((same.svg.match(/<g class="hline">/g) ?? []).length, 1);
+    assert.match(same.svg, />random init 20\.0%</);
+    assert.match(same.caption, /random init/);
+    const two = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, [base(cells[0], 0.2), base(cells[1], 0.25)]);
+    assert.match(two.svg, />random init 20\.0% \(lr 1\.5e-4\)</);
+    assert.match(two.svg, />random init 25\.0% \(lr 3e-4\)</);
+  });
+
+  it('a long plot title wraps onto lines that fit the width (none is clipped)', () => {
+    const title = 'Fig. 6: frameworks with random patch projection (ViT-B/16, batch 4096, 100 epochs): kNN accuracy (tiny)';
+    const lines = titleLines(title, 640);
+    assert.ok(lines.length >= 2);
+    assert.equal(lines.join(' '), title);
+    assert.ok(
+      lines.every((l) => l.length * 8.6 <= 640 - 24),
+      lines.join(' | '),
+    );
+    const svg = renderLinePlot(
+      [
+        {
+          label: 'a',
+          points: [
+            [0, 1],
+            [1, 2],
+          ],
+        },
+      ],
+      { title, xLabel: 'x', yLabel: 'y' },
+    );
+    assert.equal((svg.match(/<tspan /g) ?? []).length, lines.length);
+    const short = renderLinePlot(
+      [
+        {
+          label: 'a',
+          points: [
+            [0, 1],
+            [1, 2],
+          ],
+        },
+      ],
+      { title: 'short', xLabel: 'x', yLabel: 'y' },
+    );
+    assert.ok(
+      layoutPlot([], { title, xLabel: 'x', yLabel: 'y' }).plot.top > layoutPlot([], { title: 'short', xLabel: 'x', yLabel: 'y' }).plot.top,
+    );
+    assert.equal((short.match(/<tspan /g) ?? []).length, 1);
   });
 
   it('gradient figure (Fig. 4) per cell with gradient curves: one line per layer, spikes marked; none without', () => {

@@ -93,7 +93,8 @@ describe('table4 suite', () => {
       t.rows.map((r) => r.row),
       ['R-50, 800-ep', 'ViT-S, 300-ep', 'ViT-B, 300-ep'],
     );
-    assert.deepEqual(t.columns.map((c) => c.key).slice(2, 8), [
+    assert.deepEqual(t.columns.map((c) => c.key).slice(2, 9), [
+      'knn_init',
       'moco-v3',
       'moco-v3_knn',
       'moco-v3_paper',
@@ -101,10 +102,12 @@ describe('table4 suite', () => {
       'simclr_knn',
       'simclr_paper',
     ]);
-    assert.equal(t.columns[2].header, 'MoCo v3 linear (%)');
+    assert.equal(t.columns[2].header, 'kNN random init (%)');
+    assert.equal(t.columns[3].header, 'MoCo v3 linear (%)');
     assert.equal(t.rows[0]['moco-v3'], '70.0');
     assert.equal(t.rows[0]['moco-v3_knn'], '50.0');
     assert.equal(t.rows[0]['moco-v3_paper'], 73.8);
+    assert.equal(t.rows[0].knn_init, '10.0', 'the row backbone at its random init');
     assert.equal(t.rows[1].simclr, '75.0');
     assert.equal(t.rows[1].simclr_knn, '55.0');
     assert.match(t.notes![0], /^measured: the linear probe: .*50 epochs.*fashion-mnist.*kNN beside it: weighted kNN \(k 200, T 0.07\)/);

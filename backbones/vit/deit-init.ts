@@ -24,7 +24,6 @@ import { tf } from '../../engine/tf.ts';
 import type { Param } from '../../engine/module.ts';
 import type { Linear } from '../../engine/layers/linear.ts';
 import type { Rng } from '../../engine/rng.ts';
-import type { VisionTransformer } from './vit.ts';
 
 /** timm's trunc_normal_(tensor, mean=0, std, a, b): N(0, std^2) redrawn outside [a, b] (absolute bounds, default +-2). */
 export function timmTruncNormal(n: number, std: number, rng: Rng, a = -2, b = 2): Float32Array {
@@ -60,7 +59,18 @@ function initLinear(l: Linear, rng: Rng): void {
  * order: patch projection, [CLS], position embedding, then each block's qkv, proj, fc1, fc2.
  * Norm layers already hold weight 1, bias 0.
  */
-export function deitInit(vit: VisionTransformer, rng: Rng): void {
+/** What deitInit touches of a ViT (structurally: vit.ts's VisionTransformer is one, without this file importing it). */
+export interface DeitInitTarget {
+  readonly patchEmbed: { readonly proj: Linear };
+  readonly clsToken?: Param;
+  readonly posEmbed?: Param;
+  readonly blocks: readonly {
+    readonly attn: { readonly qkv: Linear; readonly proj: Linear };
+    readonly mlp: { readonly fc1: Linear; readonly fc2: Linear };
+  }[];
+}
+
+export function deitInit(vit: DeitInitTarget, rng: Rng): void {
   const proj = vit.patchEmbed.proj;
   const fanIn = proj.inFeatures;
   assign(proj.weight, torchDefaultUniform(proj.weight.size, fanIn, rng));

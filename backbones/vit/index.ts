@@ -29,6 +29,15 @@ export function vitFamily(family: string): BackboneFamily {
       checkFamily(family, name);
       return vitMacs(vitConfig(name, opts));
     },
+    activationBytes(name: string, opts: BackboneOptions, batch: number, training: boolean) {
+      checkFamily(family, name);
+      const c = vitConfig(name, opts);
+      const t = (c.imageSize / c.patchSize) ** 2 + 1;
+      // one block: its input, q / k / v, the attention scores and their softmax, the MLP's hidden layer
+      const block = batch * (t * c.dim * 5 + 2 * c.heads * t * t + t * c.dim * c.mlpRatio) * 4;
+      // eval: one block's worth at a time; training: backward keeps every block's
+      return training ? block * c.depth : block;
+    },
     describe(name: string, opts: BackboneOptions = {}) {
       checkFamily(family, name);
       const c = vitConfig(name, opts);

@@ -2,6 +2,7 @@
  * `bench embed`: run a backbone in eval mode on an NCHW float32 tensor `images` from a safetensors
  * file and write its features as `features` [B, D].
  */
+import { backboneEstimate, checkMemory, imageBytes } from '../../runner/memory-check.ts';
 import { Command } from 'commander';
 import { Registry } from '../../container/container.ts';
 import { readSafetensors, toFloat32, writeSafetensors } from '../../engine/safetensors.ts';
@@ -20,6 +21,8 @@ import {
 interface EmbedFlags extends BackboneFlags, EngineFlags {
   backbone: string;
   weights?: string;
+  prefix?: string;
+  ignoreHead?: boolean;
   input: string;
   out: string;
   seed: number;
@@ -33,6 +36,8 @@ export function embedCommand(): Command {
         .description('write backbone features of the NCHW images in a safetensors file')
         .requiredOption('--backbone <name>', 'backbone, e.g. vit-s/16')
         .option('--weights <file>', 'backbone weights (.safetensors, timm names); default: seeded random init')
+        .option('--prefix <prefix>', "with --weights: the tensors' name prefix to strip, e.g. module.base_encoder. (official MoCo v3)")
+        .option('--ignore-head', 'with --weights: leave out the classifier head (head.* / fc.*) of a timm or torchvision checkpoint')
         .requiredOption('--input <file>', "safetensors file with a float32 tensor 'images' [B, 3, H, W]")
         .requiredOption('--out <file>', "output safetensors file; gets 'features' [B, D]")
         .option('--seed <n>', 'seed of the random init when no --weights', intOption('--seed'), 0)
@@ -49,8 +54,16 @@ export function embedCommand(): Command {
     const [b, c, h, w] = t.shape;
     const data = toFloat32(t, 'images', o.input);
     const family = new Registry().backbone(o.backbone);
-    const model = family.build(o.backbone, { ...backboneOptionsFrom(o), imageSize: h }, o.seed);
-    if (o.weights) loadWeights(model, o.weights);
+    const buildOpts = { ...backboneOptionsFrom(o), imageSize: h };
+    const per0 = Math.min(o.batch, b);
+    const act = backboneEstimate(family, o.backbone, buildOpts, per0, false);
+    checkMemory(`bench embed: ${o.backbone} on ${per0} image(s) of ${h}x${w} per pass (--batch ${o.batch})`, {
+      bytes: imageBytes(per0, h) * 2 + act.bytes,
+      parts: [`input: ${((imageBytes(per0, h) * 2) / 1024 ** 3).toFixed(2)} GiB`, ...act.parts],
+    });
+    const model = family.build(o.backbone, buildOpts, o.seed);
+    if (!o.weights && (o.prefix || o.ignoreHead)) throw new Error('--prefix and --ignore-head apply to --weights: give the weights file');
+    if (o.weights) loadWeights(model, o.weights, { prefix: o.prefix, ignoreHead: o.ignoreHead });
     const out = new Float32Array(b * model.outDim);
     const per = c * h * w;
     for (let i = 0; i < b; i += o.batch) {
@@ -61,6 +74,16 @@ export function embedCommand(): Command {
       });
       out.set(feats.dataSync(), i * model.outDim);
       feats.dispose();
+    }
+    const nonFinite: number[] = [];
+    for (let i = 0; i < b; i++) {
+      if (!out.subarray(i * model.outDim, (i + 1) * model.outDim).every(Number.isFinite)) nonFinite.push(i);
+    }
+    if (nonFinite.length) {
+      console.error(
+        `warning: ${nonFinite.length} of ${b} feature rows hold NaN or infinite values (images ${nonFinite.slice(0, 10).join(', ')}` +
+          `${nonFinite.length > 10 ? ', ...' : ''}): check the input's values (NCHW float32, normalised) and the weights`,
+      );
     }
     writeSafetensors(o.out, new Map([['features', { dtype: 'F32', shape: [b, model.outDim], data: out }]]), {
       backbone: o.backbone,

@@ -11,6 +11,7 @@ import { loadSuite } from '../../suites/index.ts';
 import { PRESETS } from '../../recipes/presets.ts';
 import { renderCsv, renderMarkdown } from '../../report/table.ts';
 import { rerenderSuite } from '../../report/rerender.ts';
+import { plotRunMetrics } from '../../report/run-metrics.ts';
 
 const FORMATS = ['md', 'csv', 'json', 'html'] as const;
 
@@ -18,19 +19,27 @@ interface ReportFlags {
   preset?: string;
   results: string;
   format: (typeof FORMATS)[number];
+  run?: string;
 }
 
 export function reportCommand(): Command {
   return new Command('report')
     .description("re-render a suite's tables, figures and HTML page from its stored results (nothing is run)")
-    .argument('<suite>', 'suite name (see `bench list`) or path to a suite file')
-    .option('--preset <name>', `size preset the results are for: ${PRESETS.join(' | ')} (default: the suite's own)`)
+    .argument('[suite]', 'suite name (see `bench list`) or path to a suite file')
+    .addOption(new Option('--preset <name>', "size preset the results are for (default: the suite's own)").choices(PRESETS))
+    .option('--run <dir>', "instead of a suite: plot one run folder's metrics.jsonl (loss, kNN, lr), also while it trains")
     .option('--results <dir>', 'folder holding the stored results (rewritten in place)', 'results')
     .addOption(new Option('--format <fmt>', 'format of the table printed on stdout').choices(FORMATS).default('md'))
-    .action(async (name: string, o: ReportFlags) => {
+    .action(async (name: string | undefined, o: ReportFlags) => {
+      if (o.run) {
+        if (name) throw new Error(`--run ${o.run}: plots one run folder; give either a suite or --run, not both`);
+        const r = plotRunMetrics(path.resolve(o.run));
+        console.log(r.summary);
+        console.error(`wrote ${r.files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+        return;
+      }
+      if (!name) throw new Error('bench report: give a suite name (see `bench list`) or --run DIR');
       const suite = loadSuite(name);
-      if (o.preset !== undefined && !PRESETS.includes(o.preset))
-        throw new Error(`--preset: unknown preset '${o.preset}'; known presets: ${PRESETS.join(', ')}`);
       const r = rerenderSuite(suite, { preset: o.preset, resultsDir: path.resolve(o.results), registry: await commandRegistry() });
       const out =
         o.format === 'csv'

@@ -1,5 +1,7 @@
 /** `bench run SUITE`: run a suite, print its table and write it (tables, figures, HTML page) under the results folder. */
 import { Command, Option } from 'commander';
+import { collectSet, mergeOverrides, type Overrides } from '../set-overrides.ts';
+import { planSuite } from '../../runner/suite-plan.ts';
 import path from 'node:path';
 import { loadSuite } from '../../suites/index.ts';
 import { writeCountOutputs } from '../../report/count-tables.ts';
@@ -21,6 +23,10 @@ interface RunFlags extends EngineFlags {
   queueName: string;
   attempts: number;
   queueTimeout: number;
+  set?: Overrides;
+  printConfig?: boolean;
+  allowEngineMix?: boolean;
+  dryRun?: boolean;
   plugin: string[];
 }
 
@@ -46,6 +52,15 @@ export function runCommand(): Command {
       )
       .option('--queue-name <name>', 'queue name', DEFAULT_QUEUE_NAME)
       .option(...PLUGIN_FLAG)
+      .option(
+        '--set <path=value>',
+        "override a field of every cell's config after its preset (repeatable; e.g. --set optimizer.batch=128 --set seed=1); " +
+          "checked by the suites' schema",
+        collectSet,
+      )
+      .option('--allow-engine-mix', 'reuse cells finished or checkpointed on another backend / kernels / sslbench version')
+      .option('--print-config', "print every cell's resolved config (JSON) and its hash, then stop")
+      .option('--dry-run', 'list the cells, their config hashes, run folders and state (finished, resumable, new), then stop')
       .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', intOption('--attempts', 1), 2)
       .option(
         '--queue-timeout <seconds>',
@@ -71,6 +86,9 @@ export function runCommand(): Command {
         'attempts',
         'queueName',
         'queueTimeout',
+        'set',
+        'printConfig',
+        'dryRun',
       ]
         .filter((k) => cmd.getOptionValueSource(k) === 'cli')
         .map((k) => `--${k === 'native' ? 'no-native' : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
@@ -86,6 +104,24 @@ export function runCommand(): Command {
       return;
     }
     const preset = o.preset ?? suite.preset ?? 'tiny';
+    const overrides = mergeOverrides(o.set ?? {}, o.data ? { data: { path: path.resolve(o.data) } } : {});
+    if (o.printConfig || o.dryRun) {
+      const cells = planSuite(suite, { preset, runsDir: path.resolve(o.runs), overrides, registry });
+      if (o.printConfig)
+        console.log(
+          JSON.stringify(
+            cells.map(({ id, hash, config }) => ({ id, hash, config })),
+            null,
+            2,
+          ),
+        );
+      if (o.dryRun) {
+        console.log(`${suite.name} at preset ${preset}: ${cells.length} cell(s), run store ${path.resolve(o.runs)}`);
+        for (const c of cells)
+          console.log(`  ${c.id.padEnd(24)} ${c.hash}  ${c.state.padEnd(22)} ${path.relative(process.cwd(), c.runDir)}`);
+      }
+      return;
+    }
     // the folders are checked before any training: a week of GPU time must not end in EROFS
     writableDir('--results', o.results);
     writableDir('--runs', o.runs);
@@ -97,7 +133,7 @@ export function runCommand(): Command {
         resultsDir: path.resolve(o.results),
         runsDir: path.resolve(o.runs),
         registry,
-        overrides: o.data ? { data: { path: path.resolve(o.data) } } : undefined,
+        overrides,
         url: o.queue,
         queueName: o.queueName,
         attempts: o.attempts,
@@ -118,9 +154,10 @@ export function runCommand(): Command {
       resultsDir: path.resolve(o.results),
       runsDir: path.resolve(o.runs),
       registry,
-      overrides: o.data ? { data: { path: path.resolve(o.data) } } : undefined,
+      overrides,
       dataRoot: o.dataRoot ? path.resolve(o.dataRoot) : undefined,
       quiet: o.quiet,
+      allowEngineMix: o.allowEngineMix,
     };
     const { table, files } = suite.kind === 'pretrain' ? await runPretrainSuite(suite, runOpts) : await runEvalSuite(suite, runOpts);
     console.log(renderTerminal(table));

@@ -16,6 +16,11 @@ export function setRecompute(on: boolean): void {
   enabled = on;
 }
 
+/** Whether --recompute is on (blocks keep only their input for backward). */
+export function recomputeEnabled(): boolean {
+  return enabled;
+}
+
 /** True while a checkpointed function is being run again for its gradient. */
 export function isRecomputing(): boolean {
   return recomputing;

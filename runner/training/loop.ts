@@ -3,6 +3,7 @@
  * (curves, divergence, kNN monitor, progress, checkpoints: runner/training/callbacks.ts); what to
  * build, resume and report around it is runner/pretrain.ts.
  */
+import type { EngineId } from '../../core/provenance.ts';
 import type { tf } from '../../engine/tf.ts';
 import type { Curves } from '../../core/results.ts';
 
@@ -13,6 +14,8 @@ export interface RunState {
   trainSeconds: number;
   diverged: boolean;
   divergedAt?: number;
+  /** The engine the run started on; a resume on another is refused (runner/engine-check.ts). */
+  engine?: EngineId;
 }
 
 /** One finished training step, as the callbacks see it. */

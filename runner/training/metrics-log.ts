@@ -9,21 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StepEvent, TrainCallback, LoopState } from './loop.ts';
+import { METRICS_CSV, METRICS_JSONL, type MetricsRow, readMetrics } from '../../core/metrics.ts';
 
-export const METRICS_JSONL = 'metrics.jsonl';
-export const METRICS_CSV = 'metrics.csv';
-
-export interface MetricsRow {
-  iter: number;
-  epoch: number;
-  loss: number;
-  lr: number;
-  momentum?: number;
-  knn?: number;
-  images_per_s: number;
-  wall_s: number;
-  grad?: Record<string, number>;
-}
+export { METRICS_CSV, METRICS_JSONL, type MetricsRow, readMetrics };
 
 const num = (x: number | undefined) => (x === undefined ? '' : String(x));
 
@@ -37,23 +25,6 @@ function truncateAfter(file: string, maxIter: number, iterOf: (line: string) => 
     return it === undefined ? i === 0 : it <= maxIter;
   });
   fs.writeFileSync(file, kept.length ? `${kept.join('\n')}\n` : '');
-}
-
-/** Reads a run's metrics.jsonl (what has been written so far). */
-export function readMetrics(runDir: string): MetricsRow[] {
-  const file = path.join(runDir, METRICS_JSONL);
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as MetricsRow];
-      } catch {
-        return []; // a line being written right now
-      }
-    });
 }
 
 export class MetricsLog implements TrainCallback {

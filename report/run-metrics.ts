@@ -1,0 +1,45 @@
+/**
+ * Plots of one run from its metrics.jsonl, readable while it trains (`bench report --run DIR`):
+ * loss, kNN monitor and lr against the iteration, written as SVG beside the metrics.
+ */
+import path from 'node:path';
+import { readMetrics } from '../core/metrics.ts';
+import { renderLinePlot } from './svg-plot.ts';
+import { writeFileSet } from '../core/file-set.ts';
+
+export interface RunPlots {
+  files: string[];
+  summary: string;
+}
+
+export function plotRunMetrics(runDir: string): RunPlots {
+  const rows = readMetrics(runDir);
+  if (!rows.length)
+    throw new Error(`${path.join(runDir, 'metrics.jsonl')}: no metrics yet (is this a run folder, and has its first step run?)`);
+  const name = path.basename(runDir);
+  const plot = (key: 'loss' | 'knn' | 'lr', yLabel: string, scale = 1) => {
+    const points = rows.filter((r) => r[key] !== undefined).map((r) => [r.iter, (r[key] as number) * scale] as [number, number]);
+    return renderLinePlot([{ label: name, points }], {
+      title: `${name}: ${yLabel} (${rows.length} iterations so far)`,
+      xLabel: 'iteration',
+      yLabel,
+    });
+  };
+  const files = [
+    { file: path.join(runDir, 'metrics-loss.svg'), data: plot('loss', 'training loss') },
+    { file: path.join(runDir, 'metrics-lr.svg'), data: plot('lr', 'learning rate') },
+  ];
+  if (rows.some((r) => r.knn !== undefined))
+    files.push({ file: path.join(runDir, 'metrics-knn.svg'), data: plot('knn', 'kNN monitor top-1 (%)', 100) });
+  writeFileSet(files);
+  const last = rows[rows.length - 1];
+  const knn = rows.filter((r) => r.knn !== undefined).at(-1)?.knn;
+  const recent = rows.slice(-20);
+  const ips = recent.reduce((a, r) => a + r.images_per_s, 0) / recent.length;
+  return {
+    files: files.map((f) => f.file),
+    summary:
+      `${name}: iteration ${last.iter} (epoch ${last.epoch.toFixed(2)}), loss ${last.loss.toFixed(4)}, lr ${last.lr.toPrecision(3)}` +
+      `${knn === undefined ? '' : `, kNN ${(100 * knn).toFixed(1)}%`}, ${ips.toFixed(1)} images/s, ${last.wall_s.toFixed(0)} s of training`,
+  };
+}

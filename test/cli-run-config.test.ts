@@ -1,0 +1,143 @@
+/** `bench run` overrides and inspection (--set, --print-config, --dry-run) and the per-step metrics files. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseSet, collectSet } from '../cli/set-overrides.ts';
+import { MetricsLog, readMetrics, METRICS_CSV } from '../runner/training/metrics-log.ts';
+import type { StepEvent } from '../runner/training/loop.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-run-config-'));
+
+function bench(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('--set', () => {
+  it('parses dotted paths and JSON values; later flags win; malformed flags name themselves', () => {
+    assert.deepEqual(parseSet('optimizer.batch=128'), { optimizer: { batch: 128 } });
+    assert.deepEqual(parseSet('backbone.name=vit-s/16'), { backbone: { name: 'vit-s/16' } });
+    assert.deepEqual(parseSet('framework.m0=0.996'), { framework: { m0: 0.996 } });
+    assert.deepEqual(parseSet('monitor.bank=false'), { monitor: { bank: false } });
+    const both = collectSet('optimizer.epochs=3', collectSet('optimizer.batch=8', collectSet('optimizer.batch=4')));
+    assert.deepEqual(both, { optimizer: { batch: 8, epochs: 3 } });
+    assert.throws(() => parseSet('optimizer.batch'), /--set 'optimizer.batch': expected PATH=VALUE/);
+    assert.throws(() => parseSet('.x=1'), /expected PATH=VALUE/);
+  });
+
+  it('--print-config shows the override in every cell and a new hash; a bad field or value is an error naming it', () => {
+    const plain = JSON.parse(bench('run', 'smoke', '--print-config').out);
+    const set = JSON.parse(bench('run', 'smoke', '--print-config', '--set', 'optimizer.batch=8', '--set', 'seed=3').out);
+    assert.equal(set[0].config.optimizer.batch, 8);
+    assert.equal(set[0].config.seed, 3);
+    assert.notEqual(set[0].hash, plain[0].hash);
+    assert.deepEqual(
+      { ...set[0].config, seed: 0, optimizer: { ...set[0].config.optimizer, batch: plain[0].config.optimizer.batch } },
+      plain[0].config,
+    );
+    const unknown = bench('run', 'smoke', '--dry-run', '--set', 'optimizer.batchh=8');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /optimizer: unknown field 'batchh' .*fields of every optimizer: baseLr, weightDecay, batch/);
+    const bad = bench('run', 'smoke', '--dry-run', '--set', 'optimizer.batch=1');
+    assert.match(bad.err, /\/optimizer\/batch: must be >= 2/);
+  });
+
+  it('--dry-run lists cells, hashes, run folders and state; a run then writes metrics.jsonl / metrics.csv per step', () => {
+    const runs = path.join(tmp, 'runs');
+    const dry = bench('run', 'smoke', '--dry-run', '--runs', runs);
+    assert.equal(dry.code, 0, dry.err);
+    const hash = JSON.parse(bench('run', 'smoke', '--print-config').out)[0].hash;
+    assert.match(dry.out, new RegExp(`MoCo v3 +${hash} +new +runs/smoke/mocov3-vit-micro-4-${hash}`));
+    const run = bench('run', 'smoke', '--runs', runs, '--results', path.join(tmp, 'res'), '--quiet');
+    assert.equal(run.code, 0, run.err);
+    assert.match(bench('run', 'smoke', '--dry-run', '--runs', runs).out, new RegExp(`${hash} +finished \\(cached\\)`));
+    const runDir = path.join(runs, 'smoke', `mocov3-vit-micro-4-${hash}`);
+    const rows = readMetrics(runDir);
+    const result = JSON.parse(fs.readFileSync(path.join(runDir, 'result.json'), 'utf8'));
+    assert.equal(rows.length, result.iterations);
+    assert.deepEqual(
+      rows.map((r) => r.iter),
+      result.curves.loss.map((p: { iter: number }) => p.iter + 1),
+    );
+    assert.deepEqual(
+      rows.map((r) => r.loss),
+      result.curves.loss.map((p: { value: number }) => p.value),
+    );
+    // the kNN monitor where it was evaluated, the momentum schedule (cosine from m0), images/s
+    const knn = rows.filter((r) => r.knn !== undefined).map((r) => [r.iter, r.knn]);
+    assert.deepEqual(
+      knn,
+      result.curves.knn.map((p: { iter: number; value: number }) => [p.iter, p.value]),
+    );
+    assert.equal(rows[0].momentum, result.config.framework.m0);
+    assert.ok(rows.every((r) => r.images_per_s > 0 && Number.isFinite(r.wall_s)));
+    const csv = fs.readFileSync(path.join(runDir, METRICS_CSV), 'utf8').trim().split('\n');
+    assert.match(csv[0], /^iter,epoch,loss,lr,momentum,knn,images_per_s,wall_s,grad_/);
+    assert.equal(csv.length, rows.length + 1);
+    assert.ok(csv.slice(1).every((l) => l.split(',').length === csv[0].split(',').length));
+    // bench report --run plots the run from its metrics (also while it trains)
+    const rep = bench('report', '--run', runDir);
+    assert.equal(rep.code, 0, rep.err);
+    assert.match(rep.out, new RegExp(`iteration ${result.iterations} \\(epoch \\d\\.\\d\\d\\), loss \\d\\.\\d{4}, lr .*, kNN \\d+\\.\\d%`));
+    for (const f of ['metrics-loss.svg', 'metrics-lr.svg', 'metrics-knn.svg'])
+      assert.match(fs.readFileSync(path.join(runDir, f), 'utf8'), /<polyline/);
+    assert.match(bench('report', '--run', tmp).err, /metrics\.jsonl: no metrics yet/);
+    // the finished cell is not reused on another engine, unless asked; provenance is in result.json and under the table
+    const mix = bench('run', 'smoke', '--runs', runs, '--results', path.join(tmp, 'res-cpu'), '--backend', 'cpu', '--quiet');
+    assert.equal(mix.code, 1);
+    assert.match(
+      mix.err,
+      /finished earlier, was computed on wasm \+ native kernels, sslbench \d+\.\d+\.\d+; this run computes on cpu.*\(backend differ\).*--allow-engine-mix/,
+    );
+    const allowed = bench(
+      'run',
+      'smoke',
+      '--runs',
+      runs,
+      '--results',
+      path.join(tmp, 'res-cpu'),
+      '--backend',
+      'cpu',
+      '--quiet',
+      '--allow-engine-mix',
+    );
+    assert.equal(allowed.code, 0, allowed.err);
+    assert.equal(result.provenance.engine.backend, 'wasm');
+    assert.equal(result.provenance.seed, 0);
+    assert.match(result.provenance.command, /^bench run smoke --runs /);
+    assert.match(
+      fs.readFileSync(path.join(tmp, 'res', 'smoke-smoke.md'), 'utf8'),
+      /provenance: sslbench \d+\.\d+\.\d+.*; wasm, .*Node v\d+/,
+    );
+    assert.match(run.err, /cell 1\/1 MoCo v3: probe \d+\.\d%, kNN \d+\.\d%, \d+ s of training; suite 1\/1 done/);
+  });
+
+  it('a resumed run drops the metrics lines past its checkpoint', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'resume-'));
+    const event = (iter: number): StepEvent =>
+      ({ iter, next: iter + 1, startIter: 0, totalIters: 10, itersPerEpoch: 5, epoch: iter / 5, loss: iter, lr: 0.1 }) as StepEvent;
+    const state = { run: { curves: { loss: [], knn: [], lr: [], grad: {} } }, stop: false } as never;
+    const a = new MetricsLog(dir, 0, 16, undefined);
+    for (let i = 0; i < 7; i++) a.onStep(event(i), state);
+    // killed after 7 steps; the checkpoint is at iteration 4
+    const b = new MetricsLog(dir, 4, 16, undefined);
+    assert.deepEqual(
+      readMetrics(dir).map((r) => r.iter),
+      [1, 2, 3, 4],
+    );
+    for (let i = 4; i < 10; i++) b.onStep(event(i), state);
+    assert.deepEqual(
+      readMetrics(dir).map((r) => r.iter),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
+    const csv = fs.readFileSync(path.join(dir, METRICS_CSV), 'utf8').trim().split('\n');
+    assert.deepEqual(
+      csv.map((l) => l.split(',')[0]),
+      ['iter', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10'],
+    );
+  });
+});
