@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pidAlive } from './pid.ts';
 
 export interface FileToWrite {
   file: string;
@@ -29,15 +30,6 @@ export function describeWriteError(file: string, err: NodeJS.ErrnoException): Er
   const e = new Error(`${file}: cannot write (${err.code ? `${err.code}: ` : ''}${text})`);
   (e as NodeJS.ErrnoException).code = err.code;
   return e;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pidAlive } from './pid.ts';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -41,15 +42,6 @@ export interface LockOptions {
   staleMs?: number;
   /** How often the owner refreshes its lock (default 60 s). */
   refreshMs?: number;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readOwner(file: string): LockOwner | undefined {

@@ -9,9 +9,9 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { findFile, freePort } from './helpers/processes.ts';
 import { checkRedis } from '../queue/connection.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -19,15 +19,6 @@ const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const skip = hasRedis ? false : 'redis-server is not installed (apt-get install redis-server)';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-redis-fault-'));
 const procs: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -88,18 +79,6 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-const findFile = (dir: string, name: string): string | undefined => {
-  if (!fs.existsSync(dir)) return undefined;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) {
-      const f = findFile(p, name);
-      if (f) return f;
-    } else if (e.name === name) return p;
-  }
-  return undefined;
-};
 
 after(() => {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeSuiteOutputs, type SuiteOutputs } from '../report/suite-outputs.ts';
+import { deadPid } from './helpers/processes.ts';
 import { recoverFileSets } from '../core/file-set.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import type { ResultTable } from '../report/table.ts';
@@ -38,10 +39,6 @@ const snapshot = (dir: string) =>
       .sort()
       .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
   );
-
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
-}
 
 describe('a results set is all or nothing', () => {
   it('an injected ENOSPC on the last file: the old set is untouched, no temporaries, the error names the file', () => {
