@@ -119,3 +119,5 @@ export function writableDir(flag: string, dir: string): string {
   }
   return abs;
 }
+
+export { refuseWebgpuTraining } from '../engine/webgpu.ts';

@@ -6,6 +6,7 @@
  * are optional dependencies, so any of them may be missing; asking for one explicitly that is
  * missing is an error that says how to install it.
  */
+import { type AdapterReport, hardwareVulkan, loadWebgpu, WebgpuUnavailable } from './webgpu.ts';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import os from 'node:os';
@@ -36,6 +37,8 @@ export interface BackendReport {
   versions: Record<string, string>;
   /** Kernels replaced by the native GEMM, and its thread count; empty when stock kernels run. */
   native: { kernels: string[]; threads: number; status: string };
+  /** The WebGPU adapter, on the webgpu backend. */
+  adapter?: AdapterReport;
 }
 
 export interface EngineOptions {
@@ -154,7 +157,13 @@ async function loadCpu(): Promise<void> {
 
 function versions(): Record<string, string> {
   const v: Record<string, string> = { node: process.versions.node, 'tfjs-core': tf.version_core };
-  for (const p of ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+  for (const p of [
+    '@tensorflow/tfjs-backend-wasm',
+    '@tensorflow/tfjs-backend-webgpu',
+    'webgpu',
+    '@tensorflow/tfjs-node',
+    '@tensorflow/tfjs-node-gpu',
+  ]) {
     const ver = packageVersion(p);
     if (ver) v[p.replace('@tensorflow/', '')] = ver;
   }
@@ -181,6 +190,27 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: EngineOp
     return active;
   };
 
+  if (choice === 'webgpu' || (choice === 'auto' && hardwareVulkan())) {
+    try {
+      const adapter = await loadWebgpu();
+      if (choice === 'webgpu' || !adapter.software) {
+        const r = done(
+          'webgpu',
+          '@tensorflow/tfjs-backend-webgpu',
+          !adapter.software,
+          `WebGPU on Dawn: ${adapter.description || adapter.device} (${adapter.software ? 'a software adapter, as requested' : 'hardware'})`,
+        );
+        r.adapter = adapter;
+        return r;
+      }
+      reason.push(`WebGPU: only a software adapter (${adapter.description}); the native CPU kernels are faster`);
+    } catch (err) {
+      if (!(err instanceof WebgpuUnavailable)) throw err;
+      if (choice === 'webgpu') throw new Error(`--backend webgpu: ${err.message}`);
+      reason.push(`WebGPU: ${err.message}`);
+    }
+  } else if (choice === 'auto')
+    reason.push('WebGPU: no GPU with a Vulkan driver here (lavapipe alone is slower than the native CPU kernels)');
   if (choice === 'tensorflow' || choice === 'auto') {
     for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {
       try {

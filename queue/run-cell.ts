@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { registryWithPlugins } from '../container/plugin-files.ts';
 import { initBackend, parseBackendChoice } from '../engine/backend.ts';
+import { refuseWebgpuTraining } from '../engine/webgpu.ts';
 import { pretrain } from '../runner/pretrain.ts';
 import type { ChildMessage, ChildStart } from './jobs.ts';
 
@@ -34,7 +35,8 @@ function parentAlive(): boolean {
 const send = (m: ChildMessage) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
 
 async function run(start: ChildStart): Promise<void> {
-  await initBackend(parseBackendChoice(start.backend), { threads: start.threads, native: start.native });
+  const backend = await initBackend(parseBackendChoice(start.backend), { threads: start.threads, native: start.native });
+  refuseWebgpuTraining(backend, 'bench worker');
   fs.mkdirSync(start.runDir, { recursive: true });
   fs.appendFileSync(path.join(start.runDir, 'queue-runs.log'), `${new Date().toISOString()} ${start.marker}\n`);
   let lastSent = 0;

@@ -129,7 +129,7 @@ describe('bench CLI', () => {
   it('unknown backend, backbone, suite and bad flags are clear errors', () => {
     const b = bench('env', '--backend', 'tpu');
     assert.equal(b.code, 1);
-    assert.match(b.err, /option '--backend <name>' argument 'tpu' is invalid\. Allowed choices are auto, tensorflow, wasm, cpu/);
+    assert.match(b.err, /option '--backend <name>' argument 'tpu' is invalid\. Allowed choices are auto, tensorflow, webgpu, wasm, cpu/);
     const bb = bench('perf', '--backbone', 'vit-q/16');
     assert.equal(bb.code, 1);
     assert.match(bb.err, /unknown backbone 'vit-q\/16'; known backbones: vit-s, vit-b/);

@@ -61,7 +61,7 @@ describe('a data path given is used or refused', () => {
       [['run', 'table3', '--data', tmp, '--backend', 'wasm'], /--data, --backend: suite table3 counts FLOPs/],
       [
         ['run', 'smoke', '--backend', 'cuda'],
-        /option '--backend <name>' argument 'cuda' is invalid\. Allowed choices are auto, tensorflow, wasm, cpu/,
+        /option '--backend <name>' argument 'cuda' is invalid\. Allowed choices are auto, tensorflow, webgpu, wasm, cpu/,
       ],
       [
         ['run', 'smoke', '--preset', 'huge'],

@@ -72,7 +72,8 @@ export function embedCommand(): Command {
         const x = tf.transpose(tf.tensor4d(data.subarray(i * per, (i + n) * per), [n, c, h, w]), [0, 2, 3, 1]) as tf.Tensor4D;
         return model.apply(x, false);
       });
-      out.set(feats.dataSync(), i * model.outDim);
+      // asynchronous: the webgpu backend cannot read synchronously in Node
+      out.set(await feats.data(), i * model.outDim);
       feats.dispose();
     }
     const nonFinite: number[] = [];

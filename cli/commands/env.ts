@@ -19,6 +19,7 @@ export function envCommand(): Command {
       reason: r.reason,
       versions: r.versions,
       native: r.native,
+      adapter: r.adapter,
       flags: tf.env().getFlags(),
       cpus: os.cpus().length,
       memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
@@ -36,6 +37,16 @@ export function envCommand(): Command {
           : 'stock tfjs kernels'
       }; ${r.native.status}`,
     );
+    if (r.adapter) {
+      const a = r.adapter;
+      console.log(
+        `adapter:   ${a.description} (vendor ${a.vendor}, architecture ${a.architecture}, device ${a.device})${a.software ? ', software' : ''}`,
+      );
+      console.log(
+        `limits:    maxBufferSize ${a.limits.maxBufferSize}, maxStorageBufferBindingSize ${a.limits.maxStorageBufferBindingSize}, ` +
+          `maxComputeWorkgroupStorageSize ${a.limits.maxComputeWorkgroupStorageSize}`,
+      );
+    }
     console.log('why:');
     for (const line of r.reason) console.log(`  - ${line}`);
     console.log('versions:');

@@ -13,6 +13,7 @@ import {
   type EngineFlags,
   backboneOptionsFrom,
   initEngine,
+  refuseWebgpuTraining,
   intOption,
   withBackboneOptions,
   withEngineOptions,
@@ -45,6 +46,7 @@ export function perfCommand(): Command {
     ),
   ).action(async (o: PerfFlags) => {
     const b = await initEngine(o);
+    refuseWebgpuTraining(b, 'bench perf');
     const engine =
       `backend ${b.name}${b.gpu ? ' (GPU)' : ''}, ` +
       `${b.native.kernels.length ? `native GEMM x${b.native.threads} thread(s)` : 'stock kernels'}`;
