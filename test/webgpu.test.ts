@@ -14,6 +14,7 @@ import { tf } from '../engine/tf.ts';
 import { initBackend } from '../engine/backend.ts';
 import { vulkanDrivers } from '../engine/webgpu.ts';
 import { Registry } from '../container/container.ts';
+import type { BackboneOptions } from '../core/config.ts';
 import { writeSafetensors, readSafetensors } from '../engine/safetensors.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -34,8 +35,12 @@ const skip = !probe
 if (skip) console.log(`# webgpu tests skipped: ${skip}`);
 
 /** Features and d(sum of squared features)/d(input) of a seeded backbone on the current backend, read asynchronously. */
-async function forwardAndGrad(name: string, size: number): Promise<{ feats: Float32Array; grad: Float32Array }> {
-  const model = new Registry().backbone(name).build(name, { imageSize: size }, 3);
+async function forwardAndGrad(
+  name: string,
+  size: number,
+  opts: BackboneOptions = {},
+): Promise<{ feats: Float32Array; grad: Float32Array }> {
+  const model = new Registry().backbone(name).build(name, { ...opts, imageSize: size }, 3);
   const x = tf.tidy(() => tf.sin(tf.range(0, 2 * size * size * 3).reshape([2, size, size, 3])) as tf.Tensor4D);
   const f = model.apply(x, false);
   const g = tf.grad((inp: tf.Tensor) => tf.sum(tf.square(model.apply(inp as tf.Tensor4D, false))))(x);
@@ -64,13 +69,13 @@ describe('WebGPU on Dawn', { skip }, () => {
     assert.match(probe!.out, /^limits: +maxBufferSize \d+, maxStorageBufferBindingSize \d+/m);
   });
 
-  async function compare(name: string, size: number) {
+  async function compare(name: string, size: number, opts: BackboneOptions = {}) {
     await initBackend('cpu');
-    const cpu = await forwardAndGrad(name, size);
+    const cpu = await forwardAndGrad(name, size, opts);
     const r = await initBackend('webgpu');
     assert.equal(r.name, 'webgpu');
     assert.ok(r.adapter, 'the adapter is reported');
-    const gpu = await forwardAndGrad(name, size);
+    const gpu = await forwardAndGrad(name, size, opts);
     await initBackend('cpu');
     return { cpu, gpu };
   }
@@ -86,11 +91,13 @@ describe('WebGPU on Dawn', { skip }, () => {
     assertClose(gpu.feats, cpu.feats, 1e-4, 'vit-micro/4 features');
   });
 
-  // Found while building this: on lavapipe the ViT's input gradient differs from the cpu backend's by
-  // ~14 % of its largest value while its features agree; not located yet (issue 15 stays open).
-  it("vit-micro/4: input gradient equals the cpu backend's", { todo: 'differs by ~14 % on lavapipe: to be located' }, async () => {
-    const { cpu, gpu } = await compare('vit-micro/4', 16);
-    assertClose(gpu.grad, cpu.grad, 1e-4, 'vit-micro/4 input gradient');
+  // With [CLS] pooling a random-init ViT's output barely depends on its input (the gradient is rounding
+  // noise on every backend, cpu and wasm included): compare the input gradient with average pooling.
+  it("vit-micro/4 (average pooling): input gradients equal the cpu backend's", async () => {
+    const { cpu, gpu } = await compare('vit-micro/4', 16, { pooling: 'gap' });
+    assert.ok(Math.max(...Array.from(cpu.grad, Math.abs)) > 1e-3, 'a gradient large enough to compare');
+    assertClose(gpu.feats, cpu.feats, 1e-4, 'vit-micro/4 (gap) features');
+    assertClose(gpu.grad, cpu.grad, 1e-4, 'vit-micro/4 (gap) input gradient');
   });
 
   it('bench embed on webgpu gives the cpu backend features; training commands refuse webgpu with the reason', () => {
