@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend-choices.ts';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFailure } from '../core/file-set.ts';
 import type { Registry } from '../container/container.ts';
 import { envPluginFiles, registryWithPlugins } from '../container/plugin-files.ts';
 
@@ -115,7 +116,7 @@ export function writableDir(flag: string, dir: string): string {
     fs.accessSync(at, fs.constants.W_OK);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    fail(e.code === 'EROFS' ? 'EROFS: read-only file system' : e.code === 'EACCES' ? `EACCES: permission denied on ${at}` : e.message);
+    fail(`${writeFailure(e)}${e.code === 'EACCES' ? ` on ${at}` : ''}`);
   }
   return abs;
 }

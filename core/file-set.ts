@@ -16,18 +16,24 @@ export interface FileToWrite {
 
 const JOURNAL_PREFIX = '.file-set-';
 
+const WRITE_FAILURES: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'a folder on the path does not exist',
+};
+
+/** Why a write failed, as `CODE: words` for the common causes (else the error's own message). */
+export function writeFailure(err: NodeJS.ErrnoException): string {
+  const text = WRITE_FAILURES[err.code ?? ''] ?? err.message;
+  return `${err.code && WRITE_FAILURES[err.code] ? `${err.code}: ` : ''}${text}`;
+}
+
 /** The error for a failed write, naming the file and, for the common causes, what to do. */
 export function describeWriteError(file: string, err: NodeJS.ErrnoException): Error {
-  const why: Record<string, string> = {
-    ENOSPC: 'no space left on the device',
-    EDQUOT: 'disk quota exceeded',
-    EROFS: 'the file system is read-only',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    ENOENT: 'a folder on the path does not exist',
-  };
-  const text = why[err.code ?? ''] ?? err.message;
-  const e = new Error(`${file}: cannot write (${err.code ? `${err.code}: ` : ''}${text})`);
+  const e = new Error(`${file}: cannot write (${writeFailure(err)})`);
   (e as NodeJS.ErrnoException).code = err.code;
   return e;
 }
@@ -55,13 +61,21 @@ export function recoverFileSets(dir: string): string[] {
     }
     fs.rmSync(journal, { force: true });
   }
+  for (const f of removeTempFiles(dir, (pid) => !pidAlive(pid))) done.push(`removed a dead writer's temporary file ${path.join(dir, f)}`);
+  return done;
+}
+
+/** Removes the temporary files (`NAME.tmp-PID`) in `dir` whose writer's pid `stale` accepts; returns their names. */
+export function removeTempFiles(dir: string, stale: (pid: number) => boolean): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const removed: string[] = [];
   for (const f of fs.readdirSync(dir)) {
     const m = /\.tmp-(\d+)$/.exec(f);
-    if (!m || pidAlive(Number(m[1]))) continue;
+    if (!m || !stale(Number(m[1]))) continue;
     fs.rmSync(path.join(dir, f), { force: true });
-    done.push(`removed a dead writer's temporary file ${path.join(dir, f)}`);
+    removed.push(f);
   }
-  return done;
+  return removed;
 }
 
 /** Writes `files` (all in one folder tree) as one set; see the header. */

@@ -9,8 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pidAlive } from './pid.ts';
+import { removeTempFiles } from './file-set.ts';
 
 export const LOCK_FILE = 'run.lock';
+
+/** How long another host's lock may go unrefreshed before it counts as stale. */
+const DEFAULT_STALE_MS = 30 * 60_000;
 
 export interface LockOwner {
   pid: number;
@@ -71,7 +75,7 @@ function isStale(file: string, staleMs: number): boolean {
 /** The current owner of a run folder's lock, if a live one holds it. */
 export function lockOwner(dir: string, o: LockOptions = {}): LockOwner | undefined {
   const file = path.join(dir, LOCK_FILE);
-  if (!fs.existsSync(file) || isStale(file, o.staleMs ?? 30 * 60_000)) return undefined;
+  if (!fs.existsSync(file) || isStale(file, o.staleMs ?? DEFAULT_STALE_MS)) return undefined;
   return readOwner(file);
 }
 
@@ -96,7 +100,7 @@ export function lockRunDir(dir: string, o: LockOptions = {}): RunLock {
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (attempt < 3 && isStale(file, o.staleMs ?? 30 * 60_000)) {
+      if (attempt < 3 && isStale(file, o.staleMs ?? DEFAULT_STALE_MS)) {
         // take over a dead owner's lock: rename it away first, so that two takers cannot both remove a fresh one
         const aside = `${file}.stale-${process.pid}`;
         try {
@@ -134,12 +138,6 @@ export function lockRunDir(dir: string, o: LockOptions = {}): RunLock {
 
 /** Removes the temporary files (`NAME.tmp-PID`) that a killed writer left in `dir`; call with the folder's lock held. */
 export function removeStaleTempFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  const removed: string[] = [];
-  for (const f of fs.readdirSync(dir)) {
-    if (!/\.tmp-\d+$/.test(f)) continue;
-    fs.rmSync(path.join(dir, f), { force: true });
-    removed.push(f);
-  }
-  return removed;
+  // with the lock held nobody else writes here: every temporary is a dead writer's
+  return removeTempFiles(dir, () => true);
 }

@@ -18,7 +18,8 @@ export function memoryLimit(): { bytes: number; what: string } {
   return { bytes: os.totalmem(), what: `this machine's ${(os.totalmem() / GiB).toFixed(1)} GiB of memory` };
 }
 
-const gib = (n: number) => `${(n / GiB).toFixed(2)} GiB`;
+/** Bytes as GiB with two decimals, as the estimates are printed. */
+export const gib = (n: number) => `${(n / GiB).toFixed(2)} GiB`;
 
 export interface Estimate {
   bytes: number;

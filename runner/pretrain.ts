@@ -8,7 +8,7 @@
  * backbone's first, middle and last layers (evaluators/grad-monitor.ts); at the end the instability
  * detectors (evaluators/instability.ts) run on the kNN and gradient curves.
  */
-import { backboneEstimate, checkMemory, imageBytes } from './memory-check.ts';
+import { backboneEstimate, checkMemory, gib, imageBytes } from './memory-check.ts';
 import { recomputeEnabled } from '../engine/ops/checkpoint.ts';
 import { checkEngine, currentEngine, recordedEngine } from './engine-check.ts';
 import { provenance } from '../core/provenance.ts';
@@ -116,7 +116,7 @@ function checkTrainMemory(c: PretrainConfig, reg: Registry): void {
   const images = imageBytes(views, c.data.viewSize) * 2; // the two views and the augmentation's working copy
   checkMemory(`config: ${views} views of ${c.data.viewSize} px (optimizer.batch ${c.optimizer.batch}, data.viewSize ${c.data.viewSize})`, {
     bytes: images + model.bytes,
-    parts: [`views: ${(images / 1024 ** 3).toFixed(2)} GiB`, ...model.parts],
+    parts: [`views: ${gib(images)}`, ...model.parts],
   });
 }
 
@@ -234,19 +234,17 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   if (!run.diverged) saveWeights(fw.backbone, weights, { backbone: c.backbone.name, framework: c.framework.name, config_hash: hash });
   const b = activeBackend();
   const lossTail = run.curves.loss.slice(-Math.max(1, Math.min(itersPerEpoch, 20)));
+  const engine = {
+    name: b?.name ?? tf.getBackend(),
+    gpu: b?.gpu ?? false,
+    versions: b?.versions ?? {},
+    native: b?.native ?? { kernels: [], threads: 0 },
+  };
   const result: PretrainResult = {
     hash,
     config: c,
-    backend: { name: b?.name ?? tf.getBackend(), gpu: b?.gpu ?? false, versions: b?.versions ?? {} },
-    provenance: provenance(
-      {
-        name: b?.name ?? tf.getBackend(),
-        gpu: b?.gpu ?? false,
-        versions: b?.versions ?? {},
-        native: b?.native ?? { kernels: [], threads: 0 },
-      },
-      { seed: c.seed, wallSeconds: run.trainSeconds },
-    ),
+    backend: { name: engine.name, gpu: engine.gpu, versions: engine.versions },
+    provenance: provenance(engine, { seed: c.seed, wallSeconds: run.trainSeconds }),
     iterations: run.diverged ? (run.divergedAt ?? 0) + 1 : totalIters,
     epochs: o.epochs,
     trainImages: train.count,

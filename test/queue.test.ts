@@ -8,13 +8,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
 import { Registry } from '../container/container.ts';
 import { readSuiteFile } from '../suites/index.ts';
+import { freePort } from './helpers/processes.ts';
 import { readResult } from '../runner/pretrain.ts';
 import { checkRedis, connectionOptions } from '../queue/connection.ts';
 import { enqueueSuite, runSuiteOnQueue } from '../queue/suite.ts';
@@ -25,15 +25,6 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 const skip = hasRedis ? false : 'redis-server is not installed (apt-get install redis-server)';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-queue-'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The small pre-training config of test/helpers/small-pretrain.ts, as a suite at preset smoke. */
 function writeSuite(file: string, seeds: number[]): string {

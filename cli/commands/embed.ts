@@ -2,7 +2,7 @@
  * `bench embed`: run a backbone in eval mode on an NCHW float32 tensor `images` from a safetensors
  * file and write its features as `features` [B, D].
  */
-import { backboneEstimate, checkMemory, imageBytes } from '../../runner/memory-check.ts';
+import { backboneEstimate, checkMemory, gib, imageBytes } from '../../runner/memory-check.ts';
 import { Command } from 'commander';
 import { Registry } from '../../container/container.ts';
 import { readSafetensors, toFloat32, writeSafetensors } from '../../engine/safetensors.ts';
@@ -59,7 +59,7 @@ export function embedCommand(): Command {
     const act = backboneEstimate(family, o.backbone, buildOpts, per0, false);
     checkMemory(`bench embed: ${o.backbone} on ${per0} image(s) of ${h}x${w} per pass (--batch ${o.batch})`, {
       bytes: imageBytes(per0, h) * 2 + act.bytes,
-      parts: [`input: ${((imageBytes(per0, h) * 2) / 1024 ** 3).toFixed(2)} GiB`, ...act.parts],
+      parts: [`input: ${gib(imageBytes(per0, h) * 2)}`, ...act.parts],
     });
     const model = family.build(o.backbone, buildOpts, o.seed);
     if (!o.weights && (o.prefix || o.ignoreHead)) throw new Error('--prefix and --ignore-head apply to --weights: give the weights file');
