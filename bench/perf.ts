@@ -18,24 +18,28 @@ export interface PerfResult {
   peakTensors: number;
 }
 
-function timeIt(iters: number, fn: () => void): number {
-  fn(); // warm-up: kernel compilation, first-touch allocation
+async function timeIt(iters: number, fn: () => Promise<void>): Promise<number> {
+  await fn(); // warm-up: kernel compilation, first-touch allocation
   const t0 = performance.now();
-  for (let i = 0; i < iters; i++) fn();
+  for (let i = 0; i < iters; i++) await fn();
   return (performance.now() - t0) / 1000 / iters;
 }
 
-export function measureBackbone(model: Backbone, batch: number, iters: number, seed = 1): PerfResult {
+export async function measureBackbone(model: Backbone, batch: number, iters: number, seed = 1): Promise<PerfResult> {
   const s = model.imageSize;
   // (tfjs treats seed 0 as "no seed")
   const x = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', seed) as tf.Tensor4D;
   const macsPerImage = traceMacs(() => tf.tidy(() => void model.apply(tf.slice(x, 0, 1) as tf.Tensor4D, false)));
-  const fwd = timeIt(iters, () => tf.tidy(() => void model.apply(x, false).dataSync()));
+  const fwd = await timeIt(iters, async () => {
+    const f = tf.tidy(() => model.apply(x, false));
+    await f.data();
+    f.dispose();
+  });
   const vars = model.trainableParams().map((p) => p.variable);
   let peak = 0;
-  const train = timeIt(iters, () => {
+  const train = await timeIt(iters, async () => {
     const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(model.apply(x, true))) as tf.Scalar, vars);
-    value.dataSync();
+    await value.data();
     peak = Math.max(peak, tf.memory().numTensors);
     value.dispose();
     tf.dispose(grads);

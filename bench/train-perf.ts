@@ -35,7 +35,8 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
   const v2 = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
   const warmup = 2;
   const total = steps + warmup + 1;
-  const run = (iter: number) => tf.dispose(step.run(v1, v2, { iter, totalIters: total, itersPerEpoch: total }, 1e-4).features);
+  const run = async (iter: number) =>
+    tf.dispose((await step.run(v1, v2, { iter, totalIters: total, itersPerEpoch: total }, 1e-4)).features);
 
   // multiply-adds: keys (forward only) + queries (forward, and backward = 2 x forward)
   let keyMacs = 0;
@@ -47,10 +48,10 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
   });
   const macsPerStep = keyMacs + 3 * queryMacs;
 
-  for (let i = 0; i < warmup; i++) run(i); // heap growth, first-touch pages
+  for (let i = 0; i < warmup; i++) await run(i); // heap growth, first-touch pages
   const tensorsAfter: { step: number; tensors: number }[] = [{ step: warmup, tensors: tf.memory().numTensors }];
   const t0 = performance.now();
-  for (let i = warmup; i < warmup + steps; i++) run(i);
+  for (let i = warmup; i < warmup + steps; i++) await run(i);
   const dt = (performance.now() - t0) / 1000 / steps;
   tensorsAfter.push({ step: warmup + steps, tensors: tf.memory().numTensors });
 
@@ -68,7 +69,11 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
 
   const fwdStart = performance.now();
   const fwdIters = 3;
-  for (let i = 0; i < fwdIters; i++) tf.tidy(() => void fw.backbone.apply(v1, false).dataSync());
+  for (let i = 0; i < fwdIters; i++) {
+    const f = tf.tidy(() => fw.backbone.apply(v1, false));
+    await f.data();
+    f.dispose();
+  }
   const fwdDt = (performance.now() - fwdStart) / 1000 / fwdIters;
 
   tf.dispose([v1, v2]);

@@ -120,5 +120,3 @@ export function writableDir(flag: string, dir: string): string {
   }
   return abs;
 }
-
-export { refuseWebgpuTraining } from '../engine/webgpu.ts';

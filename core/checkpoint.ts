@@ -9,7 +9,8 @@ export interface TensorState {
 }
 
 export interface Checkpointable {
-  stateForCheckpoint(): TensorState;
+  /** A copy of the state (read back asynchronously). */
+  stateForCheckpoint(): Promise<TensorState>;
   loadFromCheckpoint(s: TensorState): void;
 }
 

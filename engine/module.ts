@@ -39,7 +39,8 @@ export interface TorchEntry {
   name: string;
   shape: number[];
   dtype: 'F32' | 'I64';
-  read(): Float32Array | BigInt64Array;
+  /** The tensor in PyTorch layout, read back asynchronously (the only read some backends, WebGPU, allow). */
+  read(): Promise<Float32Array | BigInt64Array>;
   write(data: Float32Array | BigInt64Array): void;
 }
 
@@ -104,7 +105,7 @@ export function directEntry(p: Param, name = p.name): TorchEntry {
     name,
     shape: p.shape,
     dtype: 'F32',
-    read: () => p.variable.dataSync() as Float32Array,
+    read: async () => (await p.variable.data()) as Float32Array,
     write: (data) => tf.tidy(() => p.variable.assign(tf.tensor(data as Float32Array, p.shape, 'float32'))),
   };
 }
@@ -119,7 +120,7 @@ export function transposedEntry(p: Param, name = p.name, torchShape?: number[]):
     name,
     shape: torchShape ?? [cols, rows],
     dtype: 'F32',
-    read: () => transpose2d(p.variable.dataSync() as Float32Array, rows, cols),
+    read: async () => transpose2d((await p.variable.data()) as Float32Array, rows, cols),
     write: (data) => tf.tidy(() => p.variable.assign(tf.tensor(transpose2d(data as Float32Array, cols, rows), p.shape, 'float32'))),
   };
 }

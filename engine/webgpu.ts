@@ -6,7 +6,8 @@
  * takes whatever adapter Dawn finds, software included.
  *
  * tfjs's webgpu backend reads tensors back synchronously through OffscreenCanvas, which Node does
- * not have: only asynchronous reads (`await t.data()`) work on it.
+ * not have: only asynchronous reads (`await t.data()`) work on it, so every readback on sslbench's
+ * paths is asynchronous (biome's noFloatingPromises keeps them awaited).
  */
 import fs from 'node:fs';
 import { tf } from './tf.ts';
@@ -97,18 +98,4 @@ export async function loadWebgpu(): Promise<AdapterReport> {
     },
   };
   return loaded;
-}
-
-/**
- * Training still reads tensors back synchronously (loss, kNN monitor, gradient norms, probes), which
- * tfjs's webgpu backend cannot do in Node: refuse it there with the reason instead of failing deep
- * inside a step with "OffscreenCanvas is not defined".
- */
-export function refuseWebgpuTraining(backend: { name: string }, command: string): void {
-  if (backend.name !== 'webgpu') return;
-  throw new Error(
-    `--backend webgpu: ${command} is not available on WebGPU yet: its training path reads tensors synchronously (loss, kNN ` +
-      "monitor, gradient norms), which tfjs's webgpu backend cannot do in Node. bench env and bench embed run on WebGPU; " +
-      'train with --backend wasm (native kernels) or tensorflow',
-  );
 }

@@ -7,16 +7,16 @@
 import type { Module } from './module.ts';
 import { readSafetensors, toFloat32, writeSafetensors, type StTensor } from './safetensors.ts';
 
-export function stateDict(m: Module): Map<string, StTensor> {
+export async function stateDict(m: Module): Promise<Map<string, StTensor>> {
   const out = new Map<string, StTensor>();
   for (const e of m.torchEntries()) {
-    out.set(e.name, { dtype: e.dtype, shape: e.shape, data: e.read() });
+    out.set(e.name, { dtype: e.dtype, shape: e.shape, data: await e.read() });
   }
   return out;
 }
 
-export function saveWeights(m: Module, file: string, metadata: Record<string, string> = {}): void {
-  writeSafetensors(file, stateDict(m), { format: 'pt', ...metadata });
+export async function saveWeights(m: Module, file: string, metadata: Record<string, string> = {}): Promise<void> {
+  writeSafetensors(file, await stateDict(m), { format: 'pt', ...metadata });
 }
 
 export interface LoadOptions {

@@ -190,12 +190,12 @@ function trainView(images: tf.Tensor4D, rng: Rng, outSize: number, cropMin: numb
 }
 
 /** Test top-1 (%) of backbone + head in eval mode. */
-export function classifierTop1(
+export async function classifierTop1(
   backbone: Backbone,
   head: Linear,
   set: ImageSet,
   o: Pick<FinetuneOptions, 'viewSize' | 'cropFraction' | 'evalBatch'>,
-): number {
+): Promise<number> {
   const batch = o.evalBatch ?? 256;
   let correct = 0;
   for (let i = 0; i < set.count; i += batch) {
@@ -203,7 +203,7 @@ export function classifierTop1(
     const pred = tf.tidy(() =>
       tf.argMax(head.apply(backbone.apply(centerCropResize(imageTensor(set, i, n), o.viewSize, o.cropFraction), false)), -1),
     );
-    const p = pred.dataSync();
+    const p = await pred.data();
     pred.dispose();
     for (let j = 0; j < n; j++) if (p[j] === set.labels[i + j]) correct++;
   }
@@ -231,13 +231,13 @@ export async function finetune(backbone: Backbone, train: ImageSet, test: ImageS
   const loader = new BatchLoader(train, { batchSize: o.batch, seed: o.seed, dropLast: true, shuffle: true });
   const schedule = { baseLr: scaledLr(o.baseLr, o.batch, o.lrScaleDivisor), warmupEpochs: o.warmupEpochs, epochs: o.epochs };
   /** One AdamW step on a prepared batch; returns its loss (throws on a non-finite one). */
-  const trainStep = (images: tf.Tensor4D, targets: tf.Tensor2D, lr: number, where: string): number => {
+  const trainStep = async (images: tf.Tensor4D, targets: tf.Tensor2D, lr: number, where: string): Promise<number> => {
     const { value, grads } = tf.variableGrads(
       () => softTargetCrossEntropy(head.apply(backbone.apply(images, true)) as tf.Tensor2D, targets),
       vars,
     );
     try {
-      const loss = value.dataSync()[0];
+      const loss = (await value.data())[0];
       if (!Number.isFinite(loss)) throw new Error(`finetune: the loss became ${loss} at ${where}`);
       for (const { opt, params: own } of optimizers) {
         const mine = new Map<Param, tf.Tensor>();
@@ -261,13 +261,13 @@ export async function finetune(backbone: Backbone, train: ImageSet, test: ImageS
         return { images: mixed.images, targets: mixed.targets };
       });
       try {
-        lossSum += trainStep(images, targets, lr, `iteration ${iter} (epoch ${batch.epoch}, step ${batch.step})`);
+        lossSum += await trainStep(images, targets, lr, `iteration ${iter} (epoch ${batch.epoch}, step ${batch.step})`);
       } finally {
         tf.dispose([images, targets]);
       }
       iter++;
       if (batch.step === loader.stepsPerEpoch - 1) {
-        const point = { epoch: batch.epoch + 1, loss: lossSum / loader.stepsPerEpoch, top1: classifierTop1(backbone, head, test, o) };
+        const point = { epoch: batch.epoch + 1, loss: lossSum / loader.stepsPerEpoch, top1: await classifierTop1(backbone, head, test, o) };
         curve.push(point);
         o.onEpoch?.(point);
         lossSum = 0;

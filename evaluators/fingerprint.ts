@@ -47,16 +47,16 @@ export function hashBytes(data: ArrayBufferView): string {
 }
 
 /** Fingerprint of every variable and non-variable state entry of `m` (reads them all back). */
-export function fingerprint(m: Module): Fingerprint {
+export async function fingerprint(m: Module): Promise<Fingerprint> {
   const out: Fingerprint = new Map();
-  m.allParams().forEach((p, i) => {
+  for (const [i, p] of m.allParams().entries()) {
     const v = p.variable;
-    out.set(`${i}:${p.name}`, `${v.dtype}[${v.shape}]:${hashBytes(v.dataSync() as Float32Array)}`);
-  });
+    out.set(`${i}:${p.name}`, `${v.dtype}[${v.shape}]:${hashBytes((await v.data()) as Float32Array)}`);
+  }
   const names = new Set(m.allParams().map((p) => p.name));
   for (const e of m.torchEntries()) {
     // entries that are views of variables are covered above; the rest (num_batches_tracked) are JS state
-    if (e.dtype === 'I64' || !names.has(e.name)) out.set(`state:${e.name}`, `${e.dtype}[${e.shape}]:${hashBytes(e.read())}`);
+    if (e.dtype === 'I64' || !names.has(e.name)) out.set(`state:${e.name}`, `${e.dtype}[${e.shape}]:${hashBytes(await e.read())}`);
   }
   return out;
 }

@@ -15,7 +15,7 @@
  *
  * Cost: the norms come from the gradient tensors the training step already holds: one fused
  * reduction per layer (g . g as a 1 x n by n x 1 product, no temporary), one sqrt over the
- * stacked squares, and the caller reads them back together with the loss in a single dataSync.
+ * stacked squares, and the caller reads them back together with the loss in a single readback.
  * Layers without a gradient in a step (not reached by the loss) are left out of that step.
  */
 import { tf } from '../engine/tf.ts';

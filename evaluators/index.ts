@@ -18,19 +18,23 @@ export interface FrozenEvaluator {
   readonly kind: 'evaluator';
   readonly name: string;
   readonly title: string;
-  evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, opts: EvalOptions): number;
+  evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, opts: EvalOptions): Promise<number>;
 }
 
 export const knnEvaluator: FrozenEvaluator = {
   kind: 'evaluator',
   name: 'knn',
   title: 'weighted kNN on frozen features (Wu et al. 2018; k 200, T 0.07)',
-  evaluate(backbone, train, test, o) {
+  async evaluate(backbone, train, test, o) {
     const fo = { viewSize: o.viewSize, cropFraction: o.cropFraction };
     const bank = extractFeatures(backbone, train, fo);
     const queries = extractFeatures(backbone, test, fo);
     try {
-      return knnAccuracy(bank, train.labels, queries, test.labels, { k: o.k, temperature: o.temperature, numClasses: train.numClasses });
+      return await knnAccuracy(bank, train.labels, queries, test.labels, {
+        k: o.k,
+        temperature: o.temperature,
+        numClasses: train.numClasses,
+      });
     } finally {
       tf.dispose([bank, queries]);
     }

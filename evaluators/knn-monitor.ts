@@ -74,7 +74,7 @@ export class KnnMonitor {
    * Enqueues a batch [b, dim] (L2-normalised here) with its labels, overwriting the oldest entries
    * once full. The caller keeps ownership of `features`.
    */
-  push(features: tf.Tensor2D, labels: Int32Array): void {
+  async push(features: tf.Tensor2D, labels: Int32Array): Promise<void> {
     this.checkAlive();
     if (features.rank !== 2 || features.shape[1] !== this.dim)
       throw new Error(`KnnMonitor.push: features must be [batch, ${this.dim}], got [${features.shape}]`);
@@ -83,7 +83,7 @@ export class KnnMonitor {
     checkLabels(labels, this.numClasses, 'KnnMonitor.push: labels');
     if (b === 0) return;
     const normed = l2Normalize(features);
-    const data = normed.dataSync();
+    const data = (await normed.data()) as Float32Array;
     normed.dispose();
     // Only the newest `capacity` rows of an oversized batch survive.
     for (let r = Math.max(0, b - this.capacity); r < b; r++) {
@@ -95,13 +95,13 @@ export class KnnMonitor {
   }
 
   /** kNN top-1 accuracy in [0, 1] of labelled queries [n, dim] against the current queue. */
-  evaluate(queryFeatures: tf.Tensor2D, queryLabels: Int32Array): number {
+  async evaluate(queryFeatures: tf.Tensor2D, queryLabels: Int32Array): Promise<number> {
     this.checkAlive();
     if (this.count === 0) throw new Error('KnnMonitor.evaluate: the queue is empty; push features first');
     const n = this.count;
     const bank = tf.tensor2d(this.features.subarray(0, n * this.dim), [n, this.dim], 'float32');
     try {
-      return knnAccuracy(bank, this.labels.subarray(0, n), queryFeatures, queryLabels, {
+      return await knnAccuracy(bank, this.labels.subarray(0, n), queryFeatures, queryLabels, {
         k: this.k,
         temperature: this.temperature,
         numClasses: this.numClasses,
@@ -151,7 +151,7 @@ export class KnnMonitor {
   }
 
   /** The state in the form `runner/checkpoint.ts` stores. */
-  stateForCheckpoint(): { tensors: Map<string, Float32Array | Int32Array>; scalars: Record<string, number> } {
+  async stateForCheckpoint(): Promise<{ tensors: Map<string, Float32Array | Int32Array>; scalars: Record<string, number> }> {
     const s = this.state();
     return {
       tensors: new Map<string, Float32Array | Int32Array>([

@@ -51,7 +51,7 @@ export function checkLabels(labels: ArrayLike<number>, numClasses: number, what:
 }
 
 /** Predicted class of each query (an Int32Array of queries.shape[0] entries). */
-export function knnPredict(bank: tf.Tensor2D, bankLabels: Int32Array, queries: tf.Tensor2D, opts: KnnOptions): Int32Array {
+export async function knnPredict(bank: tf.Tensor2D, bankLabels: Int32Array, queries: tf.Tensor2D, opts: KnnOptions): Promise<Int32Array> {
   const who = 'knnPredict';
   const { temperature } = checkKnnOptions(opts, who);
   if (bank.rank !== 2 || queries.rank !== 2)
@@ -78,8 +78,7 @@ export function knnPredict(bank: tf.Tensor2D, bankLabels: Int32Array, queries: t
         const { values, indices } = tf.topk(tf.matMul(q, bankN, false, true), k, true);
         return [values, indices];
       });
-      const sims = values.dataSync();
-      const idx = indices.dataSync();
+      const [sims, idx] = await Promise.all([values.data(), indices.data()]);
       tf.dispose([values, indices]);
       for (let i = 0; i < c; i++) {
         votes.fill(0);
@@ -98,18 +97,18 @@ export function knnPredict(bank: tf.Tensor2D, bankLabels: Int32Array, queries: t
 }
 
 /** Top-1 accuracy in [0, 1] of knnPredict on labelled queries. */
-export function knnAccuracy(
+export async function knnAccuracy(
   bank: tf.Tensor2D,
   bankLabels: Int32Array,
   queries: tf.Tensor2D,
   queryLabels: Int32Array,
   opts: KnnOptions,
-): number {
+): Promise<number> {
   if (queryLabels.length !== queries.shape[0])
     throw new Error(`knnAccuracy: ${queryLabels.length} query labels for ${queries.shape[0]} queries`);
   if (queryLabels.length === 0) throw new Error('knnAccuracy: no queries');
   checkLabels(queryLabels, opts.numClasses, 'knnAccuracy: queryLabels');
-  const pred = knnPredict(bank, bankLabels, queries, opts);
+  const pred = await knnPredict(bank, bankLabels, queries, opts);
   let correct = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === queryLabels[i]) correct++;
   return correct / pred.length;

@@ -215,9 +215,14 @@ function resolve(backbone: Backbone, train: ImageSet, test: ImageSet, opts: Line
 }
 
 /** Trains one linear head per base lr on the frozen `backbone` and reports test top-1 (see the header). */
-export function linearProbe(backbone: Backbone, train: ImageSet, test: ImageSet, opts: LinearProbeOptions): LinearProbeResult {
+export async function linearProbe(
+  backbone: Backbone,
+  train: ImageSet,
+  test: ImageSet,
+  opts: LinearProbeOptions,
+): Promise<LinearProbeResult> {
   const o = resolve(backbone, train, test, opts);
-  const before = fingerprint(backbone);
+  const before = await fingerprint(backbone);
   const fo = { viewSize: o.viewSize, cropFraction: o.cropFraction, batch: o.featureBatch };
   const lrs = o.baseLrs.map((b) => scaledLr(b, o.batch));
   const K = lrs.length;
@@ -271,13 +276,13 @@ export function linearProbe(backbone: Backbone, train: ImageSet, test: ImageSet,
         lossSum = next;
         seen += n;
       }
-      const sums = lossSum.dataSync();
+      const sums = await lossSum.data();
       lossSum.dispose();
       const losses = Array.from(sums, (s) => s / seen);
       const last = epoch === o.epochs - 1;
       let top1: number[] | undefined;
       if (last || (o.evalEvery > 0 && (epoch + 1) % o.evalEvery === 0)) {
-        top1 = heads.correct(testFeatures, test.labels).map((c) => c / test.count);
+        top1 = (await heads.correct(testFeatures, test.labels)).map((c) => c / test.count);
       }
       perLr.forEach((r, k) => {
         r.lossCurve.push(losses[k]);
@@ -292,7 +297,7 @@ export function linearProbe(backbone: Backbone, train: ImageSet, test: ImageSet,
     tf.dispose(owned);
     heads.dispose();
   }
-  assertUnchanged(before, fingerprint(backbone), `linear probe of ${backbone.name}`);
+  assertUnchanged(before, await fingerprint(backbone), `linear probe of ${backbone.name}`);
   const best = perLr.reduce((a, b) => (b.bestTop1 > a.bestTop1 ? b : a));
   return {
     top1: best.bestTop1,
@@ -311,7 +316,7 @@ export function linearProbe(backbone: Backbone, train: ImageSet, test: ImageSet,
 /** A FrozenEvaluator (top-1 only) that also gives the full result. */
 export interface LinearProbeEvaluator extends FrozenEvaluator, ConfigurablePlugin<'evaluator', typeof LinearProbeConfigSchema> {
   readonly settings: LinearProbeSettings;
-  probe(backbone: Backbone, train: ImageSet, test: ImageSet, opts: LinearProbeOptions): LinearProbeResult;
+  probe(backbone: Backbone, train: ImageSet, test: ImageSet, opts: LinearProbeOptions): Promise<LinearProbeResult>;
 }
 
 /** An evaluator with fixed settings (e.g. a preset's shorter schedule); `evaluate` takes the view size and crop from EvalOptions. */
@@ -323,8 +328,8 @@ export function createLinearProbeEvaluator(settings: LinearProbeSettings = {}): 
     schema: LinearProbeConfigSchema,
     settings,
     probe: (backbone, train, test, opts) => linearProbe(backbone, train, test, { ...settings, ...opts }),
-    evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, o: EvalOptions): number {
-      return linearProbe(backbone, train, test, { ...settings, viewSize: o.viewSize, cropFraction: o.cropFraction }).top1;
+    async evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, o: EvalOptions): Promise<number> {
+      return (await linearProbe(backbone, train, test, { ...settings, viewSize: o.viewSize, cropFraction: o.cropFraction })).top1;
     },
   };
 }

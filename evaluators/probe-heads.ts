@@ -91,7 +91,7 @@ export class ProbeHeads {
   }
 
   /** Number of correct predictions of each head on `features` (evaluation mode), `chunk` rows at a time. */
-  correct(features: tf.Tensor2D, labels: Int32Array, chunk = 1024): number[] {
+  async correct(features: tf.Tensor2D, labels: Int32Array, chunk = 1024): Promise<number[]> {
     const [n, d] = features.shape;
     if (labels.length !== n) throw new Error(`ProbeHeads: ${labels.length} labels for ${n} features`);
     const counts = new Array<number>(this.heads.length).fill(0);
@@ -101,7 +101,7 @@ export class ProbeHeads {
         const x = this.normalise(tf.slice(features, [start, 0], [c, d]), false);
         return tf.stack(this.heads.map((h) => tf.argMax(h.apply(x), 1)));
       });
-      const p = pred.dataSync();
+      const p = await pred.data();
       pred.dispose();
       for (let k = 0; k < this.heads.length; k++) for (let i = 0; i < c; i++) if (p[k * c + i] === labels[start + i]) counts[k]++;
     }

@@ -117,14 +117,14 @@ export class Lamb implements Optimizer {
     this.steps += 1;
   }
 
-  stateTensors(): OptimizerState {
+  async stateTensors(): Promise<OptimizerState> {
     this.checkAlive();
     const out: OptimizerState = new Map([['step', this.steps]]);
     for (const p of this.params) {
       const s = this.state.get(p);
       if (!s) continue;
-      out.set(`${p.name}.exp_avg`, (s.expAvg.dataSync() as Float32Array).slice());
-      out.set(`${p.name}.exp_avg_sq`, (s.expAvgSq.dataSync() as Float32Array).slice());
+      out.set(`${p.name}.exp_avg`, ((await s.expAvg.data()) as Float32Array).slice());
+      out.set(`${p.name}.exp_avg_sq`, ((await s.expAvgSq.data()) as Float32Array).slice());
       out.set(`${p.name}.step`, s.step);
     }
     return out;
@@ -146,8 +146,8 @@ export class Lamb implements Optimizer {
   }
 
   /** The state in the form `runner/checkpoint.ts` stores (arrays as tensors, numbers as scalars). */
-  stateForCheckpoint(): CheckpointTensorState {
-    return toCheckpoint(this.stateTensors());
+  async stateForCheckpoint(): Promise<CheckpointTensorState> {
+    return toCheckpoint(await this.stateTensors());
   }
 
   loadFromCheckpoint(s: CheckpointTensorState): void {

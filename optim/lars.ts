@@ -90,12 +90,12 @@ export class Lars implements Optimizer {
     this.steps += 1;
   }
 
-  stateTensors(): OptimizerState {
+  async stateTensors(): Promise<OptimizerState> {
     this.checkAlive();
     const out: OptimizerState = new Map([['step', this.steps]]);
     for (const p of this.params) {
       const mu = this.mu.get(p);
-      if (mu) out.set(`${p.name}.mu`, (mu.dataSync() as Float32Array).slice());
+      if (mu) out.set(`${p.name}.mu`, ((await mu.data()) as Float32Array).slice());
     }
     return out;
   }
@@ -109,8 +109,8 @@ export class Lars implements Optimizer {
   }
 
   /** The state in the form `runner/checkpoint.ts` stores (arrays as tensors, numbers as scalars). */
-  stateForCheckpoint(): CheckpointTensorState {
-    return toCheckpoint(this.stateTensors());
+  async stateForCheckpoint(): Promise<CheckpointTensorState> {
+    return toCheckpoint(await this.stateTensors());
   }
 
   loadFromCheckpoint(s: CheckpointTensorState): void {

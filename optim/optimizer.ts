@@ -26,7 +26,7 @@ export interface Optimizer {
    * A copy of the state: per-parameter arrays keyed `<param name>.<state name>` (e.g.
    * `blocks.0.attn.qkv.weight.exp_avg`) and the number of `step` calls under `step`.
    */
-  stateTensors(): OptimizerState;
+  stateTensors(): Promise<OptimizerState>;
   /** Replaces the whole state with one from `stateTensors()` (validated; errors name the key). */
   loadState(state: OptimizerState): void;
   /** Frees the state tensors; the optimiser cannot be used afterwards. */

@@ -75,12 +75,12 @@ export class Sgd implements Optimizer {
     this.steps += 1;
   }
 
-  stateTensors(): OptimizerState {
+  async stateTensors(): Promise<OptimizerState> {
     this.checkAlive();
     const out: OptimizerState = new Map([['step', this.steps]]);
     for (const p of this.params) {
       const b = this.buf.get(p);
-      if (b) out.set(`${p.name}.momentum_buffer`, (b.dataSync() as Float32Array).slice());
+      if (b) out.set(`${p.name}.momentum_buffer`, ((await b.data()) as Float32Array).slice());
     }
     return out;
   }
@@ -94,8 +94,8 @@ export class Sgd implements Optimizer {
   }
 
   /** The state in the form `runner/checkpoint.ts` stores (arrays as tensors, numbers as scalars). */
-  stateForCheckpoint(): CheckpointTensorState {
-    return toCheckpoint(this.stateTensors());
+  async stateForCheckpoint(): Promise<CheckpointTensorState> {
+    return toCheckpoint(await this.stateTensors());
   }
 
   loadFromCheckpoint(s: CheckpointTensorState): void {

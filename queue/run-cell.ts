@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { registryWithPlugins } from '../container/plugin-files.ts';
 import { initBackend, parseBackendChoice } from '../engine/backend.ts';
-import { refuseWebgpuTraining } from '../engine/webgpu.ts';
 import { pretrain } from '../runner/pretrain.ts';
 import type { ChildMessage, ChildStart } from './jobs.ts';
 
@@ -35,8 +34,7 @@ function parentAlive(): boolean {
 const send = (m: ChildMessage) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
 
 async function run(start: ChildStart): Promise<void> {
-  const backend = await initBackend(parseBackendChoice(start.backend), { threads: start.threads, native: start.native });
-  refuseWebgpuTraining(backend, 'bench worker');
+  await initBackend(parseBackendChoice(start.backend), { threads: start.threads, native: start.native });
   fs.mkdirSync(start.runDir, { recursive: true });
   fs.appendFileSync(path.join(start.runDir, 'queue-runs.log'), `${new Date().toISOString()} ${start.marker}\n`);
   let lastSent = 0;

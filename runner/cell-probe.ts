@@ -68,7 +68,7 @@ export async function probeCell(config: PretrainConfig, hash: string, runDir: st
   try {
     loadWeights(backbone, weights);
     const { train, test } = await o.registry.datasets.get(config.data.dataset).load(config.data, config.seed);
-    const r = o.registry.linearProbe().probe(backbone, train, test, {
+    const r = await o.registry.linearProbe().probe(backbone, train, test, {
       ...probeCfg,
       viewSize: config.data.viewSize,
       cropFraction: config.data.evalCropFraction,

@@ -13,21 +13,21 @@ import type { CheckpointMeta, Checkpointable } from '../core/checkpoint.ts';
 
 const META = 'checkpoint.json';
 
-export function saveCheckpoint<J>(
+export async function saveCheckpoint<J>(
   dir: string,
   iter: number,
   modules: Record<string, Module>,
   parts: Record<string, Checkpointable>,
   json: J,
-): void {
+): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   const tensors = new Map<string, StTensor>();
   for (const [prefix, m] of Object.entries(modules)) {
-    for (const e of m.torchEntries()) tensors.set(`${prefix}.${e.name}`, { dtype: e.dtype, shape: e.shape, data: e.read() });
+    for (const e of m.torchEntries()) tensors.set(`${prefix}.${e.name}`, { dtype: e.dtype, shape: e.shape, data: await e.read() });
   }
   const scalars: Record<string, Record<string, number>> = {};
   for (const [prefix, part] of Object.entries(parts)) {
-    const s = part.stateForCheckpoint();
+    const s = await part.stateForCheckpoint();
     scalars[prefix] = s.scalars;
     for (const [name, data] of s.tensors) {
       tensors.set(`${prefix}.${name}`, { dtype: data instanceof Int32Array ? 'I32' : 'F32', shape: [data.length], data });

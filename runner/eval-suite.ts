@@ -118,7 +118,7 @@ async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log
     }
     const { train, test } = await datasetOf(rc.config, o.registry);
     let bar: Progress | undefined;
-    const r = o.registry.linearProbe().probe(backbone, train, test, {
+    const r = await o.registry.linearProbe().probe(backbone, train, test, {
       ...probeCfg,
       viewSize: rc.config.data.viewSize,
       cropFraction: rc.config.data.evalCropFraction,

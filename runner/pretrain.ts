@@ -130,7 +130,7 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   const { train, test } = await reg.datasets.get(c.data.dataset).load(c.data, c.seed);
   const monitorQueries = test.count > c.monitor.queries ? firstN(test, c.monitor.queries) : test;
   const knn = reg.evaluators.get('knn');
-  const knnEval = (fw: Framework) =>
+  const knnEval = (fw: Framework): Promise<number> =>
     knn.evaluate(fw.backbone, train, test, {
       viewSize: c.data.viewSize,
       cropFraction: c.data.evalCropFraction,
@@ -182,7 +182,7 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   } else {
     run = {
       curves: { loss: [], knn: [], lr: [], grad: {} },
-      knnRandomInit: knnEval(fw),
+      knnRandomInit: await knnEval(fw),
       trainSeconds: 0,
       diverged: false,
       engine: currentEngine(),
@@ -191,16 +191,18 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
 
   const step = new TrainStep(fw, optimizer);
   const gradMonitor = new GradMonitor(fw.backbone.allParams());
-  const evalMonitor = (): number => {
+  const evalMonitor = async (): Promise<number> => {
     const o = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
     if (monitorBank)
       return knn.evaluate(fw.backbone, monitorBank, monitorQueries, { ...o, k: c.monitor.k, temperature: c.monitor.temperature });
     const q = extractFeatures(fw.backbone, monitorQueries, o);
-    const acc = monitor!.evaluate(q, monitorQueries.labels);
-    q.dispose();
-    return acc;
+    try {
+      return await monitor!.evaluate(q, monitorQueries.labels);
+    } finally {
+      q.dispose();
+    }
   };
-  const trainStep: StepFn = (iter) => {
+  const trainStep: StepFn = async (iter) => {
     const epoch = Math.floor(iter / itersPerEpoch);
     const batch = loader.batchAt(epoch, iter % itersPerEpoch);
     const lr = warmupCosineLr(iter / itersPerEpoch, { baseLr: peakLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs });
@@ -208,12 +210,12 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
       const x = rgbTensor(batch.images, batch.shape, train.name);
       return twoViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin });
     });
-    const out = step.run(v1, v2, { iter, totalIters, itersPerEpoch }, lr, gradMonitor);
+    const out = await step.run(v1, v2, { iter, totalIters, itersPerEpoch }, lr, gradMonitor);
     tf.dispose([v1, v2]);
     return { ...out, lr, labels: batch.labels };
   };
   const knnMonitor = new KnnMonitorCallback(c.monitor.every, evalMonitor, monitor && ((e) => monitor.push(e.features, e.labels)));
-  trainLoop(
+  await trainLoop(
     { startIter, totalIters, itersPerEpoch },
     trainStep,
     [
@@ -229,9 +231,9 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   );
 
   // a diverged backbone has non-finite weights: nothing to evaluate or export
-  const knnFinal = run.diverged ? Number.NaN : knnEval(fw);
+  const knnFinal = run.diverged ? Number.NaN : await knnEval(fw);
   const weights = path.join(opts.runDir, 'backbone.safetensors');
-  if (!run.diverged) saveWeights(fw.backbone, weights, { backbone: c.backbone.name, framework: c.framework.name, config_hash: hash });
+  if (!run.diverged) await saveWeights(fw.backbone, weights, { backbone: c.backbone.name, framework: c.framework.name, config_hash: hash });
   const b = activeBackend();
   const lossTail = run.curves.loss.slice(-Math.max(1, Math.min(itersPerEpoch, 20)));
   const engine = {

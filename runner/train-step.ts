@@ -2,7 +2,7 @@
  * One optimisation step of a self-supervised framework: the framework's no-gradient preparation
  * (e.g. MoCo's momentum update and keys), the loss under the gradient tape, the optimiser update.
  * Shared by the pre-training loop and the `bench perf` training benchmark. With a GradMonitor, the
- * monitored layers' gradient norms are read back in the same single dataSync as the loss.
+ * monitored layers' gradient norms are read back in the same single (asynchronous) read as the loss.
  */
 import { tf } from '../engine/tf.ts';
 import type { Param } from '../engine/module.ts';
@@ -28,13 +28,13 @@ export class TrainStep {
    * them), and with a `monitor` the L2 norm of each monitored layer's gradient by label (layers
    * without a gradient this step are absent). The views are not disposed.
    */
-  run(
+  async run(
     v1: tf.Tensor4D,
     v2: tf.Tensor4D,
     ctx: StepContext,
     lr: number,
     monitor?: GradMonitor,
-  ): { loss: number; features: tf.Tensor2D; gradNorms?: Record<string, number> } {
+  ): Promise<{ loss: number; features: tf.Tensor2D; gradNorms?: Record<string, number> }> {
     const prepared = this.fw.prepare(v1, v2, ctx);
     let features: tf.Tensor2D | undefined;
     const { value, grads } = tf.variableGrads(() => {
@@ -45,10 +45,11 @@ export class TrainStep {
     const g = monitor?.norms(grads);
     // one readback: the loss, then the norms
     const packed = g ? tf.tidy(() => tf.concat([tf.reshape(value, [1]), g.norms])) : value;
-    const host = packed.dataSync();
+    // the update is queued before the read, so a GPU works on it while the loss travels back
+    this.optimizer.step(new Map(Object.entries(grads).map(([name, gr]) => [this.byVar.get(name)!, gr])), lr);
+    const host = await packed.data();
     const loss = host[0];
     const gradNorms = g ? Object.fromEntries(g.labels.map((l, i) => [l, host[i + 1]])) : undefined;
-    this.optimizer.step(new Map(Object.entries(grads).map(([name, gr]) => [this.byVar.get(name)!, gr])), lr);
     tf.dispose([value, prepared]);
     if (g) tf.dispose([g.norms, packed]);
     tf.dispose(grads);

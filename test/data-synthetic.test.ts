@@ -189,17 +189,17 @@ test('synthetic: deterministic by seed, different seeds differ, prefix-stable', 
   assert.notDeepEqual(a.images.subarray(0, px), a.images.subarray(px, 2 * px));
 });
 
-test('synthetic: classes separable by structure after flip + brightness + grayscale', () => {
+test('synthetic: classes separable by structure after flip + brightness + grayscale', async () => {
   const train = makeSynthetic({ count: 500, seed: 11 });
   const test = makeSynthetic({ count: 200, seed: 12 });
-  const acc = knnAccuracy(train, test, augment(test, new Rng(1), { flipAll: true }));
+  const acc = await knnAccuracy(train, test, augment(test, new Rng(1), { flipAll: true }));
   assert.ok(acc > 0.8, `kNN accuracy ${acc} (chance 0.1)`);
 });
 
-test('synthetic: classes still identifiable after random-resized crops (scale 0.08-1)', () => {
+test('synthetic: classes still identifiable after random-resized crops (scale 0.08-1)', async () => {
   const train = makeSynthetic({ count: 500, seed: 21 });
   const test = makeSynthetic({ count: 200, seed: 22 });
-  const acc = knnAccuracy(train, test, augment(test, new Rng(2), { minScale: 0.08 }));
+  const acc = await knnAccuracy(train, test, augment(test, new Rng(2), { minScale: 0.08 }));
   assert.ok(acc > 0.45, `kNN accuracy ${acc} (chance 0.1)`);
 });
 

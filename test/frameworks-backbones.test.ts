@@ -45,7 +45,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const w0 = w.dataSync().slice();
         const counts: number[] = [];
         for (let iter = 0; iter < 3; iter++) {
-          const { loss, features } = step.run(v1, v2, { iter, totalIters: 10, itersPerEpoch: 5 }, r.optimizer.name === 'lars' ? 0.5 : 1e-3);
+          const { loss, features } = await step.run(
+            v1,
+            v2,
+            { iter, totalIters: 10, itersPerEpoch: 5 },
+            r.optimizer.name === 'lars' ? 0.5 : 1e-3,
+          );
           assert.ok(Number.isFinite(loss), `finite loss at step ${iter}: ${loss}`);
           assert.deepEqual(features.shape, [6, fw.backbone.outDim]);
           features.dispose();

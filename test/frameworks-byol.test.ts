@@ -175,7 +175,7 @@ for (const engine of TEST_ENGINES) {
       assert.throws(() => buildByol({ predictorLayers: 0 }), /framework\.predictorLayers/);
     });
 
-    it('trains: finite loss, online parameters move, the target follows, no tensor leak', () => {
+    it('trains: finite loss, online parameters move, the target follows, no tensor leak', async () => {
       assert.equal(byol.name, 'byol');
       const m = buildFramework(byol, { mlpDim: 32, outDim: 16, projLayers: 2 }, microContext(2));
       const params = m.trainableParams();
@@ -183,7 +183,7 @@ for (const engine of TEST_ENGINES) {
       const target = (m as Byol).targetBackbone.parameters().filter((p) => p.trainable);
       const tBefore = snapshot(target);
       const [v1, v2] = randomViews(8, 31);
-      const { losses, tensors } = trainSteps(m, v1, v2, 3);
+      const { losses, tensors } = await trainSteps(m, v1, v2, 3);
       assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
       assert.ok(losses[0] > 0 && losses[0] < 8, `2 x (2 - 2 cos) lies in [0, 8]: ${losses[0]}`);
       assert.equal(tensors[2], tensors[1], `live tensors after step 2 (${tensors[1]}) and step 3 (${tensors[2]})`);

@@ -106,13 +106,13 @@ for (const engine of TEST_ENGINES) {
       m.dispose();
     });
 
-    it('BN batching option (i): both views go through one forward of 2N; the loss is NT-Xent of that batch', () => {
+    it('BN batching option (i): both views go through one forward of 2N; the loss is NT-Xent of that batch', async () => {
       const m = buildSimclr();
       const [v1, v2] = randomViews(4, 11);
       const ctx = { iter: 0, totalIters: 4, itersPerEpoch: 1 };
       const out = m.loss(v1, v2, m.prepare(), ctx);
       const tracked = m.projector.torchEntries().find((e) => e.name === 'head.1.num_batches_tracked')!;
-      assert.deepEqual(tracked.read(), BigInt64Array.of(1n), 'one BN update per step: one batch of 2N');
+      assert.deepEqual(await tracked.read(), BigInt64Array.of(1n), 'one BN update per step: one batch of 2N');
       assert.deepEqual(out.features.shape, [4, 64], 'features: the first view only');
       // the same numbers from an explicit concatenated forward
       const z = m.projector.apply(m.backbone.apply(tf.concat([v1, v2]) as tf.Tensor4D, true), true);
@@ -130,13 +130,13 @@ for (const engine of TEST_ENGINES) {
       assert.throws(() => buildSimclr({ projLayers: 0 }), /framework\.projLayers/);
     });
 
-    it('trains: finite loss, every parameter but the frozen patch projection moves, no tensor leak', () => {
+    it('trains: finite loss, every parameter but the frozen patch projection moves, no tensor leak', async () => {
       assert.equal(simclr.name, 'simclr');
       const m = buildFramework(simclr, { mlpDim: 32, outDim: 16, projLayers: 2 }, microContext(1));
       const params = m.trainableParams();
       const before = snapshot(params);
       const [v1, v2] = randomViews(8, 21);
-      const { losses, tensors } = trainSteps(m, v1, v2, 3);
+      const { losses, tensors } = await trainSteps(m, v1, v2, 3);
       assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
       assert.equal(tensors[2], tensors[1], `live tensors after step 2 (${tensors[1]}) and step 3 (${tensors[2]})`);
       const after = snapshot(params);

@@ -148,7 +148,7 @@ for (const engine of TEST_ENGINES) {
       m.dispose();
     });
 
-    it('prototypes are unit vectors at init and are renormalised before every step', () => {
+    it('prototypes are unit vectors at init and are renormalised before every step', async () => {
       const m = buildSwav();
       const w = m.prototypes.weight.variable;
       assertClose(columnNorms(w), new Array(10).fill(1), 1e-5, 0, 'init norms');
@@ -161,7 +161,7 @@ for (const engine of TEST_ENGINES) {
         .modules()
         .encoder.torchEntries()
         .find((x) => x.name === 'prototypes.weight')!;
-      const d = e.read() as Float32Array;
+      const d = (await e.read()) as Float32Array;
       for (let k = 0; k < 10; k++) assert.ok(Math.abs(Math.hypot(...d.subarray(k * 16, (k + 1) * 16)) - 1) < 1e-5);
       tf.dispose([v1, v2]);
       m.dispose();
@@ -183,7 +183,7 @@ for (const engine of TEST_ENGINES) {
       m.dispose();
     });
 
-    it('prototypes are frozen (no gradient, no update) for freezePrototypesEpochs iterations, then trained', () => {
+    it('prototypes are frozen (no gradient, no update) for freezePrototypesEpochs iterations, then trained', async () => {
       const m = buildSwav({ freezePrototypesEpochs: 2 });
       const proto = m.prototypes.weight;
       assert.ok(m.trainableParams().includes(proto), 'prototypes stay in trainableParams()');
@@ -205,13 +205,13 @@ for (const engine of TEST_ENGINES) {
       const head = m.projector.trainableParams();
       const p0 = proto.variable.dataSync().slice();
       const h0 = snapshot(head);
-      trainSteps(m, v1, v2, 2, { from: 0, lr: 0.5 });
+      await trainSteps(m, v1, v2, 2, { from: 0, lr: 0.5 });
       assert.ok(maxAbsDiff(proto.variable.dataSync(), p0) < 1e-6, 'frozen prototypes unchanged (up to renormalisation)');
       assert.ok(
         head.some((p, i) => maxAbsDiff(p.variable.dataSync(), h0[i]) > 1e-6),
         'the head trained meanwhile',
       );
-      trainSteps(m, v1, v2, 1, { from: 2, lr: 0.5 });
+      await trainSteps(m, v1, v2, 1, { from: 2, lr: 0.5 });
       assert.ok(maxAbsDiff(proto.variable.dataSync(), p0) > 1e-5, 'prototypes updated after the freeze');
       tf.dispose([v1, v2]);
       m.dispose();
@@ -225,11 +225,11 @@ for (const engine of TEST_ENGINES) {
       assert.throws(() => buildSwav({ prototypes: 2.5 }), /framework\.prototypes/);
     });
 
-    it('trains: finite loss, no tensor leak', () => {
+    it('trains: finite loss, no tensor leak', async () => {
       assert.equal(swav.name, 'swav');
       const m = buildFramework(swav, { mlpDim: 32, outDim: 16, prototypes: 20, freezePrototypesEpochs: 1 }, microContext(3));
       const [v1, v2] = randomViews(8, 41);
-      const { losses, tensors } = trainSteps(m, v1, v2, 3);
+      const { losses, tensors } = await trainSteps(m, v1, v2, 3);
       assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
       assert.ok(losses[0] > 0 && losses[0] < 2 * Math.log(20) + 1, `loss ${losses[0]}`);
       assert.equal(tensors[2], tensors[1], `live tensors after step 2 (${tensors[1]}) and step 3 (${tensors[2]})`);

@@ -89,7 +89,7 @@ describe('gradient norms', () => {
     b.dispose();
   });
 
-  it('a training step returns the norms of its own gradients with no extra readback, and leaks nothing', () => {
+  it('a training step returns the norms of its own gradients with no extra readback, and leaks nothing', async () => {
     // two identical MoCo v3 frameworks: one trained through TrainStep with the monitor, one by hand
     const build = () => buildFramework(mocov3, { mlpDim: 32, outDim: 16 }, microContext(4));
     const a = build(),
@@ -117,8 +117,8 @@ describe('gradient norms', () => {
     tf.dispose(grads);
 
     // count readbacks: the monitored step reads back exactly as often as an unmonitored one (b's second step)
-    const proto = tf.Tensor.prototype as unknown as { dataSync: () => unknown; arraySync: () => unknown };
-    const orig = { dataSync: proto.dataSync, arraySync: proto.arraySync };
+    const proto = tf.Tensor.prototype as unknown as { dataSync: () => unknown; arraySync: () => unknown; data: () => unknown };
+    const orig = { dataSync: proto.dataSync, arraySync: proto.arraySync, data: proto.data };
     let reads = 0;
     proto.dataSync = function (this: unknown) {
       reads++;
@@ -128,15 +128,19 @@ describe('gradient norms', () => {
       reads++;
       return orig.arraySync.call(this);
     };
-    let monitored: ReturnType<typeof stepA.run>;
-    let plain: ReturnType<typeof stepB.run>;
+    proto.data = function (this: unknown) {
+      reads++;
+      return orig.data.call(this);
+    };
+    let monitored: Awaited<ReturnType<typeof stepA.run>>;
+    let plain: Awaited<ReturnType<typeof stepB.run>>;
     let readsMonitored: number;
     let readsPlain: number;
     try {
-      monitored = stepA.run(v1, v2, ctx, 0.01, m);
+      monitored = await stepA.run(v1, v2, ctx, 0.01, m);
       readsMonitored = reads;
       reads = 0;
-      plain = stepB.run(v1, v2, ctx, 0.01);
+      plain = await stepB.run(v1, v2, ctx, 0.01);
       readsPlain = reads;
     } finally {
       Object.assign(proto, orig);
@@ -155,7 +159,7 @@ describe('gradient norms', () => {
 
     const counts: number[] = [];
     for (let iter = 1; iter < 4; iter++) {
-      const r = stepA.run(v1, v2, { ...ctx, iter }, 0.01, m);
+      const r = await stepA.run(v1, v2, { ...ctx, iter }, 0.01, m);
       r.features.dispose();
       counts.push(tf.memory().numTensors);
     }

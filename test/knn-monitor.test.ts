@@ -32,24 +32,24 @@ function clustered(rng: Rng, centres: number[][], labels: Int32Array, noise: num
 describe('KnnMonitor on wasm', () => {
   before(async () => useBackend('wasm'));
 
-  it('is a FIFO ring: after more than capacity pushes the oldest are gone; rows are normalised', () => {
+  it('is a FIFO ring: after more than capacity pushes the oldest are gone; rows are normalised', async () => {
     const dim = 3;
     const m = new KnnMonitor({ capacity: 5, dim, numClasses: 10 });
     const feats = Array.from({ length: 9 }, (_, i) => [i + 1, 2 * i - 3, 0.5 * i + 1]);
-    const push = (from: number, to: number) => {
+    const push = async (from: number, to: number) => {
       const t = tf.tensor2d(feats.slice(from, to));
-      m.push(
+      await m.push(
         t,
         Int32Array.from({ length: to - from }, (_, i) => from + i),
       );
       t.dispose();
     };
-    push(0, 3);
+    await push(0, 3);
     assert.equal(m.size, 3);
     let s = m.state();
     assert.equal(s.head, 3);
     assert.deepEqual(ordered(s, dim).labels, [0, 1, 2]);
-    push(3, 7);
+    await push(3, 7);
     s = m.state();
     assert.equal(m.size, 5);
     assert.equal(s.head, 2);
@@ -57,18 +57,18 @@ describe('KnnMonitor on wasm', () => {
     assertClose(ordered(s, dim).rows.flat(), feats.slice(2, 7).flatMap(unit), 1e-6, 0, 'queue rows');
     // A batch larger than the queue leaves only its newest rows.
     const big = tf.tensor2d([...feats, ...feats].slice(0, 8));
-    m.push(big, Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7]));
+    await m.push(big, Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7]));
     big.dispose();
     s = m.state();
     assert.deepEqual(ordered(s, dim).labels, [3, 4, 5, 6, 7]);
     assertClose(ordered(s, dim).rows.flat(), feats.slice(3, 8).flatMap(unit), 1e-6, 0, 'queue rows after a big batch');
     const bad = tf.tensor2d([[1, 2]]);
-    assert.throws(() => m.push(bad, Int32Array.from([0])), /\[batch, 3\]/);
+    await assert.rejects(async () => m.push(bad, Int32Array.from([0])), /\[batch, 3\]/);
     bad.dispose();
     m.dispose();
   });
 
-  it('evaluate equals knnAccuracy on the current queue, and the stale (mislabelled) entries no longer count', () => {
+  it('evaluate equals knnAccuracy on the current queue, and the stale (mislabelled) entries no longer count', async () => {
     const rng = new Rng(4);
     const dim = 6;
     const numClasses = 4;
@@ -77,34 +77,34 @@ describe('KnnMonitor on wasm', () => {
     const m = new KnnMonitor({ capacity: cap, dim, numClasses, k: 7 });
     const qLabels = Int32Array.from({ length: 30 }, () => rng.int(numClasses));
     const queries = tf.tensor2d(clustered(rng, centres, qLabels, 0.4));
-    assert.throws(() => m.evaluate(queries, qLabels), /empty/);
+    await assert.rejects(async () => m.evaluate(queries, qLabels), /empty/);
     // Old features carry wrong labels (shifted by one class).
     const oldLabels = Int32Array.from({ length: 50 }, () => rng.int(numClasses));
     const oldT = tf.tensor2d(clustered(rng, centres, oldLabels, 0.4));
-    m.push(
+    await m.push(
       oldT,
       oldLabels.map((y) => (y + 1) % numClasses),
     );
-    const accStale = m.evaluate(queries, qLabels);
+    const accStale = await m.evaluate(queries, qLabels);
     assert.ok(accStale < 0.3, `a queue of mislabelled features scores low (${accStale})`);
     // Then cap + 3 correct ones in batches of 11: the queue holds only correct ones.
     const newLabels = Int32Array.from({ length: cap + 3 }, () => rng.int(numClasses));
     const newX = clustered(rng, centres, newLabels, 0.4);
     for (let i = 0; i < newX.length; i += 11) {
       const t = tf.tensor2d(newX.slice(i, i + 11));
-      m.push(t, newLabels.slice(i, i + 11));
+      await m.push(t, newLabels.slice(i, i + 11));
       t.dispose();
     }
-    const acc = m.evaluate(queries, qLabels);
+    const acc = await m.evaluate(queries, qLabels);
     const bank = tf.tensor2d(newX.slice(-cap));
-    const expected = knnAccuracy(bank, newLabels.slice(-cap), queries, qLabels, { k: 7, numClasses });
+    const expected = await knnAccuracy(bank, newLabels.slice(-cap), queries, qLabels, { k: 7, numClasses });
     assert.equal(acc, expected);
     assert.ok(acc > 0.8, `a clean queue classifies the clusters (${acc})`);
     tf.dispose([bank, oldT, queries]);
     m.dispose();
   });
 
-  it('state round trip: a restored monitor evaluates and continues identically; bad states are refused', () => {
+  it('state round trip: a restored monitor evaluates and continues identically; bad states are refused', async () => {
     const rng = new Rng(8);
     const dim = 5;
     const opts = { capacity: 12, dim, numClasses: 3, k: 4 };
@@ -115,17 +115,17 @@ describe('KnnMonitor on wasm', () => {
     };
     for (let i = 0; i < 3; i++) {
       const b = batch();
-      a.push(b.t, b.y);
+      await a.push(b.t, b.y);
       b.t.dispose();
     }
     const b = KnnMonitor.fromState(opts, a.state());
     assert.deepEqual(b.state(), a.state());
     const qy = Int32Array.from({ length: 20 }, (_, i) => i % 3);
     const q = tf.tensor2d(Array.from(qy, (c) => Array.from({ length: dim }, () => rng.normal(c, 1))));
-    assert.equal(b.evaluate(q, qy), a.evaluate(q, qy));
+    assert.equal(await b.evaluate(q, qy), await a.evaluate(q, qy));
     const nb = batch();
-    a.push(nb.t, nb.y);
-    b.push(nb.t, nb.y);
+    await a.push(nb.t, nb.y);
+    await b.push(nb.t, nb.y);
     assert.deepEqual(b.state(), a.state());
     // The state is a copy: mutating it does not touch the monitor.
     const s = a.state();
@@ -135,7 +135,7 @@ describe('KnnMonitor on wasm', () => {
     assert.notDeepEqual(a.state().features, s.features);
     // Checkpoint form.
     const c = new KnnMonitor(opts);
-    c.loadFromCheckpoint(a.stateForCheckpoint());
+    c.loadFromCheckpoint(await a.stateForCheckpoint());
     assert.deepEqual(c.state(), a.state());
     // Validation.
     const good = a.state();
@@ -149,14 +149,14 @@ describe('KnnMonitor on wasm', () => {
     });
   });
 
-  it('push and evaluate do not leak tensors', () => {
+  it('push and evaluate do not leak tensors', async () => {
     const m = new KnnMonitor({ capacity: 16, dim: 4, numClasses: 2 });
     const x = tf.randomNormal([6, 4], 0, 1, 'float32', 2) as tf.Tensor2D;
     const y = Int32Array.from([0, 1, 0, 1, 1, 0]);
-    m.push(x, y);
+    await m.push(x, y);
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) m.push(x, y);
-    m.evaluate(x, y);
+    for (let i = 0; i < 5; i++) await m.push(x, y);
+    await m.evaluate(x, y);
     assert.equal(tf.memory().numTensors, before);
     x.dispose();
     m.dispose();

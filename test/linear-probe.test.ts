@@ -86,12 +86,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
   describe(`linear probe on ${backend}`, () => {
     before(async () => useBackend(backend));
 
-    it('reaches 100% on separable features with crop + flip; eval mode only; backbone unchanged; no leaks', () => {
+    it('reaches 100% on separable features with crop + flip; eval mode only; backbone unchanged; no leaks', async () => {
       const bb = new ColourBackbone();
-      const fp = fingerprint(bb);
+      const fp = await fingerprint(bb);
       const counts: number[] = [];
       const start = tf.memory().numTensors;
-      const r = linearProbe(bb, TRAIN, TEST, { ...BASE, onEpoch: () => counts.push(tf.memory().numTensors) });
+      const r = await linearProbe(bb, TRAIN, TEST, { ...BASE, onEpoch: () => counts.push(tf.memory().numTensors) });
       assert.equal(r.top1, 1, `top-1 ${r.top1}`);
       assert.equal(r.perLr[0].top1, 1);
       assert.equal(r.augment, true);
@@ -100,7 +100,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       assert.equal(loss.length, 6);
       assert.ok(loss[0] < Math.log(4) && loss[5] < 0.1 * loss[0], `loss curve ${loss}`);
       assert.ok(bb.modes.length > 0 && bb.modes.every((t) => t === false), 'the backbone runs in eval mode only');
-      assert.deepEqual(changedEntries(fp, fingerprint(bb)), []);
+      assert.deepEqual(changedEntries(fp, await fingerprint(bb)), []);
       assert.ok(
         counts.every((c) => c === counts[0]),
         `live tensors per epoch ${counts}`,
@@ -109,9 +109,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
       bb.dispose();
     });
 
-    it('throws when the backbone changes during probing (BN updating its running stats in eval mode)', () => {
+    it('throws when the backbone changes during probing (BN updating its running stats in eval mode)', async () => {
       const bb = new ColourBackbone({ mutate: true });
-      assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 1 }), /frozen backbone changed.*bn\.running_mean/);
+      await assert.rejects(async () => linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 1 }), /frozen backbone changed.*bn\.running_mean/);
       bb.dispose();
     });
   });
@@ -120,33 +120,36 @@ for (const backend of ['cpu', 'wasm'] as const) {
 describe('linear probe: protocol details (cpu)', () => {
   before(async () => useBackend('cpu'));
 
-  it('cacheFeatures gives the numbers of the uncached path when augmentation is off', () => {
+  it('cacheFeatures gives the numbers of the uncached path when augmentation is off', async () => {
     const bb = new ColourBackbone();
     const o = { ...BASE, epochs: 3, baseLrs: [0.5, 3.0], augment: false };
-    const a = linearProbe(bb, TRAIN, TEST, o);
-    const b = linearProbe(bb, TRAIN, TEST, { ...o, cacheFeatures: true });
+    const a = await linearProbe(bb, TRAIN, TEST, o);
+    const b = await linearProbe(bb, TRAIN, TEST, { ...o, cacheFeatures: true });
     assert.equal(b.cacheFeatures, true);
     for (let k = 0; k < 2; k++) {
       assertClose(b.perLr[k].lossCurve, a.perLr[k].lossCurve, 1e-5, 1e-5, `loss of lr ${o.baseLrs[k]}`);
       assert.equal(b.perLr[k].top1, a.perLr[k].top1);
     }
-    assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...o, augment: true, cacheFeatures: true }), /cacheFeatures needs augment: false/);
+    await assert.rejects(
+      async () => linearProbe(bb, TRAIN, TEST, { ...o, augment: true, cacheFeatures: true }),
+      /cacheFeatures needs augment: false/,
+    );
     bb.dispose();
   });
 
-  it('augmentation is deterministic given the seed', () => {
+  it('augmentation is deterministic given the seed', async () => {
     const bb = new ColourBackbone();
     const o = { ...BASE, epochs: 2, baseLrs: [0.5] };
-    const a = linearProbe(bb, TRAIN, TEST, o).perLr[0].lossCurve;
-    assert.deepEqual(linearProbe(bb, TRAIN, TEST, o).perLr[0].lossCurve, a);
-    assert.notDeepEqual(linearProbe(bb, TRAIN, TEST, { ...o, seed: 1 }).perLr[0].lossCurve, a);
+    const a = (await linearProbe(bb, TRAIN, TEST, o)).perLr[0].lossCurve;
+    assert.deepEqual((await linearProbe(bb, TRAIN, TEST, o)).perLr[0].lossCurve, a);
+    assert.notDeepEqual((await linearProbe(bb, TRAIN, TEST, { ...o, seed: 1 })).perLr[0].lossCurve, a);
     bb.dispose();
   });
 
-  it('the lr sweep trains independent heads and reports the best', () => {
+  it('the lr sweep trains independent heads and reports the best', async () => {
     const bb = new ColourBackbone();
     const o = { ...BASE, augment: false, cacheFeatures: true, epochs: 4 };
-    const sweep = linearProbe(bb, TRAIN, TEST, { ...o, baseLrs: [1e-4, 3.0] });
+    const sweep = await linearProbe(bb, TRAIN, TEST, { ...o, baseLrs: [1e-4, 3.0] });
     assert.deepEqual(
       sweep.perLr.map((p) => p.baseLr),
       [1e-4, 3.0],
@@ -161,13 +164,13 @@ describe('linear probe: protocol details (cpu)', () => {
     for (const p of sweep.perLr) {
       assert.equal(p.top1Curve.length, 4, 'evaluated after every epoch');
       assert.equal(p.bestTop1, Math.max(...p.top1Curve.map((c) => c.top1)));
-      const alone = linearProbe(bb, TRAIN, TEST, { ...o, baseLrs: [p.baseLr] });
+      const alone = await linearProbe(bb, TRAIN, TEST, { ...o, baseLrs: [p.baseLr] });
       assertClose(alone.perLr[0].lossCurve, p.lossCurve, 1e-6, 1e-6, `lr ${p.baseLr} alone vs in the sweep`);
     }
     bb.dispose();
   });
 
-  it('follows the cosine-per-epoch schedule, lr = baseLr x batch / 256', () => {
+  it('follows the cosine-per-epoch schedule, lr = baseLr x batch / 256', async () => {
     assert.equal(cosineEpochLr(0, 2, 90), 2);
     assert.ok(Math.abs(cosineEpochLr(45, 2, 90) - 1) < 1e-12);
     assert.ok(Math.abs(cosineEpochLr(89, 2, 90) - (1 + Math.cos((Math.PI * 89) / 90))) < 1e-12);
@@ -176,7 +179,7 @@ describe('linear probe: protocol details (cpu)', () => {
     assert.throws(() => cosineEpochLr(0.5, 2, 90), /integer/);
     const bb = new ColourBackbone();
     const seen: { epoch: number; lrs: number[]; top1?: number[] }[] = [];
-    linearProbe(bb, TRAIN, TEST, {
+    await linearProbe(bb, TRAIN, TEST, {
       ...BASE,
       epochs: 4,
       evalEvery: 3,
@@ -201,7 +204,7 @@ describe('linear probe: protocol details (cpu)', () => {
     bb.dispose();
   });
 
-  it('BatchNorm without affine before the head: running stats from training, used at test', () => {
+  it('BatchNorm without affine before the head: running stats from training, used at test', async () => {
     const heads = new ProbeHeads({ inDim: 2, numClasses: 3, count: 1, batchNorm: true, seed: 0, momentum: 0.9, weightDecay: 0 });
     assert.equal(heads.bn!.weight, undefined, 'affine=False');
     const x = tf.tensor2d([
@@ -218,7 +221,14 @@ describe('linear probe: protocol details (cpu)', () => {
     x.dispose();
     // features far from zero mean / unit scale: the BN head still separates them
     const bb = new ColourBackbone({ scale: 50, offset: 300 });
-    const r = linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 4, batchNorm: true, augment: false, cacheFeatures: true, baseLrs: [1.0] });
+    const r = await linearProbe(bb, TRAIN, TEST, {
+      ...BASE,
+      epochs: 4,
+      batchNorm: true,
+      augment: false,
+      cacheFeatures: true,
+      baseLrs: [1.0],
+    });
     assert.equal(r.batchNorm, true);
     assert.equal(r.top1, 1);
     bb.dispose();
@@ -239,30 +249,30 @@ describe('linear probe: protocol details (cpu)', () => {
     heads.dispose();
   });
 
-  it('a real ResNet (BN buffers, num_batches_tracked) stays bit-identical', () => {
+  it('a real ResNet (BN buffers, num_batches_tracked) stays bit-identical', async () => {
     const bb = new ResNet('resnet-micro', resnetConfig('resnet-micro', { imageSize: SIDE }), 0);
-    const r = linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 1, baseLrs: [recipeBaseLr(bb.name)] });
+    const r = await linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 1, baseLrs: [recipeBaseLr(bb.name)] });
     assert.equal(r.backboneUnchanged, true);
     assert.equal(r.perLr[0].baseLr, 0.1);
     bb.dispose();
   });
 
-  it('the evaluator: FrozenEvaluator interface and the full result', () => {
+  it('the evaluator: FrozenEvaluator interface and the full result', async () => {
     assert.equal(linearProbeEvaluator.name, 'linear-probe');
     const ev = createLinearProbeEvaluator({ batch: 16, epochs: 2, augment: false, cacheFeatures: true });
     const bb = new ColourBackbone();
-    const top1 = ev.evaluate(bb, TRAIN, TEST, { viewSize: SIDE, cropFraction: 224 / 256, k: 20, temperature: 0.07 });
-    assert.equal(top1, ev.probe(bb, TRAIN, TEST, { viewSize: SIDE }).top1);
-    assert.equal(ev.probe(bb, TRAIN, TEST, { viewSize: SIDE }).perLr[0].baseLr, 3.0, 'ViT-like default base lr');
+    const top1 = await ev.evaluate(bb, TRAIN, TEST, { viewSize: SIDE, cropFraction: 224 / 256, k: 20, temperature: 0.07 });
+    assert.equal(top1, (await ev.probe(bb, TRAIN, TEST, { viewSize: SIDE })).top1);
+    assert.equal((await ev.probe(bb, TRAIN, TEST, { viewSize: SIDE })).perLr[0].baseLr, 3.0, 'ViT-like default base lr');
     bb.dispose();
   });
 
-  it('validates its options', () => {
+  it('validates its options', async () => {
     const bb = new ColourBackbone();
-    assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...BASE, baseLrs: [] }), /baseLrs must be positive/);
-    assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 0 }), /epochs must be a positive integer/);
-    assert.throws(() => linearProbe(bb, TRAIN, TEST, { ...BASE, cropScale: [0.5, 0.2] }), /cropScale/);
-    assert.throws(() => linearProbe(bb, TRAIN, { ...TEST, numClasses: 5 }, BASE), /4 classes, test 5/);
+    await assert.rejects(async () => linearProbe(bb, TRAIN, TEST, { ...BASE, baseLrs: [] }), /baseLrs must be positive/);
+    await assert.rejects(async () => linearProbe(bb, TRAIN, TEST, { ...BASE, epochs: 0 }), /epochs must be a positive integer/);
+    await assert.rejects(async () => linearProbe(bb, TRAIN, TEST, { ...BASE, cropScale: [0.5, 0.2] }), /cropScale/);
+    await assert.rejects(async () => linearProbe(bb, TRAIN, { ...TEST, numClasses: 5 }, BASE), /4 classes, test 5/);
     bb.dispose();
   });
 });
@@ -270,7 +280,7 @@ describe('linear probe: protocol details (cpu)', () => {
 describe('SGD with momentum (PyTorch semantics)', () => {
   before(async () => useBackend('cpu'));
 
-  const run = (wd: number, momentum = 0.9) => {
+  const run = async (wd: number, momentum = 0.9) => {
     const p = new Param('w', tf.tensor1d([1, -2]), true);
     const opt = new Sgd([p], { momentum, weightDecay: wd });
     for (const g of [
@@ -281,24 +291,24 @@ describe('SGD with momentum (PyTorch semantics)', () => {
       opt.step(new Map([[p, gt]]), 0.1);
       gt.dispose();
     }
-    const out = { p: p.variable.dataSync().slice(), state: opt.stateTensors() };
+    const out = { p: p.variable.dataSync().slice(), state: await opt.stateTensors() };
     opt.dispose();
     p.variable.dispose();
     return out;
   };
 
-  it('matches hand-computed steps', () => {
+  it('matches hand-computed steps', async () => {
     // buf1 = g1 = [0.5, 1]; p1 = [0.95, -2.1]; buf2 = 0.9 buf1 + g2 = [-0.55, 2.9]; p2 = p1 - 0.1 buf2
-    let r = run(0);
+    let r = await run(0);
     assertClose(r.p, [1.005, -2.39], 1e-6);
     assertClose(r.state.get('w.momentum_buffer') as Float32Array, [-0.55, 2.9], 1e-6);
     assert.equal(r.state.get('step'), 2);
     // wd 0.1: d1 = g1 + 0.1 p0 = [0.6, 0.8]; p1 = [0.94, -2.08]; d2 = g2 + 0.1 p1 = [-0.906, 1.792]
     // buf2 = 0.9 d1 + d2 = [-0.366, 2.512]; p2 = [0.9766, -2.3312]
-    r = run(0.1);
+    r = await run(0.1);
     assertClose(r.p, [0.9766, -2.3312], 1e-6);
     // momentum 0: plain SGD, p2 = p0 - 0.1 (g1 + g2)
-    r = run(0, 0);
+    r = await run(0, 0);
     assertClose(r.p, [1.05, -2.3], 1e-6);
   });
 
@@ -327,7 +337,7 @@ describe('SGD with momentum (PyTorch semantics)', () => {
 describe('backbone fingerprints', () => {
   before(async () => useBackend('cpu'));
 
-  it('see single-bit changes', () => {
+  it('see single-bit changes', async () => {
     const a = Float32Array.of(1, 2, 3);
     const b = a.slice();
     new Uint32Array(b.buffer)[1] ^= 1;
@@ -335,9 +345,9 @@ describe('backbone fingerprints', () => {
     assert.equal(hashBytes(a), hashBytes(a.slice()));
     assert.notEqual(hashBytes(Float32Array.of(0)), hashBytes(Float32Array.of(-0)));
     const bn = new BatchNorm('bn', 2);
-    const fp = fingerprint(bn);
+    const fp = await fingerprint(bn);
     bn.numBatchesTracked += 1;
-    assert.deepEqual(changedEntries(fp, fingerprint(bn)), ['state:bn.num_batches_tracked']);
+    assert.deepEqual(changedEntries(fp, await fingerprint(bn)), ['state:bn.num_batches_tracked']);
     bn.dispose();
   });
 });

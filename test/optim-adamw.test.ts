@@ -48,7 +48,7 @@ describe('AdamW on wasm', () => {
 
   it(
     'matches a scalar torch.optim.AdamW reference over several steps (bias correction, decoupled decay, per-step lr, ' + 'skipped steps)',
-    () => {
+    async () => {
       const rng = new Rng(11);
       const o = { b1: 0.8, b2: 0.95, eps: 1e-3, wd: 0.3 };
       const shapes = [[2, 3], [4], [1, 1, 5]];
@@ -81,7 +81,7 @@ describe('AdamW on wasm', () => {
           assertClose(p.variable.dataSync(), refs[i].p, 1e-5, 1e-4, `${p.name} after step ${s}`);
         });
       }
-      const st = opt.stateTensors();
+      const st = await opt.stateTensors();
       assert.equal(st.get('step'), lrs.length);
       assert.equal(st.get('p0.step'), lrs.length);
       assert.equal(st.get('p2.step'), lrs.length - 2);
@@ -108,7 +108,7 @@ describe('AdamW on wasm', () => {
     opt.dispose();
   });
 
-  it('params without a gradient are untouched and get no state', () => {
+  it('params without a gradient are untouched and get no state', async () => {
     const a = makeParam('a', [2], [1, 2]);
     const b = makeParam('b', [2], [3, 4]);
     const opt = new AdamW([a, b], { weightDecay: 0.1 });
@@ -117,7 +117,7 @@ describe('AdamW on wasm', () => {
     opt.step(new Map([[a, g]]), 0.1);
     assert.deepEqual(Array.from(b.variable.dataSync()), [3, 4]);
     assert.notDeepEqual(Array.from(a.variable.dataSync()), [1, 2]);
-    const st = opt.stateTensors();
+    const st = await opt.stateTensors();
     assert.ok(st.has('a.exp_avg'));
     assert.ok(!st.has('b.exp_avg') && !st.has('b.step'));
     tf.dispose([g, a.variable, b.variable]);
@@ -142,7 +142,7 @@ describe('AdamW on wasm', () => {
     opt.dispose();
   });
 
-  it('state round trip: a restored optimizer continues exactly like the original', () => {
+  it('state round trip: a restored optimizer continues exactly like the original', async () => {
     const rng = new Rng(5);
     const v0 = randn(rng, 6);
     const pa = makeParam('enc.w', [2, 3], v0);
@@ -152,7 +152,7 @@ describe('AdamW on wasm', () => {
     for (const g of gs.slice(0, 3)) oa.step(new Map([[pa, g]]), 0.1);
     const ob = new AdamW([pb], { weightDecay: 0.1 });
     pb.variable.assign(pa.variable);
-    ob.loadState(oa.stateTensors());
+    ob.loadState(await oa.stateTensors());
     assert.equal(ob.stepCount, 3);
     for (const g of gs.slice(3)) {
       oa.step(new Map([[pa, g]]), 0.05);
@@ -160,7 +160,7 @@ describe('AdamW on wasm', () => {
     }
     assert.deepEqual(Array.from(pb.variable.dataSync()), Array.from(pa.variable.dataSync()));
     // Checkpoint form and validation.
-    const ck = oa.stateForCheckpoint();
+    const ck = await oa.stateForCheckpoint();
     assert.deepEqual(Object.keys(ck.scalars).sort(), ['enc.w.step', 'step']);
     assert.deepEqual([...ck.tensors.keys()].sort(), ['enc.w.exp_avg', 'enc.w.exp_avg_sq']);
     ob.loadFromCheckpoint(ck);
@@ -176,7 +176,7 @@ describe('AdamW on wasm', () => {
     });
   });
 
-  it('the live tensor count does not grow over 20 steps', () => {
+  it('the live tensor count does not grow over 20 steps', async () => {
     const rng = new Rng(3);
     const params = [makeParam('x', [8, 4], randn(rng, 32)), makeParam('y', [4], randn(rng, 4))];
     const opt = new AdamW(params, { weightDecay: 0.1 });
@@ -185,7 +185,7 @@ describe('AdamW on wasm', () => {
     const after1 = tf.memory().numTensors;
     for (let s = 0; s < 20; s++) opt.step(grads, 0.01 * (s + 1));
     assert.equal(tf.memory().numTensors, after1);
-    opt.loadState(opt.stateTensors());
+    opt.loadState(await opt.stateTensors());
     assert.equal(tf.memory().numTensors, after1, 'loadState');
     opt.dispose();
     assert.equal(tf.memory().numTensors, after1 - 4, 'dispose frees the moments');

@@ -55,7 +55,7 @@ for (const engine of TEST_ENGINES) {
   describe(`LAMB on ${engine.label}`, () => {
     before(async () => useBackend(engine.backend, engine.native));
 
-    it('one step on a matrix: bias-corrected Adam direction, decay inside, trust ||p|| / ||u|| (hand-computed)', () => {
+    it('one step on a matrix: bias-corrected Adam direction, decay inside, trust ||p|| / ||u|| (hand-computed)', async () => {
       // Step 1: mhat = g, vhat = g^2, so the Adam direction is g / (|g| + eps), about sign(g).
       const a = makeParam('a', [1, 2], [3, 4]);
       const oa = new Lamb([a], { weightDecay: 0 });
@@ -65,7 +65,7 @@ for (const engine of TEST_ENGINES) {
       const t0 = 5 / norm(u0); // about 5 / sqrt(2)
       assertClose(values(a), [3 - 0.1 * t0 * u0[0], 4 - 0.1 * t0 * u0[1]], 1e-6, 0, 'wd 0');
       assertClose(values(a), [3 - 0.5 / Math.SQRT2, 4 - 0.5 / Math.SQRT2], 1e-5, 0, 'wd 0, about sign(g)');
-      const st = oa.stateTensors();
+      const st = await oa.stateTensors();
       assertClose(st.get('a.exp_avg') as Float32Array, [0.06, 0.08], 1e-8, 1e-6, 'exp_avg');
       assertClose(st.get('a.exp_avg_sq') as Float32Array, [0.001 * 0.36, 0.001 * 0.64], 1e-10, 1e-5, 'exp_avg_sq');
       assert.equal(st.get('a.step'), 1);
@@ -91,7 +91,7 @@ for (const engine of TEST_ENGINES) {
       opt.dispose();
     });
 
-    it('zero norms give trust 1 and no NaN; a zero gradient with decay shrinks p by (1 - lr)', () => {
+    it('zero norms give trust 1 and no NaN; a zero gradient with decay shrinks p by (1 - lr)', async () => {
       const z = makeParam('z', [2, 2], [0, 0, 0, 0]); // ||p|| = 0: trust 1, p = -lr * u
       const s = makeParam('s', [1, 2], [3, 4]); // g = 0, wd = 0 below: u = 0, trust 1, unchanged
       const opt = new Lamb([z, s], { weightDecay: 0 });
@@ -116,14 +116,15 @@ for (const engine of TEST_ENGINES) {
       const od = new Lamb([d], { weightDecay: 0.5 });
       stepWith(od, [[d, [0, 0]]], 0.1);
       assertClose(values(d), [2.7, 3.6], 1e-6, 0, 'decay only');
-      for (const o of [opt, od]) for (const v of o.stateTensors().values()) if (typeof v !== 'number') assert.ok(v.every(Number.isFinite));
+      for (const o of [opt, od])
+        for (const v of (await o.stateTensors()).values()) if (typeof v !== 'number') assert.ok(v.every(Number.isFinite));
       tf.dispose([z.variable, s.variable, d.variable]);
       [opt, od].forEach((o) => {
         o.dispose();
       });
     });
 
-    it('matches the float64 reference over several steps (moments accumulate, per-parameter step counts)', () => {
+    it('matches the float64 reference over several steps (moments accumulate, per-parameter step counts)', async () => {
       const rng = new Rng(23);
       const o = { b1: 0.8, b2: 0.95, eps: 1e-3, wd: 0.2 };
       const shapes = [[3, 2], [4], [2, 1, 2, 1]];
@@ -149,7 +150,7 @@ for (const engine of TEST_ENGINES) {
           assertClose(values(p), refs[i].p, 1e-5, 1e-4, `${p.name} after step ${s}`);
         });
       }
-      const st = opt.stateTensors();
+      const st = await opt.stateTensors();
       assert.deepEqual([st.get('step'), st.get('p0.step'), st.get('p2.step')], [lrs.length, lrs.length, lrs.length - 2]);
       params.forEach((p, i) => {
         assertClose(st.get(`${p.name}.exp_avg`) as Float32Array, refs[i].m, 1e-5, 1e-4, `${p.name}.exp_avg`);
@@ -159,7 +160,7 @@ for (const engine of TEST_ENGINES) {
       opt.dispose();
     });
 
-    it('state round trip: a restored optimizer continues exactly like the original', () => {
+    it('state round trip: a restored optimizer continues exactly like the original', async () => {
       const rng = new Rng(5);
       const v0 = [randn(rng, 6), randn(rng, 3)];
       const mk = () => [makeParam('enc.w', [2, 3], v0[0]), makeParam('enc.b', [3], v0[1])];
@@ -179,7 +180,7 @@ for (const engine of TEST_ENGINES) {
       pb.forEach((p, i) => {
         p.variable.assign(pa[i].variable);
       });
-      ob.loadFromCheckpoint(oa.stateForCheckpoint());
+      ob.loadFromCheckpoint(await oa.stateForCheckpoint());
       assert.equal(ob.stepCount, 3);
       for (const g of gs.slice(3)) {
         stepWith(
@@ -202,10 +203,10 @@ for (const engine of TEST_ENGINES) {
       pa.forEach((p, i) => {
         assert.deepEqual(Array.from(values(pb[i])), Array.from(values(p)));
       });
-      const ck = oa.stateForCheckpoint();
+      const ck = await oa.stateForCheckpoint();
       assert.deepEqual(ck.scalars, { step: 5, 'enc.w.step': 5, 'enc.b.step': 5 });
       assert.deepEqual([...ck.tensors.keys()].sort(), ['enc.b.exp_avg', 'enc.b.exp_avg_sq', 'enc.w.exp_avg', 'enc.w.exp_avg_sq']);
-      ob.loadState(oa.stateTensors());
+      ob.loadState(await oa.stateTensors());
       assert.throws(() => ob.loadState(new Map([['other.exp_avg', new Float32Array(6)]])), /unknown state entry 'other\.exp_avg'/);
       assert.throws(
         () => ob.loadState(new Map([['enc.w.exp_avg', new Float32Array(5)]])),
@@ -243,7 +244,7 @@ for (const engine of TEST_ENGINES) {
       tf.dispose([g, a.variable, a2.variable, buf.variable]);
     });
 
-    it('factory builds with the documented defaults; the live tensor count does not grow over 20 steps', () => {
+    it('factory builds with the documented defaults; the live tensor count does not grow over 20 steps', async () => {
       assert.equal(lamb.name, 'lamb');
       const rng = new Rng(3);
       const params = [makeParam('x', [8, 4], randn(rng, 32)), makeParam('y', [4], randn(rng, 4))];
@@ -254,7 +255,7 @@ for (const engine of TEST_ENGINES) {
       const after1 = tf.memory().numTensors;
       for (let s = 0; s < 20; s++) opt.step(grads, 0.01 * (s + 1));
       assert.equal(tf.memory().numTensors, after1);
-      opt.loadState(opt.stateTensors());
+      opt.loadState(await opt.stateTensors());
       assert.equal(tf.memory().numTensors, after1, 'loadState');
       opt.dispose();
       assert.equal(tf.memory().numTensors, after1 - 4, 'dispose frees the moments');

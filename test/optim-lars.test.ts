@@ -49,7 +49,7 @@ for (const engine of TEST_ENGINES) {
   describe(`LARS on ${engine.label}`, () => {
     before(async () => useBackend(engine.backend, engine.native));
 
-    it('one step on a matrix: decay, then trust ratio eta * ||p|| / ||g + wd p||, then momentum (hand-computed)', () => {
+    it('one step on a matrix: decay, then trust ratio eta * ||p|| / ||g + wd p||, then momentum (hand-computed)', async () => {
       // p = [[3, 4]] (norm 5), g = [[0.6, 0.8]] (norm 1).
       const a = makeParam('a', [1, 2], [3, 4]);
       const oa = new Lars([a], { weightDecay: 0 });
@@ -57,7 +57,7 @@ for (const engine of TEST_ENGINES) {
       stepWith(oa, [[a, [0.6, 0.8]]], 0.1);
       // trust = 0.001 * 5 / 1 = 0.005; mu = [0.003, 0.004]; p -= 0.1 * mu.
       assertClose(values(a), [2.9997, 3.9996], 1e-6, 0, 'wd 0');
-      assertClose(oa.stateTensors().get('a.mu') as Float32Array, [0.003, 0.004], 1e-9, 1e-6, 'mu');
+      assertClose((await oa.stateTensors()).get('a.mu') as Float32Array, [0.003, 0.004], 1e-9, 1e-6, 'mu');
 
       const b = makeParam('b', [1, 2], [3, 4]);
       const ob = new Lars([b], { weightDecay: 0.5, trustCoefficient: 0.1 });
@@ -70,7 +70,7 @@ for (const engine of TEST_ENGINES) {
       });
     });
 
-    it('1-D params (biases, norm gamma/beta) get plain momentum SGD: no decay, no trust ratio', () => {
+    it('1-D params (biases, norm gamma/beta) get plain momentum SGD: no decay, no trust ratio', async () => {
       const bias = makeParam('head.bias', [2], [1, -2]);
       const w = makeParam('head.weight', [1, 3], [0, 3, 4]); // ndim 2 although one dim is 1: layer-wise
       const opt = new Lars([bias, w], { weightDecay: 0.5, trustCoefficient: 0.1 });
@@ -87,12 +87,12 @@ for (const engine of TEST_ENGINES) {
       stepWith(opt, [[bias, [0.1, 0.2]]], 0.1);
       // mu = 0.9 * [0.5, 0.25] + [0.1, 0.2] = [0.55, 0.425]
       assertClose(values(bias), [0.95 - 0.055, -2.025 - 0.0425], 1e-6, 0, 'bias after step 2');
-      assertClose(opt.stateTensors().get('head.bias.mu') as Float32Array, [0.55, 0.425], 1e-7, 1e-6, 'bias mu');
+      assertClose((await opt.stateTensors()).get('head.bias.mu') as Float32Array, [0.55, 0.425], 1e-7, 1e-6, 'bias mu');
       tf.dispose([bias.variable, w.variable]);
       opt.dispose();
     });
 
-    it('zero norms give trust 1 and no NaN', () => {
+    it('zero norms give trust 1 and no NaN', async () => {
       // ||p|| = 0: trust 1, decay adds nothing, p = -lr * g.
       const z = makeParam('z', [2, 2], [0, 0, 0, 0]);
       // ||g + wd p|| = 0: trust 1, update 0.
@@ -112,12 +112,12 @@ for (const engine of TEST_ENGINES) {
       assertClose(values(z), [-0.1, 0.2, -0.3, 0.4], 1e-7, 1e-6, 'zero param');
       assertClose(values(s), [3, 4], 1e-7, 0, 'zero update');
       assert.deepEqual(Array.from(values(zz)), [0, 0]);
-      for (const v of opt.stateTensors().values()) if (typeof v !== 'number') assert.ok(v.every(Number.isFinite));
+      for (const v of (await opt.stateTensors()).values()) if (typeof v !== 'number') assert.ok(v.every(Number.isFinite));
       tf.dispose([z.variable, s.variable, zz.variable]);
       opt.dispose();
     });
 
-    it('matches the float64 reference over several steps (momentum accumulates, trust recomputed, skipped params keep their state)', () => {
+    it('matches the float64 reference over several steps (momentum accumulates, trust recomputed, skipped params keep their state)', async () => {
       const rng = new Rng(17);
       const o = { wd: 0.05, momentum: 0.8, eta: 0.02 };
       const shapes = [[3, 2], [4], [2, 1, 2, 1]];
@@ -143,7 +143,7 @@ for (const engine of TEST_ENGINES) {
           assertClose(values(p), refs[i].p, 1e-5, 1e-4, `${p.name} after step ${s}`);
         });
       }
-      const st = opt.stateTensors();
+      const st = await opt.stateTensors();
       assert.equal(st.get('step'), lrs.length);
       params.forEach((p, i) => {
         assertClose(st.get(`${p.name}.mu`) as Float32Array, refs[i].mu, 1e-5, 1e-4, `${p.name}.mu`);
@@ -152,7 +152,7 @@ for (const engine of TEST_ENGINES) {
       opt.dispose();
     });
 
-    it('state round trip: a restored optimizer continues exactly like the original', () => {
+    it('state round trip: a restored optimizer continues exactly like the original', async () => {
       const rng = new Rng(5);
       const v0 = [randn(rng, 6), randn(rng, 3)];
       const mk = () => [makeParam('enc.w', [2, 3], v0[0]), makeParam('enc.b', [3], v0[1])];
@@ -172,7 +172,7 @@ for (const engine of TEST_ENGINES) {
       pb.forEach((p, i) => {
         p.variable.assign(pa[i].variable);
       });
-      ob.loadFromCheckpoint(oa.stateForCheckpoint());
+      ob.loadFromCheckpoint(await oa.stateForCheckpoint());
       assert.equal(ob.stepCount, 3);
       for (const g of gs.slice(3)) {
         stepWith(
@@ -195,10 +195,10 @@ for (const engine of TEST_ENGINES) {
       pa.forEach((p, i) => {
         assert.deepEqual(Array.from(values(pb[i])), Array.from(values(p)));
       });
-      const ck = oa.stateForCheckpoint();
+      const ck = await oa.stateForCheckpoint();
       assert.deepEqual(ck.scalars, { step: 5 });
       assert.deepEqual([...ck.tensors.keys()].sort(), ['enc.b.mu', 'enc.w.mu']);
-      ob.loadState(oa.stateTensors());
+      ob.loadState(await oa.stateTensors());
       assert.throws(() => ob.loadState(new Map([['enc.w.momentum', new Float32Array(6)]])), /unknown state entry 'enc\.w\.momentum'/);
       assert.throws(() => ob.loadState(new Map([['enc.w.mu', new Float32Array(5)]])), /'enc\.w\.mu' must be a Float32Array of 6 values/);
       assert.throws(() => ob.loadState(new Map([['step', 1.5]])), /'step' must be an integer/);
@@ -235,7 +235,7 @@ for (const engine of TEST_ENGINES) {
       tf.dispose([g, a.variable, frozen.variable]);
     });
 
-    it('factory builds with the recipe defaults; the live tensor count does not grow over 20 steps', () => {
+    it('factory builds with the recipe defaults; the live tensor count does not grow over 20 steps', async () => {
       assert.equal(lars.name, 'lars');
       const rng = new Rng(3);
       const params = [makeParam('x', [8, 4], randn(rng, 32)), makeParam('y', [4], randn(rng, 4))];
@@ -246,7 +246,7 @@ for (const engine of TEST_ENGINES) {
       const after1 = tf.memory().numTensors;
       for (let s = 0; s < 20; s++) opt.step(grads, 0.1 * (s + 1));
       assert.equal(tf.memory().numTensors, after1);
-      opt.loadState(opt.stateTensors());
+      opt.loadState(await opt.stateTensors());
       assert.equal(tf.memory().numTensors, after1, 'loadState');
       opt.dispose();
       assert.equal(tf.memory().numTensors, after1 - 2, 'dispose frees mu');

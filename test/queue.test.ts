@@ -144,6 +144,7 @@ describe('cells on a Redis queue', { skip }, () => {
     const events = new QueueEvents('kill', { connection: connectionOptions(url) });
     await events.waitUntilReady();
     let rescuer: Awaited<ReturnType<typeof startCellWorker>> | undefined;
+    let rescueError: unknown;
     let resumedAt = 0;
     // kill the worker once its cell is past its first checkpoint, then start another worker
     events.on('progress', ({ data }) => {
@@ -159,12 +160,15 @@ describe('cells on a Redis queue', { skip }, () => {
           lockDuration: 1500,
           stalledInterval: 500,
           log: () => {},
-        }).then((w) => (rescuer = w));
+        })
+          .then((w) => (rescuer = w))
+          .catch((err: unknown) => (rescueError = err));
       }
     });
     try {
       const { failed } = await runSuiteOnQueue(suite, o);
       assert.deepEqual(failed, []);
+      assert.equal(rescueError, undefined, 'the second worker started');
       assert.ok(victim.killed, 'the first worker was killed mid-cell');
       assert.ok(resumedAt >= 4, `resumed from a checkpoint (iteration ${resumedAt})`);
       const runDir = path.join(o.runsDir, 'smoke', path.basename(path.dirname(reference!.weights)));

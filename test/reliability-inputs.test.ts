@@ -77,7 +77,7 @@ describe("others' checkpoints", () => {
     const reg = new Registry();
     const src = reg.backbone('vit-micro/4').build('vit-micro/4', { imageSize: 16 }, 7);
     const plain = path.join(tmp, 'plain.safetensors');
-    saveWeights(src, plain);
+    await saveWeights(src, plain);
     const st = readSafetensors(plain);
     const moco = new Map<string, StTensor>();
     for (const [n, t] of st.tensors) {
@@ -90,7 +90,7 @@ describe("others' checkpoints", () => {
     const dst = reg.backbone('vit-micro/4').build('vit-micro/4', { imageSize: 16 }, 8);
     assert.throws(() => loadWeights(dst, file, { prefix: 'module.base_encoder.' }), /unexpected tensor 'head\.weight'/);
     loadWeights(dst, file, { prefix: 'module.base_encoder.', ignoreHead: true });
-    assert.deepEqual(dst.torchEntries()[0].read(), src.torchEntries()[0].read());
+    assert.deepEqual(await dst.torchEntries()[0].read(), await src.torchEntries()[0].read());
     assert.throws(
       () => loadWeights(dst, file, { prefix: 'encoder.' }),
       /no tensor name starts with the prefix 'encoder\.' \(names look like: module\./,
@@ -119,7 +119,7 @@ describe("others' checkpoints", () => {
     const reg = new Registry();
     const m = reg.backbone('resnet-micro').build('resnet-micro', { imageSize: 16 }, 1);
     const file = path.join(tmp, 'r.safetensors');
-    saveWeights(m, file);
+    await saveWeights(m, file);
     const st = readSafetensors(file);
     const counter = [...st.tensors.keys()].find((n) => n.endsWith('num_batches_tracked'))!;
     st.tensors.set(counter, { dtype: 'F32', shape: [], data: new Float32Array([1.5]) });
@@ -137,7 +137,7 @@ describe('checkpoint indexes', () => {
     const reg = new Registry();
     const m = reg.backbone('vit-micro/4').build('vit-micro/4', { imageSize: 16 }, 1);
     const dir = path.join(tmp, 'ckpt');
-    saveCheckpoint(dir, 4, { backbone: m }, {}, {});
+    await saveCheckpoint(dir, 4, { backbone: m }, {}, {});
     const index = path.join(dir, 'checkpoint.json');
     const good = fs.readFileSync(index, 'utf8');
     const load = () => loadCheckpoint(dir, { backbone: m }, {});

@@ -146,13 +146,13 @@ describe('Conv2d', () => {
     });
   }
 
-  it('exports its kernel as PyTorch [out, in, kh, kw] and loads it back', () => {
+  it('exports its kernel as PyTorch [out, in, kh, kw] and loads it back', async () => {
     const conv = new Conv2d('c', 3, 5, 3, new Rng(0), { stride: 2 });
     const [entry] = conv.torchEntries();
     assert.equal(entry.name, 'c.weight');
     assert.deepEqual(entry.shape, [5, 3, 3, 3]);
     const eng = conv.weight.variable.arraySync() as number[][][][]; // [kh][kw][in][out]
-    const torch = entry.read() as Float32Array;
+    const torch = (await entry.read()) as Float32Array;
     for (const [o, i, y, x] of [
       [0, 0, 0, 0],
       [4, 2, 1, 0],
@@ -595,13 +595,13 @@ describe('ResNet training', () => {
     assert.equal(ckpt.tracked, 1);
   });
 
-  it('saves torchvision-named safetensors and loads them into another seed exactly', () => {
+  it('saves torchvision-named safetensors and loads them into another seed exactly', async () => {
     const a = new ResNet('resnet-micro', resnetConfig('resnet-micro'), 7);
     const b = new ResNet('resnet-micro', resnetConfig('resnet-micro'), 8);
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 16) as tf.Tensor4D;
     a.apply(x, true).dispose(); // move the running statistics off their init
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-')), 'w.safetensors');
-    saveWeights(a, file);
+    await saveWeights(a, file);
     loadWeights(b, file);
     assert.equal(b.bn1.numBatchesTracked, 1);
     assertClose(b.apply(x, false).dataSync(), a.apply(x, false).dataSync(), 0, 0, 'same features');

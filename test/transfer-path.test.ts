@@ -133,7 +133,7 @@ describe('pre-trained cells (finetune: pretrained)', () => {
           ),
         ),
       );
-    saveWeights(src, file);
+    await saveWeights(src, file);
     const loaded = new Map(src.parameters().map((p) => [p.name, values(p)]));
     src.dispose();
 

@@ -103,9 +103,9 @@ function torchReferenceVit(
 }
 
 describe('weights as a PyTorch state dict', () => {
-  it('uses timm names and PyTorch layouts', () => {
+  it('uses timm names and PyTorch layouts', async () => {
     const m = new VisionTransformer('vit-micro', vitConfig('vit-micro'), 0);
-    const sd = stateDict(m);
+    const sd = await stateDict(m);
     const shape = (n: string) => sd.get(n)?.shape;
     assert.deepEqual(shape('cls_token'), [1, 1, 64]);
     assert.deepEqual(shape('pos_embed'), [1, 65, 64]);
@@ -120,7 +120,7 @@ describe('weights as a PyTorch state dict', () => {
     m.dispose();
   });
 
-  it('an exported model computes the same features in an independent PyTorch-layout reference', () => {
+  it('an exported model computes the same features in an independent PyTorch-layout reference', async () => {
     const size = 8,
       p = 4;
     const m = new VisionTransformer('vit-micro', vitConfig('vit-micro', { imageSize: size }), 11);
@@ -132,22 +132,22 @@ describe('weights as a PyTorch state dict', () => {
     const x = tf.transpose(tf.tensor4d(Float32Array.from(nchw), [1, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D;
     const ours = m.apply(x, false).dataSync();
     const file = path.join(tmp, 'ref.safetensors');
-    saveWeights(m, file);
+    await saveWeights(m, file);
     const ref = torchReferenceVit(readSafetensors(file).tensors, nchw, size, p, 2, 2);
     assertClose(ours, ref, 1e-4, 1e-3, 'features');
     m.dispose();
   });
 
-  it('save then load into a differently seeded model is bit-exact and gives identical features', () => {
+  it('save then load into a differently seeded model is bit-exact and gives identical features', async () => {
     const a = new VisionTransformer('vit-bn-micro', vitConfig('vit-bn-micro'), 1);
     const x = tf.randomNormal([4, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     a.apply(x, true); // moves BN running statistics away from their init
     const file = path.join(tmp, 'a.safetensors');
-    saveWeights(a, file, { note: 'test' });
+    await saveWeights(a, file, { note: 'test' });
     const b = new VisionTransformer('vit-bn-micro', vitConfig('vit-bn-micro'), 2);
     loadWeights(b, file);
-    for (const [name, t] of stateDict(b)) {
-      const src = stateDict(a).get(name)!;
+    for (const [name, t] of await stateDict(b)) {
+      const src = (await stateDict(a)).get(name)!;
       assert.deepEqual(
         Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
         Buffer.from(src.data.buffer, src.data.byteOffset, src.data.byteLength),
@@ -160,9 +160,9 @@ describe('weights as a PyTorch state dict', () => {
     b.dispose();
   });
 
-  it('loading is strict: missing, unexpected and mis-shaped tensors are named', () => {
+  it('loading is strict: missing, unexpected and mis-shaped tensors are named', async () => {
     const m = new VisionTransformer('vit-micro', vitConfig('vit-micro'), 0);
-    const sd = stateDict(m);
+    const sd = await stateDict(m);
     const bad = new Map(sd);
     bad.delete('norm.bias');
     bad.set('head.weight', { dtype: 'F32', shape: [2], data: new Float32Array(2) });

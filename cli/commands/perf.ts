@@ -13,7 +13,6 @@ import {
   type EngineFlags,
   backboneOptionsFrom,
   initEngine,
-  refuseWebgpuTraining,
   intOption,
   withBackboneOptions,
   withEngineOptions,
@@ -46,7 +45,6 @@ export function perfCommand(): Command {
     ),
   ).action(async (o: PerfFlags) => {
     const b = await initEngine(o);
-    refuseWebgpuTraining(b, 'bench perf');
     const engine =
       `backend ${b.name}${b.gpu ? ' (GPU)' : ''}, ` +
       `${b.native.kernels.length ? `native GEMM x${b.native.threads} thread(s)` : 'stock kernels'}`;
@@ -70,7 +68,7 @@ export function perfCommand(): Command {
       return;
     }
     const model = registry.backbone(o.backbone).build(o.backbone, backboneOptionsFrom(o), 0);
-    const r = measureBackbone(model, o.batch ?? 32, o.iters);
+    const r = await measureBackbone(model, o.batch ?? 32, o.iters);
     console.log(`backbone ${o.backbone}, ${model.imageSize}px, batch ${r.batch}, ${engine}`);
     console.log(`  ${(r.macsPerImage / 1e9).toFixed(3)} GMACs per image`);
     console.log(

@@ -9,16 +9,7 @@ import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { PRESETS } from '../../recipes/presets.ts';
-import {
-  type EngineFlags,
-  PLUGIN_FLAG,
-  refuseWebgpuTraining,
-  writableDir,
-  commandRegistry,
-  initEngine,
-  intOption,
-  withEngineOptions,
-} from '../options.ts';
+import { type EngineFlags, PLUGIN_FLAG, writableDir, commandRegistry, initEngine, intOption, withEngineOptions } from '../options.ts';
 import { DEFAULT_QUEUE_NAME } from '../../queue/connection.ts';
 
 interface RunFlags extends EngineFlags {
@@ -154,7 +145,6 @@ export function runCommand(): Command {
       return;
     }
     const backend = await initEngine(o);
-    refuseWebgpuTraining(backend, 'bench run');
     console.error(
       `backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}, ` +
         `${backend.native.kernels.length ? `native GEMM x${backend.native.threads}` : 'stock kernels'}`,

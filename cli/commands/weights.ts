@@ -25,7 +25,7 @@ export function weightsCommand(): Command {
   ).action(async (o: BackboneFlags & EngineFlags & { backbone: string; out: string; seed: number }) => {
     await initEngine(o);
     const model = new Registry().backbone(o.backbone).build(o.backbone, backboneOptionsFrom(o), o.seed);
-    saveWeights(model, o.out, { backbone: o.backbone, seed: String(o.seed) });
+    await saveWeights(model, o.out, { backbone: o.backbone, seed: String(o.seed) });
     console.log(`wrote ${model.torchEntries().length} tensors (${model.numParameters().toLocaleString('en-US')} parameters) to ${o.out}`);
   });
 }

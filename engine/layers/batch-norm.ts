@@ -80,7 +80,7 @@ export class BatchNorm extends Module {
       name: `${this.name}.num_batches_tracked`,
       shape: [],
       dtype: 'I64',
-      read: () => BigInt64Array.of(BigInt(this.numBatchesTracked)),
+      read: async () => BigInt64Array.of(BigInt(this.numBatchesTracked)),
       write: (d) => {
         this.numBatchesTracked = Number((d as BigInt64Array)[0]);
       },

@@ -97,7 +97,7 @@ export function convKernelEntry(p: Param, name = p.name): TorchEntry {
     name,
     shape: [cout, cin, kh, kw],
     dtype: 'F32',
-    read: () => hwioToOihw(p.variable.dataSync() as Float32Array, kh, kw, cin, cout),
+    read: async () => hwioToOihw((await p.variable.data()) as Float32Array, kh, kw, cin, cout),
     write: (data) => tf.tidy(() => p.variable.assign(tf.tensor(oihwToHwio(data as Float32Array, kh, kw, cin, cout), p.shape, 'float32'))),
   };
 }

@@ -44,15 +44,15 @@ export class KnnMonitorCallback implements TrainCallback {
 
   constructor(
     private readonly every: number,
-    private readonly evaluate: () => number,
-    private readonly feed?: (e: StepEvent) => void,
+    private readonly evaluate: () => Promise<number>,
+    private readonly feed?: (e: StepEvent) => Promise<void>,
   ) {}
 
-  onStep(e: StepEvent, { run }: LoopState): void {
-    this.feed?.(e);
+  async onStep(e: StepEvent, { run }: LoopState): Promise<void> {
+    await this.feed?.(e);
     this.last ??= run.curves.knn.at(-1)?.value;
     if (run.diverged || (e.next % this.every !== 0 && e.next !== e.totalIters)) return;
-    this.last = this.evaluate();
+    this.last = await this.evaluate();
     run.curves.knn.push({ iter: e.next, epoch: e.next / e.itersPerEpoch, value: this.last });
   }
 }
@@ -77,12 +77,12 @@ export class CheckpointCallback implements TrainCallback {
     private readonly parts: Record<string, Checkpointable>,
   ) {}
 
-  onStep(e: StepEvent, { run }: LoopState): void {
+  async onStep(e: StepEvent, { run }: LoopState): Promise<void> {
     if (!run.diverged && e.next % this.every !== 0 && e.next !== e.totalIters) return;
     const now = performance.now();
     run.trainSeconds += (now - this.t0) / 1000;
     this.t0 = now;
-    saveCheckpoint(this.dir, e.next, this.modules(), this.parts, run);
+    await saveCheckpoint(this.dir, e.next, this.modules(), this.parts, run);
   }
 }
 

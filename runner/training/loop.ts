@@ -45,21 +45,21 @@ export interface LoopState {
 
 export interface TrainCallback {
   /** After each step, in the order the callbacks were given. */
-  onStep(e: StepEvent, s: LoopState): void;
+  onStep(e: StepEvent, s: LoopState): void | Promise<void>;
 }
 
 /** One step of training: the loss, the first view's features and labels, gradient norms. */
-export type StepFn = (iter: number) => Pick<StepEvent, 'loss' | 'lr' | 'features' | 'labels' | 'gradNorms'>;
+export type StepFn = (iter: number) => Promise<Pick<StepEvent, 'loss' | 'lr' | 'features' | 'labels' | 'gradNorms'>>;
 
 /** Runs iterations startIter..totalIters-1 (none once the run has diverged), each step's event through every callback. */
-export function trainLoop(
+export async function trainLoop(
   o: { startIter: number; totalIters: number; itersPerEpoch: number },
   step: StepFn,
   callbacks: readonly TrainCallback[],
   s: LoopState,
-): void {
+): Promise<void> {
   for (let iter = o.startIter; iter < o.totalIters && !s.run.diverged && !s.stop; iter++) {
-    const out = step(iter);
+    const out = await step(iter);
     const e: StepEvent = {
       ...out,
       iter,
@@ -70,7 +70,7 @@ export function trainLoop(
       epoch: iter / o.itersPerEpoch,
     };
     try {
-      for (const cb of callbacks) cb.onStep(e, s);
+      for (const cb of callbacks) await cb.onStep(e, s);
     } finally {
       out.features.dispose();
     }

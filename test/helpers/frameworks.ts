@@ -37,7 +37,7 @@ export class PlainSgd implements Optimizer {
       for (const [p, g] of grads) p.variable.assign(tf.sub(p.variable, tf.mul(g, lr)));
     });
   }
-  stateTensors(): OptimizerState {
+  async stateTensors(): Promise<OptimizerState> {
     return new Map();
   }
   loadState(): void {}
@@ -48,19 +48,19 @@ export class PlainSgd implements Optimizer {
  * Runs iterations `from`..`from + n - 1` with the runner's TrainStep and plain SGD; returns each
  * step's loss and the live tensor count after it (the returned features disposed).
  */
-export function trainSteps(
+export async function trainSteps(
   fw: Framework,
   v1: tf.Tensor4D,
   v2: tf.Tensor4D,
   n: number,
   opts: { from?: number; totalIters?: number; lr?: number } = {},
-): { losses: number[]; tensors: number[] } {
+): Promise<{ losses: number[]; tensors: number[] }> {
   const step = new TrainStep(fw, new PlainSgd());
   const losses: number[] = [];
   const tensors: number[] = [];
   const from = opts.from ?? 0;
   for (let iter = from; iter < from + n; iter++) {
-    const { loss, features } = step.run(v1, v2, { iter, totalIters: opts.totalIters ?? 10, itersPerEpoch: 1 }, opts.lr ?? 0.05);
+    const { loss, features } = await step.run(v1, v2, { iter, totalIters: opts.totalIters ?? 10, itersPerEpoch: 1 }, opts.lr ?? 0.05);
     features.dispose();
     losses.push(loss);
     tensors.push(tf.memory().numTensors);
