@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
+import { installRoot } from '../core/install-root.ts';
 
 /** What a claim compares: a cell id of the claim's suite, or a cell of another suite. */
 export type CellRef = string | { suite: string; cell: string };
@@ -121,7 +121,7 @@ const SCHEMA = {
 
 const validate = new Ajv({ allErrors: true }).compile(SCHEMA);
 
-export const CLAIMS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'claims.json');
+export const CLAIMS_FILE = path.join(installRoot(), 'claims', 'claims.json');
 
 /** Parses and validates a claims file; errors name the file and the bad field. */
 export function parseClaims(data: unknown, source: string): ClaimsFile {

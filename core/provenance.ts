@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { installRoot } from './install-root.ts';
 
 export interface EngineId {
   /** tfjs backend name: wasm, cpu, tensorflow, ... */
@@ -32,7 +32,7 @@ export interface Provenance {
   at: string;
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = installRoot();
 
 let version: string | undefined;
 /** sslbench's version, from its package.json. */

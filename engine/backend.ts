@@ -136,9 +136,12 @@ function usingGpu(): boolean {
 }
 
 async function loadWasm(): Promise<void> {
-  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
+  type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
+  let wasm: WasmModule;
   try {
-    wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const m = (await import('@tensorflow/tfjs-backend-wasm')) as WasmModule & { default?: WasmModule };
+    // a CommonJS package imported from a bundle (packaging/bundle.mjs) has its exports under default
+    wasm = typeof m.setWasmPaths === 'function' ? m : m.default!;
   } catch (err) {
     throw new BackendUnavailable(`@tensorflow/tfjs-backend-wasm failed to load: ${(err as Error).message}`);
   }
@@ -265,6 +268,7 @@ export function parseBackendChoice(value: string): BackendChoice {
 /** Bytes of the wasm backend's heap, when it is the active backend. */
 export function wasmHeapBytes(): number | undefined {
   if (tf.getBackend() !== 'wasm') return undefined;
-  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
-  return b.wasm?.HEAPU8?.buffer.byteLength;
+  // tf.backend() throws while a backend is not initialised (e.g. after its initialisation failed)
+  const b = tf.engine().findBackend('wasm') as unknown as { wasm?: { HEAPU8?: Uint8Array } } | null;
+  return b?.wasm?.HEAPU8?.buffer.byteLength;
 }

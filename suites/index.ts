@@ -2,10 +2,10 @@
 import { closest, distance } from 'fastest-levenshtein';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Suite, parseSuite } from './schema.ts';
+import { installRoot } from '../core/install-root.ts';
 
-export const SUITES_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const SUITES_DIR = path.join(installRoot(), 'suites');
 
 export function readSuiteFile(file: string): Suite {
   let data: unknown;

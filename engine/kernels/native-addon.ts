@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { installRoot, isBundle } from '../../core/install-root.ts';
 
 export interface NativeAddon {
   gemm(
@@ -108,7 +108,7 @@ export interface NativeAddon {
   config(): string;
 }
 
-export const NATIVE_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'sslbench_native.node');
+export const NATIVE_PATH = path.join(installRoot(), 'native', 'sslbench_native.node');
 
 let loaded: { addon?: NativeAddon; status: string } | undefined;
 
@@ -122,7 +122,11 @@ function probeAddon(): { addon?: NativeAddon; status: string } {
   if (process.env.SSLBENCH_NATIVE === '0') return { status: 'disabled by SSLBENCH_NATIVE=0' };
   if (!fs.existsSync(NATIVE_PATH)) {
     return {
-      status: `not built (${path.relative(process.cwd(), NATIVE_PATH)} missing): apt-get install libopenblas-dev && npm run build:native`,
+      status:
+        `not built (${path.relative(process.cwd(), NATIVE_PATH)} missing): apt-get install libopenblas-dev && ` +
+        (isBundle()
+          ? `node ${path.join(path.relative(process.cwd(), installRoot()) || '.', 'native', 'build.mjs')}`
+          : 'npm run build:native'),
     };
   }
   try {
