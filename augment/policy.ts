@@ -17,7 +17,7 @@ import { grayscale, solarize } from './color.ts';
 import { colorJitter, sampleJitter, type JitterParams, type JitterStrength } from './color-jitter.ts';
 import { flipHorizontal } from './flip.ts';
 import { normalize } from './normalize.ts';
-import { cropAndResize, DEFAULT_RATIO, sampleResizedCropBox, type SampledCropBox } from './random-resized-crop.ts';
+import { cropAndResize, DEFAULT_RATIO, sampleResizedCropBox, type CropBox, type SampledCropBox } from './random-resized-crop.ts';
 
 export { centerCropResize, centerCropResizeRaw } from './center-crop.ts';
 
@@ -120,12 +120,17 @@ export function applyViewParams(
   if (images.rank !== 4 || images.shape[3] !== 3) throw new Error(`augment: expected [B,H,W,3], got [${images.shape}]`);
   if (params.length !== images.shape[0]) throw new Error(`augment: ${params.length} parameter sets for a batch of ${images.shape[0]}`);
   const kernel = blurKernelSize(opts.outSize, spec.blur.kernelFraction);
+  const [, H, W] = images.shape;
+  // crops made before (the streaming pipeline's workers): every box is the whole image at the output size
+  const cropped = H === opts.outSize && W === opts.outSize && params.every((p) => isWholeImage(p.crop, H, W));
   return tf.tidy(() => {
-    let x = cropAndResize(
-      images,
-      params.map((p) => p.crop),
-      opts.outSize,
-    );
+    let x = cropped
+      ? images
+      : cropAndResize(
+          images,
+          params.map((p) => p.crop),
+          opts.outSize,
+        );
     x = colorJitter(
       x,
       params.map((p) => p.jitter),
@@ -155,6 +160,26 @@ export function applyViewParams(
     );
     return normalize(x);
   });
+}
+
+const isWholeImage = (b: CropBox, h: number, w: number): boolean => b.top === 0 && b.left === 0 && b.height === h && b.width === w;
+
+/**
+ * The two MoCo v3 views' photometric part (colour jitter, grayscale, blur, solarize, flip,
+ * normalisation) on views whose RandomResizedCrop was made already, each from its own image
+ * (data/stream: the crop needs the decoded image's size, so the decode workers draw it). `v1`,
+ * `v2` [B, S, S, 3] in [0, 1]; draws from two streams forked from `rng`, as `twoViews`.
+ */
+export function photometricTwoViews(v1: tf.Tensor4D, v2: tf.Tensor4D, rng: Rng): [tf.Tensor4D, tf.Tensor4D] {
+  const [B, S] = v1.shape;
+  const view = (x: tf.Tensor4D, r: Rng, spec: ViewSpec) => {
+    const whole = { top: 0, left: 0, height: S, width: S, fallback: false };
+    const params = sampleViewParams(r, B, S, S, spec, { outSize: S, cropMin: 1 }).map((p) => ({ ...p, crop: whole }));
+    return applyViewParams(x, params, spec, { outSize: S });
+  };
+  const r1 = rng.fork();
+  const r2 = rng.fork();
+  return [view(v1, r1, MOCO_V3_VIEWS[0]), view(v2, r2, MOCO_V3_VIEWS[1])];
 }
 
 /** One augmented view of a batch. */

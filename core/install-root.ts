@@ -27,3 +27,13 @@ export function installRoot(): string {
 export function isBundle(): boolean {
   return fs.existsSync(path.join(installRoot(), 'bench.mjs')) && !fs.existsSync(path.join(installRoot(), 'cli', 'main.ts'));
 }
+
+/**
+ * A script sslbench runs in another process or thread (the queue worker's child, the image-decode
+ * workers): in a checkout its TypeScript source through tsx's loader (by URL, so it runs whatever
+ * the working folder is); in the offline bundle its bundled `<bundleName>.mjs`.
+ */
+export function scriptEntry(source: string, bundleName: string): { file: string; execArgv: string[] } {
+  if (isBundle()) return { file: path.join(installRoot(), `${bundleName}.mjs`), execArgv: [] };
+  return { file: path.join(installRoot(), source), execArgv: ['--import', import.meta.resolve('tsx')] };
+}

@@ -42,7 +42,7 @@ export interface IterateOptions<T> {
 }
 
 /** Seed for the permutation of one epoch. */
-function epochSeed(seed: number, epoch: number): number {
+export function epochSeed(seed: number, epoch: number): number {
   let h = Math.imul((seed >>> 0) ^ 0x5bd1e995, 0x27d4eb2d);
   h = Math.imul(h ^ (h >>> 15) ^ (epoch >>> 0), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);

@@ -5,13 +5,14 @@
 //   npm run bundle -- --out DIR      (default: dist/sslbench-<version>-<platform>-<arch>)
 //
 // What it holds (this platform's binaries only):
-//   bench.mjs, run-cell.mjs   the CLI and the queue worker's child, bundled with esbuild
+//   bench.mjs, run-cell.mjs,  the CLI, the queue worker's child and the image-decode worker,
+//   crop-worker.mjs           bundled with esbuild
 //   suites/, claims/          the suite and claim files sslbench reads at run time
 //   native/                   the native kernels' C sources and build script (`node native/build.mjs`
 //                             on the target: needs a C compiler and OpenBLAS; without it the engine
 //                             runs on the stock wasm kernels)
 //   node_modules/             only what cannot be bundled: the tfjs wasm binaries, Dawn's node
-//                             binding (webgpu) for this platform, sharp with its libvips
+//                             binding (webgpu) for this platform, sharp with its libvips, piscina
 //   package.json              names the folder as sslbench's installation (core/install-root.ts)
 // Prints the folder's size; fails if it is over 60 MiB.
 import { build } from 'esbuild';
@@ -29,7 +30,8 @@ const out = path.resolve(outFlag > 0 ? process.argv[outFlag + 1] : path.join(roo
 const LIMIT = 60 * 2 ** 20;
 
 // packages kept as files: native binaries found beside their JavaScript, and the optional tfjs-node
-const EXTERNAL = ['webgpu', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+// (and piscina, which starts its worker threads from its own files)
+const EXTERNAL = ['webgpu', 'sharp', 'piscina', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
@@ -53,10 +55,14 @@ const common = {
       "const __dirname = __sslbenchPath(new URL('.', import.meta.url));",
   },
 };
-// the two entry points share their code in chunks/
+// the entry points (the CLI, the queue worker's child, the image-decode worker) share their code in chunks/
 await build({
   ...common,
-  entryPoints: { bench: path.join(root, 'cli/main.ts'), 'run-cell': path.join(root, 'queue/run-cell.ts') },
+  entryPoints: {
+    bench: path.join(root, 'cli/main.ts'),
+    'run-cell': path.join(root, 'queue/run-cell.ts'),
+    'crop-worker': path.join(root, 'data/stream/crop-worker.ts'),
+  },
   outdir: out,
   outExtension: { '.js': '.mjs' },
   splitting: true,
@@ -102,8 +108,8 @@ copyPkg('@tensorflow/tfjs-backend-wasm', [
 const dawnArch = process.platform === 'darwin' ? 'darwin-universal' : platform;
 copyPkg('webgpu', ['package.json', 'index.js', 'LICENSE.md', 'node_modules', `dist/${dawnArch}`]);
 
-// sharp and the packages it loads (its libvips build for this platform)
-const sharpDeps = (name, seen = new Set()) => {
+// sharp and the packages it loads (its libvips build for this platform); piscina (and its optional native helper)
+const withDependencies = (name, seen = new Set()) => {
   if (seen.has(name)) return seen;
   let dir;
   try {
@@ -113,10 +119,10 @@ const sharpDeps = (name, seen = new Set()) => {
   }
   seen.add(name);
   const p = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-  for (const d of [...Object.keys(p.dependencies ?? {}), ...Object.keys(p.optionalDependencies ?? {})]) sharpDeps(d, seen);
+  for (const d of [...Object.keys(p.dependencies ?? {}), ...Object.keys(p.optionalDependencies ?? {})]) withDependencies(d, seen);
   return seen;
 };
-for (const name of sharpDeps('sharp'))
+for (const name of [...withDependencies('sharp'), ...withDependencies('piscina')])
   fs.cpSync(pkgDir(name), path.join(out, 'node_modules', name), { recursive: true, dereference: true });
 
 fs.writeFileSync(

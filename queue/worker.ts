@@ -12,7 +12,7 @@ import path from 'node:path';
 import { type Job, Worker } from 'bullmq';
 import { checkRedis, connectionOptions, DEFAULT_QUEUE_NAME } from './connection.ts';
 import type { CellJobData, CellOutcome, ChildMessage, ChildStart } from './jobs.ts';
-import { installRoot, isBundle } from '../core/install-root.ts';
+import { scriptEntry } from '../core/install-root.ts';
 
 export interface CellWorkerOptions {
   url: string;
@@ -31,16 +31,6 @@ export interface CellWorkerOptions {
   log?: (line: string) => void;
 }
 
-/**
- * The child's script and Node flags: in a checkout queue/run-cell.ts through tsx's loader (by URL,
- * so the child runs TypeScript whatever the working folder is); in the offline bundle its bundled
- * run-cell.mjs.
- */
-function childScript(): { script: string; execArgv: string[] } {
-  if (isBundle()) return { script: path.join(installRoot(), 'run-cell.mjs'), execArgv: [] };
-  return { script: path.join(installRoot(), 'queue', 'run-cell.ts'), execArgv: ['--import', import.meta.resolve('tsx')] };
-}
-
 /** Runs one job's cell in a child process; resolves with its outcome, rejects with its error. */
 function runInChild(
   job: Job<CellJobData>,
@@ -57,8 +47,8 @@ function runInChild(
     marker: `host ${os.hostname()} pid ${process.pid} job ${job.id} attempt ${job.attemptsMade + 1}`,
   };
   return new Promise((resolve, reject) => {
-    const { script, execArgv } = childScript();
-    const child = fork(script, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const { file, execArgv } = scriptEntry('queue/run-cell.ts', 'run-cell');
+    const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.add(child);
     let outcome: CellOutcome | undefined;
     let error: string | undefined;

@@ -1,7 +1,8 @@
 /**
  * The offline bundle (packaging/bundle.mjs): built into a temporary folder with no node_modules
- * above it, it is under 60 MiB and runs `bench` with Node alone: `bench env`, and `bench run smoke`
- * giving the numbers of the checkout's own run.
+ * above it, it is under 60 MiB and runs `bench` with Node alone: `bench env`, `bench run smoke`
+ * giving the numbers of the checkout's own run, and the streaming pipeline's decode workers
+ * (`bench perf --data`).
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 
 const root = path.resolve(import.meta.dirname, '..');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-bundle-')));
@@ -72,5 +74,35 @@ describe('the offline bundle', () => {
     assert.equal(bundled.hash, checkout.hash, 'same config');
     assert.deepEqual(bundled.final, checkout.final, 'same final metrics');
     assert.equal(bundled.probe.top1, checkout.probe.top1, 'same linear probe');
+  });
+
+  it('runs the streaming pipeline (its decode workers, sharp) from the bundle: bench perf --data', async () => {
+    const tree = path.join(tmp, 'images');
+    for (const c of ['a', 'b']) {
+      fs.mkdirSync(path.join(tree, c), { recursive: true });
+      for (let i = 0; i < 20; i++) {
+        const px = Buffer.alloc(20 * 20 * 3, c === 'a' ? 40 + i : 200 - i);
+        await sharp(px, { raw: { width: 20, height: 20, channels: 3 } })
+          .jpeg()
+          .toFile(path.join(tree, c, `${i}.jpg`));
+      }
+    }
+    const r = run(tmp, [
+      path.join(out, 'bench.mjs'),
+      'perf',
+      '--data',
+      tree,
+      '--batch',
+      '8',
+      '--view-size',
+      '16',
+      '--iters',
+      '3',
+      '--workers',
+      '1',
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /data pipeline: .*: 40 files, 2 classes; 1 decode worker/);
+    assert.match(r.out, /\d+\.\d images\/s \(two 16 px views each\), 3 batches of 8/);
   });
 });

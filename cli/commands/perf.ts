@@ -8,6 +8,7 @@ import { Registry } from '../../container/container.ts';
 import { measureBackbone } from '../../bench/perf.ts';
 import { measureTrainStep } from '../../bench/train-perf.ts';
 import { PERF_CONFIGS } from '../../bench/perf-configs.ts';
+import { measureDataPipeline } from '../../bench/data-perf.ts';
 import {
   type BackboneFlags,
   type EngineFlags,
@@ -20,6 +21,9 @@ import {
 
 interface PerfFlags extends BackboneFlags, EngineFlags {
   config?: string;
+  data?: string;
+  workers?: number;
+  viewSize: number;
   backbone: string;
   batch?: number;
   iters: number;
@@ -32,6 +36,9 @@ export function perfCommand(): Command {
       new Command('perf')
         .description('print training-step or backbone throughput (images/s, GFLOP/s, time per kernel, tensor count)')
         .option('--config <name>', `a named training step: ${Object.keys(PERF_CONFIGS).join(' | ')}`)
+        .option('--data <dir>', 'instead: the streaming pre-training pipeline alone on an ImageFolder (decode, two crops per image)')
+        .option('--workers <n>', 'with --data: decode worker threads (default: the CPUs)', intOption('--workers', 1))
+        .option('--view-size <n>', 'with --data: side of the views, pixels', intOption('--view-size', 1), 224)
         .option('--backbone <name>', 'backbone (without --config)', 'vit-tiny')
         .option('--image-size <n>', 'input image size (default: the backbone default)', intOption('--image-size', 1))
         .option('--batch <n>', "batch size (default: the config's, or 32)", intOption('--batch', 2))
@@ -44,6 +51,17 @@ export function perfCommand(): Command {
         .option('--top <n>', 'kernels listed in the time share', intOption('--top', 1), 12),
     ),
   ).action(async (o: PerfFlags) => {
+    if (o.data) {
+      const batches = o.iters;
+      const r = await measureDataPipeline(o.data, { batch: o.batch ?? 64, viewSize: o.viewSize, workers: o.workers, batches });
+      console.log(`data pipeline: ${o.data}: ${r.files} files, ${r.classes} classes; ${r.workers} decode worker(s)`);
+      console.log(
+        `  ${r.imagesPerSec.toFixed(1).padStart(8)} images/s (two ${o.viewSize} px views each), ${r.batches} batches of ${r.batch}` +
+          ` after one warm-up; ${(r.batchBytes / 2 ** 20).toFixed(1)} MiB per batch held`,
+      );
+      if (r.skipped.length) console.log(`  skipped ${r.skipped.length} file(s) that do not decode: ${r.skipped.slice(0, 3).join(', ')}`);
+      return;
+    }
     const b = await initEngine(o);
     const engine =
       `backend ${b.name}${b.gpu ? ' (GPU)' : ''}, ` +
