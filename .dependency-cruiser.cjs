@@ -17,6 +17,8 @@ const LAYERS = [
   { folders: ['engine'], purpose: 'tensors and layers' },
   // the MoCo v3 augmentation; the ViT and ResNet families; data sets, decoding, the batch loader
   { folders: ['augment', 'backbones', 'data'], purpose: 'augmentation, backbones, data' },
+  // the streaming pre-training input: files decoded and cropped on worker threads (data + augment)
+  { folders: ['input'], purpose: 'streaming input pipeline' },
   // self-supervised frameworks with their heads and losses; optimisers and lr schedules
   { folders: ['frameworks', 'optim'], purpose: 'frameworks and optimisers' },
   // kNN, the kNN monitor, the linear probe, fine-tuning, gradient monitor, instability detectors

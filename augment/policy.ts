@@ -167,7 +167,7 @@ const isWholeImage = (b: CropBox, h: number, w: number): boolean => b.top === 0 
 /**
  * The two MoCo v3 views' photometric part (colour jitter, grayscale, blur, solarize, flip,
  * normalisation) on views whose RandomResizedCrop was made already, each from its own image
- * (data/stream: the crop needs the decoded image's size, so the decode workers draw it). `v1`,
+ * (input/: the crop needs the decoded image's size, so the decode workers draw it). `v1`,
  * `v2` [B, S, S, 3] in [0, 1]; draws from two streams forked from `rng`, as `twoViews`.
  */
 export function photometricTwoViews(v1: tf.Tensor4D, v2: tf.Tensor4D, rng: Rng): [tf.Tensor4D, tf.Tensor4D] {

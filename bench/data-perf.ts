@@ -1,11 +1,11 @@
 /**
- * Throughput of the streaming pre-training pipeline alone (data/stream/): ImageFolder files
+ * Throughput of the streaming pre-training pipeline alone (input/): ImageFolder files
  * decoded and cropped to two views by the worker pool, batch after batch, with no training step
  * to overlap. Prints figures; asserts nothing.
  */
 import os from 'node:os';
 import { scanImageFolder } from '../data/image-folder.ts';
-import { StreamingTwoViewLoader } from '../data/stream/stream-loader.ts';
+import { StreamingTwoViewLoader } from '../input/stream-loader.ts';
 
 export interface DataPerfResult {
   files: number;

@@ -61,7 +61,7 @@ await build({
   entryPoints: {
     bench: path.join(root, 'cli/main.ts'),
     'run-cell': path.join(root, 'queue/run-cell.ts'),
-    'crop-worker': path.join(root, 'data/stream/crop-worker.ts'),
+    'crop-worker': path.join(root, 'input/crop-worker.ts'),
   },
   outdir: out,
   outExtension: { '.js': '.mjs' },

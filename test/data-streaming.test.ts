@@ -1,5 +1,5 @@
 /**
- * The streaming two-view loader (data/stream/) on an ImageFolder tree the test writes: 2,000 small
+ * The streaming two-view loader (input/) on an ImageFolder tree the test writes: 2,000 small
  * JPEGs of 4 classes (each class its own colour, so a label can be checked against the pixels)
  * and 5 corrupt files. Deterministic whatever the worker count and prefetch; resumable mid-epoch;
  * at most prefetch + 1 batches held; a corrupt file stops the run naming it, or is named once and
@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { scanImageFolder, type ImageFolderIndex } from '../data/image-folder.ts';
-import { StreamingTwoViewLoader, type StreamLoaderOptions } from '../data/stream/stream-loader.ts';
+import { StreamingTwoViewLoader, type StreamLoaderOptions } from '../input/stream-loader.ts';
 import { photometricTwoViews } from '../augment/policy.ts';
 import { Rng } from '../engine/rng.ts';
 import { tf } from '../engine/tf.ts';

@@ -8,8 +8,8 @@
  * runs batched on the engine (augment/policy.ts `photometricTwoViews`).
  */
 import type { Sharp } from 'sharp';
-import { Rng } from '../../engine/rng.ts';
-import { DEFAULT_RATIO, sampleResizedCropBox, type CropBox } from '../../augment/random-resized-crop.ts';
+import { Rng } from '../engine/rng.ts';
+import { DEFAULT_RATIO, sampleResizedCropBox, type CropBox } from '../augment/random-resized-crop.ts';
 
 export interface TwoCropJob {
   file: string;

@@ -2,7 +2,7 @@
  * The streaming two-view loader for pre-training at ImageNet scale: nothing is decoded ahead of
  * time, so memory does not grow with the set. Batch (epoch, step) takes its images in the epoch's
  * permutation (the same seeded permutation as data/loader.ts), and a pool of worker threads
- * (piscina, data/stream/crop-worker.ts) decodes each file with sharp and makes its two
+ * (piscina, input/crop-worker.ts) decodes each file with sharp and makes its two
  * RandomResizedCrops. The rest of the augmentation runs on the engine (augment/policy.ts
  * `photometricTwoViews`).
  *
@@ -18,10 +18,10 @@
  */
 import os from 'node:os';
 import { Piscina } from 'piscina';
-import { Rng } from '../../engine/rng.ts';
-import { scriptEntry } from '../../core/install-root.ts';
-import { epochSeed } from '../loader.ts';
-import type { ImageFolderIndex } from '../image-folder.ts';
+import { Rng } from '../engine/rng.ts';
+import { scriptEntry } from '../core/install-root.ts';
+import { epochSeed } from '../data/loader.ts';
+import type { ImageFolderIndex } from '../data/image-folder.ts';
 import type { TwoCropJob, TwoCropResult } from './two-crops.ts';
 
 export type OnCorrupt = 'skip' | 'stop';
@@ -92,7 +92,7 @@ export class StreamingTwoViewLoader {
     if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: must be a positive integer, got ${workers}`);
     const prefetch = o.prefetch ?? 2;
     if (!Number.isInteger(prefetch) || prefetch < 0) throw new Error(`prefetch must be a non-negative integer, got ${prefetch}`);
-    const { file, execArgv } = scriptEntry('data/stream/crop-worker.ts', 'crop-worker');
+    const { file, execArgv } = scriptEntry('input/crop-worker.ts', 'crop-worker');
     this.pool = new Piscina({ filename: file, execArgv, minThreads: workers, maxThreads: workers, idleTimeout: 60_000 });
   }
 

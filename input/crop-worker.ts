@@ -1,6 +1,6 @@
 /**
- * The image-decode worker thread of the streaming pipeline (data/stream/stream-loader.ts, through
- * piscina): one task is one image's two crops (data/stream/two-crops.ts). libvips runs one thread
+ * The image-decode worker thread of the streaming pipeline (input/stream-loader.ts, through
+ * piscina): one task is one image's two crops (input/two-crops.ts). libvips runs one thread
  * per worker; the pool's size is the pipeline's parallelism. The two views (2 x 150 KB at 224 px)
  * are copied back to the main thread, a small cost beside the decode.
  */
