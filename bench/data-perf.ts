@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { scanImageFolder } from '../data/image-folder.ts';
-import { StreamingTwoViewLoader } from '../input/stream-loader.ts';
+import { StreamingTwoViewLoader, type OnCorrupt } from '../input/stream-loader.ts';
 
 export interface DataPerfResult {
   files: number;
@@ -21,7 +21,7 @@ export interface DataPerfResult {
 
 export async function measureDataPipeline(
   root: string,
-  o: { batch: number; viewSize: number; workers?: number; batches: number; cropMin?: number },
+  o: { batch: number; viewSize: number; workers?: number; batches: number; cropMin?: number; onCorrupt?: OnCorrupt },
 ): Promise<DataPerfResult> {
   const index = scanImageFolder(root);
   const workers = o.workers ?? os.availableParallelism();
@@ -31,7 +31,7 @@ export async function measureDataPipeline(
     outSize: o.viewSize,
     cropMin: o.cropMin ?? 0.08,
     workers,
-    onCorrupt: 'skip',
+    onCorrupt: o.onCorrupt ?? 'stop',
   });
   try {
     const steps = Math.min(o.batches + 1, loader.stepsPerEpoch);

@@ -3,7 +3,7 @@
  * named configuration (bench/perf-configs.ts); with --backbone, a backbone's forward and
  * forward+backward.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { Registry } from '../../container/container.ts';
 import { measureBackbone } from '../../bench/perf.ts';
 import { measureTrainStep } from '../../bench/train-perf.ts';
@@ -24,6 +24,7 @@ interface PerfFlags extends BackboneFlags, EngineFlags {
   data?: string;
   workers?: number;
   viewSize: number;
+  onCorrupt: 'skip' | 'stop';
   backbone: string;
   batch?: number;
   iters: number;
@@ -39,6 +40,11 @@ export function perfCommand(): Command {
         .option('--data <dir>', 'instead: the streaming pre-training pipeline alone on an ImageFolder (decode, two crops per image)')
         .option('--workers <n>', 'with --data: decode worker threads (default: the CPUs)', intOption('--workers', 1))
         .option('--view-size <n>', 'with --data: side of the views, pixels', intOption('--view-size', 1), 224)
+        .addOption(
+          new Option('--on-corrupt <what>', 'with --data: a file that does not decode stops the run, or is named once and skipped')
+            .choices(['stop', 'skip'])
+            .default('stop'),
+        )
         .option('--backbone <name>', 'backbone (without --config)', 'vit-tiny')
         .option('--image-size <n>', 'input image size (default: the backbone default)', intOption('--image-size', 1))
         .option('--batch <n>', "batch size (default: the config's, or 32)", intOption('--batch', 2))
@@ -53,7 +59,13 @@ export function perfCommand(): Command {
   ).action(async (o: PerfFlags) => {
     if (o.data) {
       const batches = o.iters;
-      const r = await measureDataPipeline(o.data, { batch: o.batch ?? 64, viewSize: o.viewSize, workers: o.workers, batches });
+      const r = await measureDataPipeline(o.data, {
+        batch: o.batch ?? 64,
+        viewSize: o.viewSize,
+        workers: o.workers,
+        batches,
+        onCorrupt: o.onCorrupt,
+      });
       console.log(`data pipeline: ${o.data}: ${r.files} files, ${r.classes} classes; ${r.workers} decode worker(s)`);
       console.log(
         `  ${r.imagesPerSec.toFixed(1).padStart(8)} images/s (two ${o.viewSize} px views each), ${r.batches} batches of ${r.batch}` +
