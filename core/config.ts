@@ -54,6 +54,14 @@ export const DataConfigSchema = Type.Object(
     viewSize: posInt(),
     /** Eval transform: centre crop fraction before resizing (224/256 in the paper). */
     evalCropFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+    /**
+     * Read the image files as training goes instead of decoding the set into memory (ImageNet at
+     * the paper preset): pre-training batches from the streaming pipeline (input/), kNN features a
+     * batch at a time. `onCorrupt`: a file that does not decode stops the run, or is named and skipped.
+     */
+    stream: Type.Optional(
+      Type.Object({ onCorrupt: Type.Union([Type.Literal('stop'), Type.Literal('skip')]) }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -4,8 +4,9 @@
  *   [mocov3 tiny] ████████████░░░░░░░░ 63% 630/1000 loss 3.812 lr 1.2e-3 knn 41.0% | 12.3 it/s ETA 0:31
  *
  * On a TTY the line is redrawn in place (`\r` + clear-to-end), at most every `minIntervalMs`.
- * Elsewhere (CI logs, files) a plain line is printed each time progress crosses another 10% or
- * 30 s have passed since the last line, so a log gets about a dozen lines per run, not thousands.
+ * Elsewhere (CI logs, files) a plain line is printed at the first step (the rate and ETA as soon
+ * as they exist), then each time progress crosses another 10% or 30 s have passed since the last
+ * line, so a log gets about a dozen lines per run, not thousands.
  *
  * The rate (and so the ETA) counts only steps done by this process: construct with
  * `startAt` = the step a resumed run starts from, and the clock starts at construction.
@@ -88,6 +89,7 @@ export class Progress {
   private lastPlainTime: number;
   private lastPlainBucket: number;
   private finished = false;
+  private printedFirst = false;
 
   constructor(opts: ProgressOptions) {
     if (!Number.isFinite(opts.total) || opts.total < 0)
@@ -118,7 +120,9 @@ export class Progress {
       this.stream.write(`\r${this.fit(this.render(t, false))}\x1b[K`);
     } else {
       const b = this.bucket(done);
-      if (b <= this.lastPlainBucket && t - this.lastPlainTime < PLAIN_INTERVAL_MS) return;
+      const first = !this.printedFirst;
+      this.printedFirst = true;
+      if (!first && b <= this.lastPlainBucket && t - this.lastPlainTime < PLAIN_INTERVAL_MS) return;
       this.lastPlainBucket = Math.max(b, this.lastPlainBucket);
       this.lastPlainTime = t;
       this.stream.write(`${this.render(t, false)}\n`);

@@ -46,6 +46,7 @@ export interface PretrainResult {
   finishedAt: string;
 }
 
+/** A pre-training run's progress: once as the loop starts (iter = startIter, no step yet: loss NaN), then after each step. */
 export interface ProgressInfo {
   iter: number;
   totalIters: number;

@@ -14,7 +14,8 @@ import type { ImageSet } from './image-set.ts';
 import { makeSynthetic } from './synthetic.ts';
 import { FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.ts';
 import { CIFAR_LAYOUTS, loadCifar, type CifarVariant } from './cifar.ts';
-import { loadImageFolder } from './image-folder.ts';
+import { loadImageFolder, scanImageFolder, type ImageFolderIndex } from './image-folder.ts';
+import { fileImageSet, type FileImageSet } from './file-image-set.ts';
 import { FLOWERS102_LAYOUT, loadFlowers102 } from './flowers102.ts';
 import { PETS_LAYOUT, loadPets } from './pets.ts';
 
@@ -36,6 +37,12 @@ export interface DatasetSource {
   /** The error when a `required` path is missing: what --data must hold. */
   readonly missingPath?: string;
   load(d: DataConfig, seed: number): SplitSets | Promise<SplitSets>;
+  /**
+   * The set as files read on demand (`data.stream`): the training files' listing for the streaming
+   * pipeline, and both splits as file-backed sets for the kNN evaluations. Absent for sets that are
+   * not image files.
+   */
+  files?(d: DataConfig): { trainIndex: ImageFolderIndex; train: FileImageSet; test: FileImageSet };
 }
 
 /** What --data PATH must hold for the transfer data sets read from their official files. */
@@ -85,26 +92,39 @@ export const fashionMnistSource: DatasetSource = {
   },
 };
 
+/** --data's ImageNet root, with its train/ and val/ checked. */
+function imagenetRoot(d: DataConfig): string {
+  if (!d.path) throw new Error(IMAGENET_NEEDED);
+  for (const sub of ['train', 'val']) {
+    if (!existsSync(join(d.path, sub))) {
+      throw new Error(
+        `${join(d.path, sub)}: missing; --data for imagenet is an ImageFolder root with train/ and val/ (each ` +
+          `root/<split>/<class>/<image>)`,
+      );
+    }
+  }
+  return d.path;
+}
+
 export const imagenetSource: DatasetSource = {
   kind: 'dataset',
   name: 'imagenet',
   title: 'ImageNet-1k ImageFolder (train/ and val/, one sub-folder of images per class)',
   path: 'required',
   missingPath: IMAGENET_NEEDED,
-  load: async (d) => {
-    if (!d.path) throw new Error(IMAGENET_NEEDED);
+  files: (d) => {
+    const root = imagenetRoot(d);
+    const trainIndex = scanImageFolder(join(root, 'train'), { limit: d.trainCount });
+    const testIndex = scanImageFolder(join(root, 'val'), { limit: d.testCount, classNames: trainIndex.classNames });
     const size = decodeSize(d);
-    for (const sub of ['train', 'val']) {
-      if (!existsSync(join(d.path, sub))) {
-        throw new Error(
-          `${join(d.path, sub)}: missing; --data for imagenet is an ImageFolder root with train/ and val/ (each ` +
-            `root/<split>/<class>/<image>)`,
-        );
-      }
-    }
-    const train = await loadImageFolder(join(d.path, 'train'), { size, limit: d.trainCount, name: 'imagenet-train' });
+    return { trainIndex, train: fileImageSet(trainIndex, size, 'imagenet-train'), test: fileImageSet(testIndex, size, 'imagenet-val') };
+  },
+  load: async (d) => {
+    const root = imagenetRoot(d);
+    const size = decodeSize(d);
+    const train = await loadImageFolder(join(root, 'train'), { size, limit: d.trainCount, name: 'imagenet-train' });
     // val/ takes train/'s class list, so that labels agree.
-    const test = await loadImageFolder(join(d.path, 'val'), {
+    const test = await loadImageFolder(join(root, 'val'), {
       size,
       limit: d.testCount,
       classNames: train.classNames,

@@ -5,6 +5,7 @@
 import { tf } from '../engine/tf.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import type { ImageSet } from '../data/image-set.ts';
+import { isFileSet, type AnyImageSet } from '../data/file-image-set.ts';
 import { centerCropResize } from '../augment/policy.ts';
 
 export interface FeatureOptions {
@@ -29,14 +30,23 @@ export function imageTensor(set: ImageSet, start: number, n: number): tf.Tensor4
   return rgbTensor(set.images.subarray(start * px, (start + n) * px), [n, set.height, set.width, set.channels], set.name);
 }
 
-export function extractFeatures(backbone: Backbone, set: ImageSet, opts: FeatureOptions): tf.Tensor2D {
+/** Features of every image of a set, in batches; a file-backed set is decoded a batch at a time. */
+export async function extractFeatures(backbone: Backbone, set: AnyImageSet, opts: FeatureOptions): Promise<tf.Tensor2D> {
   const batch = opts.batch ?? 256;
   const parts: tf.Tensor2D[] = [];
-  for (let i = 0; i < set.count; i += batch) {
-    const n = Math.min(batch, set.count - i);
-    parts.push(tf.tidy(() => backbone.apply(centerCropResize(imageTensor(set, i, n), opts.viewSize, opts.cropFraction), false)));
+  try {
+    for (let i = 0; i < set.count; i += batch) {
+      const n = Math.min(batch, set.count - i);
+      const pixels = isFileSet(set) ? await set.read(i, n) : undefined;
+      parts.push(
+        tf.tidy(() => {
+          const x = pixels ? rgbTensor(pixels, [n, set.height, set.width, set.channels], set.name) : imageTensor(set as ImageSet, i, n);
+          return backbone.apply(centerCropResize(x, opts.viewSize, opts.cropFraction), false);
+        }),
+      );
+    }
+    return tf.concat(parts, 0) as tf.Tensor2D;
+  } finally {
+    tf.dispose(parts);
   }
-  const out = tf.concat(parts, 0) as tf.Tensor2D;
-  tf.dispose(parts);
-  return out;
 }

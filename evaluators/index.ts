@@ -1,7 +1,7 @@
 /** Evaluators by name, as the container registers them. */
 import { tf } from '../engine/tf.ts';
 import type { Backbone } from '../backbones/backbone.ts';
-import type { ImageSet } from '../data/image-set.ts';
+import type { AnyImageSet } from '../data/file-image-set.ts';
 import { knnAccuracy } from './knn.ts';
 import { KnnMonitor, type KnnMonitorOptions } from './knn-monitor.ts';
 import { extractFeatures } from './features.ts';
@@ -18,7 +18,8 @@ export interface FrozenEvaluator {
   readonly kind: 'evaluator';
   readonly name: string;
   readonly title: string;
-  evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, opts: EvalOptions): Promise<number>;
+  /** `train` and `test` may be read from their files (data/file-image-set.ts) where the evaluator says so. */
+  evaluate(backbone: Backbone, train: AnyImageSet, test: AnyImageSet, opts: EvalOptions): Promise<number>;
 }
 
 export const knnEvaluator: FrozenEvaluator = {
@@ -27,8 +28,11 @@ export const knnEvaluator: FrozenEvaluator = {
   title: 'weighted kNN on frozen features (Wu et al. 2018; k 200, T 0.07)',
   async evaluate(backbone, train, test, o) {
     const fo = { viewSize: o.viewSize, cropFraction: o.cropFraction };
-    const bank = extractFeatures(backbone, train, fo);
-    const queries = extractFeatures(backbone, test, fo);
+    const bank = await extractFeatures(backbone, train, fo);
+    const queries = await extractFeatures(backbone, test, fo).catch((err) => {
+      bank.dispose();
+      throw err;
+    });
     try {
       return await knnAccuracy(bank, train.labels, queries, test.labels, {
         k: o.k,

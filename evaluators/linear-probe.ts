@@ -28,6 +28,7 @@ import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import type { ImageSet } from '../data/image-set.ts';
+import { isFileSet, type AnyImageSet } from '../data/file-image-set.ts';
 import { BatchLoader, type Batch } from '../data/loader.ts';
 import { gatherRows } from '../augment/batch-select.ts';
 import { centerCropResize } from '../augment/policy.ts';
@@ -247,9 +248,9 @@ export async function linearProbe(
   }));
   const owned: tf.Tensor[] = [];
   try {
-    const testFeatures = extractFeatures(backbone, test, fo);
+    const testFeatures = await extractFeatures(backbone, test, fo);
     owned.push(testFeatures);
-    const trainFeatures = o.cacheFeatures ? extractFeatures(backbone, train, fo) : undefined;
+    const trainFeatures = o.cacheFeatures ? await extractFeatures(backbone, train, fo) : undefined;
     if (trainFeatures) owned.push(trainFeatures);
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const epochLrs = lrs.map((lr) => cosineEpochLr(epoch, lr, o.epochs));
@@ -328,7 +329,11 @@ export function createLinearProbeEvaluator(settings: LinearProbeSettings = {}): 
     schema: LinearProbeConfigSchema,
     settings,
     probe: (backbone, train, test, opts) => linearProbe(backbone, train, test, { ...settings, ...opts }),
-    async evaluate(backbone: Backbone, train: ImageSet, test: ImageSet, o: EvalOptions): Promise<number> {
+    async evaluate(backbone: Backbone, train: AnyImageSet, test: AnyImageSet, o: EvalOptions): Promise<number> {
+      if (isFileSet(train) || isFileSet(test))
+        throw new Error(
+          `linear probe: ${isFileSet(train) ? train.name : test.name} is read from its files; the probe needs an in-memory set`,
+        );
       return (await linearProbe(backbone, train, test, { ...settings, viewSize: o.viewSize, cropFraction: o.cropFraction })).top1;
     },
   };

@@ -45,6 +45,7 @@ async function run(start: ChildStart): Promise<void> {
     lockWaitMs: 120_000,
     onProgress: (p) => {
       if (!parentAlive()) process.exit(1);
+      if (p.iter === p.startIter) return; // the loop's start event: no step yet
       // a line per second at most, and at every kNN monitor point and the last iteration
       const now = Date.now();
       if (now - lastSent < 1000 && p.iter % start.config.monitor.every !== 0 && p.iter !== p.totalIters) return;

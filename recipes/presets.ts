@@ -97,6 +97,8 @@ export function scaleConfig(
   const fields = new Set(Object.keys(framework.schema.properties));
   const fwSizes = Object.fromEntries(Object.entries(s.overrides.framework ?? {}).filter(([k]) => fields.has(k)));
   const c = deepMerge(paperConfig, { ...s.overrides, framework: fwSizes });
+  // the small presets' in-memory sets are decoded once, not streamed (unless the preset says so)
+  if (!s.overrides.data?.stream) delete c.data.stream;
   c.backbone = { ...c.backbone, name: opts.backbone ?? scaledBackbone(preset, paperConfig.backbone.name) };
   c.optimizer = { ...c.optimizer, baseLr: paperConfig.optimizer.baseLr * s.lrMultiplier };
   if (framework.scale) {

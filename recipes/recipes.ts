@@ -16,7 +16,8 @@ export interface Recipe {
 
 const VIT_BASE: Omit<PretrainConfig, 'framework' | 'optimizer'> = {
   seed: 0,
-  data: { dataset: 'imagenet', viewSize: 224, evalCropFraction: 224 / 256 },
+  // ImageNet read from its files as training goes (input/): 1.28 M images do not fit in memory
+  data: { dataset: 'imagenet', viewSize: 224, evalCropFraction: 224 / 256, stream: { onCorrupt: 'stop' } },
   // random patch projection in every framework (Sec. 6.1: "the same random projection trick in all cases")
   backbone: { name: 'vit-b/16', randomPatchProj: true, posEmbed: 'sincos', pooling: 'cls' },
   augment: { cropMin: 0.08 },

@@ -69,7 +69,7 @@ async function cellBackbone(
       ? undefined
       : (p) => {
           bar ??= new Progress({ total: p.totalIters, label: `pre-train ${cell.id}`, startAt: p.startIter });
-          bar.update(p.iter, { loss: p.loss, lr: p.lr });
+          if (p.iter > p.startIter) bar.update(p.iter, { loss: p.loss, lr: p.lr });
         },
   });
   bar?.done();

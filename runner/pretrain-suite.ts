@@ -36,6 +36,10 @@ export interface SuiteRunOptions {
   quiet?: boolean;
   /** Reuse cells finished or checkpointed on another engine (runner/engine-check.ts). */
   allowEngineMix?: boolean;
+  /** Stop each cell after this many iterations, with a checkpoint (runner/pretrain.ts RunStopped). */
+  maxIters?: number;
+  /** Decode worker threads of a streamed data set (data.stream). */
+  dataWorkers?: number;
 }
 
 function slug(s: string): string {
@@ -177,20 +181,24 @@ async function trainAndProbe(
       `${rc.runDir}`,
   );
   let bar: Progress | undefined;
+  // a run stopped early (--max-iters) still ends its progress line: where it stopped, how long it took
   const r = await pretrain(rc.config, {
     runDir: rc.runDir,
     registry: o.registry,
     // taken by another process after the check: wait for it rather than fail
     lockWaitMs: Number.POSITIVE_INFINITY,
     allowEngineMix: o.allowEngineMix,
+    maxIters: o.maxIters,
+    dataWorkers: o.dataWorkers,
     onProgress: o.quiet
       ? undefined
       : (p) => {
+          // the loop's start event makes the bar (its clock starts there); each step then updates it
           bar ??= new Progress({ total: p.totalIters, label, startAt: p.startIter });
-          bar.update(p.iter, { loss: p.loss, lr: p.lr, ...(p.knn === undefined ? {} : { knn: `${pct(p.knn)}%` }) });
+          if (p.iter > p.startIter)
+            bar.update(p.iter, { loss: p.loss, lr: p.lr, ...(p.knn === undefined ? {} : { knn: `${pct(p.knn)}%` }) });
         },
-  });
-  bar?.done();
+  }).finally(() => bar?.done());
   return await withProbe(suite, rc, r, o);
 }
 

@@ -23,9 +23,12 @@ import { activeBackend } from '../engine/backend.ts';
 import { saveWeights } from '../engine/weights.ts';
 import type { Registry } from '../container/container.ts';
 import { type Framework, buildFramework } from '../frameworks/framework.ts';
-import type { ImageSet } from '../data/image-set.ts';
 import { BatchLoader } from '../data/loader.ts';
-import { twoViews } from '../augment/policy.ts';
+import { photometricTwoViews, twoViews } from '../augment/policy.ts';
+import { StreamingTwoViewLoader } from '../input/stream-loader.ts';
+import { viewTensor } from '../input/view-tensor.ts';
+import { firstFiles, isFileSet, type AnyImageSet } from '../data/file-image-set.ts';
+import type { DatasetSource } from '../data/sources.ts';
 import { scaledLr, warmupCosineLr } from '../optim/schedules.ts';
 import { buildOptimizer } from '../optim/index.ts';
 import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
@@ -41,6 +44,7 @@ import {
   KnnMonitorCallback,
   crashAfter,
   curveRecorder,
+  stopAfter,
   divergenceStop,
   progressReporter,
 } from './training/callbacks.ts';
@@ -58,6 +62,21 @@ export interface PretrainOptions {
   onProgress?: (p: ProgressInfo) => void;
   /** Testing hook: throw after this iteration completes (simulates a crash). */
   crashAfterIter?: number;
+  /** Stop after this many iterations of the run (counted from 0), with a checkpoint: RunStopped. */
+  maxIters?: number;
+  /** With `data.stream`: decode worker threads (default: the machine's CPUs). */
+  dataWorkers?: number;
+}
+
+/** A run stopped by `maxIters` before its end: its checkpoint is written, its result is not. */
+export class RunStopped extends Error {
+  constructor(
+    readonly runDir: string,
+    readonly iter: number,
+    readonly totalIters: number,
+  ) {
+    super(`${runDir}: stopped after iteration ${iter} of ${totalIters} (--max-iters), checkpoint written; run again to resume`);
+  }
 }
 
 const RESULT = 'result.json';
@@ -127,16 +146,14 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   writeFileAtomic(path.join(opts.runDir, 'config.json'), `${JSON.stringify({ hash, config: c }, null, 2)}\n`);
 
   const reg = opts.registry;
-  const { train, test } = await reg.datasets.get(c.data.dataset).load(c.data, c.seed);
+  const source = reg.datasets.get(c.data.dataset);
+  let streamed: ReturnType<NonNullable<DatasetSource['files']>> | undefined;
+  if (c.data.stream) {
+    if (!source.files) throw new Error(`data.stream: dataset '${c.data.dataset}' is not read from image files; remove data.stream`);
+    streamed = source.files(c.data);
+  }
+  const { train, test }: { train: AnyImageSet; test: AnyImageSet } = streamed ?? (await source.load(c.data, c.seed));
   const monitorQueries = test.count > c.monitor.queries ? firstN(test, c.monitor.queries) : test;
-  const knn = reg.evaluators.get('knn');
-  const knnEval = (fw: Framework): Promise<number> =>
-    knn.evaluate(fw.backbone, train, test, {
-      viewSize: c.data.viewSize,
-      cropFraction: c.data.evalCropFraction,
-      k: c.knn.k,
-      temperature: c.knn.temperature,
-    });
   const { name: backboneName, ...backboneOptions } = c.backbone;
   const fw = buildFramework(reg.frameworks.get(c.framework.name), c.framework, {
     backboneName,
@@ -146,8 +163,43 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   });
 
   const o = c.optimizer;
-  const loader = new BatchLoader(train, { batchSize: o.batch, seed: c.seed, dropLast: true });
-  const itersPerEpoch = loader.stepsPerEpoch;
+  const stream = streamed
+    ? new StreamingTwoViewLoader(streamed.trainIndex, {
+        batchSize: o.batch,
+        seed: c.seed,
+        outSize: c.data.viewSize,
+        cropMin: c.augment.cropMin,
+        workers: opts.dataWorkers,
+        onCorrupt: c.data.stream?.onCorrupt,
+      })
+    : undefined;
+  try {
+    return await trainFrom(c, opts, hash, fw, { train, test, monitorQueries, stream });
+  } finally {
+    await stream?.close();
+  }
+}
+
+async function trainFrom(
+  c: PretrainConfig,
+  opts: PretrainOptions,
+  hash: string,
+  fw: Framework,
+  sets: { train: AnyImageSet; test: AnyImageSet; monitorQueries: AnyImageSet; stream?: StreamingTwoViewLoader },
+): Promise<PretrainResult> {
+  const { train, test, monitorQueries, stream } = sets;
+  const reg = opts.registry;
+  const knn = reg.evaluators.get('knn');
+  const knnEval = (fw: Framework): Promise<number> =>
+    knn.evaluate(fw.backbone, train, test, {
+      viewSize: c.data.viewSize,
+      cropFraction: c.data.evalCropFraction,
+      k: c.knn.k,
+      temperature: c.knn.temperature,
+    });
+  const o = c.optimizer;
+  const loader = isFileSet(train) ? undefined : new BatchLoader(train, { batchSize: o.batch, seed: c.seed, dropLast: true });
+  const itersPerEpoch = stream ? stream.stepsPerEpoch : loader!.stepsPerEpoch;
   const totalIters = itersPerEpoch * o.epochs;
   const peakLr = scaledLr(o.baseLr, o.batch, o.lrScaleDivisor);
   const params = fw.trainableParams();
@@ -195,26 +247,48 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
     const o = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
     if (monitorBank)
       return knn.evaluate(fw.backbone, monitorBank, monitorQueries, { ...o, k: c.monitor.k, temperature: c.monitor.temperature });
-    const q = extractFeatures(fw.backbone, monitorQueries, o);
+    const q = await extractFeatures(fw.backbone, monitorQueries, o);
     try {
       return await monitor!.evaluate(q, monitorQueries.labels);
     } finally {
       q.dispose();
     }
   };
-  const trainStep: StepFn = async (iter) => {
+  /** The iteration's two views and labels: from the in-memory set, or from the streaming pipeline (input/). */
+  const viewsAt = async (iter: number): Promise<{ views: [tf.Tensor4D, tf.Tensor4D]; labels: Int32Array }> => {
     const epoch = Math.floor(iter / itersPerEpoch);
-    const batch = loader.batchAt(epoch, iter % itersPerEpoch);
-    const lr = warmupCosineLr(iter / itersPerEpoch, { baseLr: peakLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs });
-    const [v1, v2] = tf.tidy(() => {
+    if (stream) {
+      const b = await stream.batchAt(epoch, iter % itersPerEpoch);
+      const S = c.data.viewSize;
+      const views = tf.tidy(() =>
+        photometricTwoViews(viewTensor(b.views[0], o.batch, S), viewTensor(b.views[1], o.batch, S), iterRng(c.seed, iter)),
+      );
+      return { views, labels: b.labels };
+    }
+    const batch = loader!.batchAt(epoch, iter % itersPerEpoch);
+    const views = tf.tidy(() => {
       const x = rgbTensor(batch.images, batch.shape, train.name);
       return twoViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin });
     });
-    const out = await step.run(v1, v2, { iter, totalIters, itersPerEpoch }, lr, gradMonitor);
-    tf.dispose([v1, v2]);
-    return { ...out, lr, labels: batch.labels };
+    return { views, labels: batch.labels };
+  };
+  const trainStep: StepFn = async (iter) => {
+    const lr = warmupCosineLr(iter / itersPerEpoch, { baseLr: peakLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs });
+    const { views, labels } = await viewsAt(iter);
+    const out = await step.run(views[0], views[1], { iter, totalIters, itersPerEpoch }, lr, gradMonitor);
+    tf.dispose(views);
+    return { ...out, lr, labels };
   };
   const knnMonitor = new KnnMonitorCallback(c.monitor.every, evalMonitor, monitor && ((e) => monitor.push(e.features, e.labels)));
+  if (opts.maxIters !== undefined && startIter >= opts.maxIters && startIter < totalIters) {
+    fw.dispose();
+    optimizer.dispose();
+    monitor?.dispose();
+    throw new RunStopped(opts.runDir, startIter, totalIters);
+  }
+  const loopState = { run, stop: false };
+  // the loop starts: a progress display starts its clock here, so its first rate and ETA count training only
+  opts.onProgress?.({ iter: startIter, totalIters, startIter, loss: Number.NaN, lr: 0 });
   await trainLoop(
     { startIter, totalIters, itersPerEpoch },
     trainStep,
@@ -224,11 +298,19 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
       knnMonitor,
       progressReporter(opts.onProgress, knnMonitor),
       new MetricsLog(opts.runDir, startIter, c.optimizer.batch, momentumOf(c, totalIters)),
+      stopAfter(opts.maxIters),
       new CheckpointCallback(opts.runDir, c.checkpointEvery, () => fw.modules(), parts),
       crashAfter(opts.crashAfterIter),
     ],
-    { run, stop: false },
+    loopState,
   );
+  if (loopState.stop && !run.diverged) {
+    const at = run.curves.loss.at(-1)?.iter ?? startIter - 1;
+    fw.dispose();
+    optimizer.dispose();
+    monitor?.dispose();
+    throw new RunStopped(opts.runDir, at + 1, totalIters);
+  }
 
   // a diverged backbone has non-finite weights: nothing to evaluate or export
   const knnFinal = run.diverged ? Number.NaN : await knnEval(fw);
@@ -279,7 +361,8 @@ function momentumOf(c: PretrainConfig, totalIters: number): ((iter: number) => n
   return (iter) => momentumAt(iter, totalIters, m0, f.momentumSchedule ?? 'cosine');
 }
 
-function firstN(set: ImageSet, n: number): ImageSet {
+function firstN(set: AnyImageSet, n: number): AnyImageSet {
+  if (isFileSet(set)) return firstFiles(set, n);
   const px = set.height * set.width * set.channels;
   return { ...set, name: `${set.name}[:${n}]`, count: n, images: set.images.subarray(0, n * px), labels: set.labels.subarray(0, n) };
 }

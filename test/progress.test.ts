@@ -129,7 +129,7 @@ describe('Progress on a TTY', () => {
 });
 
 describe('Progress without a TTY', () => {
-  it('prints a plain line per 10% of progress, not per update', () => {
+  it('prints a plain line at the first step, then per 10% of progress, not per update', () => {
     const f = fake(false);
     const p = new Progress({ total: 1000, label: 'x', stream: f.stream, now: f.now });
     for (let i = 1; i <= 1000; i++) {
@@ -139,7 +139,7 @@ describe('Progress without a TTY', () => {
     p.done();
     assert.ok(f.writes.every((w) => w.endsWith('\n') && !w.includes('\r') && !w.includes('\x1b')));
     const pcts = f.writes.map((w) => / (\d+)% /.exec(w)![1]);
-    assert.deepEqual(pcts, ['10', '20', '30', '40', '50', '60', '70', '80', '90', '100', '100']);
+    assert.deepEqual(pcts, ['0', '10', '20', '30', '40', '50', '60', '70', '80', '90', '100', '100']);
     assert.match(f.writes.at(-1)!, / in 0:10\n$/);
   });
 
@@ -150,10 +150,10 @@ describe('Progress without a TTY', () => {
       f.clock.t += 2_000; // 50 steps, 100 s, under 10%
       p.update(i);
     }
-    // Lines at 30, 60 and 90 s (steps 15, 30, 45).
+    // The first step's line (2 s), then 30 s after each line: 32, 62 and 92 s (steps 16, 31, 46).
     assert.deepEqual(
       f.writes.map((w) => / (\d+)\/1000 /.exec(w)![1]),
-      ['15', '30', '45'],
+      ['1', '16', '31', '46'],
     );
   });
 });
@@ -170,11 +170,11 @@ describe('Progress after a resume', () => {
   it('starts the non-TTY 10% buckets at the resumed position', () => {
     const f = fake(false);
     const p = new Progress({ total: 100, label: 'x', stream: f.stream, now: f.now, startAt: 55 });
-    p.update(56);
+    p.update(56); // the first step of this process: its line
     p.update(59);
-    assert.equal(f.writes.length, 0);
-    p.update(60);
     assert.equal(f.writes.length, 1);
+    p.update(60);
+    assert.equal(f.writes.length, 2);
   });
 
   it('rejects a bad total', () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadSuite } from '../../suites/index.ts';
 import { writeCountOutputs } from '../../report/count-tables.ts';
 import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
+import { RunStopped } from '../../runner/pretrain.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { PRESETS } from '../../recipes/presets.ts';
@@ -28,6 +29,8 @@ interface RunFlags extends EngineFlags {
   allowEngineMix?: boolean;
   dryRun?: boolean;
   plugin: string[];
+  maxIters?: number;
+  workers?: number;
 }
 
 export function runCommand(): Command {
@@ -63,6 +66,12 @@ export function runCommand(): Command {
       .option('--dry-run', 'list the cells, their config hashes, run folders and state (finished, resumable, new), then stop')
       .option('--attempts <n>', 'with --queue: tries per cell before it is marked failed', intOption('--attempts', 1), 2)
       .option(
+        '--max-iters <n>',
+        'stop each cell after this many iterations, with a checkpoint (run again, with a larger value or without, to resume)',
+        intOption('--max-iters', 1),
+      )
+      .option('--workers <n>', 'decode worker threads of a streamed data set (data.stream; default: the CPUs)', intOption('--workers', 1))
+      .option(
         '--queue-timeout <seconds>',
         'with --queue: give up (naming the cells still pending) when Redis has not answered for this long',
         intOption('--queue-timeout', 1),
@@ -89,6 +98,8 @@ export function runCommand(): Command {
         'set',
         'printConfig',
         'dryRun',
+        'maxIters',
+        'workers',
       ]
         .filter((k) => cmd.getOptionValueSource(k) === 'cli')
         .map((k) => `--${k === 'native' ? 'no-native' : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
@@ -158,8 +169,20 @@ export function runCommand(): Command {
       dataRoot: o.dataRoot ? path.resolve(o.dataRoot) : undefined,
       quiet: o.quiet,
       allowEngineMix: o.allowEngineMix,
+      maxIters: o.maxIters,
+      dataWorkers: o.workers,
     };
-    const { table, files } = suite.kind === 'pretrain' ? await runPretrainSuite(suite, runOpts) : await runEvalSuite(suite, runOpts);
+    if (o.maxIters !== undefined && suite.kind !== 'pretrain') throw new Error(`--max-iters: suite ${suite.name} pre-trains nothing`);
+    let out: { table: Awaited<ReturnType<typeof runEvalSuite>>['table']; files: string[] };
+    try {
+      out = suite.kind === 'pretrain' ? await runPretrainSuite(suite, runOpts) : await runEvalSuite(suite, runOpts);
+    } catch (err) {
+      if (!(err instanceof RunStopped)) throw err;
+      // --max-iters: a stop asked for, not a failure; no table until the cells finish
+      console.error(err.message);
+      return;
+    }
+    const { table, files } = out;
     console.log(renderTerminal(table));
     console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
   });

@@ -66,7 +66,7 @@ export function progressReporter(report: ((p: ProgressInfo) => void) | undefined
   };
 }
 
-/** Checkpoints every `every` iterations, at the last one and when the run diverged; the training time is accounted at each. */
+/** Checkpoints every `every` iterations, at the last one, when the run diverged and when it was stopped; the training time is accounted at each. */
 export class CheckpointCallback implements TrainCallback {
   private t0 = performance.now();
 
@@ -77,13 +77,22 @@ export class CheckpointCallback implements TrainCallback {
     private readonly parts: Record<string, Checkpointable>,
   ) {}
 
-  async onStep(e: StepEvent, { run }: LoopState): Promise<void> {
-    if (!run.diverged && e.next % this.every !== 0 && e.next !== e.totalIters) return;
+  async onStep(e: StepEvent, { run, stop }: LoopState): Promise<void> {
+    if (!run.diverged && !stop && e.next % this.every !== 0 && e.next !== e.totalIters) return;
     const now = performance.now();
     run.trainSeconds += (now - this.t0) / 1000;
     this.t0 = now;
     await saveCheckpoint(this.dir, e.next, this.modules(), this.parts, run);
   }
+}
+
+/** Stops the run once `maxIters` iterations are done (the checkpoint callback after it then writes one). */
+export function stopAfter(maxIters: number | undefined): TrainCallback {
+  return {
+    onStep(e, s) {
+      if (maxIters !== undefined && e.next >= maxIters && e.next < e.totalIters) s.stop = true;
+    },
+  };
 }
 
 /** Testing hook: throws after iteration `after` completes (a simulated crash). */
