@@ -9,6 +9,7 @@ import { measureBackbone } from '../../bench/perf.ts';
 import { measureTrainStep } from '../../bench/train-perf.ts';
 import { PERF_CONFIGS } from '../../bench/perf-configs.ts';
 import { measureDataPipeline } from '../../bench/data-perf.ts';
+import { measureFp32Peak } from '../../bench/peak.ts';
 import {
   type BackboneFlags,
   type EngineFlags,
@@ -83,12 +84,21 @@ export function perfCommand(): Command {
       const cfg = PERF_CONFIGS[o.config];
       if (!cfg) throw new Error(`--config: unknown config '${o.config}'; known: ${Object.keys(PERF_CONFIGS).join(', ')}`);
       const batch = o.batch ?? cfg.batch;
+      // the peak first, on idle cores, before the step's threads and heap exist
+      const peak = b.native.kernels.length ? measureFp32Peak() : undefined;
       const r = await measureTrainStep(cfg, batch, o.iters, registry);
       console.log(`${o.config}: ${cfg.title}`);
       console.log(`batch ${batch}, ${engine}`);
       console.log(
+        peak
+          ? `  peak        fp32 GEMM ${peak.gflops.toFixed(1)} GFLOP/s (OpenBLAS sgemm ${peak.size}^3, ${peak.threads} thread(s)); ` +
+              'bf16: no bf16 GEMM in this engine yet'
+          : '  peak        not measured: no native GEMM (the stock kernels are not a peak)',
+      );
+      console.log(
         `  train step  ${r.stepImgPerSec.toFixed(1).padStart(8)} images/s  ${r.stepGflops.toFixed(1).padStart(7)} GFLOP/s  ` +
-          `(${(r.macsPerImageStep / 1e9).toFixed(3)} GMACs per image per step)`,
+          `(${(r.macsPerImageStep / 1e9).toFixed(3)} GMACs per image per step` +
+          `${peak ? `; ${((100 * r.stepGflops) / peak.gflops).toFixed(0)} % of the fp32 peak` : ''})`,
       );
       console.log(`  forward     ${r.forwardImgPerSec.toFixed(1).padStart(8)} images/s  (backbone, eval mode)`);
       console.log(`  live tensors: ${r.tensorsAfter.map((t) => `${t.tensors} after step ${t.step}`).join(', ')}`);
