@@ -280,15 +280,10 @@ async function trainFrom(
     return { ...out, lr, labels };
   };
   const knnMonitor = new KnnMonitorCallback(c.monitor.every, evalMonitor, monitor && ((e) => monitor.push(e.features, e.labels)));
-  if (opts.maxIters !== undefined && startIter >= opts.maxIters && startIter < totalIters) {
-    fw.dispose();
-    optimizer.dispose();
-    monitor?.dispose();
-    throw new RunStopped(opts.runDir, startIter, totalIters);
-  }
-  const loopState = { run, stop: false };
+  // a run resumed at or past --max-iters runs no step: the loop starts stopped
+  const loopState = { run, stop: opts.maxIters !== undefined && startIter >= opts.maxIters && startIter < totalIters };
   // the loop starts: a progress display starts its clock here, so its first rate and ETA count training only
-  opts.onProgress?.({ iter: startIter, totalIters, startIter, loss: Number.NaN, lr: 0 });
+  if (!loopState.stop) opts.onProgress?.({ iter: startIter, totalIters, startIter, loss: Number.NaN, lr: 0 });
   await trainLoop(
     { startIter, totalIters, itersPerEpoch },
     trainStep,

@@ -7,11 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
 import { Registry } from '../container/container.ts';
-import { buildFramework } from '../frameworks/framework.ts';
-import { buildOptimizer } from '../optim/index.ts';
 import { TrainStep } from '../runner/train-step.ts';
-import { recipe } from '../recipes/recipes.ts';
 import { useBackend } from './helpers/backend.ts';
+import { recipePair } from './helpers/frameworks.ts';
 
 const registry = new Registry();
 const PAIRS: [string, string, string][] = [];
@@ -26,18 +24,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         await useBackend(backend, false);
         // the pure-JS cpu backend convolves slowly: smaller ResNet inputs there
         const size = backend === 'cpu' && backbone.startsWith('resnet') ? 8 : 16;
-        const r = recipe(recipeName).config;
-        const fw = buildFramework(
-          registry.frameworks.get(fwName),
-          { ...r.framework, mlpDim: 32, outDim: 16, ...(fwName === 'swav' ? { prototypes: 8, freezePrototypesEpochs: 0 } : {}) },
-          {
-            backboneName: backbone,
-            backboneOptions: { imageSize: size },
-            seed: 3,
-            buildBackbone: (n, o, s) => registry.backbone(n).build(n, o, s),
-          },
-        );
-        const opt = buildOptimizer(registry.optimizers.get(r.optimizer.name), fw.trainableParams(), r.optimizer);
+        const { fw, opt, optimizerName } = recipePair(registry, fwName, backbone, size);
         const step = new TrainStep(fw, opt);
         const v1 = tf.randomNormal([6, size, size, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
         const v2 = tf.randomNormal([6, size, size, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
@@ -49,7 +36,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
             v1,
             v2,
             { iter, totalIters: 10, itersPerEpoch: 5 },
-            r.optimizer.name === 'lars' ? 0.5 : 1e-3,
+            optimizerName === 'lars' ? 0.5 : 1e-3,
           );
           assert.ok(Number.isFinite(loss), `finite loss at step ${iter}: ${loss}`);
           assert.deepEqual(features.shape, [6, fw.backbone.outDim]);

@@ -16,13 +16,12 @@
 import { tf } from '../../engine/tf.ts';
 import { initBackend, parseBackendChoice } from '../../engine/backend.ts';
 import { Registry } from '../../container/container.ts';
-import { buildFramework, type Framework } from '../../frameworks/framework.ts';
-import { buildOptimizer } from '../../optim/index.ts';
+import type { Framework } from '../../frameworks/framework.ts';
 import type { Optimizer } from '../../optim/optimizer.ts';
 import { TrainStep } from '../../runner/train-step.ts';
-import { recipe } from '../../recipes/recipes.ts';
 import { writeSafetensors, type StTensor } from '../../engine/safetensors.ts';
 import type { BackboneOptions } from '../../core/config.ts';
+import { recipePair } from './frameworks.ts';
 
 const registry = new Registry();
 const SIZE = 16;
@@ -38,19 +37,8 @@ function wave(shape: number[], phase: number): tf.Tensor {
 }
 
 function buildPair(fwName: string, backbone: string): { fw: Framework; opt: Optimizer; lr: number } {
-  const r = recipe(`${fwName}-${backbone.startsWith('resnet') ? 'r50' : 'vit'}`).config;
-  const fw = buildFramework(
-    registry.frameworks.get(fwName),
-    { ...r.framework, mlpDim: 32, outDim: 16, ...(fwName === 'swav' ? { prototypes: 8, freezePrototypesEpochs: 0 } : {}) },
-    {
-      backboneName: backbone,
-      backboneOptions: { imageSize: SIZE },
-      seed: 3,
-      buildBackbone: (n, o, s) => registry.backbone(n).build(n, o, s),
-    },
-  );
-  const opt = buildOptimizer(registry.optimizers.get(r.optimizer.name), fw.trainableParams(), r.optimizer);
-  return { fw, opt, lr: r.optimizer.name === 'lars' ? 0.01 : 1e-4 };
+  const { fw, opt, optimizerName } = recipePair(registry, fwName, backbone, SIZE);
+  return { fw, opt, lr: optimizerName === 'lars' ? 0.01 : 1e-4 };
 }
 
 async function put(out: Map<string, StTensor>, name: string, t: tf.Tensor): Promise<void> {

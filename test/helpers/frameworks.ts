@@ -7,7 +7,10 @@
 import { tf } from '../../engine/tf.ts';
 import type { Param } from '../../engine/module.ts';
 import { vitFamily } from '../../backbones/vit/index.ts';
-import type { Framework, FrameworkBuildContext } from '../../frameworks/framework.ts';
+import { buildFramework, type Framework, type FrameworkBuildContext } from '../../frameworks/framework.ts';
+import type { Registry } from '../../container/container.ts';
+import { buildOptimizer } from '../../optim/index.ts';
+import { recipe } from '../../recipes/recipes.ts';
 import type { Optimizer, OptimizerState } from '../../optim/optimizer.ts';
 import { TrainStep } from '../../runner/train-step.ts';
 
@@ -77,3 +80,29 @@ export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 };
+
+/**
+ * A framework x backbone pair of Table 4 built through the container with its recipe's framework
+ * settings (heads shrunk: MLP 32, output 16; SwAV 8 prototypes, never frozen) and the recipe's
+ * optimiser (LARS for R-50, AdamW for ViT), at `size` px, seed 3.
+ */
+export function recipePair(
+  registry: Registry,
+  fwName: string,
+  backbone: string,
+  size: number,
+): { fw: Framework; opt: Optimizer; optimizerName: string } {
+  const r = recipe(`${fwName}-${backbone.startsWith('resnet') ? 'r50' : 'vit'}`).config;
+  const fw = buildFramework(
+    registry.frameworks.get(fwName),
+    { ...r.framework, mlpDim: 32, outDim: 16, ...(fwName === 'swav' ? { prototypes: 8, freezePrototypesEpochs: 0 } : {}) },
+    {
+      backboneName: backbone,
+      backboneOptions: { imageSize: size },
+      seed: 3,
+      buildBackbone: (n, o, s) => registry.backbone(n).build(n, o, s),
+    },
+  );
+  const opt = buildOptimizer(registry.optimizers.get(r.optimizer.name), fw.trainableParams(), r.optimizer);
+  return { fw, opt, optimizerName: r.optimizer.name };
+}
