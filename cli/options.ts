@@ -1,6 +1,7 @@
 /** Option parsers shared by the commands; each error names the flag. */
 import { InvalidArgumentError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend-choices.ts';
+import { GEMM_LIBRARIES, PRECISIONS } from '../engine/kernels/gemm-route.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFailure } from '../core/file-set.ts';
@@ -18,10 +19,27 @@ export function intOption(flag: string, min = 0) {
 /** --backend, one of the engine's choices (commander rejects any other, naming the flag and the choices). */
 export const backendOption = () => new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto');
 
-/** Adds --backend, --threads and --no-native to a command. */
+/** --precision: fp32, or bf16 products in the linear layers (fp32 accumulation, master weights, loss). */
+export const precisionOption = (what: string) =>
+  new Option(
+    '--precision <p>',
+    `${what}: fp32, or bf16 inputs to the linear layers' products (fp32 accumulation and all else; needs oneDNN)`,
+  )
+    .choices(PRECISIONS)
+    .default('fp32');
+
+/** Adds --backend, --threads, --no-native, --recompute and --gemm to a command. */
 export function withEngineOptions(cmd: import('commander').Command): import('commander').Command {
   return cmd
     .addOption(backendOption())
+    .addOption(
+      new Option(
+        '--gemm <library>',
+        "the native GEMM's library: auto (oneDNN for products of 2^20 multiply-adds and up, when built), openblas, onednn",
+      )
+        .choices(GEMM_LIBRARIES)
+        .default('auto'),
+    )
     .option('--threads <n>', 'threads of the native GEMM (default: all CPUs)', intOption('--threads', 1))
     .option('--no-native', 'use the stock tfjs kernels even when the native GEMM is built')
     .option('--recompute', 'recompute transformer blocks in backward (less memory, about one extra forward)');
@@ -32,12 +50,13 @@ export interface EngineFlags {
   threads?: number;
   native: boolean;
   recompute?: boolean;
+  gemm?: import('../engine/kernels/gemm-route.ts').GemmChoice;
 }
 
 /** Initialise the engine from the flags of `withEngineOptions`. */
 export async function initEngine(f: EngineFlags) {
   const { initBackend, parseBackendChoice } = await import('../engine/backend.ts');
-  return initBackend(parseBackendChoice(f.backend), { threads: f.threads, native: f.native, recompute: f.recompute });
+  return initBackend(parseBackendChoice(f.backend), { threads: f.threads, native: f.native, recompute: f.recompute, gemm: f.gemm });
 }
 
 /** Adds the backbone ablation switches to a command. */

@@ -128,6 +128,12 @@ export const PretrainConfigSchema = Type.Object(
     knn: Type.Object({ k: posInt(), temperature: posNum() }, { additionalProperties: false }),
     /** Checkpoint every this many iterations (and at the end). */
     checkpointEvery: posInt(),
+    /**
+     * Precision of the linear layers' products (absent: fp32). 'bf16': their inputs rounded to bf16,
+     * fp32 accumulation, master weights, optimiser state, loss and softmax (PyTorch's CPU autocast);
+     * needs the native kernels with oneDNN. Set by `bench run --precision`.
+     */
+    precision: Type.Optional(StringEnum(['fp32', 'bf16'] as const)),
   },
   { additionalProperties: false },
 );

@@ -18,6 +18,8 @@ export interface EngineId {
   native: boolean;
   /** sslbench's version (kernels and recipes change with it). */
   sslbench: string;
+  /** The native GEMM's libraries ('openblas', 'oneDNN 2.6.3 (...)'); absent on stock kernels and in older records. */
+  gemm?: string;
 }
 
 export interface Provenance {
@@ -58,7 +60,7 @@ export function gitState(): Provenance['git'] {
 
 /** What the caller knows of the engine (engine/backend.ts's report) turned into a record. */
 export function provenance(
-  engine: { name: string; gpu: boolean; versions: Record<string, string>; native: { kernels: string[]; threads: number } },
+  engine: { name: string; gpu: boolean; versions: Record<string, string>; native: { kernels: string[]; threads: number; gemm?: string } },
   extra: { seed?: number; wallSeconds?: number } = {},
 ): Provenance {
   const g = gitState();
@@ -70,6 +72,7 @@ export function provenance(
       backend: engine.name,
       native: engine.native.kernels.length > 0,
       sslbench: sslbenchVersion(),
+      ...(engine.native.kernels.length && engine.native.gemm ? { gemm: engine.native.gemm } : {}),
       gpu: engine.gpu,
       nativeThreads: engine.native.kernels.length ? engine.native.threads : 0,
       versions: engine.versions,
@@ -86,11 +89,16 @@ export function provenance(
 }
 
 export function engineId(p: Pick<Provenance, 'engine'>): EngineId {
-  return { backend: p.engine.backend, native: p.engine.native, sslbench: p.engine.sslbench };
+  return {
+    backend: p.engine.backend,
+    native: p.engine.native,
+    sslbench: p.engine.sslbench,
+    ...(p.engine.gemm ? { gemm: p.engine.gemm } : {}),
+  };
 }
 
 export function describeEngine(e: EngineId): string {
-  return `${e.backend}${e.native ? ' + native kernels' : ''}, sslbench ${e.sslbench}`;
+  return `${e.backend}${e.native ? ` + native kernels${e.gemm ? ` (GEMM: ${e.gemm})` : ''}` : ''}, sslbench ${e.sslbench}`;
 }
 
 /** One line for a table's notes and a page's header. */
@@ -98,7 +106,8 @@ export function describeProvenance(p: Provenance): string {
   const tfjs = p.engine.versions['tfjs-core'] ?? p.engine.versions.tfjs ?? Object.values(p.engine.versions)[0];
   return (
     `provenance: sslbench ${p.sslbench}${p.git ? ` (git ${p.git.commit.slice(0, 10)}${p.git.dirty ? ', uncommitted changes' : ''})` : ''}; ` +
-    `${p.engine.backend}${p.engine.gpu ? ' (GPU)' : ''}${p.engine.native ? `, native kernels x${p.engine.nativeThreads} threads` : ', stock kernels'}` +
+    `${p.engine.backend}${p.engine.gpu ? ' (GPU)' : ''}` +
+    `${p.engine.native ? `, native kernels x${p.engine.nativeThreads} threads${p.engine.gemm ? ` (GEMM: ${p.engine.gemm})` : ''}` : ', stock kernels'}` +
     `${tfjs ? `, tfjs ${tfjs}` : ''}; ${p.machine.cpu} (${p.machine.cores} cores), Node ${p.machine.node}; \`${p.command}\``
   );
 }

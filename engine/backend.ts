@@ -16,6 +16,8 @@ import { installNativeMatmul, type InstalledKernels } from './kernels/native-mat
 import { installNativeOps } from './kernels/native-ops.ts';
 import { installSharedIdentity } from './kernels/wasm-identity.ts';
 import { installNativeConv } from './kernels/native-conv.ts';
+import { installNativeLinear } from './kernels/native-linear.ts';
+import { bf16Support, configureGemm, type GemmChoice, gemmLibraries, type Precision, setPrecisionState } from './kernels/gemm-route.ts';
 import { installWasmConvFilterGrad } from './kernels/wasm-conv-filter-grad.ts';
 import { setRecompute } from './ops/checkpoint.ts';
 
@@ -35,8 +37,11 @@ export interface BackendReport {
   /** Why this backend was chosen, including what was tried and failed. */
   reason: string[];
   versions: Record<string, string>;
-  /** Kernels replaced by the native GEMM, and its thread count; empty when stock kernels run. */
-  native: { kernels: string[]; threads: number; status: string };
+  /**
+   * Kernels replaced by the native GEMM, and its thread count; empty when stock kernels run.
+   * `gemm`: the library of each product class ('openblas', 'oneDNN 2.6.3 (...)'; gemm-route.ts).
+   */
+  native: { kernels: string[]; threads: number; status: string; gemm?: string };
   /** The WebGPU adapter, on the webgpu backend. */
   adapter?: AdapterReport;
 }
@@ -48,6 +53,8 @@ export interface EngineOptions {
   native?: boolean;
   /** Recompute each checkpointed block (ViT blocks) in backward instead of keeping its activations. */
   recompute?: boolean;
+  /** The native GEMM's library: 'auto' (by shape class), 'openblas' or 'onednn' (default 'auto'). */
+  gemm?: GemmChoice;
 }
 
 const require = createRequire(import.meta.url);
@@ -74,15 +81,23 @@ function setupNative(name: string, opts: EngineOptions): BackendReport['native']
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
     throw new Error(`--threads: must be a positive integer, got ${opts.threads}`);
   }
+  if (opts.gemm && opts.gemm !== 'auto' && (opts.native === false || !addon)) {
+    throw new Error(`--gemm ${opts.gemm}: needs the native kernels (${opts.native === false ? '--no-native was given' : nativeStatus()})`);
+  }
   if (opts.native === false) return { kernels: [], threads: 0, status: 'off (--no-native)' };
   if (!addon) return { kernels: [], threads: 0, status: nativeStatus() };
-  if (name !== 'wasm' && name !== 'cpu') return { kernels: [], threads: 0, status: `not used: the ${name} backend has its own kernels` };
+  if (name !== 'wasm' && name !== 'cpu') {
+    if (opts.gemm && opts.gemm !== 'auto') throw new Error(`--gemm ${opts.gemm}: the ${name} backend has its own kernels`);
+    return { kernels: [], threads: 0, status: `not used: the ${name} backend has its own kernels` };
+  }
   addon.setThreads(threads);
+  configureGemm(addon, opts.gemm ?? 'auto');
   const mm = installNativeMatmul(addon, name);
   const ops = installNativeOps(addon, name);
+  const lin = installNativeLinear(addon, name);
   const conv = installNativeConv(addon, name);
   const id = name === 'wasm' ? installSharedIdentity() : { kernels: [], restore() {} };
-  const parts = [mm, ops, conv, id];
+  const parts = [mm, ops, lin, conv, id];
   installed = {
     backend: name,
     kernels: parts.flatMap((p) => p.kernels),
@@ -91,7 +106,29 @@ function setupNative(name: string, opts: EngineOptions): BackendReport['native']
         p.restore();
       }),
   };
-  return { kernels: installed.kernels, threads: addon.threads(), status: nativeStatus() };
+  return { kernels: installed.kernels, threads: addon.threads(), status: nativeStatus(), gemm: gemmLibraries() };
+}
+
+/**
+ * The precision of the linear layers' products from now on: 'fp32' (default), or 'bf16' inputs
+ * with fp32 accumulation (needs the native kernels with oneDNN; an error saying why otherwise).
+ */
+export function setPrecision(p: Precision, who = '--precision'): void {
+  if (p === 'bf16') {
+    const s = bf16Support(nativeOpsActive());
+    if (!s.ok) throw new Error(`${who} bf16: needs oneDNN on the native CPU kernels, and ${s.why}`);
+  }
+  setPrecisionState(p);
+}
+
+/** Runs `fn` at precision `p` (setPrecision), and returns to fp32 afterwards, also when it throws. */
+export async function withPrecision<T>(p: Precision, who: string, fn: () => Promise<T>): Promise<T> {
+  setPrecision(p, who);
+  try {
+    return await fn();
+  } finally {
+    setPrecisionState('fp32');
+  }
 }
 
 function packageVersion(pkg: string): string | undefined {

@@ -1,13 +1,15 @@
 /*
- * sslbench native kernels, exposed to Node with N-API: single-precision GEMM through CBLAS
- * (OpenBLAS), and the fused element-wise kernels of elementwise.c. Operands are Float32Arrays (views of a tfjs backend's memory, e.g. the wasm heap), with
- * element offsets, so no data is copied.
+ * sslbench native kernels, exposed to Node with N-API: GEMM through OpenBLAS's CBLAS or oneDNN's
+ * matmul (gemm.c; fp32, or bf16 inputs with fp32 accumulation), linear layers with fused epilogues
+ * (linear.c), and the fused element-wise kernels of elementwise.c. Operands are Float32Arrays
+ * (views of a tfjs backend's memory, e.g. the wasm heap), with element offsets, so no data is copied.
  *
- *   gemm(a, aOff, aStride, b, bOff, bStride, c, cOff, cStride, batch, m, n, k, transA, transB, beta)
+ *   gemm(a, aOff, aStride, b, bOff, bStride, c, cOff, cStride, batch, m, n, k, transA, transB, beta, route)
  *     for i in 0..batch-1:
  *       C_i[m x n] = op(A_i) op(B_i) + beta * C_i, row-major, A_i at a[aOff + i*aStride], ...
  *     op(A) is [m x k] (A stored [k x m] when transA), op(B) is [k x n] (B stored [n x k] when transB).
- *     A stride of 0 broadcasts one matrix over the batch.
+ *     A stride of 0 broadcasts one matrix over the batch. route: gemm.h (0 OpenBLAS, 1 oneDNN, 2 oneDNN bf16).
+ *   linearFwd / linearBwd: linear.h; roundBf16(x, y, n); onednn(): version or null; onednnStatus()
  *   setThreads(n), threads(), config()
  *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd, sumRows: see elementwise.c
  *   convFwd/convBwdInput/convBwdFilter(a, b, out, geom): NHWC convolution, see conv.c
@@ -22,6 +24,9 @@
 #include <math.h>
 #include "elementwise.h"
 #include "conv.h"
+#include "gemm.h"
+#include "linear.h"
+#include "dnnl_matmul.h"
 #include <omp.h>
 
 extern void openblas_set_num_threads(int);
@@ -73,12 +78,21 @@ static int64_t i64(napi_env env, napi_value v) {
   return x;
 }
 
+static napi_value gemm_result(napi_env env, int rc) {
+  if (rc != 0) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "sslbench native gemm: %s (code %d)", ssl_gemm_error(rc), rc);
+    napi_throw_error(env, NULL, msg);
+  }
+  return NULL;
+}
+
 static napi_value Gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
-  napi_value argv[16];
+  size_t argc = 17;
+  napi_value argv[17];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 16) {
-    napi_throw_error(env, NULL, "sslbench native gemm: expects 16 arguments");
+  if (argc != 17) {
+    napi_throw_error(env, NULL, "sslbench native gemm: expects 17 arguments");
     return NULL;
   }
   size_t la, lb, lc;
@@ -97,6 +111,7 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, argv[13], &transA);
   napi_get_value_bool(env, argv[14], &transB);
   napi_get_value_double(env, argv[15], &beta);
+  int64_t route = i64(env, argv[16]);
   if (batch < 0 || m < 0 || n < 0 || k < 0) {
     napi_throw_range_error(env, NULL, "sslbench native gemm: negative size");
     return NULL;
@@ -111,18 +126,7 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  const int lda = transA ? (int)m : (int)k;
-  const int ldb = transB ? (int)k : (int)n;
-  for (int64_t i = 0; i < batch; i++) {
-    float *ci = c + cOff + i * cStride;
-    if (k == 0) {
-      if (beta == 0) memset(ci, 0, sizeof(float) * (size_t)(m * n));
-      continue;
-    }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
-                a + aOff + i * aStride, lda, b + bOff + i * bStride, ldb, (float)beta, ci, (int)n);
-  }
-  return NULL;
+  return gemm_result(env, ssl_gemm((int)route, a + aOff, aStride, b + bOff, bStride, c + cOff, cStride, batch, m, n, k, transA, transB, (float)beta));
 }
 
 /* A Float32Array argument that may be null (optional operand); *ok = false after a thrown error. */
@@ -308,6 +312,67 @@ static napi_value ConvBwdFilter(napi_env env, napi_callback_info info) {
   return conv_result(env, ssl_conv_bwd_filter(&g, x, dy, dw));
 }
 
+/* linearFwd(x, w, bias|null, res|null, h, y|null, rows, in, out, act, route): see linear.h (y only with act = GELU) */
+static napi_value LinearFwd(napi_env env, napi_callback_info info) {
+  ARGS(11)
+  int64_t rows = i64(env, argv[6]), in = i64(env, argv[7]), out = i64(env, argv[8]), act = i64(env, argv[9]), route = i64(env, argv[10]);
+  if (rows < 1 || in < 1 || out < 1 || act < 0 || act > 1) {
+    napi_throw_range_error(env, NULL, "sslbench native linearFwd: bad sizes or activation");
+    return NULL;
+  }
+  REQ(x, 0, rows * in, "x") REQ(w, 1, in * out, "w") OPT(bias, 2, out, "bias") OPT(res, 3, rows * out, "res") REQ(h, 4, rows * out, "h")
+  OPT(y, 5, rows * out, "y")
+  if ((act == SSL_ACT_GELU) != (y != NULL) || (act == SSL_ACT_GELU && res)) {
+    napi_throw_type_error(env, NULL, "sslbench native linearFwd: y is given exactly with GELU, which takes no residual");
+    return NULL;
+  }
+  return gemm_result(env, ssl_linear_fwd(x, w, bias, res, h, y, rows, in, out, (int)act, (int)route));
+}
+
+/* linearBwd(dy, x, w, h|null, dx|null, dw|null, db|null, rows, in, out, act, routeDx, routeDw): see linear.h */
+static napi_value LinearBwd(napi_env env, napi_callback_info info) {
+  ARGS(13)
+  int64_t rows = i64(env, argv[7]), in = i64(env, argv[8]), out = i64(env, argv[9]), act = i64(env, argv[10]);
+  int64_t routeDx = i64(env, argv[11]), routeDw = i64(env, argv[12]);
+  if (rows < 1 || in < 1 || out < 1 || act < 0 || act > 1) {
+    napi_throw_range_error(env, NULL, "sslbench native linearBwd: bad sizes or activation");
+    return NULL;
+  }
+  REQ(dy, 0, rows * out, "dy") REQ(x, 1, rows * in, "x") REQ(w, 2, in * out, "w") OPT(h, 3, rows * out, "h") OPT(dx, 4, rows * in, "dx")
+  OPT(dw, 5, in * out, "dw") OPT(db, 6, out, "db")
+  if (act == SSL_ACT_GELU && !h) {
+    napi_throw_type_error(env, NULL, "sslbench native linearBwd: GELU needs h, the pre-activation");
+    return NULL;
+  }
+  return gemm_result(env, ssl_linear_bwd(dy, x, w, h, dx, dw, db, rows, in, out, (int)act, (int)routeDx, (int)routeDw));
+}
+
+/* roundBf16(x, y, n): y = x rounded to bf16 (nearest even), as fp32 */
+static napi_value RoundBf16(napi_env env, napi_callback_info info) {
+  ARGS(3)
+  int64_t n = i64(env, argv[2]);
+  REQ(x, 0, n, "x") REQ(y, 1, n, "y")
+  ssl_round_bf16(x, y, n);
+  return NULL;
+}
+
+/* onednn(): the oneDNN version string, or null when it is not built in or does not start */
+static napi_value Onednn(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  if (ssl_dnnl_available()) CHECK(napi_create_string_utf8(env, ssl_dnnl_config(), NAPI_AUTO_LENGTH, &r));
+  else CHECK(napi_get_null(env, &r));
+  return r;
+}
+
+/* onednnStatus(): why oneDNN is absent, or its version */
+static napi_value OnednnStatus(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  CHECK(napi_create_string_utf8(env, ssl_dnnl_config(), NAPI_AUTO_LENGTH, &r));
+  return r;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -315,6 +380,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   int64_t t = argc ? i64(env, argv[0]) : 1;
   if (t < 1) t = 1;
   openblas_set_num_threads((int)t);
+  omp_set_num_threads((int)t); /* oneDNN's OpenMP runtime reads it */
   ssl_set_threads((int)t);
   return NULL;
 }
@@ -340,6 +406,11 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info);
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"linearFwd", NULL, LinearFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"linearBwd", NULL, LinearBwd, NULL, NULL, NULL, napi_default, NULL},
+      {"roundBf16", NULL, RoundBf16, NULL, NULL, NULL, napi_default, NULL},
+      {"onednn", NULL, Onednn, NULL, NULL, NULL, napi_default, NULL},
+      {"onednnStatus", NULL, OnednnStatus, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, Threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},

@@ -18,6 +18,9 @@ const cc = process.env.CC ?? 'cc';
 const ompBlas = ['/usr/lib/x86_64-linux-gnu/openblas-openmp', '/usr/lib64/openblas-openmp'].find((d) =>
   fs.existsSync(path.join(d, 'libopenblas.so.0')),
 );
+// oneDNN (Debian: libdnnl-dev) adds the oneDNN matmul route and bf16 GEMMs; without it the addon builds without them.
+const dnnlHeader = ['/usr/include/oneapi/dnnl/dnnl.h', '/usr/local/include/oneapi/dnnl/dnnl.h'].find((f) => fs.existsSync(f));
+const dnnl = dnnlHeader && process.env.SSLBENCH_ONEDNN !== '0' ? ['-DSSL_HAVE_DNNL', '-ldnnl'] : [];
 const blas = ompBlas ? [`-L${ompBlas}`, '-l:libopenblas.so.0', `-Wl,-rpath,${ompBlas}`] : ['-lopenblas'];
 try {
   if (!include) throw new Error(`node_api.h not found in ${candidates.join(', ')}`);
@@ -37,16 +40,21 @@ try {
       path.join(here, 'addon.c'),
       path.join(here, 'elementwise.c'),
       path.join(here, 'conv.c'),
+      path.join(here, 'gemm.c'),
+      path.join(here, 'linear.c'),
+      path.join(here, 'dnnl_matmul.c'),
       '-o',
       tmp,
       ...blas,
+      ...dnnl,
       '-lm',
     ],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );
   fs.renameSync(tmp, out);
   console.log(
-    `sslbench: built ${path.relative(process.cwd(), out)} (native GEMM through OpenBLAS, ${ompBlas ? 'OpenMP' : 'pthread'} build)`,
+    `sslbench: built ${path.relative(process.cwd(), out)} (native GEMM through OpenBLAS, ${ompBlas ? 'OpenMP' : 'pthread'} build; ` +
+      `${dnnl.length ? `oneDNN from ${path.dirname(path.dirname(path.dirname(dnnlHeader)))}` : 'no oneDNN: apt-get install libdnnl-dev for its route and bf16'})`,
   );
 } catch (err) {
   const why = (err.stderr?.toString() || err.message).trim().split('\n').slice(-3).join(' | ');

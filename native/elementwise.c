@@ -163,3 +163,87 @@ void ssl_adamw(const float *p, const float *g, const float *m, const float *v, f
     po[i] = p[i] * decay - step * mi / (sqrtf(vi) * inv_bc2 + eps);
   }
 }
+
+/*
+ * Epilogues of a linear layer's GEMM (linear.c), each one pass over the [rows x n] product.
+ * Column sums (bias gradients) add fixed blocks of rows and then the blocks in order, so they do
+ * not depend on the thread count.
+ */
+#define ROW_BLOCK 64
+
+/* h += bias (per column), then y = GELU(h): h stays the pre-activation that the backward reads. */
+void ssl_bias_gelu_fwd(float *h, const float *bias, float *y, int64_t rows, int64_t n) {
+#pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    float *hr = h + r * n, *yr = y + r * n;
+    for (int64_t j = 0; j < n; j++) {
+      float v = bias ? hr[j] + bias[j] : hr[j];
+      hr[j] = v;
+      yr[j] = 0.5f * v * (1.0f + erf_approx(v * 0.70710678118654752f));
+    }
+  }
+}
+
+/* h += bias (per column, when given) + res (when given). */
+void ssl_bias_residual(float *h, const float *bias, const float *res, int64_t rows, int64_t n) {
+#pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    float *hr = h + r * n;
+    const float *rr = res ? res + r * n : NULL;
+    if (bias && rr)
+      for (int64_t j = 0; j < n; j++) hr[j] += bias[j] + rr[j];
+    else if (bias)
+      for (int64_t j = 0; j < n; j++) hr[j] += bias[j];
+    else if (rr)
+      for (int64_t j = 0; j < n; j++) hr[j] += rr[j];
+  }
+}
+
+/* out = the per-block column sums partial[ceil(rows / 64)][n] added in block order. */
+static void sum_partials(const float *partial, float *out, int64_t rows, int64_t n) {
+  const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+  memset(out, 0, sizeof(float) * (size_t)n);
+  for (int64_t b = 0; b < blocks; b++)
+    for (int64_t j = 0; j < n; j++) out[j] += partial[b * n + j];
+}
+
+/* dh = dy * GELU'(h); db = column sums of dh (when db is given; `partial` holds ceil(rows / 64) x n floats). */
+void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, float *db, float *partial, int64_t rows, int64_t n) {
+  const float inv_sqrt_2pi = 0.39894228040143268f;
+  const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+#pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
+  for (int64_t b = 0; b < blocks; b++) {
+    float *acc = db ? partial + b * n : NULL;
+    if (acc) memset(acc, 0, sizeof(float) * (size_t)n);
+    const int64_t end = (b + 1) * ROW_BLOCK < rows ? (b + 1) * ROW_BLOCK : rows;
+    for (int64_t r = b * ROW_BLOCK; r < end; r++) {
+      const float *dyr = dy + r * n, *hr = h + r * n;
+      float *dhr = dh + r * n;
+      for (int64_t j = 0; j < n; j++) {
+        float v = hr[j];
+        float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
+        float pdf = inv_sqrt_2pi * exp_approx(-0.5f * v * v);
+        float g = dyr[j] * (cdf + v * pdf);
+        dhr[j] = g;
+        if (acc) acc[j] += g;
+      }
+    }
+  }
+  if (db) sum_partials(partial, db, rows, n);
+}
+
+/* out = column sums of x [rows x n], in blocks of 64 rows (`partial`: ceil(rows / 64) x n floats). */
+void ssl_colsum(const float *x, float *out, float *partial, int64_t rows, int64_t n) {
+  const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+#pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
+  for (int64_t b = 0; b < blocks; b++) {
+    float *acc = partial + b * n;
+    memset(acc, 0, sizeof(float) * (size_t)n);
+    const int64_t end = (b + 1) * ROW_BLOCK < rows ? (b + 1) * ROW_BLOCK : rows;
+    for (int64_t r = b * ROW_BLOCK; r < end; r++) {
+      const float *xr = x + r * n;
+      for (int64_t j = 0; j < n; j++) acc[j] += xr[j];
+    }
+  }
+  sum_partials(partial, out, rows, n);
+}

@@ -10,3 +10,7 @@ void ssl_sum_rows(const float *x, float *out, int64_t rows, int64_t n);
 void ssl_adamw(const float *p, const float *g, const float *m, const float *v, float *po, float *mo, float *vo, int64_t n, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2sqrt);
 void ssl_set_threads(int n);
 int ssl_threads(void);
+void ssl_bias_gelu_fwd(float *h, const float *bias, float *y, int64_t rows, int64_t n);
+void ssl_bias_residual(float *h, const float *bias, const float *res, int64_t rows, int64_t n);
+void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, float *db, float *partial, int64_t rows, int64_t n);
+void ssl_colsum(const float *x, float *out, float *partial, int64_t rows, int64_t n);

@@ -174,6 +174,10 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
         'linear_acc',
       ),
       `backend: ${results[0]?.backend.name ?? '?'}; images/s = source images per second of pre-training (two views each).`,
+      ...precisionNotes(
+        cells.map((c) => c.cell.id),
+        results,
+      ),
       ...provenanceNotes(
         cells.map((c) => c.cell.id),
         results,
@@ -281,4 +285,14 @@ export function writePretrainOutputs(
     ...page,
   });
   return { table, files };
+}
+
+/** Which cells ran with bf16 products (config.precision); nothing when all are fp32. */
+function precisionNotes(ids: string[], results: PretrainResult[]): string[] {
+  const bf16 = ids.filter((_, i) => results[i]?.config.precision === 'bf16');
+  if (!bf16.length) return [];
+  return [
+    `precision: ${bf16.length === ids.length ? 'every cell' : bf16.join(', ')} in bf16 (the linear layers' products from bf16-rounded inputs, fp32 ` +
+      'accumulation; everything else fp32); the others fp32.',
+  ];
 }

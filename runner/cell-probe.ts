@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Registry } from '../container/container.ts';
 import { loadWeights } from '../engine/weights.ts';
+import { withPrecision } from '../engine/backend.ts';
 import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { canonicalJson, type PretrainConfig } from '../core/config.ts';
@@ -62,6 +63,17 @@ export async function probeCell(config: PretrainConfig, hash: string, runDir: st
       `${weights}: the cell's pre-trained weights are missing; cannot run its linear probe (delete ` +
         `${path.join(runDir, 'result.json')} to pre-train it again)`,
     );
+  return withPrecision(config.precision ?? 'fp32', 'config precision (--precision)', () => runProbe(config, runDir, key, probeCfg, o));
+}
+
+async function runProbe(
+  config: PretrainConfig,
+  runDir: string,
+  key: string,
+  probeCfg: LinearProbeConfig,
+  o: CellProbeOptions,
+): Promise<CellProbe> {
+  const weights = path.join(runDir, WEIGHTS_FILE);
   const t0 = performance.now();
   const { name, ...opts } = config.backbone;
   const backbone = o.registry.backbone(name).build(name, { ...opts, imageSize: config.data.viewSize }, config.seed);

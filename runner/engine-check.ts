@@ -11,7 +11,9 @@ import { activeBackend } from '../engine/backend.ts';
 /** The engine this process computes on; undefined before the engine is initialised (a queue orchestrator). */
 export function currentEngine(): EngineId | undefined {
   const b = activeBackend();
-  return b ? { backend: b.name, native: b.native.kernels.length > 0, sslbench: sslbenchVersion() } : undefined;
+  if (!b) return undefined;
+  const native = b.native.kernels.length > 0;
+  return { backend: b.name, native, sslbench: sslbenchVersion(), ...(native && b.native.gemm ? { gemm: b.native.gemm } : {}) };
 }
 
 /** What a stored result says of its engine (results from before provenance was recorded: the backend only). */
@@ -23,12 +25,14 @@ export function recordedEngine(r: PretrainResult): Partial<EngineId> & { backend
 export function checkEngine(what: string, recorded: (Partial<EngineId> & { backend: string }) | undefined, allowMix = false): void {
   const now = currentEngine();
   if (!now || !recorded || allowMix) return;
-  const differs = (['backend', 'native', 'sslbench'] as const).filter((k) => recorded[k] !== undefined && recorded[k] !== now[k]);
+  const differs = (['backend', 'native', 'sslbench', 'gemm'] as const).filter((k) => recorded[k] !== undefined && recorded[k] !== now[k]);
   if (!differs.length) return;
-  const then = `${recorded.backend}${recorded.native === undefined ? '' : recorded.native ? ' + native kernels' : ''}${recorded.sslbench ? `, sslbench ${recorded.sslbench}` : ''}`;
+  const then =
+    `${recorded.backend}${recorded.native === undefined ? '' : recorded.native ? ' + native kernels' : ''}` +
+    `${recorded.gemm ? ` (GEMM: ${recorded.gemm})` : ''}${recorded.sslbench ? `, sslbench ${recorded.sslbench}` : ''}`;
   throw new Error(
     `${what} was computed on ${then}; this run computes on ${describeEngine(now)} (${differs.join(', ')} differ), and the two do not ` +
-      'give the same numbers. Run it on the same engine (--backend, --no-native), use another --runs folder, or pass ' +
+      'give the same numbers. Run it on the same engine (--backend, --no-native, --gemm), use another --runs folder, or pass ' +
       '--allow-engine-mix to reuse it anyway',
   );
 }

@@ -72,6 +72,11 @@ export function resolveCell(
   config = deepMerge(config, scaledPretrain);
   if (o.overrides) config = deepMerge(config, o.overrides);
   config = { ...config, data: resolveDataset(config.data, reg.datasets.all()) };
+  // fp32 is the default precision: stated or not, the same config (and hash, and run folder)
+  if (config.precision === 'fp32') {
+    const { precision: _fp32, ...rest } = config;
+    config = rest;
+  }
   const where = `suite ${suite.name}, cell '${cell.id}', preset ${o.preset}`;
   checkPretrainConfig(config, where, (n) => ({
     framework: reg.frameworks.get(n.framework),

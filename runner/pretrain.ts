@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
-import { activeBackend } from '../engine/backend.ts';
+import { activeBackend, withPrecision } from '../engine/backend.ts';
 import { saveWeights } from '../engine/weights.ts';
 import type { Registry } from '../container/container.ts';
 import { type Framework, buildFramework } from '../frameworks/framework.ts';
@@ -108,7 +108,7 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
     if (finished) return finished;
     // what a killed writer left (a checkpoint or result cut short): nobody else writes here now
     removeStaleTempFiles(opts.runDir);
-    return await trainCell(c, opts);
+    return await withPrecision(c.precision ?? 'fp32', 'config precision (--precision)', () => trainCell(c, opts));
   } finally {
     lock.release();
   }

@@ -141,3 +141,45 @@ describe('--set', () => {
     );
   });
 });
+
+describe('--precision', () => {
+  it('bf16 is in every cell config and hash; fp32, stated or not, is the default config; a bad value names the flag', () => {
+    const plain = JSON.parse(bench('run', 'smoke', '--print-config').out);
+    const fp32 = JSON.parse(bench('run', 'smoke', '--print-config', '--precision', 'fp32').out);
+    const setFp32 = JSON.parse(bench('run', 'smoke', '--print-config', '--set', 'precision=fp32').out);
+    const bf16 = JSON.parse(bench('run', 'smoke', '--print-config', '--precision', 'bf16').out);
+    assert.equal(plain[0].config.precision, undefined);
+    assert.equal(fp32[0].hash, plain[0].hash);
+    assert.equal(setFp32[0].hash, plain[0].hash);
+    assert.equal(bf16[0].config.precision, 'bf16');
+    assert.notEqual(bf16[0].hash, plain[0].hash);
+    assert.deepEqual({ ...bf16[0].config, precision: undefined }, { ...plain[0].config, precision: undefined });
+    const bad = bench('run', 'smoke', '--dry-run', '--precision', 'fp16');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /--precision <p>' argument 'fp16' is invalid\. Allowed choices are fp32, bf16/);
+    const badSet = bench('run', 'smoke', '--dry-run', '--set', 'precision=fp8');
+    assert.equal(badSet.code, 1);
+    assert.match(badSet.err, /\/precision/);
+  });
+
+  it('bf16 on the stock kernels is an error naming the flag and why (bench run and bench perf)', () => {
+    const runs = path.join(tmp, 'runs-bf16-stock');
+    const r = bench(
+      'run',
+      'smoke',
+      '--precision',
+      'bf16',
+      '--no-native',
+      '--runs',
+      runs,
+      '--results',
+      path.join(tmp, 'res-bf16'),
+      '--quiet',
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.err, /precision.* bf16: needs oneDNN on the native CPU kernels/);
+    const perf = bench('perf', '--config', 'vit-tiny-28', '--batch', '4', '--iters', '1', '--precision', 'bf16', '--no-native');
+    assert.equal(perf.code, 1);
+    assert.match(perf.err, /--precision bf16: needs oneDNN on the native CPU kernels, and .*not active/);
+  });
+});

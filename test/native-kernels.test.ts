@@ -177,6 +177,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
         'SslAttentionFwd',
         'SslAttentionBwd',
         'SslAdamW',
+        'SslLinearFwd',
+        'SslLinearBwd',
         'Conv2D',
         'Conv2DBackpropInput',
         'Conv2DBackpropFilter',
@@ -273,9 +275,9 @@ describe('native GEMM planning', () => {
 
   it('the addon checks its operands', { skip }, () => {
     const a = new Float32Array(6);
-    assert.throws(() => addon!.gemm(a, 0, 0, a, 0, 0, a, 0, 0, 1, 3, 3, 3, false, false, 0), /out of bounds/);
+    assert.throws(() => addon!.gemm(a, 0, 0, a, 0, 0, a, 0, 0, 1, 3, 3, 3, false, false, 0, 0), /out of bounds/);
     assert.throws(
-      () => addon!.gemm(new Float64Array(4) as unknown as Float32Array, 0, 0, a, 0, 0, a, 0, 0, 1, 1, 1, 1, false, false, 0),
+      () => addon!.gemm(new Float64Array(4) as unknown as Float32Array, 0, 0, a, 0, 0, a, 0, 0, 1, 1, 1, 1, false, false, 0, 0),
       /a must be a Float32Array/,
     );
   });

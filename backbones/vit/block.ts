@@ -7,7 +7,6 @@ import { Module } from '../../engine/module.ts';
 import { Linear } from '../../engine/layers/linear.ts';
 import { LayerNorm } from '../../engine/layers/layer-norm.ts';
 import { BatchNorm } from '../../engine/layers/batch-norm.ts';
-import { gelu } from '../../engine/ops/gelu.ts';
 import { qkvAttention } from '../../engine/ops/attention.ts';
 import { xavierUniform } from '../../engine/init.ts';
 import type { Rng } from '../../engine/rng.ts';
@@ -43,8 +42,9 @@ export class Attention extends Module {
     this.proj = this.addChild(new Linear(`${name}.proj`, dim, dim, rng));
   }
 
-  apply(x: tf.Tensor): tf.Tensor {
-    return this.proj.apply(qkvAttention(this.qkv.apply(x), this.heads));
+  /** The attention branch; with `residual`, residual + branch (the skip connection fused into proj). */
+  apply(x: tf.Tensor, residual?: tf.Tensor): tf.Tensor {
+    return this.proj.apply(qkvAttention(this.qkv.apply(x), this.heads), { residual });
   }
 }
 
@@ -58,8 +58,9 @@ export class Mlp extends Module {
     this.fc2 = this.addChild(new Linear(`${name}.fc2`, hidden, dim, rng));
   }
 
-  apply(x: tf.Tensor): tf.Tensor {
-    return this.fc2.apply(gelu(this.fc1.apply(x)));
+  /** fc2(GELU(fc1(x))), GELU fused into fc1; with `residual`, residual + branch (fused into fc2). */
+  apply(x: tf.Tensor, residual?: tf.Tensor): tf.Tensor {
+    return this.fc2.apply(this.fc1.apply(x, { act: 'gelu' }), { residual });
   }
 }
 
@@ -110,8 +111,9 @@ export class Block extends Module {
 
   /** `scales` (from `sampleDropPath`) drop / rescale each sample's branches; without them none is dropped. */
   apply(x: tf.Tensor, training: boolean, scales?: BranchScales): tf.Tensor {
-    const h = tf.add(x, dropPath(this.attn.apply(this.norm1.apply(x)), scales?.attn));
+    // without drop-path the skip connections are fused into proj and fc2
+    const h = scales ? tf.add(x, dropPath(this.attn.apply(this.norm1.apply(x)), scales.attn)) : this.attn.apply(this.norm1.apply(x), x);
     const n2 = this.norm2 instanceof BatchNorm ? this.norm2.apply(h, training) : this.norm2.apply(h);
-    return tf.add(h, dropPath(this.mlp.apply(n2), scales?.mlp));
+    return scales ? tf.add(h, dropPath(this.mlp.apply(n2), scales.mlp)) : this.mlp.apply(n2, h);
   }
 }

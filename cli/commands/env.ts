@@ -3,14 +3,17 @@ import { Command } from 'commander';
 import os from 'node:os';
 import { tf } from '../../engine/tf.ts';
 import { type EngineFlags, initEngine, withEngineOptions } from '../options.ts';
+import { measureGemmClasses } from '../../bench/gemm-classes.ts';
 
 export function envCommand(): Command {
   return withEngineOptions(
     new Command('env')
       .description('print the backend in use, why it was chosen, versions, and whether a GPU is used')
-      .option('--json', 'print JSON'),
-  ).action(async (o: EngineFlags & { json?: boolean }) => {
+      .option('--json', 'print JSON')
+      .option('--no-gemm-table', 'skip timing each GEMM class on OpenBLAS and oneDNN (a few seconds)'),
+  ).action(async (o: EngineFlags & { json?: boolean; gemmTable: boolean }) => {
     const r = await initEngine(o);
+    const gemmClasses = r.native.kernels.length && o.gemmTable ? measureGemmClasses() : undefined;
     const info = {
       backend: r.name,
       package: r.package,
@@ -19,6 +22,7 @@ export function envCommand(): Command {
       reason: r.reason,
       versions: r.versions,
       native: r.native,
+      gemmClasses,
       adapter: r.adapter,
       flags: tf.env().getFlags(),
       cpus: os.cpus().length,
@@ -37,6 +41,18 @@ export function envCommand(): Command {
           : 'stock tfjs kernels'
       }; ${r.native.status}`,
     );
+    if (r.native.gemm) console.log(`gemm:      ${r.native.gemm}`);
+    if (gemmClasses) {
+      console.log('gemm classes (fp32 GFLOP/s, measured now; the route is fixed by class, never by timing at run time):');
+      console.log(`  ${'class'.padEnd(12)} ${'example'.padEnd(42)} ${'OpenBLAS'.padStart(9)} ${'oneDNN'.padStart(9)}  route`);
+      for (const g of gemmClasses) {
+        const faster = g.onednn === undefined ? 'openblas' : g.onednn > g.openblas ? 'onednn' : 'openblas';
+        console.log(
+          `  ${g.cls.padEnd(12)} ${g.shape.padEnd(42)} ${g.openblas.toFixed(1).padStart(9)} ${(g.onednn?.toFixed(1) ?? '-').padStart(9)}  ` +
+            `${g.chosen}${faster === g.chosen ? '' : ` (${faster} measured faster here)`}`,
+        );
+      }
+    }
     if (r.adapter) {
       const a = r.adapter;
       console.log(

@@ -9,13 +9,16 @@ import { measureBackbone } from '../../bench/perf.ts';
 import { measureTrainStep } from '../../bench/train-perf.ts';
 import { PERF_CONFIGS } from '../../bench/perf-configs.ts';
 import { measureDataPipeline } from '../../bench/data-perf.ts';
-import { measureFp32Peak } from '../../bench/peak.ts';
+import { measurePeaks } from '../../bench/peak.ts';
+import { setPrecision } from '../../engine/backend.ts';
+import type { Precision } from '../../engine/kernels/gemm-route.ts';
 import {
   type BackboneFlags,
   type EngineFlags,
   backboneOptionsFrom,
   initEngine,
   intOption,
+  precisionOption,
   withBackboneOptions,
   withEngineOptions,
 } from '../options.ts';
@@ -30,6 +33,7 @@ interface PerfFlags extends BackboneFlags, EngineFlags {
   batch?: number;
   iters: number;
   top: number;
+  precision: Precision;
 }
 
 export function perfCommand(): Command {
@@ -55,7 +59,8 @@ export function perfCommand(): Command {
           intOption('--iters', 1),
           8,
         )
-        .option('--top <n>', 'kernels listed in the time share', intOption('--top', 1), 12),
+        .option('--top <n>', 'kernels listed in the time share', intOption('--top', 1), 12)
+        .addOption(precisionOption('the step')),
     ),
   ).action(async (o: PerfFlags) => {
     if (o.data) {
@@ -85,20 +90,28 @@ export function perfCommand(): Command {
       if (!cfg) throw new Error(`--config: unknown config '${o.config}'; known: ${Object.keys(PERF_CONFIGS).join(', ')}`);
       const batch = o.batch ?? cfg.batch;
       // the peak first, on idle cores, before the step's threads and heap exist
-      const peak = b.native.kernels.length ? measureFp32Peak() : undefined;
-      const r = await measureTrainStep(cfg, batch, o.iters, registry);
+      const peaks = b.native.kernels.length ? measurePeaks() : undefined;
+      setPrecision(o.precision);
+      let r: Awaited<ReturnType<typeof measureTrainStep>>;
+      try {
+        r = await measureTrainStep(cfg, batch, o.iters, registry);
+      } finally {
+        setPrecision('fp32');
+      }
       console.log(`${o.config}: ${cfg.title}`);
-      console.log(`batch ${batch}, ${engine}`);
+      console.log(`batch ${batch}, ${engine}, precision ${o.precision}${o.precision === 'bf16' ? " (the linear layers' products)" : ''}`);
+      if (b.native.gemm) console.log(`  GEMM        ${b.native.gemm}`);
       console.log(
-        peak
-          ? `  peak        fp32 GEMM ${peak.gflops.toFixed(1)} GFLOP/s (OpenBLAS sgemm ${peak.size}^3, ${peak.threads} thread(s)); ` +
-              'bf16: no bf16 GEMM in this engine yet'
+        peaks
+          ? `  peak        fp32 ${peaks.fp32.gflops.toFixed(1)} GFLOP/s, bf16 ${peaks.bf16 ? `${peaks.bf16.gflops.toFixed(1)} GFLOP/s` : 'none (no oneDNN)'}` +
+              ` (GEMM ${peaks.size}^3, ${peaks.threads} thread(s); ${peaks.routes.map((p) => `${p.route} ${p.gflops.toFixed(1)}`).join(', ')})`
           : '  peak        not measured: no native GEMM (the stock kernels are not a peak)',
       );
+      const peak = o.precision === 'bf16' ? peaks?.bf16 : peaks?.fp32;
       console.log(
         `  train step  ${r.stepImgPerSec.toFixed(1).padStart(8)} images/s  ${r.stepGflops.toFixed(1).padStart(7)} GFLOP/s  ` +
           `(${(r.macsPerImageStep / 1e9).toFixed(3)} GMACs per image per step` +
-          `${peak ? `; ${((100 * r.stepGflops) / peak.gflops).toFixed(0)} % of the fp32 peak` : ''})`,
+          `${peak ? `; ${((100 * r.stepGflops) / peak.gflops).toFixed(0)} % of the ${o.precision} peak` : ''})`,
       );
       console.log(`  forward     ${r.forwardImgPerSec.toFixed(1).padStart(8)} images/s  (backbone, eval mode)`);
       console.log(`  live tensors: ${r.tensorsAfter.map((t) => `${t.tensors} after step ${t.step}`).join(', ')}`);
@@ -108,8 +121,14 @@ export function perfCommand(): Command {
       return;
     }
     const model = registry.backbone(o.backbone).build(o.backbone, backboneOptionsFrom(o), 0);
-    const r = await measureBackbone(model, o.batch ?? 32, o.iters);
-    console.log(`backbone ${o.backbone}, ${model.imageSize}px, batch ${r.batch}, ${engine}`);
+    setPrecision(o.precision);
+    let r: Awaited<ReturnType<typeof measureBackbone>>;
+    try {
+      r = await measureBackbone(model, o.batch ?? 32, o.iters);
+    } finally {
+      setPrecision('fp32');
+    }
+    console.log(`backbone ${o.backbone}, ${model.imageSize}px, batch ${r.batch}, ${engine}, precision ${o.precision}`);
     console.log(`  ${(r.macsPerImage / 1e9).toFixed(3)} GMACs per image`);
     console.log(
       `  forward          ${r.forwardImgPerSec.toFixed(1).padStart(9)} images/s  ${r.forwardGflops.toFixed(2).padStart(8)} GFLOP/s`,

@@ -10,7 +10,16 @@ import { RunStopped } from '../../runner/pretrain.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { PRESETS } from '../../recipes/presets.ts';
-import { type EngineFlags, PLUGIN_FLAG, writableDir, commandRegistry, initEngine, intOption, withEngineOptions } from '../options.ts';
+import {
+  type EngineFlags,
+  PLUGIN_FLAG,
+  writableDir,
+  commandRegistry,
+  initEngine,
+  intOption,
+  precisionOption,
+  withEngineOptions,
+} from '../options.ts';
 import { DEFAULT_QUEUE_NAME } from '../../queue/connection.ts';
 
 interface RunFlags extends EngineFlags {
@@ -31,6 +40,7 @@ interface RunFlags extends EngineFlags {
   plugin: string[];
   maxIters?: number;
   workers?: number;
+  precision: 'fp32' | 'bf16';
 }
 
 export function runCommand(): Command {
@@ -71,6 +81,7 @@ export function runCommand(): Command {
         intOption('--max-iters', 1),
       )
       .option('--workers <n>', 'decode worker threads of a streamed data set (data.stream; default: the CPUs)', intOption('--workers', 1))
+      .addOption(precisionOption('every cell (in its config and hash)'))
       .option(
         '--queue-timeout <seconds>',
         'with --queue: give up (naming the cells still pending) when Redis has not answered for this long',
@@ -100,6 +111,8 @@ export function runCommand(): Command {
         'dryRun',
         'maxIters',
         'workers',
+        'gemm',
+        'precision',
       ]
         .filter((k) => cmd.getOptionValueSource(k) === 'cli')
         .map((k) => `--${k === 'native' ? 'no-native' : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
@@ -115,7 +128,11 @@ export function runCommand(): Command {
       return;
     }
     const preset = o.preset ?? suite.preset ?? 'tiny';
-    const overrides = mergeOverrides(o.set ?? {}, o.data ? { data: { path: path.resolve(o.data) } } : {});
+    // --precision bf16 is part of every cell's config (and hash); fp32, the default, is not written
+    const overrides = mergeOverrides(
+      mergeOverrides(o.set ?? {}, o.data ? { data: { path: path.resolve(o.data) } } : {}),
+      o.precision === 'bf16' ? { precision: 'bf16' } : {},
+    );
     if (o.printConfig || o.dryRun) {
       const cells = planSuite(suite, { preset, runsDir: path.resolve(o.runs), overrides, registry });
       if (o.printConfig)

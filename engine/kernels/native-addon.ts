@@ -1,5 +1,6 @@
 /**
- * The optional native addon (native/sslbench_native.node: CBLAS GEMM through OpenBLAS). Loaded
+ * The optional native addon (native/sslbench_native.node: GEMM through OpenBLAS or oneDNN, fused
+ * linear layers and element-wise kernels). Loaded
  * once; `nativeAddon()` is undefined when it is not built, with the reason in `nativeStatus()`.
  */
 import { createRequire } from 'node:module';
@@ -25,7 +26,45 @@ export interface NativeAddon {
     transA: boolean,
     transB: boolean,
     beta: number,
+    /** native/gemm.h: 0 OpenBLAS, 1 oneDNN fp32, 2 oneDNN with bf16 inputs (engine/kernels/gemm-route.ts). */
+    route: number,
   ): void;
+  /** h = x W (+ bias) (+ res), or with act 1: h = x W + bias, y = GELU(h); native/linear.h. */
+  linearFwd(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    res: Float32Array | null,
+    h: Float32Array,
+    y: Float32Array | null,
+    rows: number,
+    inF: number,
+    outF: number,
+    act: number,
+    route: number,
+  ): void;
+  /** dx = g W^T, dw = x^T g, db = column sums of g; g = dy, or dy GELU'(h) with act 1. */
+  linearBwd(
+    dy: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    h: Float32Array | null,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    rows: number,
+    inF: number,
+    outF: number,
+    act: number,
+    routeDx: number,
+    routeDw: number,
+  ): void;
+  /** y = x rounded to bf16 (nearest even), widened back to fp32. */
+  roundBf16(x: Float32Array, y: Float32Array, n: number): void;
+  /** oneDNN's version ('oneDNN 2.6.3') when the addon has it and its CPU engine starts, else null. */
+  onednn(): string | null;
+  /** oneDNN's version, or why it is absent. */
+  onednnStatus(): string;
   geluFwd(x: Float32Array, y: Float32Array, n: number): void;
   geluBwd(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
   layerNormFwd(

@@ -1,5 +1,6 @@
 /**
- * Matrix-product kernels served by the native CBLAS GEMM, registered over the stock tfjs kernels
+ * Matrix-product kernels served by the native GEMM (OpenBLAS or oneDNN by shape class:
+ * gemm-route.ts; always fp32 here), registered over the stock tfjs kernels
  * (BatchMatMul, _FusedMatMul) of the wasm and cpu backends. The GEMM reads and writes the
  * backend's own memory (the wasm heap, or the cpu backend's typed arrays): no copies. Transpose
  * flags are free, so the backward pass's transposed products run at full speed too. Cases the
@@ -10,6 +11,7 @@ import type { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { type BackendMemory, memoryOf } from './backend-memory.ts';
 import { kernelOverrides } from './kernel-overrides.ts';
+import { fp32Route } from './gemm-route.ts';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -66,7 +68,8 @@ function gemmInto(
     const bv = mem.view(bias);
     for (let r = 0, rows = p.batch * p.m; r < rows; r++) C.set(bv, r * p.n);
   }
-  addon.gemm(A, 0, p.aStride, B, 0, p.bStride, C, 0, p.m * p.n, p.batch, p.m, p.n, p.k, transA, transB, bias ? 1 : 0);
+  const route = fp32Route(p.batch, p.m, p.n, p.k, transA, transB);
+  addon.gemm(A, 0, p.aStride, B, 0, p.bStride, C, 0, p.m * p.n, p.batch, p.m, p.n, p.k, transA, transB, bias ? 1 : 0, route);
   return out;
 }
 

@@ -7,6 +7,7 @@
 import { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { memoryOf } from './backend-memory.ts';
+import type { NATIVE_LINEAR_KERNELS } from './native-linear.ts';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -178,7 +179,7 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
 
 /** Runs one of the native kernels on the active backend. */
 export function runNative(
-  kernel: NativeOpKernel,
+  kernel: NativeOpKernel | (typeof NATIVE_LINEAR_KERNELS)[number],
   inputs: Record<string, tf.Tensor>,
   attrs: Record<string, unknown> = {},
 ): tf.Tensor | tf.Tensor[] {

@@ -4,7 +4,7 @@
  */
 import { tf } from '../tf.ts';
 import { Module, type Param, type TorchEntry, directEntry, transposedEntry } from '../module.ts';
-import { affine2d } from '../ops/matmul.ts';
+import { type LinearActivation, linear2d } from '../ops/linear.ts';
 import { xavierUniform, zeros } from '../init.ts';
 import type { Rng } from '../rng.ts';
 
@@ -34,14 +34,18 @@ export class Linear extends Module {
     if (opts.bias ?? true) this.bias = this.addParam(`${name}.bias`, [outFeatures], zeros(outFeatures), { trainable });
   }
 
-  /** x [..., in] -> [..., out]. */
-  apply(x: tf.Tensor): tf.Tensor {
+  /**
+   * x [..., in] -> [..., out]; `act` 'gelu' applies GELU after the bias, `residual` [..., out] is
+   * added after it (one fused kernel each on the native path: engine/ops/linear.ts).
+   */
+  apply(x: tf.Tensor, epi: { act?: LinearActivation; residual?: tf.Tensor } = {}): tf.Tensor {
     const lead = x.shape.slice(0, -1);
     const rows = lead.reduce((s, d) => s * d, 1);
-    const y = affine2d(
+    const y = linear2d(
       tf.reshape(x, [rows, this.inFeatures]),
       this.weight.variable as tf.Tensor2D,
       this.bias?.variable as tf.Tensor1D | undefined,
+      { act: epi.act, residual: epi.residual ? (tf.reshape(epi.residual, [rows, this.outFeatures]) as tf.Tensor2D) : undefined },
     );
     return lead.length === 1 ? y : tf.reshape(y, [...lead, this.outFeatures]);
   }

@@ -1,0 +1,19 @@
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+/*
+ * Batched row-major matrix products through oneDNN's matmul primitive (fp32, or bf16 inputs with
+ * fp32 accumulation and output). Same contract as the CBLAS path of addon.c:
+ *   for i in 0..batch-1: C_i[m x n] = op(A_i) op(B_i) + beta * C_i
+ * with A_i at a + i*aStride (aStride 0 broadcasts), op(A) = A^T when transA (A stored [k x m]).
+ * Built only when oneDNN's header is present (SSL_HAVE_DNNL); otherwise every call reports -1.
+ */
+enum { SSL_DNNL_F32 = 0, SSL_DNNL_BF16 = 1 };
+/* 0 when done, a negative code when oneDNN is missing or refused the problem (caller falls back). */
+int ssl_dnnl_matmul(int precision, const float *a, int64_t aStride, const float *b, int64_t bStride, float *c, int64_t cStride,
+                    int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta);
+/* Rounds fp32 to bf16 (round to nearest even) and widens back: the value a bf16 GEMM input holds. */
+void ssl_round_bf16(const float *x, float *y, int64_t n);
+/* "oneDNN 2.6.3 (ISA ...)" or why it is absent. */
+const char *ssl_dnnl_config(void);
+bool ssl_dnnl_available(void);
