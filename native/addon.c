@@ -27,6 +27,7 @@
 #include "gemm.h"
 #include "linear.h"
 #include "dnnl_matmul.h"
+#include "bf16.h"
 #include <omp.h>
 
 extern void openblas_set_num_threads(int);
@@ -312,24 +313,32 @@ static napi_value ConvBwdFilter(napi_env env, napi_callback_info info) {
   return conv_result(env, ssl_conv_bwd_filter(&g, x, dy, dw));
 }
 
-/* linearFwd(x, w, bias|null, res|null, h, y|null, rows, in, out, act, route): see linear.h (y only with act = GELU) */
+/*
+ * linearFwd(x, w, bias|null, res|null, h, y|null, xb|null, rows, in, out, act, route): see linear.h (y only with act = GELU).
+ * route 2 (bf16) writes bf16(x) to xb, a Float32Array of at least ceil(rows * in / 2) elements holding the halves.
+ */
 static napi_value LinearFwd(napi_env env, napi_callback_info info) {
-  ARGS(11)
-  int64_t rows = i64(env, argv[6]), in = i64(env, argv[7]), out = i64(env, argv[8]), act = i64(env, argv[9]), route = i64(env, argv[10]);
+  ARGS(12)
+  int64_t rows = i64(env, argv[7]), in = i64(env, argv[8]), out = i64(env, argv[9]), act = i64(env, argv[10]), route = i64(env, argv[11]);
   if (rows < 1 || in < 1 || out < 1 || act < 0 || act > 1) {
     napi_throw_range_error(env, NULL, "sslbench native linearFwd: bad sizes or activation");
     return NULL;
   }
+  const bool bf16 = route == SSL_ROUTE_ONEDNN_BF16;
   REQ(x, 0, rows * in, "x") REQ(w, 1, in * out, "w") OPT(bias, 2, out, "bias") OPT(res, 3, rows * out, "res") REQ(h, 4, rows * out, "h")
-  OPT(y, 5, rows * out, "y")
-  if ((act == SSL_ACT_GELU) != (y != NULL) || (act == SSL_ACT_GELU && res)) {
-    napi_throw_type_error(env, NULL, "sslbench native linearFwd: y is given exactly with GELU, which takes no residual");
+  OPT(y, 5, rows * out, "y") OPT(xb, 6, (rows * in + 1) / 2, "xb")
+  if ((act == SSL_ACT_GELU) != (y != NULL) || (act == SSL_ACT_GELU && res) || bf16 != (xb != NULL)) {
+    napi_throw_type_error(env, NULL, "sslbench native linearFwd: y is given exactly with GELU (which takes no residual), xb exactly in bf16");
     return NULL;
   }
+  if (bf16) return gemm_result(env, ssl_linear_fwd_bf16(x, w, bias, res, h, y, (uint16_t *)xb, rows, in, out, (int)act));
   return gemm_result(env, ssl_linear_fwd(x, w, bias, res, h, y, rows, in, out, (int)act, (int)route));
 }
 
-/* linearBwd(dy, x, w, h|null, dx|null, dw|null, db|null, rows, in, out, act, routeDx, routeDw): see linear.h */
+/*
+ * linearBwd(dy, x, w, h|null, dx|null, dw|null, db|null, rows, in, out, act, routeDx, routeDw): see linear.h.
+ * Both routes 2 (bf16): x is the forward's xb (bf16 halves).
+ */
 static napi_value LinearBwd(napi_env env, napi_callback_info info) {
   ARGS(13)
   int64_t rows = i64(env, argv[7]), in = i64(env, argv[8]), out = i64(env, argv[9]), act = i64(env, argv[10]);
@@ -338,12 +347,18 @@ static napi_value LinearBwd(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "sslbench native linearBwd: bad sizes or activation");
     return NULL;
   }
-  REQ(dy, 0, rows * out, "dy") REQ(x, 1, rows * in, "x") REQ(w, 2, in * out, "w") OPT(h, 3, rows * out, "h") OPT(dx, 4, rows * in, "dx")
-  OPT(dw, 5, in * out, "dw") OPT(db, 6, out, "db")
+  const bool bf16 = routeDx == SSL_ROUTE_ONEDNN_BF16 || routeDw == SSL_ROUTE_ONEDNN_BF16;
+  if (bf16 && routeDx != routeDw) {
+    napi_throw_type_error(env, NULL, "sslbench native linearBwd: bf16 takes both products in bf16");
+    return NULL;
+  }
+  REQ(dy, 0, rows * out, "dy") REQ(x, 1, bf16 ? (rows * in + 1) / 2 : rows * in, "x") REQ(w, 2, in * out, "w") OPT(h, 3, rows * out, "h")
+  OPT(dx, 4, rows * in, "dx") OPT(dw, 5, in * out, "dw") OPT(db, 6, out, "db")
   if (act == SSL_ACT_GELU && !h) {
     napi_throw_type_error(env, NULL, "sslbench native linearBwd: GELU needs h, the pre-activation");
     return NULL;
   }
+  if (bf16) return gemm_result(env, ssl_linear_bwd_bf16(dy, (const uint16_t *)x, w, h, dx, dw, db, rows, in, out, (int)act));
   return gemm_result(env, ssl_linear_bwd(dy, x, w, h, dx, dw, db, rows, in, out, (int)act, (int)routeDx, (int)routeDw));
 }
 

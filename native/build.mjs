@@ -43,6 +43,7 @@ try {
       path.join(here, 'gemm.c'),
       path.join(here, 'linear.c'),
       path.join(here, 'dnnl_matmul.c'),
+      path.join(here, 'bf16.c'),
       '-o',
       tmp,
       ...blas,

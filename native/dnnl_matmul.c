@@ -5,50 +5,11 @@
  * casts), and the product accumulates and is written in fp32.
  */
 #include "dnnl_matmul.h"
+#include "bf16.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
-#if defined(__AVX512BF16__)
-#include <immintrin.h>
-#endif
-
-/* fp32 -> bf16, round to nearest even; subnormals become signed zero, as AVX-512 BF16's vcvtneps2bf16 does. */
-static inline uint16_t bf16_bits(float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u);
-  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return (uint16_t)((u >> 16) | 0x40); /* NaN stays NaN */
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return (uint16_t)(u >> 16);
-}
-
-static void to_bf16(const float *x, uint16_t *y, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i0 = 0; i0 < n; i0 += 4096) {
-    int64_t end = i0 + 4096 < n ? i0 + 4096 : n, i = i0;
-#if defined(__AVX512BF16__)
-    for (; i + 16 <= end; i += 16) {
-      __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
-      _mm256_storeu_si256((__m256i *)(y + i), (__m256i)v);
-    }
-#endif
-    for (; i < end; i++) y[i] = bf16_bits(x[i]);
-  }
-}
-
-/* Through the same conversion as the GEMM operands, so that its tests check that code. */
-void ssl_round_bf16(const float *x, float *y, int64_t n) {
-  uint16_t tmp[4096];
-  for (int64_t i0 = 0; i0 < n; i0 += 4096) {
-    int64_t len = n - i0 < 4096 ? n - i0 : 4096;
-    to_bf16(x + i0, tmp, len);
-    for (int64_t i = 0; i < len; i++) {
-      uint32_t u = (uint32_t)tmp[i] << 16;
-      memcpy(y + i0 + i, &u, 4);
-    }
-  }
-}
 
 #ifdef SSL_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -58,12 +19,13 @@ typedef struct {
   int precision;
   int64_t batchA, batchB, m, n, k, aStride, bStride, cStride;
   bool transA, transB, accumulate;
+  bool bias, residual; /* fused: a bias row [n] and a residual [m x n] added to the product (batch 1) */
 } key_t_;
 
 typedef struct {
   key_t_ key;
   dnnl_primitive_t prim;
-  dnnl_memory_desc_t src, wei, dst;
+  dnnl_memory_desc_t src, wei, dst, bias;
   uint64_t used;
 } entry_t;
 
@@ -121,9 +83,13 @@ static entry_t *lookup(const key_t_ *key) {
   bool ok = desc(&e->src, in, key->batchA, key->m, key->k, key->aStride, key->transA) == dnnl_success &&
             desc(&e->wei, in, key->batchB, key->k, key->n, key->bStride, key->transB) == dnnl_success &&
             desc(&e->dst, dnnl_f32, batch, key->m, key->n, key->cStride, false) == dnnl_success &&
-            dnnl_matmul_desc_init(&md, &e->src, &e->wei, NULL, &e->dst) == dnnl_success && dnnl_primitive_attr_create(&attr) == dnnl_success;
-  if (ok && key->accumulate)
-    ok = dnnl_post_ops_create(&ops) == dnnl_success && dnnl_post_ops_append_sum(ops, 1.0f) == dnnl_success &&
+            (!key->bias || desc(&e->bias, dnnl_f32, 1, 1, key->n, 0, false) == dnnl_success) &&
+            dnnl_matmul_desc_init(&md, &e->src, &e->wei, key->bias ? &e->bias : NULL, &e->dst) == dnnl_success &&
+            dnnl_primitive_attr_create(&attr) == dnnl_success;
+  if (ok && (key->accumulate || key->residual))
+    ok = dnnl_post_ops_create(&ops) == dnnl_success &&
+         (!key->accumulate || dnnl_post_ops_append_sum(ops, 1.0f) == dnnl_success) &&
+         (!key->residual || dnnl_post_ops_append_binary(ops, dnnl_binary_add, &e->dst) == dnnl_success) &&
          dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success;
   ok = ok && dnnl_primitive_desc_create(&pd, &md, attr, engine, NULL) == dnnl_success && dnnl_primitive_create(&e->prim, pd) == dnnl_success;
   if (pd) dnnl_primitive_desc_destroy(pd);
@@ -138,6 +104,19 @@ static entry_t *lookup(const key_t_ *key) {
   e->used = ++clock_;
   return e;
 }
+
+static void make_key(key_t_ *key, int precision, int64_t aStride, int64_t bStride, int64_t cStride, int64_t batch, int64_t m, int64_t n,
+                     int64_t k, bool transA, bool transB, float beta) {
+  memset(key, 0, sizeof *key);
+  key->precision = precision;
+  key->batchA = aStride ? batch : 1;
+  key->batchB = bStride ? batch : 1;
+  key->m = m, key->n = n, key->k = k;
+  key->aStride = aStride, key->bStride = bStride, key->cStride = cStride;
+  key->transA = transA, key->transB = transB, key->accumulate = beta != 0;
+}
+
+static int execute(entry_t *e, const void *pa, const void *pb, float *c, const float *bias, const float *res);
 
 static void *scratch[2];
 static size_t scratch_size[2];
@@ -156,13 +135,7 @@ int ssl_dnnl_matmul(int precision, const float *a, int64_t aStride, const float 
   if (beta != 0 && beta != 1) return -2;
   if (batch <= 0 || m <= 0 || n <= 0 || k <= 0) return -3;
   key_t_ key;
-  memset(&key, 0, sizeof key);
-  key.precision = precision;
-  key.batchA = aStride ? batch : 1;
-  key.batchB = bStride ? batch : 1;
-  key.m = m, key.n = n, key.k = k;
-  key.aStride = aStride, key.bStride = bStride, key.cStride = cStride;
-  key.transA = transA, key.transB = transB, key.accumulate = beta != 0;
+  make_key(&key, precision, aStride, bStride, cStride, batch, m, n, k, transA, transB, beta);
   entry_t *e = lookup(&key);
   if (!e) return -4;
   const void *pa = a, *pb = b;
@@ -170,22 +143,54 @@ int ssl_dnnl_matmul(int precision, const float *a, int64_t aStride, const float 
     size_t na = (size_t)((key.batchA - 1) * aStride + m * k), nb = (size_t)((key.batchB - 1) * bStride + k * n);
     uint16_t *sa = bf16_scratch(0, na), *sb = bf16_scratch(1, nb);
     if (!sa || !sb) return -5;
-    to_bf16(a, sa, (int64_t)na);
-    to_bf16(b, sb, (int64_t)nb);
+    ssl_to_bf16(a, sa, (int64_t)na);
+    ssl_to_bf16(b, sb, (int64_t)nb);
     pa = sa, pb = sb;
   }
-  dnnl_memory_t ms = NULL, mw = NULL, md = NULL;
-  int rc = 0;
-  if (dnnl_memory_create(&ms, &e->src, engine, (void *)pa) != dnnl_success || dnnl_memory_create(&mw, &e->wei, engine, (void *)pb) != dnnl_success ||
-      dnnl_memory_create(&md, &e->dst, engine, c) != dnnl_success)
-    rc = -6;
-  else {
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md}};
-    if (dnnl_primitive_execute(e->prim, stream, 3, args) != dnnl_success || dnnl_stream_wait(stream) != dnnl_success) rc = -7;
-  }
-  if (ms) dnnl_memory_destroy(ms);
-  if (mw) dnnl_memory_destroy(mw);
-  if (md) dnnl_memory_destroy(md);
+  return execute(e, pa, pb, c, NULL, NULL);
+}
+
+int ssl_dnnl_matmul_bf16(const uint16_t *a, int64_t aStride, const uint16_t *b, int64_t bStride, float *c, int64_t cStride, int64_t batch,
+                         int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
+  if (!init()) return -1;
+  if (beta != 0 && beta != 1) return -2;
+  if (batch <= 0 || m <= 0 || n <= 0 || k <= 0) return -3;
+  key_t_ key;
+  make_key(&key, SSL_DNNL_BF16, aStride, bStride, cStride, batch, m, n, k, transA, transB, beta);
+  entry_t *e = lookup(&key);
+  if (!e) return -4;
+  return execute(e, a, b, c, NULL, NULL);
+}
+
+int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bias, const float *res, float *c, int64_t m, int64_t n, int64_t k) {
+  if (!init()) return -1;
+  if (m <= 0 || n <= 0 || k <= 0) return -3;
+  key_t_ key;
+  make_key(&key, precision, 0, 0, 0, 1, m, n, k, false, false, 0.0f);
+  key.bias = bias != NULL, key.residual = res != NULL;
+  entry_t *e = lookup(&key);
+  if (!e) return -4;
+  return execute(e, x, w, c, bias, res);
+}
+
+static int execute(entry_t *e, const void *pa, const void *pb, float *c, const float *bias, const float *res) {
+  dnnl_memory_t mem[5] = {NULL, NULL, NULL, NULL, NULL};
+  dnnl_exec_arg_t args[5];
+  int nargs = 0, rc = 0;
+#define ARG(which, md_, ptr)                                                                                             \
+  do {                                                                                                                   \
+    if (!rc && dnnl_memory_create(&mem[nargs], &(md_), engine, (void *)(ptr)) != dnnl_success) rc = -6;                 \
+    if (!rc) args[nargs] = (dnnl_exec_arg_t){which, mem[nargs]}, nargs++;                                               \
+  } while (0)
+  ARG(DNNL_ARG_SRC, e->src, pa);
+  ARG(DNNL_ARG_WEIGHTS, e->wei, pb);
+  ARG(DNNL_ARG_DST, e->dst, c);
+  if (e->key.bias) ARG(DNNL_ARG_BIAS, e->bias, bias);
+  if (e->key.residual) ARG(DNNL_ARG_ATTR_MULTIPLE_POST_OP(e->key.accumulate ? 1 : 0) | DNNL_ARG_SRC_1, e->dst, res);
+#undef ARG
+  if (!rc && (dnnl_primitive_execute(e->prim, stream, nargs, args) != dnnl_success || dnnl_stream_wait(stream) != dnnl_success)) rc = -7;
+  for (int i = 0; i < 5; i++)
+    if (mem[i]) dnnl_memory_destroy(mem[i]);
   return rc;
 }
 
@@ -199,6 +204,16 @@ int ssl_dnnl_matmul(int precision, const float *a, int64_t aStride, const float 
                     int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
   (void)precision, (void)a, (void)aStride, (void)b, (void)bStride, (void)c, (void)cStride, (void)batch, (void)m, (void)n, (void)k;
   (void)transA, (void)transB, (void)beta;
+  return -1;
+}
+int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bias, const float *res, float *c, int64_t m, int64_t n, int64_t k) {
+  (void)precision, (void)x, (void)w, (void)bias, (void)res, (void)c, (void)m, (void)n, (void)k;
+  return -1;
+}
+int ssl_dnnl_matmul_bf16(const uint16_t *a, int64_t aStride, const uint16_t *b, int64_t bStride, float *c, int64_t cStride, int64_t batch,
+                         int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
+  (void)a, (void)aStride, (void)b, (void)bStride, (void)c, (void)cStride, (void)batch, (void)m, (void)n, (void)k, (void)transA, (void)transB;
+  (void)beta;
   return -1;
 }
 bool ssl_dnnl_available(void) { return false; }

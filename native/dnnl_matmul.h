@@ -12,8 +12,14 @@ enum { SSL_DNNL_F32 = 0, SSL_DNNL_BF16 = 1 };
 /* 0 when done, a negative code when oneDNN is missing or refused the problem (caller falls back). */
 int ssl_dnnl_matmul(int precision, const float *a, int64_t aStride, const float *b, int64_t bStride, float *c, int64_t cStride,
                     int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta);
-/* Rounds fp32 to bf16 (round to nearest even) and widens back: the value a bf16 GEMM input holds. */
-void ssl_round_bf16(const float *x, float *y, int64_t n);
+/* The same with operands already in bf16 (bf16.h), fp32 accumulation and output. */
+int ssl_dnnl_matmul_bf16(const uint16_t *a, int64_t aStride, const uint16_t *b, int64_t bStride, float *c, int64_t cStride, int64_t batch,
+                         int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta);
+/*
+ * A linear layer's product with its epilogue in the kernel: c[m x n] = x[m x k] w[k x n] + bias (row, or NULL) + res (m x n, or NULL).
+ * x and w are fp32 (SSL_DNNL_F32) or already bf16 (SSL_DNNL_BF16).
+ */
+int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bias, const float *res, float *c, int64_t m, int64_t n, int64_t k);
 /* "oneDNN 2.6.3 (ISA ...)" or why it is absent. */
 const char *ssl_dnnl_config(void);
 bool ssl_dnnl_available(void);

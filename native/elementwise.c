@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "elementwise.h"
+#include "bf16.h"
 
 /* Threads for the element-wise loops (OpenMP), set with the GEMM's thread count. */
 static int nthreads = 1;
@@ -118,13 +119,19 @@ void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d) {
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
+    /* the max in 16 lanes (a max is exact in any order); exp in its own loop, so that it vectorises; the sum in
+       index order, as before (an order change would change the rounding, and so results) */
+    float lanes[16];
+    for (int l = 0; l < 16; l++) lanes[l] = xr[0];
+    int64_t j = 0;
+    for (; j + 16 <= d; j += 16)
+      for (int l = 0; l < 16; l++) lanes[l] = xr[j + l] > lanes[l] ? xr[j + l] : lanes[l];
     float m = xr[0];
-    for (int64_t j = 1; j < d; j++) m = xr[j] > m ? xr[j] : m;
+    for (int l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
+    for (; j < d; j++) m = xr[j] > m ? xr[j] : m;
+    for (j = 0; j < d; j++) yr[j] = exp_approx(xr[j] - m);
     float s = 0;
-    for (int64_t j = 0; j < d; j++) {
-      yr[j] = exp_approx(xr[j] - m);
-      s += yr[j];
-    }
+    for (j = 0; j < d; j++) s += yr[j];
     float inv = 1.0f / s;
     for (int64_t j = 0; j < d; j++) yr[j] *= inv;
   }
@@ -230,6 +237,50 @@ void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, float *db, 
     }
   }
   if (db) sum_partials(partial, db, rows, n);
+}
+
+/* ssl_gelu_bwd_colsum with dh written in bf16 only (the bf16 products' operand): each row is made in fp32, then converted. */
+void ssl_gelu_bwd_colsum_bf16(const float *dy, const float *h, uint16_t *dhb, float *db, float *partial, int64_t rows, int64_t n) {
+  const float inv_sqrt_2pi = 0.39894228040143268f;
+  const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+#pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
+  for (int64_t b = 0; b < blocks; b++) {
+    float row[n];
+    float *acc = db ? partial + b * n : NULL;
+    if (acc) memset(acc, 0, sizeof(float) * (size_t)n);
+    const int64_t end = (b + 1) * ROW_BLOCK < rows ? (b + 1) * ROW_BLOCK : rows;
+    for (int64_t r = b * ROW_BLOCK; r < end; r++) {
+      const float *dyr = dy + r * n, *hr = h + r * n;
+      for (int64_t j = 0; j < n; j++) {
+        float v = hr[j];
+        float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
+        float pdf = inv_sqrt_2pi * exp_approx(-0.5f * v * v);
+        row[j] = dyr[j] * (cdf + v * pdf);
+      }
+      if (acc)
+        for (int64_t j = 0; j < n; j++) acc[j] += row[j];
+      ssl_to_bf16_serial(row, dhb + r * n, n);
+    }
+  }
+  if (db) sum_partials(partial, db, rows, n);
+}
+
+/* xb = bf16(x), and (when out is given) out = column sums of x in blocks of 64 rows, in one pass. */
+void ssl_colsum_to_bf16(const float *x, uint16_t *xb, float *out, float *partial, int64_t rows, int64_t n) {
+  const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+#pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
+  for (int64_t b = 0; b < blocks; b++) {
+    float *acc = out ? partial + b * n : NULL;
+    if (acc) memset(acc, 0, sizeof(float) * (size_t)n);
+    const int64_t end = (b + 1) * ROW_BLOCK < rows ? (b + 1) * ROW_BLOCK : rows;
+    for (int64_t r = b * ROW_BLOCK; r < end; r++) {
+      const float *xr = x + r * n;
+      if (acc)
+        for (int64_t j = 0; j < n; j++) acc[j] += xr[j];
+      ssl_to_bf16_serial(xr, xb + r * n, n);
+    }
+  }
+  if (out) sum_partials(partial, out, rows, n);
 }
 
 /* out = column sums of x [rows x n], in blocks of 64 rows (`partial`: ceil(rows / 64) x n floats). */

@@ -14,3 +14,5 @@ void ssl_bias_gelu_fwd(float *h, const float *bias, float *y, int64_t rows, int6
 void ssl_bias_residual(float *h, const float *bias, const float *res, int64_t rows, int64_t n);
 void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, float *db, float *partial, int64_t rows, int64_t n);
 void ssl_colsum(const float *x, float *out, float *partial, int64_t rows, int64_t n);
+void ssl_gelu_bwd_colsum_bf16(const float *dy, const float *h, uint16_t *dhb, float *db, float *partial, int64_t rows, int64_t n);
+void ssl_colsum_to_bf16(const float *x, uint16_t *xb, float *out, float *partial, int64_t rows, int64_t n);

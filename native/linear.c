@@ -2,6 +2,8 @@
 #include "linear.h"
 #include "elementwise.h"
 #include "gemm.h"
+#include "bf16.h"
+#include "dnnl_matmul.h"
 #include <stdlib.h>
 
 /* Scratch reused across calls (the addon is called from one JS thread): GELU's dh, and column-sum partials. */
@@ -15,14 +17,42 @@ static float *grow(float **buf, size_t *have, size_t need) {
 }
 static float *dh_buf, *partial_buf;
 static size_t dh_have, partial_have;
+static uint16_t *wb_buf, *gb_buf;
+static size_t wb_have, gb_have;
+static uint16_t *grow16(uint16_t **buf, size_t *have, size_t need) {
+  if (*have < need) {
+    free(*buf);
+    *buf = malloc(need * sizeof(uint16_t));
+    *have = *buf ? need : 0;
+  }
+  return *buf;
+}
 
-int ssl_linear_fwd(const float *x, const float *w, const float *bias, const float *res, float *h, float *y, int64_t rows, int64_t in,
-                   int64_t out, int act, int route) {
+/*
+ * The product and its epilogue. On oneDNN, bias and residual are added inside the GEMM kernel (the
+ * same sums, (x W + bias) + res, without a pass over the output), then GELU makes y from h; on
+ * OpenBLAS one pass after the GEMM does it all.
+ */
+static int fwd(int route, const void *x, const void *w, const float *bias, const float *res, float *h, float *y, int64_t rows, int64_t in,
+               int64_t out, int act) {
+  if (route == SSL_ROUTE_ONEDNN || route == SSL_ROUTE_ONEDNN_BF16) {
+    int rc = ssl_dnnl_linear(route == SSL_ROUTE_ONEDNN_BF16 ? SSL_DNNL_BF16 : SSL_DNNL_F32, x, w, bias, act == SSL_ACT_GELU ? NULL : res, h,
+                             rows, out, in);
+    if (rc) return rc;
+    if (act == SSL_ACT_GELU) ssl_gelu_fwd(h, y, rows * out);
+    return 0;
+  }
   int rc = ssl_gemm(route, x, 0, w, 0, h, 0, 1, rows, out, in, false, false, 0.0f);
   if (rc) return rc;
   if (act == SSL_ACT_GELU) ssl_bias_gelu_fwd(h, bias, y, rows, out);
   else if (bias || res) ssl_bias_residual(h, bias, res, rows, out);
   return 0;
+}
+
+int ssl_linear_fwd(const float *x, const float *w, const float *bias, const float *res, float *h, float *y, int64_t rows, int64_t in,
+                   int64_t out, int act, int route) {
+  if (route == SSL_ROUTE_ONEDNN_BF16) return -10; /* bf16 goes through ssl_linear_fwd_bf16 */
+  return fwd(route, x, w, bias, res, h, y, rows, in, out, act);
 }
 
 int ssl_linear_bwd(const float *dy, const float *x, const float *w, const float *h, float *dx, float *dw, float *db, int64_t rows,
@@ -41,5 +71,31 @@ int ssl_linear_bwd(const float *dy, const float *x, const float *w, const float 
   int rc = 0;
   if (dx) rc = ssl_gemm(routeDx, g, 0, w, 0, dx, 0, 1, rows, in, out, false, true, 0.0f);
   if (!rc && dw) rc = ssl_gemm(routeDw, x, 0, g, 0, dw, 0, 1, in, out, rows, true, false, 0.0f);
+  return rc;
+}
+
+int ssl_linear_fwd_bf16(const float *x, const float *w, const float *bias, const float *res, float *h, float *y, uint16_t *xb, int64_t rows,
+                        int64_t in, int64_t out, int act) {
+  uint16_t *wb = grow16(&wb_buf, &wb_have, (size_t)(in * out));
+  if (!wb) return -5;
+  ssl_to_bf16(x, xb, rows * in);
+  ssl_to_bf16(w, wb, in * out);
+  return fwd(SSL_ROUTE_ONEDNN_BF16, xb, wb, bias, res, h, y, rows, in, out, act);
+}
+
+int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, const float *h, float *dx, float *dw, float *db, int64_t rows,
+                        int64_t in, int64_t out, int act) {
+  const int64_t blocks = (rows + 63) / 64;
+  float *partial = db ? grow(&partial_buf, &partial_have, (size_t)(blocks * out)) : NULL;
+  uint16_t *gb = grow16(&gb_buf, &gb_have, (size_t)(rows * out)), *wb = grow16(&wb_buf, &wb_have, (size_t)(in * out));
+  if ((db && !partial) || !gb || !wb) return -5;
+  if (act == SSL_ACT_GELU) ssl_gelu_bwd_colsum_bf16(dy, h, gb, db, partial, rows, out);
+  else ssl_colsum_to_bf16(dy, gb, db, partial, rows, out);
+  int rc = 0;
+  if (dx) {
+    ssl_to_bf16(w, wb, in * out);
+    rc = ssl_dnnl_matmul_bf16(gb, 0, wb, 0, dx, 0, 1, rows, in, out, false, true, 0.0f);
+  }
+  if (!rc && dw) rc = ssl_dnnl_matmul_bf16(xb, 0, gb, 0, dw, 0, 1, in, out, rows, true, false, 0.0f);
   return rc;
 }

@@ -91,7 +91,7 @@ describe('--set', () => {
     assert.equal(mix.code, 1);
     assert.match(
       mix.err,
-      /finished earlier, was computed on wasm \+ native kernels, sslbench \d+\.\d+\.\d+; this run computes on cpu.*\(backend differ\).*--allow-engine-mix/,
+      /finished earlier, was computed on wasm \+ native kernels( \(GEMM: [^)]*\))?, sslbench \d+\.\d+\.\d+; this run computes on cpu.*\(backend differ\).*--allow-engine-mix/,
     );
     const allowed = bench(
       'run',

@@ -182,6 +182,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
         'Conv2D',
         'Conv2DBackpropInput',
         'Conv2DBackpropFilter',
+        'Slice',
+        'SplitV',
         ...(backend === 'wasm' ? ['Identity'] : []),
       ]);
       assert.equal(on.native.threads, 1);

@@ -275,3 +275,36 @@ describe('--precision bf16', () => {
     assert.ok(rel > 1e-4 && rel < 2e-2, `bf16 forward differs from fp32 by ${rel} of the largest output`);
   });
 });
+
+describe('Slice and SplitV as row copies (engine/kernels/native-slice.ts)', { skip }, () => {
+  after(async () => initBackend('wasm', { native: true, threads: 1 }));
+
+  it('equal the stock kernels, gradients included, on the shapes a ViT and the heads slice (and fall back on short runs)', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor3d(randn(6 * 65 * 80, 9), [6, 65, 80]);
+        const m = tf.tensor2d(randn(40 * 70, 10), [40, 70]);
+        const outs = [
+          tf.slice(x, [0, 0, 0], [6, 1, 80]),
+          tf.slice(x, [1, 3, 0], [4, 60, -1]),
+          tf.slice(x, [0, 0, 5], [6, 65, 3]), // runs of 3: stock kernel
+          tf.slice(m, [10, 0], [20, 70]),
+          ...tf.split(x, [1, 64], 1),
+          ...tf.split(m, 2, 0),
+          ...tf.split(x, [20, -1, 5], 2), // short runs: stock kernel
+        ];
+        const r = randn(6 * 64 * 80, 11);
+        const [g] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.split(t, [1, 64], 1)[1], tf.tensor3d(r, [6, 64, 80]))))([x]);
+        return [...outs, g].map((t) => ({ shape: t.shape, v: (t.dataSync() as Float32Array).slice() }));
+      });
+    await initBackend('wasm', { native: false });
+    const stock = run();
+    await initBackend('wasm', { native: true, threads: 2 });
+    const got = run();
+    assert.equal(got.length, stock.length);
+    got.forEach((o, i) => {
+      assert.deepEqual(o.shape, stock[i].shape, `output ${i} shape`);
+      assert.deepEqual(Buffer.from(o.v.buffer), Buffer.from(stock[i].v.buffer), `output ${i}`);
+    });
+  });
+});

@@ -94,7 +94,8 @@ export class VisionTransformer extends Module implements Backbone {
       x = checkpoint((h) => blk.apply(h, training, scales), x, blk.variables);
     }
     if (this.config.pooling === 'cls') {
-      return tf.reshape(tf.slice(this.norm!.apply(x), [0, 0, 0], [b, 1, d]), [b, d]) as tf.Tensor2D;
+      // LayerNorm is per token: normalising the [CLS] row alone gives the same numbers without a pass over the others
+      return this.norm!.apply(tf.reshape(tf.slice(x, [0, 0, 0], [b, 1, d]), [b, d])) as tf.Tensor2D;
     }
     if (this.norm) x = this.norm.apply(x);
     return tf.mean(x, 1) as tf.Tensor2D;

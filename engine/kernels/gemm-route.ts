@@ -57,11 +57,11 @@ export function configureGemm(addon: NativeAddon | undefined, choice: GemmChoice
   state = { choice, onednn, precision: state.precision };
 }
 
-/** 'openblas' or 'onednn X.Y.Z' per class under the current policy: what `bench env` and the provenance record. */
+/** The libraries under the current policy, what `bench env` and the provenance record: 'openblas', 'oneDNN 2.6.3', or both. */
 export function gemmLibraries(): string {
   if (state.choice === 'openblas' || !state.onednn) return 'openblas';
   if (state.choice === 'onednn') return state.onednn;
-  return `${state.onednn} (products >= 2^20 multiply-adds), openblas below`;
+  return `${state.onednn} from 2^20 multiply-adds, openblas below`;
 }
 
 /** The fp32 route of a product under the current policy. */

@@ -29,7 +29,10 @@ export interface NativeAddon {
     /** native/gemm.h: 0 OpenBLAS, 1 oneDNN fp32, 2 oneDNN with bf16 inputs (engine/kernels/gemm-route.ts). */
     route: number,
   ): void;
-  /** h = x W (+ bias) (+ res), or with act 1: h = x W + bias, y = GELU(h); native/linear.h. */
+  /**
+   * h = x W (+ bias) (+ res), or with act 1: h = x W + bias, y = GELU(h); native/linear.h. Route 2
+   * (bf16) also writes bf16(x) into xb (ceil(rows in / 2) floats holding the halves).
+   */
   linearFwd(
     x: Float32Array,
     w: Float32Array,
@@ -37,13 +40,14 @@ export interface NativeAddon {
     res: Float32Array | null,
     h: Float32Array,
     y: Float32Array | null,
+    xb: Float32Array | null,
     rows: number,
     inF: number,
     outF: number,
     act: number,
     route: number,
   ): void;
-  /** dx = g W^T, dw = x^T g, db = column sums of g; g = dy, or dy GELU'(h) with act 1. */
+  /** dx = g W^T, dw = x^T g, db = column sums of g; g = dy, or dy GELU'(h) with act 1. In bf16 (routes 2), x is the forward's xb. */
   linearBwd(
     dy: Float32Array,
     x: Float32Array,

@@ -22,7 +22,8 @@ export function installNativeLinear(addon: NativeAddon, backendName: 'wasm' | 'c
     tf.registerKernel({ kernelName, backendName, kernelFunc });
   };
 
-  // inputs x [rows, in], w [in, out], bias? [out], res? [rows, out]; outputs [h] (act none) or [h, y] (GELU: h pre-activation)
+  // inputs x [rows, in], w [in, out], bias? [out], res? [rows, out]; outputs [h] (act none) or [h, y] (GELU: h pre-activation),
+  // then in bf16 xb: bf16(x), two halves per float32 element, which the backward takes instead of x
   reg('SslLinearFwd', ({ inputs, attrs, backend }) => {
     const { x, w, bias, res } = inputs as Record<string, TensorInfo | undefined> as {
       x: TensorInfo;
@@ -36,6 +37,7 @@ export function installNativeLinear(addon: NativeAddon, backendName: 'wasm' | 'c
       outF = w.shape[1];
     const h = mem.alloc([rows, outF]);
     const y = act === ACT.gelu ? mem.alloc([rows, outF]) : undefined;
+    const xb = precision === 'bf16' ? mem.alloc([Math.ceil((rows * inF) / 2)]) : undefined;
     addon.linearFwd(
       mem.view(x),
       mem.view(w),
@@ -43,16 +45,17 @@ export function installNativeLinear(addon: NativeAddon, backendName: 'wasm' | 'c
       res ? mem.view(res) : null,
       mem.view(h),
       y ? mem.view(y) : null,
+      xb ? mem.view(xb) : null,
       rows,
       inF,
       outF,
       act,
       linearRoute(precision, rows, outF, inF, false, false),
     );
-    return y ? [h, y] : [h];
+    return [h, ...(y ? [y] : []), ...(xb ? [xb] : [])];
   });
 
-  // inputs dy [rows, out], x, w, h? (GELU); outputs [dx, dw] or [dx, dw, db]
+  // inputs dy [rows, out], x (in bf16: the forward's xb), w, h? (GELU); outputs [dx, dw] or [dx, dw, db]
   reg('SslLinearBwd', ({ inputs, attrs, backend }) => {
     const { dy, x, w, h } = inputs as Record<string, TensorInfo | undefined> as {
       dy: TensorInfo;
@@ -62,8 +65,8 @@ export function installNativeLinear(addon: NativeAddon, backendName: 'wasm' | 'c
     };
     const { act, precision, bias } = attrs as unknown as { act: number; precision: Precision; bias: boolean };
     const mem = memoryOf(backendName, backend);
-    const [rows, inF] = x.shape,
-      outF = w.shape[1];
+    const [inF, outF] = w.shape,
+      rows = dy.shape[0];
     const dx = mem.alloc([rows, inF]),
       dw = mem.alloc([inF, outF]);
     const db = bias ? mem.alloc([outF]) : undefined;

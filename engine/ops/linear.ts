@@ -44,8 +44,11 @@ function nativeOp(hasBias: boolean, hasRes: boolean, act: LinearActivation): Op 
     if (bias) named.bias = bias;
     if (res) named.res = res;
     const out = runNative('SslLinearFwd', named, { act: actCode, precision: p }) as tf.Tensor[];
-    const value = (actCode === ACT.gelu ? out[1] : out[0]) as tf.Tensor2D;
-    save(actCode === ACT.gelu ? [x, w, out[0]] : [x, w]);
+    const gelu = actCode === ACT.gelu;
+    const value = (gelu ? out[1] : out[0]) as tf.Tensor2D;
+    // in bf16 the backward reads the forward's bf16 copy of x (out's last), not x
+    const xSaved = p === 'bf16' ? out[out.length - 1] : x;
+    save(gelu ? [xSaved, w, out[0]] : [xSaved, w]);
     return {
       value,
       gradFunc: (dy, saved) => {
