@@ -129,8 +129,9 @@ static uint16_t *bf16_scratch(int which, size_t elems) {
   return scratch[which];
 }
 
-int ssl_dnnl_matmul(int precision, const float *a, int64_t aStride, const float *b, int64_t bStride, float *c, int64_t cStride,
-                    int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
+/* Checks, the cached primitive and the run, for operands already in the primitive's input type. */
+static int run(int precision, const void *a, int64_t aStride, const void *b, int64_t bStride, float *c, int64_t cStride, int64_t batch,
+               int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
   if (!init()) return -1;
   if (beta != 0 && beta != 1) return -2;
   if (batch <= 0 || m <= 0 || n <= 0 || k <= 0) return -3;
@@ -138,28 +139,25 @@ int ssl_dnnl_matmul(int precision, const float *a, int64_t aStride, const float 
   make_key(&key, precision, aStride, bStride, cStride, batch, m, n, k, transA, transB, beta);
   entry_t *e = lookup(&key);
   if (!e) return -4;
-  const void *pa = a, *pb = b;
-  if (precision == SSL_DNNL_BF16) {
-    size_t na = (size_t)((key.batchA - 1) * aStride + m * k), nb = (size_t)((key.batchB - 1) * bStride + k * n);
-    uint16_t *sa = bf16_scratch(0, na), *sb = bf16_scratch(1, nb);
-    if (!sa || !sb) return -5;
-    ssl_to_bf16(a, sa, (int64_t)na);
-    ssl_to_bf16(b, sb, (int64_t)nb);
-    pa = sa, pb = sb;
-  }
-  return execute(e, pa, pb, c, NULL, NULL);
+  return execute(e, a, b, c, NULL, NULL);
+}
+
+int ssl_dnnl_matmul(int precision, const float *a, int64_t aStride, const float *b, int64_t bStride, float *c, int64_t cStride,
+                    int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
+  if (precision != SSL_DNNL_BF16 || batch <= 0 || m <= 0 || n <= 0 || k <= 0)
+    return run(precision, a, aStride, b, bStride, c, cStride, batch, m, n, k, transA, transB, beta);
+  if (!init()) return -1;
+  size_t na = (size_t)((aStride ? batch - 1 : 0) * aStride + m * k), nb = (size_t)((bStride ? batch - 1 : 0) * bStride + k * n);
+  uint16_t *sa = bf16_scratch(0, na), *sb = bf16_scratch(1, nb);
+  if (!sa || !sb) return -5;
+  ssl_to_bf16(a, sa, (int64_t)na);
+  ssl_to_bf16(b, sb, (int64_t)nb);
+  return run(precision, sa, aStride, sb, bStride, c, cStride, batch, m, n, k, transA, transB, beta);
 }
 
 int ssl_dnnl_matmul_bf16(const uint16_t *a, int64_t aStride, const uint16_t *b, int64_t bStride, float *c, int64_t cStride, int64_t batch,
                          int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
-  if (!init()) return -1;
-  if (beta != 0 && beta != 1) return -2;
-  if (batch <= 0 || m <= 0 || n <= 0 || k <= 0) return -3;
-  key_t_ key;
-  make_key(&key, SSL_DNNL_BF16, aStride, bStride, cStride, batch, m, n, k, transA, transB, beta);
-  entry_t *e = lookup(&key);
-  if (!e) return -4;
-  return execute(e, a, b, c, NULL, NULL);
+  return run(SSL_DNNL_BF16, a, aStride, b, bStride, c, cStride, batch, m, n, k, transA, transB, beta);
 }
 
 int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bias, const float *res, float *c, int64_t m, int64_t n, int64_t k) {

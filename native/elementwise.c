@@ -214,43 +214,23 @@ static void sum_partials(const float *partial, float *out, int64_t rows, int64_t
     for (int64_t j = 0; j < n; j++) out[j] += partial[b * n + j];
 }
 
-/* dh = dy * GELU'(h); db = column sums of dh (when db is given; `partial` holds ceil(rows / 64) x n floats). */
-void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, float *db, float *partial, int64_t rows, int64_t n) {
+/*
+ * dh = dy * GELU'(h), written in fp32 (dh) and/or bf16 (dhb, the bf16 products' operand); db = column
+ * sums of dh in fp32 (when given; `partial` holds ceil(rows / 64) x n floats). Each row is made in
+ * fp32, then stored or converted.
+ */
+void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, uint16_t *dhb, float *db, float *partial, int64_t rows, int64_t n) {
   const float inv_sqrt_2pi = 0.39894228040143268f;
   const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
 #pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
   for (int64_t b = 0; b < blocks; b++) {
+    float tmp[dh ? 1 : n];
     float *acc = db ? partial + b * n : NULL;
     if (acc) memset(acc, 0, sizeof(float) * (size_t)n);
     const int64_t end = (b + 1) * ROW_BLOCK < rows ? (b + 1) * ROW_BLOCK : rows;
     for (int64_t r = b * ROW_BLOCK; r < end; r++) {
       const float *dyr = dy + r * n, *hr = h + r * n;
-      float *dhr = dh + r * n;
-      for (int64_t j = 0; j < n; j++) {
-        float v = hr[j];
-        float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
-        float pdf = inv_sqrt_2pi * exp_approx(-0.5f * v * v);
-        float g = dyr[j] * (cdf + v * pdf);
-        dhr[j] = g;
-        if (acc) acc[j] += g;
-      }
-    }
-  }
-  if (db) sum_partials(partial, db, rows, n);
-}
-
-/* ssl_gelu_bwd_colsum with dh written in bf16 only (the bf16 products' operand): each row is made in fp32, then converted. */
-void ssl_gelu_bwd_colsum_bf16(const float *dy, const float *h, uint16_t *dhb, float *db, float *partial, int64_t rows, int64_t n) {
-  const float inv_sqrt_2pi = 0.39894228040143268f;
-  const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
-#pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
-  for (int64_t b = 0; b < blocks; b++) {
-    float row[n];
-    float *acc = db ? partial + b * n : NULL;
-    if (acc) memset(acc, 0, sizeof(float) * (size_t)n);
-    const int64_t end = (b + 1) * ROW_BLOCK < rows ? (b + 1) * ROW_BLOCK : rows;
-    for (int64_t r = b * ROW_BLOCK; r < end; r++) {
-      const float *dyr = dy + r * n, *hr = h + r * n;
+      float *row = dh ? dh + r * n : tmp;
       for (int64_t j = 0; j < n; j++) {
         float v = hr[j];
         float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
@@ -259,14 +239,14 @@ void ssl_gelu_bwd_colsum_bf16(const float *dy, const float *h, uint16_t *dhb, fl
       }
       if (acc)
         for (int64_t j = 0; j < n; j++) acc[j] += row[j];
-      ssl_to_bf16_serial(row, dhb + r * n, n);
+      if (dhb) ssl_to_bf16_serial(row, dhb + r * n, n);
     }
   }
   if (db) sum_partials(partial, db, rows, n);
 }
 
-/* xb = bf16(x), and (when out is given) out = column sums of x in blocks of 64 rows, in one pass. */
-void ssl_colsum_to_bf16(const float *x, uint16_t *xb, float *out, float *partial, int64_t rows, int64_t n) {
+/* out = column sums of x [rows x n] in blocks of 64 rows (when given; `partial`: ceil(rows / 64) x n floats), and xb = bf16(x) (when given), in one pass. */
+void ssl_colsum(const float *x, uint16_t *xb, float *out, float *partial, int64_t rows, int64_t n) {
   const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
 #pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
   for (int64_t b = 0; b < blocks; b++) {
@@ -277,24 +257,9 @@ void ssl_colsum_to_bf16(const float *x, uint16_t *xb, float *out, float *partial
       const float *xr = x + r * n;
       if (acc)
         for (int64_t j = 0; j < n; j++) acc[j] += xr[j];
-      ssl_to_bf16_serial(xr, xb + r * n, n);
+      if (xb) ssl_to_bf16_serial(xr, xb + r * n, n);
     }
   }
   if (out) sum_partials(partial, out, rows, n);
 }
 
-/* out = column sums of x [rows x n], in blocks of 64 rows (`partial`: ceil(rows / 64) x n floats). */
-void ssl_colsum(const float *x, float *out, float *partial, int64_t rows, int64_t n) {
-  const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
-#pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
-  for (int64_t b = 0; b < blocks; b++) {
-    float *acc = partial + b * n;
-    memset(acc, 0, sizeof(float) * (size_t)n);
-    const int64_t end = (b + 1) * ROW_BLOCK < rows ? (b + 1) * ROW_BLOCK : rows;
-    for (int64_t r = b * ROW_BLOCK; r < end; r++) {
-      const float *xr = x + r * n;
-      for (int64_t j = 0; j < n; j++) acc[j] += xr[j];
-    }
-  }
-  sum_partials(partial, out, rows, n);
-}

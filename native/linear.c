@@ -64,10 +64,10 @@ int ssl_linear_bwd(const float *dy, const float *x, const float *w, const float 
   if (act == SSL_ACT_GELU) {
     float *dh = grow(&dh_buf, &dh_have, (size_t)(rows * out));
     if (!dh) return -5;
-    ssl_gelu_bwd_colsum(dy, h, dh, db, partial, rows, out);
+    ssl_gelu_bwd_colsum(dy, h, dh, NULL, db, partial, rows, out);
     g = dh;
   } else if (db)
-    ssl_colsum(dy, db, partial, rows, out);
+    ssl_colsum(dy, NULL, db, partial, rows, out);
   int rc = 0;
   if (dx) rc = ssl_gemm(routeDx, g, 0, w, 0, dx, 0, 1, rows, in, out, false, true, 0.0f);
   if (!rc && dw) rc = ssl_gemm(routeDw, x, 0, g, 0, dw, 0, 1, in, out, rows, true, false, 0.0f);
@@ -89,8 +89,8 @@ int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, con
   float *partial = db ? grow(&partial_buf, &partial_have, (size_t)(blocks * out)) : NULL;
   uint16_t *gb = grow16(&gb_buf, &gb_have, (size_t)(rows * out)), *wb = grow16(&wb_buf, &wb_have, (size_t)(in * out));
   if ((db && !partial) || !gb || !wb) return -5;
-  if (act == SSL_ACT_GELU) ssl_gelu_bwd_colsum_bf16(dy, h, gb, db, partial, rows, out);
-  else ssl_colsum_to_bf16(dy, gb, db, partial, rows, out);
+  if (act == SSL_ACT_GELU) ssl_gelu_bwd_colsum(dy, h, NULL, gb, db, partial, rows, out);
+  else ssl_colsum(dy, gb, db, partial, rows, out);
   int rc = 0;
   if (dx) {
     ssl_to_bf16(w, wb, in * out);

@@ -209,6 +209,15 @@ describe('GEMM routes and shape classes', () => {
       assert.throws(() => addon!.gemm(a, 0, 0, a, 0, 0, a, 0, 0, 1, 2, 2, 1, false, false, 0, ROUTE.onednn), /oneDNN is not available/);
   });
 
+  it('--gemm openblas or onednn without the native kernels is an error naming the flag', async () => {
+    await assert.rejects(
+      initBackend('wasm', { native: false, gemm: 'onednn' }),
+      /--gemm onednn: needs the native kernels \(--no-native was given\)/,
+    );
+    await assert.rejects(initBackend('wasm', { native: false, gemm: 'openblas' }), /--gemm openblas: needs the native kernels/);
+    await initBackend('wasm', { native: true, threads: 1 });
+  });
+
   it("'auto' puts small products on OpenBLAS and the rest on oneDNN; 'openblas' pins all", { skip: skipDnnl }, async () => {
     await initBackend('wasm', { native: true, threads: 1, gemm: 'auto' });
     assert.equal(fp32Route(1, 8, 8, 8, false, false), ROUTE.openblas);
