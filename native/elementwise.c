@@ -88,8 +88,8 @@ void ssl_layernorm_fwd(const float *x, const float *g, const float *b, float *y,
 
 /* dx = rstd (dyg - mean(dyg) - xhat mean(dyg xhat)), dyg = dy * g; dg = sum dy xhat; db = sum dy. */
 void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const float *rstd, const float *g, float *dx, float *dg, float *db, int64_t rows, int64_t d) {
-  if (dg) memset(dg, 0, sizeof(float) * (size_t)d);
-  if (db) memset(db, 0, sizeof(float) * (size_t)d);
+  /* dx: rows are independent, so they run on the threads */
+#pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *dyr = dy + r * d, *xr = x + r * d;
     float *dxr = dx + r * d;
@@ -100,8 +100,6 @@ void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const
       float dyg = g ? dyr[j] * g[j] : dyr[j];
       a += dyg;
       c += dyg * xhat;
-      if (dg) dg[j] += dyr[j] * xhat;
-      if (db) db[j] += dyr[j];
     }
     a /= (float)d;
     c /= (float)d;
@@ -110,6 +108,18 @@ void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const
       float dyg = g ? dyr[j] * g[j] : dyr[j];
       dxr[j] = rs * (dyg - a - xhat * c);
     }
+  }
+  /* dg, db: summed over the rows in row order (vectorised along d), whatever the thread count */
+  if (dg) memset(dg, 0, sizeof(float) * (size_t)d);
+  if (db) memset(db, 0, sizeof(float) * (size_t)d);
+  if (!dg && !db) return;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * d, *xr = x + r * d;
+    const float mu = mean[r], rs = rstd[r];
+    if (dg)
+      for (int64_t j = 0; j < d; j++) dg[j] += dyr[j] * ((xr[j] - mu) * rs);
+    if (db)
+      for (int64_t j = 0; j < d; j++) db[j] += dyr[j];
   }
 }
 
