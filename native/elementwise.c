@@ -208,7 +208,7 @@ void ssl_bias_residual(float *h, const float *bias, const float *res, int64_t ro
     float *hr = h + r * n;
     const float *rr = res ? res + r * n : NULL;
     if (bias && rr)
-      for (int64_t j = 0; j < n; j++) hr[j] += bias[j] + rr[j];
+      for (int64_t j = 0; j < n; j++) hr[j] = (hr[j] + bias[j]) + rr[j]; /* the order of x W + b, then + res (as oneDNN and the unfused ops) */
     else if (bias)
       for (int64_t j = 0; j < n; j++) hr[j] += bias[j];
     else if (rr)

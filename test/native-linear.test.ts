@@ -117,6 +117,23 @@ describe('fused linear layers (native/linear.c)', { skip }, () => {
     x.dispose();
   });
 
+  it('add the bias, then the residual: (x W + b) + res bitwise, as the unfused ops round, on both libraries', async () => {
+    await initBackend('wasm', { native: true, threads: 2 });
+    const [rows, inF, outF] = [300, 96, 64];
+    const x = randn(rows * inF, 21),
+      w = randn(inF * outF, 22),
+      b = randn(outF, 23),
+      res = randn(rows * outF, 24);
+    for (const route of onednn ? [ROUTE.openblas, ROUTE.onednn] : [ROUTE.openblas]) {
+      const h = new Float32Array(rows * outF),
+        c = new Float32Array(rows * outF);
+      addon!.linearFwd(x, w, b, res, h, null, null, rows, inF, outF, 0, route);
+      addon!.gemm(x, 0, 0, w, 0, 0, c, 0, 0, 1, rows, outF, inF, false, false, 0, route);
+      const want = c.map((v, i) => Math.fround(Math.fround(v + b[i % outF]) + res[i]));
+      assert.deepEqual(Buffer.from(h.buffer), Buffer.from(want.buffer), `route ${route}`);
+    }
+  });
+
   it('are deterministic: the same inputs give the same bytes twice (oneDNN, 2 threads)', { skip: skipDnnl }, async () => {
     await initBackend('wasm', { native: true, threads: 2, gemm: 'onednn' });
     const a = runCase(CASES[5], 3),
