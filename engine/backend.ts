@@ -17,6 +17,7 @@ import { installNativeOps } from './kernels/native-ops.ts';
 import { installSharedIdentity } from './kernels/wasm-identity.ts';
 import { installNativeConv } from './kernels/native-conv.ts';
 import { installNativeLinear } from './kernels/native-linear.ts';
+import { installNativePrenorm } from './kernels/native-prenorm.ts';
 import { installNativeSlice } from './kernels/native-slice.ts';
 import { bf16Support, configureGemm, type GemmChoice, gemmLibraries, type Precision, setPrecisionState } from './kernels/gemm-route.ts';
 import { installWasmConvFilterGrad } from './kernels/wasm-conv-filter-grad.ts';
@@ -96,10 +97,11 @@ function setupNative(name: string, opts: EngineOptions): BackendReport['native']
   const mm = installNativeMatmul(addon, name);
   const ops = installNativeOps(addon, name);
   const lin = installNativeLinear(addon, name);
+  const prenorm = installNativePrenorm(addon, name);
   const conv = installNativeConv(addon, name);
   const slice = installNativeSlice(name);
   const id = name === 'wasm' ? installSharedIdentity() : { kernels: [], restore() {} };
-  const parts = [mm, ops, lin, conv, slice, id];
+  const parts = [mm, ops, lin, prenorm, conv, slice, id];
   installed = {
     backend: name,
     kernels: parts.flatMap((p) => p.kernels),

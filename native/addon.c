@@ -9,7 +9,7 @@
  *       C_i[m x n] = op(A_i) op(B_i) + beta * C_i, row-major, A_i at a[aOff + i*aStride], ...
  *     op(A) is [m x k] (A stored [k x m] when transA), op(B) is [k x n] (B stored [n x k] when transB).
  *     A stride of 0 broadcasts one matrix over the batch. route: gemm.h (0 OpenBLAS, 1 oneDNN, 2 oneDNN bf16).
- *   linearFwd / linearBwd: linear.h; roundBf16(x, y, n); onednn(): version or null; onednnStatus()
+ *   linearFwd / linearBwd, normLinearFwd / normLinearBwd, normMlpFwd / normMlpBwd: linear.h; roundBf16(x, y, n); onednn(): version or null; onednnStatus()
  *   setThreads(n), threads(), config()
  *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd, sumRows: see elementwise.c
  *   convFwd/convBwdInput/convBwdFilter(a, b, out, geom): NHWC convolution, see conv.c
@@ -207,7 +207,7 @@ static napi_value LayerNormBwd(napi_env env, napi_callback_info info) {
   int64_t rows = i64(env, argv[8]), d = i64(env, argv[9]);
   REQ(dy, 0, rows * d, "dy") REQ(x, 1, rows * d, "x") REQ(mean, 2, rows, "mean") REQ(rstd, 3, rows, "rstd") OPT(g, 4, d, "gamma")
   REQ(dx, 5, rows * d, "dx") OPT(dg, 6, d, "dgamma") OPT(db, 7, d, "dbeta")
-  ssl_layernorm_bwd(dy, x, mean, rstd, g, dx, dg, db, rows, d);
+  ssl_layernorm_bwd(dy, x, mean, rstd, g, dx, dg, db, rows, d, NULL);
   return NULL;
 }
 
@@ -362,6 +362,65 @@ static napi_value LinearBwd(napi_env env, napi_callback_info info) {
   return gemm_result(env, ssl_linear_bwd(dy, x, w, h, dx, dw, db, rows, in, out, (int)act, (int)routeDx, (int)routeDw));
 }
 
+/*
+ * Pre-norm layers in bf16 (linear.h; need oneDNN). xb, yb: Float32Arrays holding bf16 halves.
+ *   normLinearFwd(x, g, beta, w, bias|null, mean, rstd, xb, out, rows, d, n, eps)
+ *   normLinearBwd(dout, x, mean, rstd, g, xb, w, dx, dg, dbeta, dw, dbias|null, rows, d, n)
+ *   normMlpFwd(x, g, beta, w1, b1|null, w2, b2|null, mean, rstd, xb, h, yb, out, rows, d, hid, eps)
+ *   normMlpBwd(dout, x, mean, rstd, g, xb, w1, h, yb, w2, dx, dg, dbeta, dw1, db1|null, dw2, db2|null, rows, d, hid)
+ */
+static bool norm_sizes_ok(napi_env env, int64_t rows, int64_t d, int64_t n) {
+  if (rows >= 1 && d >= 1 && n >= 1) return true;
+  napi_throw_range_error(env, NULL, "sslbench native pre-norm layer: rows, d and the output width must be at least 1");
+  return false;
+}
+
+static napi_value NormLinearFwd(napi_env env, napi_callback_info info) {
+  ARGS(13)
+  int64_t rows = i64(env, argv[9]), d = i64(env, argv[10]), n = i64(env, argv[11]);
+  double eps = 0;
+  napi_get_value_double(env, argv[12], &eps);
+  if (!norm_sizes_ok(env, rows, d, n)) return NULL;
+  REQ(x, 0, rows * d, "x") REQ(g, 1, d, "gamma") REQ(beta, 2, d, "beta") REQ(w, 3, d * n, "w") OPT(bias, 4, n, "bias")
+  REQ(mean, 5, rows, "mean") REQ(rstd, 6, rows, "rstd") REQ(xb, 7, (rows * d + 1) / 2, "xb") REQ(out, 8, rows * n, "out")
+  return gemm_result(env, ssl_norm_linear_fwd_bf16(x, g, beta, (float)eps, w, bias, mean, rstd, (uint16_t *)xb, out, rows, d, n));
+}
+
+static napi_value NormLinearBwd(napi_env env, napi_callback_info info) {
+  ARGS(15)
+  int64_t rows = i64(env, argv[12]), d = i64(env, argv[13]), n = i64(env, argv[14]);
+  if (!norm_sizes_ok(env, rows, d, n)) return NULL;
+  REQ(dout, 0, rows * n, "dout") REQ(x, 1, rows * d, "x") REQ(mean, 2, rows, "mean") REQ(rstd, 3, rows, "rstd") REQ(g, 4, d, "gamma")
+  REQ(xb, 5, (rows * d + 1) / 2, "xb") REQ(w, 6, d * n, "w") REQ(dx, 7, rows * d, "dx") REQ(dg, 8, d, "dgamma") REQ(dbeta, 9, d, "dbeta")
+  REQ(dw, 10, d * n, "dw") OPT(dbias, 11, n, "dbias")
+  return gemm_result(env, ssl_norm_linear_bwd_bf16(dout, x, mean, rstd, g, (const uint16_t *)xb, w, dx, dg, dbeta, dw, dbias, rows, d, n));
+}
+
+static napi_value NormMlpFwd(napi_env env, napi_callback_info info) {
+  ARGS(17)
+  int64_t rows = i64(env, argv[13]), d = i64(env, argv[14]), hid = i64(env, argv[15]);
+  double eps = 0;
+  napi_get_value_double(env, argv[16], &eps);
+  if (!norm_sizes_ok(env, rows, d, hid)) return NULL;
+  REQ(x, 0, rows * d, "x") REQ(g, 1, d, "gamma") REQ(beta, 2, d, "beta") REQ(w1, 3, d * hid, "w1") OPT(b1, 4, hid, "b1")
+  REQ(w2, 5, hid * d, "w2") OPT(b2, 6, d, "b2") REQ(mean, 7, rows, "mean") REQ(rstd, 8, rows, "rstd") REQ(xb, 9, (rows * d + 1) / 2, "xb")
+  REQ(h, 10, rows * hid, "h") REQ(yb, 11, (rows * hid + 1) / 2, "yb") REQ(out, 12, rows * d, "out")
+  return gemm_result(env, ssl_norm_mlp_fwd_bf16(x, g, beta, (float)eps, w1, b1, w2, b2, mean, rstd, (uint16_t *)xb, h, (uint16_t *)yb, out,
+                                                rows, d, hid));
+}
+
+static napi_value NormMlpBwd(napi_env env, napi_callback_info info) {
+  ARGS(20)
+  int64_t rows = i64(env, argv[17]), d = i64(env, argv[18]), hid = i64(env, argv[19]);
+  if (!norm_sizes_ok(env, rows, d, hid)) return NULL;
+  REQ(dout, 0, rows * d, "dout") REQ(x, 1, rows * d, "x") REQ(mean, 2, rows, "mean") REQ(rstd, 3, rows, "rstd") REQ(g, 4, d, "gamma")
+  REQ(xb, 5, (rows * d + 1) / 2, "xb") REQ(w1, 6, d * hid, "w1") REQ(h, 7, rows * hid, "h") REQ(yb, 8, (rows * hid + 1) / 2, "yb")
+  REQ(w2, 9, hid * d, "w2") REQ(dx, 10, rows * d, "dx") REQ(dg, 11, d, "dgamma") REQ(dbeta, 12, d, "dbeta") REQ(dw1, 13, d * hid, "dw1")
+  OPT(db1, 14, hid, "db1") REQ(dw2, 15, hid * d, "dw2") OPT(db2, 16, d, "db2")
+  return gemm_result(env, ssl_norm_mlp_bwd_bf16(dout, x, mean, rstd, g, (const uint16_t *)xb, w1, h, (const uint16_t *)yb, w2, dx, dg, dbeta,
+                                                dw1, db1, dw2, db2, rows, d, hid));
+}
+
 /* roundBf16(x, y, n): y = x rounded to bf16 (nearest even), as fp32 */
 static napi_value RoundBf16(napi_env env, napi_callback_info info) {
   ARGS(3)
@@ -423,6 +482,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
       {"linearFwd", NULL, LinearFwd, NULL, NULL, NULL, napi_default, NULL},
       {"linearBwd", NULL, LinearBwd, NULL, NULL, NULL, napi_default, NULL},
+      {"normLinearFwd", NULL, NormLinearFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"normLinearBwd", NULL, NormLinearBwd, NULL, NULL, NULL, napi_default, NULL},
+      {"normMlpFwd", NULL, NormMlpFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"normMlpBwd", NULL, NormMlpBwd, NULL, NULL, NULL, napi_default, NULL},
       {"roundBf16", NULL, RoundBf16, NULL, NULL, NULL, napi_default, NULL},
       {"onednn", NULL, Onednn, NULL, NULL, NULL, napi_default, NULL},
       {"onednnStatus", NULL, OnednnStatus, NULL, NULL, NULL, napi_default, NULL},

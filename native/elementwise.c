@@ -47,6 +47,16 @@ void ssl_gelu_fwd(const float *x, float *y, int64_t n) {
   }
 }
 
+void ssl_gelu_fwd_bf16(const float *x, uint16_t *yb, int64_t n) {
+#pragma omp parallel for num_threads(nthreads) if (n >= PAR_MIN) schedule(static)
+  for (int64_t c = 0; c < n; c += CHUNK) {
+    const int64_t e = c + CHUNK < n ? c + CHUNK : n;
+    float y[CHUNK];
+    for (int64_t i = c; i < e; i++) y[i - c] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
+    ssl_to_bf16_serial(y, yb + c, e - c);
+  }
+}
+
 void ssl_gelu_bwd(const float *dy, const float *x, float *dx, int64_t n) {
   const float inv_sqrt_2pi = 0.39894228040143268f;
 #pragma omp parallel for num_threads(nthreads) if (n >= PAR_MIN) schedule(static)
@@ -61,33 +71,45 @@ void ssl_gelu_bwd(const float *dy, const float *x, float *dx, int64_t n) {
   }
 }
 
+/* One row of LayerNorm: yr = (xr - mean) / std * g + b, with its mean and 1/std. */
+static inline void layernorm_row(const float *xr, const float *g, const float *b, float *yr, float *mean, float *rstd, int64_t d, float eps) {
+  double s = 0;
+  for (int64_t j = 0; j < d; j++) s += xr[j];
+  float mu = (float)(s / d);
+  double s2 = 0;
+  for (int64_t j = 0; j < d; j++) {
+    float c = xr[j] - mu;
+    s2 += c * c;
+  }
+  float rs = 1.0f / sqrtf((float)(s2 / d) + eps);
+  *mean = mu;
+  *rstd = rs;
+  for (int64_t j = 0; j < d; j++) {
+    float v = (xr[j] - mu) * rs;
+    if (g) v *= g[j];
+    if (b) v += b[j];
+    yr[j] = v;
+  }
+}
+
 void ssl_layernorm_fwd(const float *x, const float *g, const float *b, float *y, float *mean, float *rstd, int64_t rows, int64_t d, float eps) {
 #pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
+  for (int64_t r = 0; r < rows; r++) layernorm_row(x + r * d, g, b, y + r * d, mean + r, rstd + r, d, eps);
+}
+
+void ssl_layernorm_fwd_bf16(const float *x, const float *g, const float *b, uint16_t *yb, float *mean, float *rstd, int64_t rows, int64_t d,
+                            float eps) {
+#pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * d;
-    float *yr = y + r * d;
-    double s = 0;
-    for (int64_t j = 0; j < d; j++) s += xr[j];
-    float mu = (float)(s / d);
-    double s2 = 0;
-    for (int64_t j = 0; j < d; j++) {
-      float c = xr[j] - mu;
-      s2 += c * c;
-    }
-    float rs = 1.0f / sqrtf((float)(s2 / d) + eps);
-    mean[r] = mu;
-    rstd[r] = rs;
-    for (int64_t j = 0; j < d; j++) {
-      float v = (xr[j] - mu) * rs;
-      if (g) v *= g[j];
-      if (b) v += b[j];
-      yr[j] = v;
-    }
+    float row[d];
+    layernorm_row(x + r * d, g, b, row, mean + r, rstd + r, d, eps);
+    ssl_to_bf16_serial(row, yb + r * d, d);
   }
 }
 
 /* dx = rstd (dyg - mean(dyg) - xhat mean(dyg xhat)), dyg = dy * g; dg = sum dy xhat; db = sum dy. */
-void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const float *rstd, const float *g, float *dx, float *dg, float *db, int64_t rows, int64_t d) {
+void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const float *rstd, const float *g, float *dx, float *dg, float *db, int64_t rows, int64_t d,
+                       const float *dres) {
   /* dx: rows are independent, so they run on the threads */
 #pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
@@ -108,6 +130,8 @@ void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const
       float dyg = g ? dyr[j] * g[j] : dyr[j];
       dxr[j] = rs * (dyg - a - xhat * c);
     }
+    if (dres)
+      for (int64_t j = 0; j < d; j++) dxr[j] += dres[r * d + j];
   }
   /* dg, db: summed over the rows in row order (vectorised along d), whatever the thread count */
   if (dg) memset(dg, 0, sizeof(float) * (size_t)d);

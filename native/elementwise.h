@@ -1,9 +1,16 @@
 #pragma once
 #include <stdint.h>
 void ssl_gelu_fwd(const float *x, float *y, int64_t n);
+/* yb = bf16(GELU(x)): the same values as ssl_gelu_fwd, then ssl_to_bf16, in one pass. */
+void ssl_gelu_fwd_bf16(const float *x, uint16_t *yb, int64_t n);
 void ssl_gelu_bwd(const float *dy, const float *x, float *dx, int64_t n);
 void ssl_layernorm_fwd(const float *x, const float *g, const float *b, float *y, float *mean, float *rstd, int64_t rows, int64_t d, float eps);
-void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const float *rstd, const float *g, float *dx, float *dg, float *db, int64_t rows, int64_t d);
+/* LayerNorm written straight to bf16: the values of ssl_layernorm_fwd, then ssl_to_bf16, in one pass. */
+void ssl_layernorm_fwd_bf16(const float *x, const float *g, const float *b, uint16_t *yb, float *mean, float *rstd, int64_t rows, int64_t d,
+                            float eps);
+/* dres (or NULL): a gradient added to dx after it is computed (a skip connection's, dx = LN'(dy) + dres). */
+void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const float *rstd, const float *g, float *dx, float *dg, float *db, int64_t rows, int64_t d,
+                       const float *dres);
 void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d);
 void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, int64_t d);
 void ssl_sum_rows(const float *x, float *out, int64_t rows, int64_t n);

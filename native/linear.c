@@ -99,3 +99,50 @@ int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, con
   if (!rc && dw) rc = ssl_dnnl_matmul_bf16(xb, 0, gb, 0, dw, 0, 1, in, out, rows, true, false, 0.0f);
   return rc;
 }
+
+/* Scratch of the pre-norm layers' backward: the gradient of the LayerNorm's output, and of the MLP's hidden layer. */
+static float *dln_buf, *dmid_buf;
+static size_t dln_have, dmid_have;
+
+int ssl_norm_linear_fwd_bf16(const float *x, const float *g, const float *beta, float eps, const float *w, const float *bias, float *mean,
+                             float *rstd, uint16_t *xb, float *out, int64_t rows, int64_t d, int64_t n) {
+  uint16_t *wb = grow16(&wb_buf, &wb_have, (size_t)(d * n));
+  if (!wb) return -5;
+  ssl_layernorm_fwd_bf16(x, g, beta, xb, mean, rstd, rows, d, eps);
+  ssl_to_bf16(w, wb, d * n);
+  return ssl_dnnl_linear(SSL_DNNL_BF16, xb, wb, bias, NULL, out, rows, n, d);
+}
+
+int ssl_norm_linear_bwd_bf16(const float *dout, const float *x, const float *mean, const float *rstd, const float *g, const uint16_t *xb,
+                             const float *w, float *dx, float *dg, float *dbeta, float *dw, float *dbias, int64_t rows, int64_t d, int64_t n) {
+  float *dln = grow(&dln_buf, &dln_have, (size_t)(rows * d));
+  if (!dln) return -5;
+  int rc = ssl_linear_bwd_bf16(dout, xb, w, NULL, dln, dw, dbias, rows, d, n, SSL_ACT_NONE);
+  if (rc) return rc;
+  ssl_layernorm_bwd(dln, x, mean, rstd, g, dx, dg, dbeta, rows, d, NULL);
+  return 0;
+}
+
+int ssl_norm_mlp_fwd_bf16(const float *x, const float *g, const float *beta, float eps, const float *w1, const float *b1, const float *w2,
+                          const float *b2, float *mean, float *rstd, uint16_t *xb, float *h, uint16_t *yb, float *out, int64_t rows, int64_t d,
+                          int64_t hid) {
+  int rc = ssl_norm_linear_fwd_bf16(x, g, beta, eps, w1, b1, mean, rstd, xb, h, rows, d, hid);
+  if (rc) return rc;
+  ssl_gelu_fwd_bf16(h, yb, rows * hid);
+  uint16_t *wb = grow16(&wb_buf, &wb_have, (size_t)(hid * d));
+  if (!wb) return -5;
+  ssl_to_bf16(w2, wb, hid * d);
+  return ssl_dnnl_linear(SSL_DNNL_BF16, yb, wb, b2, x, out, rows, d, hid);
+}
+
+int ssl_norm_mlp_bwd_bf16(const float *dout, const float *x, const float *mean, const float *rstd, const float *g, const uint16_t *xb,
+                          const float *w1, const float *h, const uint16_t *yb, const float *w2, float *dx, float *dg, float *dbeta, float *dw1,
+                          float *db1, float *dw2, float *db2, int64_t rows, int64_t d, int64_t hid) {
+  float *dmid = grow(&dmid_buf, &dmid_have, (size_t)(rows * hid)), *dln = grow(&dln_buf, &dln_have, (size_t)(rows * d));
+  if (!dmid || !dln) return -5;
+  int rc = ssl_linear_bwd_bf16(dout, yb, w2, NULL, dmid, dw2, db2, rows, hid, d, SSL_ACT_NONE);
+  if (!rc) rc = ssl_linear_bwd_bf16(dmid, xb, w1, h, dln, dw1, db1, rows, d, hid, SSL_ACT_GELU);
+  if (rc) return rc;
+  ssl_layernorm_bwd(dln, x, mean, rstd, g, dx, dg, dbeta, rows, d, dout);
+  return 0;
+}

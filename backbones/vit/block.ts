@@ -8,6 +8,7 @@ import { Linear } from '../../engine/layers/linear.ts';
 import { LayerNorm } from '../../engine/layers/layer-norm.ts';
 import { BatchNorm } from '../../engine/layers/batch-norm.ts';
 import { qkvAttention } from '../../engine/ops/attention.ts';
+import { type LinearParams, normLinear, normMlp, type NormParams, preNormFused } from '../../engine/ops/pre-norm.ts';
 import { xavierUniform } from '../../engine/init.ts';
 import type { Rng } from '../../engine/rng.ts';
 import { checkDropPathRate, dropPath, sampleDropPathScales } from './drop-path.ts';
@@ -111,9 +112,44 @@ export class Block extends Module {
 
   /** `scales` (from `sampleDropPath`) drop / rescale each sample's branches; without them none is dropped. */
   apply(x: tf.Tensor, training: boolean, scales?: BranchScales): tf.Tensor {
+    if (!scales && preNormFused()) {
+      const fused = this.applyPreNormFused(x);
+      if (fused) return fused;
+    }
     // without drop-path the skip connections are fused into proj and fc2
     const h = scales ? tf.add(x, dropPath(this.attn.apply(this.norm1.apply(x)), scales.attn)) : this.attn.apply(this.norm1.apply(x), x);
     const n2 = this.norm2 instanceof BatchNorm ? this.norm2.apply(h, training) : this.norm2.apply(h);
     return scales ? tf.add(h, dropPath(this.mlp.apply(n2), scales.mlp)) : this.mlp.apply(n2, h);
   }
+
+  /**
+   * The same block under `--precision bf16` with its pre-norm layers fused (engine/ops/pre-norm.ts):
+   * LN1 + qkv as one op, LN2 + the MLP + its skip connection as another (the same numbers). Undefined
+   * when a layer lacks what the fused ops take (ViT-BN's BatchNorm, a LayerNorm or linear layer
+   * without its affine parameters / bias).
+   */
+  private applyPreNormFused(x: tf.Tensor): tf.Tensor | undefined {
+    const n1 = normParams(this.norm1),
+      n2 = this.norm2 instanceof LayerNorm ? normParams(this.norm2) : undefined;
+    const qkv = linearParams(this.attn.qkv),
+      fc1 = linearParams(this.mlp.fc1),
+      fc2 = linearParams(this.mlp.fc2);
+    if (!n1 || !n2 || !qkv || !fc1 || !fc2) return undefined;
+    const lead = x.shape.slice(0, -1);
+    const d = x.shape[x.shape.length - 1];
+    const rows = lead.reduce((s, v) => s * v, 1);
+    const q = normLinear(tf.reshape(x, [rows, d]) as tf.Tensor2D, n1, qkv);
+    const h = this.attn.proj.apply(qkvAttention(tf.reshape(q, [...lead, 3 * d]), this.attn.heads), { residual: x });
+    return tf.reshape(normMlp(tf.reshape(h, [rows, d]) as tf.Tensor2D, n2, fc1, fc2), x.shape);
+  }
+}
+
+function normParams(n: LayerNorm): NormParams | undefined {
+  if (!n.weight || !n.bias) return undefined;
+  return { gamma: n.weight.variable as tf.Tensor1D, beta: n.bias.variable as tf.Tensor1D, eps: n.eps };
+}
+
+function linearParams(l: Linear): LinearParams | undefined {
+  if (!l.bias) return undefined;
+  return { w: l.weight.variable as tf.Tensor2D, b: l.bias.variable as tf.Tensor1D };
 }

@@ -63,6 +63,83 @@ export interface NativeAddon {
     routeDx: number,
     routeDw: number,
   ): void;
+  /**
+   * Pre-norm layers in bf16 (native/linear.h; oneDNN): out = LN(x) W + bias, and out = x +
+   * fc2(GELU(fc1(LN(x)))), with the LayerNorm and GELU written straight to bf16 (xb, yb: halves).
+   */
+  normLinearFwd(
+    x: Float32Array,
+    g: Float32Array,
+    beta: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    mean: Float32Array,
+    rstd: Float32Array,
+    xb: Float32Array,
+    out: Float32Array,
+    rows: number,
+    d: number,
+    n: number,
+    eps: number,
+  ): void;
+  normLinearBwd(
+    dout: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    xb: Float32Array,
+    w: Float32Array,
+    dx: Float32Array,
+    dg: Float32Array,
+    dbeta: Float32Array,
+    dw: Float32Array,
+    dbias: Float32Array | null,
+    rows: number,
+    d: number,
+    n: number,
+  ): void;
+  normMlpFwd(
+    x: Float32Array,
+    g: Float32Array,
+    beta: Float32Array,
+    w1: Float32Array,
+    b1: Float32Array | null,
+    w2: Float32Array,
+    b2: Float32Array | null,
+    mean: Float32Array,
+    rstd: Float32Array,
+    xb: Float32Array,
+    h: Float32Array,
+    yb: Float32Array,
+    out: Float32Array,
+    rows: number,
+    d: number,
+    hid: number,
+    eps: number,
+  ): void;
+  normMlpBwd(
+    dout: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    xb: Float32Array,
+    w1: Float32Array,
+    h: Float32Array,
+    yb: Float32Array,
+    w2: Float32Array,
+    dx: Float32Array,
+    dg: Float32Array,
+    dbeta: Float32Array,
+    dw1: Float32Array,
+    db1: Float32Array | null,
+    dw2: Float32Array,
+    db2: Float32Array | null,
+    rows: number,
+    d: number,
+    hid: number,
+  ): void;
   /** y = x rounded to bf16 (nearest even), widened back to fp32. */
   roundBf16(x: Float32Array, y: Float32Array, n: number): void;
   /** oneDNN's version ('oneDNN 2.6.3') when the addon has it and its CPU engine starts, else null. */

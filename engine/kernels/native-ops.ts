@@ -8,6 +8,7 @@ import { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { memoryOf } from './backend-memory.ts';
 import type { NATIVE_LINEAR_KERNELS } from './native-linear.ts';
+import type { NativePrenormKernel } from './native-prenorm.ts';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -179,7 +180,7 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
 
 /** Runs one of the native kernels on the active backend. */
 export function runNative(
-  kernel: NativeOpKernel | (typeof NATIVE_LINEAR_KERNELS)[number],
+  kernel: NativeOpKernel | (typeof NATIVE_LINEAR_KERNELS)[number] | NativePrenormKernel,
   inputs: Record<string, tf.Tensor>,
   attrs: Record<string, unknown> = {},
 ): tf.Tensor | tf.Tensor[] {

@@ -1,0 +1,101 @@
+/**
+ * A ViT block's pre-norm layers as single ops under `--precision bf16` (native kernels:
+ * engine/kernels/native-prenorm.ts), with hand-written gradients:
+ *   - `normLinear`: LN(x) W + bias (the attention's qkv);
+ *   - `normMlp`: x + fc2(GELU(fc1(LN(x)))) (the MLP branch and its skip connection).
+ * The LayerNorm and the GELU are written straight to the bf16 inputs of the products they feed, so
+ * their fp32 outputs are never stored: the same numbers as LayerNorm then the bf16 linear layers
+ * (engine/ops/linear.ts), forward and backward, with two passes over memory fewer each.
+ * `preNormFused()` says whether they apply; the caller composes the layers otherwise.
+ */
+import type { tf } from '../tf.ts';
+import { recordMacs } from '../flops.ts';
+import { customOp } from './custom-op.ts';
+import { nativeOpsActive } from '../backend.ts';
+import { runNative } from '../kernels/native-ops.ts';
+import { precision } from '../kernels/gemm-route.ts';
+
+/** A LayerNorm's parameters (affine). */
+export interface NormParams {
+  gamma: tf.Tensor1D;
+  beta: tf.Tensor1D;
+  eps: number;
+}
+
+/** A linear layer's parameters, w [in, out] and its bias. */
+export interface LinearParams {
+  w: tf.Tensor2D;
+  b: tf.Tensor1D;
+}
+
+/** Whether the fused pre-norm ops run now: native kernels at precision bf16. */
+export function preNormFused(): boolean {
+  return nativeOpsActive() && precision() === 'bf16';
+}
+
+type Op = (...inputs: tf.Tensor[]) => tf.Tensor2D;
+const linearOps = new Map<number, Op>();
+const mlpOps = new Map<number, Op>();
+
+function normLinearOp(eps: number): Op {
+  let op = linearOps.get(eps);
+  if (!op) {
+    op = customOp<tf.Tensor2D>(([x, gamma, beta, w, bias], save) => {
+      const [out, mean, rstd, xb] = runNative('SslNormLinearFwd', { x, gamma, beta, w, bias }, { eps }) as tf.Tensor[];
+      save([x, mean, rstd, gamma, xb, w]);
+      return {
+        value: out as tf.Tensor2D,
+        gradFunc: (dout, [sx, sm, sr, sg, sxb, sw]) =>
+          runNative('SslNormLinearBwd', { dout, x: sx, mean: sm, rstd: sr, gamma: sg, xb: sxb, w: sw }) as tf.Tensor[],
+      };
+    });
+    linearOps.set(eps, op);
+  }
+  return op;
+}
+
+function normMlpOp(eps: number): Op {
+  let op = mlpOps.get(eps);
+  if (!op) {
+    op = customOp<tf.Tensor2D>(([x, gamma, beta, w1, b1, w2, b2], save) => {
+      const [out, mean, rstd, xb, h, yb] = runNative('SslNormMlpFwd', { x, gamma, beta, w1, b1, w2, b2 }, { eps }) as tf.Tensor[];
+      save([x, mean, rstd, gamma, xb, w1, h, yb, w2]);
+      return {
+        value: out as tf.Tensor2D,
+        gradFunc: (dout, [sx, sm, sr, sg, sxb, sw1, sh, syb, sw2]) =>
+          runNative('SslNormMlpBwd', {
+            dout,
+            x: sx,
+            mean: sm,
+            rstd: sr,
+            gamma: sg,
+            xb: sxb,
+            w1: sw1,
+            h: sh,
+            yb: syb,
+            w2: sw2,
+          }) as tf.Tensor[],
+      };
+    });
+    mlpOps.set(eps, op);
+  }
+  return op;
+}
+
+function checkFused(who: string): void {
+  if (!preNormFused()) throw new Error(`${who}: runs on the native kernels at precision bf16 only (see preNormFused)`);
+}
+
+/** LN(x) W + b, x [rows, d] (bf16 products). */
+export function normLinear(x: tf.Tensor2D, norm: NormParams, lin: LinearParams): tf.Tensor2D {
+  checkFused('normLinear');
+  recordMacs(x.shape[0] * x.shape[1] * lin.w.shape[1]);
+  return normLinearOp(norm.eps)(x, norm.gamma, norm.beta, lin.w, lin.b);
+}
+
+/** x + fc2(GELU(fc1(LN(x)))), x [rows, d] (bf16 products). */
+export function normMlp(x: tf.Tensor2D, norm: NormParams, fc1: LinearParams, fc2: LinearParams): tf.Tensor2D {
+  checkFused('normMlp');
+  recordMacs(2 * x.shape[0] * x.shape[1] * fc1.w.shape[1]);
+  return normMlpOp(norm.eps)(x, norm.gamma, norm.beta, fc1.w, fc1.b, fc2.w, fc2.b);
+}

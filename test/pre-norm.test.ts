@@ -1,0 +1,146 @@
+/**
+ * The fused pre-norm layers of `--precision bf16` (engine/ops/pre-norm.ts, native/linear.c): each
+ * gives bit for bit what the LayerNorm and the bf16 linear layers give one after the other, forward
+ * and every gradient, and a ViT block uses them.
+ */
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../engine/tf.ts';
+import { initBackend, setPrecision } from '../engine/backend.ts';
+import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
+import { linear2d } from '../engine/ops/linear.ts';
+import { layerNorm } from '../engine/layers/layer-norm.ts';
+import { normLinear, normMlp, preNormFused } from '../engine/ops/pre-norm.ts';
+import { Block } from '../backbones/vit/block.ts';
+import { Rng } from '../engine/rng.ts';
+
+const addon = nativeAddon();
+const skip = !addon
+  ? `native addon not built: ${nativeStatus()}`
+  : addon.onednn()
+    ? false
+    : `no oneDNN in the addon: ${addon.onednnStatus()}`;
+
+const randn = (shape: number[], seed: number, scale = 1) => tf.randomNormal(shape, 0, scale, 'float32', seed);
+
+/** The bytes of a tensor, to compare bit for bit. */
+const bits = (t: tf.Tensor) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
+
+function assertSameBits(a: tf.Tensor[], b: tf.Tensor[], names: string[]): void {
+  assert.equal(a.length, b.length);
+  a.forEach((t, i) => {
+    assert.deepEqual(t.shape, b[i].shape, `${names[i]}: shape`);
+    const x = bits(t),
+      y = bits(b[i]);
+    let diff = 0;
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) diff++;
+    assert.equal(diff, 0, `${names[i]}: ${diff} of ${x.length} elements differ`);
+  });
+}
+
+describe('fused pre-norm layers in bf16 (engine/ops/pre-norm.ts)', { skip }, () => {
+  after(async () => {
+    setPrecision('fp32');
+    await initBackend('wasm', { native: true, threads: 1 });
+  });
+
+  for (const [rows, d, hid] of [
+    [131, 37, 70], // odd sizes: bf16 halves with a tail, a partial block of 64 rows in the column sums
+    [600, 64, 256], // threads, and oneDNN's blocked kernels
+  ]) {
+    it(`LN + linear and LN + MLP + skip equal the layers one after the other, bitwise, gradients included (${rows} x ${d}, hidden ${hid})`, async () => {
+      await initBackend('wasm', { native: true, threads: 2 });
+      setPrecision('bf16');
+      try {
+        tf.tidy(() => {
+          const x = randn([rows, d], 1),
+            g = tf.add(1, randn([d], 2, 0.1)),
+            beta = randn([d], 3, 0.1);
+          const w1 = randn([d, hid], 4, 0.2),
+            b1 = randn([hid], 5, 0.1),
+            w2 = randn([hid, d], 6, 0.2),
+            b2 = randn([d], 7, 0.1);
+          const eps = 1e-6;
+          const r1 = randn([rows, hid], 8),
+            r2 = randn([rows, d], 9);
+          const ln = (t: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => layerNorm(t, eps, gi, bi) as tf.Tensor2D;
+          const as2 = (t: tf.Tensor) => t as tf.Tensor2D,
+            as1 = (t: tf.Tensor) => t as tf.Tensor1D;
+
+          const fusedLin = (...t: tf.Tensor[]) =>
+            normLinear(as2(t[0]), { gamma: as1(t[1]), beta: as1(t[2]), eps }, { w: as2(t[3]), b: as1(t[4]) });
+          const plainLin = (...t: tf.Tensor[]) => linear2d(ln(t[0], t[1], t[2]), as2(t[3]), as1(t[4]));
+          const linIn = [x, g, beta, w1, b1];
+          const lin = (f: (...t: tf.Tensor[]) => tf.Tensor) => [
+            f(...linIn),
+            ...tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(f(...t), r1)))(linIn),
+          ];
+          assertSameBits(lin(fusedLin), lin(plainLin), ['out', 'dx', 'dgamma', 'dbeta', 'dw', 'dbias']);
+
+          const fusedMlp = (...t: tf.Tensor[]) =>
+            normMlp(as2(t[0]), { gamma: as1(t[1]), beta: as1(t[2]), eps }, { w: as2(t[3]), b: as1(t[4]) }, { w: as2(t[5]), b: as1(t[6]) });
+          const plainMlp = (...t: tf.Tensor[]) =>
+            linear2d(linear2d(ln(t[0], t[1], t[2]), as2(t[3]), as1(t[4]), { act: 'gelu' }), as2(t[5]), as1(t[6]), { residual: as2(t[0]) });
+          const mlpIn = [x, g, beta, w1, b1, w2, b2];
+          const mlp = (f: (...t: tf.Tensor[]) => tf.Tensor) => [
+            f(...mlpIn),
+            ...tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(f(...t), r2)))(mlpIn),
+          ];
+          const fm = mlp(fusedMlp);
+          assertSameBits(fm, mlp(plainMlp), ['out', 'dx', 'dgamma', 'dbeta', 'dw1', 'db1', 'dw2', 'db2']);
+          // and the gradient is not trivially the skip's: the branch contributes
+          assert.ok(tf.max(tf.abs(tf.sub(fm[1], r2))).dataSync()[0] > 1e-3);
+        });
+      } finally {
+        setPrecision('fp32');
+      }
+    });
+  }
+
+  it('a ViT block in bf16 runs them and gives bit for bit what its layers give one after the other', async () => {
+    await initBackend('wasm', { native: true, threads: 2 });
+    const blk = new Block('b', { dim: 48, heads: 3, mlpRatio: 4, lnEps: 1e-6, mlpBatchNorm: false }, new Rng(3));
+    const vars = blk.trainableParams().map((p) => p.variable);
+    setPrecision('bf16');
+    try {
+      assert.ok(preNormFused());
+      const x = randn([4, 17, 48], 11),
+        r = randn([4, 17, 48], 12);
+      const layered = (t: tf.Tensor) => {
+        const h = blk.attn.apply(blk.norm1.apply(t), t);
+        return blk.mlp.apply((blk.norm2 as { apply(u: tf.Tensor): tf.Tensor }).apply(h), h);
+      };
+      const run = (f: (t: tf.Tensor) => tf.Tensor) => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(f(x), r)) as tf.Scalar, vars);
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), r)))(x);
+        return [f(x), value, dx, ...vars.map((v) => grads[v.name])];
+      };
+      const names = ['out', 'loss', 'dx', ...vars.map((v) => v.name)];
+      assertSameBits(
+        run((t) => blk.apply(t, true)),
+        run(layered),
+        names,
+      );
+      const profile = await tf.profile(() => tf.dispose(blk.apply(x, true)));
+      const kernels = new Set(profile.kernels.map((k) => k.name));
+      assert.ok(kernels.has('SslNormLinearFwd') && kernels.has('SslNormMlpFwd'), [...kernels].join(', '));
+      assert.ok(!kernels.has('SslLayerNormFwd'));
+      tf.dispose([x, r]);
+    } finally {
+      setPrecision('fp32');
+    }
+  });
+
+  it('in fp32, or off the native kernels, the block composes its layers, and the fused ops refuse to run', async () => {
+    await initBackend('wasm', { native: true, threads: 1 });
+    assert.ok(!preNormFused());
+    const x = tf.zeros([3, 4]) as tf.Tensor2D;
+    const p = { gamma: tf.ones([4]) as tf.Tensor1D, beta: tf.zeros([4]) as tf.Tensor1D, eps: 1e-6 };
+    assert.throws(() => normLinear(x, p, { w: tf.zeros([4, 2]) as tf.Tensor2D, b: tf.zeros([2]) as tf.Tensor1D }), /precision bf16 only/);
+    const blk = new Block('b', { dim: 8, heads: 2, mlpRatio: 4, lnEps: 1e-6, mlpBatchNorm: false }, new Rng(1));
+    const profile = await tf.profile(() => tf.dispose(blk.apply(tf.ones([2, 3, 8]), true)));
+    const kernels = new Set(profile.kernels.map((k) => k.name));
+    assert.ok(kernels.has('SslLayerNormFwd') && !kernels.has('SslNormMlpFwd'), [...kernels].join(', '));
+    tf.dispose([x, p.gamma, p.beta]);
+  });
+});
