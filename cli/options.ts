@@ -23,7 +23,7 @@ export const backendOption = () => new Option('--backend <name>', 'compute backe
 export const precisionOption = (what: string) =>
   new Option(
     '--precision <p>',
-    `${what}: fp32, or bf16 inputs to the linear layers' products (fp32 accumulation and all else; needs oneDNN)`,
+    `${what}: fp32, or bf16 inputs to the matrix products, linear layers' and attention's (fp32 accumulation and all else; needs oneDNN)`,
   )
     .choices(PRECISIONS)
     .default('fp32');

@@ -129,8 +129,9 @@ export const PretrainConfigSchema = Type.Object(
     /** Checkpoint every this many iterations (and at the end). */
     checkpointEvery: posInt(),
     /**
-     * Precision of the linear layers' products (absent: fp32). 'bf16': their inputs rounded to bf16,
-     * fp32 accumulation, master weights, optimiser state, loss and softmax (PyTorch's CPU autocast);
+     * Precision of the matrix products, the linear layers' and attention's (absent: fp32). 'bf16':
+     * their inputs rounded to bf16; fp32 accumulation, master weights, optimiser state, loss, softmax
+     * and normalisation (PyTorch's CPU autocast);
      * needs the native kernels with oneDNN. Set by `bench run --precision`.
      */
     precision: Type.Optional(StringEnum(['fp32', 'bf16'] as const)),

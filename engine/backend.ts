@@ -114,8 +114,8 @@ function setupNative(name: string, opts: EngineOptions): BackendReport['native']
 }
 
 /**
- * The precision of the linear layers' products from now on: 'fp32' (default), or 'bf16' inputs
- * with fp32 accumulation (needs the native kernels with oneDNN; an error saying why otherwise).
+ * The precision of the matrix products (linear layers, attention) from now on: 'fp32' (default), or
+ * 'bf16' inputs with fp32 accumulation (needs the native kernels with oneDNN; an error saying why otherwise).
  */
 export function setPrecision(p: Precision, who = '--precision'): void {
   if (p === 'bf16') {

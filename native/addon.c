@@ -28,6 +28,7 @@
 #include "linear.h"
 #include "dnnl_matmul.h"
 #include "bf16.h"
+#include "attention_bf16.h"
 #include <omp.h>
 
 extern void openblas_set_num_threads(int);
@@ -518,8 +519,9 @@ NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
  * Strided GEMMs read each head in place, so no transposes are needed. q, k, v (and dq, dk, dv)
  * rows are `ld` floats apart: ld = D for separate tensors, 3D for views into one fused qkv
  * [B, T, 3D] tensor (q at offset 0, k at D, v at 2D); out and dout rows are D apart.
- *   attentionFwd(q, k, v, out, p, B, T, D, H, ld)
- *   attentionBwd(dout, q, k, v, p, dq, dk, dv, B, T, D, H, ld)
+ *   attentionFwd(q, k, v, out, p, B, T, D, H, ld, bf16)
+ *   attentionBwd(dout, q, k, v, p, dq, dk, dv, B, T, D, H, ld, bf16)
+ * bf16: the products on bf16 inputs through oneDNN (attention_bf16.c), else fp32 through CBLAS.
  */
 static bool heads_ok(napi_env env, int64_t D, int64_t H, int64_t ld) {
   if (H >= 1 && D % H == 0 && ld >= D) return true;
@@ -528,11 +530,14 @@ static bool heads_ok(napi_env env, int64_t D, int64_t H, int64_t ld) {
 }
 
 static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
-  ARGS(10)
+  ARGS(11)
   int64_t B = i64(env, argv[5]), T = i64(env, argv[6]), D = i64(env, argv[7]), H = i64(env, argv[8]), ld = i64(env, argv[9]);
   if (!heads_ok(env, D, H, ld)) return NULL;
   const int64_t nIn = B * T > 0 ? (B * T - 1) * ld + D : 0;
   REQ(q, 0, nIn, "q") REQ(k, 1, nIn, "k") REQ(v, 2, nIn, "v") REQ(out, 3, B * T * D, "out") REQ(p, 4, B * H * T * T, "p")
+  bool bf16 = false;
+  napi_get_value_bool(env, argv[10], &bf16);
+  if (bf16) return gemm_result(env, ssl_attention_fwd_bf16(q, k, v, out, p, B, T, D, H, ld));
   const int64_t dh = D / H;
   const float scale = 1.0f / sqrtf((float)dh);
   const int blas = serial_blas_begin();
@@ -551,12 +556,15 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
 }
 
 static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
-  ARGS(13)
+  ARGS(14)
   int64_t B = i64(env, argv[8]), T = i64(env, argv[9]), D = i64(env, argv[10]), H = i64(env, argv[11]), ld = i64(env, argv[12]);
   if (!heads_ok(env, D, H, ld)) return NULL;
   const int64_t nIn = B * T > 0 ? (B * T - 1) * ld + D : 0;
   REQ(dout, 0, B * T * D, "dout") REQ(q, 1, nIn, "q") REQ(k, 2, nIn, "k") REQ(v, 3, nIn, "v") REQ(p, 4, B * H * T * T, "p")
   REQ(dq, 5, nIn, "dq") REQ(dk, 6, nIn, "dk") REQ(dv, 7, nIn, "dv")
+  bool bf16 = false;
+  napi_get_value_bool(env, argv[13], &bf16);
+  if (bf16) return gemm_result(env, ssl_attention_bwd_bf16(dout, q, k, v, p, dq, dk, dv, B, T, D, H, ld));
   const int64_t dh = D / H;
   const float scale = 1.0f / sqrtf((float)dh);
   const int nt = ssl_threads();

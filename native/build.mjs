@@ -44,6 +44,7 @@ try {
       path.join(here, 'linear.c'),
       path.join(here, 'dnnl_matmul.c'),
       path.join(here, 'bf16.c'),
+      path.join(here, 'attention_bf16.c'),
       '-o',
       tmp,
       ...blas,

@@ -20,6 +20,8 @@ typedef struct {
   int64_t batchA, batchB, m, n, k, aStride, bStride, cStride;
   bool transA, transB, accumulate;
   bool bias, residual; /* fused: a bias row [n] and a residual [m x n] added to the product (batch 1) */
+  int64_t heads;       /* > 0: 4-D operands [batchA, heads, rows, cols] with the strides below (ssl_dnnl_matmul4_bf16) */
+  int64_t sa[4], sb[4], sc[4];
 } key_t_;
 
 typedef struct {
@@ -59,6 +61,14 @@ static dnnl_status_t desc(dnnl_memory_desc_t *md, dnnl_data_type_t dt, int64_t b
   return dnnl_memory_desc_init_by_strides(md, 3, dims, dt, strides);
 }
 
+/* logical [batch, heads, rows, cols], element strides as given (a transpose is its strides swapped) */
+static dnnl_status_t desc4(dnnl_memory_desc_t *md, dnnl_data_type_t dt, int64_t batch, int64_t heads, int64_t rows, int64_t cols,
+                           const int64_t strides[4]) {
+  dnnl_dims_t dims = {batch, heads, rows, cols};
+  dnnl_dims_t st = {strides[0], strides[1], strides[2], strides[3]};
+  return dnnl_memory_desc_init_by_strides(md, 4, dims, dt, st);
+}
+
 static entry_t *lookup(const key_t_ *key) {
   for (int i = 0; i < cached; i++)
     if (!memcmp(&cache[i].key, key, sizeof *key)) {
@@ -80,9 +90,13 @@ static entry_t *lookup(const key_t_ *key) {
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t ops = NULL;
   dnnl_primitive_desc_t pd = NULL;
-  bool ok = desc(&e->src, in, key->batchA, key->m, key->k, key->aStride, key->transA) == dnnl_success &&
-            desc(&e->wei, in, key->batchB, key->k, key->n, key->bStride, key->transB) == dnnl_success &&
-            desc(&e->dst, dnnl_f32, batch, key->m, key->n, key->cStride, false) == dnnl_success &&
+  bool ok = key->heads ? desc4(&e->src, in, key->batchA, key->heads, key->m, key->k, key->sa) == dnnl_success &&
+                            desc4(&e->wei, in, key->batchA, key->heads, key->k, key->n, key->sb) == dnnl_success &&
+                            desc4(&e->dst, dnnl_f32, key->batchA, key->heads, key->m, key->n, key->sc) == dnnl_success
+                        : desc(&e->src, in, key->batchA, key->m, key->k, key->aStride, key->transA) == dnnl_success &&
+                            desc(&e->wei, in, key->batchB, key->k, key->n, key->bStride, key->transB) == dnnl_success &&
+                            desc(&e->dst, dnnl_f32, batch, key->m, key->n, key->cStride, false) == dnnl_success;
+  ok = ok &&
             (!key->bias || desc(&e->bias, dnnl_f32, 1, 1, key->n, 0, false) == dnnl_success) &&
             dnnl_matmul_desc_init(&md, &e->src, &e->wei, key->bias ? &e->bias : NULL, &e->dst) == dnnl_success &&
             dnnl_primitive_attr_create(&attr) == dnnl_success;
@@ -171,6 +185,19 @@ int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bi
   return execute(e, x, w, c, bias, res);
 }
 
+int ssl_dnnl_matmul4_bf16(const uint16_t *a, const int64_t sa[4], const uint16_t *b, const int64_t sb[4], float *c, const int64_t sc[4],
+                          int64_t batch, int64_t heads, int64_t m, int64_t n, int64_t k) {
+  if (!init()) return -1;
+  if (batch <= 0 || heads <= 0 || m <= 0 || n <= 0 || k <= 0) return -3;
+  key_t_ key;
+  make_key(&key, SSL_DNNL_BF16, 0, 0, 0, batch, m, n, k, false, false, 0.0f);
+  key.batchA = key.batchB = batch, key.heads = heads;
+  memcpy(key.sa, sa, sizeof key.sa), memcpy(key.sb, sb, sizeof key.sb), memcpy(key.sc, sc, sizeof key.sc);
+  entry_t *e = lookup(&key);
+  if (!e) return -4;
+  return execute(e, a, b, c, NULL, NULL);
+}
+
 static int execute(entry_t *e, const void *pa, const void *pb, float *c, const float *bias, const float *res) {
   dnnl_memory_t mem[5] = {NULL, NULL, NULL, NULL, NULL};
   dnnl_exec_arg_t args[5];
@@ -212,6 +239,11 @@ int ssl_dnnl_matmul_bf16(const uint16_t *a, int64_t aStride, const uint16_t *b, 
                          int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
   (void)a, (void)aStride, (void)b, (void)bStride, (void)c, (void)cStride, (void)batch, (void)m, (void)n, (void)k, (void)transA, (void)transB;
   (void)beta;
+  return -1;
+}
+int ssl_dnnl_matmul4_bf16(const uint16_t *a, const int64_t sa[4], const uint16_t *b, const int64_t sb[4], float *c, const int64_t sc[4],
+                          int64_t batch, int64_t heads, int64_t m, int64_t n, int64_t k) {
+  (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)sc, (void)batch, (void)heads, (void)m, (void)n, (void)k;
   return -1;
 }
 bool ssl_dnnl_available(void) { return false; }

@@ -20,6 +20,13 @@ int ssl_dnnl_matmul_bf16(const uint16_t *a, int64_t aStride, const uint16_t *b, 
  * x and w are fp32 (SSL_DNNL_F32) or already bf16 (SSL_DNNL_BF16).
  */
 int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bias, const float *res, float *c, int64_t m, int64_t n, int64_t k);
+/*
+ * Products over a batch of heads, bf16 operands, fp32 output: for every (i, j) < (batch, heads),
+ * C_ij[m x n] = A_ij[m x k] B_ij[k x n], where element (i, j, r, c) of A is at a + i sa[0] + j sa[1] + r sa[2] + c sa[3]
+ * (likewise B with sb, C with sc): heads interleaved in place, and transposes, are strides.
+ */
+int ssl_dnnl_matmul4_bf16(const uint16_t *a, const int64_t sa[4], const uint16_t *b, const int64_t sb[4], float *c, const int64_t sc[4],
+                          int64_t batch, int64_t heads, int64_t m, int64_t n, int64_t k);
 /* "oneDNN 2.6.3 (ISA ...)" or why it is absent. */
 const char *ssl_dnnl_config(void);
 bool ssl_dnnl_available(void);

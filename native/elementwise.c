@@ -182,6 +182,62 @@ void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, i
   }
 }
 
+/*
+ * The attention softmax of precision bf16 (attention_bf16.c), on the calling thread: y = softmax(scale x)
+ * per row of d, in fp32, and its bf16 copy yb. Each row's sum runs in 16 partial sums (vectorised),
+ * so its rounding differs from ssl_softmax_fwd's serial sum: this path has numbers of its own.
+ */
+void ssl_softmax_scaled_bf16(const float *x, float scale, float *y, uint16_t *yb, int64_t rows, int64_t d) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * d;
+    float *yr = y + r * d;
+    float lanes[16];
+    for (int l = 0; l < 16; l++) lanes[l] = xr[0];
+    int64_t j = 0;
+    for (; j + 16 <= d; j += 16)
+      for (int l = 0; l < 16; l++) lanes[l] = xr[j + l] > lanes[l] ? xr[j + l] : lanes[l];
+    float m = xr[0];
+    for (int l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
+    for (; j < d; j++) m = xr[j] > m ? xr[j] : m;
+    m *= scale; /* scale > 0: the max of the scaled row */
+    float part[16] = {0};
+    j = 0;
+    for (; j + 16 <= d; j += 16)
+      for (int l = 0; l < 16; l++) {
+        float e = exp_approx(xr[j + l] * scale - m);
+        yr[j + l] = e;
+        part[l] += e;
+      }
+    for (int l = 0; j < d; j++, l++) {
+      float e = exp_approx(xr[j] * scale - m);
+      yr[j] = e;
+      part[l] += e;
+    }
+    float sum = 0;
+    for (int l = 0; l < 16; l++) sum += part[l];
+    const float inv = 1.0f / sum;
+    for (j = 0; j < d; j++) yr[j] *= inv;
+    ssl_to_bf16_serial(yr, yb + r * d, d);
+  }
+}
+
+/* Its backward, likewise: dsb = bf16(scale y (dy - sum(dy y))) per row, the sum in 16 partial sums. */
+void ssl_softmax_bwd_scaled_bf16(const float *dy, const float *y, float scale, float *ds, uint16_t *dsb, int64_t rows, int64_t d) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * d, *yr = y + r * d;
+    float *dr = ds + r * d;
+    float part[16] = {0};
+    int64_t j = 0;
+    for (; j + 16 <= d; j += 16)
+      for (int l = 0; l < 16; l++) part[l] += dyr[j + l] * yr[j + l];
+    for (int l = 0; j < d; j++, l++) part[l] += dyr[j] * yr[j];
+    float sum = 0;
+    for (int l = 0; l < 16; l++) sum += part[l];
+    for (j = 0; j < d; j++) dr[j] = scale * (yr[j] * (dyr[j] - sum));
+    ssl_to_bf16_serial(dr, dsb + r * d, d);
+  }
+}
+
 /* out[j] = sum over r of x[r, j] for x [rows, n] (a reduction over leading axes, no transpose). */
 void ssl_sum_rows(const float *x, float *out, int64_t rows, int64_t n) {
   memset(out, 0, sizeof(float) * (size_t)n);

@@ -13,6 +13,10 @@ void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const
                        const float *dres);
 void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d);
 void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, int64_t d);
+/* The attention softmax at precision bf16, on the calling thread: y = softmax(scale x) and its bf16 copy (row sums vectorised). */
+void ssl_softmax_scaled_bf16(const float *x, float scale, float *y, uint16_t *yb, int64_t rows, int64_t d);
+/* Its backward: ds = scale y (dy - sum(dy y)) and its bf16 copy; ds may be dy. */
+void ssl_softmax_bwd_scaled_bf16(const float *dy, const float *y, float scale, float *ds, uint16_t *dsb, int64_t rows, int64_t d);
 void ssl_sum_rows(const float *x, float *out, int64_t rows, int64_t n);
 void ssl_adamw(const float *p, const float *g, const float *m, const float *v, float *po, float *mo, float *vo, int64_t n, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2sqrt);
 void ssl_set_threads(int n);

@@ -292,7 +292,7 @@ function precisionNotes(ids: string[], results: PretrainResult[]): string[] {
   const bf16 = ids.filter((_, i) => results[i]?.config.precision === 'bf16');
   if (!bf16.length) return [];
   return [
-    `precision: ${bf16.length === ids.length ? 'every cell' : bf16.join(', ')} in bf16 (the linear layers' products from bf16-rounded inputs, fp32 ` +
-      'accumulation; everything else fp32); the others fp32.',
+    `precision: ${bf16.length === ids.length ? 'every cell' : bf16.join(', ')} in bf16 (the products of the linear layers and of attention from ` +
+      'bf16-rounded inputs, fp32 accumulation; everything else fp32); the others fp32.',
   ];
 }

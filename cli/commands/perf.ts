@@ -99,7 +99,9 @@ export function perfCommand(): Command {
         setPrecision('fp32');
       }
       console.log(`${o.config}: ${cfg.title}`);
-      console.log(`batch ${batch}, ${engine}, precision ${o.precision}${o.precision === 'bf16' ? " (the linear layers' products)" : ''}`);
+      console.log(
+        `batch ${batch}, ${engine}, precision ${o.precision}${o.precision === 'bf16' ? ' (the products of the linear layers and attention)' : ''}`,
+      );
       if (b.native.gemm) console.log(`  GEMM        ${b.native.gemm}`);
       console.log(
         peaks

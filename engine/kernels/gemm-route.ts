@@ -10,8 +10,9 @@
  *     kernel for it), smaller ones on OpenBLAS (oneDNN's per-call set-up dominates);
  *   - `--gemm openblas` / `--gemm onednn` pin every product to one library.
  * Precision: 'fp32' everywhere by default. 'bf16' (opt-in, like PyTorch's CPU autocast) rounds the
- * inputs of the linear layers' products to bf16 and accumulates in fp32 on oneDNN; everything else
- * (attention's products, the loss, softmax, normalisation, optimiser, master weights) stays fp32.
+ * inputs of the matrix products (the linear layers', and attention's q k^T and P v) to bf16 and
+ * accumulates in fp32 on oneDNN; everything else (the loss, softmax, normalisation, optimiser,
+ * master weights) stays fp32.
  */
 import type { NativeAddon } from './native-addon.ts';
 
@@ -85,7 +86,7 @@ export function bf16Support(nativeActive: boolean): { ok: true } | { ok: false; 
   return { ok: true };
 }
 
-/** The precision of the linear layers' products from now on. */
+/** The precision of the matrix products (linear layers, attention) from now on. */
 export function setPrecisionState(p: Precision): void {
   if (!PRECISIONS.includes(p)) throw new Error(`precision: '${p}' is not one of ${PRECISIONS.join(', ')}`);
   state = { ...state, precision: p };

@@ -191,7 +191,10 @@ export interface NativeAddon {
     bc1: number,
     bc2sqrt: number,
   ): void;
-  /** q, k, v (and dq, dk, dv) rows are `ld` apart: D for separate tensors, 3D for views into one qkv tensor. */
+  /**
+   * q, k, v (and dq, dk, dv) rows are `ld` apart: D for separate tensors, 3D for views into one qkv tensor.
+   * bf16: the products on bf16 inputs with fp32 accumulation (oneDNN; softmax in fp32), else fp32.
+   */
   attentionFwd(
     q: Float32Array,
     k: Float32Array,
@@ -203,6 +206,7 @@ export interface NativeAddon {
     d: number,
     heads: number,
     ld: number,
+    bf16: boolean,
   ): void;
   attentionBwd(
     dout: Float32Array,
@@ -218,6 +222,7 @@ export interface NativeAddon {
     d: number,
     heads: number,
     ld: number,
+    bf16: boolean,
   ): void;
   /** NHWC convolution; geom = [B, H, W, C, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL] (native/conv.c). */
   convFwd(x: Float32Array, w: Float32Array, y: Float32Array, geom: number[]): void;

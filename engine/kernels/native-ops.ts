@@ -108,7 +108,8 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
     addon.softmaxBwd(mem.view(dy), mem.view(y), mem.view(dx), size(y.shape) / d, d);
     return dx;
   });
-  // The input is one qkv [B, T, 3D] (q, k, v side by side), read in place: rows 3D apart.
+  // The input is one qkv [B, T, 3D] (q, k, v side by side), read in place: rows 3D apart. attrs.bf16: the
+  // products on bf16 inputs (precision bf16).
   reg('SslAttentionFwd', ({ qkv }, attrs, backend) => {
     const mem = memoryOf(backendName, backend);
     const [b, t, d3] = qkv.shape,
@@ -117,7 +118,7 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
     const out = mem.alloc([b, t, d]),
       p = mem.alloc([b, heads, t, t]);
     const x = mem.view(qkv);
-    addon.attentionFwd(x, x.subarray(d), x.subarray(2 * d), mem.view(out), mem.view(p), b, t, d, heads, d3);
+    addon.attentionFwd(x, x.subarray(d), x.subarray(2 * d), mem.view(out), mem.view(p), b, t, d, heads, d3, attrs.bf16 === true);
     return [out, p];
   });
   reg('SslAttentionBwd', ({ dy, qkv, p }, attrs, backend) => {
@@ -141,6 +142,7 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
       d,
       attrs.heads as number,
       d3,
+      attrs.bf16 === true,
     );
     return [dqkv];
   });
