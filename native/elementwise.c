@@ -9,6 +9,7 @@
 #include <string.h>
 #include "elementwise.h"
 #include "bf16.h"
+#include "row_stats.h"
 
 /* Threads for the element-wise loops (OpenMP), set with the GEMM's thread count. */
 static int nthreads = 1;
@@ -47,13 +48,19 @@ void ssl_gelu_fwd(const float *x, float *y, int64_t n) {
   }
 }
 
-void ssl_gelu_fwd_bf16(const float *x, uint16_t *yb, int64_t n) {
-#pragma omp parallel for num_threads(nthreads) if (n >= PAR_MIN) schedule(static)
-  for (int64_t c = 0; c < n; c += CHUNK) {
-    const int64_t e = c + CHUNK < n ? c + CHUNK : n;
-    float y[CHUNK];
-    for (int64_t i = c; i < e; i++) y[i - c] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
-    ssl_to_bf16_serial(y, yb + c, e - c);
+void ssl_gelu_fwd_bf16(const float *x, const float *bias, uint16_t *yb, int64_t rows, int64_t n) {
+#pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * n;
+    float y[n];
+    if (bias)
+      for (int64_t j = 0; j < n; j++) {
+        const float v = xr[j] + bias[j];
+        y[j] = 0.5f * v * (1.0f + erf_approx(v * 0.70710678118654752f));
+      }
+    else
+      for (int64_t j = 0; j < n; j++) y[j] = 0.5f * xr[j] * (1.0f + erf_approx(xr[j] * 0.70710678118654752f));
+    ssl_to_bf16_serial(y, yb + r * n, n);
   }
 }
 
@@ -71,8 +78,8 @@ void ssl_gelu_bwd(const float *dy, const float *x, float *dx, int64_t n) {
   }
 }
 
-/* One row of LayerNorm: yr = (xr - mean) / std * g + b, with its mean and 1/std. */
-static inline void layernorm_row(const float *xr, const float *g, const float *b, float *yr, float *mean, float *rstd, int64_t d, float eps) {
+/* LayerNorm statistics of one row: mean, and 1/std from the biased variance (sums in double, index order). */
+static inline void layernorm_stats(const float *xr, int64_t d, float eps, float *mean, float *rstd) {
   double s = 0;
   for (int64_t j = 0; j < d; j++) s += xr[j];
   float mu = (float)(s / d);
@@ -81,9 +88,12 @@ static inline void layernorm_row(const float *xr, const float *g, const float *b
     float c = xr[j] - mu;
     s2 += c * c;
   }
-  float rs = 1.0f / sqrtf((float)(s2 / d) + eps);
   *mean = mu;
-  *rstd = rs;
+  *rstd = 1.0f / sqrtf((float)(s2 / d) + eps);
+}
+
+/* yr = (xr - mu) rs g + b */
+static inline void layernorm_apply(const float *xr, const float *g, const float *b, float *yr, float mu, float rs, int64_t d) {
   for (int64_t j = 0; j < d; j++) {
     float v = (xr[j] - mu) * rs;
     if (g) v *= g[j];
@@ -92,58 +102,101 @@ static inline void layernorm_row(const float *xr, const float *g, const float *b
   }
 }
 
+/*
+ * Rows go 8 at a time: the statistics of 8 rows run side by side in SIMD lanes where the machine has
+ * them (row_stats.h: the same sums, bit for bit), the rows left over one by one.
+ */
+static inline void layernorm_stats_rows(const float *x, int64_t r0, int64_t n, int64_t d, float eps, float *mean, float *rstd) {
+#ifdef SSL_ROW_STATS
+  if (n == 8) {
+    ssl_layernorm_stats8(x + r0 * d, d, eps, mean + r0, rstd + r0);
+    return;
+  }
+#endif
+  for (int64_t r = r0; r < r0 + n; r++) layernorm_stats(x + r * d, d, eps, mean + r, rstd + r);
+}
+
 void ssl_layernorm_fwd(const float *x, const float *g, const float *b, float *y, float *mean, float *rstd, int64_t rows, int64_t d, float eps) {
+  const int64_t groups = (rows + 7) / 8;
 #pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
-  for (int64_t r = 0; r < rows; r++) layernorm_row(x + r * d, g, b, y + r * d, mean + r, rstd + r, d, eps);
+  for (int64_t gi = 0; gi < groups; gi++) {
+    const int64_t r0 = gi * 8, n = rows - r0 < 8 ? rows - r0 : 8;
+    layernorm_stats_rows(x, r0, n, d, eps, mean, rstd);
+    for (int64_t r = r0; r < r0 + n; r++) layernorm_apply(x + r * d, g, b, y + r * d, mean[r], rstd[r], d);
+  }
 }
 
 void ssl_layernorm_fwd_bf16(const float *x, const float *g, const float *b, uint16_t *yb, float *mean, float *rstd, int64_t rows, int64_t d,
                             float eps) {
+  const int64_t groups = (rows + 7) / 8;
 #pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
+  for (int64_t gi = 0; gi < groups; gi++) {
+    const int64_t r0 = gi * 8, n = rows - r0 < 8 ? rows - r0 : 8;
     float row[d];
-    layernorm_row(x + r * d, g, b, row, mean + r, rstd + r, d, eps);
-    ssl_to_bf16_serial(row, yb + r * d, d);
+    layernorm_stats_rows(x, r0, n, d, eps, mean, rstd);
+    for (int64_t r = r0; r < r0 + n; r++) {
+      layernorm_apply(x + r * d, g, b, row, mean[r], rstd[r], d);
+      ssl_to_bf16_serial(row, yb + r * d, d);
+    }
   }
+}
+
+/* a = sum dyg, c = sum dyg xhat over one row (float, index order), xhat = (x - mu) rs, dyg = dy g. */
+static inline void layernorm_bwd_sums(const float *dyr, const float *xr, float mu, float rs, const float *g, int64_t d, float *a, float *c) {
+  float sa = 0, sc = 0;
+  for (int64_t j = 0; j < d; j++) {
+    float xhat = (xr[j] - mu) * rs;
+    float dyg = g ? dyr[j] * g[j] : dyr[j];
+    sa += dyg;
+    sc += dyg * xhat;
+  }
+  *a = sa, *c = sc;
 }
 
 /* dx = rstd (dyg - mean(dyg) - xhat mean(dyg xhat)), dyg = dy * g; dg = sum dy xhat; db = sum dy. */
 void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const float *rstd, const float *g, float *dx, float *dg, float *db, int64_t rows, int64_t d,
                        const float *dres) {
-  /* dx: rows are independent, so they run on the threads */
+  /* dx: rows are independent, so they run on the threads, 8 at a time (their sums side by side, as in the forward) */
+  const int64_t groups = (rows + 7) / 8;
 #pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float *dyr = dy + r * d, *xr = x + r * d;
-    float *dxr = dx + r * d;
-    const float mu = mean[r], rs = rstd[r];
-    float a = 0, c = 0;
-    for (int64_t j = 0; j < d; j++) {
-      float xhat = (xr[j] - mu) * rs;
-      float dyg = g ? dyr[j] * g[j] : dyr[j];
-      a += dyg;
-      c += dyg * xhat;
+  for (int64_t gi = 0; gi < groups; gi++) {
+    const int64_t r0 = gi * 8, n = rows - r0 < 8 ? rows - r0 : 8;
+    float as[8], cs[8];
+#ifdef SSL_ROW_STATS
+    if (n == 8) ssl_layernorm_bwd_sums8(dy + r0 * d, x + r0 * d, mean + r0, rstd + r0, g, d, as, cs);
+    else
+#endif
+      for (int64_t l = 0; l < n; l++) layernorm_bwd_sums(dy + (r0 + l) * d, x + (r0 + l) * d, mean[r0 + l], rstd[r0 + l], g, d, as + l, cs + l);
+    for (int64_t l = 0; l < n; l++) {
+      const int64_t r = r0 + l;
+      const float *dyr = dy + r * d, *xr = x + r * d;
+      float *dxr = dx + r * d;
+      const float mu = mean[r], rs = rstd[r], a = as[l] / (float)d, c = cs[l] / (float)d;
+      for (int64_t j = 0; j < d; j++) {
+        float xhat = (xr[j] - mu) * rs;
+        float dyg = g ? dyr[j] * g[j] : dyr[j];
+        dxr[j] = rs * (dyg - a - xhat * c);
+      }
+      if (dres)
+        for (int64_t j = 0; j < d; j++) dxr[j] += dres[r * d + j];
     }
-    a /= (float)d;
-    c /= (float)d;
-    for (int64_t j = 0; j < d; j++) {
-      float xhat = (xr[j] - mu) * rs;
-      float dyg = g ? dyr[j] * g[j] : dyr[j];
-      dxr[j] = rs * (dyg - a - xhat * c);
-    }
-    if (dres)
-      for (int64_t j = 0; j < d; j++) dxr[j] += dres[r * d + j];
   }
-  /* dg, db: summed over the rows in row order (vectorised along d), whatever the thread count */
+  /* dg, db: each column summed over the rows in row order, whatever the thread count; the threads take columns 32 at a time */
   if (dg) memset(dg, 0, sizeof(float) * (size_t)d);
   if (db) memset(db, 0, sizeof(float) * (size_t)d);
   if (!dg && !db) return;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *dyr = dy + r * d, *xr = x + r * d;
-    const float mu = mean[r], rs = rstd[r];
-    if (dg)
-      for (int64_t j = 0; j < d; j++) dg[j] += dyr[j] * ((xr[j] - mu) * rs);
-    if (db)
-      for (int64_t j = 0; j < d; j++) db[j] += dyr[j];
+  const int64_t chunks = (d + 31) / 32;
+#pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
+  for (int64_t ci = 0; ci < chunks; ci++) {
+    const int64_t j0 = ci * 32, j1 = j0 + 32 < d ? j0 + 32 : d;
+    for (int64_t r = 0; r < rows; r++) {
+      const float *dyr = dy + r * d, *xr = x + r * d;
+      const float mu = mean[r], rs = rstd[r];
+      if (dg)
+        for (int64_t j = j0; j < j1; j++) dg[j] += dyr[j] * ((xr[j] - mu) * rs);
+      if (db)
+        for (int64_t j = j0; j < j1; j++) db[j] += dyr[j];
+    }
   }
 }
 
@@ -309,7 +362,8 @@ static void sum_partials(const float *partial, float *out, int64_t rows, int64_t
  * sums of dh in fp32 (when given; `partial` holds ceil(rows / 64) x n floats). Each row is made in
  * fp32, then stored or converted.
  */
-void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, uint16_t *dhb, float *db, float *partial, int64_t rows, int64_t n) {
+void ssl_gelu_bwd_colsum(const float *dy, const float *h, const float *hbias, float *dh, uint16_t *dhb, float *db, float *partial, int64_t rows,
+                         int64_t n) {
   const float inv_sqrt_2pi = 0.39894228040143268f;
   const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
 #pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
@@ -322,7 +376,7 @@ void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, uint16_t *d
       const float *dyr = dy + r * n, *hr = h + r * n;
       float *row = dh ? dh + r * n : tmp;
       for (int64_t j = 0; j < n; j++) {
-        float v = hr[j];
+        float v = hbias ? hr[j] + hbias[j] : hr[j];
         float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
         float pdf = inv_sqrt_2pi * exp_approx(-0.5f * v * v);
         row[j] = dyr[j] * (cdf + v * pdf);
