@@ -359,7 +359,7 @@ static napi_value LinearBwd(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "sslbench native linearBwd: GELU needs h, the pre-activation");
     return NULL;
   }
-  if (bf16) return gemm_result(env, ssl_linear_bwd_bf16(dy, (const uint16_t *)x, w, h, dx, dw, db, rows, in, out, (int)act));
+  if (bf16) return gemm_result(env, ssl_linear_bwd_bf16(dy, (const uint16_t *)x, w, h, NULL, dx, dw, db, rows, in, out, (int)act));
   return gemm_result(env, ssl_linear_bwd(dy, x, w, h, dx, dw, db, rows, in, out, (int)act, (int)routeDx, (int)routeDw));
 }
 
@@ -411,15 +411,15 @@ static napi_value NormMlpFwd(napi_env env, napi_callback_info info) {
 }
 
 static napi_value NormMlpBwd(napi_env env, napi_callback_info info) {
-  ARGS(20)
-  int64_t rows = i64(env, argv[17]), d = i64(env, argv[18]), hid = i64(env, argv[19]);
+  ARGS(21)
+  int64_t rows = i64(env, argv[18]), d = i64(env, argv[19]), hid = i64(env, argv[20]);
   if (!norm_sizes_ok(env, rows, d, hid)) return NULL;
   REQ(dout, 0, rows * d, "dout") REQ(x, 1, rows * d, "x") REQ(mean, 2, rows, "mean") REQ(rstd, 3, rows, "rstd") REQ(g, 4, d, "gamma")
-  REQ(xb, 5, (rows * d + 1) / 2, "xb") REQ(w1, 6, d * hid, "w1") REQ(h, 7, rows * hid, "h") REQ(yb, 8, (rows * hid + 1) / 2, "yb")
-  REQ(w2, 9, hid * d, "w2") REQ(dx, 10, rows * d, "dx") REQ(dg, 11, d, "dgamma") REQ(dbeta, 12, d, "dbeta") REQ(dw1, 13, d * hid, "dw1")
-  OPT(db1, 14, hid, "db1") REQ(dw2, 15, hid * d, "dw2") OPT(db2, 16, d, "db2")
-  return gemm_result(env, ssl_norm_mlp_bwd_bf16(dout, x, mean, rstd, g, (const uint16_t *)xb, w1, h, (const uint16_t *)yb, w2, dx, dg, dbeta,
-                                                dw1, db1, dw2, db2, rows, d, hid));
+  REQ(xb, 5, (rows * d + 1) / 2, "xb") REQ(w1, 6, d * hid, "w1") OPT(b1, 7, hid, "b1") REQ(h, 8, rows * hid, "h")
+  REQ(yb, 9, (rows * hid + 1) / 2, "yb") REQ(w2, 10, hid * d, "w2") REQ(dx, 11, rows * d, "dx") REQ(dg, 12, d, "dgamma")
+  REQ(dbeta, 13, d, "dbeta") REQ(dw1, 14, d * hid, "dw1") OPT(db1, 15, hid, "db1") REQ(dw2, 16, hid * d, "dw2") OPT(db2, 17, d, "db2")
+  return gemm_result(env, ssl_norm_mlp_bwd_bf16(dout, x, mean, rstd, g, (const uint16_t *)xb, w1, b1, h, (const uint16_t *)yb, w2, dx, dg,
+                                                dbeta, dw1, db1, dw2, db2, rows, d, hid));
 }
 
 /* roundBf16(x, y, n): y = x rounded to bf16 (nearest even), as fp32 */

@@ -1,8 +1,8 @@
 #pragma once
 #include <stdint.h>
 void ssl_gelu_fwd(const float *x, float *y, int64_t n);
-/* yb = bf16(GELU(x)): the same values as ssl_gelu_fwd, then ssl_to_bf16, in one pass. */
-void ssl_gelu_fwd_bf16(const float *x, uint16_t *yb, int64_t n);
+/* yb = bf16(GELU(x + bias)) for x [rows x n] (bias [n], or NULL): the values of the bias add, ssl_gelu_fwd, then ssl_to_bf16, in one pass. */
+void ssl_gelu_fwd_bf16(const float *x, const float *bias, uint16_t *yb, int64_t rows, int64_t n);
 void ssl_gelu_bwd(const float *dy, const float *x, float *dx, int64_t n);
 void ssl_layernorm_fwd(const float *x, const float *g, const float *b, float *y, float *mean, float *rstd, int64_t rows, int64_t d, float eps);
 /* LayerNorm written straight to bf16: the values of ssl_layernorm_fwd, then ssl_to_bf16, in one pass. */
@@ -23,5 +23,6 @@ void ssl_set_threads(int n);
 int ssl_threads(void);
 void ssl_bias_gelu_fwd(float *h, const float *bias, float *y, int64_t rows, int64_t n);
 void ssl_bias_residual(float *h, const float *bias, const float *res, int64_t rows, int64_t n);
-void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, uint16_t *dhb, float *db, float *partial, int64_t rows, int64_t n);
+void ssl_gelu_bwd_colsum(const float *dy, const float *h, const float *hbias, float *dh, uint16_t *dhb, float *db, float *partial, int64_t rows,
+                         int64_t n);
 void ssl_colsum(const float *x, uint16_t *xb, float *out, float *partial, int64_t rows, int64_t n);

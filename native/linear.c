@@ -64,7 +64,7 @@ int ssl_linear_bwd(const float *dy, const float *x, const float *w, const float 
   if (act == SSL_ACT_GELU) {
     float *dh = grow(&dh_buf, &dh_have, (size_t)(rows * out));
     if (!dh) return -5;
-    ssl_gelu_bwd_colsum(dy, h, dh, NULL, db, partial, rows, out);
+    ssl_gelu_bwd_colsum(dy, h, NULL, dh, NULL, db, partial, rows, out);
     g = dh;
   } else if (db)
     ssl_colsum(dy, NULL, db, partial, rows, out);
@@ -83,13 +83,13 @@ int ssl_linear_fwd_bf16(const float *x, const float *w, const float *bias, const
   return fwd(SSL_ROUTE_ONEDNN_BF16, xb, wb, bias, res, h, y, rows, in, out, act);
 }
 
-int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, const float *h, float *dx, float *dw, float *db, int64_t rows,
-                        int64_t in, int64_t out, int act) {
+int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, const float *h, const float *hbias, float *dx, float *dw, float *db,
+                        int64_t rows, int64_t in, int64_t out, int act) {
   const int64_t blocks = (rows + 63) / 64;
   float *partial = db ? grow(&partial_buf, &partial_have, (size_t)(blocks * out)) : NULL;
   uint16_t *gb = grow16(&gb_buf, &gb_have, (size_t)(rows * out)), *wb = grow16(&wb_buf, &wb_have, (size_t)(in * out));
   if ((db && !partial) || !gb || !wb) return -5;
-  if (act == SSL_ACT_GELU) ssl_gelu_bwd_colsum(dy, h, NULL, gb, db, partial, rows, out);
+  if (act == SSL_ACT_GELU) ssl_gelu_bwd_colsum(dy, h, hbias, NULL, gb, db, partial, rows, out);
   else ssl_colsum(dy, gb, db, partial, rows, out);
   int rc = 0;
   if (dx) {
@@ -117,7 +117,7 @@ int ssl_norm_linear_bwd_bf16(const float *dout, const float *x, const float *mea
                              const float *w, float *dx, float *dg, float *dbeta, float *dw, float *dbias, int64_t rows, int64_t d, int64_t n) {
   float *dln = grow(&dln_buf, &dln_have, (size_t)(rows * d));
   if (!dln) return -5;
-  int rc = ssl_linear_bwd_bf16(dout, xb, w, NULL, dln, dw, dbias, rows, d, n, SSL_ACT_NONE);
+  int rc = ssl_linear_bwd_bf16(dout, xb, w, NULL, NULL, dln, dw, dbias, rows, d, n, SSL_ACT_NONE);
   if (rc) return rc;
   ssl_layernorm_bwd(dln, x, mean, rstd, g, dx, dg, dbeta, rows, d, NULL);
   return 0;
@@ -126,9 +126,10 @@ int ssl_norm_linear_bwd_bf16(const float *dout, const float *x, const float *mea
 int ssl_norm_mlp_fwd_bf16(const float *x, const float *g, const float *beta, float eps, const float *w1, const float *b1, const float *w2,
                           const float *b2, float *mean, float *rstd, uint16_t *xb, float *h, uint16_t *yb, float *out, int64_t rows, int64_t d,
                           int64_t hid) {
-  int rc = ssl_norm_linear_fwd_bf16(x, g, beta, eps, w1, b1, mean, rstd, xb, h, rows, d, hid);
+  /* fc1 without its bias: h = LN(x) W1; GELU adds b1 (the same sum, bit for bit, as oneDNN's bias in the product, which costs more there) */
+  int rc = ssl_norm_linear_fwd_bf16(x, g, beta, eps, w1, NULL, mean, rstd, xb, h, rows, d, hid);
   if (rc) return rc;
-  ssl_gelu_fwd_bf16(h, yb, rows * hid);
+  ssl_gelu_fwd_bf16(h, b1, yb, rows, hid);
   uint16_t *wb = grow16(&wb_buf, &wb_have, (size_t)(hid * d));
   if (!wb) return -5;
   ssl_to_bf16(w2, wb, hid * d);
@@ -136,12 +137,12 @@ int ssl_norm_mlp_fwd_bf16(const float *x, const float *g, const float *beta, flo
 }
 
 int ssl_norm_mlp_bwd_bf16(const float *dout, const float *x, const float *mean, const float *rstd, const float *g, const uint16_t *xb,
-                          const float *w1, const float *h, const uint16_t *yb, const float *w2, float *dx, float *dg, float *dbeta, float *dw1,
+                          const float *w1, const float *b1, const float *h, const uint16_t *yb, const float *w2, float *dx, float *dg, float *dbeta, float *dw1,
                           float *db1, float *dw2, float *db2, int64_t rows, int64_t d, int64_t hid) {
   float *dmid = grow(&dmid_buf, &dmid_have, (size_t)(rows * hid)), *dln = grow(&dln_buf, &dln_have, (size_t)(rows * d));
   if (!dmid || !dln) return -5;
-  int rc = ssl_linear_bwd_bf16(dout, yb, w2, NULL, dmid, dw2, db2, rows, hid, d, SSL_ACT_NONE);
-  if (!rc) rc = ssl_linear_bwd_bf16(dmid, xb, w1, h, dln, dw1, db1, rows, d, hid, SSL_ACT_GELU);
+  int rc = ssl_linear_bwd_bf16(dout, yb, w2, NULL, NULL, dmid, dw2, db2, rows, hid, d, SSL_ACT_NONE);
+  if (!rc) rc = ssl_linear_bwd_bf16(dmid, xb, w1, h, b1, dln, dw1, db1, rows, d, hid, SSL_ACT_GELU);
   if (rc) return rc;
   ssl_layernorm_bwd(dln, x, mean, rstd, g, dx, dg, dbeta, rows, d, dout);
   return 0;

@@ -126,6 +126,7 @@ export interface NativeAddon {
     g: Float32Array,
     xb: Float32Array,
     w1: Float32Array,
+    b1: Float32Array | null,
     h: Float32Array,
     yb: Float32Array,
     w2: Float32Array,

@@ -86,7 +86,7 @@ export function installNativePrenorm(addon: NativeAddon, backendName: 'wasm' | '
     return [dx, dg, dbeta, dw, dbias];
   });
 
-  // x [rows, d], gamma, beta, w1 [d, hid], b1, w2 [hid, d], b2 -> out (x + MLP(LN(x))), mean, rstd, xb, h (fc1's pre-activation), yb
+  // x [rows, d], gamma, beta, w1 [d, hid], b1, w2 [hid, d], b2 -> out (x + MLP(LN(x))), mean, rstd, xb, h (fc1's product before its bias b1), yb
   reg('SslNormMlpFwd', ({ x, gamma, beta, w1, b1, w2, b2 }, attrs, backend) => {
     const mem = memoryOf(backendName, backend);
     const [rows, d] = x.shape,
@@ -120,7 +120,7 @@ export function installNativePrenorm(addon: NativeAddon, backendName: 'wasm' | '
   });
 
   // -> dx (the skip connection's dout included), dgamma, dbeta, dw1, db1, dw2, db2
-  reg('SslNormMlpBwd', ({ dout, x, mean, rstd, gamma, xb, w1, h, yb, w2 }, _attrs, backend) => {
+  reg('SslNormMlpBwd', ({ dout, x, mean, rstd, gamma, xb, w1, b1, h, yb, w2 }, _attrs, backend) => {
     const mem = memoryOf(backendName, backend);
     const [rows, d] = x.shape,
       hid = w1.shape[1];
@@ -139,6 +139,7 @@ export function installNativePrenorm(addon: NativeAddon, backendName: 'wasm' | '
       mem.view(gamma),
       mem.view(xb),
       mem.view(w1),
+      mem.view(b1),
       mem.view(h),
       mem.view(yb),
       mem.view(w2),

@@ -59,10 +59,10 @@ function normMlpOp(eps: number): Op {
   if (!op) {
     op = customOp<tf.Tensor2D>(([x, gamma, beta, w1, b1, w2, b2], save) => {
       const [out, mean, rstd, xb, h, yb] = runNative('SslNormMlpFwd', { x, gamma, beta, w1, b1, w2, b2 }, { eps }) as tf.Tensor[];
-      save([x, mean, rstd, gamma, xb, w1, h, yb, w2]);
+      save([x, mean, rstd, gamma, xb, w1, b1, h, yb, w2]);
       return {
         value: out as tf.Tensor2D,
-        gradFunc: (dout, [sx, sm, sr, sg, sxb, sw1, sh, syb, sw2]) =>
+        gradFunc: (dout, [sx, sm, sr, sg, sxb, sw1, sb1, sh, syb, sw2]) =>
           runNative('SslNormMlpBwd', {
             dout,
             x: sx,
@@ -71,6 +71,7 @@ function normMlpOp(eps: number): Op {
             gamma: sg,
             xb: sxb,
             w1: sw1,
+            b1: sb1,
             h: sh,
             yb: syb,
             w2: sw2,
