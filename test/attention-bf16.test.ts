@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
 import { initBackend, setPrecision } from '../engine/backend.ts';
 import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
+import { lcgRandoms } from './helpers/lcg.ts';
 import { qkvAttention } from '../engine/ops/attention.ts';
 
 const addon = nativeAddon();
@@ -17,20 +18,6 @@ const skip = !addon
   : addon.onednn()
     ? false
     : `no oneDNN in the addon: ${addon.onednnStatus()}`;
-
-function randoms(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = 0;
-    for (let k = 0; k < 4; k++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      v += s / 2 ** 32;
-    }
-    out[i] = (v - 2) * scale;
-  }
-  return out;
-}
 
 const bf16 = (x: Float32Array) => {
   const y = new Float32Array(x.length);
@@ -57,8 +44,8 @@ describe('attention core in bf16 (native/attention_bf16.c)', { skip }, () => {
       const dh = D / H,
         ld = 3 * D,
         scale = 1 / Math.sqrt(dh);
-      const qkv = randoms(B * T * ld, 11, 1.5);
-      const dout = randoms(B * T * D, 12);
+      const qkv = lcgRandoms(B * T * ld, 11, 1.5);
+      const dout = lcgRandoms(B * T * D, 12);
       const out = new Float32Array(B * T * D),
         p = new Float32Array(B * H * T * T);
       a.attentionFwd(qkv, qkv.subarray(D), qkv.subarray(2 * D), out, p, B, T, D, H, ld, true);

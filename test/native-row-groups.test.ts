@@ -1,33 +1,19 @@
-// The native LayerNorm and softmax kernels take their rows in groups (8 for LayerNorm's forward
-// statistics, 16 for its backward and for softmax) and sum the rows of a group side by side in SIMD
-// lanes. Each row's sums stay serial in index order, so a row must come out bit for bit as when it
-// is the only row (the plain loop), whatever its place in a group, for the rows left over, and at
-// 1 or 2 threads. dgamma / dbeta are summed over rows in row order, whatever the thread count.
+// The native LayerNorm kernels take rows 8 at a time and sum the rows of a group side by side in
+// SIMD lanes (native/row_stats.h); softmax sums each row in index order. Each row's sums stay
+// serial in index order, so a row must come out bit for bit as when it is the only row (the plain
+// loop), whatever its place in a group, for the rows left over, and at 1 or 2 threads. dgamma /
+// dbeta are summed over rows in row order, whatever the thread count.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
+import { lcgRandoms } from './helpers/lcg.ts';
 
 const addon = nativeAddon();
 const skip = addon ? false : `native addon not built: ${nativeStatus()}`;
 
-/** Deterministic normal-ish values (sum of uniforms from an LCG). */
-function randoms(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = 0;
-    for (let k = 0; k < 4; k++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      v += s / 2 ** 32;
-    }
-    out[i] = (v - 2) * scale;
-  }
-  return out;
-}
-
 const row = (a: Float32Array, r: number, d: number) => a.slice(r * d, (r + 1) * d);
 
-/** 37 rows: two full groups of 16 (four of 8) and 5 left over; d = 1000 puts 37 rows over the threading threshold. */
+/** 37 rows: four full groups of 8 and 5 left over; d = 1000 puts 37 rows over the threading threshold. */
 const SHAPES: [number, number][] = [
   [37, 1000],
   [37, 64],
@@ -44,12 +30,12 @@ describe('native LayerNorm / softmax: rows in SIMD groups give the numbers of on
       it(`LayerNorm forward and backward, [${rows}, ${d}], ${threads} thread(s)`, () => {
         const a = addon!;
         a.setThreads(threads);
-        const x = randoms(rows * d, 1, 3);
+        const x = lcgRandoms(rows * d, 1, 3);
         // rows with different offsets, so that the rows of a group have different statistics
         for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) x[r * d + j] += r - 10;
-        const g = randoms(d, 2);
-        const b = randoms(d, 3);
-        const dy = randoms(rows * d, 4);
+        const g = lcgRandoms(d, 2);
+        const b = lcgRandoms(d, 3);
+        const dy = lcgRandoms(rows * d, 4);
         const y = new Float32Array(rows * d);
         const mean = new Float32Array(rows);
         const rstd = new Float32Array(rows);
@@ -72,8 +58,8 @@ describe('native LayerNorm / softmax: rows in SIMD groups give the numbers of on
       it(`softmax forward and backward, [${rows}, ${d}], ${threads} thread(s)`, () => {
         const a = addon!;
         a.setThreads(threads);
-        const x = randoms(rows * d, 5, 4);
-        const dy = randoms(rows * d, 6);
+        const x = lcgRandoms(rows * d, 5, 4);
+        const dy = lcgRandoms(rows * d, 6);
         const y = new Float32Array(rows * d);
         const dx = new Float32Array(rows * d);
         a.softmaxFwd(x, y, rows, d);
@@ -93,9 +79,9 @@ describe('native LayerNorm / softmax: rows in SIMD groups give the numbers of on
   it('LayerNorm dgamma / dbeta: the same bits at 1 and 2 threads, and summed in row order', () => {
     const a = addon!;
     const [rows, d] = [300, 200]; // over the threading threshold; d not a multiple of the 32-column chunks
-    const x = randoms(rows * d, 7, 2);
-    const dy = randoms(rows * d, 8);
-    const g = randoms(d, 9);
+    const x = lcgRandoms(rows * d, 7, 2);
+    const dy = lcgRandoms(rows * d, 8);
+    const g = lcgRandoms(d, 9);
     const mean = new Float32Array(rows);
     const rstd = new Float32Array(rows);
     a.layerNormFwd(x, g, null, new Float32Array(rows * d), mean, rstd, rows, d, 1e-6);
