@@ -200,25 +200,31 @@ void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const
   }
 }
 
+/* The max of a row, in 16 lanes (a max is exact in any order, so the lanes change no number). */
+static inline float row_max(const float *xr, int64_t d) {
+  float lanes[16];
+  for (int l = 0; l < 16; l++) lanes[l] = xr[0];
+  int64_t j = 0;
+  for (; j + 16 <= d; j += 16)
+    for (int l = 0; l < 16; l++) lanes[l] = xr[j + l] > lanes[l] ? xr[j + l] : lanes[l];
+  float m = xr[0];
+  for (int l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
+  for (; j < d; j++) m = xr[j] > m ? xr[j] : m;
+  return m;
+}
+
 /* softmax over the last axis of [rows, d]: y, and its backward dx = y (dy - sum(dy y)). */
 void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d) {
 #pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
-    /* the max in 16 lanes (a max is exact in any order); exp in its own loop, so that it vectorises; the sum in
-       index order, as before (an order change would change the rounding, and so results) */
-    float lanes[16];
-    for (int l = 0; l < 16; l++) lanes[l] = xr[0];
-    int64_t j = 0;
-    for (; j + 16 <= d; j += 16)
-      for (int l = 0; l < 16; l++) lanes[l] = xr[j + l] > lanes[l] ? xr[j + l] : lanes[l];
-    float m = xr[0];
-    for (int l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
-    for (; j < d; j++) m = xr[j] > m ? xr[j] : m;
-    for (j = 0; j < d; j++) yr[j] = exp_approx(xr[j] - m);
+    /* exp in its own loop, so that it vectorises; the sum in index order, as before (an order change would
+       change the rounding, and so results) */
+    const float m = row_max(xr, d);
+    for (int64_t j = 0; j < d; j++) yr[j] = exp_approx(xr[j] - m);
     float s = 0;
-    for (j = 0; j < d; j++) s += yr[j];
+    for (int64_t j = 0; j < d; j++) s += yr[j];
     float inv = 1.0f / s;
     for (int64_t j = 0; j < d; j++) yr[j] *= inv;
   }
@@ -244,17 +250,9 @@ void ssl_softmax_scaled_bf16(const float *x, float scale, float *y, uint16_t *yb
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
-    float lanes[16];
-    for (int l = 0; l < 16; l++) lanes[l] = xr[0];
-    int64_t j = 0;
-    for (; j + 16 <= d; j += 16)
-      for (int l = 0; l < 16; l++) lanes[l] = xr[j + l] > lanes[l] ? xr[j + l] : lanes[l];
-    float m = xr[0];
-    for (int l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
-    for (; j < d; j++) m = xr[j] > m ? xr[j] : m;
-    m *= scale; /* scale > 0: the max of the scaled row */
+    const float m = row_max(xr, d) * scale; /* scale > 0: the max of the scaled row */
     float part[16] = {0};
-    j = 0;
+    int64_t j = 0;
     for (; j + 16 <= d; j += 16)
       for (int l = 0; l < 16; l++) {
         float e = exp_approx(xr[j + l] * scale - m);

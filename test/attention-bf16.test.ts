@@ -8,16 +8,13 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
 import { initBackend, setPrecision } from '../engine/backend.ts';
-import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
+import { nativeAddon } from '../engine/kernels/native-addon.ts';
+import { skipWithoutOnednn } from './helpers/backend.ts';
 import { lcgRandoms } from './helpers/lcg.ts';
 import { qkvAttention } from '../engine/ops/attention.ts';
 
 const addon = nativeAddon();
-const skip = !addon
-  ? `native addon not built: ${nativeStatus()}`
-  : addon.onednn()
-    ? false
-    : `no oneDNN in the addon: ${addon.onednnStatus()}`;
+const skip = skipWithoutOnednn();
 
 const bf16 = (x: Float32Array) => {
   const y = new Float32Array(x.length);

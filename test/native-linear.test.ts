@@ -10,12 +10,12 @@ import { initBackend, setPrecision } from '../engine/backend.ts';
 import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
 import { ONEDNN_MIN_MACS, ROUTE, fp32Route, precision, shapeClass } from '../engine/kernels/gemm-route.ts';
 import { linear2d, type LinearEpilogue } from '../engine/ops/linear.ts';
-import { assertClose, gradCheck } from './helpers/backend.ts';
+import { assertClose, gradCheck, skipWithoutOnednn } from './helpers/backend.ts';
 
 const addon = nativeAddon();
 const skip = addon ? false : `native addon not built: ${nativeStatus()}`;
 const onednn = addon?.onednn() ?? null;
-const skipDnnl = skip || (onednn ? false : `no oneDNN in the addon: ${addon?.onednnStatus()}`);
+const skipDnnl = skipWithoutOnednn();
 
 /** A JS reference of round-to-nearest-even fp32 -> bf16 -> fp32; subnormals flush to signed zero (as AVX-512 BF16 does). */
 function roundBf16Ref(x: Float32Array): Float32Array {

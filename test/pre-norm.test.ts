@@ -7,19 +7,14 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
 import { initBackend, setPrecision } from '../engine/backend.ts';
-import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
+import { skipWithoutOnednn } from './helpers/backend.ts';
 import { linear2d } from '../engine/ops/linear.ts';
 import { layerNorm } from '../engine/layers/layer-norm.ts';
 import { normLinear, normMlp, preNormFused } from '../engine/ops/pre-norm.ts';
 import { Block } from '../backbones/vit/block.ts';
 import { Rng } from '../engine/rng.ts';
 
-const addon = nativeAddon();
-const skip = !addon
-  ? `native addon not built: ${nativeStatus()}`
-  : addon.onednn()
-    ? false
-    : `no oneDNN in the addon: ${addon.onednnStatus()}`;
+const skip = skipWithoutOnednn();
 
 const randn = (shape: number[], seed: number, scale = 1) => tf.randomNormal(shape, 0, scale, 'float32', seed);
 

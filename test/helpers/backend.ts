@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { initBackend, type BackendChoice } from '../../engine/backend.ts';
 import { tf } from '../../engine/tf.ts';
-import { nativeAddon } from '../../engine/kernels/native-addon.ts';
+import { nativeAddon, nativeStatus } from '../../engine/kernels/native-addon.ts';
+
+/** Why tests that need the native addon with oneDNN skip here, or false when they run. */
+export function skipWithoutOnednn(): string | false {
+  const addon = nativeAddon();
+  if (!addon) return `native addon not built: ${nativeStatus()}`;
+  return addon.onednn() ? false : `no oneDNN in the addon: ${addon.onednnStatus()}`;
+}
 
 export interface TestEngine {
   backend: BackendChoice;
