@@ -69,6 +69,27 @@ static dnnl_status_t desc4(dnnl_memory_desc_t *md, dnnl_data_type_t dt, int64_t 
   return dnnl_memory_desc_init_by_strides(md, 4, dims, dt, st);
 }
 
+/*
+ * The implementation of a matmul: oneDNN's first offer, except at bf16, where its GEMM-based one
+ * ("gemm:jit", the bf16 GEMM behind oneDNN's inner product) is taken when offered: on the linear
+ * layers' shapes here it ran 1.0-1.36x faster than the first offer (brgemm), most on the weight
+ * gradients (K = the batch's tokens): 16640 x 192 x 768 9.5 -> 7.0 ms on 2 threads.
+ */
+static dnnl_primitive_desc_t choose(const dnnl_matmul_desc_t *md, const_dnnl_primitive_attr_t attr, bool preferGemm) {
+  dnnl_primitive_desc_iterator_t it;
+  if (dnnl_primitive_desc_iterator_create(&it, md, attr, engine, NULL) != dnnl_success) return NULL;
+  dnnl_primitive_desc_t first = dnnl_primitive_desc_iterator_fetch(it), pick = NULL;
+  while (preferGemm && !pick && dnnl_primitive_desc_iterator_next(it) == dnnl_success) {
+    dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl && !strncmp(impl, "gemm:jit", 8)) pick = pd;
+    else dnnl_primitive_desc_destroy(pd);
+  }
+  dnnl_primitive_desc_iterator_destroy(it);
+  if (pick && first) dnnl_primitive_desc_destroy(first);
+  return pick ? pick : first;
+}
+
 static entry_t *lookup(const key_t_ *key) {
   for (int i = 0; i < cached; i++)
     if (!memcmp(&cache[i].key, key, sizeof *key)) {
@@ -105,7 +126,7 @@ static entry_t *lookup(const key_t_ *key) {
          (!key->accumulate || dnnl_post_ops_append_sum(ops, 1.0f) == dnnl_success) &&
          (!key->residual || dnnl_post_ops_append_binary(ops, dnnl_binary_add, &e->dst) == dnnl_success) &&
          dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success;
-  ok = ok && dnnl_primitive_desc_create(&pd, &md, attr, engine, NULL) == dnnl_success && dnnl_primitive_create(&e->prim, pd) == dnnl_success;
+  ok = ok && (pd = choose(&md, attr, key->precision == SSL_DNNL_BF16)) != NULL && dnnl_primitive_create(&e->prim, pd) == dnnl_success;
   if (pd) dnnl_primitive_desc_destroy(pd);
   if (ops) dnnl_post_ops_destroy(ops);
   if (attr) dnnl_primitive_attr_destroy(attr);
