@@ -9,7 +9,7 @@
  *       C_i[m x n] = op(A_i) op(B_i) + beta * C_i, row-major, A_i at a[aOff + i*aStride], ...
  *     op(A) is [m x k] (A stored [k x m] when transA), op(B) is [k x n] (B stored [n x k] when transB).
  *     A stride of 0 broadcasts one matrix over the batch. route: gemm.h (0 OpenBLAS, 1 oneDNN, 2 oneDNN bf16).
- *   linearFwd / linearBwd, normLinearFwd / normLinearBwd, normMlpFwd / normMlpBwd: linear.h; roundBf16(x, y, n); onednn(): version or null; onednnStatus()
+ *   linearFwd / linearBwd, normLinearFwd / normLinearBwd, normMlpFwd / normMlpBwd: linear.h; normAttentionFwd / normAttentionBwd: prenorm_attention.h; roundBf16(x, y, n); onednn(): version or null; onednnStatus()
  *   setThreads(n), threads(), config()
  *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd, sumRows: see elementwise.c
  *   convFwd/convBwdInput/convBwdFilter(a, b, out, geom): NHWC convolution, see conv.c
@@ -29,6 +29,7 @@
 #include "dnnl_matmul.h"
 #include "bf16.h"
 #include "attention_bf16.h"
+#include "prenorm_attention.h"
 #include <omp.h>
 
 extern void openblas_set_num_threads(int);
@@ -475,6 +476,32 @@ static napi_value Config(napi_env env, napi_callback_info info) {
   return r;
 }
 
+static bool heads_ok(napi_env env, int64_t D, int64_t H, int64_t ld);
+/* normAttentionFwd(x, gamma, beta, wq, bq, wp, bp, mean, rstd, xb, qkvb, p, ob, out, B, T, D, H, eps): prenorm_attention.h */
+static napi_value NormAttentionFwd(napi_env env, napi_callback_info info) {
+  ARGS(19)
+  int64_t B = i64(env, argv[14]), T = i64(env, argv[15]), D = i64(env, argv[16]), H = i64(env, argv[17]), rows = B * T;
+  double eps = 0;
+  napi_get_value_double(env, argv[18], &eps);
+  if (!norm_sizes_ok(env, rows, D, D) || !heads_ok(env, D, H, D)) return NULL;
+  REQ(x, 0, rows * D, "x") REQ(g, 1, D, "gamma") REQ(beta, 2, D, "beta") REQ(wq, 3, D * 3 * D, "wq") OPT(bq, 4, 3 * D, "bq")
+  REQ(wp, 5, D * D, "wp") OPT(bp, 6, D, "bp") REQ(mean, 7, rows, "mean") REQ(rstd, 8, rows, "rstd") REQ(xb, 9, (rows * D + 1) / 2, "xb")
+  REQ(qkvb, 10, (rows * 3 * D + 1) / 2, "qkvb") REQ(p, 11, B * H * T * T, "p") REQ(ob, 12, (rows * D + 1) / 2, "ob") REQ(out, 13, rows * D, "out")
+  return gemm_result(env, ssl_norm_attention_fwd_bf16(x, g, beta, (float)eps, wq, bq, wp, bp, mean, rstd, (uint16_t *)xb, (uint16_t *)qkvb, p,
+                                                      (uint16_t *)ob, out, B, T, D, H));
+}
+/* normAttentionBwd(dout, x, mean, rstd, gamma, xb, wq, qkvb, p, ob, wp, dx, dgamma, dbeta, dwq, dbq, dwp, dbp, B, T, D, H) */
+static napi_value NormAttentionBwd(napi_env env, napi_callback_info info) {
+  ARGS(22)
+  int64_t B = i64(env, argv[18]), T = i64(env, argv[19]), D = i64(env, argv[20]), H = i64(env, argv[21]), rows = B * T;
+  if (!norm_sizes_ok(env, rows, D, D) || !heads_ok(env, D, H, D)) return NULL;
+  REQ(dout, 0, rows * D, "dout") REQ(x, 1, rows * D, "x") REQ(mean, 2, rows, "mean") REQ(rstd, 3, rows, "rstd") REQ(g, 4, D, "gamma")
+  REQ(xb, 5, (rows * D + 1) / 2, "xb") REQ(wq, 6, D * 3 * D, "wq") REQ(qkvb, 7, (rows * 3 * D + 1) / 2, "qkvb") REQ(p, 8, B * H * T * T, "p")
+  REQ(ob, 9, (rows * D + 1) / 2, "ob") REQ(wp, 10, D * D, "wp") REQ(dx, 11, rows * D, "dx") REQ(dg, 12, D, "dgamma") REQ(dbeta, 13, D, "dbeta")
+  REQ(dwq, 14, D * 3 * D, "dwq") OPT(dbq, 15, 3 * D, "dbq") REQ(dwp, 16, D * D, "dwp") OPT(dbp, 17, D, "dbp")
+  return gemm_result(env, ssl_norm_attention_bwd_bf16(dout, x, mean, rstd, g, (const uint16_t *)xb, wq, (const uint16_t *)qkvb, p,
+                                                      (const uint16_t *)ob, wp, dx, dg, dbeta, dwq, dbq, dwp, dbp, B, T, D, H));
+}
 static napi_value AttentionFwd(napi_env env, napi_callback_info info);
 static napi_value AttentionBwd(napi_env env, napi_callback_info info);
 
@@ -487,6 +514,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"normLinearBwd", NULL, NormLinearBwd, NULL, NULL, NULL, napi_default, NULL},
       {"normMlpFwd", NULL, NormMlpFwd, NULL, NULL, NULL, napi_default, NULL},
       {"normMlpBwd", NULL, NormMlpBwd, NULL, NULL, NULL, napi_default, NULL},
+      {"normAttentionFwd", NULL, NormAttentionFwd, NULL, NULL, NULL, napi_default, NULL},
+      {"normAttentionBwd", NULL, NormAttentionBwd, NULL, NULL, NULL, napi_default, NULL},
       {"roundBf16", NULL, RoundBf16, NULL, NULL, NULL, napi_default, NULL},
       {"onednn", NULL, Onednn, NULL, NULL, NULL, napi_default, NULL},
       {"onednnStatus", NULL, OnednnStatus, NULL, NULL, NULL, napi_default, NULL},

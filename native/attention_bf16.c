@@ -8,23 +8,13 @@
 #include "bf16.h"
 #include "dnnl_matmul.h"
 #include "elementwise.h"
+#include "scratch.h"
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
-/* Scratch reused across calls (the addon is called from one JS thread). */
-typedef struct {
-  void *p;
-  size_t have;
-} buf_t;
-static buf_t qb_, kb_, vb_, pb_, ob_, dp_;
-static void *grow(buf_t *b, size_t bytes) {
-  if (b->have < bytes) {
-    free(b->p);
-    b->p = malloc(bytes);
-    b->have = b->p ? bytes : 0;
-  }
-  return b->p;
-}
+/* Scratch reused across calls. */
+static ssl_buf_t qb_, kb_, vb_, pb_, ob_, dp_;
 
 /* The D columns of each of `rows` rows `ld` floats apart, to dense bf16 rows. */
 static void rows_to_bf16(const float *x, int64_t ld, uint16_t *y, int64_t rows, int64_t D) {
@@ -40,13 +30,13 @@ static void rows_to_bf16(const float *x, int64_t ld, uint16_t *y, int64_t rows, 
 static int64_t stage(const float *q, const float *k, const float *v, int64_t ld, int64_t rows, int64_t D, uint16_t **qb, uint16_t **kb,
                      uint16_t **vb) {
   if (ld == 3 * D && k == q + D && v == q + 2 * D) {
-    uint16_t *b = grow(&qb_, 2 * (size_t)(rows * ld));
+    uint16_t *b = ssl_grow(&qb_, 2 * (size_t)(rows * ld));
     if (!b) return 0;
     ssl_to_bf16(q, b, rows * ld);
     *qb = b, *kb = b + D, *vb = b + 2 * D;
     return ld;
   }
-  *qb = grow(&qb_, 2 * (size_t)(rows * D)), *kb = grow(&kb_, 2 * (size_t)(rows * D)), *vb = grow(&vb_, 2 * (size_t)(rows * D));
+  *qb = ssl_grow(&qb_, 2 * (size_t)(rows * D)), *kb = ssl_grow(&kb_, 2 * (size_t)(rows * D)), *vb = ssl_grow(&vb_, 2 * (size_t)(rows * D));
   if (!*qb || !*kb || !*vb) return 0;
   rows_to_bf16(q, ld, *qb, rows, D);
   rows_to_bf16(k, ld, *kb, rows, D);
@@ -60,39 +50,38 @@ static int64_t stage(const float *q, const float *k, const float *v, int64_t ld,
 #define SQUARE {H * T * T, T * T, T, 1}                            /* [B, H, T, T], dense */
 #define SQUARE_T {H * T * T, T * T, 1, T}
 
-int ssl_attention_fwd_bf16(const float *q, const float *k, const float *v, float *out, float *p, int64_t B, int64_t T, int64_t D, int64_t H,
-                           int64_t ld) {
+/* The forward on staged bf16 q, k, v (rows lb halves apart): p the fp32 probabilities, out [B, T, D] in fp32 or bf16. */
+static int fwd_staged(const uint16_t *qb, const uint16_t *kb, const uint16_t *vb, int64_t lb, void *out, bool outBf16, float *p, int64_t B,
+                      int64_t T, int64_t D, int64_t H) {
   const int64_t dh = D / H, np = B * H * T * T;
   const float scale = 1.0f / sqrtf((float)dh);
-  uint16_t *qb, *kb, *vb, *pb = grow(&pb_, 2 * np);
-  const int64_t lb = stage(q, k, v, ld, B * T, D, &qb, &kb, &vb);
-  if (!lb || !pb) return -5;
+  uint16_t *pb = ssl_grow(&pb_, 2 * np);
+  if (!pb) return -5;
   const int64_t sq[4] = HEADS(lb), skT[4] = HEADS_T(lb), sp[4] = SQUARE, so[4] = HEADS(D);
   /* scores q k^T into p; then, per head, p = softmax(scale * scores) in fp32, and its bf16 copy for the second product */
-  int rc = ssl_dnnl_matmul4_bf16(qb, sq, kb, skT, p, sp, B, H, T, T, dh);
+  int rc = ssl_dnnl_matmul4_bf16(qb, sq, kb, skT, p, false, sp, B, H, T, T, dh);
   if (rc) return rc;
 #pragma omp parallel for num_threads(ssl_threads()) if (B * H > 1) schedule(static)
   for (int64_t i = 0; i < B * H; i++) {
     float *P = p + i * T * T;
     ssl_softmax_scaled_bf16(P, scale, P, pb + i * T * T, T, T);
   }
-  return ssl_dnnl_matmul4_bf16(pb, sp, vb, sq, out, so, B, H, T, dh, T);
+  return ssl_dnnl_matmul4_bf16(pb, sp, vb, sq, out, outBf16, so, B, H, T, dh, T);
 }
 
-int ssl_attention_bwd_bf16(const float *dout, const float *q, const float *k, const float *v, const float *p, float *dq, float *dk, float *dv,
-                           int64_t B, int64_t T, int64_t D, int64_t H, int64_t ld) {
-  const int64_t dh = D / H, n = B * T * D, np = B * H * T * T;
+/* The backward on staged bf16 q, k, v (rows lb halves apart) and dout in bf16 (ob, [B, T, D]); dq, dk, dv fp32, rows ld floats apart. */
+static int bwd_staged(const uint16_t *ob, const uint16_t *qb, const uint16_t *kb, const uint16_t *vb, int64_t lb, const float *p, float *dq,
+                      float *dk, float *dv, int64_t ld, int64_t B, int64_t T, int64_t D, int64_t H) {
+  const int64_t dh = D / H, np = B * H * T * T;
   const float scale = 1.0f / sqrtf((float)dh);
-  uint16_t *qb, *kb, *vb, *pb = grow(&pb_, 2 * np), *ob = grow(&ob_, 2 * n);
-  float *dp = grow(&dp_, 4 * np);
-  const int64_t lb = stage(q, k, v, ld, B * T, D, &qb, &kb, &vb);
-  if (!lb || !pb || !ob || !dp) return -5;
-  ssl_to_bf16(dout, ob, n);
+  uint16_t *pb = ssl_grow(&pb_, 2 * np);
+  float *dp = ssl_grow(&dp_, 4 * np);
+  if (!pb || !dp) return -5;
   ssl_to_bf16(p, pb, np);
   const int64_t sd[4] = HEADS(D), sb[4] = HEADS(lb), sbT[4] = HEADS_T(lb), sx[4] = HEADS(ld), sp[4] = SQUARE, spT[4] = SQUARE_T;
   /* dv = P^T dout; dP = dout v^T */
-  int rc = ssl_dnnl_matmul4_bf16(pb, spT, ob, sd, dv, sx, B, H, T, dh, T);
-  if (!rc) rc = ssl_dnnl_matmul4_bf16(ob, sd, vb, sbT, dp, sp, B, H, T, T, dh);
+  int rc = ssl_dnnl_matmul4_bf16(pb, spT, ob, sd, dv, false, sx, B, H, T, dh, T);
+  if (!rc) rc = ssl_dnnl_matmul4_bf16(ob, sd, vb, sbT, dp, false, sp, B, H, T, T, dh);
   if (rc) return rc;
   /* dS = scale softmax_bwd(dP, P) in fp32, then to bf16 (into pb, whose P is no longer needed) */
 #pragma omp parallel for num_threads(ssl_threads()) if (B * H > 1) schedule(static)
@@ -101,7 +90,34 @@ int ssl_attention_bwd_bf16(const float *dout, const float *q, const float *k, co
     ssl_softmax_bwd_scaled_bf16(dS, p + i * T * T, scale, dS, pb + i * T * T, T, T);
   }
   /* dq = dS k; dk = dS^T q */
-  rc = ssl_dnnl_matmul4_bf16(pb, sp, kb, sb, dq, sx, B, H, T, dh, T);
-  if (!rc) rc = ssl_dnnl_matmul4_bf16(pb, spT, qb, sb, dk, sx, B, H, T, dh, T);
+  rc = ssl_dnnl_matmul4_bf16(pb, sp, kb, sb, dq, false, sx, B, H, T, dh, T);
+  if (!rc) rc = ssl_dnnl_matmul4_bf16(pb, spT, qb, sb, dk, false, sx, B, H, T, dh, T);
   return rc;
+}
+
+int ssl_attention_fwd_bf16(const float *q, const float *k, const float *v, float *out, float *p, int64_t B, int64_t T, int64_t D, int64_t H,
+                           int64_t ld) {
+  uint16_t *qb, *kb, *vb;
+  const int64_t lb = stage(q, k, v, ld, B * T, D, &qb, &kb, &vb);
+  if (!lb) return -5;
+  return fwd_staged(qb, kb, vb, lb, out, false, p, B, T, D, H);
+}
+
+int ssl_attention_bwd_bf16(const float *dout, const float *q, const float *k, const float *v, const float *p, float *dq, float *dk, float *dv,
+                           int64_t B, int64_t T, int64_t D, int64_t H, int64_t ld) {
+  const int64_t n = B * T * D;
+  uint16_t *qb, *kb, *vb, *ob = ssl_grow(&ob_, 2 * n);
+  const int64_t lb = stage(q, k, v, ld, B * T, D, &qb, &kb, &vb);
+  if (!lb || !ob) return -5;
+  ssl_to_bf16(dout, ob, n);
+  return bwd_staged(ob, qb, kb, vb, lb, p, dq, dk, dv, ld, B, T, D, H);
+}
+
+int ssl_attention_fwd_bf16_qkv16(const uint16_t *qkvb, uint16_t *outb, float *p, int64_t B, int64_t T, int64_t D, int64_t H) {
+  return fwd_staged(qkvb, qkvb + D, qkvb + 2 * D, 3 * D, outb, true, p, B, T, D, H);
+}
+
+int ssl_attention_bwd_bf16_qkv16(const uint16_t *doutb, const uint16_t *qkvb, const float *p, float *dqkv, int64_t B, int64_t T, int64_t D,
+                                 int64_t H) {
+  return bwd_staged(doutb, qkvb, qkvb + D, qkvb + 2 * D, 3 * D, p, dqkv, dqkv + D, dqkv + 2 * D, 3 * D, B, T, D, H);
 }

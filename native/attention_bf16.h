@@ -13,3 +13,12 @@ int ssl_attention_fwd_bf16(const float *q, const float *k, const float *v, float
                            int64_t ld);
 int ssl_attention_bwd_bf16(const float *dout, const float *q, const float *k, const float *v, const float *p, float *dq, float *dk, float *dv,
                            int64_t B, int64_t T, int64_t D, int64_t H, int64_t ld);
+/*
+ * The same on q, k, v already in bf16, side by side in rows of 3D halves (qkvb [B, T, 3D], as the
+ * pre-norm attention branch makes them): the forward writes out in bf16 (outb [B, T, D], each fp32
+ * result rounded to nearest even); the backward takes dout in bf16 (doutb) and writes dqkv [B, T, 3D]
+ * in fp32. The same numbers as the functions above on the fp32 q, k, v and out that these round.
+ */
+int ssl_attention_fwd_bf16_qkv16(const uint16_t *qkvb, uint16_t *outb, float *p, int64_t B, int64_t T, int64_t D, int64_t H);
+int ssl_attention_bwd_bf16_qkv16(const uint16_t *doutb, const uint16_t *qkvb, const float *p, float *dqkv, int64_t B, int64_t T, int64_t D,
+                                 int64_t H);

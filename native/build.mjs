@@ -45,6 +45,7 @@ try {
       path.join(here, 'dnnl_matmul.c'),
       path.join(here, 'bf16.c'),
       path.join(here, 'attention_bf16.c'),
+      path.join(here, 'prenorm_attention.c'),
       '-o',
       tmp,
       ...blas,

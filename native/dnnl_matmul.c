@@ -20,6 +20,7 @@ typedef struct {
   int64_t batchA, batchB, m, n, k, aStride, bStride, cStride;
   bool transA, transB, accumulate;
   bool bias, residual; /* fused: a bias row [n] and a residual [m x n] added to the product (batch 1) */
+  bool outBf16;        /* the product written in bf16 (rounded to nearest even from its fp32 value), not fp32 */
   int64_t heads;       /* > 0: 4-D operands [batchA, heads, rows, cols] with the strides below (ssl_dnnl_matmul4_bf16) */
   int64_t sa[4], sb[4], sc[4];
 } key_t_;
@@ -105,7 +106,7 @@ static entry_t *lookup(const key_t_ *key) {
     dnnl_primitive_destroy(e->prim);
   }
   memset(e, 0, sizeof *e);
-  dnnl_data_type_t in = key->precision == SSL_DNNL_BF16 ? dnnl_bf16 : dnnl_f32;
+  dnnl_data_type_t in = key->precision == SSL_DNNL_BF16 ? dnnl_bf16 : dnnl_f32, out = key->outBf16 ? dnnl_bf16 : dnnl_f32;
   int64_t batch = key->batchA > key->batchB ? key->batchA : key->batchB;
   dnnl_matmul_desc_t md;
   dnnl_primitive_attr_t attr = NULL;
@@ -113,10 +114,10 @@ static entry_t *lookup(const key_t_ *key) {
   dnnl_primitive_desc_t pd = NULL;
   bool ok = key->heads ? desc4(&e->src, in, key->batchA, key->heads, key->m, key->k, key->sa) == dnnl_success &&
                             desc4(&e->wei, in, key->batchA, key->heads, key->k, key->n, key->sb) == dnnl_success &&
-                            desc4(&e->dst, dnnl_f32, key->batchA, key->heads, key->m, key->n, key->sc) == dnnl_success
+                            desc4(&e->dst, out, key->batchA, key->heads, key->m, key->n, key->sc) == dnnl_success
                         : desc(&e->src, in, key->batchA, key->m, key->k, key->aStride, key->transA) == dnnl_success &&
                             desc(&e->wei, in, key->batchB, key->k, key->n, key->bStride, key->transB) == dnnl_success &&
-                            desc(&e->dst, dnnl_f32, batch, key->m, key->n, key->cStride, false) == dnnl_success;
+                            desc(&e->dst, out, batch, key->m, key->n, key->cStride, false) == dnnl_success;
   ok = ok &&
             (!key->bias || desc(&e->bias, dnnl_f32, 1, 1, key->n, 0, false) == dnnl_success) &&
             dnnl_matmul_desc_init(&md, &e->src, &e->wei, key->bias ? &e->bias : NULL, &e->dst) == dnnl_success &&
@@ -151,7 +152,7 @@ static void make_key(key_t_ *key, int precision, int64_t aStride, int64_t bStrid
   key->transA = transA, key->transB = transB, key->accumulate = beta != 0;
 }
 
-static int execute(entry_t *e, const void *pa, const void *pb, float *c, const float *bias, const float *res);
+static int execute(entry_t *e, const void *pa, const void *pb, void *c, const float *bias, const float *res);
 
 static void *scratch[2];
 static size_t scratch_size[2];
@@ -165,13 +166,14 @@ static uint16_t *bf16_scratch(int which, size_t elems) {
 }
 
 /* Checks, the cached primitive and the run, for operands already in the primitive's input type. */
-static int run(int precision, const void *a, int64_t aStride, const void *b, int64_t bStride, float *c, int64_t cStride, int64_t batch,
-               int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
+static int run(int precision, const void *a, int64_t aStride, const void *b, int64_t bStride, void *c, bool outBf16, int64_t cStride,
+               int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
   if (!init()) return -1;
   if (beta != 0 && beta != 1) return -2;
   if (batch <= 0 || m <= 0 || n <= 0 || k <= 0) return -3;
   key_t_ key;
   make_key(&key, precision, aStride, bStride, cStride, batch, m, n, k, transA, transB, beta);
+  key.outBf16 = outBf16;
   entry_t *e = lookup(&key);
   if (!e) return -4;
   return execute(e, a, b, c, NULL, NULL);
@@ -180,19 +182,23 @@ static int run(int precision, const void *a, int64_t aStride, const void *b, int
 int ssl_dnnl_matmul(int precision, const float *a, int64_t aStride, const float *b, int64_t bStride, float *c, int64_t cStride,
                     int64_t batch, int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
   if (precision != SSL_DNNL_BF16 || batch <= 0 || m <= 0 || n <= 0 || k <= 0)
-    return run(precision, a, aStride, b, bStride, c, cStride, batch, m, n, k, transA, transB, beta);
+    return run(precision, a, aStride, b, bStride, c, false, cStride, batch, m, n, k, transA, transB, beta);
   if (!init()) return -1;
   size_t na = (size_t)((aStride ? batch - 1 : 0) * aStride + m * k), nb = (size_t)((bStride ? batch - 1 : 0) * bStride + k * n);
   uint16_t *sa = bf16_scratch(0, na), *sb = bf16_scratch(1, nb);
   if (!sa || !sb) return -5;
   ssl_to_bf16(a, sa, (int64_t)na);
   ssl_to_bf16(b, sb, (int64_t)nb);
-  return run(precision, sa, aStride, sb, bStride, c, cStride, batch, m, n, k, transA, transB, beta);
+  return run(precision, sa, aStride, sb, bStride, c, false, cStride, batch, m, n, k, transA, transB, beta);
 }
 
 int ssl_dnnl_matmul_bf16(const uint16_t *a, int64_t aStride, const uint16_t *b, int64_t bStride, float *c, int64_t cStride, int64_t batch,
                          int64_t m, int64_t n, int64_t k, bool transA, bool transB, float beta) {
-  return run(SSL_DNNL_BF16, a, aStride, b, bStride, c, cStride, batch, m, n, k, transA, transB, beta);
+  return run(SSL_DNNL_BF16, a, aStride, b, bStride, c, false, cStride, batch, m, n, k, transA, transB, beta);
+}
+
+int ssl_dnnl_matmul_bf16_out16(const uint16_t *a, const uint16_t *b, uint16_t *c, int64_t m, int64_t n, int64_t k, bool transA, bool transB) {
+  return run(SSL_DNNL_BF16, a, 0, b, 0, c, true, 0, 1, m, n, k, transA, transB, 0.0f);
 }
 
 int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bias, const float *res, float *c, int64_t m, int64_t n, int64_t k) {
@@ -206,20 +212,31 @@ int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bi
   return execute(e, x, w, c, bias, res);
 }
 
-int ssl_dnnl_matmul4_bf16(const uint16_t *a, const int64_t sa[4], const uint16_t *b, const int64_t sb[4], float *c, const int64_t sc[4],
-                          int64_t batch, int64_t heads, int64_t m, int64_t n, int64_t k) {
+int ssl_dnnl_linear_bf16_out16(const uint16_t *x, const uint16_t *w, const float *bias, uint16_t *c, int64_t m, int64_t n, int64_t k) {
+  if (!init()) return -1;
+  if (m <= 0 || n <= 0 || k <= 0) return -3;
+  key_t_ key;
+  make_key(&key, SSL_DNNL_BF16, 0, 0, 0, 1, m, n, k, false, false, 0.0f);
+  key.bias = bias != NULL, key.outBf16 = true;
+  entry_t *e = lookup(&key);
+  if (!e) return -4;
+  return execute(e, x, w, c, bias, NULL);
+}
+
+int ssl_dnnl_matmul4_bf16(const uint16_t *a, const int64_t sa[4], const uint16_t *b, const int64_t sb[4], void *c, bool outBf16,
+                          const int64_t sc[4], int64_t batch, int64_t heads, int64_t m, int64_t n, int64_t k) {
   if (!init()) return -1;
   if (batch <= 0 || heads <= 0 || m <= 0 || n <= 0 || k <= 0) return -3;
   key_t_ key;
   make_key(&key, SSL_DNNL_BF16, 0, 0, 0, batch, m, n, k, false, false, 0.0f);
-  key.batchA = key.batchB = batch, key.heads = heads;
+  key.batchA = key.batchB = batch, key.heads = heads, key.outBf16 = outBf16;
   memcpy(key.sa, sa, sizeof key.sa), memcpy(key.sb, sb, sizeof key.sb), memcpy(key.sc, sc, sizeof key.sc);
   entry_t *e = lookup(&key);
   if (!e) return -4;
   return execute(e, a, b, c, NULL, NULL);
 }
 
-static int execute(entry_t *e, const void *pa, const void *pb, float *c, const float *bias, const float *res) {
+static int execute(entry_t *e, const void *pa, const void *pb, void *c, const float *bias, const float *res) {
   dnnl_memory_t mem[5] = {NULL, NULL, NULL, NULL, NULL};
   dnnl_exec_arg_t args[5];
   int nargs = 0, rc = 0;
@@ -262,9 +279,17 @@ int ssl_dnnl_matmul_bf16(const uint16_t *a, int64_t aStride, const uint16_t *b, 
   (void)beta;
   return -1;
 }
-int ssl_dnnl_matmul4_bf16(const uint16_t *a, const int64_t sa[4], const uint16_t *b, const int64_t sb[4], float *c, const int64_t sc[4],
-                          int64_t batch, int64_t heads, int64_t m, int64_t n, int64_t k) {
-  (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)sc, (void)batch, (void)heads, (void)m, (void)n, (void)k;
+int ssl_dnnl_matmul4_bf16(const uint16_t *a, const int64_t sa[4], const uint16_t *b, const int64_t sb[4], void *c, bool outBf16,
+                          const int64_t sc[4], int64_t batch, int64_t heads, int64_t m, int64_t n, int64_t k) {
+  (void)a, (void)sa, (void)b, (void)sb, (void)c, (void)outBf16, (void)sc, (void)batch, (void)heads, (void)m, (void)n, (void)k;
+  return -1;
+}
+int ssl_dnnl_matmul_bf16_out16(const uint16_t *a, const uint16_t *b, uint16_t *c, int64_t m, int64_t n, int64_t k, bool transA, bool transB) {
+  (void)a, (void)b, (void)c, (void)m, (void)n, (void)k, (void)transA, (void)transB;
+  return -1;
+}
+int ssl_dnnl_linear_bf16_out16(const uint16_t *x, const uint16_t *w, const float *bias, uint16_t *c, int64_t m, int64_t n, int64_t k) {
+  (void)x, (void)w, (void)bias, (void)c, (void)m, (void)n, (void)k;
   return -1;
 }
 bool ssl_dnnl_available(void) { return false; }

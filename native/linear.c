@@ -4,29 +4,10 @@
 #include "gemm.h"
 #include "bf16.h"
 #include "dnnl_matmul.h"
-#include <stdlib.h>
+#include "scratch.h"
 
-/* Scratch reused across calls (the addon is called from one JS thread): GELU's dh, and column-sum partials. */
-static float *grow(float **buf, size_t *have, size_t need) {
-  if (*have < need) {
-    free(*buf);
-    *buf = malloc(need * sizeof(float));
-    *have = *buf ? need : 0;
-  }
-  return *buf;
-}
-static float *dh_buf, *partial_buf;
-static size_t dh_have, partial_have;
-static uint16_t *wb_buf, *gb_buf;
-static size_t wb_have, gb_have;
-static uint16_t *grow16(uint16_t **buf, size_t *have, size_t need) {
-  if (*have < need) {
-    free(*buf);
-    *buf = malloc(need * sizeof(uint16_t));
-    *have = *buf ? need : 0;
-  }
-  return *buf;
-}
+/* Scratch reused across calls: GELU's dh, column-sum partials, bf16 weights and gradients. */
+static ssl_buf_t dh_, partial_, wb_, gb_;
 
 /*
  * The product and its epilogue. On oneDNN, bias and residual are added inside the GEMM kernel (the
@@ -58,11 +39,11 @@ int ssl_linear_fwd(const float *x, const float *w, const float *bias, const floa
 int ssl_linear_bwd(const float *dy, const float *x, const float *w, const float *h, float *dx, float *dw, float *db, int64_t rows,
                    int64_t in, int64_t out, int act, int routeDx, int routeDw) {
   const int64_t blocks = (rows + 63) / 64;
-  float *partial = db ? grow(&partial_buf, &partial_have, (size_t)(blocks * out)) : NULL;
+  float *partial = db ? ssl_grow(&partial_, sizeof(float) * (size_t)(blocks * out)) : NULL;
   if (db && !partial) return -5;
   const float *g = dy;
   if (act == SSL_ACT_GELU) {
-    float *dh = grow(&dh_buf, &dh_have, (size_t)(rows * out));
+    float *dh = ssl_grow(&dh_, sizeof(float) * (size_t)(rows * out));
     if (!dh) return -5;
     ssl_gelu_bwd_colsum(dy, h, NULL, dh, NULL, db, partial, rows, out);
     g = dh;
@@ -76,7 +57,7 @@ int ssl_linear_bwd(const float *dy, const float *x, const float *w, const float 
 
 int ssl_linear_fwd_bf16(const float *x, const float *w, const float *bias, const float *res, float *h, float *y, uint16_t *xb, int64_t rows,
                         int64_t in, int64_t out, int act) {
-  uint16_t *wb = grow16(&wb_buf, &wb_have, (size_t)(in * out));
+  uint16_t *wb = ssl_grow(&wb_, sizeof(uint16_t) * (size_t)(in * out));
   if (!wb) return -5;
   ssl_to_bf16(x, xb, rows * in);
   ssl_to_bf16(w, wb, in * out);
@@ -86,8 +67,8 @@ int ssl_linear_fwd_bf16(const float *x, const float *w, const float *bias, const
 int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, const float *h, const float *hbias, float *dx, float *dw, float *db,
                         int64_t rows, int64_t in, int64_t out, int act) {
   const int64_t blocks = (rows + 63) / 64;
-  float *partial = db ? grow(&partial_buf, &partial_have, (size_t)(blocks * out)) : NULL;
-  uint16_t *gb = grow16(&gb_buf, &gb_have, (size_t)(rows * out)), *wb = grow16(&wb_buf, &wb_have, (size_t)(in * out));
+  float *partial = db ? ssl_grow(&partial_, sizeof(float) * (size_t)(blocks * out)) : NULL;
+  uint16_t *gb = ssl_grow(&gb_, sizeof(uint16_t) * (size_t)(rows * out)), *wb = ssl_grow(&wb_, sizeof(uint16_t) * (size_t)(in * out));
   if ((db && !partial) || !gb || !wb) return -5;
   if (act == SSL_ACT_GELU) ssl_gelu_bwd_colsum(dy, h, hbias, NULL, gb, db, partial, rows, out);
   else ssl_colsum(dy, gb, db, partial, rows, out);
@@ -101,12 +82,11 @@ int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, con
 }
 
 /* Scratch of the pre-norm layers' backward: the gradient of the LayerNorm's output, and of the MLP's hidden layer. */
-static float *dln_buf, *dmid_buf;
-static size_t dln_have, dmid_have;
+static ssl_buf_t dln_, dmid_;
 
 int ssl_norm_linear_fwd_bf16(const float *x, const float *g, const float *beta, float eps, const float *w, const float *bias, float *mean,
                              float *rstd, uint16_t *xb, float *out, int64_t rows, int64_t d, int64_t n) {
-  uint16_t *wb = grow16(&wb_buf, &wb_have, (size_t)(d * n));
+  uint16_t *wb = ssl_grow(&wb_, sizeof(uint16_t) * (size_t)(d * n));
   if (!wb) return -5;
   ssl_layernorm_fwd_bf16(x, g, beta, xb, mean, rstd, rows, d, eps);
   ssl_to_bf16(w, wb, d * n);
@@ -115,7 +95,7 @@ int ssl_norm_linear_fwd_bf16(const float *x, const float *g, const float *beta, 
 
 int ssl_norm_linear_bwd_bf16(const float *dout, const float *x, const float *mean, const float *rstd, const float *g, const uint16_t *xb,
                              const float *w, float *dx, float *dg, float *dbeta, float *dw, float *dbias, int64_t rows, int64_t d, int64_t n) {
-  float *dln = grow(&dln_buf, &dln_have, (size_t)(rows * d));
+  float *dln = ssl_grow(&dln_, sizeof(float) * (size_t)(rows * d));
   if (!dln) return -5;
   int rc = ssl_linear_bwd_bf16(dout, xb, w, NULL, NULL, dln, dw, dbias, rows, d, n, SSL_ACT_NONE);
   if (rc) return rc;
@@ -130,7 +110,7 @@ int ssl_norm_mlp_fwd_bf16(const float *x, const float *g, const float *beta, flo
   int rc = ssl_norm_linear_fwd_bf16(x, g, beta, eps, w1, NULL, mean, rstd, xb, h, rows, d, hid);
   if (rc) return rc;
   ssl_gelu_fwd_bf16(h, b1, yb, rows, hid);
-  uint16_t *wb = grow16(&wb_buf, &wb_have, (size_t)(hid * d));
+  uint16_t *wb = ssl_grow(&wb_, sizeof(uint16_t) * (size_t)(hid * d));
   if (!wb) return -5;
   ssl_to_bf16(w2, wb, hid * d);
   return ssl_dnnl_linear(SSL_DNNL_BF16, yb, wb, b2, x, out, rows, d, hid);
@@ -139,7 +119,7 @@ int ssl_norm_mlp_fwd_bf16(const float *x, const float *g, const float *beta, flo
 int ssl_norm_mlp_bwd_bf16(const float *dout, const float *x, const float *mean, const float *rstd, const float *g, const uint16_t *xb,
                           const float *w1, const float *b1, const float *h, const uint16_t *yb, const float *w2, float *dx, float *dg, float *dbeta, float *dw1,
                           float *db1, float *dw2, float *db2, int64_t rows, int64_t d, int64_t hid) {
-  float *dmid = grow(&dmid_buf, &dmid_have, (size_t)(rows * hid)), *dln = grow(&dln_buf, &dln_have, (size_t)(rows * d));
+  float *dmid = ssl_grow(&dmid_, sizeof(float) * (size_t)(rows * hid)), *dln = ssl_grow(&dln_, sizeof(float) * (size_t)(rows * d));
   if (!dmid || !dln) return -5;
   int rc = ssl_linear_bwd_bf16(dout, yb, w2, NULL, NULL, dmid, dw2, db2, rows, hid, d, SSL_ACT_NONE);
   if (!rc) rc = ssl_linear_bwd_bf16(dmid, xb, w1, h, b1, dln, dw1, db1, rows, d, hid, SSL_ACT_GELU);

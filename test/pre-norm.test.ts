@@ -1,7 +1,7 @@
 /**
- * The fused pre-norm layers of `--precision bf16` (engine/ops/pre-norm.ts, native/linear.c): each
- * gives bit for bit what the LayerNorm and the bf16 linear layers give one after the other, forward
- * and every gradient, and a ViT block uses them.
+ * The fused pre-norm layers of `--precision bf16` (engine/ops/pre-norm.ts, native/linear.c,
+ * native/prenorm_attention.c): each gives bit for bit what the LayerNorm, the bf16 linear layers and
+ * attention give one after the other, forward and every gradient, and a ViT block uses them.
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import { initBackend, setPrecision } from '../engine/backend.ts';
 import { skipWithoutOnednn } from './helpers/backend.ts';
 import { linear2d } from '../engine/ops/linear.ts';
 import { layerNorm } from '../engine/layers/layer-norm.ts';
-import { normLinear, normMlp, preNormFused } from '../engine/ops/pre-norm.ts';
+import { normAttention, normLinear, normMlp, preNormFused } from '../engine/ops/pre-norm.ts';
+import { qkvAttention } from '../engine/ops/attention.ts';
 import { Block } from '../backbones/vit/block.ts';
 import { Rng } from '../engine/rng.ts';
 
@@ -92,6 +93,61 @@ describe('fused pre-norm layers in bf16 (engine/ops/pre-norm.ts)', { skip }, () 
     });
   }
 
+  for (const [b, t, d, heads] of [
+    [3, 13, 27, 3], // odd sizes: bf16 halves with a tail, heads of 9
+    [8, 65, 96, 3], // the ViT's 65 tokens, threads, and oneDNN's blocked kernels
+  ]) {
+    it(`LN + qkv + attention + proj + skip equal the layers one after the other, bitwise, gradients included (${b} x ${t} x ${d}, ${heads} heads)`, async () => {
+      await initBackend('wasm', { native: true, threads: 2 });
+      setPrecision('bf16');
+      try {
+        tf.tidy(() => {
+          const eps = 1e-6;
+          const x = randn([b, t, d], 21),
+            g = tf.add(1, randn([d], 22, 0.1)),
+            beta = randn([d], 23, 0.1),
+            wq = randn([d, 3 * d], 24, 0.3),
+            bq = randn([3 * d], 25, 0.1),
+            wp = randn([d, d], 26, 0.2),
+            bp = randn([d], 27, 0.1),
+            r = randn([b, t, d], 28);
+          const inputs = [x, g, beta, wq, bq, wp, bp];
+          const as1 = (u: tf.Tensor) => u as tf.Tensor1D,
+            as2 = (u: tf.Tensor) => u as tf.Tensor2D;
+          const fused = (...u: tf.Tensor[]) =>
+            normAttention(
+              u[0] as tf.Tensor3D,
+              { gamma: as1(u[1]), beta: as1(u[2]), eps },
+              { w: as2(u[3]), b: as1(u[4]) },
+              { w: as2(u[5]), b: as1(u[6]) },
+              heads,
+            );
+          const plain = (...u: tf.Tensor[]) => {
+            const rows = b * t;
+            const x2 = tf.reshape(u[0], [rows, d]) as tf.Tensor2D;
+            const qkv = linear2d(layerNorm(x2, eps, u[1], u[2]) as tf.Tensor2D, as2(u[3]), as1(u[4]));
+            const a = tf.reshape(qkvAttention(tf.reshape(qkv, [b, t, 3 * d]), heads), [rows, d]) as tf.Tensor2D;
+            return tf.reshape(linear2d(a, as2(u[5]), as1(u[6]), { residual: x2 }), [b, t, d]);
+          };
+          const run = (f: (...u: tf.Tensor[]) => tf.Tensor) => [
+            f(...inputs),
+            ...tf.grads((...u: tf.Tensor[]) => tf.sum(tf.mul(f(...u), r)))(inputs),
+          ];
+          const got = run(fused);
+          assertSameBits(got, run(plain), ['out', 'dx', 'dgamma', 'dbeta', 'dwq', 'dbq', 'dwp', 'dbp']);
+          // the branch contributes to dx beyond the skip's r, and the products did run in bf16 (fp32 differs)
+          assert.ok(tf.max(tf.abs(tf.sub(got[1], r))).dataSync()[0] > 1e-3);
+          setPrecision('fp32');
+          const fp32 = plain(...inputs);
+          setPrecision('bf16');
+          assert.ok(tf.max(tf.abs(tf.sub(fp32, got[0]))).dataSync()[0] > 1e-4);
+        });
+      } finally {
+        setPrecision('fp32');
+      }
+    });
+  }
+
   it('a ViT block in bf16 runs them and gives bit for bit what its layers give one after the other', async () => {
     await initBackend('wasm', { native: true, threads: 2 });
     const blk = new Block('b', { dim: 48, heads: 3, mlpRatio: 4, lnEps: 1e-6, mlpBatchNorm: false }, new Rng(3));
@@ -118,8 +174,8 @@ describe('fused pre-norm layers in bf16 (engine/ops/pre-norm.ts)', { skip }, () 
       );
       const profile = await tf.profile(() => tf.dispose(blk.apply(x, true)));
       const kernels = new Set(profile.kernels.map((k) => k.name));
-      assert.ok(kernels.has('SslNormLinearFwd') && kernels.has('SslNormMlpFwd'), [...kernels].join(', '));
-      assert.ok(!kernels.has('SslLayerNormFwd'));
+      assert.ok(kernels.has('SslNormAttentionFwd') && kernels.has('SslNormMlpFwd'), [...kernels].join(', '));
+      assert.ok(!kernels.has('SslLayerNormFwd') && !kernels.has('SslAttentionFwd'));
       tf.dispose([x, r]);
     } finally {
       setPrecision('fp32');

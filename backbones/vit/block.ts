@@ -8,7 +8,7 @@ import { Linear } from '../../engine/layers/linear.ts';
 import { LayerNorm } from '../../engine/layers/layer-norm.ts';
 import { BatchNorm } from '../../engine/layers/batch-norm.ts';
 import { qkvAttention } from '../../engine/ops/attention.ts';
-import { type LinearParams, normLinear, normMlp, type NormParams, preNormFused } from '../../engine/ops/pre-norm.ts';
+import { type LinearParams, normAttention, normMlp, type NormParams, preNormFused } from '../../engine/ops/pre-norm.ts';
 import { xavierUniform } from '../../engine/init.ts';
 import type { Rng } from '../../engine/rng.ts';
 import { checkDropPathRate, dropPath, sampleDropPathScales } from './drop-path.ts';
@@ -124,23 +124,21 @@ export class Block extends Module {
 
   /**
    * The same block under `--precision bf16` with its pre-norm layers fused (engine/ops/pre-norm.ts):
-   * LN1 + qkv as one op, LN2 + the MLP + its skip connection as another (the same numbers). Undefined
-   * when a layer lacks what the fused ops take (ViT-BN's BatchNorm, a LayerNorm or linear layer
-   * without its affine parameters / bias).
+   * LN1 + qkv + attention + proj + its skip connection as one op, LN2 + the MLP + its skip
+   * connection as another (the same numbers). Undefined when a layer lacks what the fused ops take
+   * (ViT-BN's BatchNorm, a LayerNorm or linear layer without its affine parameters / bias).
    */
   private applyPreNormFused(x: tf.Tensor): tf.Tensor | undefined {
     const n1 = normParams(this.norm1),
       n2 = this.norm2 instanceof LayerNorm ? normParams(this.norm2) : undefined;
     const qkv = linearParams(this.attn.qkv),
+      proj = linearParams(this.attn.proj),
       fc1 = linearParams(this.mlp.fc1),
       fc2 = linearParams(this.mlp.fc2);
-    if (!n1 || !n2 || !qkv || !fc1 || !fc2) return undefined;
-    const lead = x.shape.slice(0, -1);
-    const d = x.shape[x.shape.length - 1];
-    const rows = lead.reduce((s, v) => s * v, 1);
-    const q = normLinear(tf.reshape(x, [rows, d]) as tf.Tensor2D, n1, qkv);
-    const h = this.attn.proj.apply(qkvAttention(tf.reshape(q, [...lead, 3 * d]), this.attn.heads), { residual: x });
-    return tf.reshape(normMlp(tf.reshape(h, [rows, d]) as tf.Tensor2D, n2, fc1, fc2), x.shape);
+    if (!n1 || !n2 || !qkv || !proj || !fc1 || !fc2 || x.rank !== 3) return undefined;
+    const [b, t, d] = x.shape;
+    const h = normAttention(x as tf.Tensor3D, n1, qkv, proj, this.attn.heads);
+    return tf.reshape(normMlp(tf.reshape(h, [b * t, d]) as tf.Tensor2D, n2, fc1, fc2), x.shape);
   }
 }
 

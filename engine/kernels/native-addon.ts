@@ -141,6 +141,52 @@ export interface NativeAddon {
     d: number,
     hid: number,
   ): void;
+  /** x + proj(attention(qkv(LN(x)))) at bf16, x [B, T, D] (native/prenorm_attention.h); xb, qkvb, ob hold bf16 halves. */
+  normAttentionFwd(
+    x: Float32Array,
+    g: Float32Array,
+    beta: Float32Array,
+    wq: Float32Array,
+    bq: Float32Array | null,
+    wp: Float32Array,
+    bp: Float32Array | null,
+    mean: Float32Array,
+    rstd: Float32Array,
+    xb: Float32Array,
+    qkvb: Float32Array,
+    p: Float32Array,
+    ob: Float32Array,
+    out: Float32Array,
+    batch: number,
+    tokens: number,
+    d: number,
+    heads: number,
+    eps: number,
+  ): void;
+  normAttentionBwd(
+    dout: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    xb: Float32Array,
+    wq: Float32Array,
+    qkvb: Float32Array,
+    p: Float32Array,
+    ob: Float32Array,
+    wp: Float32Array,
+    dx: Float32Array,
+    dg: Float32Array,
+    dbeta: Float32Array,
+    dwq: Float32Array,
+    dbq: Float32Array | null,
+    dwp: Float32Array,
+    dbp: Float32Array | null,
+    batch: number,
+    tokens: number,
+    d: number,
+    heads: number,
+  ): void;
   /** y = x rounded to bf16 (nearest even), widened back to fp32. */
   roundBf16(x: Float32Array, y: Float32Array, n: number): void;
   /** oneDNN's version ('oneDNN 2.6.3') when the addon has it and its CPU engine starts, else null. */

@@ -11,7 +11,14 @@ import { memoryOf } from './backend-memory.ts';
 
 type TensorInfo = tf.TensorInfo;
 
-export const NATIVE_PRENORM_KERNELS = ['SslNormLinearFwd', 'SslNormLinearBwd', 'SslNormMlpFwd', 'SslNormMlpBwd'] as const;
+export const NATIVE_PRENORM_KERNELS = [
+  'SslNormLinearFwd',
+  'SslNormLinearBwd',
+  'SslNormMlpFwd',
+  'SslNormMlpBwd',
+  'SslNormAttentionFwd',
+  'SslNormAttentionBwd',
+] as const;
 export type NativePrenormKernel = (typeof NATIVE_PRENORM_KERNELS)[number];
 
 const halves = (n: number) => [Math.ceil(n / 2)];
@@ -155,6 +162,81 @@ export function installNativePrenorm(addon: NativeAddon, backendName: 'wasm' | '
       hid,
     );
     return [dx, dg, dbeta, dw1, db1, dw2, db2];
+  });
+
+  // x [B, T, D], gamma, beta, wq [D, 3D], bq, wp [D, D], bp -> out (x + proj(attention(qkv(LN(x))))), mean, rstd, xb, qkvb, p, ob
+  reg('SslNormAttentionFwd', ({ x, gamma, beta, wq, bq, wp, bp }, attrs, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const [b, t, d] = x.shape,
+      heads = attrs.heads as number,
+      rows = b * t;
+    const out = mem.alloc([b, t, d]),
+      mean = mem.alloc([rows]),
+      rstd = mem.alloc([rows]),
+      xb = mem.alloc(halves(rows * d)),
+      qkvb = mem.alloc(halves(rows * 3 * d)),
+      p = mem.alloc([b, heads, t, t]),
+      ob = mem.alloc(halves(rows * d));
+    addon.normAttentionFwd(
+      mem.view(x),
+      mem.view(gamma),
+      mem.view(beta),
+      mem.view(wq),
+      mem.view(bq),
+      mem.view(wp),
+      mem.view(bp),
+      mem.view(mean),
+      mem.view(rstd),
+      mem.view(xb),
+      mem.view(qkvb),
+      mem.view(p),
+      mem.view(ob),
+      mem.view(out),
+      b,
+      t,
+      d,
+      heads,
+      attrs.eps as number,
+    );
+    return [out, mean, rstd, xb, qkvb, p, ob];
+  });
+
+  // -> dx (the skip connection's dout included), dgamma, dbeta, dwq, dbq, dwp, dbp
+  reg('SslNormAttentionBwd', ({ dout, x, mean, rstd, gamma, xb, wq, qkvb, p, ob, wp }, attrs, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const [b, t, d] = x.shape;
+    const dx = mem.alloc([b, t, d]),
+      dg = mem.alloc([d]),
+      dbeta = mem.alloc([d]),
+      dwq = mem.alloc([d, 3 * d]),
+      dbq = mem.alloc([3 * d]),
+      dwp = mem.alloc([d, d]),
+      dbp = mem.alloc([d]);
+    addon.normAttentionBwd(
+      mem.view(dout),
+      mem.view(x),
+      mem.view(mean),
+      mem.view(rstd),
+      mem.view(gamma),
+      mem.view(xb),
+      mem.view(wq),
+      mem.view(qkvb),
+      mem.view(p),
+      mem.view(ob),
+      mem.view(wp),
+      mem.view(dx),
+      mem.view(dg),
+      mem.view(dbeta),
+      mem.view(dwq),
+      mem.view(dbq),
+      mem.view(dwp),
+      mem.view(dbp),
+      b,
+      t,
+      d,
+      attrs.heads as number,
+    );
+    return [dx, dg, dbeta, dwq, dbq, dwp, dbp];
   });
 
   return {
