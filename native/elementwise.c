@@ -5,6 +5,7 @@
  * few float32 ulps (|error| < 3e-7), because libm's scalar calls do not vectorise.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include "elementwise.h"
@@ -355,14 +356,26 @@ static void sum_partials(const float *partial, float *out, int64_t rows, int64_t
     for (int64_t j = 0; j < n; j++) out[j] += partial[b * n + j];
 }
 
+/* GELU'(v) = Phi(v) + v phi(v), phi by its own exp (the fp32 path's numbers). */
+static inline float gelu_grad(float v) {
+  const float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
+  return cdf + v * (0.39894228040143268f * exp_approx(-0.5f * v * v));
+}
+
+/* The same with one exp: erf's exp(-x^2) at x = v / sqrt(2) is exp(-v^2 / 2), the normal density's (the bf16 path). */
+static inline float gelu_grad_one_exp(float v) {
+  const float x = v * 0.70710678118654752f, ax = fabsf(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * ax), e = exp_approx(-ax * ax);
+  const float y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * e;
+  return 0.5f * (1.0f + (x < 0 ? -y : y)) + v * (0.39894228040143268f * e);
+}
+
 /*
- * dh = dy * GELU'(h), written in fp32 (dh) and/or bf16 (dhb, the bf16 products' operand); db = column
- * sums of dh in fp32 (when given; `partial` holds ceil(rows / 64) x n floats). Each row is made in
- * fp32, then stored or converted.
+ * g = dy * GELU'(h (+ hbias)) row by row in fp32, then stored in fp32 (dh) or bf16 (dhb); db = column
+ * sums of g in fp32 (when given; `partial` holds ceil(rows / 64) x n floats).
  */
-void ssl_gelu_bwd_colsum(const float *dy, const float *h, const float *hbias, float *dh, uint16_t *dhb, float *db, float *partial, int64_t rows,
-                         int64_t n) {
-  const float inv_sqrt_2pi = 0.39894228040143268f;
+static void gelu_bwd_colsum(const float *dy, const float *h, const float *hbias, float *dh, uint16_t *dhb, float *db, float *partial, int64_t rows,
+                            int64_t n, bool oneExp) {
   const int64_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
 #pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
   for (int64_t b = 0; b < blocks; b++) {
@@ -373,18 +386,25 @@ void ssl_gelu_bwd_colsum(const float *dy, const float *h, const float *hbias, fl
     for (int64_t r = b * ROW_BLOCK; r < end; r++) {
       const float *dyr = dy + r * n, *hr = h + r * n;
       float *row = dh ? dh + r * n : tmp;
-      for (int64_t j = 0; j < n; j++) {
-        float v = hbias ? hr[j] + hbias[j] : hr[j];
-        float cdf = 0.5f * (1.0f + erf_approx(v * 0.70710678118654752f));
-        float pdf = inv_sqrt_2pi * exp_approx(-0.5f * v * v);
-        row[j] = dyr[j] * (cdf + v * pdf);
-      }
+      if (oneExp)
+        for (int64_t j = 0; j < n; j++) row[j] = dyr[j] * gelu_grad_one_exp(hbias ? hr[j] + hbias[j] : hr[j]);
+      else
+        for (int64_t j = 0; j < n; j++) row[j] = dyr[j] * gelu_grad(hbias ? hr[j] + hbias[j] : hr[j]);
       if (acc)
         for (int64_t j = 0; j < n; j++) acc[j] += row[j];
       if (dhb) ssl_to_bf16_serial(row, dhb + r * n, n);
     }
   }
   if (db) sum_partials(partial, db, rows, n);
+}
+
+void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, float *db, float *partial, int64_t rows, int64_t n) {
+  gelu_bwd_colsum(dy, h, NULL, dh, NULL, db, partial, rows, n, false);
+}
+
+void ssl_gelu_bwd_colsum_bf16(const float *dy, const float *h, const float *hbias, uint16_t *dhb, float *db, float *partial, int64_t rows,
+                              int64_t n) {
+  gelu_bwd_colsum(dy, h, hbias, NULL, dhb, db, partial, rows, n, true);
 }
 
 /* out = column sums of x [rows x n] in blocks of 64 rows (when given; `partial`: ceil(rows / 64) x n floats), and xb = bf16(x) (when given), in one pass. */

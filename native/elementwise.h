@@ -23,6 +23,12 @@ void ssl_set_threads(int n);
 int ssl_threads(void);
 void ssl_bias_gelu_fwd(float *h, const float *bias, float *y, int64_t rows, int64_t n);
 void ssl_bias_residual(float *h, const float *bias, const float *res, int64_t rows, int64_t n);
-void ssl_gelu_bwd_colsum(const float *dy, const float *h, const float *hbias, float *dh, uint16_t *dhb, float *db, float *partial, int64_t rows,
-                         int64_t n);
+/*
+ * A linear layer's GELU backward (linear.c): g = dy * GELU'(h) in fp32, stored to dh (fp32), or, for
+ * the bf16 products, to dhb (bf16) with pre-activation h + hbias and GELU' evaluated with one exp;
+ * db = column sums of g (fp32, in blocks of 64 rows; `partial`: ceil(rows / 64) x n floats).
+ */
+void ssl_gelu_bwd_colsum(const float *dy, const float *h, float *dh, float *db, float *partial, int64_t rows, int64_t n);
+void ssl_gelu_bwd_colsum_bf16(const float *dy, const float *h, const float *hbias, uint16_t *dhb, float *db, float *partial, int64_t rows,
+                              int64_t n);
 void ssl_colsum(const float *x, uint16_t *xb, float *out, float *partial, int64_t rows, int64_t n);

@@ -45,7 +45,7 @@ int ssl_linear_bwd(const float *dy, const float *x, const float *w, const float 
   if (act == SSL_ACT_GELU) {
     float *dh = ssl_grow(&dh_, sizeof(float) * (size_t)(rows * out));
     if (!dh) return -5;
-    ssl_gelu_bwd_colsum(dy, h, NULL, dh, NULL, db, partial, rows, out);
+    ssl_gelu_bwd_colsum(dy, h, dh, db, partial, rows, out);
     g = dh;
   } else if (db)
     ssl_colsum(dy, NULL, db, partial, rows, out);
@@ -70,7 +70,7 @@ int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, con
   float *partial = db ? ssl_grow(&partial_, sizeof(float) * (size_t)(blocks * out)) : NULL;
   uint16_t *gb = ssl_grow(&gb_, sizeof(uint16_t) * (size_t)(rows * out)), *wb = ssl_grow(&wb_, sizeof(uint16_t) * (size_t)(in * out));
   if ((db && !partial) || !gb || !wb) return -5;
-  if (act == SSL_ACT_GELU) ssl_gelu_bwd_colsum(dy, h, hbias, NULL, gb, db, partial, rows, out);
+  if (act == SSL_ACT_GELU) ssl_gelu_bwd_colsum_bf16(dy, h, hbias, gb, db, partial, rows, out);
   else ssl_colsum(dy, gb, db, partial, rows, out);
   int rc = 0;
   if (dx) {

@@ -300,6 +300,55 @@ describe('--precision bf16', () => {
     const rel = Math.max(...bf[0].map((v, i) => Math.abs(v - fp[0][i]))) / Math.max(...fp[0].map(Math.abs));
     assert.ok(rel > 1e-4 && rel < 2e-2, `bf16 forward differs from fp32 by ${rel} of the largest output`);
   });
+
+  it("a GELU layer's bias gradient in bf16 sums dy GELU'(h) over rows, h = the product of the rounded inputs + bias (float64 reference)", {
+    skip: skipDnnl,
+  }, async () => {
+    await initBackend('wasm', { native: true, threads: 2 });
+    const rows = 150,
+      inF = 40,
+      outF = 72;
+    const xv = randn(rows * inF, 11),
+      wv = randn(inF * outF, 12, 0.25),
+      bv = randn(outF, 13, 0.5),
+      dyv = randn(rows * outF, 14);
+    setPrecision('bf16');
+    let db: Float32Array;
+    try {
+      db = tf.tidy(() => {
+        const [x, w, b] = [tf.tensor2d(xv, [rows, inF]), tf.tensor2d(wv, [inF, outF]), tf.tensor1d(bv)];
+        const dy = tf.tensor2d(dyv, [rows, outF]);
+        const g = tf.grad((bi: tf.Tensor) => tf.sum(tf.mul(linear2d(x, w, bi as tf.Tensor1D, { act: 'gelu' }), dy)))(b);
+        return (g.dataSync() as Float32Array).slice();
+      });
+    } finally {
+      setPrecision('fp32');
+    }
+    // erf by its Taylor series in float64 (|x| <= 5 here), GELU'(h) = Phi(h) + h phi(h)
+    const erf = (z: number) => {
+      if (Math.abs(z) > 5) return Math.sign(z);
+      let term = z,
+        sum = z;
+      for (let n = 1; n < 200 && Math.abs(term) > 1e-17; n++) {
+        term *= (-z * z) / n;
+        sum += term / (2 * n + 1);
+      }
+      return (2 / Math.sqrt(Math.PI)) * sum;
+    };
+    const geluGrad = (h: number) => 0.5 * (1 + erf(h / Math.SQRT2)) + (h * Math.exp(-0.5 * h * h)) / Math.sqrt(2 * Math.PI);
+    const xr = roundBf16Ref(xv.slice()),
+      wr = roundBf16Ref(wv.slice());
+    const ref = new Float64Array(outF);
+    for (let r = 0; r < rows; r++)
+      for (let j = 0; j < outF; j++) {
+        let h = bv[j];
+        for (let k = 0; k < inF; k++) h += xr[r * inF + k] * wr[k * outF + j];
+        ref[j] += dyv[r * outF + j] * geluGrad(h);
+      }
+    const scale = Math.max(...ref.map(Math.abs));
+    const worst = Math.max(...db.map((v, j) => Math.abs(v - ref[j])));
+    assert.ok(worst < 1e-5 * scale, `bias gradient differs from the float64 reference by ${worst} (largest ${scale})`);
+  });
 });
 
 describe('Slice and SplitV as row copies (engine/kernels/native-slice.ts)', { skip }, () => {
