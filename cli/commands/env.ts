@@ -4,6 +4,7 @@ import os from 'node:os';
 import { tf } from '../../engine/tf.ts';
 import { type EngineFlags, initEngine, withEngineOptions } from '../options.ts';
 import { measureGemmClasses } from '../../bench/gemm-classes.ts';
+import { BF16_IMPLEMENTATION_RULE } from '../../engine/kernels/gemm-route.ts';
 
 export function envCommand(): Command {
   return withEngineOptions(
@@ -42,6 +43,7 @@ export function envCommand(): Command {
       }; ${r.native.status}`,
     );
     if (r.native.gemm) console.log(`gemm:      ${r.native.gemm}`);
+    if (r.native.gemm?.includes('oneDNN')) console.log(`bf16:      ${BF16_IMPLEMENTATION_RULE}`);
     if (gemmClasses) {
       console.log('gemm classes (fp32 GFLOP/s, measured now; the route is fixed by class, never by timing at run time):');
       console.log(`  ${'class'.padEnd(12)} ${'example'.padEnd(42)} ${'OpenBLAS'.padStart(9)} ${'oneDNN'.padStart(9)}  route`);

@@ -18,6 +18,10 @@
  */
 import type { NativeAddon } from './native-addon.ts';
 
+/** Which oneDNN implementation runs a bf16 product (native/dnnl_matmul.c), as `bench env` prints it. */
+export const BF16_IMPLEMENTATION_RULE =
+  "tall products (one of m, k at least 2048 and twice each other side: a linear layer over a batch's tokens) on oneDNN's GEMM-based matmul (gemm:jit), the others on its default (brgemm)";
+
 export const GEMM_LIBRARIES = ['auto', 'openblas', 'onednn'] as const;
 export type GemmChoice = (typeof GEMM_LIBRARIES)[number];
 export const PRECISIONS = ['fp32', 'bf16'] as const;
