@@ -9,7 +9,7 @@
  *       C_i[m x n] = op(A_i) op(B_i) + beta * C_i, row-major, A_i at a[aOff + i*aStride], ...
  *     op(A) is [m x k] (A stored [k x m] when transA), op(B) is [k x n] (B stored [n x k] when transB).
  *     A stride of 0 broadcasts one matrix over the batch. route: gemm.h (0 OpenBLAS, 1 oneDNN, 2 oneDNN bf16).
- *   linearFwd / linearBwd, normLinearFwd / normLinearBwd, normMlpFwd / normMlpBwd: linear.h; normAttentionFwd / normAttentionBwd: prenorm_attention.h; roundBf16(x, y, n); onednn(): version or null; onednnStatus()
+ *   linearFwd / linearBwd, normMlpFwd / normMlpBwd: linear.h; normAttentionFwd / normAttentionBwd: prenorm_attention.h; roundBf16(x, y, n); onednn(): version or null; onednnStatus()
  *   setThreads(n), threads(), config()
  *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd, sumRows: see elementwise.c
  *   convFwd/convBwdInput/convBwdFilter(a, b, out, geom): NHWC convolution, see conv.c
@@ -366,8 +366,6 @@ static napi_value LinearBwd(napi_env env, napi_callback_info info) {
 
 /*
  * Pre-norm layers in bf16 (linear.h; need oneDNN). xb, yb: Float32Arrays holding bf16 halves.
- *   normLinearFwd(x, g, beta, w, bias|null, mean, rstd, xb, out, rows, d, n, eps)
- *   normLinearBwd(dout, x, mean, rstd, g, xb, w, dx, dg, dbeta, dw, dbias|null, rows, d, n)
  *   normMlpFwd(x, g, beta, w1, b1|null, w2, b2|null, mean, rstd, xb, h, yb, out, rows, d, hid, eps)
  *   normMlpBwd(dout, x, mean, rstd, g, xb, w1, h, yb, w2, dx, dg, dbeta, dw1, db1|null, dw2, db2|null, rows, d, hid)
  */
@@ -375,27 +373,6 @@ static bool norm_sizes_ok(napi_env env, int64_t rows, int64_t d, int64_t n) {
   if (rows >= 1 && d >= 1 && n >= 1) return true;
   napi_throw_range_error(env, NULL, "sslbench native pre-norm layer: rows, d and the output width must be at least 1");
   return false;
-}
-
-static napi_value NormLinearFwd(napi_env env, napi_callback_info info) {
-  ARGS(13)
-  int64_t rows = i64(env, argv[9]), d = i64(env, argv[10]), n = i64(env, argv[11]);
-  double eps = 0;
-  napi_get_value_double(env, argv[12], &eps);
-  if (!norm_sizes_ok(env, rows, d, n)) return NULL;
-  REQ(x, 0, rows * d, "x") REQ(g, 1, d, "gamma") REQ(beta, 2, d, "beta") REQ(w, 3, d * n, "w") OPT(bias, 4, n, "bias")
-  REQ(mean, 5, rows, "mean") REQ(rstd, 6, rows, "rstd") REQ(xb, 7, (rows * d + 1) / 2, "xb") REQ(out, 8, rows * n, "out")
-  return gemm_result(env, ssl_norm_linear_fwd_bf16(x, g, beta, (float)eps, w, bias, mean, rstd, (uint16_t *)xb, out, rows, d, n));
-}
-
-static napi_value NormLinearBwd(napi_env env, napi_callback_info info) {
-  ARGS(15)
-  int64_t rows = i64(env, argv[12]), d = i64(env, argv[13]), n = i64(env, argv[14]);
-  if (!norm_sizes_ok(env, rows, d, n)) return NULL;
-  REQ(dout, 0, rows * n, "dout") REQ(x, 1, rows * d, "x") REQ(mean, 2, rows, "mean") REQ(rstd, 3, rows, "rstd") REQ(g, 4, d, "gamma")
-  REQ(xb, 5, (rows * d + 1) / 2, "xb") REQ(w, 6, d * n, "w") REQ(dx, 7, rows * d, "dx") REQ(dg, 8, d, "dgamma") REQ(dbeta, 9, d, "dbeta")
-  REQ(dw, 10, d * n, "dw") OPT(dbias, 11, n, "dbias")
-  return gemm_result(env, ssl_norm_linear_bwd_bf16(dout, x, mean, rstd, g, (const uint16_t *)xb, w, dx, dg, dbeta, dw, dbias, rows, d, n));
 }
 
 static napi_value NormMlpFwd(napi_env env, napi_callback_info info) {
@@ -510,8 +487,6 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_default, NULL},
       {"linearFwd", NULL, LinearFwd, NULL, NULL, NULL, napi_default, NULL},
       {"linearBwd", NULL, LinearBwd, NULL, NULL, NULL, napi_default, NULL},
-      {"normLinearFwd", NULL, NormLinearFwd, NULL, NULL, NULL, napi_default, NULL},
-      {"normLinearBwd", NULL, NormLinearBwd, NULL, NULL, NULL, napi_default, NULL},
       {"normMlpFwd", NULL, NormMlpFwd, NULL, NULL, NULL, napi_default, NULL},
       {"normMlpBwd", NULL, NormMlpBwd, NULL, NULL, NULL, napi_default, NULL},
       {"normAttentionFwd", NULL, NormAttentionFwd, NULL, NULL, NULL, napi_default, NULL},

@@ -84,8 +84,9 @@ int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, con
 /* Scratch of the pre-norm layers' backward: the gradient of the LayerNorm's output, and of the MLP's hidden layer. */
 static ssl_buf_t dln_, dmid_;
 
-int ssl_norm_linear_fwd_bf16(const float *x, const float *g, const float *beta, float eps, const float *w, const float *bias, float *mean,
-                             float *rstd, uint16_t *xb, float *out, int64_t rows, int64_t d, int64_t n) {
+/* out = LN(x) W + bias, LN(x) written straight to bf16 (xb). */
+static int norm_linear_fwd_bf16(const float *x, const float *g, const float *beta, float eps, const float *w, const float *bias, float *mean,
+                                float *rstd, uint16_t *xb, float *out, int64_t rows, int64_t d, int64_t n) {
   uint16_t *wb = ssl_grow(&wb_, sizeof(uint16_t) * (size_t)(d * n));
   if (!wb) return -5;
   ssl_layernorm_fwd_bf16(x, g, beta, xb, mean, rstd, rows, d, eps);
@@ -93,21 +94,11 @@ int ssl_norm_linear_fwd_bf16(const float *x, const float *g, const float *beta, 
   return ssl_dnnl_linear(SSL_DNNL_BF16, xb, wb, bias, NULL, out, rows, n, d);
 }
 
-int ssl_norm_linear_bwd_bf16(const float *dout, const float *x, const float *mean, const float *rstd, const float *g, const uint16_t *xb,
-                             const float *w, float *dx, float *dg, float *dbeta, float *dw, float *dbias, int64_t rows, int64_t d, int64_t n) {
-  float *dln = ssl_grow(&dln_, sizeof(float) * (size_t)(rows * d));
-  if (!dln) return -5;
-  int rc = ssl_linear_bwd_bf16(dout, xb, w, NULL, NULL, dln, dw, dbias, rows, d, n, SSL_ACT_NONE);
-  if (rc) return rc;
-  ssl_layernorm_bwd(dln, x, mean, rstd, g, dx, dg, dbeta, rows, d, NULL);
-  return 0;
-}
-
 int ssl_norm_mlp_fwd_bf16(const float *x, const float *g, const float *beta, float eps, const float *w1, const float *b1, const float *w2,
                           const float *b2, float *mean, float *rstd, uint16_t *xb, float *h, uint16_t *yb, float *out, int64_t rows, int64_t d,
                           int64_t hid) {
   /* fc1 without its bias: h = LN(x) W1; GELU adds b1 (the same sum, bit for bit, as oneDNN's bias in the product, which costs more there) */
-  int rc = ssl_norm_linear_fwd_bf16(x, g, beta, eps, w1, NULL, mean, rstd, xb, h, rows, d, hid);
+  int rc = norm_linear_fwd_bf16(x, g, beta, eps, w1, NULL, mean, rstd, xb, h, rows, d, hid);
   if (rc) return rc;
   ssl_gelu_fwd_bf16(h, b1, yb, rows, hid);
   uint16_t *wb = ssl_grow(&wb_, sizeof(uint16_t) * (size_t)(hid * d));

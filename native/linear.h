@@ -24,20 +24,14 @@ int ssl_linear_fwd_bf16(const float *x, const float *w, const float *bias, const
 int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, const float *h, const float *hbias, float *dx, float *dw, float *db,
                         int64_t rows, int64_t in, int64_t out, int act);
 /*
- * Pre-norm layers in bf16 (a ViT block's LayerNorm and the product it feeds): the LayerNorm is
- * written straight to bf16 (xb, rows x d halves, kept for the weight gradient), so its fp32 output
- * is never stored; the same numbers as the LayerNorm, then ssl_linear_fwd_bf16 on its output.
- *   norm linear: out = LN(x) W + bias (attention's qkv); mean, rstd: [rows], kept for the backward.
- *   norm MLP: out = x + fc2(GELU(fc1(LN(x)))) (the MLP branch with its skip connection): GELU is
- *   written straight to bf16 (yb, rows x hid halves: fc2's input and its weight gradient's), h keeps
- *   fc1's product before its bias (fp32; GELU's pre-activation is h + b1, added in GELU's passes, the
- *   backward's too, so it takes b1). Its backward's dx includes the skip's dout.
- * The backwards give the same numbers as the layers' own backwards chained (bitwise).
+ * A ViT block's MLP branch with its skip connection, pre-norm, in bf16 (the attention branch is
+ * prenorm_attention.h): out = x + fc2(GELU(fc1(LN(x)))). The LayerNorm is written straight to bf16
+ * (xb, rows x d halves, kept for the weight gradient; mean, rstd [rows]), so its fp32 output is
+ * never stored; GELU likewise (yb, rows x hid halves: fc2's input and its weight gradient's); h
+ * keeps fc1's product before its bias (fp32; GELU's pre-activation is h + b1, added in GELU's
+ * passes, the backward's too, so it takes b1). The backward's dx includes the skip's dout. The same
+ * numbers as the layers chained, forward and backward (bitwise).
  */
-int ssl_norm_linear_fwd_bf16(const float *x, const float *g, const float *beta, float eps, const float *w, const float *bias, float *mean,
-                             float *rstd, uint16_t *xb, float *out, int64_t rows, int64_t d, int64_t n);
-int ssl_norm_linear_bwd_bf16(const float *dout, const float *x, const float *mean, const float *rstd, const float *g, const uint16_t *xb,
-                             const float *w, float *dx, float *dg, float *dbeta, float *dw, float *dbias, int64_t rows, int64_t d, int64_t n);
 int ssl_norm_mlp_fwd_bf16(const float *x, const float *g, const float *beta, float eps, const float *w1, const float *b1, const float *w2,
                           const float *b2, float *mean, float *rstd, uint16_t *xb, float *h, uint16_t *yb, float *out, int64_t rows, int64_t d,
                           int64_t hid);

@@ -64,41 +64,9 @@ export interface NativeAddon {
     routeDw: number,
   ): void;
   /**
-   * Pre-norm layers in bf16 (native/linear.h; oneDNN): out = LN(x) W + bias, and out = x +
-   * fc2(GELU(fc1(LN(x)))), with the LayerNorm and GELU written straight to bf16 (xb, yb: halves).
+   * The MLP branch in bf16 (native/linear.h; oneDNN): out = x + fc2(GELU(fc1(LN(x)))), with the
+   * LayerNorm and GELU written straight to bf16 (xb, yb: halves).
    */
-  normLinearFwd(
-    x: Float32Array,
-    g: Float32Array,
-    beta: Float32Array,
-    w: Float32Array,
-    bias: Float32Array | null,
-    mean: Float32Array,
-    rstd: Float32Array,
-    xb: Float32Array,
-    out: Float32Array,
-    rows: number,
-    d: number,
-    n: number,
-    eps: number,
-  ): void;
-  normLinearBwd(
-    dout: Float32Array,
-    x: Float32Array,
-    mean: Float32Array,
-    rstd: Float32Array,
-    g: Float32Array,
-    xb: Float32Array,
-    w: Float32Array,
-    dx: Float32Array,
-    dg: Float32Array,
-    dbeta: Float32Array,
-    dw: Float32Array,
-    dbias: Float32Array | null,
-    rows: number,
-    d: number,
-    n: number,
-  ): void;
   normMlpFwd(
     x: Float32Array,
     g: Float32Array,

@@ -11,14 +11,7 @@ import { memoryOf } from './backend-memory.ts';
 
 type TensorInfo = tf.TensorInfo;
 
-export const NATIVE_PRENORM_KERNELS = [
-  'SslNormLinearFwd',
-  'SslNormLinearBwd',
-  'SslNormMlpFwd',
-  'SslNormMlpBwd',
-  'SslNormAttentionFwd',
-  'SslNormAttentionBwd',
-] as const;
+export const NATIVE_PRENORM_KERNELS = ['SslNormMlpFwd', 'SslNormMlpBwd', 'SslNormAttentionFwd', 'SslNormAttentionBwd'] as const;
 export type NativePrenormKernel = (typeof NATIVE_PRENORM_KERNELS)[number];
 
 const halves = (n: number) => [Math.ceil(n / 2)];
@@ -35,63 +28,6 @@ export function installNativePrenorm(addon: NativeAddon, backendName: 'wasm' | '
       kernelFunc: (args) => kernelFunc(args.inputs as Record<string, TensorInfo>, args.attrs as Record<string, unknown>, args.backend),
     });
   };
-
-  // x [rows, d], gamma, beta [d], w [d, n], bias [n] -> out [rows, n], mean, rstd [rows], xb (bf16 LN(x))
-  reg('SslNormLinearFwd', ({ x, gamma, beta, w, bias }, attrs, backend) => {
-    const mem = memoryOf(backendName, backend);
-    const [rows, d] = x.shape,
-      n = w.shape[1];
-    const out = mem.alloc([rows, n]),
-      mean = mem.alloc([rows]),
-      rstd = mem.alloc([rows]),
-      xb = mem.alloc(halves(rows * d));
-    addon.normLinearFwd(
-      mem.view(x),
-      mem.view(gamma),
-      mem.view(beta),
-      mem.view(w),
-      mem.view(bias),
-      mem.view(mean),
-      mem.view(rstd),
-      mem.view(xb),
-      mem.view(out),
-      rows,
-      d,
-      n,
-      attrs.eps as number,
-    );
-    return [out, mean, rstd, xb];
-  });
-
-  // -> dx, dgamma, dbeta, dw, dbias
-  reg('SslNormLinearBwd', ({ dout, x, mean, rstd, gamma, xb, w }, _attrs, backend) => {
-    const mem = memoryOf(backendName, backend);
-    const [rows, d] = x.shape,
-      n = w.shape[1];
-    const dx = mem.alloc([rows, d]),
-      dg = mem.alloc([d]),
-      dbeta = mem.alloc([d]),
-      dw = mem.alloc([d, n]),
-      dbias = mem.alloc([n]);
-    addon.normLinearBwd(
-      mem.view(dout),
-      mem.view(x),
-      mem.view(mean),
-      mem.view(rstd),
-      mem.view(gamma),
-      mem.view(xb),
-      mem.view(w),
-      mem.view(dx),
-      mem.view(dg),
-      mem.view(dbeta),
-      mem.view(dw),
-      mem.view(dbias),
-      rows,
-      d,
-      n,
-    );
-    return [dx, dg, dbeta, dw, dbias];
-  });
 
   // x [rows, d], gamma, beta, w1 [d, hid], b1, w2 [hid, d], b2 -> out (x + MLP(LN(x))), mean, rstd, xb, h (fc1's product before its bias b1), yb
   reg('SslNormMlpFwd', ({ x, gamma, beta, w1, b1, w2, b2 }, attrs, backend) => {

@@ -1,7 +1,6 @@
 /**
  * A ViT block's pre-norm layers as single ops under `--precision bf16` (native kernels:
  * engine/kernels/native-prenorm.ts), with hand-written gradients:
- *   - `normLinear`: LN(x) W + bias (the attention's qkv);
  *   - `normAttention`: x + proj(attention(qkv(LN(x)))) (the attention branch and its skip connection);
  *   - `normMlp`: x + fc2(GELU(fc1(LN(x)))) (the MLP branch and its skip connection).
  * The LayerNorm, the qkv product, the attention's output and the GELU are written straight to the
@@ -36,26 +35,8 @@ export function preNormFused(): boolean {
 }
 
 type Op = (...inputs: tf.Tensor[]) => tf.Tensor2D;
-const linearOps = new Map<number, Op>();
 const mlpOps = new Map<number, Op>();
 const attentionOps = new Map<string, (...inputs: tf.Tensor[]) => tf.Tensor3D>();
-
-function normLinearOp(eps: number): Op {
-  let op = linearOps.get(eps);
-  if (!op) {
-    op = customOp<tf.Tensor2D>(([x, gamma, beta, w, bias], save) => {
-      const [out, mean, rstd, xb] = runNative('SslNormLinearFwd', { x, gamma, beta, w, bias }, { eps }) as tf.Tensor[];
-      save([x, mean, rstd, gamma, xb, w]);
-      return {
-        value: out as tf.Tensor2D,
-        gradFunc: (dout, [sx, sm, sr, sg, sxb, sw]) =>
-          runNative('SslNormLinearBwd', { dout, x: sx, mean: sm, rstd: sr, gamma: sg, xb: sxb, w: sw }) as tf.Tensor[],
-      };
-    });
-    linearOps.set(eps, op);
-  }
-  return op;
-}
 
 function normMlpOp(eps: number): Op {
   let op = mlpOps.get(eps);
@@ -114,13 +95,6 @@ function normAttentionOp(eps: number, heads: number): (...inputs: tf.Tensor[]) =
 
 function checkFused(who: string): void {
   if (!preNormFused()) throw new Error(`${who}: runs on the native kernels at precision bf16 only (see preNormFused)`);
-}
-
-/** LN(x) W + b, x [rows, d] (bf16 products). */
-export function normLinear(x: tf.Tensor2D, norm: NormParams, lin: LinearParams): tf.Tensor2D {
-  checkFused('normLinear');
-  recordMacs(x.shape[0] * x.shape[1] * lin.w.shape[1]);
-  return normLinearOp(norm.eps)(x, norm.gamma, norm.beta, lin.w, lin.b);
 }
 
 /** x + fc2(GELU(fc1(LN(x)))), x [rows, d] (bf16 products). */
