@@ -20,6 +20,8 @@ export interface EngineId {
   sslbench: string;
   /** The native GEMM's libraries ('openblas', 'oneDNN 2.6.3 (...)'); absent on stock kernels and in older records. */
   gemm?: string;
+  /** The native kernels' threads: the GEMM libraries split some sums by thread, so the count changes numbers; absent on stock kernels. */
+  threads?: number;
 }
 
 export interface Provenance {
@@ -94,11 +96,12 @@ export function engineId(p: Pick<Provenance, 'engine'>): EngineId {
     native: p.engine.native,
     sslbench: p.engine.sslbench,
     ...(p.engine.gemm ? { gemm: p.engine.gemm } : {}),
+    ...(p.engine.native && p.engine.nativeThreads > 0 ? { threads: p.engine.nativeThreads } : {}),
   };
 }
 
 export function describeEngine(e: EngineId): string {
-  return `${e.backend}${e.native ? ` + native kernels${e.gemm ? ` (GEMM: ${e.gemm})` : ''}` : ''}, sslbench ${e.sslbench}`;
+  return `${e.backend}${e.native ? ` + native kernels${e.threads ? ` x${e.threads} threads` : ''}${e.gemm ? ` (GEMM: ${e.gemm})` : ''}` : ''}, sslbench ${e.sslbench}`;
 }
 
 /** One line for a table's notes and a page's header. */

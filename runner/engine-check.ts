@@ -13,7 +13,13 @@ export function currentEngine(): EngineId | undefined {
   const b = activeBackend();
   if (!b) return undefined;
   const native = b.native.kernels.length > 0;
-  return { backend: b.name, native, sslbench: sslbenchVersion(), ...(native && b.native.gemm ? { gemm: b.native.gemm } : {}) };
+  return {
+    backend: b.name,
+    native,
+    sslbench: sslbenchVersion(),
+    ...(native && b.native.gemm ? { gemm: b.native.gemm } : {}),
+    ...(native ? { threads: b.native.threads } : {}),
+  };
 }
 
 /** What a stored result says of its engine (results from before provenance was recorded: the backend only). */
@@ -25,14 +31,17 @@ export function recordedEngine(r: PretrainResult): Partial<EngineId> & { backend
 export function checkEngine(what: string, recorded: (Partial<EngineId> & { backend: string }) | undefined, allowMix = false): void {
   const now = currentEngine();
   if (!now || !recorded || allowMix) return;
-  const differs = (['backend', 'native', 'sslbench', 'gemm'] as const).filter((k) => recorded[k] !== undefined && recorded[k] !== now[k]);
+  const differs = (['backend', 'native', 'sslbench', 'gemm', 'threads'] as const).filter(
+    (k) => recorded[k] !== undefined && recorded[k] !== now[k],
+  );
   if (!differs.length) return;
   const then =
     `${recorded.backend}${recorded.native === undefined ? '' : recorded.native ? ' + native kernels' : ''}` +
+    `${recorded.threads ? ` x${recorded.threads} threads` : ''}` +
     `${recorded.gemm ? ` (GEMM: ${recorded.gemm})` : ''}${recorded.sslbench ? `, sslbench ${recorded.sslbench}` : ''}`;
   throw new Error(
     `${what} was computed on ${then}; this run computes on ${describeEngine(now)} (${differs.join(', ')} differ), and the two do not ` +
-      'give the same numbers. Run it on the same engine (--backend, --no-native, --gemm), use another --runs folder, or pass ' +
+      'give the same numbers. Run it on the same engine (--backend, --no-native, --gemm, --threads), use another --runs folder, or pass ' +
       '--allow-engine-mix to reuse it anyway',
   );
 }

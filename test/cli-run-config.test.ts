@@ -91,8 +91,25 @@ describe('--set', () => {
     assert.equal(mix.code, 1);
     assert.match(
       mix.err,
-      /finished earlier, was computed on wasm \+ native kernels( \(GEMM: [^)]*\))?, sslbench \d+\.\d+\.\d+; this run computes on cpu.*\(backend differ\).*--allow-engine-mix/,
+      /finished earlier, was computed on wasm \+ native kernels( x\d+ threads)?( \(GEMM: [^)]*\))?, sslbench \d+\.\d+\.\d+; this run computes on cpu.*\(backend differ\).*--allow-engine-mix/,
     );
+    // nor at another thread count of the native kernels (their GEMMs split sums by thread)
+    const threads = result.provenance.engine.nativeThreads as number;
+    if (threads > 0) {
+      const other = bench(
+        'run',
+        'smoke',
+        '--runs',
+        runs,
+        '--results',
+        path.join(tmp, 'res-t'),
+        '--threads',
+        String(threads === 1 ? 2 : 1),
+        '--quiet',
+      );
+      assert.equal(other.code, 1);
+      assert.match(other.err, new RegExp(`computed on wasm \\+ native kernels x${threads} threads.*\\(threads differ\\).*--threads`));
+    }
     const allowed = bench(
       'run',
       'smoke',
