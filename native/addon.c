@@ -360,7 +360,7 @@ static napi_value LinearBwd(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "sslbench native linearBwd: GELU needs h, the pre-activation");
     return NULL;
   }
-  if (bf16) return gemm_result(env, ssl_linear_bwd_bf16(dy, (const uint16_t *)x, w, h, NULL, dx, dw, db, rows, in, out, (int)act));
+  if (bf16) return gemm_result(env, ssl_linear_bwd_bf16(dy, (const uint16_t *)x, w, h, NULL, dx, NULL, dw, db, rows, in, out, (int)act));
   return gemm_result(env, ssl_linear_bwd(dy, x, w, h, dx, dw, db, rows, in, out, (int)act, (int)routeDx, (int)routeDw));
 }
 

@@ -209,26 +209,24 @@ int ssl_dnnl_matmul_bf16_out16(const uint16_t *a, const uint16_t *b, uint16_t *c
   return run(SSL_DNNL_BF16, a, 0, b, 0, c, true, 0, 1, m, n, k, transA, transB, 0.0f);
 }
 
-int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bias, const float *res, float *c, int64_t m, int64_t n, int64_t k) {
+static int linear(int precision, const void *x, const void *w, const float *bias, const float *res, void *c, bool outBf16, int64_t m, int64_t n,
+                  int64_t k) {
   if (!init()) return -1;
   if (m <= 0 || n <= 0 || k <= 0) return -3;
   key_t_ key;
   make_key(&key, precision, 0, 0, 0, 1, m, n, k, false, false, 0.0f);
-  key.bias = bias != NULL, key.residual = res != NULL;
+  key.bias = bias != NULL, key.residual = res != NULL, key.outBf16 = outBf16;
   entry_t *e = lookup(&key);
   if (!e) return -4;
   return execute(e, x, w, c, bias, res);
 }
 
+int ssl_dnnl_linear(int precision, const void *x, const void *w, const float *bias, const float *res, float *c, int64_t m, int64_t n, int64_t k) {
+  return linear(precision, x, w, bias, res, c, false, m, n, k);
+}
+
 int ssl_dnnl_linear_bf16_out16(const uint16_t *x, const uint16_t *w, const float *bias, uint16_t *c, int64_t m, int64_t n, int64_t k) {
-  if (!init()) return -1;
-  if (m <= 0 || n <= 0 || k <= 0) return -3;
-  key_t_ key;
-  make_key(&key, SSL_DNNL_BF16, 0, 0, 0, 1, m, n, k, false, false, 0.0f);
-  key.bias = bias != NULL, key.outBf16 = true;
-  entry_t *e = lookup(&key);
-  if (!e) return -4;
-  return execute(e, x, w, c, bias, NULL);
+  return linear(SSL_DNNL_BF16, x, w, bias, NULL, c, true, m, n, k);
 }
 
 int ssl_dnnl_matmul4_bf16(const uint16_t *a, const int64_t sa[4], const uint16_t *b, const int64_t sb[4], void *c, bool outBf16,

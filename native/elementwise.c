@@ -33,13 +33,15 @@ static inline float exp_approx(float x) {
   return p * u.f;
 }
 
-/* erf(x) by Abramowitz & Stegun 7.1.26 refined: |error| < 1.5e-7. */
-static inline float erf_approx(float x) {
+/* erf(x) by Abramowitz & Stegun 7.1.26 refined, given e = exp(-x^2): |error| < 1.5e-7. */
+static inline float erf_given_exp(float x, float e) {
   float ax = fabsf(x);
   float t = 1.0f / (1.0f + 0.3275911f * ax);
-  float y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * exp_approx(-ax * ax);
+  float y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * e;
   return x < 0 ? -y : y;
 }
+
+static inline float erf_approx(float x) { return erf_given_exp(x, exp_approx(-fabsf(x) * fabsf(x))); }
 
 void ssl_gelu_fwd(const float *x, float *y, int64_t n) {
 #pragma omp parallel for num_threads(nthreads) if (n >= PAR_MIN) schedule(static)
@@ -364,10 +366,8 @@ static inline float gelu_grad(float v) {
 
 /* The same with one exp: erf's exp(-x^2) at x = v / sqrt(2) is exp(-v^2 / 2), the normal density's (the bf16 path). */
 static inline float gelu_grad_one_exp(float v) {
-  const float x = v * 0.70710678118654752f, ax = fabsf(x);
-  const float t = 1.0f / (1.0f + 0.3275911f * ax), e = exp_approx(-ax * ax);
-  const float y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t * e;
-  return 0.5f * (1.0f + (x < 0 ? -y : y)) + v * (0.39894228040143268f * e);
+  const float x = v * 0.70710678118654752f, e = exp_approx(-fabsf(x) * fabsf(x));
+  return 0.5f * (1.0f + erf_given_exp(x, e)) + v * (0.39894228040143268f * e);
 }
 
 /*

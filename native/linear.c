@@ -64,8 +64,8 @@ int ssl_linear_fwd_bf16(const float *x, const float *w, const float *bias, const
   return fwd(SSL_ROUTE_ONEDNN_BF16, xb, wb, bias, res, h, y, rows, in, out, act);
 }
 
-int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, const float *h, const float *hbias, float *dx, float *dw, float *db,
-                        int64_t rows, int64_t in, int64_t out, int act) {
+int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, const float *h, const float *hbias, float *dx, uint16_t *dxb, float *dw,
+                        float *db, int64_t rows, int64_t in, int64_t out, int act) {
   const int64_t blocks = (rows + 63) / 64;
   float *partial = db ? ssl_grow(&partial_, sizeof(float) * (size_t)(blocks * out)) : NULL;
   uint16_t *gb = ssl_grow(&gb_, sizeof(uint16_t) * (size_t)(rows * out)), *wb = ssl_grow(&wb_, sizeof(uint16_t) * (size_t)(in * out));
@@ -73,9 +73,10 @@ int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, con
   if (act == SSL_ACT_GELU) ssl_gelu_bwd_colsum_bf16(dy, h, hbias, gb, db, partial, rows, out);
   else ssl_colsum(dy, gb, db, partial, rows, out);
   int rc = 0;
-  if (dx) {
+  if (dx || dxb) {
     ssl_to_bf16(w, wb, in * out);
-    rc = ssl_dnnl_matmul_bf16(gb, 0, wb, 0, dx, 0, 1, rows, in, out, false, true, 0.0f);
+    rc = dx ? ssl_dnnl_matmul_bf16(gb, 0, wb, 0, dx, 0, 1, rows, in, out, false, true, 0.0f)
+            : ssl_dnnl_matmul_bf16_out16(gb, wb, dxb, rows, in, out, false, true);
   }
   if (!rc && dw) rc = ssl_dnnl_matmul_bf16(xb, 0, gb, 0, dw, 0, 1, in, out, rows, true, false, 0.0f);
   return rc;
@@ -112,8 +113,8 @@ int ssl_norm_mlp_bwd_bf16(const float *dout, const float *x, const float *mean, 
                           float *db1, float *dw2, float *db2, int64_t rows, int64_t d, int64_t hid) {
   float *dmid = ssl_grow(&dmid_, sizeof(float) * (size_t)(rows * hid)), *dln = ssl_grow(&dln_, sizeof(float) * (size_t)(rows * d));
   if (!dmid || !dln) return -5;
-  int rc = ssl_linear_bwd_bf16(dout, yb, w2, NULL, NULL, dmid, dw2, db2, rows, hid, d, SSL_ACT_NONE);
-  if (!rc) rc = ssl_linear_bwd_bf16(dmid, xb, w1, h, b1, dln, dw1, db1, rows, d, hid, SSL_ACT_GELU);
+  int rc = ssl_linear_bwd_bf16(dout, yb, w2, NULL, NULL, dmid, NULL, dw2, db2, rows, hid, d, SSL_ACT_NONE);
+  if (!rc) rc = ssl_linear_bwd_bf16(dmid, xb, w1, h, b1, dln, NULL, dw1, db1, rows, d, hid, SSL_ACT_GELU);
   if (rc) return rc;
   ssl_layernorm_bwd(dln, x, mean, rstd, g, dx, dg, dbeta, rows, d, dout);
   return 0;

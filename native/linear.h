@@ -20,9 +20,9 @@ int ssl_linear_bwd(const float *dy, const float *x, const float *w, const float 
  */
 int ssl_linear_fwd_bf16(const float *x, const float *w, const float *bias, const float *res, float *h, float *y, uint16_t *xb, int64_t rows,
                         int64_t in, int64_t out, int act);
-/* hbias: GELU's pre-activation is h + hbias (hbias NULL: h itself). */
-int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, const float *h, const float *hbias, float *dx, float *dw, float *db,
-                        int64_t rows, int64_t in, int64_t out, int act);
+/* hbias: GELU's pre-activation is h + hbias (hbias NULL: h itself). dx in fp32, or else in bf16 to dxb (rows x in halves; NULL both: not wanted). */
+int ssl_linear_bwd_bf16(const float *dy, const uint16_t *xb, const float *w, const float *h, const float *hbias, float *dx, uint16_t *dxb, float *dw,
+                        float *db, int64_t rows, int64_t in, int64_t out, int act);
 /*
  * A ViT block's MLP branch with its skip connection, pre-norm, in bf16 (the attention branch is
  * prenorm_attention.h): out = x + fc2(GELU(fc1(LN(x)))). The LayerNorm is written straight to bf16

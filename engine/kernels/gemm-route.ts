@@ -12,9 +12,9 @@
  * Precision: 'fp32' everywhere by default. 'bf16' (opt-in, like PyTorch's CPU autocast) rounds the
  * inputs of the matrix products (the linear layers', and attention's q k^T and P v) to bf16 and
  * accumulates in fp32 on oneDNN; everything else (the loss, softmax, normalisation, optimiser,
- * master weights) stays fp32. Its products take oneDNN's GEMM-based matmul implementation where
- * oneDNN offers it (a fixed choice, native/dnnl_matmul.c: 1.0-1.36x its first offer on the linear
- * layers' shapes, most on the weight gradients), so a bf16 run's numbers do not depend on timing.
+ * master weights) stays fp32. Which oneDNN implementation runs a bf16 product is fixed by its shape
+ * (BF16_IMPLEMENTATION_RULE below, native/dnnl_matmul.c), never by timing, so a bf16 run's numbers
+ * do not depend on one.
  */
 import type { NativeAddon } from './native-addon.ts';
 
