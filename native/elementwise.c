@@ -147,12 +147,18 @@ void ssl_layernorm_fwd_bf16(const float *x, const float *g, const float *b, uint
 /* a = sum dyg, c = sum dyg xhat over one row (float, index order), xhat = (x - mu) rs, dyg = dy g. */
 static inline void layernorm_bwd_sums(const float *dyr, const float *xr, float mu, float rs, const float *g, int64_t d, float *a, float *c) {
   float sa = 0, sc = 0;
-  for (int64_t j = 0; j < d; j++) {
-    float xhat = (xr[j] - mu) * rs;
-    float dyg = g ? dyr[j] * g[j] : dyr[j];
-    sa += dyg;
-    sc += dyg * xhat;
-  }
+  if (g)
+    for (int64_t j = 0; j < d; j++) {
+      float xhat = (xr[j] - mu) * rs, dyg = dyr[j] * g[j];
+      sa += dyg;
+      sc += dyg * xhat;
+    }
+  else
+    for (int64_t j = 0; j < d; j++) {
+      float xhat = (xr[j] - mu) * rs;
+      sa += dyr[j];
+      sc += dyr[j] * xhat;
+    }
   *a = sa, *c = sc;
 }
 
@@ -175,11 +181,10 @@ void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const
       const float *dyr = dy + r * d, *xr = x + r * d;
       float *dxr = dx + r * d;
       const float mu = mean[r], rs = rstd[r], a = as[l] / (float)d, c = cs[l] / (float)d;
-      for (int64_t j = 0; j < d; j++) {
-        float xhat = (xr[j] - mu) * rs;
-        float dyg = g ? dyr[j] * g[j] : dyr[j];
-        dxr[j] = rs * (dyg - a - xhat * c);
-      }
+      if (g)
+        for (int64_t j = 0; j < d; j++) dxr[j] = rs * (dyr[j] * g[j] - a - ((xr[j] - mu) * rs) * c);
+      else
+        for (int64_t j = 0; j < d; j++) dxr[j] = rs * (dyr[j] - a - ((xr[j] - mu) * rs) * c);
       if (dres)
         for (int64_t j = 0; j < d; j++) dxr[j] += dres[r * d + j];
     }
@@ -327,11 +332,9 @@ void ssl_bias_gelu_fwd(float *h, const float *bias, float *y, int64_t rows, int6
 #pragma omp parallel for num_threads(nthreads) if (rows * n >= PAR_MIN) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     float *hr = h + r * n, *yr = y + r * n;
-    for (int64_t j = 0; j < n; j++) {
-      float v = bias ? hr[j] + bias[j] : hr[j];
-      hr[j] = v;
-      yr[j] = 0.5f * v * (1.0f + erf_approx(v * 0.70710678118654752f));
-    }
+    if (bias) /* the bias tested outside the loop: a NULL pointer read under a mask costs an assist per vector on AMD */
+      for (int64_t j = 0; j < n; j++) hr[j] += bias[j];
+    for (int64_t j = 0; j < n; j++) yr[j] = 0.5f * hr[j] * (1.0f + erf_approx(hr[j] * 0.70710678118654752f));
   }
 }
 
@@ -386,10 +389,15 @@ static void gelu_bwd_colsum(const float *dy, const float *h, const float *hbias,
     for (int64_t r = b * ROW_BLOCK; r < end; r++) {
       const float *dyr = dy + r * n, *hr = h + r * n;
       float *row = dh ? dh + r * n : tmp;
-      if (oneExp)
-        for (int64_t j = 0; j < n; j++) row[j] = dyr[j] * gelu_grad_one_exp(hbias ? hr[j] + hbias[j] : hr[j]);
+      /* one loop per case: a NULL hbias read under a mask inside the loop costs a fault-suppression assist per vector on AMD */
+      if (oneExp && hbias)
+        for (int64_t j = 0; j < n; j++) row[j] = dyr[j] * gelu_grad_one_exp(hr[j] + hbias[j]);
+      else if (oneExp)
+        for (int64_t j = 0; j < n; j++) row[j] = dyr[j] * gelu_grad_one_exp(hr[j]);
+      else if (hbias)
+        for (int64_t j = 0; j < n; j++) row[j] = dyr[j] * gelu_grad(hr[j] + hbias[j]);
       else
-        for (int64_t j = 0; j < n; j++) row[j] = dyr[j] * gelu_grad(hbias ? hr[j] + hbias[j] : hr[j]);
+        for (int64_t j = 0; j < n; j++) row[j] = dyr[j] * gelu_grad(hr[j]);
       if (acc)
         for (int64_t j = 0; j < n; j++) acc[j] += row[j];
       if (dhb) ssl_to_bf16_serial(row, dhb + r * n, n);
