@@ -14,6 +14,13 @@ export interface Backbone extends Module {
   readonly outDim: number;
   /** Input image side in pixels. */
   readonly imageSize: number;
+  /**
+   * True when a training forward pass treats each image on its own (no batch statistics: a ViT
+   * with LayerNorm only), so that frameworks may forward both views as one batch, as the official
+   * code does, with the same numbers up to the order of sums. Absent or false: one view at a time
+   * (BatchNorm statistics per crop batch).
+   */
+  readonly samplesIndependent?: boolean;
   /** images [B, H, W, 3] (NHWC, normalised) -> features [B, outDim]. */
   apply(images: tf.Tensor4D, training: boolean): tf.Tensor2D;
 }

@@ -23,6 +23,7 @@ import { Rng } from '../engine/rng.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import { MlpHead } from './heads/mlp-head.ts';
 import { Encoder } from './encoder.ts';
+import { backboneOnViews } from './views.ts';
 import { byolRegressionLoss } from './losses/byol.ts';
 import { MomentumTeacher } from './momentum.ts';
 import { type Static, Type } from '@sinclair/typebox';
@@ -83,23 +84,21 @@ export class Byol implements Framework<ByolTargets> {
   /** EMA update, then the target projections [z'1, z'2] (no gradient: outside the tape). */
   prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): ByolTargets {
     this.teacher.update(ctx);
-    return tf.tidy(() => ({ t1: this.targetProjection(view1), t2: this.targetProjection(view2) }));
+    return tf.tidy(() => {
+      const [g1, g2] = backboneOnViews(this.targetBackbone, [view1, view2], true);
+      return { t1: this.targetProjector.apply(g1, true), t2: this.targetProjector.apply(g2, true) };
+    });
   }
 
-  private targetProjection(x: tf.Tensor4D): tf.Tensor2D {
-    return this.targetProjector.apply(this.targetBackbone.apply(x, true), true);
-  }
-
-  private prediction(x: tf.Tensor4D): { p: tf.Tensor2D; feats: tf.Tensor2D } {
-    const feats = this.backbone.apply(x, true);
-    return { p: this.predictor.apply(this.projector.apply(feats, true), true), feats };
+  /** The heads of one view's features: BatchNorm statistics per crop batch. */
+  private prediction(feats: tf.Tensor2D): tf.Tensor2D {
+    return this.predictor.apply(this.projector.apply(feats, true), true);
   }
 
   loss(view1: tf.Tensor4D, view2: tf.Tensor4D, { t1, t2 }: ByolTargets, _ctx: StepContext): StepOutput {
-    const a = this.prediction(view1);
-    const b = this.prediction(view2);
-    const loss = tf.add(byolRegressionLoss(a.p, t2), byolRegressionLoss(b.p, t1)) as tf.Scalar;
-    return { loss, features: a.feats };
+    const [f1, f2] = backboneOnViews(this.backbone, [view1, view2], true);
+    const loss = tf.add(byolRegressionLoss(this.prediction(f1), t2), byolRegressionLoss(this.prediction(f2), t1)) as tf.Scalar;
+    return { loss, features: f1 };
   }
 
   modules(): Record<string, Module> {

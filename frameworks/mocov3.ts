@@ -3,8 +3,9 @@
  * base encoder = backbone + projector MLP; query path adds the predictor MLP; momentum encoder =
  * EMA copy of backbone + projector (no predictor). Each step: momentum update with the cosine
  * schedule, keys k1, k2 from the momentum encoder (no gradient), queries q1, q2, and
- * loss = ctr(q1, k2) + ctr(q2, k1). Each view is forwarded on its own, so BatchNorm statistics
- * are per crop batch (the appendix's option (ii)).
+ * loss = ctr(q1, k2) + ctr(q2, k1). The heads see each view on its own, so BatchNorm statistics
+ * are per crop batch (the appendix's option (ii)); the backbone takes both views as one batch when
+ * it has no batch statistics (a ViT, as the official code does), else one view at a time.
  *
  * The keys are computed before the gradient tape: the momentum update reads only the encoder's
  * parameters, which computing the queries does not change, so this order gives the same numbers
@@ -18,6 +19,7 @@ import { MlpHead } from './heads/mlp-head.ts';
 import { contrastiveLoss } from './losses/contrastive.ts';
 import { MomentumTeacher, momentumAt } from './momentum.ts';
 import { Encoder } from './encoder.ts';
+import { backboneOnViews } from './views.ts';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigSchema, schemaDefaults } from '../core/plugin.ts';
 import { headFields, momentumFields } from './config-fields.ts';
@@ -81,24 +83,24 @@ export class MocoV3 implements Framework<MocoKeys> {
   /** The momentum update, then the keys of both views (no gradient: outside the tape). */
   prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): MocoKeys {
     this.teacher.update(ctx);
-    return tf.tidy(() => ({ k1: this.keys(view1), k2: this.keys(view2) }));
+    return tf.tidy(() => {
+      const [g1, g2] = backboneOnViews(this.momentumBackbone, [view1, view2], true);
+      return { k1: this.momentumProjector.apply(g1, true), k2: this.momentumProjector.apply(g2, true) };
+    });
   }
 
-  private keys(x: tf.Tensor4D): tf.Tensor2D {
-    return this.momentumProjector.apply(this.momentumBackbone.apply(x, true), true);
-  }
-
-  private query(x: tf.Tensor4D): { q: tf.Tensor2D; feats: tf.Tensor2D } {
-    const feats = this.backbone.apply(x, true);
+  /** The projector (and predictor) of one view's features: BatchNorm statistics per crop batch. */
+  private query(feats: tf.Tensor2D): tf.Tensor2D {
     const z = this.projector.apply(feats, true);
-    return { q: this.predictor ? this.predictor.apply(z, true) : z, feats };
+    return this.predictor ? this.predictor.apply(z, true) : z;
   }
 
   loss(view1: tf.Tensor4D, view2: tf.Tensor4D, { k1, k2 }: MocoKeys, _ctx: StepContext): StepOutput {
-    const a = this.query(view1);
-    const b = this.query(view2);
-    const loss = tf.add(contrastiveLoss(a.q, k2, this.config.tau), contrastiveLoss(b.q, k1, this.config.tau)) as tf.Scalar;
-    return { loss, features: a.feats };
+    const [f1, f2] = backboneOnViews(this.backbone, [view1, view2], true);
+    const q1 = this.query(f1);
+    const q2 = this.query(f2);
+    const loss = tf.add(contrastiveLoss(q1, k2, this.config.tau), contrastiveLoss(q2, k1, this.config.tau)) as tf.Scalar;
+    return { loss, features: f1 };
   }
 
   modules(): Record<string, Module> {

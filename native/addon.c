@@ -29,6 +29,7 @@
 #include "dnnl_matmul.h"
 #include "bf16.h"
 #include "attention_bf16.h"
+#include "attention_small.h"
 #include "prenorm_attention.h"
 #include <omp.h>
 
@@ -542,6 +543,9 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
   bool bf16 = false;
   napi_get_value_bool(env, argv[10], &bf16);
   if (bf16) return gemm_result(env, ssl_attention_fwd_bf16(q, k, v, out, p, B, T, D, H, ld));
+  if (ssl_attention_small_fits(T, D / H))
+    return gemm_result(env, ssl_attention_small_fwd((ssl_rows_t){q, ld, false}, (ssl_rows_t){k, ld, false}, (ssl_rows_t){v, ld, false}, out,
+                                                    false, D, p, B, T, D, H, false));
   const int64_t dh = D / H;
   const float scale = 1.0f / sqrtf((float)dh);
   const int blas = serial_blas_begin();
@@ -551,7 +555,7 @@ static napi_value AttentionFwd(napi_env env, napi_callback_info info) {
       const int64_t off = b * T * ld + h * dh, offOut = b * T * D + h * dh;
       float *P = p + (b * H + h) * T * T;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, scale, q + off, (int)ld, k + off, (int)ld, 0.0f, P, (int)T);
-      ssl_softmax_fwd(P, P, T, T);
+      ssl_softmax_fwd_rows(P, P, T, T);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, P, (int)T, v + off, (int)ld, 0.0f, out + offOut, (int)D);
     }
   }
@@ -569,6 +573,9 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
   bool bf16 = false;
   napi_get_value_bool(env, argv[13], &bf16);
   if (bf16) return gemm_result(env, ssl_attention_bwd_bf16(dout, q, k, v, p, dq, dk, dv, B, T, D, H, ld));
+  if (ssl_attention_small_fits(T, D / H))
+    return gemm_result(env, ssl_attention_small_bwd((ssl_rows_t){dout, D, false}, (ssl_rows_t){q, ld, false}, (ssl_rows_t){k, ld, false},
+                                                    (ssl_rows_t){v, ld, false}, p, dq, dk, dv, ld, B, T, D, H, false));
   const int64_t dh = D / H;
   const float scale = 1.0f / sqrtf((float)dh);
   const int nt = ssl_threads();
@@ -587,7 +594,7 @@ static napi_value AttentionBwd(napi_env env, napi_callback_info info) {
       /* dv = P^T dout ; dP = dout v^T ; dS = softmax_bwd(dP, P) ; dq = scale dS k ; dk = scale dS^T q */
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, P, (int)T, dout + offOut, (int)D, 0.0f, dv + off, (int)ld);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, 1.0f, dout + offOut, (int)D, v + off, (int)ld, 0.0f, dS, (int)T);
-      ssl_softmax_bwd(dS, P, dS, T, T);
+      ssl_softmax_bwd_rows(dS, P, dS, T, T);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, scale, dS, (int)T, k + off, (int)ld, 0.0f, dq + off, (int)ld);
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, scale, dS, (int)T, q + off, (int)ld, 0.0f, dk + off, (int)ld);
     }

@@ -5,6 +5,7 @@
  * the products read and write them through strides.
  */
 #include "attention_bf16.h"
+#include "attention_small.h"
 #include "bf16.h"
 #include "dnnl_matmul.h"
 #include "elementwise.h"
@@ -95,8 +96,14 @@ static int bwd_staged(const uint16_t *ob, const uint16_t *qb, const uint16_t *kb
   return rc;
 }
 
+/* Operands of the short-sequence core (attention_small.h). */
+static ssl_rows_t f32rows(const float *x, int64_t ld) { return (ssl_rows_t){x, ld, false}; }
+static ssl_rows_t b16rows(const uint16_t *x, int64_t ld) { return (ssl_rows_t){x, ld, true}; }
+
 int ssl_attention_fwd_bf16(const float *q, const float *k, const float *v, float *out, float *p, int64_t B, int64_t T, int64_t D, int64_t H,
                            int64_t ld) {
+  if (ssl_attention_small_fits(T, D / H))
+    return ssl_attention_small_fwd(f32rows(q, ld), f32rows(k, ld), f32rows(v, ld), out, false, D, p, B, T, D, H, true);
   uint16_t *qb, *kb, *vb;
   const int64_t lb = stage(q, k, v, ld, B * T, D, &qb, &kb, &vb);
   if (!lb) return -5;
@@ -105,6 +112,8 @@ int ssl_attention_fwd_bf16(const float *q, const float *k, const float *v, float
 
 int ssl_attention_bwd_bf16(const float *dout, const float *q, const float *k, const float *v, const float *p, float *dq, float *dk, float *dv,
                            int64_t B, int64_t T, int64_t D, int64_t H, int64_t ld) {
+  if (ssl_attention_small_fits(T, D / H))
+    return ssl_attention_small_bwd(f32rows(dout, D), f32rows(q, ld), f32rows(k, ld), f32rows(v, ld), p, dq, dk, dv, ld, B, T, D, H, true);
   const int64_t n = B * T * D;
   uint16_t *qb, *kb, *vb, *ob = ssl_grow(&ob_, 2 * n);
   const int64_t lb = stage(q, k, v, ld, B * T, D, &qb, &kb, &vb);
@@ -114,10 +123,15 @@ int ssl_attention_bwd_bf16(const float *dout, const float *q, const float *k, co
 }
 
 int ssl_attention_fwd_bf16_qkv16(const uint16_t *qkvb, uint16_t *outb, float *p, int64_t B, int64_t T, int64_t D, int64_t H) {
+  if (ssl_attention_small_fits(T, D / H))
+    return ssl_attention_small_fwd(b16rows(qkvb, 3 * D), b16rows(qkvb + D, 3 * D), b16rows(qkvb + 2 * D, 3 * D), outb, true, D, p, B, T, D, H, true);
   return fwd_staged(qkvb, qkvb + D, qkvb + 2 * D, 3 * D, outb, true, p, B, T, D, H);
 }
 
 int ssl_attention_bwd_bf16_qkv16(const uint16_t *doutb, const uint16_t *qkvb, const float *p, float *dqkv, int64_t B, int64_t T, int64_t D,
                                  int64_t H) {
+  if (ssl_attention_small_fits(T, D / H))
+    return ssl_attention_small_bwd(b16rows(doutb, D), b16rows(qkvb, 3 * D), b16rows(qkvb + D, 3 * D), b16rows(qkvb + 2 * D, 3 * D), p, dqkv,
+                                   dqkv + D, dqkv + 2 * D, 3 * D, B, T, D, H, true);
   return bwd_staged(doutb, qkvb, qkvb + D, qkvb + 2 * D, 3 * D, p, dqkv, dqkv + D, dqkv + 2 * D, 3 * D, B, T, D, H);
 }

@@ -221,9 +221,8 @@ static inline float row_max(const float *xr, int64_t d) {
   return m;
 }
 
-/* softmax over the last axis of [rows, d]: y, and its backward dx = y (dy - sum(dy y)). */
-void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d) {
-#pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
+/* softmax over the last axis of [rows, d]: y, and its backward dx = y (dy - sum(dy y)); the _rows forms on the calling thread. */
+void ssl_softmax_fwd_rows(const float *x, float *y, int64_t rows, int64_t d) {
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
@@ -238,8 +237,12 @@ void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d) {
   }
 }
 
-void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, int64_t d) {
+void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d) {
 #pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
+  for (int64_t r = 0; r < rows; r++) ssl_softmax_fwd_rows(x + r * d, y + r * d, 1, d);
+}
+
+void ssl_softmax_bwd_rows(const float *dy, const float *y, float *dx, int64_t rows, int64_t d) {
   for (int64_t r = 0; r < rows; r++) {
     const float *dyr = dy + r * d, *yr = y + r * d;
     float *dxr = dx + r * d;
@@ -247,6 +250,11 @@ void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, i
     for (int64_t j = 0; j < d; j++) s += dyr[j] * yr[j];
     for (int64_t j = 0; j < d; j++) dxr[j] = yr[j] * (dyr[j] - s);
   }
+}
+
+void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, int64_t d) {
+#pragma omp parallel for num_threads(nthreads) if (rows * d >= PAR_MIN) schedule(static)
+  for (int64_t r = 0; r < rows; r++) ssl_softmax_bwd_rows(dy + r * d, y + r * d, dx + r * d, 1, d);
 }
 
 /*

@@ -13,6 +13,9 @@ void ssl_layernorm_bwd(const float *dy, const float *x, const float *mean, const
                        const float *dres);
 void ssl_softmax_fwd(const float *x, float *y, int64_t rows, int64_t d);
 void ssl_softmax_bwd(const float *dy, const float *y, float *dx, int64_t rows, int64_t d);
+/* The same on the calling thread (inside a caller's parallel loop). */
+void ssl_softmax_fwd_rows(const float *x, float *y, int64_t rows, int64_t d);
+void ssl_softmax_bwd_rows(const float *dy, const float *y, float *dx, int64_t rows, int64_t d);
 /* The attention softmax at precision bf16, on the calling thread: y = softmax(scale x) and its bf16 copy (row sums vectorised). */
 void ssl_softmax_scaled_bf16(const float *x, float scale, float *y, uint16_t *yb, int64_t rows, int64_t d);
 /* Its backward: ds = scale y (dy - sum(dy y)) and its bf16 copy; ds may be dy. */

@@ -136,6 +136,17 @@ for (const backend of ['wasm', 'cpu'] as const) {
           ],
         ],
         ['attention on a fused qkv', ([qkv]) => qkvAttention(qkv, 3), [[3, 7, 36]]],
+        // heads of 16 and 32 at 17 tokens: the short-sequence core (native/attention_small.c)
+        ['attention on a fused qkv, short-sequence core', ([qkv]) => qkvAttention(qkv, 3), [[3, 17, 144]]],
+        [
+          'attention, short-sequence core',
+          ([q, k, v]) => multiHeadAttention(q, k, v, 2),
+          [
+            [2, 32, 64],
+            [2, 32, 64],
+            [2, 32, 64],
+          ],
+        ],
       ];
       const compute = () =>
         cases.map(([, f, shapes]) =>

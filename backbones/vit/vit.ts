@@ -39,6 +39,8 @@ export class VisionTransformer extends Module implements Backbone {
   readonly norm?: LayerNorm;
   readonly outDim: number;
   readonly imageSize: number;
+  /** LayerNorm only; ViT-BN's BatchNorm couples a batch's images. */
+  readonly samplesIndependent: boolean;
   /** Draws the drop-path decisions of every training forward pass, in call order. */
   private readonly dropRng: Rng;
 
@@ -58,6 +60,7 @@ export class VisionTransformer extends Module implements Backbone {
     const trainAll = c.finetune !== undefined;
     this.outDim = c.dim;
     this.imageSize = c.imageSize;
+    this.samplesIndependent = !c.mlpBatchNorm;
     this.patchEmbed = this.addChild(new PatchEmbed(c.inChannels, c.patchSize, c.dim, c.randomPatchProj && !trainAll, rng));
     if (withCls) this.clsToken = this.addParam('cls_token', [1, 1, c.dim], normal(c.dim, 1e-6, rng));
     const tokens = grid * grid + (withCls ? 1 : 0);
