@@ -52,7 +52,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const stock = CASES.map((c, i) => run(c, 10 * i + 1)); // seed 0 would mean "unseeded" in tfjs
       const k = installNativeMatmul(addon!, backend);
       try {
-        assert.deepEqual(k.kernels, ['BatchMatMul', '_FusedMatMul', 'Sum']);
+        assert.deepEqual(k.kernels, ['BatchMatMul', '_FusedMatMul', 'Sum', 'Mean']);
         CASES.forEach((c, i) => {
           const got = run(c, 10 * i + 1);
           assert.equal(got.length, stock[i].length);
@@ -65,7 +65,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       }
     });
 
-    it('Sum equals the stock kernel for leading, inner, mixed and all axes, with and without keepDims', () => {
+    it('Sum and Mean equal the stock kernels for leading, inner, mixed and all axes, with and without keepDims', () => {
       const x = tf.randomNormal([4, 5, 6], 0, 1, 'float32', 11);
       const cases: [number | number[], boolean][] = [
         [0, false],
@@ -77,18 +77,27 @@ for (const backend of ['wasm', 'cpu'] as const) {
         [[1, 0], true],
       ];
       const f = () =>
-        cases.map(([ax, kd]) =>
-          tf.tidy(() => {
-            const y = tf.sum(x, ax, kd);
-            return { shape: y.shape, v: (y.dataSync() as Float32Array).slice() };
-          }),
-        );
+        cases
+          .map(([ax, kd]) =>
+            tf.tidy(() => {
+              const y = tf.sum(x, ax, kd);
+              return { shape: y.shape, v: (y.dataSync() as Float32Array).slice() };
+            }),
+          )
+          .concat(
+            cases.map(([ax, kd]) =>
+              tf.tidy(() => {
+                const y = tf.mean(x, ax, kd);
+                return { shape: y.shape, v: (y.dataSync() as Float32Array).slice() };
+              }),
+            ),
+          );
       const stock = f();
       const k = installNativeMatmul(addon!, backend);
       try {
         f().forEach((r, i) => {
           assert.deepEqual(r.shape, stock[i].shape, `shape of case ${i}`);
-          assertClose(r.v, stock[i].v, 1e-5, 1e-5, `sum case ${JSON.stringify(cases[i])}`);
+          assertClose(r.v, stock[i].v, 1e-5, 1e-5, `${i < cases.length ? 'sum' : 'mean'} case ${JSON.stringify(cases[i % cases.length])}`);
         });
       } finally {
         k.restore();
@@ -179,6 +188,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         'BatchMatMul',
         '_FusedMatMul',
         'Sum',
+        'Mean',
         'SslGeluFwd',
         'SslGeluBwd',
         'SslLayerNormFwd',

@@ -89,7 +89,8 @@ export class VisionTransformer extends Module implements Backbone {
     }
     const d = this.config.dim;
     let x: tf.Tensor = this.patchEmbed.apply(images);
-    if (this.clsToken) x = tf.concat([tf.tile(this.clsToken.variable, [b, 1, 1]), x], 1);
+    // [CLS] broadcast over the batch by an add (its gradient one sum over the batch; tile's is a slice and an add per image)
+    if (this.clsToken) x = tf.concat([tf.add(this.clsToken.variable, tf.zeros([b, 1, d])), x], 1);
     if (this.posEmbed) x = tf.add(x, this.posEmbed.variable);
     for (const blk of this.blocks) {
       // drawn here, outside the checkpointed call: a recomputation reuses the same scales

@@ -110,22 +110,29 @@ export function installNativeMatmul(addon: NativeAddon, backendName: 'wasm' | 'c
     return out;
   });
 
-  // Sum over leading axes (bias gradients: dy [rows, n] -> [n]): stock wasm transposes first.
-  replace('Sum', (stockFn) => (args) => {
-    const { x } = args.inputs as { x: TensorInfo };
-    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
-    const rank = x.shape.length;
-    const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
-    const lead = axes.length;
-    if (x.dtype !== 'float32' || lead === 0 || lead >= rank || axes.some((a, i) => a !== i)) return stockFn(args);
-    const rows = x.shape.slice(0, lead).reduce((s, d) => s * d, 1);
-    const rest = x.shape.slice(lead);
-    const n = rest.reduce((s, d) => s * d, 1);
-    const mem = memoryOf(backendName, args.backend);
-    const out = mem.alloc(keepDims ? [...axes.map(() => 1), ...rest] : rest);
-    addon.sumRows(mem.view(x), mem.view(out), rows, n);
-    return out;
-  });
+  // Sum and Mean over leading axes (bias gradients: dy [rows, n] -> [n]; BatchNorm's batch means): stock wasm transposes first.
+  const leadingReduce =
+    (mean: boolean) =>
+    (stockFn: tf.KernelFunc): tf.KernelFunc =>
+    (args) => {
+      const { x } = args.inputs as { x: TensorInfo };
+      const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+      const rank = x.shape.length;
+      const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+      const lead = axes.length;
+      if (x.dtype !== 'float32' || lead === 0 || lead >= rank || axes.some((a, i) => a !== i)) return stockFn(args);
+      const rows = x.shape.slice(0, lead).reduce((s, d) => s * d, 1);
+      const rest = x.shape.slice(lead);
+      const n = rest.reduce((s, d) => s * d, 1);
+      const mem = memoryOf(backendName, args.backend);
+      const out = mem.alloc(keepDims ? [...axes.map(() => 1), ...rest] : rest);
+      const o = mem.view(out);
+      addon.sumRows(mem.view(x), o, rows, n);
+      if (mean) for (let j = 0; j < n; j++) o[j] = o[j] / rows;
+      return out;
+    };
+  replace('Sum', leadingReduce(false));
+  replace('Mean', leadingReduce(true));
 
   return { backend: backendName, kernels: overrides.kernels(), restore: overrides.restore };
 }
