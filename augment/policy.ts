@@ -17,6 +17,8 @@ import { grayscale, solarize } from './color.ts';
 import { colorJitter, sampleJitter, type JitterParams, type JitterStrength } from './color-jitter.ts';
 import { flipHorizontal } from './flip.ts';
 import { normalize } from './normalize.ts';
+import { nativeView } from './native-view.ts';
+import { nativeOpsActive } from '../engine/backend.ts';
 import { cropAndResize, DEFAULT_RATIO, sampleResizedCropBox, type CropBox, type SampledCropBox } from './random-resized-crop.ts';
 
 export { centerCropResize, centerCropResizeRaw } from './center-crop.ts';
@@ -123,6 +125,8 @@ export function applyViewParams(
   const [, H, W] = images.shape;
   // crops made before (the streaming pipeline's workers): every box is the whole image at the output size
   const cropped = H === opts.outSize && W === opts.outSize && params.every((p) => isWholeImage(p.crop, H, W));
+  if (nativeOpsActive())
+    return nativeView(images, params, { outSize: opts.outSize, blurKernel: kernel, solarizeThreshold: spec.solarize.threshold });
   return tf.tidy(() => {
     let x = cropped
       ? images

@@ -12,7 +12,7 @@
  */
 import type { tf } from '../engine/tf.ts';
 import type { Rng } from '../engine/rng.ts';
-import { bilinearAxis, resampleBilinear } from './bilinear.ts';
+import { type AxisSamples, bilinearAxis, resampleBilinear } from './bilinear.ts';
 import { roundHalfEven } from './rounding.ts';
 
 /** An integer box: rows [top, top + height), columns [left, left + width). */
@@ -68,14 +68,14 @@ export function sampleResizedCropBox(
   return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w, fallback: true };
 }
 
-/**
- * Crop each image b of `images` [B,H,W,C] to `boxes[b]` and resize it bilinearly to
- * `outSize` (a number for square, or [outH, outW]). Returns a new tensor.
- */
-export function cropAndResize(images: tf.Tensor4D, boxes: readonly CropBox[], outSize: number | readonly [number, number]): tf.Tensor4D {
-  const [B, H, W] = images.shape;
-  if (boxes.length !== B) throw new Error(`cropAndResize: ${boxes.length} boxes for a batch of ${B}`);
-  const [outH, outW] = typeof outSize === 'number' ? [outSize, outSize] : outSize;
+/** Each box's row and column sample maps for a crop-and-resize of [H, W] images to outH x outW, checked against the image. */
+export function cropAxes(
+  boxes: readonly CropBox[],
+  H: number,
+  W: number,
+  outH: number,
+  outW: number,
+): { rows: AxisSamples[]; cols: AxisSamples[] } {
   const rows = boxes.map((bx) => {
     if (bx.top < 0 || bx.height < 1 || bx.top + bx.height > H) throw new Error(`cropAndResize: box rows out of [0, ${H})`);
     return bilinearAxis(bx.height, outH, outH, 0, bx.top);
@@ -84,5 +84,17 @@ export function cropAndResize(images: tf.Tensor4D, boxes: readonly CropBox[], ou
     if (bx.left < 0 || bx.width < 1 || bx.left + bx.width > W) throw new Error(`cropAndResize: box columns out of [0, ${W})`);
     return bilinearAxis(bx.width, outW, outW, 0, bx.left);
   });
+  return { rows, cols };
+}
+
+/**
+ * Crop each image b of `images` [B,H,W,C] to `boxes[b]` and resize it bilinearly to
+ * `outSize` (a number for square, or [outH, outW]). Returns a new tensor.
+ */
+export function cropAndResize(images: tf.Tensor4D, boxes: readonly CropBox[], outSize: number | readonly [number, number]): tf.Tensor4D {
+  const [B, H, W] = images.shape;
+  if (boxes.length !== B) throw new Error(`cropAndResize: ${boxes.length} boxes for a batch of ${B}`);
+  const [outH, outW] = typeof outSize === 'number' ? [outSize, outSize] : outSize;
+  const { rows, cols } = cropAxes(boxes, H, W, outH, outW);
   return resampleBilinear(images, rows, cols);
 }

@@ -30,6 +30,7 @@
 #include "bf16.h"
 #include "attention_bf16.h"
 #include "attention_small.h"
+#include "augment.h"
 #include "prenorm_attention.h"
 #include <omp.h>
 
@@ -174,6 +175,24 @@ static float *f32opt(napi_env env, napi_value v, size_t need, const char *what, 
 #define OPT(var, idx, need, what)                                        \
   float *var = f32opt(env, argv[idx], (size_t)(need), what, &ok);         \
   if (!ok) return NULL;
+
+/* augmentView(images, B, H, W, maps, params, taps, K, S, threshold, mean, std, out): augment.h */
+static napi_value AugmentView(napi_env env, napi_callback_info info) {
+  ARGS(13)
+  int64_t B = i64(env, argv[1]), H = i64(env, argv[2]), W = i64(env, argv[3]), K = i64(env, argv[7]), S = i64(env, argv[8]);
+  double thr = 0;
+  napi_get_value_double(env, argv[9], &thr);
+  if (B < 0 || H < 1 || W < 1 || S < 1 || K < 1 || K % 2 == 0) {
+    napi_throw_range_error(env, NULL, "sslbench native augmentView: bad sizes (B >= 0, H, W, S >= 1, K odd)");
+    return NULL;
+  }
+  REQ(images, 0, B * H * W * 3, "images") REQ(maps, 4, 6 * B * S, "maps") REQ(params, 5, B * SSL_AUG_PARAMS, "params")
+  REQ(taps, 6, B * K, "taps") REQ(mean, 10, 3, "mean") REQ(std, 11, 3, "std") REQ(out, 12, B * S * S * 3, "out")
+  int rc = ssl_augment_view(images, B, H, W, maps, params, taps, K, S, (float)thr, mean, std, out);
+  if (rc == -3) napi_throw_range_error(env, NULL, "sslbench native augmentView: a crop map leaves the image");
+  else if (rc) napi_throw_error(env, NULL, "sslbench native augmentView: out of memory");
+  return NULL;
+}
 
 /* geluFwd(x, y, n) */
 static napi_value GeluFwd(napi_env env, napi_callback_info info) {
@@ -498,6 +517,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, Threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
+      {"augmentView", NULL, AugmentView, NULL, NULL, NULL, napi_default, NULL},
       {"geluFwd", NULL, GeluFwd, NULL, NULL, NULL, napi_default, NULL},
       {"geluBwd", NULL, GeluBwd, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormFwd", NULL, LayerNormFwd, NULL, NULL, NULL, napi_default, NULL},

@@ -43,6 +43,7 @@ try {
       path.join(here, 'gemm.c'),
       path.join(here, 'linear.c'),
       path.join(here, 'attention_small.c'),
+      path.join(here, 'augment.c'),
       path.join(here, 'dnnl_matmul.c'),
       path.join(here, 'bf16.c'),
       path.join(here, 'attention_bf16.c'),

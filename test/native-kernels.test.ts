@@ -198,6 +198,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         'SslAttentionFwd',
         'SslAttentionBwd',
         'SslAdamW',
+        'SslAugmentView',
         'SslLinearFwd',
         'SslLinearBwd',
         'SslNormMlpFwd',

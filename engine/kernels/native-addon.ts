@@ -161,6 +161,25 @@ export interface NativeAddon {
   onednn(): string | null;
   /** oneDNN's version, or why it is absent. */
   onednnStatus(): string;
+  /**
+   * One augmented view of a batch (native/augment.h): images [B, H, W, 3], maps [6, B * S] (row and
+   * column source indices and weights), params [B, 13], taps [B, K]; out [B, S, S, 3].
+   */
+  augmentView(
+    images: Float32Array,
+    B: number,
+    H: number,
+    W: number,
+    maps: Float32Array,
+    params: Float32Array,
+    taps: Float32Array,
+    K: number,
+    S: number,
+    threshold: number,
+    mean: Float32Array,
+    std: Float32Array,
+    out: Float32Array,
+  ): void;
   geluFwd(x: Float32Array, y: Float32Array, n: number): void;
   geluBwd(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
   layerNormFwd(

@@ -22,6 +22,7 @@ export const NATIVE_OP_KERNELS = [
   'SslAttentionFwd',
   'SslAttentionBwd',
   'SslAdamW',
+  'SslAugmentView',
 ] as const;
 export type NativeOpKernel = (typeof NATIVE_OP_KERNELS)[number];
 
@@ -41,6 +42,30 @@ export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'
   };
   const opt = (mem: ReturnType<typeof memoryOf>, t: TensorInfo | undefined) => (t ? mem.view(t) : null);
 
+  // images [B, H, W, 3] -> one augmented view [B, S, S, 3]; the per-image parameters as attrs (native/augment.h)
+  reg('SslAugmentView', ({ images }, attrs, backend) => {
+    const mem = memoryOf(backendName, backend);
+    const [B, H, W] = images.shape;
+    const a = attrs as { maps: Float32Array; params: Float32Array; taps: Float32Array; K: number; S: number; threshold: number };
+    const out = mem.alloc([B, a.S, a.S, 3]);
+    const stats = attrs as { mean: number[]; std: number[] };
+    addon.augmentView(
+      mem.view(images),
+      B,
+      H,
+      W,
+      a.maps,
+      a.params,
+      a.taps,
+      a.K,
+      a.S,
+      a.threshold,
+      Float32Array.from(stats.mean),
+      Float32Array.from(stats.std),
+      mem.view(out),
+    );
+    return out;
+  });
   reg('SslGeluFwd', ({ x }, _a, backend) => {
     const mem = memoryOf(backendName, backend);
     const y = mem.alloc(x.shape);
