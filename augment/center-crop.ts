@@ -35,6 +35,8 @@ export function centerCropGeometry(height: number, width: number, outSize: numbe
 export function centerCropResizeRaw(images: tf.Tensor4D, outSize: number, cropFraction = 224 / 256): tf.Tensor4D {
   const [B, H, W] = images.shape;
   const g = centerCropGeometry(H, W, outSize, cropFraction);
+  // the identity (no resize, no crop: every output pixel is its source pixel with weight 1 and its neighbour with weight 0)
+  if (g.resizedHeight === H && g.resizedWidth === W && H === outSize && W === outSize) return tf.clone(images);
   const rows = bilinearAxis(H, g.resizedHeight, outSize, g.top);
   const cols = bilinearAxis(W, g.resizedWidth, outSize, g.left);
   return resampleBilinear(images, new Array(B).fill(rows), new Array(B).fill(cols));

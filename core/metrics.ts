@@ -14,6 +14,9 @@ export interface MetricsRow {
   knn?: number;
   images_per_s: number;
   wall_s: number;
+  /** Seconds of the step's augmentation (the two views) and of the training step itself. */
+  views_s?: number;
+  step_s?: number;
   grad?: Record<string, number>;
 }
 

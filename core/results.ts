@@ -36,6 +36,12 @@ export interface PretrainResult {
   wallSeconds: number;
   /** Pre-training throughput: source images per second (each gives two views). */
   imagesPerSec: number;
+  /**
+   * Where the training time went, in seconds (runner/training/loop.ts): `views` (augmentation),
+   * `step` (forward, backward, update), `knn-monitor`, `checkpoint`, `metrics`; the rest of
+   * `wallSeconds` is the loop's own bookkeeping. Absent in results from before it was recorded.
+   */
+  phaseSeconds?: Record<string, number>;
   final: { loss: number; knnMonitor: number; knn: number; knnRandomInit: number };
   curves: Curves;
   /** diverged: the loss became NaN or infinite at iteration `divergedAt` (0-based), and training stopped. */

@@ -20,7 +20,8 @@ export function rgbTensor(pixels: Float32Array, shape: [number, number, number, 
   if (c !== 1 && c !== 3) throw new Error(`${source}: images must have 1 or 3 channels, got ${c}`);
   return tf.tidy(() => {
     const x = tf.tensor4d(pixels, shape);
-    return c === 3 ? x : (tf.tile(x, [1, 1, 1, 3]) as tf.Tensor4D);
+    // grey to RGB by a broadcast product with ones (exact; tile is an element-wise loop on wasm)
+    return c === 3 ? x : (tf.mul(x, tf.ones([1, 1, 1, 3])) as tf.Tensor4D);
   });
 }
 

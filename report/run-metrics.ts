@@ -3,7 +3,7 @@
  * loss, kNN monitor and lr against the iteration, written as SVG beside the metrics.
  */
 import path from 'node:path';
-import { readMetrics } from '../core/metrics.ts';
+import { type MetricsRow, readMetrics } from '../core/metrics.ts';
 import { renderLinePlot } from './svg-plot.ts';
 import { writeFileSet } from '../core/file-set.ts';
 
@@ -40,6 +40,18 @@ export function plotRunMetrics(runDir: string): RunPlots {
     files: files.map((f) => f.file),
     summary:
       `${name}: iteration ${last.iter} (epoch ${last.epoch.toFixed(2)}), loss ${last.loss.toFixed(4)}, lr ${last.lr.toPrecision(3)}` +
-      `${knn === undefined ? '' : `, kNN ${(100 * knn).toFixed(1)}%`}, ${ips.toFixed(1)} images/s, ${last.wall_s.toFixed(0)} s of training`,
+      `${knn === undefined ? '' : `, kNN ${(100 * knn).toFixed(1)}%`}, ${ips.toFixed(1)} images/s, ${last.wall_s.toFixed(0)} s of training` +
+      phaseSplit(recent),
   };
+}
+
+/** The share of the recent iterations' wall time spent augmenting (views_s) and in the training step (step_s), the rest in monitor, checkpoints and logging. */
+function phaseSplit(recent: MetricsRow[]): string {
+  const timed = recent.filter((r) => r.views_s !== undefined && r.step_s !== undefined);
+  if (timed.length < 2 || timed.length !== recent.length) return '';
+  const wall = recent[recent.length - 1].wall_s - recent[0].wall_s;
+  if (!(wall > 0)) return '';
+  const rest = recent.slice(1);
+  const pct = (f: (r: MetricsRow) => number) => ((100 * rest.reduce((a, r) => a + f(r), 0)) / wall).toFixed(0);
+  return ` (last ${rest.length} iterations: augmentation ${pct((r) => r.views_s!)} %, training step ${pct((r) => r.step_s!)} %, the rest monitor, checkpoints and logging)`;
 }

@@ -274,10 +274,12 @@ async function trainFrom(
   };
   const trainStep: StepFn = async (iter) => {
     const lr = warmupCosineLr(iter / itersPerEpoch, { baseLr: peakLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs });
+    const t0 = performance.now();
     const { views, labels } = await viewsAt(iter);
+    const t1 = performance.now();
     const out = await step.run(views[0], views[1], { iter, totalIters, itersPerEpoch }, lr, gradMonitor);
     tf.dispose(views);
-    return { ...out, lr, labels };
+    return { ...out, lr, labels, phases: { views: (t1 - t0) / 1000, step: (performance.now() - t1) / 1000 } };
   };
   const knnMonitor = new KnnMonitorCallback(c.monitor.every, evalMonitor, monitor && ((e) => monitor.push(e.features, e.labels)));
   // a run resumed at or past --max-iters runs no step: the loop starts stopped
@@ -329,6 +331,7 @@ async function trainFrom(
     trainImages: train.count,
     wallSeconds: run.trainSeconds,
     imagesPerSec: ((run.diverged ? (run.divergedAt ?? 0) + 1 : totalIters) * o.batch) / Math.max(run.trainSeconds, 1e-9),
+    ...(run.phaseSeconds ? { phaseSeconds: run.phaseSeconds } : {}),
     final: {
       loss: lossTail.reduce((s, p) => s + p.value, 0) / lossTail.length,
       knnMonitor: run.curves.knn.at(-1)?.value ?? Number.NaN,

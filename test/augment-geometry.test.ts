@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
-import { bilinearAxis } from '../augment/bilinear.ts';
+import { bilinearAxis, resampleBilinear } from '../augment/bilinear.ts';
 import { cropAndResize, sampleResizedCropBox, type CropBox } from '../augment/random-resized-crop.ts';
 import { centerCropGeometry, centerCropResize, centerCropResizeRaw } from '../augment/center-crop.ts';
 import { flipHorizontal } from '../augment/flip.ts';
@@ -317,4 +317,15 @@ test('geometry ops leave no tensors behind', () => {
   }
   assert.equal(tf.memory().numTensors, before);
   x.dispose();
+});
+
+test('centerCropResizeRaw without resize or crop returns the images bit for bit, as the resampling would', () => {
+  const x = tf.randomUniform([3, 12, 12, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+  const g = centerCropGeometry(12, 12, 12, 1);
+  const rows = bilinearAxis(12, g.resizedHeight, 12, g.top);
+  const cols = bilinearAxis(12, g.resizedWidth, 12, g.left);
+  const resampled = resampleBilinear(x, [rows, rows, rows], [cols, cols, cols]).dataSync();
+  const got = centerCropResizeRaw(x, 12, 1).dataSync();
+  assert.deepEqual(Array.from(got), Array.from(x.dataSync()));
+  assert.deepEqual(Array.from(got), Array.from(resampled));
 });

@@ -39,6 +39,7 @@ export const divergenceStop: TrainCallback = {
  * evaluation after a divergence.
  */
 export class KnnMonitorCallback implements TrainCallback {
+  readonly phase = 'knn-monitor';
   /** The last monitor value (the curve's last point when resumed). */
   last?: number;
 
@@ -68,6 +69,7 @@ export function progressReporter(report: ((p: ProgressInfo) => void) | undefined
 
 /** Checkpoints every `every` iterations, at the last one, when the run diverged and when it was stopped; the training time is accounted at each. */
 export class CheckpointCallback implements TrainCallback {
+  readonly phase = 'checkpoint';
   private t0 = performance.now();
 
   constructor(

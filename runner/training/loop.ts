@@ -16,6 +16,12 @@ export interface RunState {
   divergedAt?: number;
   /** The engine the run started on; a resume on another is refused (runner/engine-check.ts). */
   engine?: EngineId;
+  /**
+   * Seconds spent per phase of the loop so far (the step's own phases, e.g. `views` and `step`,
+   * and each callback that names a `phase`, e.g. `knn-monitor`, `checkpoint`); absent in runs from
+   * before it was recorded.
+   */
+  phaseSeconds?: Record<string, number>;
 }
 
 /** One finished training step, as the callbacks see it. */
@@ -35,6 +41,8 @@ export interface StepEvent {
   labels: Int32Array;
   /** Gradient L2 norm per monitored layer, when recorded. */
   gradNorms?: Record<string, number>;
+  /** Seconds of the step's own phases (e.g. `views`: the augmentation, `step`: forward, backward, update). */
+  phases?: Record<string, number>;
 }
 
 /** The loop's shared state: the run's record, and whether a callback asked it to stop after this step. */
@@ -46,10 +54,17 @@ export interface LoopState {
 export interface TrainCallback {
   /** After each step, in the order the callbacks were given. */
   onStep(e: StepEvent, s: LoopState): void | Promise<void>;
+  /** When set, the time of `onStep` is added to the run's `phaseSeconds` under this name. */
+  readonly phase?: string;
 }
 
-/** One step of training: the loss, the first view's features and labels, gradient norms. */
-export type StepFn = (iter: number) => Promise<Pick<StepEvent, 'loss' | 'lr' | 'features' | 'labels' | 'gradNorms'>>;
+/** One step of training: the loss, the first view's features and labels, gradient norms, and the seconds of its phases. */
+export type StepFn = (iter: number) => Promise<Pick<StepEvent, 'loss' | 'lr' | 'features' | 'labels' | 'gradNorms' | 'phases'>>;
+
+function addPhase(run: RunState, phase: string, seconds: number): void {
+  run.phaseSeconds ??= {};
+  run.phaseSeconds[phase] = (run.phaseSeconds[phase] ?? 0) + seconds;
+}
 
 /** Runs iterations startIter..totalIters-1 (none once the run has diverged), each step's event through every callback. */
 export async function trainLoop(
@@ -60,6 +75,7 @@ export async function trainLoop(
 ): Promise<void> {
   for (let iter = o.startIter; iter < o.totalIters && !s.run.diverged && !s.stop; iter++) {
     const out = await step(iter);
+    for (const [phase, seconds] of Object.entries(out.phases ?? {})) addPhase(s.run, phase, seconds);
     const e: StepEvent = {
       ...out,
       iter,
@@ -70,7 +86,11 @@ export async function trainLoop(
       epoch: iter / o.itersPerEpoch,
     };
     try {
-      for (const cb of callbacks) await cb.onStep(e, s);
+      for (const cb of callbacks) {
+        const t0 = performance.now();
+        await cb.onStep(e, s);
+        if (cb.phase) addPhase(s.run, cb.phase, (performance.now() - t0) / 1000);
+      }
     } finally {
       out.features.dispose();
     }

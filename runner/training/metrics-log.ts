@@ -28,6 +28,7 @@ function truncateAfter(file: string, maxIter: number, iterOf: (line: string) => 
 }
 
 export class MetricsLog implements TrainCallback {
+  readonly phase = 'metrics';
   private readonly jsonl: string;
   private readonly csv: string;
   private gradKeys?: string[];
@@ -80,16 +81,19 @@ export class MetricsLog implements TrainCallback {
       ...(knnPoint?.iter === e.next ? { knn: knnPoint.value } : {}),
       images_per_s: seconds > 0 ? this.images / seconds : 0,
       wall_s: this.wall,
+      ...(e.phases ? { views_s: e.phases.views, step_s: e.phases.step } : {}),
       ...(e.gradNorms ? { grad: e.gradNorms } : {}),
     };
     fs.appendFileSync(this.jsonl, `${JSON.stringify(row)}\n`);
     if (!this.gradKeys) {
       this.gradKeys = Object.keys(e.gradNorms ?? {}).map((k) => `grad_${k}`);
-      const header = ['iter', 'epoch', 'loss', 'lr', 'momentum', 'knn', 'images_per_s', 'wall_s', ...this.gradKeys];
+      const header = ['iter', 'epoch', 'loss', 'lr', 'momentum', 'knn', 'images_per_s', 'wall_s', 'views_s', 'step_s', ...this.gradKeys];
       fs.writeFileSync(this.csv, `${header.join(',')}\n`);
     }
     const grads = this.gradKeys.map((k) => num(e.gradNorms?.[k.slice(5)]));
-    const cells = [row.iter, row.epoch, row.loss, row.lr, row.momentum, row.knn, row.images_per_s, row.wall_s].map((x) => num(x));
+    const cells = [row.iter, row.epoch, row.loss, row.lr, row.momentum, row.knn, row.images_per_s, row.wall_s, row.views_s, row.step_s].map(
+      (x) => num(x),
+    );
     fs.appendFileSync(this.csv, `${[...cells, ...grads].join(',')}\n`);
   }
 }
