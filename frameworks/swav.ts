@@ -26,7 +26,7 @@ import { tf } from '../engine/tf.ts';
 import type { Module, Param } from '../engine/module.ts';
 import { Rng } from '../engine/rng.ts';
 import { Linear } from '../engine/layers/linear.ts';
-import { affine2d } from '../engine/ops/matmul.ts';
+import { linear2d } from '../engine/ops/linear.ts';
 import { l2Normalize } from '../engine/ops/normalize.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import { MlpHead } from './heads/mlp-head.ts';
@@ -112,7 +112,8 @@ export class Swav implements Framework<SwavPrepared> {
     const feats = this.backbone.apply(tf.concat([view1, view2], 0) as tf.Tensor4D, true);
     const z = l2Normalize(this.projector.apply(feats, true));
     const w = prepared.frozenPrototypes ?? (this.prototypes.weight.variable as tf.Tensor2D);
-    const [s1, s2] = tf.split(affine2d(z, w), 2, 0) as tf.Tensor2D[];
+    // the prototypes' product as a linear layer's (bf16 under --precision bf16, as autocast runs nn.Linear)
+    const [s1, s2] = tf.split(linear2d(z, w), 2, 0) as tf.Tensor2D[];
     const c = this.config;
     const loss = swavLoss(s1, s2, { temperature: c.temperature, epsilon: c.epsilon, sinkhornIters: c.sinkhornIters });
     return { loss, features: tf.slice(feats, [0, 0], [n, -1]) };

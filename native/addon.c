@@ -301,38 +301,39 @@ static bool conv_geom(napi_env env, napi_value v, ssl_conv_geom *g) {
   const int64_t ny = g.B * g.OH * g.OW * g.OC;
 
 static napi_value conv_result(napi_env env, int rc) {
-  if (rc != 0) napi_throw_error(env, NULL, "sslbench native conv: out of memory for the patch matrix");
+  if (rc == -1) napi_throw_error(env, NULL, "sslbench native conv: out of memory for the patch matrix");
+  else if (rc) return gemm_result(env, rc);
   return NULL;
 }
 
-/* convFwd(x, w, y, geom) */
+/* convFwd(x, w, y, geom, route): route as gemm.h */
 static napi_value ConvFwd(napi_env env, napi_callback_info info) {
-  ARGS(4)
+  ARGS(5)
   ssl_conv_geom g;
   if (!conv_geom(env, argv[3], &g)) return NULL;
   CONV_SIZES(g)
   REQ(x, 0, nx, "x") REQ(w, 1, nw, "filter") REQ(y, 2, ny, "y")
-  return conv_result(env, ssl_conv_fwd(&g, x, w, y));
+  return conv_result(env, ssl_conv_fwd(&g, x, w, y, (int)i64(env, argv[4])));
 }
 
-/* convBwdInput(dy, w, dx, geom) */
+/* convBwdInput(dy, w, dx, geom, route) */
 static napi_value ConvBwdInput(napi_env env, napi_callback_info info) {
-  ARGS(4)
+  ARGS(5)
   ssl_conv_geom g;
   if (!conv_geom(env, argv[3], &g)) return NULL;
   CONV_SIZES(g)
   REQ(dy, 0, ny, "dy") REQ(w, 1, nw, "filter") REQ(dx, 2, nx, "dx")
-  return conv_result(env, ssl_conv_bwd_input(&g, dy, w, dx));
+  return conv_result(env, ssl_conv_bwd_input(&g, dy, w, dx, (int)i64(env, argv[4])));
 }
 
-/* convBwdFilter(x, dy, dw, geom) */
+/* convBwdFilter(x, dy, dw, geom, route) */
 static napi_value ConvBwdFilter(napi_env env, napi_callback_info info) {
-  ARGS(4)
+  ARGS(5)
   ssl_conv_geom g;
   if (!conv_geom(env, argv[3], &g)) return NULL;
   CONV_SIZES(g)
   REQ(x, 0, nx, "x") REQ(dy, 1, ny, "dy") REQ(dw, 2, nw, "dfilter")
-  return conv_result(env, ssl_conv_bwd_filter(&g, x, dy, dw));
+  return conv_result(env, ssl_conv_bwd_filter(&g, x, dy, dw, (int)i64(env, argv[4])));
 }
 
 /*

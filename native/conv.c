@@ -3,10 +3,11 @@
  * cols [rows = b*OH*OW, K = KH*KW*C] (column order ky, kx, c: the HWIO filter's row order) times
  * the filter [K, OC] gives the output rows. Backward: dW += cols^T dy; dcols = dy W^T scattered
  * back into dx (col2im). A 1x1, stride-1, unpadded convolution skips im2col (x already is cols).
+ * Each product takes the route it is given (gemm.h: OpenBLAS, oneDNN fp32, or oneDNN with bf16 inputs).
  * Images are processed in groups so that the patch matrix stays under CHUNK_FLOATS.
  */
 #include "conv.h"
-#include <cblas.h>
+#include "gemm.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +73,7 @@ static void col2im(const ssl_conv_geom *g, const float *dcols, int64_t b0, int64
   }
 }
 
-int ssl_conv_fwd(const ssl_conv_geom *g, const float *x, const float *w, float *y) {
+int ssl_conv_fwd(const ssl_conv_geom *g, const float *x, const float *w, float *y, int route) {
   const int64_t K = kdim(g), OC = g->OC, P = g->OH * g->OW;
   if (g->B == 0 || P == 0 || OC == 0) return 0;
   if (K == 0) {
@@ -80,58 +81,58 @@ int ssl_conv_fwd(const ssl_conv_geom *g, const float *x, const float *w, float *
     return 0;
   }
   if (is_pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(g->B * P), (int)OC, (int)K, 1.0f, x, (int)K, w, (int)OC, 0.0f, y, (int)OC);
-    return 0;
+    return ssl_gemm(route, x, 0, w, 0, y, 0, 1, g->B * P, OC, K, false, false, 0.0f);
   }
   const int64_t nb = group_size(g);
   float *cols = malloc(sizeof(float) * (size_t)(nb * P * K));
   if (!cols) return -1;
-  for (int64_t b0 = 0; b0 < g->B; b0 += nb) {
+  int rc = 0;
+  for (int64_t b0 = 0; b0 < g->B && !rc; b0 += nb) {
     const int64_t n = b0 + nb > g->B ? g->B - b0 : nb;
     im2col(g, x, b0, n, cols);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(n * P), (int)OC, (int)K, 1.0f, cols, (int)K, w, (int)OC, 0.0f, y + b0 * P * OC, (int)OC);
+    rc = ssl_gemm(route, cols, 0, w, 0, y + b0 * P * OC, 0, 1, n * P, OC, K, false, false, 0.0f);
   }
   free(cols);
-  return 0;
+  return rc;
 }
 
-int ssl_conv_bwd_filter(const ssl_conv_geom *g, const float *x, const float *dy, float *dw) {
+int ssl_conv_bwd_filter(const ssl_conv_geom *g, const float *x, const float *dy, float *dw, int route) {
   const int64_t K = kdim(g), OC = g->OC, P = g->OH * g->OW;
   memset(dw, 0, sizeof(float) * (size_t)(K * OC));
   if (g->B == 0 || P == 0 || OC == 0 || K == 0) return 0;
   if (is_pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)OC, (int)(g->B * P), 1.0f, x, (int)K, dy, (int)OC, 0.0f, dw, (int)OC);
-    return 0;
+    return ssl_gemm(route, x, 0, dy, 0, dw, 0, 1, K, OC, g->B * P, true, false, 0.0f);
   }
   const int64_t nb = group_size(g);
   float *cols = malloc(sizeof(float) * (size_t)(nb * P * K));
   if (!cols) return -1;
-  for (int64_t b0 = 0; b0 < g->B; b0 += nb) {
+  int rc = 0;
+  for (int64_t b0 = 0; b0 < g->B && !rc; b0 += nb) {
     const int64_t n = b0 + nb > g->B ? g->B - b0 : nb;
     im2col(g, x, b0, n, cols);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)OC, (int)(n * P), 1.0f, cols, (int)K, dy + b0 * P * OC, (int)OC, 1.0f, dw, (int)OC);
+    rc = ssl_gemm(route, cols, 0, dy + b0 * P * OC, 0, dw, 0, 1, K, OC, n * P, true, false, 1.0f);
   }
   free(cols);
-  return 0;
+  return rc;
 }
 
-int ssl_conv_bwd_input(const ssl_conv_geom *g, const float *dy, const float *w, float *dx) {
+int ssl_conv_bwd_input(const ssl_conv_geom *g, const float *dy, const float *w, float *dx, int route) {
   const int64_t K = kdim(g), OC = g->OC, P = g->OH * g->OW;
   memset(dx, 0, sizeof(float) * (size_t)(g->B * g->H * g->W * g->C));
   if (g->B == 0 || P == 0 || K == 0) return 0;
   if (is_pointwise(g)) {
-    if (OC > 0) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(g->B * P), (int)K, (int)OC, 1.0f, dy, (int)OC, w, (int)OC, 0.0f, dx, (int)K);
-    return 0;
+    return OC > 0 ? ssl_gemm(route, dy, 0, w, 0, dx, 0, 1, g->B * P, K, OC, false, true, 0.0f) : 0;
   }
   if (OC == 0) return 0;
   const int64_t nb = group_size(g);
   float *dcols = malloc(sizeof(float) * (size_t)(nb * P * K));
   if (!dcols) return -1;
-  for (int64_t b0 = 0; b0 < g->B; b0 += nb) {
+  int rc = 0;
+  for (int64_t b0 = 0; b0 < g->B && !rc; b0 += nb) {
     const int64_t n = b0 + nb > g->B ? g->B - b0 : nb;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n * P), (int)K, (int)OC, 1.0f, dy + b0 * P * OC, (int)OC, w, (int)OC, 0.0f, dcols, (int)K);
-    col2im(g, dcols, b0, n, dx);
+    rc = ssl_gemm(route, dy + b0 * P * OC, 0, w, 0, dcols, 0, 1, n * P, K, OC, false, true, 0.0f);
+    if (!rc) col2im(g, dcols, b0, n, dx);
   }
   free(dcols);
-  return 0;
+  return rc;
 }

@@ -10,7 +10,7 @@ typedef struct {
   int64_t PT, PL;          /* padding before the first row / column */
 } ssl_conv_geom;
 
-/* Each returns 0, or -1 when its scratch buffer cannot be allocated. */
-int ssl_conv_fwd(const ssl_conv_geom *g, const float *x, const float *w, float *y);
-int ssl_conv_bwd_input(const ssl_conv_geom *g, const float *dy, const float *w, float *dx);
-int ssl_conv_bwd_filter(const ssl_conv_geom *g, const float *x, const float *dy, float *dw);
+/* Each returns 0, -1 when its scratch buffer cannot be allocated, or a negative GEMM code (gemm.h) of its products' route. */
+int ssl_conv_fwd(const ssl_conv_geom *g, const float *x, const float *w, float *y, int route);
+int ssl_conv_bwd_input(const ssl_conv_geom *g, const float *dy, const float *w, float *dx, int route);
+int ssl_conv_bwd_filter(const ssl_conv_geom *g, const float *x, const float *dy, float *dw, int route);

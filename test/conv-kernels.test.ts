@@ -6,9 +6,9 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
-import { initBackend } from '../engine/backend.ts';
+import { initBackend, setPrecision } from '../engine/backend.ts';
 import { nativeAddon } from '../engine/kernels/native-addon.ts';
-import { assertClose, gradCheck } from './helpers/backend.ts';
+import { assertClose, gradCheck, skipWithoutOnednn } from './helpers/backend.ts';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
@@ -50,6 +50,11 @@ const CASES: Case[] = [
   }, // asymmetric
 ];
 const DILATED: Case = { x: [2, 9, 9, 2], f: [3, 3, 2, 3], strides: 1, pad: 'same', dilations: 2 };
+// products of 2^20 multiply-adds and more: oneDNN's route (engine/kernels/gemm-route.ts)
+const LARGE: Case[] = [
+  { x: [4, 16, 16, 32], f: [3, 3, 32, 32], strides: 1, pad: 'same' },
+  { x: [4, 16, 16, 64], f: [1, 1, 64, 64], strides: 1, pad: 'valid' },
+];
 
 /** Output and both gradients of sum(conv2d(x, f) * r). */
 function run(c: Case, seed: number): Float32Array[] {
@@ -66,7 +71,7 @@ function run(c: Case, seed: number): Float32Array[] {
   });
 }
 
-const ALL = [...CASES, DILATED];
+const ALL = [...CASES, DILATED, ...LARGE];
 let reference: Float32Array[][];
 
 describe('convolution kernels', () => {
@@ -108,17 +113,55 @@ describe('convolution kernels', () => {
     tf.dispose([x, f]);
   });
 
+  it('at precision bf16 the native kernels equal the stock ones on bf16-rounded operands (x, filter, and dy in the gradients)', {
+    skip: skipWithoutOnednn(),
+  }, async () => {
+    const round = (t: tf.Tensor) => {
+      const y = new Float32Array(t.size);
+      nativeAddon()!.roundBf16(t.dataSync() as Float32Array, y, y.length);
+      return tf.tensor(y, t.shape);
+    };
+    for (const c of [CASES[1], CASES[3], ...LARGE]) {
+      await initBackend('wasm', { native: true, threads: 2 });
+      const x = tf.randomNormal(c.x, 0, 1, 'float32', 5) as tf.Tensor4D;
+      const f = tf.randomNormal(c.f, 0, 1, 'float32', 6) as tf.Tensor4D;
+      const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad as 'same');
+      const r = tf.randomNormal(conv(x, f).shape, 0, 1, 'float32', 7);
+      const grads = (a: tf.Tensor, b: tf.Tensor, w: tf.Tensor) =>
+        tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(conv(p, q), w)))([a, b]);
+      setPrecision('bf16');
+      let got: Float32Array[];
+      try {
+        got = [conv(x, f), ...grads(x, f, r)].map((t) => (t.dataSync() as Float32Array).slice());
+      } finally {
+        setPrecision('fp32');
+      }
+      const [xr, fr, rr] = [round(x), round(f), round(r)];
+      const want = [conv(xr, fr), ...grads(xr, fr, rr)].map((t) => (t.dataSync() as Float32Array).slice());
+      got.forEach((v, j) => {
+        assertClose(v, want[j], 1e-4, 1e-4, `${JSON.stringify(c)} bf16 ${['output', 'dx', 'dfilter'][j]}`);
+      });
+      // and not the fp32 numbers: the operands were rounded
+      const fp32 = (conv(x, f).dataSync() as Float32Array).slice();
+      assert.ok(
+        fp32.some((v, i) => Math.abs(v - got[0][i]) > 1e-3),
+        `${JSON.stringify(c)}: bf16 output equals fp32`,
+      );
+      tf.dispose([x, f, r, xr, fr, rr]);
+    }
+  });
+
   it('native kernels reject operands that are too short, naming them', { skip: nativeAddon() ? false : 'native addon not built' }, () => {
     const geom = [1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1];
     const addon = nativeAddon()!;
     assert.throws(
-      () => addon.convFwd(new Float32Array(31), new Float32Array(54), new Float32Array(48), geom),
+      () => addon.convFwd(new Float32Array(31), new Float32Array(54), new Float32Array(48), geom, 0),
       /x has 31 elements, needs 32/,
     );
     assert.throws(
-      () => addon.convBwdFilter(new Float32Array(32), new Float32Array(48), new Float32Array(53), geom),
+      () => addon.convBwdFilter(new Float32Array(32), new Float32Array(48), new Float32Array(53), geom, 0),
       /dfilter has 53 elements/,
     );
-    assert.throws(() => addon.convFwd(new Float32Array(32), new Float32Array(54), new Float32Array(48), geom.slice(1)), /15 numbers/);
+    assert.throws(() => addon.convFwd(new Float32Array(32), new Float32Array(54), new Float32Array(48), geom.slice(1), 0), /15 numbers/);
   });
 });

@@ -258,10 +258,10 @@ export interface NativeAddon {
     ld: number,
     bf16: boolean,
   ): void;
-  /** NHWC convolution; geom = [B, H, W, C, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL] (native/conv.c). */
-  convFwd(x: Float32Array, w: Float32Array, y: Float32Array, geom: number[]): void;
-  convBwdInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geom: number[]): void;
-  convBwdFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[]): void;
+  /** NHWC convolution; geom = [B, H, W, C, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL], route as gemm() (native/conv.c). */
+  convFwd(x: Float32Array, w: Float32Array, y: Float32Array, geom: number[], route: number): void;
+  convBwdInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geom: number[], route: number): void;
+  convBwdFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: number[], route: number): void;
   setThreads(n: number): void;
   threads(): number;
   config(): string;
