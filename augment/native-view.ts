@@ -10,7 +10,7 @@ import { runNative } from '../engine/kernels/native-ops.ts';
 import { gaussianKernel1d } from './blur.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from './normalize.ts';
 import { cropAxes } from './random-resized-crop.ts';
-import type { ImageAugParams } from './policy.ts';
+import type { ImageAugParams } from './view-params.ts';
 
 /** Per-image parameters in native/augment.h's layout. */
 const PARAMS = 13;

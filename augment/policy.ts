@@ -14,12 +14,15 @@ import type { Rng } from '../engine/rng.ts';
 import { gaussianBlur, blurKernelSize } from './blur.ts';
 import { applyByGroup } from './batch-select.ts';
 import { grayscale, solarize } from './color.ts';
-import { colorJitter, sampleJitter, type JitterParams, type JitterStrength } from './color-jitter.ts';
+import { colorJitter, sampleJitter, type JitterStrength } from './color-jitter.ts';
 import { flipHorizontal } from './flip.ts';
 import { normalize } from './normalize.ts';
 import { nativeView } from './native-view.ts';
+import type { ImageAugParams } from './view-params.ts';
 import { nativeOpsActive } from '../engine/backend.ts';
-import { cropAndResize, DEFAULT_RATIO, sampleResizedCropBox, type CropBox, type SampledCropBox } from './random-resized-crop.ts';
+import { cropAndResize, DEFAULT_RATIO, sampleResizedCropBox, type CropBox } from './random-resized-crop.ts';
+
+export type { ImageAugParams };
 
 export { centerCropResize, centerCropResizeRaw } from './center-crop.ts';
 
@@ -75,17 +78,6 @@ export interface AugmentOptions {
   outSize: number;
   /** Lower end of the RandomResizedCrop scale range: 0.08 for ViT, 0.2 for R50. */
   cropMin: number;
-}
-
-/** Everything drawn for one image of one view. */
-export interface ImageAugParams {
-  crop: SampledCropBox;
-  jitter: JitterParams;
-  grayscale: boolean;
-  blur: boolean;
-  sigma: number;
-  solarize: boolean;
-  flip: boolean;
 }
 
 /** Draw the parameters of every image of a batch of `n` images of `height` x `width`. */
