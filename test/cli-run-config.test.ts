@@ -76,13 +76,22 @@ describe('--set', () => {
     assert.equal(rows[0].momentum, result.config.framework.m0);
     assert.ok(rows.every((r) => r.images_per_s > 0 && Number.isFinite(r.wall_s)));
     const csv = fs.readFileSync(path.join(runDir, METRICS_CSV), 'utf8').trim().split('\n');
-    assert.match(csv[0], /^iter,epoch,loss,lr,momentum,knn,images_per_s,wall_s,grad_/);
+    assert.match(csv[0], /^iter,epoch,loss,lr,momentum,knn,images_per_s,wall_s,views_s,step_s,grad_/);
+    // where the time went: each step's augmentation and training step, and the run's totals per phase
+    assert.ok(rows.every((r) => r.views_s! > 0 && r.step_s! > 0 && r.views_s! + r.step_s! < r.wall_s));
+    const phases = result.phaseSeconds as Record<string, number>;
+    assert.deepEqual(Object.keys(phases).sort(), ['checkpoint', 'knn-monitor', 'metrics', 'step', 'views']);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(phases.step - sum(rows.map((r) => r.step_s!))) < 1e-6, 'step total = the steps');
+    // (the last checkpoint is written after the training time is taken)
+    assert.ok(sum(Object.values(phases)) - phases.checkpoint <= result.wallSeconds + 1e-6, 'phases within the training time');
     assert.equal(csv.length, rows.length + 1);
     assert.ok(csv.slice(1).every((l) => l.split(',').length === csv[0].split(',').length));
     // bench report --run plots the run from its metrics (also while it trains)
     const rep = bench('report', '--run', runDir);
     assert.equal(rep.code, 0, rep.err);
     assert.match(rep.out, new RegExp(`iteration ${result.iterations} \\(epoch \\d\\.\\d\\d\\), loss \\d\\.\\d{4}, lr .*, kNN \\d+\\.\\d%`));
+    assert.match(rep.out, /\(last \d+ iterations: augmentation \d+ %, training step \d+ %, the rest monitor, checkpoints and logging\)/);
     for (const f of ['metrics-loss.svg', 'metrics-lr.svg', 'metrics-knn.svg'])
       assert.match(fs.readFileSync(path.join(runDir, f), 'utf8'), /<polyline/);
     assert.match(bench('report', '--run', tmp).err, /metrics\.jsonl: no metrics yet/);
