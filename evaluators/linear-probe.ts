@@ -13,8 +13,15 @@
  * - training view: RandomResizedCrop (scale (0.08, 1), ratio (3/4, 4/3)) + horizontal flip at the
  *   view size, seeded per (seed, epoch, step); test view: resize to viewSize / cropFraction + centre
  *   crop (224 / 256); both ImageNet-normalised like every view in sslbench (features.ts);
- * - test top-1 after every `evalEvery` epochs and at the end; a head's best is its maximum over
- *   those evaluations (main_lincls's best_acc1), the result's top1 the best head's.
+ * - the choice of lr and epoch (departs from main_lincls, which reports the best test top-1 over
+ *   both, best_acc1): `valFraction` of the training images (stratified, seeded) are held out and
+ *   never trained on; after every `evalEvery` epochs and at the end each head is evaluated on them
+ *   and on the test set; the (lr, epoch) of the best validation top-1 is chosen (ties: the earlier
+ *   epoch, then the smaller lr) and `top1` is the test top-1 there. The test set chooses nothing.
+ *   A best lr at either end of the sweep extends the sweep one step beyond it (the end's ratio to
+ *   its neighbour, x3 for a single lr), up to `extendSweep` added lrs; the result says where it
+ *   stopped. main_lincls's best test top-1 stays in the result as `bestTestTop1`. With
+ *   `valFraction` 0 nothing is held out and the test set chooses, as main_lincls (`chosenOn`).
  *
  * `cacheFeatures` (off by default) deviates from the paper: with `augment: false` the training
  * features are computed once with the eval transform and the heads train on them, which is much
@@ -27,7 +34,7 @@
 import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
 import type { Backbone } from '../backbones/backbone.ts';
-import type { ImageSet } from '../data/image-set.ts';
+import { splitHoldout, type ImageSet } from '../data/image-set.ts';
 import { isFileSet, type AnyImageSet } from '../data/file-image-set.ts';
 import { BatchLoader, type Batch } from '../data/loader.ts';
 import { gatherRows } from '../augment/batch-select.ts';
@@ -60,6 +67,10 @@ export const LinearProbeConfigSchema = ConfigSchema({
   augment: Type.Boolean({ default: true }),
   /** Cache frozen features (only without augmentation: departs from the paper's protocol). */
   cacheFeatures: Type.Boolean({ default: false }),
+  /** Training images held out (stratified) to choose lr and epoch on; 0: the test set chooses (main_lincls). */
+  valFraction: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.01 }),
+  /** Base lrs the sweep may add beyond its ends while the chosen lr sits at one. */
+  extendSweep: Type.Integer({ minimum: 0, default: 4 }),
 });
 export type LinearProbeConfig = Static<typeof LinearProbeConfigSchema>;
 
@@ -83,6 +94,10 @@ export interface LinearProbeSettings {
   cropScale?: readonly [number, number];
   /** Train on features computed once (needs augment: false; deviates from the paper). Default false. */
   cacheFeatures?: boolean;
+  /** Training images held out to choose lr and epoch on (default 0.01); 0: the test set chooses. */
+  valFraction?: number;
+  /** Base lrs the sweep may add beyond its ends (default 4). */
+  extendSweep?: number;
   /** Test top-1 every this many epochs (and after the last); 0: only after the last. Default 1. */
   evalEvery?: number;
   /** Seed of the head init, batch order and augmentation (default 0). */
@@ -103,7 +118,7 @@ export interface LinearProbeOptions extends LinearProbeSettings {
 export interface LinearProbeProgress {
   epoch: number;
   epochs: number;
-  /** Per head (the order of baseLrs): the epoch's learning rate, mean training loss, and test top-1 when evaluated. */
+  /** Per head (the order of the pass's base lrs): the epoch's learning rate, mean training loss, and test top-1 when evaluated. */
   lrs: number[];
   losses: number[];
   top1?: number[];
@@ -115,19 +130,36 @@ export interface LinearProbeLrResult {
   lr: number;
   /** Test top-1 in [0, 1] after the last epoch. */
   top1: number;
-  /** Best test top-1 over the evaluations, and the epoch (0-based) it was reached after. */
+  /** Best test top-1 over the evaluations, and the epoch (0-based) it was reached after (main_lincls's best_acc1). */
   bestTop1: number;
   bestEpoch: number;
+  /** Best validation top-1 over the evaluations and its epoch (absent without a validation split). */
+  bestValTop1?: number;
+  bestValEpoch?: number;
   /** Mean training loss of each epoch. */
   lossCurve: number[];
-  /** Test top-1 of each evaluation. */
-  top1Curve: { epoch: number; top1: number }[];
+  /** Test top-1 (and validation top-1) of each evaluation. */
+  top1Curve: { epoch: number; top1: number; val?: number }[];
 }
 
 export interface LinearProbeResult {
-  /** The best top-1 over learning rates (each lr's bestTop1). */
+  /** Test top-1 at the chosen lr and epoch (chosen on the validation split; on the test set when valFraction is 0). */
   top1: number;
+  /** What chose: 'validation' (held-out training images) or 'test' (main_lincls). */
+  chosenOn: 'validation' | 'test';
+  /** The chosen base lr and epoch (0-based), and the validation top-1 there. */
   bestBaseLr: number;
+  chosenEpoch: number;
+  valTop1?: number;
+  /** Images held out for validation, and trained on. */
+  valCount: number;
+  trainCount: number;
+  /** main_lincls's number: the best test top-1 over every lr and evaluated epoch. */
+  bestTestTop1: number;
+  /** Base lrs the sweep added beyond its ends, and why it stopped with the chosen lr at an end (when it did). */
+  sweepExtended: number[];
+  sweepStopped?: string;
+  /** Every base lr trained, in increasing order. */
   perLr: LinearProbeLrResult[];
   epochs: number;
   batch: number;
@@ -193,6 +225,8 @@ function resolve(backbone: Backbone, train: ImageSet, test: ImageSet, opts: Line
     seed: 0,
     featureBatch: 256,
     cropFraction: 224 / 256,
+    valFraction: 0.01,
+    extendSweep: 4,
     ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<LinearProbeOptions>),
     viewSize: opts.viewSize,
   };
@@ -208,6 +242,8 @@ function resolve(backbone: Backbone, train: ImageSet, test: ImageSet, opts: Line
   const [lo, hi] = o.cropScale;
   if (!(lo > 0 && lo <= hi && hi <= 1)) bad(`cropScale must satisfy 0 < lo <= hi <= 1, got [${o.cropScale}]`);
   if (o.cacheFeatures && o.augment) bad('cacheFeatures needs augment: false (cached features are computed once, without augmentation)');
+  if (!(o.valFraction >= 0 && o.valFraction < 1)) bad(`valFraction must lie in [0, 1), got ${o.valFraction}`);
+  if (!(Number.isInteger(o.extendSweep) && o.extendSweep >= 0)) bad(`extendSweep must be an integer >= 0, got ${o.extendSweep}`);
   if (train.count === 0 || test.count === 0) bad(`empty image set (train ${train.count}, test ${test.count} images)`);
   if (test.numClasses !== train.numClasses) bad(`train has ${train.numClasses} classes, test ${test.numClasses}`);
   checkLabels(train.labels, train.numClasses, `linear probe: ${train.name} labels`);
@@ -215,7 +251,39 @@ function resolve(backbone: Backbone, train: ImageSet, test: ImageSet, opts: Line
   return o;
 }
 
-/** Trains one linear head per base lr on the frozen `backbone` and reports test top-1 (see the header). */
+/** Seed salt of the validation split (any constant unrelated to the head and batch streams). */
+const VAL_SPLIT_SALT = 0x76616c; // "val"
+
+/**
+ * The training images split into those the heads train on and those held out to choose on
+ * (stratified by class, seeded; none held out with fraction 0).
+ */
+export function probeSplit(train: ImageSet, fraction: number, seed: number): { fit: ImageSet; val?: ImageSet } {
+  if (fraction === 0) return { fit: train };
+  const { train: fit, test: val } = splitHoldout(train, fraction, new Rng((seed ^ VAL_SPLIT_SALT) >>> 0));
+  if (val.count === 0 || fit.count === 0)
+    throw new Error(
+      `linear probe: valFraction ${fraction} of ${train.count} images leaves ${fit.count} to train on and ${val.count} to validate on`,
+    );
+  return { fit: { ...fit, name: `${train.name} (train part)` }, val: { ...val, name: `${train.name} (validation part)` } };
+}
+
+/**
+ * The chosen (lr, epoch) of a probe: the best validation top-1 (or test top-1 without a validation
+ * split) over every evaluation; ties go to the earlier epoch, then to the smaller lr.
+ */
+function choose(perLr: LinearProbeLrResult[], byVal: boolean): { lr: LinearProbeLrResult; epoch: number; score: number; test: number } {
+  let best: { lr: LinearProbeLrResult; epoch: number; score: number; test: number } | undefined;
+  for (const r of perLr)
+    for (const p of r.top1Curve) {
+      const score = byVal ? p.val! : p.top1;
+      if (!best || score > best.score || (score === best.score && p.epoch < best.epoch))
+        best = { lr: r, epoch: p.epoch, score, test: p.top1 };
+    }
+  return best!;
+}
+
+/** Trains one linear head per base lr on the frozen `backbone` and reports test top-1 at the lr and epoch chosen on held-out training images (see the header). */
 export async function linearProbe(
   backbone: Backbone,
   train: ImageSet,
@@ -225,84 +293,129 @@ export async function linearProbe(
   const o = resolve(backbone, train, test, opts);
   const before = await fingerprint(backbone);
   const fo = { viewSize: o.viewSize, cropFraction: o.cropFraction, batch: o.featureBatch };
-  const lrs = o.baseLrs.map((b) => scaledLr(b, o.batch));
-  const K = lrs.length;
-  const loader = new BatchLoader(train, { batchSize: o.batch, seed: o.seed, dropLast: false, shuffle: true });
-  const heads = new ProbeHeads({
-    inDim: backbone.outDim,
-    numClasses: train.numClasses,
-    count: K,
-    batchNorm: o.batchNorm,
-    seed: o.seed,
-    momentum: o.momentum,
-    weightDecay: o.weightDecay,
-  });
-  const perLr: LinearProbeLrResult[] = o.baseLrs.map((baseLr, k) => ({
-    baseLr,
-    lr: lrs[k],
-    top1: 0,
-    bestTop1: -1,
-    bestEpoch: -1,
-    lossCurve: [],
-    top1Curve: [],
-  }));
+  const { fit, val } = probeSplit(train, o.valFraction, o.seed);
+  const loader = new BatchLoader(fit, { batchSize: o.batch, seed: o.seed, dropLast: false, shuffle: true });
   const owned: tf.Tensor[] = [];
+  let perLr: LinearProbeLrResult[] = [];
+  const extended: number[] = [];
+  let stopped: string | undefined;
   try {
     const testFeatures = await extractFeatures(backbone, test, fo);
     owned.push(testFeatures);
-    const trainFeatures = o.cacheFeatures ? await extractFeatures(backbone, train, fo) : undefined;
-    if (trainFeatures) owned.push(trainFeatures);
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
-      const epochLrs = lrs.map((lr) => cosineEpochLr(epoch, lr, o.epochs));
-      const perm = loader.permutation(epoch);
-      let lossSum: tf.Tensor1D = tf.zeros([K]);
-      let seen = 0;
-      for (let step = 0; step < loader.stepsPerEpoch; step++) {
-        const n = Math.min(o.batch, train.count - step * o.batch);
-        if (o.batchNorm && n < 2) continue;
-        let features: tf.Tensor2D;
-        let labels: Int32Array;
-        if (trainFeatures) {
-          const idx = perm.subarray(step * o.batch, step * o.batch + n);
-          features = gatherRows(trainFeatures, idx);
-          labels = Int32Array.from(idx, (i) => train.labels[i]);
-        } else {
-          const batch = loader.batchAt(epoch, step);
-          features = tf.tidy(() => backbone.apply(trainView(batch, train.name, o), false));
-          labels = batch.labels;
-        }
-        const losses = heads.trainStep(features, labels, epochLrs);
-        const next = tf.tidy(() => tf.add(lossSum, tf.mul(losses, n)) as tf.Tensor1D);
-        tf.dispose([features, losses, lossSum]);
-        lossSum = next;
-        seen += n;
-      }
-      const sums = await lossSum.data();
-      lossSum.dispose();
-      const losses = Array.from(sums, (s) => s / seen);
-      const last = epoch === o.epochs - 1;
-      let top1: number[] | undefined;
-      if (last || (o.evalEvery > 0 && (epoch + 1) % o.evalEvery === 0)) {
-        top1 = (await heads.correct(testFeatures, test.labels)).map((c) => c / test.count);
-      }
-      perLr.forEach((r, k) => {
-        r.lossCurve.push(losses[k]);
-        if (!top1) return;
-        r.top1Curve.push({ epoch, top1: top1[k] });
-        if (top1[k] > r.bestTop1) [r.bestTop1, r.bestEpoch] = [top1[k], epoch];
-        if (last) r.top1 = top1[k];
+    const valFeatures = val ? await extractFeatures(backbone, val, fo) : undefined;
+    if (valFeatures) owned.push(valFeatures);
+    const fitFeatures = o.cacheFeatures ? await extractFeatures(backbone, fit, fo) : undefined;
+    if (fitFeatures) owned.push(fitFeatures);
+
+    /** One pass: a head per base lr, all on the same batches, evaluated on validation and test. */
+    const trainHeads = async (baseLrs: number[]): Promise<LinearProbeLrResult[]> => {
+      const lrs = baseLrs.map((b) => scaledLr(b, o.batch));
+      const K = lrs.length;
+      const heads = new ProbeHeads({
+        inDim: backbone.outDim,
+        numClasses: train.numClasses,
+        count: K,
+        batchNorm: o.batchNorm,
+        seed: o.seed,
+        momentum: o.momentum,
+        weightDecay: o.weightDecay,
       });
-      o.onEpoch?.({ epoch, epochs: o.epochs, lrs: epochLrs, losses, top1 });
+      const out: LinearProbeLrResult[] = baseLrs.map((baseLr, k) => ({
+        baseLr,
+        lr: lrs[k],
+        top1: 0,
+        bestTop1: -1,
+        bestEpoch: -1,
+        lossCurve: [],
+        top1Curve: [],
+      }));
+      try {
+        for (let epoch = 0; epoch < o.epochs; epoch++) {
+          const epochLrs = lrs.map((lr) => cosineEpochLr(epoch, lr, o.epochs));
+          const perm = loader.permutation(epoch);
+          let lossSum: tf.Tensor1D = tf.zeros([K]);
+          let seen = 0;
+          for (let step = 0; step < loader.stepsPerEpoch; step++) {
+            const n = Math.min(o.batch, fit.count - step * o.batch);
+            if (o.batchNorm && n < 2) continue;
+            let features: tf.Tensor2D;
+            let labels: Int32Array;
+            if (fitFeatures) {
+              const idx = perm.subarray(step * o.batch, step * o.batch + n);
+              features = gatherRows(fitFeatures, idx);
+              labels = Int32Array.from(idx, (i) => fit.labels[i]);
+            } else {
+              const batch = loader.batchAt(epoch, step);
+              features = tf.tidy(() => backbone.apply(trainView(batch, fit.name, o), false));
+              labels = batch.labels;
+            }
+            const losses = heads.trainStep(features, labels, epochLrs);
+            const next = tf.tidy(() => tf.add(lossSum, tf.mul(losses, n)) as tf.Tensor1D);
+            tf.dispose([features, losses, lossSum]);
+            lossSum = next;
+            seen += n;
+          }
+          const sums = await lossSum.data();
+          lossSum.dispose();
+          const losses = Array.from(sums, (s) => s / seen);
+          const last = epoch === o.epochs - 1;
+          let top1: number[] | undefined;
+          let valTop1: number[] | undefined;
+          if (last || (o.evalEvery > 0 && (epoch + 1) % o.evalEvery === 0)) {
+            top1 = (await heads.correct(testFeatures, test.labels)).map((c) => c / test.count);
+            if (valFeatures && val) valTop1 = (await heads.correct(valFeatures, val.labels)).map((c) => c / val.count);
+          }
+          out.forEach((r, k) => {
+            r.lossCurve.push(losses[k]);
+            if (!top1) return;
+            r.top1Curve.push(valTop1 ? { epoch, top1: top1[k], val: valTop1[k] } : { epoch, top1: top1[k] });
+            if (top1[k] > r.bestTop1) [r.bestTop1, r.bestEpoch] = [top1[k], epoch];
+            if (valTop1 && valTop1[k] > (r.bestValTop1 ?? -1)) [r.bestValTop1, r.bestValEpoch] = [valTop1[k], epoch];
+            if (last) r.top1 = top1[k];
+          });
+          o.onEpoch?.({ epoch, epochs: o.epochs, lrs: epochLrs, losses, top1 });
+        }
+      } finally {
+        heads.dispose();
+      }
+      return out;
+    };
+
+    perLr = await trainHeads(o.baseLrs);
+    // a chosen lr at an end of the sweep: one more lr beyond that end, until it is inside or the extensions run out
+    for (;;) {
+      perLr.sort((a, b) => a.baseLr - b.baseLr);
+      const at = choose(perLr, val !== undefined).lr.baseLr;
+      const lo = perLr[0].baseLr,
+        hi = perLr[perLr.length - 1].baseLr;
+      const single = perLr.length === 1;
+      if (at !== lo && at !== hi) break;
+      const nextLrs = single ? [lo / 3, lo * 3] : at === lo ? [lo / (perLr[1].baseLr / lo)] : [hi * (hi / perLr[perLr.length - 2].baseLr)];
+      if (extended.length + nextLrs.length > o.extendSweep) {
+        stopped =
+          `the chosen base lr ${+at.toPrecision(3)} is at the ${at === lo ? 'low' : 'high'} end of the sweep ` +
+          `(${perLr.map((r) => +r.baseLr.toPrecision(3)).join(' / ')}) after ${extended.length} added lr(s), the most extendSweep allows`;
+        break;
+      }
+      extended.push(...nextLrs);
+      perLr.push(...(await trainHeads(nextLrs)));
     }
   } finally {
     tf.dispose(owned);
-    heads.dispose();
   }
   assertUnchanged(before, await fingerprint(backbone), `linear probe of ${backbone.name}`);
-  const best = perLr.reduce((a, b) => (b.bestTop1 > a.bestTop1 ? b : a));
+  const chosen = choose(perLr, val !== undefined);
   return {
-    top1: best.bestTop1,
-    bestBaseLr: best.baseLr,
+    top1: chosen.test,
+    chosenOn: val ? 'validation' : 'test',
+    bestBaseLr: chosen.lr.baseLr,
+    chosenEpoch: chosen.epoch,
+    ...(val ? { valTop1: chosen.score } : {}),
+    valCount: val?.count ?? 0,
+    trainCount: fit.count,
+    bestTestTop1: Math.max(...perLr.map((r) => r.bestTop1)),
+    sweepExtended: extended,
+    ...(stopped ? { sweepStopped: stopped } : {}),
     perLr,
     epochs: o.epochs,
     batch: o.batch,

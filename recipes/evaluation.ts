@@ -13,10 +13,11 @@ import { type LinearProbeConfig, LinearProbeConfigSchema } from '../evaluators/l
 
 export type { LinearProbeConfig };
 
+// validation splits: 1 % of ImageNet's 1.28 M (12.8 k images), 10 % at tiny (600 of 6,000), a quarter of smoke's few
 const LINEAR_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
   paper: {},
-  tiny: { epochs: 10, batch: 256, baseLrs: [0.3, 1, 3] },
-  smoke: { epochs: 2, batch: 64, baseLrs: [1, 3] },
+  tiny: { epochs: 10, batch: 256, baseLrs: [0.3, 1, 3], valFraction: 0.1 },
+  smoke: { epochs: 2, batch: 64, baseLrs: [1, 3], valFraction: 0.25 },
 };
 
 /** main_lincls scaled by a preset's table of probe sizes. */
@@ -49,23 +50,30 @@ export function linearProbeConfig(preset: string, backboneName: string, over: Re
  */
 const SUITE_PROBE_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
   paper: {},
-  tiny: { epochs: 50, batch: 256, baseLrs: [0.1, 0.3, 1, 3], augment: false, cacheFeatures: true },
-  smoke: { epochs: 5, batch: 64, baseLrs: [0.3, 3], augment: false, cacheFeatures: true },
+  tiny: { epochs: 50, batch: 256, baseLrs: [0.1, 0.3, 1, 3], augment: false, cacheFeatures: true, valFraction: 0.1 },
+  smoke: { epochs: 5, batch: 64, baseLrs: [0.3, 3], augment: false, cacheFeatures: true, valFraction: 0.25 },
 };
 
 export function suiteProbeConfig(preset: string, backboneName: string): LinearProbeConfig {
   return scaledProbe(SUITE_PROBE_SCALE, preset, backboneName);
 }
 
-/** One line that says exactly what a probe was (for table notes). */
-export function describeProbe(c: LinearProbeConfig): string {
+/** One line that says exactly what a probe was (for table notes); `valCount`: the validation images, when known. */
+export function describeProbe(c: LinearProbeConfig, valCount?: number): string {
   const view = c.augment ? 'RandomResizedCrop + flip training views' : 'centre-crop training views (no augmentation)';
   const cache = c.cacheFeatures ? ', features computed once and cached' : '';
+  const lrs = `base lr swept over ${c.baseLrs.map((x) => +x.toPrecision(3)).join(' / ')} (x batch/256)`;
+  // probes stored before the validation split have no valFraction: the test set chose, as main_lincls
+  const vf = c.valFraction ?? 0;
+  const choice =
+    vf > 0
+      ? `${lrs}, extended beyond an end while the chosen lr sits there (up to ${c.extendSweep} more); lr and epoch chosen on ` +
+        `${Math.round(100 * vf)} % of the training images held out (stratified${valCount ? `, ${valCount} images` : ''}, never trained ` +
+        'on), test top-1 reported at that choice'
+      : `${lrs}, best test top-1 over epochs and lrs reported (main_lincls's best_acc1)`;
   return (
     `linear probe: frozen eval-mode backbone, linear head N(0, 0.01)${c.batchNorm ? ' after BatchNorm without affine' : ''}, SGD ` +
-    `momentum 0.9, wd 0, batch ${c.batch}, ${c.epochs} epochs, cosine per epoch, ${view}${cache}, centre-crop test; base lr swept over ` +
-    `${c.baseLrs.map((x) => +x.toPrecision(3)).join(' / ')} (x batch/256), best test top-1 over epochs and lrs reported (main_lincls's ` +
-    `best_acc1)`
+    `momentum 0.9, wd 0, batch ${c.batch}, ${c.epochs} epochs, cosine per epoch, ${view}${cache}, centre-crop test; ${choice}`
   );
 }
 

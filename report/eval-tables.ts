@@ -5,6 +5,7 @@
  * top-1 beside the paper's). `bench run` (runner/eval-suite.ts) and `bench report` both write
  * through writeEvalOutputs.
  */
+import type { LinearProbeResult } from '../evaluators/linear-probe.ts';
 import type { Suite } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
 import type { ResultTable } from './table.ts';
@@ -56,22 +57,44 @@ export function linearTable(suite: Suite, preset: string, results: EvalCellResul
       { key: 'backbone', header: preset === 'paper' ? 'backbone' : 'stand-in' },
       { key: 'init', header: 'backbone' },
       { key: 'acc', header: 'linear probe top-1 (%)', numeric: true },
+      { key: 'lr', header: 'probe lr (base)', numeric: true },
+      ...(preset === 'paper' ? [{ key: 'best_test', header: "best test (main_lincls's best_acc1, %)", numeric: true }] : []),
       { key: 'paper', header: 'paper (%)', numeric: true },
       { key: 'note', header: 'note' },
     ],
     rows: suite.cells.map((c, i) => {
       const r = results[i];
+      const d = r.status === 'measured' ? (r.detail as Partial<LinearProbeResult> | undefined) : undefined;
       return {
         cell: c.id,
         backbone: r.backbone ?? '',
         init: r.status === 'measured' ? (r.init === 'random' ? 'random init' : `pre-trained (kNN ${pct(r.pretrainKnn)}%)`) : '',
         acc: r.status === 'measured' ? pct(r.top1) : '',
+        lr: d?.bestBaseLr === undefined ? '' : String(+d.bestBaseLr.toPrecision(3)),
+        ...(preset === 'paper' ? { best_test: d?.bestTestTop1 === undefined ? '' : pct(d.bestTestTop1) } : {}),
         paper: c.paper?.acc,
         note: r.status === 'reference' ? "the paper's reference row (not run)" : r.status === 'skipped' ? r.reason : '',
       };
     }),
-    notes: [...(suite.notes ?? [])],
+    notes: [...probeChoiceNotes(results), ...(suite.notes ?? [])],
   };
+}
+
+/** How the measured probes chose their lr and epoch (one line per distinct rule). */
+function probeChoiceNotes(results: EvalCellResult[]): string[] {
+  const lines = new Set<string>();
+  for (const r of results) {
+    const d = r.status === 'measured' ? (r.detail as Partial<LinearProbeResult> | undefined) : undefined;
+    if (!d) continue;
+    if (d.chosenOn === 'validation')
+      lines.add(
+        `probe lr and epoch chosen on ${d.valCount} training images held out (stratified, never trained on; ${d.trainCount} trained on); ` +
+          'the test top-1 reported at that choice.',
+      );
+    else lines.add("probe: the best test top-1 over lrs and epochs (main_lincls's best_acc1).");
+    if (d.sweepStopped) lines.add(`${r.id}: probe sweep stopped at an end, so its number is not a maximum: ${d.sweepStopped}.`);
+  }
+  return [...lines];
 }
 
 /**

@@ -40,7 +40,7 @@ function measuredNotes(preset: string, results: ProbedResult[]): string[] {
   const probed = results.find((r) => r.probe);
   const r0 = results[0];
   return [
-    `measured: the ${probed ? describeProbe(probed.probe!.config) : 'linear probe'}, on the cell's ${r0?.config.data.dataset} ` +
+    `measured: the ${probed ? describeProbe(probed.probe!.config, probed.probe!.valCount) : 'linear probe'}, on the cell's ${r0?.config.data.dataset} ` +
       `training / held-out images; kNN beside it: weighted kNN (k ${r0?.config.knn.k}, T ${r0?.config.knn.temperature}) of ` +
       `the same frozen ` +
       `features. Paper: ImageNet linear probe of the full ` +
@@ -101,6 +101,14 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
       ),
       `per-cell details (data, iterations, monitor, loss, images/s): ${resultBaseName(suite.name, preset)}-cells.md; backend: ` +
         `${results[0]?.backend.name ?? '?'}.`,
+      ...probeLrNote(
+        cells.map((c) => c.cell.id),
+        results,
+      ),
+      ...probeSweepNotes(
+        cells.map((c) => c.cell.id),
+        results,
+      ),
       ...instabilityNotes(
         cells.map((c) => c.cell.id),
         results,
@@ -140,6 +148,8 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
       { key: 'epochs', header: 'epochs', numeric: true },
       { key: 'iters', header: 'iters', numeric: true },
       { key: 'linear', header: 'linear probe (%)', numeric: true },
+      { key: 'probe_lr', header: 'probe lr (base)', numeric: true },
+      ...(preset === 'paper' ? [{ key: 'best_test', header: "best test (main_lincls's best_acc1, %)", numeric: true }] : []),
       { key: 'knn', header: 'kNN (%)', numeric: true },
       { key: 'knn_init', header: 'kNN random init (%)', numeric: true },
       { key: 'knn_monitor', header: 'kNN monitor, last (%)', numeric: true },
@@ -155,6 +165,8 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
       epochs: r.epochs,
       iters: r.iterations,
       linear: probeText(r),
+      probe_lr: r.probe ? String(+r.probe.bestBaseLr.toPrecision(3)) : '',
+      ...(preset === 'paper' ? { best_test: r.probe?.bestTestTop1 === undefined ? '' : pct(r.probe.bestTestTop1) } : {}),
       knn: pct(r.final.knn),
       knn_init: pct(r.final.knnRandomInit),
       knn_monitor: pct(r.final.knnMonitor),
@@ -174,6 +186,10 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
         'linear_acc',
       ),
       `backend: ${results[0]?.backend.name ?? '?'}; images/s = source images per second of pre-training (two views each).`,
+      ...probeSweepNotes(
+        cells.map((c) => c.cell.id),
+        results,
+      ),
       ...precisionNotes(
         cells.map((c) => c.cell.id),
         results,
@@ -285,6 +301,26 @@ export function writePretrainOutputs(
     ...page,
   });
   return { table, files };
+}
+
+/** Where a probe's sweep grew beyond its ends, or stopped with its chosen lr at one (not a maximum then). */
+function probeSweepNotes(ids: string[], results: ProbedResult[]): string[] {
+  const fmt = (xs: number[]) => xs.map((x) => +x.toPrecision(3)).join(' / ');
+  const grown = ids.flatMap((id, i) => {
+    const p = results[i]?.probe;
+    return p?.sweepExtended?.length ? [`${id} (${fmt(p.sweepExtended)})`] : [];
+  });
+  const stopped = ids.flatMap((id, i) => (results[i]?.probe?.sweepStopped ? [`${id}: ${results[i].probe!.sweepStopped}`] : []));
+  return [
+    ...(grown.length ? [`probe sweeps extended beyond their ends (the base lrs added): ${grown.join(', ')}.`] : []),
+    ...stopped.map((s) => `probe sweep stopped at an end, so its number is not a maximum: ${s}.`),
+  ];
+}
+
+/** The lr each cell's probe chose, for a table whose rows do not show it (Table 4's matrix). */
+function probeLrNote(ids: string[], results: ProbedResult[]): string[] {
+  const parts = ids.flatMap((id, i) => (results[i]?.probe ? [`${id} ${+results[i].probe!.bestBaseLr.toPrecision(3)}`] : []));
+  return parts.length ? [`probe base lr chosen per cell: ${parts.join(', ')}.`] : [];
 }
 
 /** Which cells ran with bf16 products (config.precision); nothing when all are fp32. */

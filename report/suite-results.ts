@@ -20,11 +20,27 @@ export interface ResolvedCell {
 
 /** What a pre-training suite stores of a cell's linear probe (runner/cell-probe.ts runs and caches it). */
 export interface CellProbe {
-  /** Best test top-1 in [0, 1] over lrs and epochs. */
+  /**
+   * Test top-1 in [0, 1] at the lr and epoch chosen on the validation split held out of the
+   * training images (`chosenOn`); in probes stored before that split existed, the best test
+   * top-1 over lrs and epochs (main_lincls's best_acc1; `chosenOn` absent).
+   */
   top1: number;
+  chosenOn?: 'validation' | 'test';
+  /** The chosen base lr (x batch / 256), epoch (0-based) and validation top-1. */
   bestBaseLr: number;
-  /** Per base lr: its best top-1. */
-  perLr: { baseLr: number; bestTop1: number }[];
+  chosenEpoch?: number;
+  valTop1?: number;
+  /** Images of the validation split, and those the heads trained on. */
+  valCount?: number;
+  trainCount?: number;
+  /** main_lincls's number: the best test top-1 over every lr and evaluated epoch. */
+  bestTestTop1?: number;
+  /** Base lrs the sweep added beyond its ends, and why it stopped at an end (when it did). */
+  sweepExtended?: number[];
+  sweepStopped?: string;
+  /** Per base lr: its best test top-1 and best validation top-1. */
+  perLr: { baseLr: number; bestTop1: number; bestValTop1?: number }[];
   config: LinearProbeConfig;
   key: string;
   seconds: number;

@@ -90,8 +90,20 @@ async function runProbe(
     });
     const out: CellProbe = {
       top1: r.top1,
+      chosenOn: r.chosenOn,
       bestBaseLr: r.bestBaseLr,
-      perLr: r.perLr.map((l) => ({ baseLr: l.baseLr, bestTop1: l.bestTop1 })),
+      chosenEpoch: r.chosenEpoch,
+      ...(r.valTop1 === undefined ? {} : { valTop1: r.valTop1 }),
+      valCount: r.valCount,
+      trainCount: r.trainCount,
+      bestTestTop1: r.bestTestTop1,
+      sweepExtended: r.sweepExtended,
+      ...(r.sweepStopped ? { sweepStopped: r.sweepStopped } : {}),
+      perLr: r.perLr.map((l) => ({
+        baseLr: l.baseLr,
+        bestTop1: l.bestTop1,
+        ...(l.bestValTop1 === undefined ? {} : { bestValTop1: l.bestValTop1 }),
+      })),
       config: probeCfg,
       key,
       seconds: (performance.now() - t0) / 1000,

@@ -80,7 +80,8 @@ class ColourBackbone extends Module implements Backbone {
 
 const TRAIN = colourSet(16, 1, 'colours/train');
 const TEST = colourSet(8, 2, 'colours/test');
-const BASE: LinearProbeOptions = { viewSize: SIDE, batch: 16, epochs: 6, baseLrs: [3.0] };
+// the mechanics below on the whole training set, the test set choosing (main_lincls); the validation choice has tests of its own
+const BASE: LinearProbeOptions = { viewSize: SIDE, batch: 16, epochs: 6, baseLrs: [3.0], valFraction: 0, extendSweep: 0 };
 
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`linear probe on ${backend}`, () => {
@@ -259,11 +260,75 @@ describe('linear probe: protocol details (cpu)', () => {
 
   it('the evaluator: FrozenEvaluator interface and the full result', async () => {
     assert.equal(linearProbeEvaluator.name, 'linear-probe');
-    const ev = createLinearProbeEvaluator({ batch: 16, epochs: 2, augment: false, cacheFeatures: true });
+    const ev = createLinearProbeEvaluator({ batch: 16, epochs: 2, augment: false, cacheFeatures: true, valFraction: 0, extendSweep: 0 });
     const bb = new ColourBackbone();
     const top1 = await ev.evaluate(bb, TRAIN, TEST, { viewSize: SIDE, cropFraction: 224 / 256, k: 20, temperature: 0.07 });
     assert.equal(top1, (await ev.probe(bb, TRAIN, TEST, { viewSize: SIDE })).top1);
     assert.equal((await ev.probe(bb, TRAIN, TEST, { viewSize: SIDE })).perLr[0].baseLr, 3.0, 'ViT-like default base lr');
+    bb.dispose();
+  });
+
+  it('chooses lr and epoch on held-out training images: the test set chooses nothing', async () => {
+    const bb = new ColourBackbone({ scale: 0.3 });
+    const train = colourSet(12, 5, 'colours/train48');
+    const o = { ...BASE, augment: false, cacheFeatures: true, epochs: 5, baseLrs: [0.01, 0.1, 1], valFraction: 0.25, extendSweep: 0 };
+    const a = await linearProbe(bb, train, TEST, o);
+    assert.equal(a.chosenOn, 'validation');
+    assert.equal(a.valCount, 12, 'a quarter of each class held out');
+    assert.equal(a.trainCount, 36);
+    // the choice is the best validation top-1 (earliest epoch, then smallest lr, on ties); top1 is the test top-1 there
+    let best = { val: -1, lr: 0, epoch: 0, test: 0 };
+    for (const r of a.perLr)
+      for (const p of r.top1Curve)
+        if (p.val! > best.val || (p.val === best.val && p.epoch < best.epoch))
+          best = { val: p.val!, lr: r.baseLr, epoch: p.epoch, test: p.top1 };
+    assert.deepEqual([a.bestBaseLr, a.chosenEpoch, a.valTop1, a.top1], [best.lr, best.epoch, best.val, best.test]);
+    assert.equal(a.bestTestTop1, Math.max(...a.perLr.map((r) => r.bestTop1)));
+    // the same probe against a test set with its labels shuffled: the same choice, other test numbers
+    const rng = new Rng(9);
+    const shuffled = { ...TEST, labels: Int32Array.from(TEST.labels, () => rng.int(4)) };
+    const b = await linearProbe(bb, train, shuffled, o);
+    assert.deepEqual([b.bestBaseLr, b.chosenEpoch, b.valTop1], [a.bestBaseLr, a.chosenEpoch, a.valTop1]);
+    assert.notDeepEqual(
+      b.perLr.map((r) => r.top1Curve.map((p) => p.top1)),
+      a.perLr.map((r) => r.top1Curve.map((p) => p.top1)),
+    );
+    // with valFraction 0 the test set chooses (main_lincls), and says so
+    const c = await linearProbe(bb, train, TEST, { ...o, valFraction: 0 });
+    assert.equal(c.chosenOn, 'test');
+    assert.equal(c.top1, c.bestTestTop1);
+    await assert.rejects(
+      async () => linearProbe(bb, TRAIN, TEST, { ...o, valFraction: 0.01 }),
+      /valFraction 0.01 of 64 images leaves 64 to train on and 0 to validate on/,
+    );
+    bb.dispose();
+  });
+
+  it('extends the sweep past an end while the chosen lr sits there, and says when it stops', async () => {
+    const bb = new ColourBackbone({ scale: 0.3 });
+    const train = colourSet(12, 5, 'colours/train48');
+    const o = { ...BASE, augment: false, cacheFeatures: true, epochs: 4, valFraction: 0.25 };
+    // too small lrs (0.01 stays at chance, 0.03 needs 3 epochs): the best is the highest, so the sweep grows upwards by its ratio (x3)
+    const up = await linearProbe(bb, train, TEST, { ...o, baseLrs: [0.01, 0.03], extendSweep: 3 });
+    assertClose(up.sweepExtended, [0.09, 0.27, 0.81], 1e-12, 1e-9);
+    assert.deepEqual(
+      up.perLr.map((r) => r.baseLr),
+      [...up.perLr.map((r) => r.baseLr)].sort((x, y) => x - y),
+      'every lr trained, in increasing order',
+    );
+    assert.ok(Math.abs(up.bestBaseLr - 0.27) < 1e-12 && up.sweepStopped === undefined, `chosen ${up.bestBaseLr}`);
+    // with one extension allowed it stops at the end, and says so
+    const capped = await linearProbe(bb, train, TEST, { ...o, baseLrs: [0.01, 0.03], extendSweep: 1 });
+    assertClose(capped.sweepExtended, [0.09], 1e-12, 1e-9);
+    assert.match(
+      capped.sweepStopped!,
+      /chosen base lr 0\.09 is at the high end of the sweep \(0\.01 \/ 0\.03 \/ 0\.09\) after 1 added lr\(s\)/,
+    );
+    // an interior best needs no extension; a lone lr grows both ways
+    const lone = await linearProbe(bb, train, TEST, { ...o, baseLrs: [0.1], extendSweep: 8 });
+    assert.ok(lone.sweepExtended.length >= 2 && lone.sweepStopped === undefined, JSON.stringify(lone.sweepExtended));
+    const lrs = lone.perLr.map((r) => r.baseLr);
+    assert.ok(lone.bestBaseLr > lrs[0] && lone.bestBaseLr < lrs[lrs.length - 1], `chosen ${lone.bestBaseLr} inside ${lrs}`);
     bb.dispose();
   });
 
