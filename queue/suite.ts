@@ -14,6 +14,7 @@ import type { ResolvedCell } from '../report/suite-results.ts';
 import { writePretrainOutputs } from '../report/pretrain-tables.ts';
 import { type SuiteRunOptions, resolveCell, withProbe } from '../runner/pretrain-suite.ts';
 import { readResult } from '../runner/pretrain.ts';
+import { suiteBaselines } from '../runner/baselines.ts';
 import { checkRedis, connectionOptions, DEFAULT_QUEUE_NAME } from './connection.ts';
 import { type CellJobData, type CellOutcome, type CellProgress, cellJobId } from './jobs.ts';
 
@@ -239,7 +240,12 @@ export async function runSuiteOnQueue(
         error: `its job completed but ${path.join(rc.runDir, 'result.json')} is missing: do the workers share this run store (--runs)?`,
         attempts: 0,
       });
-    const { table, files } = writePretrainOutputs(suite, o.preset, o.resultsDir, stored, failed);
+    // the floors, computed here (the coordinator reads the same data and run store as the workers)
+    const baselines = await suiteBaselines(
+      cells.map((c) => ({ id: c.cell.id, config: c.config })),
+      { preset: o.preset, runsDir: o.runsDir, registry: o.registry },
+    );
+    const { table, files } = writePretrainOutputs(suite, o.preset, o.resultsDir, stored, failed, baselines);
     return { table, files, failed, added };
   } finally {
     // closing waits for Redis; with Redis gone, drop the connections instead of waiting for ever

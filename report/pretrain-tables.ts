@@ -17,7 +17,7 @@ import { type ScatterPoint, renderScatterPlot } from './svg-scatter.ts';
 import { cellEvents, pretrainFigures } from './figures.ts';
 import { writeSuiteOutputs } from './suite-outputs.ts';
 import { UNSTABLE_MARK, instabilityFlag, instabilityNotes, instabilityOf } from './instability-notes.ts';
-import type { ProbedResult, ResolvedCell, StoredPretrainCell } from './suite-results.ts';
+import type { ProbedResult, ResolvedCell, StoredBaseline, StoredPretrainCell } from './suite-results.ts';
 
 function slug(s: string): string {
   return s
@@ -52,7 +52,13 @@ function measuredNotes(preset: string, results: ProbedResult[]): string[] {
  * A matrix suite's table (Table 4): one row per row label, and for each column label the measured
  * linear-probe accuracy, the kNN accuracy and the paper's number.
  */
-export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[], results: ProbedResult[]): ResultTable {
+export function matrixTable(
+  suite: Suite,
+  preset: string,
+  cells: ResolvedCell[],
+  results: ProbedResult[],
+  baselines: StoredBaseline[] = [],
+): ResultTable {
   const rowLabels = [...new Set(cells.map((c) => c.cell.row!))];
   const colLabels = [...new Set(cells.map((c) => c.cell.column!))];
   const key = (c: string) => slug(c);
@@ -74,17 +80,25 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
       .map((c, i) => (c.cell.row === rl ? results[i].final.knnRandomInit : Number.NaN))
       .filter((v) => Number.isFinite(v))
       .map((v) => pct(v));
-    const distinct = [...new Set(inits)].sort((a, b) => Number(a) - Number(b));
-    row.knn_init = distinct.length <= 1 ? distinct[0] : `${distinct[0]}–${distinct[distinct.length - 1]}`;
+    row.knn_init = span(inits);
+    // and its linear probe at random init (runner/baselines.ts), when computed
+    const ids = new Set(cells.filter((c) => c.cell.row === rl).map((c) => c.cell.id));
+    row.linear_init = span(
+      baselines.filter((b) => b.kind === 'random-init' && b.cells.some((id) => ids.has(id))).map((b) => pct(b.probe.top1)),
+    );
     return row;
   });
+  // raw pixels: no network at all, the same probe and kNN on the same images
+  for (const b of baselines.filter((x) => x.kind === 'raw-pixels'))
+    rows.push({ row: baselineLabel(b, baselines), backbone: b.backbone, linear_init: pct(b.probe.top1), knn_init: pct(b.knn) });
   return {
     name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
     columns: [
       { key: 'row', header: 'model' },
       { key: 'backbone', header: preset === 'paper' ? 'backbone' : 'stand-in' },
-      { key: 'knn_init', header: 'kNN random init (%)', numeric: true },
+      { key: 'linear_init', header: 'without pre-training: linear (%)', numeric: true },
+      { key: 'knn_init', header: 'without pre-training: kNN (%)', numeric: true },
       ...colLabels.flatMap((cl) => [
         { key: key(cl), header: `${cl} linear (%)`, numeric: true },
         { key: `${key(cl)}_knn`, header: `${cl} kNN (%)`, numeric: true },
@@ -94,6 +108,13 @@ export function matrixTable(suite: Suite, preset: string, cells: ResolvedCell[],
     rows,
     notes: [
       ...measuredNotes(preset, results),
+      "without pre-training: a model row's backbone at its random init (the weights its cells start from), and the raw-pixels row (the " +
+        "evaluation view itself, no network), under the cells' probe and kNN on the same images.",
+      ...baselineNotes(
+        cells.map((c) => c.cell.id),
+        results,
+        baselines,
+      ),
       ...(suite.notes ?? []),
       ...derivedNotes(
         cells.map((c) => c.cell),
@@ -137,12 +158,19 @@ export function scatterPoints(suite: Suite, cells: ResolvedCell[], results: Prob
   return out;
 }
 
-export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[], results: ProbedResult[]): ResultTable {
+export function pretrainTable(
+  suite: Suite,
+  preset: string,
+  cells: ResolvedCell[],
+  results: ProbedResult[],
+  baselines: StoredBaseline[] = [],
+): ResultTable {
   return {
     name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
     columns: [
       { key: 'cell', header: 'cell' },
+      { key: 'kind', header: 'kind' },
       { key: 'backbone', header: 'backbone' },
       { key: 'data', header: 'data' },
       { key: 'epochs', header: 'epochs', numeric: true },
@@ -158,25 +186,49 @@ export function pretrainTable(suite: Suite, preset: string, cells: ResolvedCell[
       { key: 'paper', header: 'paper (linear %, full recipe)', numeric: true },
       { key: 'flags', header: 'flags' },
     ],
-    rows: results.map((r, i) => ({
-      cell: cells[i].cell.id,
-      backbone: r.config.backbone.name,
-      data: `${r.config.data.dataset} ${r.trainImages}`,
-      epochs: r.epochs,
-      iters: r.iterations,
-      linear: probeText(r),
-      probe_lr: r.probe ? String(+r.probe.bestBaseLr.toPrecision(3)) : '',
-      ...(preset === 'paper' ? { best_test: r.probe?.bestTestTop1 === undefined ? '' : pct(r.probe.bestTestTop1) } : {}),
-      knn: pct(r.final.knn),
-      knn_init: pct(r.final.knnRandomInit),
-      knn_monitor: pct(r.final.knnMonitor),
-      loss: r.final.loss.toFixed(3),
-      ips: r.imagesPerSec.toFixed(1),
-      paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')),
-      flags: [divergedFlag(r), instabilityFlag(instabilityOf(r))].filter(Boolean).join('; '),
-    })),
+    rows: [
+      ...results.map((r, i) => ({
+        cell: cells[i].cell.id,
+        kind: 'cell',
+        backbone: r.config.backbone.name,
+        data: `${r.config.data.dataset} ${r.trainImages}`,
+        epochs: r.epochs,
+        iters: r.iterations,
+        linear: probeText(r),
+        probe_lr: r.probe ? String(+r.probe.bestBaseLr.toPrecision(3)) : '',
+        ...(preset === 'paper' ? { best_test: r.probe?.bestTestTop1 === undefined ? '' : pct(r.probe.bestTestTop1) } : {}),
+        knn: pct(r.final.knn),
+        knn_init: pct(r.final.knnRandomInit),
+        knn_monitor: pct(r.final.knnMonitor),
+        loss: r.final.loss.toFixed(3),
+        ips: r.imagesPerSec.toFixed(1),
+        paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')),
+        flags: [divergedFlag(r), instabilityFlag(instabilityOf(r))].filter(Boolean).join('; '),
+      })),
+      ...baselines.map((b) => ({
+        cell: baselineLabel(b, baselines),
+        kind: b.kind,
+        backbone: b.backbone,
+        data: b.data,
+        linear: pct(b.probe.top1),
+        probe_lr: String(+b.probe.bestBaseLr.toPrecision(3)),
+        ...(preset === 'paper' ? { best_test: b.probe.bestTestTop1 === undefined ? '' : pct(b.probe.bestTestTop1) } : {}),
+        knn: pct(b.knn),
+      })),
+    ],
     notes: [
       ...measuredNotes(preset, results),
+      ...(baselines.length
+        ? [
+            "raw pixels: the same probe and kNN on the evaluation view itself (no network); random init: the cell's backbone at the " +
+              "weights its pre-training starts from; both on the cells' images, precision and seed.",
+          ]
+        : []),
+      ...baselineNotes(
+        cells.map((c) => c.cell.id),
+        results,
+        baselines,
+      ),
       `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen features of the ` +
         `training set ` +
         `vs the held-out set; kNN random init = the same backbone before pre-training.`,
@@ -241,6 +293,8 @@ export function writePretrainOutputs(
   stored: StoredPretrainCell[],
   /** Cells that ended with an error (a queue run: after their attempts): a row (matrix: a note) each. */
   failed: { id: string; error: string; attempts: number }[] = [],
+  /** Raw pixels and random init under the cells' protocol (runner/baselines.ts): rows and notes. */
+  baselines: StoredBaseline[] = [],
 ): { table: ResultTable; files: string[] } {
   const cells: ResolvedCell[] = stored.map((s) => {
     const cell = suite.cells.find((c) => c.id === s.id);
@@ -248,13 +302,19 @@ export function writePretrainOutputs(
     return { cell, config: s.config, hash: s.hash, runDir: s.runDir };
   });
   const results = stored.map(reviveFinal);
-  const details = pretrainTable(suite, preset, cells, results);
+  const details = pretrainTable(suite, preset, cells, results, baselines);
   const failedNotes = failed.map((f) => `cell '${f.id}' failed after ${f.attempts} attempt(s): ${f.error}`);
   if (failed.length) {
     details.rows.push(...failed.map((f) => ({ cell: f.id, flags: `failed: ${f.error}` })));
     details.notes.push(...failedNotes);
   }
-  const json = { suite: suite.name, preset, cells: stored, ...(failed.length ? { failed } : {}) };
+  const json = {
+    suite: suite.name,
+    preset,
+    cells: stored,
+    ...(baselines.length ? { baselines } : {}),
+    ...(failed.length ? { failed } : {}),
+  };
   // the instability summary the table notes use (recomputed from the curves for older results)
   const figCells = results.map((r, i) => ({
     id: cells[i].cell.id,
@@ -292,7 +352,7 @@ export function writePretrainOutputs(
     ],
   };
   if (suite.layout !== 'matrix') return { table: details, files: writeSuiteOutputs(resultsDir, { table: details, json, ...page }) };
-  const table = matrixTable(suite, preset, cells, results);
+  const table = matrixTable(suite, preset, cells, results, baselines);
   if (failed.length) table.notes.push(...failedNotes);
   const files = writeSuiteOutputs(resultsDir, {
     table,
@@ -301,6 +361,50 @@ export function writePretrainOutputs(
     ...page,
   });
   return { table, files };
+}
+
+/** One value, or the range of several (a row over cells that differ). */
+function span(values: string[]): string | undefined {
+  const distinct = [...new Set(values)].sort((a, b) => Number(a) - Number(b));
+  return distinct.length <= 1 ? distinct[0] : `${distinct[0]}–${distinct[distinct.length - 1]}`;
+}
+
+/** A baseline's row label: its kind, and its data when the suite's cells read different sets. */
+function baselineLabel(b: StoredBaseline, all: StoredBaseline[]): string {
+  const name = b.kind === 'raw-pixels' ? 'raw pixels' : `random init of ${b.backbone}`;
+  const sameKind = all.filter((x) => x.kind === b.kind && (b.kind === 'raw-pixels' || x.backbone === b.backbone));
+  return sameKind.length > 1 ? `${name} (${b.data}; for ${b.cells.join(' / ')})` : name;
+}
+
+/**
+ * In words, per cell: its probe and kNN against raw pixels and against its backbone at random init
+ * (differences in points), and whether it beats both.
+ */
+function baselineNotes(ids: string[], results: ProbedResult[], baselines: StoredBaseline[]): string[] {
+  if (!baselines.length) return [];
+  const d = (a: number, b: number) => {
+    const x = 100 * (a - b);
+    return `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
+  };
+  const lines = ids.flatMap((id, i) => {
+    const r = results[i];
+    if (!r || r.flags.diverged || !r.probe) return [];
+    const raw = baselines.find((b) => b.kind === 'raw-pixels' && b.cells.includes(id));
+    const init = baselines.find((b) => b.kind === 'random-init' && b.cells.includes(id));
+    if (!raw || !init) return [];
+    // against one floor: above it on both numbers, below it on both, or above on one only
+    const against = (name: string, probe: number, knn: number) => {
+      const p = r.probe!.top1 > probe,
+        k = r.final.knn > knn;
+      return p && k ? `above ${name} on both` : !p && !k ? `below ${name} on both` : `above ${name} on the ${p ? 'probe' : 'kNN'} only`;
+    };
+    const verdict = `${against('raw pixels', raw.probe.top1, raw.knn)}; ${against('its random init', init.probe.top1, init.knn)}`;
+    return [
+      `${id}: probe ${pct(r.probe.top1)} (raw pixels ${d(r.probe.top1, raw.probe.top1)}, random init ${d(r.probe.top1, init.probe.top1)}), ` +
+        `kNN ${pct(r.final.knn)} (${d(r.final.knn, raw.knn)}, ${d(r.final.knn, init.knn)}): ${verdict}.`,
+    ];
+  });
+  return lines.length ? ['against the floors (points; probe, then kNN):', ...lines] : [];
 }
 
 /** Where a probe's sweep grew beyond its ends, or stopped with its chosen lr at one (not a maximum then). */

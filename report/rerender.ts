@@ -12,7 +12,7 @@ import type { Suite } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
 import type { Registry } from '../container/container.ts';
 import type { ResultTable } from './table.ts';
-import type { EvalCellResult, StoredPretrainCell } from './suite-results.ts';
+import type { EvalCellResult, StoredBaseline, StoredPretrainCell } from './suite-results.ts';
 import { writeCountOutputs } from './count-tables.ts';
 import { writePretrainOutputs } from './pretrain-tables.ts';
 import { writeEvalOutputs } from './eval-tables.ts';
@@ -90,7 +90,15 @@ export function rerenderSuite(suite: Suite, o: RerenderOptions): Rerendered {
     // a matrix suite keeps its cells beside the per-cell table
     const cellsFile = store.cells === undefined ? storedResultsFile(suite, `${preset}-cells`, o.resultsDir) : file;
     const cells = cellsFile === file ? store.cells : readStore(cellsFile, suite, preset).cells;
-    out = writePretrainOutputs(suite, preset, o.resultsDir, cellsInSuiteOrder<StoredPretrainCell>(suite, cells, cellsFile, preset));
+    const baselines = (cellsFile === file ? store : readStore(cellsFile, suite, preset)).baselines as StoredBaseline[] | undefined;
+    out = writePretrainOutputs(
+      suite,
+      preset,
+      o.resultsDir,
+      cellsInSuiteOrder<StoredPretrainCell>(suite, cells, cellsFile, preset),
+      [],
+      baselines,
+    );
   } else out = writeEvalOutputs(suite, preset, o.resultsDir, cellsInSuiteOrder<EvalCellResult>(suite, store.cells, file, preset));
   const html = fs.readFileSync(path.join(o.resultsDir, `${out.table.name}.html`), 'utf8');
   return { ...out, html, preset };

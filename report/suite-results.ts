@@ -46,6 +46,23 @@ export interface CellProbe {
   seconds: number;
 }
 
+/** The floors a table is read against (runner/baselines.ts): raw pixels, and a backbone at its random init. */
+export type BaselineKind = 'raw-pixels' | 'random-init';
+
+/** A baseline's probe and kNN under the cells' protocol, and the cells (ids) it applies to. */
+export interface StoredBaseline {
+  kind: BaselineKind;
+  key: string;
+  /** The backbone (random init), or what the raw pixels are. */
+  backbone: string;
+  /** Data set and training images, as the cells' `data` column. */
+  data: string;
+  probe: CellProbe;
+  /** kNN top-1 in [0, 1]. */
+  knn: number;
+  cells: string[];
+}
+
 /** A pre-training cell's result with its linear probe (absent for a diverged cell). */
 export type ProbedResult = PretrainResult & { probe?: CellProbe };
 

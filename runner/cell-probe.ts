@@ -16,6 +16,7 @@ import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { canonicalJson, type PretrainConfig } from '../core/config.ts';
 import type { CellProbe } from '../report/suite-results.ts';
+import type { LinearProbeResult } from '../evaluators/linear-probe.ts';
 
 export const WEIGHTS_FILE = 'backbone.safetensors';
 
@@ -88,29 +89,34 @@ async function runProbe(
       evalEvery: 1,
       onEpoch: o.onEpoch ? (p) => o.onEpoch!(p.epoch, p.epochs, p.top1 ? Math.max(...p.top1) : undefined) : undefined,
     });
-    const out: CellProbe = {
-      top1: r.top1,
-      chosenOn: r.chosenOn,
-      bestBaseLr: r.bestBaseLr,
-      chosenEpoch: r.chosenEpoch,
-      ...(r.valTop1 === undefined ? {} : { valTop1: r.valTop1 }),
-      valCount: r.valCount,
-      trainCount: r.trainCount,
-      bestTestTop1: r.bestTestTop1,
-      sweepExtended: r.sweepExtended,
-      ...(r.sweepStopped ? { sweepStopped: r.sweepStopped } : {}),
-      perLr: r.perLr.map((l) => ({
-        baseLr: l.baseLr,
-        bestTop1: l.bestTop1,
-        ...(l.bestValTop1 === undefined ? {} : { bestValTop1: l.bestValTop1 }),
-      })),
-      config: probeCfg,
-      key,
-      seconds: (performance.now() - t0) / 1000,
-    };
+    const out = toCellProbe(r, probeCfg, key, (performance.now() - t0) / 1000);
     writeFileAtomic(probeFile(runDir, key), `${JSON.stringify(out, null, 2)}\n`);
     return out;
   } finally {
     backbone.dispose();
   }
+}
+
+/** What a suite stores of a probe's result (report/suite-results.ts CellProbe). */
+export function toCellProbe(r: LinearProbeResult, config: LinearProbeConfig, key: string, seconds: number): CellProbe {
+  return {
+    top1: r.top1,
+    chosenOn: r.chosenOn,
+    bestBaseLr: r.bestBaseLr,
+    chosenEpoch: r.chosenEpoch,
+    ...(r.valTop1 === undefined ? {} : { valTop1: r.valTop1 }),
+    valCount: r.valCount,
+    trainCount: r.trainCount,
+    bestTestTop1: r.bestTestTop1,
+    sweepExtended: r.sweepExtended,
+    ...(r.sweepStopped ? { sweepStopped: r.sweepStopped } : {}),
+    perLr: r.perLr.map((l) => ({
+      baseLr: l.baseLr,
+      bestTop1: l.bestTop1,
+      ...(l.bestValTop1 === undefined ? {} : { bestValTop1: l.bestValTop1 }),
+    })),
+    config,
+    key,
+    seconds,
+  };
 }

@@ -22,6 +22,7 @@ import { resolveDataset } from './datasets.ts';
 import type { PretrainResult } from '../core/results.ts';
 import { pretrain, readResult } from './pretrain.ts';
 import { probeCell } from './cell-probe.ts';
+import { suiteBaselines } from './baselines.ts';
 
 export interface SuiteRunOptions {
   preset: string;
@@ -170,7 +171,11 @@ export async function runPretrainSuite(
     runDir: path.relative(process.cwd(), cells[i].runDir),
     weights: path.relative(process.cwd(), r.weights),
   }));
-  return { ...writePretrainOutputs(suite, o.preset, o.resultsDir, stored), results: results as ProbedResult[] };
+  const baselines = await suiteBaselines(
+    cells.map((c) => ({ id: c.cell.id, config: c.config })),
+    { preset: o.preset, runsDir: o.runsDir, registry: o.registry, log },
+  );
+  return { ...writePretrainOutputs(suite, o.preset, o.resultsDir, stored, [], baselines), results: results as ProbedResult[] };
 }
 
 /** Pre-trains one cell (resuming it) and probes it; a cell another process took meanwhile is waited for. */

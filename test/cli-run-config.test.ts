@@ -55,6 +55,16 @@ describe('--set', () => {
     const run = bench('run', 'smoke', '--runs', runs, '--results', path.join(tmp, 'res'), '--quiet');
     assert.equal(run.code, 0, run.err);
     assert.match(bench('run', 'smoke', '--dry-run', '--runs', runs).out, new RegExp(`${hash} +finished \\(cached\\)`));
+    // the table's floors: raw pixels and the random init, as rows with a kind column in the CSV
+    const table = fs
+      .readFileSync(path.join(tmp, 'res', 'smoke-smoke.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    assert.match(table[0], /^cell,kind,backbone,/);
+    assert.deepEqual(
+      table.slice(1).map((l) => l.split(',')[1]),
+      ['cell', 'raw-pixels', 'random-init'],
+    );
     const runDir = path.join(runs, 'smoke', `mocov3-vit-micro-4-${hash}`);
     const rows = readMetrics(runDir);
     const result = JSON.parse(fs.readFileSync(path.join(runDir, 'result.json'), 'utf8'));

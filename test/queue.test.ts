@@ -104,9 +104,14 @@ describe('cells on a Redis queue', { skip }, () => {
       const { table, failed, added } = await runSuiteOnQueue(suite, o);
       assert.equal(added, 0, 'the run found the jobs already queued');
       assert.deepEqual(failed, []);
+      // the cells, then the floors of each seed's data (raw pixels, random init), computed by the coordinator
       assert.deepEqual(
-        table.rows.map((r) => r.cell),
+        table.rows.filter((r) => r.kind === 'cell').map((r) => r.cell),
         ['seed 0', 'seed 1', 'seed 2'],
+      );
+      assert.deepEqual(
+        table.rows.filter((r) => r.kind !== 'cell').map((r) => r.kind),
+        ['raw-pixels', 'random-init', 'raw-pixels', 'random-init', 'raw-pixels', 'random-init'],
       );
       assert.ok(fs.existsSync(path.join(tmp, 'results', 'queue-test-smoke.md')));
       const json = JSON.parse(fs.readFileSync(path.join(tmp, 'results', 'queue-test-smoke.json'), 'utf8'));

@@ -88,12 +88,36 @@ describe('table4 suite', () => {
   it('lays the table out as rows x frameworks with paper numbers beside, and a diverged cell as such', () => {
     const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
     const results = cells.map((_, i) => fakeResult(0.5 + i / 100, i === 11));
-    const t = matrixTable(suite, 'tiny', cells, results);
+    // the floors: each row's backbone at random init, and a raw-pixels row (runner/baselines.ts)
+    const probe = (top1: number) => ({ ...results[0].probe!, top1 });
+    const ids = (row: string) => cells.filter((c) => c.cell.row === row).map((c) => c.cell.id);
+    const baselines = [
+      {
+        kind: 'raw-pixels' as const,
+        key: 'p',
+        backbone: 'none (2352 pixel values)',
+        data: 'fashion-mnist 3000',
+        probe: probe(0.84),
+        knn: 0.72,
+        cells: cells.map((c) => c.cell.id),
+      },
+      {
+        kind: 'random-init' as const,
+        key: 'r',
+        backbone: 'resnet-tiny',
+        data: 'fashion-mnist 3000',
+        probe: probe(0.4),
+        knn: 0.1,
+        cells: ids('R-50, 800-ep'),
+      },
+    ];
+    const t = matrixTable(suite, 'tiny', cells, results, baselines);
     assert.deepEqual(
       t.rows.map((r) => r.row),
-      ['R-50, 800-ep', 'ViT-S, 300-ep', 'ViT-B, 300-ep'],
+      ['R-50, 800-ep', 'ViT-S, 300-ep', 'ViT-B, 300-ep', 'raw pixels'],
     );
-    assert.deepEqual(t.columns.map((c) => c.key).slice(2, 9), [
+    assert.deepEqual(t.columns.map((c) => c.key).slice(2, 10), [
+      'linear_init',
       'knn_init',
       'moco-v3',
       'moco-v3_knn',
@@ -102,8 +126,20 @@ describe('table4 suite', () => {
       'simclr_knn',
       'simclr_paper',
     ]);
-    assert.equal(t.columns[2].header, 'kNN random init (%)');
-    assert.equal(t.columns[3].header, 'MoCo v3 linear (%)');
+    assert.equal(t.columns[2].header, 'without pre-training: linear (%)');
+    assert.equal(t.columns[3].header, 'without pre-training: kNN (%)');
+    assert.equal(t.columns[4].header, 'MoCo v3 linear (%)');
+    assert.equal(t.rows[0].linear_init, '40.0');
+    assert.deepEqual([t.rows[3].linear_init, t.rows[3].knn_init, t.rows[3]['moco-v3']], ['84.0', '72.0', undefined]);
+    // in words, per cell: R-50 / MoCo v3 (probe 70, kNN 50) is below raw pixels on both and above its random init on both
+    assert.ok(
+      t.notes!.some((n) =>
+        /^R-50 \/ MoCo v3: probe 70\.0 \(raw pixels −14\.0, random init \+30\.0\), kNN 50\.0 \(−22\.0, \+40\.0\): below raw pixels on both; above its random init on both\.$/.test(
+          n,
+        ),
+      ),
+      t.notes!.join('\n'),
+    );
     assert.equal(t.rows[0]['moco-v3'], '70.0');
     assert.equal(t.rows[0]['moco-v3_knn'], '50.0');
     assert.equal(t.rows[0]['moco-v3_paper'], 73.8);
