@@ -91,10 +91,17 @@ export interface SpikeOrdering {
 }
 
 export interface InstabilitySummary {
+  /** Dips or spikes after the lr warm-up: the paper's instability. */
   unstable: boolean;
+  /** After the warm-up. */
   dips: Dip[];
-  /** Per gradient curve label (only layers with at least one spike). */
+  /** Per gradient curve label (only layers with at least one spike), after the warm-up. */
   spikes: Record<string, Spike[]>;
+  /**
+   * The events inside the lr warm-up (iterations before `iters`), reported apart and never counted
+   * as instability: the first move away from random init is expected there. Absent without one.
+   */
+  warmup?: { iters: number; dips: Dip[]; spikes: Record<string, Spike[]> };
   firstLayerLeads: SpikeOrdering;
   /** The options used, and the kNN curve's noise and effective dip threshold. */
   thresholds: InstabilityOptions & { knnNoise: number; dipThresholdEffective: number; dipNoiseK: number };

@@ -469,16 +469,23 @@ export function layerRole(label: string): string {
 export function detectInstability(
   curves: { knn?: readonly SeriesPoint[]; grad?: Record<string, readonly SeriesPoint[]> },
   options: Partial<InstabilityOptions> = {},
+  /** Iterations of the lr warm-up: events that start before it are reported apart (`warmup`), not as instability. */
+  warmupIters = 0,
 ): InstabilitySummary {
   const o = { ...INSTABILITY_DEFAULTS, ...options };
   const knn = curves.knn ?? [];
-  const { dips, noise: knnNoise, threshold: dipThresholdEffective, noiseK } = scanDips(knn, o);
+  const { dips: allDips, noise: knnNoise, threshold: dipThresholdEffective, noiseK } = scanDips(knn, o);
   const grad = curves.grad ?? {};
   const spikes: Record<string, Spike[]> = {};
+  const warmSpikes: Record<string, Spike[]> = {};
   for (const [label, pts] of Object.entries(grad)) {
     const s = findSpikes(pts, o.spikeFactor, o.spikeWindow);
-    if (s.length) spikes[label] = s;
+    const after = s.filter((x) => x.start >= warmupIters),
+      inside = s.filter((x) => x.start < warmupIters);
+    if (after.length) spikes[label] = after;
+    if (inside.length) warmSpikes[label] = inside;
   }
+  const dips = allDips.filter((d) => d.start >= warmupIters);
   const labels = Object.keys(grad);
   const firstLayerLeads = spikeOrdering(
     spikes,
@@ -490,9 +497,24 @@ export function detectInstability(
     unstable: dips.length > 0 || Object.keys(spikes).length > 0,
     dips,
     spikes,
+    ...(warmupIters > 0 ? { warmup: { iters: warmupIters, dips: allDips.filter((d) => d.start < warmupIters), spikes: warmSpikes } } : {}),
     firstLayerLeads,
     thresholds: { ...o, knnNoise, dipThresholdEffective, dipNoiseK: noiseK },
   };
+}
+
+/**
+ * The lr warm-up of a stored run in iterations: its config's warmup epochs times its iterations per
+ * epoch (read off the curves, so a diverged run counts too); 0 without a warm-up.
+ */
+export function warmupItersOf(r: {
+  config?: { optimizer?: { warmupEpochs?: number } };
+  curves?: { loss?: readonly { iter: number; epoch?: number }[] };
+}): number {
+  const w = r.config?.optimizer?.warmupEpochs ?? 0;
+  const p = r.curves?.loss?.find((x) => (x.epoch ?? 0) > 0);
+  if (!(w > 0) || !p) return 0;
+  return Math.round((w * p.iter) / p.epoch!);
 }
 
 /** Number of spike events over all layers. */

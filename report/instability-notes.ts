@@ -5,7 +5,7 @@
  * the claims read the same summary (core/instability.ts' InstabilitySummary) through instabilityOf.
  */
 import type { Dip, InstabilitySummary, Spike } from '../core/instability.ts';
-import { INSTABILITY_DEFAULTS, detectInstability, dipRuleText, spikeCount } from '../evaluators/instability.ts';
+import { INSTABILITY_DEFAULTS, detectInstability, dipRuleText, spikeCount, warmupItersOf } from '../evaluators/instability.ts';
 import type { PretrainResult } from '../core/results.ts';
 
 /** Marker of an unstable cell in a matrix table. */
@@ -16,7 +16,7 @@ export const UNSTABLE_MARK = '*';
  * results too); the stored summary only when there are no curves.
  */
 export function instabilityOf(r: PretrainResult): InstabilitySummary | undefined {
-  return r.curves ? detectInstability(r.curves) : r.instability;
+  return r.curves ? detectInstability(r.curves, {}, warmupItersOf(r)) : r.instability;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -36,6 +36,17 @@ const dipText = (d: Dip) =>
   `iter ${d.start} (bottom ${pts(d.bottomValue)}% at iter ${d.bottom}, -${pts(d.depth)} pts from ${pts(d.peakValue)}% at iter ` +
   `${d.peak}; ${d.recovered ? `recovered at iter ${d.recoveredAt}` : 'not recovered'})`;
 const spikeText = (s: Spike) => `iter ${s.iter} (${s.ratio.toFixed(1)}x)`;
+
+/** One note line of a cell's events inside the lr warm-up (not counted as instability); undefined without any. */
+export function warmupNote(cellId: string, s: InstabilitySummary | undefined): string | undefined {
+  const w = s?.warmup;
+  const layers = Object.entries(w?.spikes ?? {});
+  if (!w || (!w.dips.length && !layers.length)) return undefined;
+  const parts: string[] = [];
+  if (w.dips.length) parts.push(`kNN dips at ${capped(w.dips, dipText)}`);
+  if (layers.length) parts.push(`gradient spikes: ${layers.map(([l, sp]) => `${l} at ${capped(sp, spikeText)}`).join('; ')}`);
+  return `in the lr warm-up (iterations before ${w.iters}; expected there, not counted), ${cellId}: ${parts.join('; ')}.`;
+}
 
 /** One note line of an unstable cell's events; undefined for a stable cell. */
 export function instabilityNote(cellId: string, s: InstabilitySummary | undefined): string | undefined {
@@ -70,6 +81,7 @@ export function instabilityNotes(ids: readonly string[], results: readonly Pretr
     `a gradient spike is a norm above ${d.spikeFactor}x the median of the layer's previous ${d.spikeWindow} iterations (backbone's ` +
     `first, middle and last layers, every iteration); lag = last-layer spike iteration - first-layer spike iteration, within ` +
     `${d.orderWindow}. ` +
+    'only events after the lr warm-up count (those inside it, the first move away from random init, are listed apart); ' +
     (matrix ? `${UNSTABLE_MARK} marks an unstable cell; ` : '') +
     `${unstable} of ${results.length} cells unstable.`;
   const thresholds = summaries
@@ -78,5 +90,10 @@ export function instabilityNotes(ids: readonly string[], results: readonly Pretr
   const perCell = thresholds.length
     ? [`kNN dip threshold per cell (points; above ${pts(d.dipThreshold)} when the monitor's own noise sets it): ${thresholds.join(', ')}.`]
     : [];
-  return [head, ...perCell, ...summaries.map((s, i) => instabilityNote(ids[i], s)).filter((n): n is string => n !== undefined)];
+  return [
+    head,
+    ...perCell,
+    ...summaries.map((s, i) => instabilityNote(ids[i], s)).filter((n): n is string => n !== undefined),
+    ...summaries.map((s, i) => warmupNote(ids[i], s)).filter((n): n is string => n !== undefined),
+  ];
 }

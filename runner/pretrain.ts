@@ -339,7 +339,7 @@ async function trainFrom(
       knnRandomInit: run.knnRandomInit,
     },
     curves: run.curves,
-    instability: detectInstability(run.curves),
+    instability: detectInstability(run.curves, {}, Math.round(o.warmupEpochs * itersPerEpoch)),
     flags: run.diverged ? { diverged: true, divergedAt: run.divergedAt } : { diverged: false },
     weights,
     finishedAt: new Date().toISOString(),

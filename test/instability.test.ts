@@ -19,6 +19,7 @@ import {
   findSpikes,
   normalQuantile,
   spikeOrdering,
+  warmupItersOf,
 } from '../evaluators/instability.ts';
 import fs from 'node:fs';
 import { TINY_MODEL, detectorRates, normal, runThresholds, syntheticCurve, uniform } from '../bench/instability-detector.ts';
@@ -258,6 +259,55 @@ describe('kNN dips', () => {
 function gradCurve(n: number, planted: Record<number, number> = {}): SeriesPoint[] {
   return curve(Array.from({ length: n }, (_, i) => planted[i] ?? (2 - i / n) * (1 + 0.1 * Math.sin(1.7 * i))));
 }
+
+describe('events inside the lr warm-up', () => {
+  it('are reported apart and never counted as instability; those after it count', () => {
+    // dip 1 starts at iter 275, dip 2 at 950; a first-layer spike at iter 100, another at 600
+    const grad = Array.from({ length: 800 }, (_, i) => ({ iter: i, value: i === 100 || i === 600 ? 10 : 1 }));
+    const curves = { knn: knnWithDips(), grad: { 'first: patch_embed.proj.weight': grad } };
+    const all = detectInstability(curves);
+    assert.equal(all.warmup, undefined);
+    assert.equal(all.dips.length, 2);
+    // warm-up of 300 iterations: dip 1 and the spike at 100 inside it, dip 2 and the spike at 600 after
+    const s = detectInstability(curves, {}, 300);
+    assert.deepEqual(
+      s.dips.map((d) => d.start),
+      [950],
+    );
+    assert.deepEqual(
+      s.warmup!.dips.map((d) => d.start),
+      [275],
+    );
+    assert.deepEqual(
+      s.spikes['first: patch_embed.proj.weight'].map((x) => x.iter),
+      [600],
+    );
+    assert.deepEqual(
+      s.warmup!.spikes['first: patch_embed.proj.weight'].map((x) => x.iter),
+      [100],
+    );
+    assert.equal(s.unstable, true);
+    // a warm-up past both: nothing counts, both reported apart
+    const late = detectInstability(curves, {}, 1000);
+    assert.equal(late.unstable, false);
+    assert.equal(late.warmup!.dips.length, 2);
+  });
+
+  it("a stored run's warm-up in iterations: warmup epochs times iterations per epoch from its curves", () => {
+    const r = {
+      config: { optimizer: { warmupEpochs: 1 } },
+      curves: {
+        loss: [
+          { iter: 0, epoch: 0 },
+          { iter: 1, epoch: 1 / 93 },
+        ],
+      },
+    };
+    assert.equal(warmupItersOf(r), 93);
+    assert.equal(warmupItersOf({ ...r, config: { optimizer: { warmupEpochs: 40 } } }), 3720);
+    assert.equal(warmupItersOf({ ...r, config: { optimizer: { warmupEpochs: 0 } } }), 0);
+  });
+});
 
 describe('gradient spikes', () => {
   it('finds planted spikes at their peak iterations; consecutive points form one event; none in the warm-up', () => {
