@@ -59,7 +59,7 @@ export type SwavConfig = Static<typeof SwavSchema>;
 export const SWAV_VIT_DEFAULTS: SwavConfig = schemaDefaults(SwavSchema);
 
 /** SwAV's prototype count at the small presets (its other fields are sizes-free). */
-const SWAV_PROTOTYPES_AT: Record<string, number> = { tiny: 100, smoke: 16 };
+const SWAV_PROTOTYPES_AT: Record<string, number> = { small: 300, tiny: 100, smoke: 16 };
 
 /** What SwAV's `prepare` hands its loss: while the prototypes are frozen, a snapshot of them (off the tape). */
 export type SwavPrepared = { frozenPrototypes?: tf.Tensor2D };

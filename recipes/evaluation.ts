@@ -17,6 +17,7 @@ export type { LinearProbeConfig };
 const LINEAR_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
   paper: {},
   tiny: { epochs: 10, batch: 256, baseLrs: [0.3, 1, 3], valFraction: 0.1 },
+  small: { epochs: 20, batch: 512, baseLrs: [0.3, 1, 3], valFraction: 0.1 },
   smoke: { epochs: 2, batch: 64, baseLrs: [1, 3], valFraction: 0.25 },
 };
 
@@ -51,6 +52,8 @@ export function linearProbeConfig(preset: string, backboneName: string, over: Re
 const SUITE_PROBE_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {
   paper: {},
   tiny: { epochs: 50, batch: 256, baseLrs: [0.1, 0.3, 1, 3], augment: false, cacheFeatures: true, valFraction: 0.1 },
+  // 6,000 of the 60,000 training images held out to choose lr and epoch on
+  small: { epochs: 50, batch: 1024, baseLrs: [0.1, 0.3, 1, 3], augment: false, cacheFeatures: true, valFraction: 0.1 },
   smoke: { epochs: 5, batch: 64, baseLrs: [0.3, 3], augment: false, cacheFeatures: true, valFraction: 0.25 },
 };
 
@@ -95,6 +98,7 @@ const TRANSFER_SCALE: Record<string, Partial<TransferConfig>> = {
   paper: {},
   // 16x the base lr, as the pre-training presets do for their short schedules
   tiny: { epochs: 8, batch: 64, warmupEpochs: 1, baseLr: 3e-4 * 16, trainCount: 2000, testCount: 1000 },
+  small: { epochs: 20, batch: 128, warmupEpochs: 2, baseLr: 3e-4 * 8, trainCount: 10000, testCount: 2000 },
   smoke: { epochs: 1, batch: 16, warmupEpochs: 0, trainCount: 64, testCount: 32 },
 };
 

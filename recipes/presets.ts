@@ -39,6 +39,21 @@ const SCALES: Record<string, Scale> = {
     // 744 iterations instead of ~94k: a 16x higher base lr (MoCo v3 ViT: peak 6e-4 at batch 64)
     lrMultiplier: 16,
   },
+  // the full Fashion-MNIST (60,000 training images, 10,000 test), the tiny stand-ins, a schedule ~4x tiny's
+  // length at 4x its batch: about an hour per ViT cell on 2 cores (fp32, sslbench 0.5.0)
+  small: {
+    overrides: {
+      data: { dataset: 'fashion-mnist', trainCount: 60000, testCount: 10000, viewSize: 28, evalCropFraction: 1 },
+      framework: { mlpDim: 512, outDim: 128 },
+      optimizer: { batch: 256, epochs: 12, warmupEpochs: 2 },
+      // a fixed bank of 2,000 training images and 1,000 fixed held-out queries, every 100 iterations (~1.5 % of a step's work)
+      monitor: { every: 100, queries: 1000, bank: 2000 },
+      checkpointEvery: 200,
+    },
+    backbones: { 'vit-b': 'vit-tiny/7', 'vit-s': 'vit-mini/7', 'resnet-50': 'resnet-tiny' },
+    // 2,808 iterations at batch 256 (tiny: 744 at 64): half tiny's multiplier (MoCo v3 ViT: peak 1.2e-3 at batch 256)
+    lrMultiplier: 8,
+  },
   smoke: {
     overrides: {
       data: { dataset: 'synthetic', trainCount: 256, testCount: 128, viewSize: 16, evalCropFraction: 1 },
