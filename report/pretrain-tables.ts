@@ -129,6 +129,7 @@ export function matrixTable(
       ...probeSweepNotes(
         cells.map((c) => c.cell.id),
         results,
+        baselines,
       ),
       ...instabilityNotes(
         cells.map((c) => c.cell.id),
@@ -241,6 +242,7 @@ export function pretrainTable(
       ...probeSweepNotes(
         cells.map((c) => c.cell.id),
         results,
+        baselines,
       ),
       ...precisionNotes(
         cells.map((c) => c.cell.id),
@@ -407,14 +409,15 @@ function baselineNotes(ids: string[], results: ProbedResult[], baselines: Stored
   return lines.length ? ['against the floors (points; probe, then kNN):', ...lines] : [];
 }
 
-/** Where a probe's sweep grew beyond its ends, or stopped with its chosen lr at one (not a maximum then). */
-function probeSweepNotes(ids: string[], results: ProbedResult[]): string[] {
+/** Where a probe's sweep (a cell's, or a floor's) grew beyond its ends, or stopped with its chosen lr at one (not a maximum then). */
+function probeSweepNotes(ids: string[], results: ProbedResult[], baselines: StoredBaseline[] = []): string[] {
   const fmt = (xs: number[]) => xs.map((x) => +x.toPrecision(3)).join(' / ');
-  const grown = ids.flatMap((id, i) => {
-    const p = results[i]?.probe;
-    return p?.sweepExtended?.length ? [`${id} (${fmt(p.sweepExtended)})`] : [];
-  });
-  const stopped = ids.flatMap((id, i) => (results[i]?.probe?.sweepStopped ? [`${id}: ${results[i].probe!.sweepStopped}`] : []));
+  const probes = [
+    ...ids.map((id, i) => ({ id, p: results[i]?.probe })),
+    ...baselines.map((b) => ({ id: baselineLabel(b, baselines), p: b.probe })),
+  ];
+  const grown = probes.flatMap(({ id, p }) => (p?.sweepExtended?.length ? [`${id} (${fmt(p.sweepExtended)})`] : []));
+  const stopped = probes.flatMap(({ id, p }) => (p?.sweepStopped ? [`${id}: ${p.sweepStopped}`] : []));
   return [
     ...(grown.length ? [`probe sweeps extended beyond their ends (the base lrs added): ${grown.join(', ')}.`] : []),
     ...stopped.map((s) => `probe sweep stopped at an end, so its number is not a maximum: ${s}.`),

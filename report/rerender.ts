@@ -7,6 +7,7 @@
  * `bench run` would.
  */
 import fs from 'node:fs';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import path from 'node:path';
 import type { Suite } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
@@ -78,6 +79,21 @@ function cellsInSuiteOrder<T extends { id: string }>(suite: Suite, stored: unkno
       );
     return r;
   });
+}
+
+/** A pre-training suite's stored cells and the file holding them (a matrix suite's NAME-PRESET-cells.json). */
+export function storedPretrainCells(suite: Suite, preset: string, resultsDir: string): { file: string; cells: StoredPretrainCell[] } {
+  const main = storedResultsFile(suite, preset, resultsDir);
+  const store = readStore(main, suite, preset);
+  const file = store.cells === undefined ? storedResultsFile(suite, `${preset}-cells`, resultsDir) : main;
+  const cells = file === main ? store.cells : readStore(file, suite, preset).cells;
+  return { file, cells: cellsInSuiteOrder<StoredPretrainCell>(suite, cells, file, preset) };
+}
+
+/** Puts a suite's floors (runner/baselines.ts) into the file holding its cells, for the re-render to show. */
+export function storeBaselines(file: string, baselines: StoredBaseline[]): void {
+  const store = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileAtomic(file, `${JSON.stringify({ ...store, baselines }, null, 2)}\n`);
 }
 
 export function rerenderSuite(suite: Suite, o: RerenderOptions): Rerendered {

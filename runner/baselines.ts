@@ -15,28 +15,39 @@ import { writeFileAtomic } from '../core/atomic-write.ts';
 import { withPrecision } from '../engine/backend.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import { RawPixels } from '../evaluators/raw-pixels.ts';
-import { suiteProbeConfig } from '../recipes/evaluation.ts';
+import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.ts';
 import type { BaselineKind, StoredBaseline } from '../report/suite-results.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { toCellProbe } from './cell-probe.ts';
 
+/**
+ * The probe of a baseline: the preset's suite probe for its backbone (raw pixels sweep a ViT's
+ * lrs), with the choice rule of the cells' own probe when given (a stored table's cells were
+ * probed by an earlier rule: their floors are probed by the same one).
+ */
+export function baselineProbe(kind: BaselineKind, c: PretrainConfig, preset: string, cellProbe?: LinearProbeConfig): LinearProbeConfig {
+  const p = suiteProbeConfig(preset, kind === 'raw-pixels' ? 'raw-pixels' : c.backbone.name);
+  if (!cellProbe) return p;
+  const { baseLrs: _lrs, ...rule } = cellProbe;
+  return { ...p, ...rule, valFraction: cellProbe.valFraction ?? 0, extendSweep: cellProbe.extendSweep ?? 0 };
+}
+
 /** What a baseline depends on, for one cell: its key hashes exactly this. */
-function baselineSpec(kind: BaselineKind, c: PretrainConfig, preset: string) {
-  const backbone = kind === 'raw-pixels' ? 'raw-pixels' : c.backbone.name;
+function baselineSpec(kind: BaselineKind, c: PretrainConfig, probe: LinearProbeConfig) {
   return {
     kind,
     data: c.data,
     seed: c.seed,
     knn: c.knn,
     precision: c.precision ?? 'fp32',
-    probe: suiteProbeConfig(preset, backbone),
+    probe,
     ...(kind === 'random-init' ? { backbone: c.backbone } : {}),
   };
 }
 
-export function baselineKey(kind: BaselineKind, c: PretrainConfig, preset: string): string {
+export function baselineKey(kind: BaselineKind, c: PretrainConfig, probe: LinearProbeConfig): string {
   return createHash('sha256')
-    .update(canonicalJson(baselineSpec(kind, c, preset)))
+    .update(canonicalJson(baselineSpec(kind, c, probe)))
     .digest('hex')
     .slice(0, 12);
 }
@@ -57,12 +68,16 @@ export interface BaselineOptions {
  * baseline per distinct data configuration and one random-init baseline per distinct backbone on
  * it, each listing the cells it applies to; cached ones are read, the others computed now.
  */
-export async function suiteBaselines(cells: { id: string; config: PretrainConfig }[], o: BaselineOptions): Promise<StoredBaseline[]> {
-  const groups = new Map<string, { kind: BaselineKind; key: string; config: PretrainConfig; cells: string[] }>();
-  for (const { id, config } of cells)
+export async function suiteBaselines(
+  cells: { id: string; config: PretrainConfig; probe?: LinearProbeConfig }[],
+  o: BaselineOptions,
+): Promise<StoredBaseline[]> {
+  const groups = new Map<string, { kind: BaselineKind; key: string; config: PretrainConfig; probe: LinearProbeConfig; cells: string[] }>();
+  for (const { id, config, probe: cellProbe } of cells)
     for (const kind of ['raw-pixels', 'random-init'] as const) {
-      const key = baselineKey(kind, config, o.preset);
-      const g = groups.get(`${kind}-${key}`) ?? { kind, key, config, cells: [] };
+      const probe = baselineProbe(kind, config, o.preset, cellProbe);
+      const key = baselineKey(kind, config, probe);
+      const g = groups.get(`${kind}-${key}`) ?? { kind, key, config, probe, cells: [] };
       g.cells.push(id);
       groups.set(`${kind}-${key}`, g);
     }
@@ -78,7 +93,7 @@ export async function suiteBaselines(cells: { id: string; config: PretrainConfig
       }
     } else {
       o.log?.(`[baselines/${o.preset}] ${g.kind} on ${g.config.data.dataset} ${g.config.data.trainCount ?? ''}: computing (${file})`);
-      b = await computeBaseline(g.kind, g.key, g.config, o);
+      b = await computeBaseline(g.kind, g.key, g.config, g.probe, o);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       writeFileAtomic(file, `${JSON.stringify(b, null, 2)}\n`);
     }
@@ -87,7 +102,13 @@ export async function suiteBaselines(cells: { id: string; config: PretrainConfig
   return out;
 }
 
-async function computeBaseline(kind: BaselineKind, key: string, c: PretrainConfig, o: BaselineOptions): Promise<StoredBaseline> {
+async function computeBaseline(
+  kind: BaselineKind,
+  key: string,
+  c: PretrainConfig,
+  probeCfg: LinearProbeConfig,
+  o: BaselineOptions,
+): Promise<StoredBaseline> {
   const t0 = performance.now();
   const { train, test } = await o.registry.datasets.get(c.data.dataset).load(c.data, c.seed);
   const { name, ...opts } = c.backbone;
@@ -95,7 +116,6 @@ async function computeBaseline(kind: BaselineKind, key: string, c: PretrainConfi
     kind === 'raw-pixels'
       ? new RawPixels(c.data.viewSize)
       : o.registry.backbone(name).build(name, { ...opts, imageSize: c.data.viewSize }, c.seed);
-  const probeCfg = suiteProbeConfig(o.preset, backbone.name);
   try {
     return await withPrecision(c.precision ?? 'fp32', 'config precision (--precision)', async () => {
       const view = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };

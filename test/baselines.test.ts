@@ -16,7 +16,7 @@ import { knnEvaluator } from '../evaluators/index.ts';
 import { builtinRegistry } from '../container/container.ts';
 import { presetConfig } from '../recipes/presets.ts';
 import { resolveDataset } from '../runner/datasets.ts';
-import { baselineFile, baselineKey, suiteBaselines } from '../runner/baselines.ts';
+import { baselineFile, baselineKey, baselineProbe, suiteBaselines } from '../runner/baselines.ts';
 import { useBackend } from './helpers/backend.ts';
 
 /**
@@ -98,8 +98,17 @@ describe('baselines', () => {
     assert.equal(first[0].backbone, `none (${16 * 16 * 3} pixel values)`);
     assert.equal(first[1].backbone, config.backbone.name);
     // the same key for the same inputs, another for other data
-    assert.equal(baselineKey('raw-pixels', config, 'smoke'), first[0].key);
-    assert.notEqual(baselineKey('raw-pixels', { ...config, data: { ...config.data, trainCount: 128 } }, 'smoke'), first[0].key);
+    const probe = baselineProbe('raw-pixels', config, 'smoke');
+    assert.equal(baselineKey('raw-pixels', config, probe), first[0].key);
+    assert.notEqual(baselineKey('raw-pixels', { ...config, data: { ...config.data, trainCount: 128 } }, probe), first[0].key);
+    // a stored table's cells probed by main_lincls's rule: their floors by the same rule (another key)
+    const old = baselineProbe('raw-pixels', config, 'smoke', {
+      ...probe,
+      valFraction: undefined as unknown as number,
+      extendSweep: undefined as unknown as number,
+    });
+    assert.deepEqual([old.valFraction, old.extendSweep, old.baseLrs], [0, 0, probe.baseLrs]);
+    assert.notEqual(baselineKey('raw-pixels', config, old), first[0].key);
     // the second time they come from the cache: nothing computed, the same numbers
     logged.length = 0;
     const again = await suiteBaselines(cells, { preset: 'smoke', runsDir, registry, log: (l) => logged.push(l) });

@@ -65,6 +65,15 @@ describe('--set', () => {
       table.slice(1).map((l) => l.split(',')[1]),
       ['cell', 'raw-pixels', 'random-init'],
     );
+    // a stored table without its floors gets them back from the run store: bench report --baselines
+    const store = path.join(tmp, 'res', 'smoke-smoke.json');
+    const { baselines, ...bare } = JSON.parse(fs.readFileSync(store, 'utf8'));
+    fs.writeFileSync(store, JSON.stringify(bare));
+    assert.doesNotMatch(bench('report', 'smoke', '--results', path.join(tmp, 'res')).out, /raw pixels/);
+    const rep0 = bench('report', 'smoke', '--results', path.join(tmp, 'res'), '--runs', runs, '--baselines');
+    assert.equal(rep0.code, 0, rep0.err);
+    assert.match(rep0.out, /\| raw pixels \| raw-pixels \|/);
+    assert.deepEqual(JSON.parse(fs.readFileSync(store, 'utf8')).baselines, baselines);
     const runDir = path.join(runs, 'smoke', `mocov3-vit-micro-4-${hash}`);
     const rows = readMetrics(runDir);
     const result = JSON.parse(fs.readFileSync(path.join(runDir, 'result.json'), 'utf8'));
