@@ -59,6 +59,7 @@ export function matrixTable(
   results: ProbedResult[],
   baselines: StoredBaseline[] = [],
 ): ResultTable {
+  const ids = cells.map((c) => c.cell.id);
   const rowLabels = [...new Set(cells.map((c) => c.cell.row!))];
   const colLabels = [...new Set(cells.map((c) => c.cell.column!))];
   const key = (c: string) => slug(c);
@@ -110,11 +111,7 @@ export function matrixTable(
       ...measuredNotes(preset, results),
       "without pre-training: a model row's backbone at its random init (the weights its cells start from), and the raw-pixels row (the " +
         "evaluation view itself, no network), under the cells' probe and kNN on the same images.",
-      ...baselineNotes(
-        cells.map((c) => c.cell.id),
-        results,
-        baselines,
-      ),
+      ...baselineNotes(ids, results, baselines),
       ...(suite.notes ?? []),
       ...derivedNotes(
         cells.map((c) => c.cell),
@@ -122,20 +119,9 @@ export function matrixTable(
       ),
       `per-cell details (data, iterations, monitor, loss, images/s): ${resultBaseName(suite.name, preset)}-cells.md; backend: ` +
         `${results[0]?.backend.name ?? '?'}.`,
-      ...probeLrNote(
-        cells.map((c) => c.cell.id),
-        results,
-      ),
-      ...probeSweepNotes(
-        cells.map((c) => c.cell.id),
-        results,
-        baselines,
-      ),
-      ...instabilityNotes(
-        cells.map((c) => c.cell.id),
-        results,
-        true,
-      ),
+      ...probeLrNote(ids, results),
+      ...probeSweepNotes(ids, results, baselines),
+      ...instabilityNotes(ids, results, true),
     ],
   };
 }
@@ -166,6 +152,7 @@ export function pretrainTable(
   results: ProbedResult[],
   baselines: StoredBaseline[] = [],
 ): ResultTable {
+  const ids = cells.map((c) => c.cell.id);
   return {
     name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
@@ -225,11 +212,7 @@ export function pretrainTable(
               "weights its pre-training starts from; both on the cells' images, precision and seed.",
           ]
         : []),
-      ...baselineNotes(
-        cells.map((c) => c.cell.id),
-        results,
-        baselines,
-      ),
+      ...baselineNotes(ids, results, baselines),
       `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen features of the ` +
         `training set ` +
         `vs the held-out set; kNN random init = the same backbone before pre-training.`,
@@ -239,24 +222,10 @@ export function pretrainTable(
         'linear_acc',
       ),
       `backend: ${results[0]?.backend.name ?? '?'}; images/s = source images per second of pre-training (two views each).`,
-      ...probeSweepNotes(
-        cells.map((c) => c.cell.id),
-        results,
-        baselines,
-      ),
-      ...precisionNotes(
-        cells.map((c) => c.cell.id),
-        results,
-      ),
-      ...provenanceNotes(
-        cells.map((c) => c.cell.id),
-        results,
-      ),
-      ...instabilityNotes(
-        cells.map((c) => c.cell.id),
-        results,
-        false,
-      ),
+      ...probeSweepNotes(ids, results, baselines),
+      ...precisionNotes(ids, results),
+      ...provenanceNotes(ids, results),
+      ...instabilityNotes(ids, results, false),
     ],
   };
 }
