@@ -110,7 +110,7 @@ describe('MoCo v3 pre-training loop', () => {
     );
     assert.throws(
       () => presetConfig('huge', builtinRegistry().frameworks),
-      /--preset: unknown preset 'huge'; known presets: paper, tiny, smoke/,
+      /--preset: unknown preset 'huge'; known presets: paper, tiny, small, smoke/,
     );
   });
 

@@ -65,7 +65,7 @@ describe('a data path given is used or refused', () => {
       ],
       [
         ['run', 'smoke', '--preset', 'huge'],
-        /option '--preset <name>' argument 'huge' is invalid\. Allowed choices are paper, tiny, smoke/,
+        /option '--preset <name>' argument 'huge' is invalid\. Allowed choices are paper, tiny, small, smoke/,
       ],
       [['run', 'tabel4'], /unknown suite 'tabel4' \(did you mean 'table4'\?\)/],
     ];

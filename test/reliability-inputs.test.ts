@@ -159,7 +159,7 @@ describe('checkpoint indexes', () => {
   it('a checkpoint past the end of the run is refused', () => {
     const runs = path.join(tmp, 'past');
     assert.equal(bench('run', 'smoke', '--runs', runs, '--results', path.join(tmp, 'past-res'), '--quiet').code, 0);
-    const runDir = path.join(runs, 'smoke', fs.readdirSync(path.join(runs, 'smoke'))[0]);
+    const runDir = path.join(runs, 'smoke', fs.readdirSync(path.join(runs, 'smoke')).find((f) => f !== 'baselines')!);
     fs.rmSync(path.join(runDir, 'result.json'));
     const index = path.join(runDir, 'checkpoint.json');
     fs.writeFileSync(index, JSON.stringify({ ...JSON.parse(fs.readFileSync(index, 'utf8')), iter: 999 }));
