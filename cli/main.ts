@@ -10,6 +10,7 @@ import { weightsCommand } from './commands/weights.ts';
 import { perfCommand } from './commands/perf.ts';
 import { detectorCommand } from './commands/detector.ts';
 import { reportCommand } from './commands/report.ts';
+import { curveCommand } from './commands/curve.ts';
 import { workerCommand } from './commands/worker.ts';
 import { claimsCommand } from './commands/claims.ts';
 
@@ -21,6 +22,7 @@ const program = new Command('bench')
   .addCommand(listCommand())
   .addCommand(runCommand())
   .addCommand(reportCommand())
+  .addCommand(curveCommand())
   .addCommand(claimsCommand())
   .addCommand(workerCommand())
   .addCommand(embedCommand())

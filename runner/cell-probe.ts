@@ -64,17 +64,23 @@ export async function probeCell(config: PretrainConfig, hash: string, runDir: st
       `${weights}: the cell's pre-trained weights are missing; cannot run its linear probe (delete ` +
         `${path.join(runDir, 'result.json')} to pre-train it again)`,
     );
-  return withPrecision(config.precision ?? 'fp32', 'config precision (--precision)', () => runProbe(config, runDir, key, probeCfg, o));
+  return withPrecision(config.precision ?? 'fp32', 'config precision (--precision)', () =>
+    probeWeights(config, weights, probeFile(runDir, key), key, probeCfg, o),
+  );
 }
 
-async function runProbe(
+/**
+ * The suite probe of the backbone in `weights` (built as the cell's, seeded like it), written to
+ * `out`; runs at the precision already in force (the caller's withPrecision).
+ */
+export async function probeWeights(
   config: PretrainConfig,
-  runDir: string,
+  weights: string,
+  out: string,
   key: string,
   probeCfg: LinearProbeConfig,
-  o: CellProbeOptions,
+  o: Pick<CellProbeOptions, 'registry' | 'onEpoch'>,
 ): Promise<CellProbe> {
-  const weights = path.join(runDir, WEIGHTS_FILE);
   const t0 = performance.now();
   const { name, ...opts } = config.backbone;
   const backbone = o.registry.backbone(name).build(name, { ...opts, imageSize: config.data.viewSize }, config.seed);
@@ -89,9 +95,9 @@ async function runProbe(
       evalEvery: 1,
       onEpoch: o.onEpoch ? (p) => o.onEpoch!(p.epoch, p.epochs, p.top1 ? Math.max(...p.top1) : undefined) : undefined,
     });
-    const out = toCellProbe(r, probeCfg, key, (performance.now() - t0) / 1000);
-    writeFileAtomic(probeFile(runDir, key), `${JSON.stringify(out, null, 2)}\n`);
-    return out;
+    const result = toCellProbe(r, probeCfg, key, (performance.now() - t0) / 1000);
+    writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
+    return result;
   } finally {
     backbone.dispose();
   }

@@ -41,6 +41,8 @@ export interface SuiteRunOptions {
   maxIters?: number;
   /** Decode worker threads of a streamed data set (data.stream). */
   dataWorkers?: number;
+  /** Save each cell's backbone every this many epochs (runner/snapshots.ts, for `bench curve`). */
+  snapshotEpochs?: number;
 }
 
 function slug(s: string): string {
@@ -200,6 +202,7 @@ async function trainAndProbe(
     allowEngineMix: o.allowEngineMix,
     maxIters: o.maxIters,
     dataWorkers: o.dataWorkers,
+    snapshotEpochs: o.snapshotEpochs,
     onProgress: o.quiet
       ? undefined
       : (p) => {

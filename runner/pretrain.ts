@@ -38,9 +38,11 @@ import { detectInstability } from '../evaluators/instability.ts';
 import { type PretrainConfig, configHash } from '../core/config.ts';
 import type { Checkpointable } from '../core/checkpoint.ts';
 import { loadCheckpoint } from './checkpoint.ts';
+import { snapshotIters } from './snapshots.ts';
 import { type RunState, type StepFn, trainLoop } from './training/loop.ts';
 import {
   CheckpointCallback,
+  SnapshotCallback,
   KnnMonitorCallback,
   crashAfter,
   curveRecorder,
@@ -66,6 +68,8 @@ export interface PretrainOptions {
   maxIters?: number;
   /** With `data.stream`: decode worker threads (default: the machine's CPUs). */
   dataWorkers?: number;
+  /** Save the backbone every this many epochs under RUN/snapshots/ (runner/snapshots.ts); changes no number. */
+  snapshotEpochs?: number;
 }
 
 /** A run stopped by `maxIters` before its end: its checkpoint is written, its result is not. */
@@ -296,6 +300,15 @@ async function trainFrom(
       progressReporter(opts.onProgress, knnMonitor),
       new MetricsLog(opts.runDir, startIter, c.optimizer.batch, momentumOf(c, totalIters)),
       stopAfter(opts.maxIters),
+      ...(opts.snapshotEpochs === undefined
+        ? []
+        : [
+            new SnapshotCallback(opts.runDir, snapshotIters(opts.snapshotEpochs, itersPerEpoch, totalIters), () => fw.backbone, {
+              backbone: c.backbone.name,
+              framework: c.framework.name,
+              config_hash: hash,
+            }),
+          ]),
       new CheckpointCallback(opts.runDir, c.checkpointEvery, () => fw.modules(), parts),
       crashAfter(opts.crashAfterIter),
     ],

@@ -39,6 +39,7 @@ interface RunFlags extends EngineFlags {
   dryRun?: boolean;
   plugin: string[];
   maxIters?: number;
+  snapshots?: number;
   workers?: number;
   precision: 'fp32' | 'bf16';
 }
@@ -80,6 +81,12 @@ export function runCommand(): Command {
         'stop each cell after this many iterations, with a checkpoint (run again, with a larger value or without, to resume)',
         intOption('--max-iters', 1),
       )
+      .option(
+        '--snapshots <epochs>',
+        "pre-training suites: save each cell's backbone every this many epochs (RUN/snapshots/), for `bench curve`'s " +
+          'probe-vs-iterations curve; changes no number (not in the config hash)',
+        intOption('--snapshots', 1),
+      )
       .option('--workers <n>', 'decode worker threads of a streamed data set (data.stream; default: the CPUs)', intOption('--workers', 1))
       .addOption(precisionOption('every cell (in its config and hash)'))
       .option(
@@ -110,6 +117,7 @@ export function runCommand(): Command {
         'printConfig',
         'dryRun',
         'maxIters',
+        'snapshots',
         'workers',
         'gemm',
         'precision',
@@ -187,9 +195,11 @@ export function runCommand(): Command {
       quiet: o.quiet,
       allowEngineMix: o.allowEngineMix,
       maxIters: o.maxIters,
+      snapshotEpochs: o.snapshots,
       dataWorkers: o.workers,
     };
     if (o.maxIters !== undefined && suite.kind !== 'pretrain') throw new Error(`--max-iters: suite ${suite.name} pre-trains nothing`);
+    if (o.snapshots !== undefined && suite.kind !== 'pretrain') throw new Error(`--snapshots: suite ${suite.name} pre-trains nothing`);
     let out: { table: Awaited<ReturnType<typeof runEvalSuite>>['table']; files: string[] };
     try {
       out = suite.kind === 'pretrain' ? await runPretrainSuite(suite, runOpts) : await runEvalSuite(suite, runOpts);

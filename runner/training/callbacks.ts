@@ -3,10 +3,14 @@
  * a non-finite loss, evaluate the kNN monitor, report progress, write checkpoints. runner/pretrain.ts
  * gives them in that order.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Module } from '../../engine/module.ts';
 import type { Checkpointable } from '../../core/checkpoint.ts';
 import type { ProgressInfo } from '../../core/results.ts';
 import { saveCheckpoint } from '../checkpoint.ts';
+import { saveWeights } from '../../engine/weights.ts';
+import { snapshotFile } from '../snapshots.ts';
 import type { LoopState, StepEvent, TrainCallback } from './loop.ts';
 
 /** Loss, lr and per-layer gradient-norm curves, one point per step. */
@@ -85,6 +89,28 @@ export class CheckpointCallback implements TrainCallback {
     run.trainSeconds += (now - this.t0) / 1000;
     this.t0 = now;
     await saveCheckpoint(this.dir, e.next, this.modules(), this.parts, run);
+  }
+}
+
+/** Saves the backbone's weights after each of the given iterations (runner/snapshots.ts), unless the run diverged. */
+export class SnapshotCallback implements TrainCallback {
+  readonly phase = 'snapshot';
+  private readonly at: Set<number>;
+
+  constructor(
+    private readonly dir: string,
+    iters: readonly number[],
+    private readonly backbone: () => Module,
+    private readonly metadata: Record<string, string>,
+  ) {
+    this.at = new Set(iters);
+  }
+
+  async onStep(e: StepEvent, { run }: LoopState): Promise<void> {
+    if (run.diverged || !this.at.has(e.next)) return;
+    const file = snapshotFile(this.dir, e.next);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    await saveWeights(this.backbone(), file, { ...this.metadata, iteration: String(e.next) });
   }
 }
 
