@@ -4,11 +4,34 @@
  * per cell, the raw-pixel floor dashed).
  */
 import path from 'node:path';
-import type { ProbeCurve } from '../runner/probe-curve.ts';
 import { writeFileSet } from '../core/file-set.ts';
 import { renderLinePlot } from './svg-plot.ts';
 import type { ResultTable } from './table.ts';
 import { tableFiles } from './write.ts';
+
+export interface CurvePoint {
+  iter: number;
+  epoch: number;
+  /** What the weights are: the random init, a snapshot, the run's final weights. */
+  source: 'random-init' | 'snapshot' | 'final';
+  /** Validation top-1 at the probe's chosen lr and epoch, in [0, 1] (what a schedule is chosen on). */
+  valTop1?: number;
+  /** Test top-1 at that choice, in [0, 1] (reported, never chosen on). */
+  top1: number;
+  bestBaseLr: number;
+  chosenEpoch?: number;
+}
+
+export interface ProbeCurve {
+  hash: string;
+  itersPerEpoch: number;
+  totalIters: number;
+  points: CurvePoint[];
+  /** The raw-pixel floor under the same probe, test and validation top-1. */
+  rawPixels: { top1: number; valTop1?: number };
+  /** The point of highest validation accuracy. */
+  bestOnValidation: CurvePoint;
+}
 
 export interface LabelledCurve {
   id: string;

@@ -15,33 +15,10 @@ import type { PretrainConfig } from '../core/config.ts';
 import { withPrecision } from '../engine/backend.ts';
 import { suiteProbeConfig } from '../recipes/evaluation.ts';
 import type { CellProbe } from '../report/suite-results.ts';
+import type { CurvePoint, ProbeCurve } from '../report/probe-curve.ts';
 import { suiteBaselines } from './baselines.ts';
 import { probeCell, probeKey, probeWeights } from './cell-probe.ts';
 import { listSnapshots, SNAPSHOT_DIR } from './snapshots.ts';
-
-export interface CurvePoint {
-  iter: number;
-  epoch: number;
-  /** What the weights are: the random init, a snapshot, the run's final weights. */
-  source: 'random-init' | 'snapshot' | 'final';
-  /** Validation top-1 at the probe's chosen lr and epoch, in [0, 1] (what a schedule is chosen on). */
-  valTop1?: number;
-  /** Test top-1 at that choice, in [0, 1] (reported, never chosen on). */
-  top1: number;
-  bestBaseLr: number;
-  chosenEpoch?: number;
-}
-
-export interface ProbeCurve {
-  hash: string;
-  itersPerEpoch: number;
-  totalIters: number;
-  points: CurvePoint[];
-  /** The raw-pixel floor under the same probe, test and validation top-1. */
-  rawPixels: { top1: number; valTop1?: number };
-  /** The point of highest validation accuracy. */
-  bestOnValidation: CurvePoint;
-}
 
 export interface ProbeCurveOptions {
   preset: string;
