@@ -44,8 +44,12 @@ export interface PretrainResult {
   phaseSeconds?: Record<string, number>;
   final: { loss: number; knnMonitor: number; knn: number; knnRandomInit: number };
   curves: Curves;
-  /** diverged: the loss became NaN or infinite at iteration `divergedAt` (0-based), and training stopped. */
-  flags: { diverged: boolean; divergedAt?: number };
+  /**
+   * diverged: the loss, or a parameter after the update, became NaN or infinite at iteration
+   * `divergedAt` (0-based), and training stopped; `reason` says which (absent: the loss, in runs
+   * from before it was recorded).
+   */
+  flags: { diverged: boolean; divergedAt?: number; reason?: string };
   /** Dips of the kNN curve, gradient spikes and their ordering; absent in results written before it existed. */
   instability?: InstabilitySummary;
   weights: string;

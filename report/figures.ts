@@ -27,7 +27,7 @@ export interface FigureResult {
   final: { knn: number | null; knnRandomInit?: number | null };
   /** The cell's linear probe (top-1 in [0, 1]), when it has one. */
   probe?: { top1: number };
-  flags: { diverged: boolean; divergedAt?: number };
+  flags: { diverged: boolean; divergedAt?: number; reason?: string };
   curves: { loss: CurvePointLike[]; knn: CurvePointLike[]; grad?: unknown };
   instability?: InstabilitySummary;
 }
@@ -57,8 +57,10 @@ export interface Figure {
 /** What a cell flagged: divergence and the instability detector's events. */
 export interface CellEvents {
   id: string;
-  /** 1-based iteration at which the loss became non-finite. */
+  /** 1-based iteration at which the loss (or a parameter) became non-finite. */
   divergedAt?: number;
+  /** What was non-finite (absent: the loss). */
+  divergedReason?: string;
   instability?: InstabilitySummary;
 }
 
@@ -110,7 +112,12 @@ export function cellEvents(c: FigureCell): CellEvents | undefined {
   if (instability && !instability.unstable && !instability.dips.length && !spikeLayers(instability).length) instability = undefined;
   const diverged = c.result.flags.diverged;
   if (!instability && !diverged) return undefined;
-  return { id: c.id, ...(diverged ? { divergedAt: (c.result.flags.divergedAt ?? 0) + 1 } : {}), ...(instability ? { instability } : {}) };
+  return {
+    id: c.id,
+    ...(diverged ? { divergedAt: (c.result.flags.divergedAt ?? 0) + 1 } : {}),
+    ...(diverged && c.result.flags.reason ? { divergedReason: c.result.flags.reason } : {}),
+    ...(instability ? { instability } : {}),
+  };
 }
 
 /**

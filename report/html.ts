@@ -148,7 +148,8 @@ function renderEvents(ev: SuitePage['events']): string[] {
   ];
   for (const e of ev.flagged) {
     o.push('<section class="events">', `<h3>${esc(e.id)}</h3>`);
-    if (e.divergedAt !== undefined) o.push(`<p>Diverged: the loss became non-finite at iteration ${e.divergedAt}.</p>`);
+    if (e.divergedAt !== undefined)
+      o.push(`<p>Diverged at iteration ${e.divergedAt}: ${esc(e.divergedReason ?? 'the loss became non-finite')}.</p>`);
     if (e.instability) o.push(...renderInstability(e.instability));
     o.push('</section>');
   }

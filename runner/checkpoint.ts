@@ -1,9 +1,13 @@
 /**
  * Checkpoints of a pre-training run, so a killed run resumes where it stopped. A checkpoint is
  * `ckpt-<iter>.safetensors` (every module's tensors under a prefix, optimiser state, kNN monitor
- * queue) plus `checkpoint.json` (iteration, curves, counters), which names the tensor file and is
- * written last, atomically: a crash at any moment leaves the previous checkpoint intact.
+ * queue) plus `checkpoint.json` (iteration, curves, counters, the tensor file's SHA-256), which
+ * names the tensor file and is written last, atomically: a crash at any moment leaves the previous
+ * checkpoint intact. The two latest are kept (the previous index as `checkpoint.prev.json`): a
+ * latest one that fails its checksum, holds a non-finite value or cannot be read is passed over
+ * for the previous, with a message; only when both fail is it an error.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Module } from '../engine/module.ts';
@@ -12,6 +16,11 @@ import { writeFileAtomic } from '../core/atomic-write.ts';
 import type { CheckpointMeta, Checkpointable } from '../core/checkpoint.ts';
 
 const META = 'checkpoint.json';
+const PREV = 'checkpoint.prev.json';
+
+function sha256(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
 
 export async function saveCheckpoint<J>(
   dir: string,
@@ -35,9 +44,39 @@ export async function saveCheckpoint<J>(
   }
   const file = `ckpt-${iter}.safetensors`;
   writeSafetensors(path.join(dir, file), tensors, { iter: String(iter) });
-  const meta: CheckpointMeta<J> = { iter, file, scalars, json };
-  writeFileAtomic(path.join(dir, META), JSON.stringify(meta));
-  for (const f of fs.readdirSync(dir)) if (/^ckpt-\d+\.safetensors$/.test(f) && f !== file) fs.rmSync(path.join(dir, f));
+  // the checksum of the bytes on disk (read back): a later change to them is found on load
+  const meta: CheckpointMeta<J> = { iter, file, sha256: sha256(path.join(dir, file)), scalars, json };
+  const latest = path.join(dir, META);
+  let keep = file;
+  if (fs.existsSync(latest)) {
+    const prev = readIndex(latest);
+    // the latest becomes the previous (a crash before the new index is written leaves it to resume from)
+    if (prev.ok && prev.meta.file !== file) {
+      fs.renameSync(latest, path.join(dir, PREV));
+      keep = prev.meta.file;
+    }
+  }
+  writeFileAtomic(latest, JSON.stringify(meta));
+  for (const f of fs.readdirSync(dir)) {
+    if (/^ckpt-\d+\.safetensors$/.test(f) && f !== file && f !== keep) fs.rmSync(path.join(dir, f));
+  }
+}
+
+type IndexRead<J> = { ok: true; meta: CheckpointMeta<J> } | { ok: false; problem: string };
+
+function readIndex<J>(metaFile: string): IndexRead<J> {
+  let meta: CheckpointMeta<J>;
+  try {
+    meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as CheckpointMeta<J>;
+  } catch (err) {
+    return { ok: false, problem: `${metaFile}: unreadable checkpoint index (${(err as Error).message})` };
+  }
+  try {
+    checkIndex(metaFile, meta);
+  } catch (err) {
+    return { ok: false, problem: (err as Error).message };
+  }
+  return { ok: true, meta };
 }
 
 /** The index's fields, checked before any is used: an iteration, a tensor file inside the run folder, scalars. */
@@ -53,32 +92,72 @@ function checkIndex(metaFile: string, meta: unknown): asserts meta is Checkpoint
     }
     if (typeof m.scalars !== 'object' || m.scalars === null) problems.push('scalars: missing');
   }
-  if (problems.length)
-    throw new Error(`${metaFile}: bad checkpoint index: ${problems.join('; ')}; delete it (or the run folder) to start over`);
+  if (problems.length) throw new Error(`${metaFile}: bad checkpoint index: ${problems.join('; ')}`);
 }
 
-/** Restores modules and parts from the latest checkpoint in `dir`; undefined when there is none. */
+/**
+ * Restores modules and parts from the latest sound checkpoint in `dir` (the latest, or else the
+ * previous one, saying why through `warn`); undefined when there is none.
+ */
 export function loadCheckpoint<J>(
   dir: string,
   modules: Record<string, Module>,
   parts: Record<string, Checkpointable>,
+  warn: (message: string) => void = (m) => console.error(m),
 ): CheckpointMeta<J> | undefined {
   const metaFile = path.join(dir, META);
-  if (!fs.existsSync(metaFile)) return undefined;
-  let meta: CheckpointMeta<J>;
-  try {
-    meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as CheckpointMeta<J>;
-  } catch (err) {
-    throw new Error(`${metaFile}: unreadable checkpoint index (${(err as Error).message}); delete the run folder to start over`);
-  }
-  checkIndex(metaFile, meta);
-  const file = path.join(dir, meta.file);
-  if (!fs.existsSync(file)) {
-    throw new Error(
-      `${metaFile}: names ${meta.file}, which is missing from the run folder; delete ${META} (or the run folder) to start over`,
+  const prevFile = path.join(dir, PREV);
+  if (!fs.existsSync(metaFile) && !fs.existsSync(prevFile)) return undefined;
+  const latest = fs.existsSync(metaFile) ? openCheckpoint<J>(dir, metaFile) : undefined;
+  if (latest?.ok) return restore(latest, modules, parts);
+  const prev = fs.existsSync(prevFile) ? openCheckpoint<J>(dir, prevFile) : undefined;
+  if (prev?.ok) {
+    warn(
+      latest
+        ? `${latest.problem}; resuming from the previous checkpoint (${prevFile}, iteration ${prev.meta.iter}) instead`
+        : `${metaFile}: missing; resuming from the previous checkpoint (${prevFile}, iteration ${prev.meta.iter})`,
     );
+    return restore(prev, modules, parts);
   }
-  const st = readSafetensors(file);
+  const problems = [latest?.problem, prev?.problem].filter((p) => p !== undefined);
+  throw new Error(`${problems.join('; and ')}; delete ${META} (or the run folder) to start over`);
+}
+
+type Opened<J> =
+  | { ok: true; meta: CheckpointMeta<J>; file: string; st: ReturnType<typeof readSafetensors> }
+  | { ok: false; problem: string };
+
+/** An index and its tensor file, checked: the index's fields, the file's presence, checksum and finite values. */
+function openCheckpoint<J>(dir: string, metaFile: string): Opened<J> {
+  const idx = readIndex<J>(metaFile);
+  if (!idx.ok) return idx;
+  const meta = idx.meta;
+  const file = path.join(dir, meta.file);
+  if (!fs.existsSync(file)) return { ok: false, problem: `${metaFile}: names ${meta.file}, which is missing from the run folder` };
+  if (meta.sha256 !== undefined && sha256(file) !== meta.sha256) {
+    return { ok: false, problem: `${file}: its bytes changed since they were written (SHA-256 differs from ${path.basename(metaFile)}'s)` };
+  }
+  let st: ReturnType<typeof readSafetensors>;
+  try {
+    st = readSafetensors(file);
+  } catch (err) {
+    return { ok: false, problem: (err as Error).message };
+  }
+  for (const [name, t] of st.tensors) {
+    if (t.dtype === 'I32' || t.dtype === 'I64') continue;
+    const v = toFloat32(t, name, file);
+    const i = v.findIndex((x) => !Number.isFinite(x));
+    if (i >= 0) return { ok: false, problem: `${file}: tensor '${name}' holds a non-finite value (${v[i]} at ${i})` };
+  }
+  return { ok: true, meta, file, st };
+}
+
+function restore<J>(
+  o: Extract<Opened<J>, { ok: true }>,
+  modules: Record<string, Module>,
+  parts: Record<string, Checkpointable>,
+): CheckpointMeta<J> {
+  const { meta, file, st } = o;
   const get = (name: string): StTensor => {
     const t = st.tensors.get(name);
     if (!t) throw new Error(`${file}: checkpoint has no tensor '${name}'; was it written by a different config?`);

@@ -68,6 +68,8 @@ export interface PretrainOptions {
   maxIters?: number;
   /** With `data.stream`: decode worker threads (default: the machine's CPUs). */
   dataWorkers?: number;
+  /** Messages about the run (e.g. a damaged latest checkpoint passed over); default stderr. */
+  log?: (message: string) => void;
   /** Save the backbone every this many epochs under RUN/snapshots/ (runner/snapshots.ts); changes no number. */
   snapshotEpochs?: number;
 }
@@ -223,7 +225,7 @@ async function trainFrom(
 
   let run: RunState;
   let startIter = 0;
-  const meta = loadCheckpoint<RunState>(opts.runDir, fw.modules(), parts);
+  const meta = loadCheckpoint<RunState>(opts.runDir, fw.modules(), parts, opts.log);
   if (meta) {
     run = meta.json;
     checkEngine(`${opts.runDir}: its checkpoint (iteration ${meta.iter})`, run.engine, opts.allowEngineMix);
@@ -353,7 +355,9 @@ async function trainFrom(
     },
     curves: run.curves,
     instability: detectInstability(run.curves, {}, Math.round(o.warmupEpochs * itersPerEpoch)),
-    flags: run.diverged ? { diverged: true, divergedAt: run.divergedAt } : { diverged: false },
+    flags: run.diverged
+      ? { diverged: true, divergedAt: run.divergedAt, ...(run.divergedReason ? { reason: run.divergedReason } : {}) }
+      : { diverged: false },
     weights,
     finishedAt: new Date().toISOString(),
   };

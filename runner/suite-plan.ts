@@ -23,7 +23,8 @@ function state(runDir: string): string {
   if (readResult(runDir)) return 'finished (cached)';
   const owner = lockOwner(runDir);
   if (owner) return `being trained by pid ${owner.pid} on ${owner.host}`;
-  const meta = path.join(runDir, 'checkpoint.json');
+  const latest = path.join(runDir, 'checkpoint.json');
+  const meta = fs.existsSync(latest) ? latest : path.join(runDir, 'checkpoint.prev.json');
   if (fs.existsSync(meta)) {
     try {
       return `resumes at iteration ${(JSON.parse(fs.readFileSync(meta, 'utf8')) as { iter: number }).iter}`;

@@ -34,7 +34,7 @@ export class TrainStep {
     ctx: StepContext,
     lr: number,
     monitor?: GradMonitor,
-  ): Promise<{ loss: number; features: tf.Tensor2D; gradNorms?: Record<string, number> }> {
+  ): Promise<{ loss: number; features: tf.Tensor2D; gradNorms?: Record<string, number>; nonFinite?: string }> {
     const prepared = this.fw.prepare(v1, v2, ctx);
     let features: tf.Tensor2D | undefined;
     const { value, grads } = tf.variableGrads(() => {
@@ -43,16 +43,23 @@ export class TrainStep {
       return out.loss;
     }, this.vars);
     const g = monitor?.norms(grads);
-    // one readback: the loss, then the norms
-    const packed = g ? tf.tidy(() => tf.concat([tf.reshape(value, [1]), g.norms])) : value;
     // the update is queued before the read, so a GPU works on it while the loss travels back
     this.optimizer.step(new Map(Object.entries(grads).map(([name, gr]) => [this.byVar.get(name)!, gr])), lr);
+    // one readback: the loss, the sum of every trainable parameter after the update (non-finite as
+    // soon as a gradient or an optimiser state was: the run stops there even with a finite loss),
+    // then the norms
+    const packed = tf.tidy(() =>
+      tf.concat([tf.reshape(value, [1]), tf.reshape(tf.addN(this.vars.map((v) => tf.sum(v))), [1]), ...(g ? [g.norms] : [])]),
+    );
     const host = await packed.data();
     const loss = host[0];
-    const gradNorms = g ? Object.fromEntries(g.labels.map((l, i) => [l, host[i + 1]])) : undefined;
-    tf.dispose([value, prepared]);
-    if (g) tf.dispose([g.norms, packed]);
+    const gradNorms = g ? Object.fromEntries(g.labels.map((l, i) => [l, host[i + 2]])) : undefined;
+    tf.dispose([value, prepared, packed]);
+    if (g) tf.dispose(g.norms);
     tf.dispose(grads);
-    return gradNorms ? { loss, features: features!, gradNorms } : { loss, features: features! };
+    const out = { loss, features: features!, ...(gradNorms ? { gradNorms } : {}) };
+    return Number.isFinite(host[1]) || !Number.isFinite(loss)
+      ? out
+      : { ...out, nonFinite: 'a parameter is not finite after the update (a non-finite gradient or optimiser state)' };
   }
 }

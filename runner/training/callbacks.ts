@@ -27,12 +27,16 @@ export const curveRecorder: TrainCallback = {
   },
 };
 
-/** A non-finite loss ends the run as diverged at that iteration (the later callbacks see `run.diverged`). */
+/**
+ * A non-finite loss, or a non-finite parameter after the update (the step's `nonFinite`), ends the
+ * run as diverged at that iteration (the later callbacks see `run.diverged`).
+ */
 export const divergenceStop: TrainCallback = {
   onStep(e, s) {
-    if (Number.isFinite(e.loss)) return;
+    if (Number.isFinite(e.loss) && e.nonFinite === undefined) return;
     s.run.diverged = true;
     s.run.divergedAt = e.iter;
+    s.run.divergedReason = Number.isFinite(e.loss) ? e.nonFinite : `the loss is ${e.loss}`;
     s.stop = true;
   },
 };

@@ -14,6 +14,8 @@ export interface RunState {
   trainSeconds: number;
   diverged: boolean;
   divergedAt?: number;
+  /** What was non-finite when the run diverged. */
+  divergedReason?: string;
   /** The engine the run started on; a resume on another is refused (runner/engine-check.ts). */
   engine?: EngineId;
   /**
@@ -39,6 +41,8 @@ export interface StepEvent {
   /** The first view's backbone features and the batch's labels (the loop disposes the features). */
   features: tf.Tensor2D;
   labels: Int32Array;
+  /** Set when the step left a non-finite parameter behind a finite loss: what was found. */
+  nonFinite?: string;
   /** Gradient L2 norm per monitored layer, when recorded. */
   gradNorms?: Record<string, number>;
   /** Seconds of the step's own phases (e.g. `views`: the augmentation, `step`: forward, backward, update). */
@@ -59,7 +63,9 @@ export interface TrainCallback {
 }
 
 /** One step of training: the loss, the first view's features and labels, gradient norms, and the seconds of its phases. */
-export type StepFn = (iter: number) => Promise<Pick<StepEvent, 'loss' | 'lr' | 'features' | 'labels' | 'gradNorms' | 'phases'>>;
+export type StepFn = (
+  iter: number,
+) => Promise<Pick<StepEvent, 'loss' | 'lr' | 'features' | 'labels' | 'gradNorms' | 'phases' | 'nonFinite'>>;
 
 function addPhase(run: RunState, phase: string, seconds: number): void {
   run.phaseSeconds ??= {};
