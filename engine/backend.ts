@@ -114,6 +114,27 @@ function setupNative(name: string, opts: EngineOptions): BackendReport['native']
 }
 
 /**
+ * Runs `fn` with the native kernels on `threads` threads (a cell continued with the thread count it
+ * started with: the count changes the order of the products' sums, so its numbers), and returns to
+ * the process's count afterwards, also when it throws. Without the native kernels there is nothing
+ * to set: `fn` runs as is.
+ */
+export async function withThreads<T>(threads: number, fn: () => Promise<T>): Promise<T> {
+  const addon = nativeAddon();
+  const own = active?.native.threads ?? 0;
+  if (!addon || !active || own === 0 || threads === own) return fn();
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads: must be a positive integer, got ${threads}`);
+  addon.setThreads(threads);
+  active.native.threads = addon.threads();
+  try {
+    return await fn();
+  } finally {
+    addon.setThreads(own);
+    active.native.threads = addon.threads();
+  }
+}
+
+/**
  * The precision of the matrix products (linear layers, attention) from now on: 'fp32' (default), or
  * 'bf16' inputs with fp32 accumulation (needs the native kernels with oneDNN; an error saying why otherwise).
  */

@@ -27,13 +27,16 @@ export function recordedEngine(r: PretrainResult): Partial<EngineId> & { backend
   return r.provenance ? engineId(r.provenance) : { backend: r.backend.name };
 }
 
-/** Throws when `recorded` is not the current engine (fields the record lacks are not compared). */
+/**
+ * Throws when `recorded` is not the current engine (fields the record lacks are not compared). The
+ * native kernels' thread count is not compared: it is the cell's own, fixed when it first starts
+ * (a resumed cell continues on the count it recorded, runner/pretrain.ts; a finished one is what
+ * it is), so machines with different CPUs share a run store.
+ */
 export function checkEngine(what: string, recorded: (Partial<EngineId> & { backend: string }) | undefined, allowMix = false): void {
   const now = currentEngine();
   if (!now || !recorded || allowMix) return;
-  const differs = (['backend', 'native', 'sslbench', 'gemm', 'threads'] as const).filter(
-    (k) => recorded[k] !== undefined && recorded[k] !== now[k],
-  );
+  const differs = (['backend', 'native', 'sslbench', 'gemm'] as const).filter((k) => recorded[k] !== undefined && recorded[k] !== now[k]);
   if (!differs.length) return;
   const then =
     `${recorded.backend}${recorded.native === undefined ? '' : recorded.native ? ' + native kernels' : ''}` +

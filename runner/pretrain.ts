@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
-import { activeBackend, withPrecision } from '../engine/backend.ts';
+import { activeBackend, withPrecision, withThreads } from '../engine/backend.ts';
 import { saveWeights } from '../engine/weights.ts';
 import type { Registry } from '../container/container.ts';
 import { type Framework, buildFramework } from '../frameworks/framework.ts';
@@ -114,10 +114,32 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
     if (finished) return finished;
     // what a killed writer left (a checkpoint or result cut short): nobody else writes here now
     removeStaleTempFiles(opts.runDir);
-    return await withPrecision(c.precision ?? 'fp32', 'config precision (--precision)', () => trainCell(c, opts));
+    const train = () => withPrecision(c.precision ?? 'fp32', 'config precision (--precision)', () => trainCell(c, opts));
+    // a cell keeps the thread count it started with (it orders the products' sums): on any machine
+    const started = startedThreads(opts.runDir);
+    const own = activeBackend()?.native.threads ?? 0;
+    if (started === undefined || own === 0 || started === own) return await train();
+    (opts.log ?? ((m: string) => console.error(m)))(
+      `${opts.runDir}: the cell started with ${started} native threads; it continues with ${started} (this process runs ${own}) ` +
+        'to give the numbers it would give uninterrupted',
+    );
+    return await withThreads(started, train);
   } finally {
     lock.release();
   }
+}
+
+/** The native thread count a checkpointed cell started with (its checkpoint index's engine), if any. */
+function startedThreads(runDir: string): number | undefined {
+  for (const f of ['checkpoint.json', 'checkpoint.prev.json']) {
+    try {
+      const t = (JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8')) as { json?: RunState }).json?.engine?.threads;
+      if (typeof t === 'number' && Number.isInteger(t) && t > 0) return t;
+    } catch {
+      // absent or unreadable: loadCheckpoint says what is wrong with it
+    }
+  }
+  return undefined;
 }
 
 async function lockWaiting(dir: string, waitMs: number): Promise<RunLock> {

@@ -14,6 +14,8 @@ import { pretrain } from '../runner/pretrain.ts';
 import { TrainStep } from '../runner/train-step.ts';
 import { readSafetensors } from '../engine/safetensors.ts';
 import { useBackend } from './helpers/backend.ts';
+import { activeBackend, initBackend } from '../engine/backend.ts';
+import { nativeAddon, nativeStatus } from '../engine/kernels/native-addon.ts';
 import { smallPretrainConfig } from './helpers/small-pretrain.ts';
 import { recipePair } from './helpers/frameworks.ts';
 import { divergenceStop } from '../runner/training/callbacks.ts';
@@ -149,5 +151,38 @@ describe('non-finite state behind a finite loss', () => {
     const t: LoopState = { run: { ...s.run, diverged: false, divergedAt: undefined, divergedReason: undefined }, stop: false };
     divergenceStop.onStep({ ...e, nonFinite: undefined } as StepEvent, t);
     assert.equal(t.run.diverged, false, 'a finite step goes on');
+  });
+});
+
+describe('a cell on machines with different thread counts', () => {
+  it('started on 2 native threads, killed, resumed by a 1-thread process: it continues on 2 and ends with the uninterrupted numbers', async (t) => {
+    if (!nativeAddon()) return t.skip(`native addon not built: ${nativeStatus()}`);
+    try {
+      await initBackend('wasm', { native: true, threads: 2 });
+      const whole = await pretrain(c, { runDir: path.join(tmp, 't-whole'), registry });
+      const dir = path.join(tmp, 't-split');
+      await assert.rejects(pretrain(c, { runDir: dir, registry, crashAfterIter: 6 }), /simulated crash/);
+      await initBackend('wasm', { native: true, threads: 1 });
+      const said: string[] = [];
+      const during = new Set<number>();
+      const r = await pretrain(c, {
+        runDir: dir,
+        registry,
+        log: (m) => said.push(m),
+        onProgress: () => during.add(activeBackend()!.native.threads),
+      });
+      // (at this size 1 and 2 threads happen to sum alike; the thread count is what is checked)
+      assert.deepEqual([...during], [2], 'the resumed steps ran on 2 threads');
+      assert.match(said.join('\n'), /started with 2 native threads; it continues with 2 \(this process runs 1\)/);
+      assert.deepEqual(r.final, whole.final);
+      assert.deepEqual(
+        r.curves.loss.map((p) => p.value),
+        whole.curves.loss.map((p) => p.value),
+      );
+      assert.equal(r.provenance?.engine.nativeThreads, 2, 'recorded as computed on 2');
+      assert.equal(activeBackend()?.native.threads, 1, "the process's own count afterwards");
+    } finally {
+      await useBackend('wasm');
+    }
   });
 });
