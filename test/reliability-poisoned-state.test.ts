@@ -140,16 +140,16 @@ describe('non-finite state behind a finite loss', () => {
     tf.dispose([v1, v2]);
   });
 
-  it('the loop stops such a step as diverged at its iteration, with the reason', () => {
+  it('the loop stops such a step as diverged at its iteration, with the reason', async () => {
     const s: LoopState = {
       run: { curves: { loss: [], knn: [], lr: [], grad: {} }, knnRandomInit: 0, trainSeconds: 0, diverged: false },
       stop: false,
     };
     const e = { iter: 16, next: 17, loss: 3.2, nonFinite: 'a parameter is not finite after the update' } as StepEvent;
-    divergenceStop.onStep(e, s);
+    await divergenceStop.onStep(e, s);
     assert.deepEqual([s.run.diverged, s.run.divergedAt, s.run.divergedReason, s.stop], [true, 16, e.nonFinite, true]);
     const t: LoopState = { run: { ...s.run, diverged: false, divergedAt: undefined, divergedReason: undefined }, stop: false };
-    divergenceStop.onStep({ ...e, nonFinite: undefined } as StepEvent, t);
+    await divergenceStop.onStep({ ...e, nonFinite: undefined } as StepEvent, t);
     assert.equal(t.run.diverged, false, 'a finite step goes on');
   });
 });
