@@ -173,6 +173,22 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export function configHash(c: PretrainConfig): string {
-  return createHash('sha256').update(canonicalJson(c)).digest('hex').slice(0, 12);
+/**
+ * A config's hash: it names the run folder. With `dataContent` (the fingerprint of the files at
+ * `data.path`, data/content-fingerprint.ts) the data are identified by what they hold, not where
+ * they are: the path is left out and the fingerprint put in. Without it (or without a path) the
+ * config as it is; sslbench before 0.6 hashed the path so (runner/cell-hash.ts maps such folders).
+ */
+export function configHash(c: PretrainConfig, dataContent?: string): string {
+  return createHash('sha256')
+    .update(canonicalJson(hashedConfig(c, dataContent)))
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/** The config as its hash sees it: with `dataContent`, `data.path` replaced by `data.content`. */
+export function hashedConfig(c: PretrainConfig, dataContent?: string): PretrainConfig {
+  if (dataContent === undefined || c.data.path === undefined) return c;
+  const { path: _where, ...data } = c.data;
+  return { ...c, data: { ...data, content: dataContent } as PretrainConfig['data'] };
 }

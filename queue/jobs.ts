@@ -51,4 +51,8 @@ export interface ChildStart {
   native: boolean;
   /** Appended to runDir/queue-runs.log: who ran this attempt. */
   marker: string;
+  /** `bench worker --data`: where this machine holds the cell's data (its files must be the enqueued ones). */
+  dataPath?: string;
+  /** The cell's config hash as enqueued (its run folder's suffix): the data at `dataPath` must give it. */
+  hash: string;
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { registryWithPlugins } from '../container/plugin-files.ts';
 import { initBackend, parseBackendChoice } from '../engine/backend.ts';
 import { pretrain } from '../runner/pretrain.ts';
+import { localConfig } from './local-config.ts';
 import type { ChildMessage, ChildStart } from './jobs.ts';
 
 const parentPid = process.ppid;
@@ -38,7 +39,7 @@ async function run(start: ChildStart): Promise<void> {
   fs.mkdirSync(start.runDir, { recursive: true });
   fs.appendFileSync(path.join(start.runDir, 'queue-runs.log'), `${new Date().toISOString()} ${start.marker}\n`);
   let lastSent = 0;
-  const r = await pretrain(start.config, {
+  const r = await pretrain(localConfig(start), {
     runDir: start.runDir,
     registry: await registryWithPlugins(),
     // a killed worker's child may still hold the lock for one iteration before it notices and exits

@@ -13,6 +13,7 @@ import type { ResultTable } from '../report/table.ts';
 import type { ResolvedCell } from '../report/suite-results.ts';
 import { writePretrainOutputs } from '../report/pretrain-tables.ts';
 import { type SuiteRunOptions, resolveCell, withProbe } from '../runner/pretrain-suite.ts';
+import { adoptLegacyRunDir } from '../runner/cell-hash.ts';
 import { readResult } from '../runner/pretrain.ts';
 import { suiteBaselines } from '../runner/baselines.ts';
 import { checkRedis, connectionOptions, DEFAULT_QUEUE_NAME } from './connection.ts';
@@ -40,6 +41,7 @@ export async function enqueueSuite(
   o: QueueRunOptions,
 ): Promise<{ pending: ResolvedCell[]; added: number }> {
   const cells = suite.cells.map((cell) => resolveCell(suite, cell, o));
+  for (const rc of cells) adoptLegacyRunDir(rc.config, rc.runDir, o.log ?? ((l: string) => console.error(l)));
   const pending = cells.filter((rc) => !readResult(rc.runDir));
   let added = 0;
   for (const rc of pending) if (await enqueueCell(queue, suite, rc, o)) added++;

@@ -24,6 +24,8 @@ export interface CellWorkerOptions {
   native?: boolean;
   /** The run store on this machine; default: each job's runDir as enqueued. */
   runsDir?: string;
+  /** Where this machine holds the cells' data (`data.path`); default: the path as enqueued. */
+  dataPath?: string;
   /** Milliseconds a job's lock lasts without renewal (BullMQ default 30 s); a killed worker's job stalls after it. */
   lockDuration?: number;
   /** Milliseconds between checks for stalled jobs (BullMQ default 30 s). */
@@ -45,6 +47,8 @@ function runInChild(
     threads: o.threads,
     native: o.native ?? true,
     marker: `host ${os.hostname()} pid ${process.pid} job ${job.id} attempt ${job.attemptsMade + 1}`,
+    hash: job.data.runKey.slice(job.data.runKey.lastIndexOf('-') + 1),
+    ...(o.dataPath ? { dataPath: o.dataPath } : {}),
   };
   return new Promise((resolve, reject) => {
     const { file, execArgv } = scriptEntry('queue/run-cell.ts', 'run-cell');

@@ -19,6 +19,7 @@ import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.
 import type { BaselineKind, StoredBaseline } from '../report/suite-results.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { toCellProbe } from './cell-probe.ts';
+import { dataIdentity } from './cell-hash.ts';
 
 /**
  * The probe of a baseline: the preset's suite probe for its backbone (raw pixels sweep a ViT's
@@ -36,7 +37,7 @@ export function baselineProbe(kind: BaselineKind, c: PretrainConfig, preset: str
 function baselineSpec(kind: BaselineKind, c: PretrainConfig, probe: LinearProbeConfig) {
   return {
     kind,
-    data: c.data,
+    data: dataIdentity(c.data),
     seed: c.seed,
     knn: c.knn,
     precision: c.precision ?? 'fp32',

@@ -17,13 +17,14 @@ import { writeFileAtomic } from '../core/atomic-write.ts';
 import { canonicalJson, type PretrainConfig } from '../core/config.ts';
 import type { CellProbe } from '../report/suite-results.ts';
 import type { LinearProbeResult } from '../evaluators/linear-probe.ts';
+import { dataIdentity } from './cell-hash.ts';
 
 export const WEIGHTS_FILE = 'backbone.safetensors';
 
 /** The cache key of a cell's probe: probe config, data and the pre-training config's hash. */
 export function probeKey(probe: LinearProbeConfig, config: PretrainConfig, pretrainHash: string): string {
   return createHash('sha256')
-    .update(canonicalJson({ probe, data: config.data, seed: config.seed, pretrain: pretrainHash }))
+    .update(canonicalJson({ probe, data: dataIdentity(config.data), seed: config.seed, pretrain: pretrainHash }))
     .digest('hex')
     .slice(0, 12);
 }

@@ -29,7 +29,8 @@ import { linearProbeConfig, transferConfig, type TransferConfig } from '../recip
 import { FINETUNE_PROTOCOL, transferBackboneOptions, type FinetuneResult } from '../evaluators/finetune.ts';
 import { transferStandin } from '../data/transfer-standins.ts';
 import { CIFAR_LAYOUTS } from '../data/cifar.ts';
-import { canonicalJson, configHash, type PretrainConfig } from '../core/config.ts';
+import { canonicalJson, type PretrainConfig } from '../core/config.ts';
+import { cellHash } from './cell-hash.ts';
 import { resolveCell, type SuiteRunOptions } from './pretrain-suite.ts';
 import { pretrain } from './pretrain.ts';
 import { createHash } from 'node:crypto';
@@ -57,7 +58,7 @@ async function cellBackbone(
   const { name, ...opts } = config.backbone;
   const backbone = reg.backbone(name).build(name, { ...opts, ...extra, imageSize: config.data.viewSize }, config.seed);
   if ((cell.init ?? 'pretrained') === 'random') {
-    const dir = path.join(o.runsDir, o.preset, `random-${name.replace(/[^a-z0-9]+/gi, '-')}-${configHash(config)}`);
+    const dir = path.join(o.runsDir, o.preset, `random-${name.replace(/[^a-z0-9]+/gi, '-')}-${cellHash(config)}`);
     return { backbone, dir };
   }
   let bar: Progress | undefined;

@@ -17,7 +17,8 @@ import { writePretrainOutputs } from '../report/pretrain-tables.ts';
 import { Progress } from '../core/progress.ts';
 import { scaleConfig } from '../recipes/presets.ts';
 import { DEFAULT_RECIPE, recipe } from '../recipes/recipes.ts';
-import { configHash, deepMerge } from '../core/config.ts';
+import { deepMerge } from '../core/config.ts';
+import { adoptLegacyRunDir, cellHash } from './cell-hash.ts';
 import { resolveDataset } from './datasets.ts';
 import type { PretrainResult } from '../core/results.ts';
 import { pretrain, readResult } from './pretrain.ts';
@@ -92,7 +93,7 @@ export function resolveCell(
         `${config.optimizer.epochs}`,
     );
   }
-  const hash = configHash(config);
+  const hash = cellHash(config);
   // named by the config alone, so that suites sharing a cell (Table 4 and Fig. 7) share its run
   return { cell, config, hash, runDir: path.join(o.runsDir, o.preset, `${config.framework.name}-${slug(config.backbone.name)}-${hash}`) };
 }
@@ -131,6 +132,7 @@ export async function runPretrainSuite(
 ): Promise<{ table: ResultTable; results: ProbedResult[]; files: string[] }> {
   const log = o.log ?? ((l: string) => console.error(l));
   const cells = suite.cells.map((cell) => resolveCell(suite, cell, o));
+  for (const rc of cells) adoptLegacyRunDir(rc.config, rc.runDir, log);
   const results: (ProbedResult | undefined)[] = cells.map(() => undefined);
   // cells another process is training (its lock on the run folder): the others first, then wait for these
   const busy: number[] = [];

@@ -35,7 +35,8 @@ import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
 import { GradMonitor } from '../evaluators/grad-monitor.ts';
 import type { PretrainResult, ProgressInfo } from '../core/results.ts';
 import { detectInstability } from '../evaluators/instability.ts';
-import { type PretrainConfig, configHash } from '../core/config.ts';
+import type { PretrainConfig } from '../core/config.ts';
+import { cellHash } from './cell-hash.ts';
 import type { Checkpointable } from '../core/checkpoint.ts';
 import { loadCheckpoint } from './checkpoint.ts';
 import { snapshotIters } from './snapshots.ts';
@@ -169,7 +170,7 @@ function checkTrainMemory(c: PretrainConfig, reg: Registry): void {
 
 async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
   checkTrainMemory(c, opts.registry);
-  const hash = configHash(c);
+  const hash = cellHash(c);
   fs.mkdirSync(opts.runDir, { recursive: true });
   writeFileAtomic(path.join(opts.runDir, 'config.json'), `${JSON.stringify({ hash, config: c }, null, 2)}\n`);
 

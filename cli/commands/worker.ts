@@ -18,6 +18,7 @@ interface WorkerFlags {
   threads?: number;
   native: boolean;
   runs?: string;
+  data?: string;
   lockDuration: number;
   stalledInterval: number;
 }
@@ -32,6 +33,11 @@ export function workerCommand(): Command {
     .option('--threads <n>', 'threads of the native GEMM per cell (default: all CPUs)', intOption('--threads', 1))
     .option('--no-native', 'use the stock tfjs kernels even when the native GEMM is built')
     .option('--runs <dir>', "run store on this machine (default: the enqueuing machine's path of each cell)")
+    .option(
+      '--data <path>',
+      "where this machine holds the cells' data folder (default: the enqueuing machine's --data); the files must be the same " +
+        '(cells name their data by content)',
+    )
     .option(
       '--lock-duration <ms>',
       "a job's lock without renewal: a killed worker's cell goes back to the queue after it",
@@ -48,6 +54,7 @@ export function workerCommand(): Command {
         threads: o.threads,
         native: o.native,
         runsDir: o.runs ? path.resolve(o.runs) : undefined,
+        dataPath: o.data ? path.resolve(o.data) : undefined,
         lockDuration: o.lockDuration,
         stalledInterval: o.stalledInterval,
       });
