@@ -38,6 +38,11 @@ export interface DatasetSource {
   readonly missingPath?: string;
   load(d: DataConfig, seed: number): SplitSets | Promise<SplitSets>;
   /**
+   * Height, width and channels of the images `load` holds in memory (float32), for the estimate
+   * made before loading (runner/data-check.ts); absent where it is not known up front.
+   */
+  imageShape?(d: DataConfig): [number, number, number];
+  /**
    * The set as files read on demand (`data.stream`): the training files' listing for the streaming
    * pipeline, and both splits as file-backed sets for the kNN evaluations. Absent for sets that are
    * not image files.
@@ -72,6 +77,7 @@ export const syntheticSource: DatasetSource = {
   name: 'synthetic',
   title: 'embedded procedural image set (10 shape/texture classes, 32 px RGB)',
   path: 'none',
+  imageShape: () => [32, 32, 3],
   load: (d, seed) => ({
     train: makeSynthetic({ count: d.trainCount ?? 10000, size: 32, seed, name: 'synthetic-train' }),
     test: makeSynthetic({ count: d.testCount ?? 2000, size: 32, seed: seed + 1_000_003, name: 'synthetic-test' }),
@@ -83,6 +89,7 @@ export const fashionMnistSource: DatasetSource = {
   name: 'fashion-mnist',
   title: 'Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)',
   path: 'optional',
+  imageShape: () => [28, 28, 1],
   load: (d) => {
     const dir = d.path ?? FASHION_MNIST_DIR;
     return {
@@ -141,6 +148,7 @@ function cifarSource(variant: CifarVariant, title: string): DatasetSource {
     title,
     path: 'required',
     missingPath: pathNeeded(variant),
+    imageShape: () => [32, 32, 3],
     load: (d) => {
       if (!d.path) throw new Error(pathNeeded(variant));
       return {

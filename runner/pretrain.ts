@@ -37,6 +37,7 @@ import type { PretrainResult, ProgressInfo } from '../core/results.ts';
 import { detectInstability } from '../evaluators/instability.ts';
 import type { PretrainConfig } from '../core/config.ts';
 import { cellHash } from './cell-hash.ts';
+import { checkDataSize, checkLoadedCounts } from './data-check.ts';
 import type { Checkpointable } from '../core/checkpoint.ts';
 import { loadCheckpoint } from './checkpoint.ts';
 import { snapshotIters } from './snapshots.ts';
@@ -108,7 +109,9 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
     checkEngine(`${opts.runDir}: this finished cell`, recordedEngine(done), opts.allowEngineMix);
     return done;
   }
+  const fresh = !fs.existsSync(opts.runDir);
   const lock = await lockWaiting(opts.runDir, opts.lockWaitMs ?? 0);
+  let ok = false;
   try {
     // another process may have finished the cell between the check above and the lock
     const finished = readResult(opts.runDir);
@@ -119,14 +122,19 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
     // a cell keeps the thread count it started with (it orders the products' sums): on any machine
     const started = startedThreads(opts.runDir);
     const own = activeBackend()?.native.threads ?? 0;
-    if (started === undefined || own === 0 || started === own) return await train();
-    (opts.log ?? ((m: string) => console.error(m)))(
-      `${opts.runDir}: the cell started with ${started} native threads; it continues with ${started} (this process runs ${own}) ` +
-        'to give the numbers it would give uninterrupted',
-    );
-    return await withThreads(started, train);
+    const keep = started !== undefined && own !== 0 && started !== own;
+    if (keep)
+      (opts.log ?? ((m: string) => console.error(m)))(
+        `${opts.runDir}: the cell started with ${started} native threads; it continues with ${started} (this process runs ${own}) ` +
+          'to give the numbers it would give uninterrupted',
+      );
+    const r = keep ? await withThreads(started, train) : await train();
+    ok = true;
+    return r;
   } finally {
     lock.release();
+    // a cell that failed before it wrote anything (a config refused, data missing) leaves no folder
+    if (!ok && fresh && fs.existsSync(opts.runDir) && fs.readdirSync(opts.runDir).length === 0) fs.rmdirSync(opts.runDir);
   }
 }
 
@@ -171,17 +179,16 @@ function checkTrainMemory(c: PretrainConfig, reg: Registry): void {
 async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
   checkTrainMemory(c, opts.registry);
   const hash = cellHash(c);
-  fs.mkdirSync(opts.runDir, { recursive: true });
-  writeFileAtomic(path.join(opts.runDir, 'config.json'), `${JSON.stringify({ hash, config: c }, null, 2)}\n`);
-
   const reg = opts.registry;
   const source = reg.datasets.get(c.data.dataset);
+  checkDataSize(c.data, source);
   let streamed: ReturnType<NonNullable<DatasetSource['files']>> | undefined;
   if (c.data.stream) {
     if (!source.files) throw new Error(`data.stream: dataset '${c.data.dataset}' is not read from image files; remove data.stream`);
     streamed = source.files(c.data);
   }
   const { train, test }: { train: AnyImageSet; test: AnyImageSet } = streamed ?? (await source.load(c.data, c.seed));
+  if (!streamed) checkLoadedCounts(c.data, { train, test });
   const monitorQueries = test.count > c.monitor.queries ? firstN(test, c.monitor.queries) : test;
   const { name: backboneName, ...backboneOptions } = c.backbone;
   const fw = buildFramework(reg.frameworks.get(c.framework.name), c.framework, {
@@ -202,6 +209,9 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
         onCorrupt: c.data.stream?.onCorrupt,
       })
     : undefined;
+  // the config is written once the cell could start: a config that fails before leaves no folder behind
+  fs.mkdirSync(opts.runDir, { recursive: true });
+  writeFileAtomic(path.join(opts.runDir, 'config.json'), `${JSON.stringify({ hash, config: c }, null, 2)}\n`);
   try {
     return await trainFrom(c, opts, hash, fw, { train, test, monitorQueries, stream });
   } finally {
