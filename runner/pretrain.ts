@@ -38,6 +38,7 @@ import { detectInstability } from '../evaluators/instability.ts';
 import type { PretrainConfig } from '../core/config.ts';
 import { cellHash } from './cell-hash.ts';
 import { checkDataSize, checkLoadedCounts } from './data-check.ts';
+import { stopOnRequest, stopRequestedBy, whileTraining } from './training/interrupt.ts';
 import type { Checkpointable } from '../core/checkpoint.ts';
 import { loadCheckpoint } from './checkpoint.ts';
 import { snapshotIters } from './snapshots.ts';
@@ -82,8 +83,13 @@ export class RunStopped extends Error {
     readonly runDir: string,
     readonly iter: number,
     readonly totalIters: number,
+    /** What stopped it: `--max-iters`, or the signal (e.g. `SIGINT`). */
+    readonly why = '--max-iters',
   ) {
-    super(`${runDir}: stopped after iteration ${iter} of ${totalIters} (--max-iters), checkpoint written; run again to resume`);
+    super(
+      `${runDir}: stopped after iteration ${iter} of ${totalIters} (${why}), checkpoint written; run the same command again to ` +
+        'resume from it',
+    );
   }
 }
 
@@ -325,36 +331,39 @@ async function trainFrom(
   const loopState = { run, stop: opts.maxIters !== undefined && startIter >= opts.maxIters && startIter < totalIters };
   // the loop starts: a progress display starts its clock here, so its first rate and ETA count training only
   if (!loopState.stop) opts.onProgress?.({ iter: startIter, totalIters, startIter, loss: Number.NaN, lr: 0 });
-  await trainLoop(
-    { startIter, totalIters, itersPerEpoch },
-    trainStep,
-    [
-      curveRecorder,
-      divergenceStop,
-      knnMonitor,
-      progressReporter(opts.onProgress, knnMonitor),
-      new MetricsLog(opts.runDir, startIter, c.optimizer.batch, momentumOf(c, totalIters)),
-      stopAfter(opts.maxIters),
-      ...(opts.snapshotEpochs === undefined
-        ? []
-        : [
-            new SnapshotCallback(opts.runDir, snapshotIters(opts.snapshotEpochs, itersPerEpoch, totalIters), () => fw.backbone, {
-              backbone: c.backbone.name,
-              framework: c.framework.name,
-              config_hash: hash,
-            }),
-          ]),
-      new CheckpointCallback(opts.runDir, c.checkpointEvery, () => fw.modules(), parts),
-      crashAfter(opts.crashAfterIter),
-    ],
-    loopState,
+  await whileTraining(() =>
+    trainLoop(
+      { startIter, totalIters, itersPerEpoch },
+      trainStep,
+      [
+        curveRecorder,
+        divergenceStop,
+        knnMonitor,
+        progressReporter(opts.onProgress, knnMonitor),
+        new MetricsLog(opts.runDir, startIter, c.optimizer.batch, momentumOf(c, totalIters)),
+        stopAfter(opts.maxIters),
+        stopOnRequest,
+        ...(opts.snapshotEpochs === undefined
+          ? []
+          : [
+              new SnapshotCallback(opts.runDir, snapshotIters(opts.snapshotEpochs, itersPerEpoch, totalIters), () => fw.backbone, {
+                backbone: c.backbone.name,
+                framework: c.framework.name,
+                config_hash: hash,
+              }),
+            ]),
+        new CheckpointCallback(opts.runDir, c.checkpointEvery, () => fw.modules(), parts),
+        crashAfter(opts.crashAfterIter),
+      ],
+      loopState,
+    ),
   );
   if (loopState.stop && !run.diverged) {
     const at = run.curves.loss.at(-1)?.iter ?? startIter - 1;
     fw.dispose();
     optimizer.dispose();
     monitor?.dispose();
-    throw new RunStopped(opts.runDir, at + 1, totalIters);
+    throw new RunStopped(opts.runDir, at + 1, totalIters, stopRequestedBy() ?? '--max-iters');
   }
 
   // a diverged backbone has non-finite weights: nothing to evaluate or export

@@ -7,6 +7,7 @@ import { loadSuite } from '../../suites/index.ts';
 import { writeCountOutputs } from '../../report/count-tables.ts';
 import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
 import { RunStopped } from '../../runner/pretrain.ts';
+import { installStopHandlers, SIGNAL_EXIT } from '../stop-signals.ts';
 import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { PRESETS } from '../../recipes/presets.ts';
@@ -181,6 +182,7 @@ export function runCommand(): Command {
       return;
     }
     const backend = await initEngine(o);
+    installStopHandlers();
     console.error(
       `backend: ${backend.name}${backend.gpu ? ' (GPU)' : ''}, ` +
         `${backend.native.kernels.length ? `native GEMM x${backend.native.threads}` : 'stock kernels'}`,
@@ -205,8 +207,9 @@ export function runCommand(): Command {
       out = suite.kind === 'pretrain' ? await runPretrainSuite(suite, runOpts) : await runEvalSuite(suite, runOpts);
     } catch (err) {
       if (!(err instanceof RunStopped)) throw err;
-      // --max-iters: a stop asked for, not a failure; no table until the cells finish
+      // --max-iters or a signal: a stop asked for, not a failure; no table until the cells finish
       console.error(err.message);
+      if (SIGNAL_EXIT[err.why]) process.exitCode = SIGNAL_EXIT[err.why];
       return;
     }
     const { table, files } = out;
