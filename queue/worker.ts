@@ -31,7 +31,17 @@ export interface CellWorkerOptions {
   /** Milliseconds between checks for stalled jobs (BullMQ default 30 s). */
   stalledInterval?: number;
   log?: (line: string) => void;
+  /**
+   * An idle worker gives up when Redis has not answered for this long (milliseconds; default 300 s,
+   * `bench worker --queue-timeout`): `gaveUp` resolves with why. A worker running a cell goes on.
+   */
+  queueTimeoutMs?: number;
+  /** How often Redis is checked (milliseconds; default 2 s). */
+  pingMs?: number;
 }
+
+/** Errors that mean Redis is unreachable (logged once per outage, not at every reconnection). */
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|Connection is closed|cannot reach Redis/;
 
 /** Runs one job's cell in a child process; resolves with its outcome, rejects with its error. */
 function runInChild(
@@ -77,7 +87,7 @@ function runInChild(
  */
 export async function startCellWorker(
   o: CellWorkerOptions,
-): Promise<{ worker: Worker<CellJobData, CellOutcome>; close: () => Promise<void> }> {
+): Promise<{ worker: Worker<CellJobData, CellOutcome>; close: () => Promise<void>; gaveUp: Promise<string> }> {
   await checkRedis(o.url);
   const log = o.log ?? ((l: string) => console.error(l));
   const children = new Set<import('node:child_process').ChildProcess>();
@@ -89,7 +99,18 @@ export async function startCellWorker(
     // a worker killed twice on the same cell is not the cell's fault: allow a few
     maxStalledCount: 3,
   });
-  worker.on('error', (e) => log(`worker: ${e.message}`));
+  const timeoutMs = o.queueTimeoutMs ?? 300_000;
+  let downSince: number | undefined;
+  /** The first sign of an outage is logged; its reconnection errors are not (the watchdog ends it). */
+  const markDown = (message: string) => {
+    if (downSince !== undefined) return;
+    downSince = Date.now();
+    log(`worker: ${message}; waiting up to ${timeoutMs / 1000} s for Redis (--queue-timeout)`);
+  };
+  worker.on('error', (e) => {
+    if (CONNECTION_ERROR.test(e.message)) markDown(e.message);
+    else log(`worker: ${e.message}`);
+  });
   worker.on('active', (job) =>
     log(
       `[worker ${process.pid}] ${job.data.suite}/${job.data.preset} ${job.data.cellId}: started (attempt ${job.attemptsMade + 1}, job ` +
@@ -103,10 +124,41 @@ export async function startCellWorker(
     log(`[worker ${process.pid}] ${job?.data.cellId ?? '?'}: failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`),
   );
   await worker.waitUntilReady();
+  let watchdog: NodeJS.Timeout | undefined;
   const close = async () => {
+    clearInterval(watchdog);
     // close first: the killed cells' jobs then stall (back to the queue) rather than fail
     await worker.close(true);
     for (const c of children) c.kill('SIGTERM');
   };
-  return { worker, close };
+  const gaveUp = new Promise<string>((resolve) => {
+    let checking = false;
+    watchdog = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      checkRedis(o.url, Math.min(3000, o.pingMs ?? 2000))
+        .then(
+          () => {
+            if (downSince !== undefined) log(`worker: Redis at ${o.url} answers again`);
+            downSince = undefined;
+          },
+          (e: Error) => {
+            const now = Date.now();
+            markDown(e.message);
+            if (children.size === 0 && now - downSince! >= timeoutMs) {
+              const why =
+                `Redis at ${o.url} has not answered for ${((now - downSince!) / 1000).toFixed(0)} s (--queue-timeout ` +
+                `${timeoutMs / 1000}) and no cell is running here; stopping`;
+              clearInterval(watchdog);
+              resolve(why);
+            }
+          },
+        )
+        .finally(() => {
+          checking = false;
+        });
+    }, o.pingMs ?? 2000);
+    watchdog.unref();
+  });
+  return { worker, close, gaveUp };
 }

@@ -148,4 +148,20 @@ describe('Redis lost under a queued run', { skip }, () => {
     const refused = r.out.split('\n').filter((l) => /ECONNREFUSED/.test(l)).length;
     assert.ok(refused <= 2, `connection errors said once, not every second (${refused} lines)`);
   });
+
+  it('an idle worker with Redis gone: one message, then it stops within its --queue-timeout (exit 1), naming the URL', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const redis = await startRedis(port);
+    const w = bench(['worker', '--queue', url, '--queue-name', 'idle', '--backend', 'wasm', '--threads', '1', '--queue-timeout', '3']);
+    await until(() => /waiting for cells/.test(w.out()), 60_000, 'the worker to start');
+    redis.kill('SIGKILL');
+    const r = await w.done;
+    assert.equal(r.code, 1, r.out);
+    assert.match(
+      r.out,
+      new RegExp(`Redis at ${url} has not answered for \\d+ s \\(--queue-timeout 3\\) and no cell is running here; stopping`),
+    );
+    assert.ok(r.out.split('\n').filter((l) => /ECONNREFUSED/.test(l)).length <= 2, `no ECONNREFUSED every 2 s:\n${r.out}`);
+  });
 });

@@ -21,6 +21,7 @@ interface WorkerFlags {
   data?: string;
   lockDuration: number;
   stalledInterval: number;
+  queueTimeout: number;
 }
 
 export function workerCommand(): Command {
@@ -44,9 +45,15 @@ export function workerCommand(): Command {
       intOption('--lock-duration', 1000),
       30_000,
     )
+    .option(
+      '--queue-timeout <seconds>',
+      'an idle worker stops (exit 1) when Redis has not answered for this long',
+      intOption('--queue-timeout', 1),
+      300,
+    )
     .option('--stalled-interval <ms>', 'how often this worker looks for stalled cells', intOption('--stalled-interval', 100), 30_000)
     .action(async (o: WorkerFlags) => {
-      const { close } = await startCellWorker({
+      const { close, gaveUp } = await startCellWorker({
         url: o.queue,
         queueName: o.queueName,
         concurrency: o.concurrency,
@@ -57,6 +64,7 @@ export function workerCommand(): Command {
         dataPath: o.data ? path.resolve(o.data) : undefined,
         lockDuration: o.lockDuration,
         stalledInterval: o.stalledInterval,
+        queueTimeoutMs: o.queueTimeout * 1000,
       });
       console.error(
         `worker ${process.pid}: waiting for cells on queue '${o.queueName}' at ${o.queue} (concurrency ${o.concurrency}, backend ` +
@@ -69,6 +77,13 @@ export function workerCommand(): Command {
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        gaveUp.then((why) => {
+          console.error(`bench: error: worker ${process.pid}: ${why}`);
+          process.exitCode = 1;
+          // the connection is gone: do not wait on it to close
+          void close().catch(() => {});
+          resolve();
+        });
       });
     });
 }
