@@ -77,7 +77,7 @@ export function workerCommand(): Command {
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
-        gaveUp.then((why) => {
+        void gaveUp.then((why) => {
           console.error(`bench: error: worker ${process.pid}: ${why}`);
           process.exitCode = 1;
           // the connection is gone: do not wait on it to close
