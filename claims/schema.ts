@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { installRoot } from '../core/install-root.ts';
+import { fieldPath } from '../core/field-path.ts';
 
 /** What a claim compares: a cell id of the claim's suite, or a cell of another suite. */
 export type CellRef = string | { suite: string; cell: string };
@@ -129,8 +130,8 @@ export function parseClaims(data: unknown, source: string): ClaimsFile {
     // oneOf reports every branch: keep the messages that name a field outside the relation's kind mismatch
     const errs = (validate.errors ?? [])
       .filter((e) => e.keyword !== 'const' && e.keyword !== 'oneOf')
-      .map((e) => `${e.instancePath || '(top level)'}: ${e.message}`);
-    const fallback = (validate.errors ?? []).map((e) => `${e.instancePath || '(top level)'}: ${e.message}`);
+      .map((e) => `${fieldPath(e.instancePath)}: ${e.message}`);
+    const fallback = (validate.errors ?? []).map((e) => `${fieldPath(e.instancePath)}: ${e.message}`);
     throw new Error(`${source}: invalid claims file:\n  ${[...new Set(errs.length ? errs : fallback)].join('\n  ')}`);
   }
   const file = data as ClaimsFile;

@@ -30,6 +30,10 @@ const program = new Command('bench')
   .addCommand(perfCommand())
   .addCommand(detectorCommand());
 
+// one error style across commands: commander's own errors (unknown option, missing argument) as ours
+const output = { outputError: (str: string, write: (s: string) => void) => write(`bench: ${str}`) };
+for (const cmd of [program, ...program.commands]) cmd.configureOutput(output);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

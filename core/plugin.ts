@@ -8,6 +8,7 @@
 import { type Static, type TObject, type TProperties, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { fieldPath } from './field-path.ts';
 
 /** The kinds of plugin, each with its own service identifier in the container. */
 export const PLUGIN_KINDS = ['backbone', 'framework', 'optimizer', 'dataset', 'evaluator', 'monitor', 'finetuner'] as const;
@@ -68,7 +69,7 @@ function validatorOf(schema: TSchema): ValidateFunction {
 
 /** One ajv error as `<where>.<field>: <what>`. */
 export function describeConfigError(e: ErrorObject, where: string): string {
-  const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const path = e.instancePath ? fieldPath(e.instancePath) : '';
   const at = path ? `${where}.${path}` : where;
   if (e.keyword === 'additionalProperties')
     return `${where}: unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;

@@ -2,7 +2,10 @@
  * Plots of one run from its metrics.jsonl, readable while it trains (`bench report --run DIR`):
  * loss, kNN monitor and lr against the iteration, written as SVG beside the metrics.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { lockOwner } from '../core/run-lock.ts';
+import type { PretrainResult } from '../core/results.ts';
 import { type MetricsRow, readMetrics } from '../core/metrics.ts';
 import { renderLinePlot } from './svg-plot.ts';
 import { writeFileSet } from '../core/file-set.ts';
@@ -41,8 +44,50 @@ export function plotRunMetrics(runDir: string): RunPlots {
     summary:
       `${name}: iteration ${last.iter} (epoch ${last.epoch.toFixed(2)}), loss ${last.loss.toFixed(4)}, lr ${last.lr.toPrecision(3)}` +
       `${knn === undefined ? '' : `, kNN ${(100 * knn).toFixed(1)}%`}, ${ips.toFixed(1)} images/s, ${last.wall_s.toFixed(0)} s of training` +
-      phaseSplit(recent),
+      phaseSplit(recent) +
+      `\n${runState(runDir)}`,
   };
+}
+
+/**
+ * Where the run stands, in words: finished (with its linear probe when there is one), diverged
+ * (where and why), being trained (by whom), or stopped at a checkpoint (and how to resume).
+ */
+export function runState(runDir: string): string {
+  const read = <T>(f: string): T | undefined => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  };
+  const result = read<PretrainResult>('result.json');
+  if (result?.flags.diverged) {
+    return (
+      `state: diverged at iteration ${(result.flags.divergedAt ?? 0) + 1} (${result.flags.reason ?? 'the loss became non-finite'}); ` +
+      'no weights, no probe'
+    );
+  }
+  if (result) {
+    const probes = fs
+      .readdirSync(runDir)
+      .filter((f) => /^linear-probe-[0-9a-f]+\.json$/.test(f))
+      .map((f) => ({ f, t: fs.statSync(path.join(runDir, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    const probe = probes.length ? read<{ top1: number; bestBaseLr: number; chosenOn?: string; valTop1?: number }>(probes[0].f) : undefined;
+    return (
+      `state: finished, ${result.iterations} iterations in ${result.wallSeconds.toFixed(0)} s; kNN ${(100 * result.final.knn).toFixed(1)}%` +
+      (probe
+        ? `; linear probe ${(100 * probe.top1).toFixed(1)}% (lr ${probe.bestBaseLr}, chosen on ${probe.chosenOn ?? 'test'}` +
+          `${probe.valTop1 === undefined ? '' : `, validation ${(100 * probe.valTop1).toFixed(1)}%`})`
+        : '; not probed yet (bench run probes it)')
+    );
+  }
+  const owner = lockOwner(runDir);
+  if (owner) return `state: running (pid ${owner.pid} on ${owner.host}, since ${owner.since})`;
+  const ckpt = read<{ iter: number }>('checkpoint.json') ?? read<{ iter: number }>('checkpoint.prev.json');
+  if (ckpt) return `state: stopped at its checkpoint of iteration ${ckpt.iter}; the same bench run resumes it`;
+  return 'state: stopped before its first checkpoint; bench run starts it again';
 }
 
 /** The share of the recent iterations' wall time spent augmenting (views_s) and in the training step (step_s), the rest in monitor, checkpoints and logging. */

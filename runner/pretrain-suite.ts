@@ -89,7 +89,7 @@ export function resolveCell(
   }));
   if (config.optimizer.warmupEpochs > config.optimizer.epochs) {
     throw new Error(
-      `${where}: invalid config:\n  /optimizer/warmupEpochs: ${config.optimizer.warmupEpochs} exceeds /optimizer/epochs ` +
+      `${where}: invalid config:\n  optimizer.warmupEpochs: ${config.optimizer.warmupEpochs} exceeds optimizer.epochs ` +
         `${config.optimizer.epochs}`,
     );
   }

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { TObject } from '@sinclair/typebox';
 import { BACKBONE_OPTIONS, PRETRAIN_CONFIG_REQUIRED, PRETRAIN_CONFIG_SCHEMA } from './pretrain-config-schema.ts';
 import { parsePluginConfig } from '../core/plugin.ts';
+import { fieldPath } from '../core/field-path.ts';
 import { RECIPE_NAMES } from '../recipes/recipes.ts';
 
 /** params / flops: counting tables; pretrain: pre-training cells; linear / transfer: pre-training then a linear probe / fine-tuning. */
@@ -136,7 +137,7 @@ const validatePretrainCell = ajv.compile(PRETRAIN_CONFIG_SCHEMA);
 const validatePretrainResolved = ajv.compile(PRETRAIN_CONFIG_REQUIRED);
 
 function describe(e: ErrorObject, prefix = ''): string {
-  const where = prefix + e.instancePath || '(top level)';
+  const where = fieldPath(prefix + e.instancePath);
   if (e.keyword === 'additionalProperties')
     return `${where}: unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
   if (e.keyword === 'required') return `${where}: missing field '${(e.params as { missingProperty: string }).missingProperty}'`;
@@ -166,11 +167,11 @@ export function parseSuite(data: unknown, source: string): Suite {
         }
       }
       for (const key of Object.keys(c?.derived ?? {})) {
-        if (c?.paper?.[key] === undefined) errors.push(`/cells/${i}/derived/${key}: derives paper.${key}, which the cell does not give`);
+        if (c?.paper?.[key] === undefined) errors.push(`cells[${i}].derived.${key}: derives paper.${key}, which the cell does not give`);
       }
-      if (d.layout === 'matrix' && (!c?.row || !c?.column)) errors.push(`/cells/${i}: a matrix suite's cells need 'row' and 'column'`);
+      if (d.layout === 'matrix' && (!c?.row || !c?.column)) errors.push(`cells[${i}]: a matrix suite's cells need 'row' and 'column'`);
       if (c && typeof c.id === 'string') {
-        if (seen.has(c.id)) errors.push(`/cells/${i}/id: duplicate cell id '${c.id}'`);
+        if (seen.has(c.id)) errors.push(`cells[${i}].id: duplicate cell id '${c.id}'`);
         seen.add(c.id);
       }
     });

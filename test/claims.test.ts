@@ -92,7 +92,7 @@ describe('the claims file', () => {
           },
           'c.json',
         ),
-      /c\.json: invalid claims file:\n {2}\/claims\/0\/relation: must have required property 'b'/,
+      /c\.json: invalid claims file:\n {2}claims\[0\]\.relation: must have required property 'b'/,
     );
     assert.throws(
       () =>

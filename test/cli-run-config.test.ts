@@ -43,7 +43,7 @@ describe('--set', () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /optimizer: unknown field 'batchh' .*fields of every optimizer: baseLr, weightDecay, batch/);
     const bad = bench('run', 'smoke', '--dry-run', '--set', 'optimizer.batch=1');
-    assert.match(bad.err, /\/optimizer\/batch: must be >= 2/);
+    assert.match(bad.err, /optimizer\.batch: must be >= 2/);
   });
 
   it('--dry-run lists cells, hashes, run folders and state; a run then writes metrics.jsonl / metrics.csv per step', () => {

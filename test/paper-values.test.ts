@@ -34,11 +34,11 @@ describe('paper values: printed vs derived', () => {
     const base = { name: 'x', title: 'X', reference: 'r', kind: 'pretrain', cells: [{ id: 'a', config: {}, paper: { linear_acc: 1 } }] };
     assert.throws(
       () => parseSuite({ ...base, cells: [{ ...base.cells[0], derived: { top5: { rule: 'r' } } }] }, 'x.json'),
-      /x\.json: invalid suite:\n {2}\/cells\/0\/derived\/top5: derives paper\.top5, which the cell does not give/,
+      /x\.json: invalid suite:\n {2}cells\[0\]\.derived\.top5: derives paper\.top5, which the cell does not give/,
     );
     assert.throws(
       () => parseSuite({ ...base, cells: [{ ...base.cells[0], derived: { linear_acc: {} } }] }, 'x.json'),
-      /\/cells\/0\/derived\/linear_acc: missing field 'rule'/,
+      /cells\[0\]\.derived\.linear_acc: missing field 'rule'/,
     );
   });
 

@@ -125,9 +125,9 @@ describe('MoCo v3 pre-training loop', () => {
     };
     assert.throws(
       () => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp, overrides: { data: { dataset: 'synthetic' } } }),
-      /\/optimizer\/batch: must be >= 2/,
+      /optimizer\.batch: must be >= 2/,
     );
-    assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'smoke', runsDir: tmp }), /\/optimizer\/batch: must be >= 2/);
+    assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'smoke', runsDir: tmp }), /optimizer\.batch: must be >= 2/);
     const ok = { ...suite, cells: [{ id: 'x', config: { optimizer: { batch: 0 } } }] };
     assert.equal(resolveCell(ok, ok.cells[0], { preset: 'smoke', runsDir: tmp }).config.optimizer.batch, 32);
   });

@@ -34,7 +34,7 @@ export function curveCommand(): Command {
     .option('--runs <dir>', "run store holding the cells' snapshots (probes are cached there)", 'runs')
     .action(async (name: string, o: CurveFlags) => {
       const suite = loadSuite(name);
-      if (suite.kind !== 'pretrain') throw new Error(`bench curve: suite ${suite.name} is not a pre-training suite`);
+      if (suite.kind !== 'pretrain') throw new Error(`suite ${suite.name} is not a pre-training suite: it has no curve`);
       const preset = reportPreset(suite, o.preset)!;
       const runsDir = path.resolve(o.runs);
       const { cells } = storedPretrainCells(suite, preset, path.resolve(o.results));

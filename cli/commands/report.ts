@@ -49,7 +49,7 @@ export function reportCommand(): Command {
         console.error(`wrote ${r.files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
         return;
       }
-      if (!name) throw new Error('bench report: give a suite name (see `bench list`) or --run DIR');
+      if (!name) throw new Error('give a suite name (see `bench list`) or --run DIR');
       const suite = loadSuite(name);
       const registry = await commandRegistry();
       if (o.baselines) {
