@@ -4,12 +4,30 @@
  * images/s, wall seconds, then one `grad_<layer>` column per monitored layer), appended and flushed
  * every step so that pandas, a plotting tool or `bench report --run DIR` can read them while the run
  * trains. A resumed run first drops the lines past its checkpoint (a killed run wrote steps the
- * checkpoint does not have), so the files always equal one uninterrupted run's.
+ * checkpoint does not have), so the files always equal one uninterrupted run's. The same scalars go
+ * to a TensorBoard event file (core/tfevents.ts; `tensorboard --logdir runs/`), rewritten from
+ * metrics.jsonl when a run resumes, so it too holds each step once.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StepEvent, TrainCallback, LoopState } from './loop.ts';
 import { METRICS_CSV, METRICS_JSONL, type MetricsRow, readMetrics } from '../../core/metrics.ts';
+import { TfEventsWriter } from '../../core/tfevents.ts';
+
+/** The TensorBoard scalars of a metrics row: tag -> value. */
+export function tensorboardScalars(row: MetricsRow): Record<string, number> {
+  return {
+    'train/loss': row.loss,
+    'train/lr': row.lr,
+    ...(row.momentum === undefined ? {} : { 'train/momentum': row.momentum }),
+    ...(row.knn === undefined ? {} : { 'knn_monitor/top1': row.knn }),
+    'speed/images_per_s': row.images_per_s,
+    ...Object.fromEntries(Object.entries(row.grad ?? {}).map(([label, v]) => [`grad_norm/${label}`, v])),
+  };
+}
+
+/** The run folder's event file name: TensorBoard reads `events.out.tfevents.*`. */
+export const EVENTS_PREFIX = 'events.out.tfevents.';
 
 export { METRICS_CSV, METRICS_JSONL, type MetricsRow, readMetrics };
 
@@ -34,6 +52,9 @@ export class MetricsLog implements TrainCallback {
   private gradKeys?: string[];
   private last = performance.now();
   private wall = 0;
+  private readonly events: TfEventsWriter;
+  /** Unix seconds of wall_s 0 (events carry absolute wall times). */
+  private readonly t0: number;
 
   /**
    * @param images images per step (two views of `batch` images count as `batch` source images)
@@ -62,8 +83,12 @@ export class MetricsLog implements TrainCallback {
         .split(',')
         .filter((h) => h.startsWith('grad_'));
     }
-    const prev = readMetrics(runDir).at(-1);
-    this.wall = prev?.wall_s ?? 0;
+    const rows = readMetrics(runDir);
+    this.wall = rows.at(-1)?.wall_s ?? 0;
+    this.t0 = Date.now() / 1000 - this.wall;
+    for (const f of fs.readdirSync(runDir)) if (f.startsWith(EVENTS_PREFIX)) fs.rmSync(path.join(runDir, f));
+    this.events = new TfEventsWriter(path.join(runDir, `${EVENTS_PREFIX}${Math.floor(this.t0)}.sslbench`), this.t0);
+    for (const r of rows) this.events.scalars(this.t0 + r.wall_s, r.iter, tensorboardScalars(r));
   }
 
   onStep(e: StepEvent, { run }: LoopState): void {
@@ -85,6 +110,7 @@ export class MetricsLog implements TrainCallback {
       ...(e.gradNorms ? { grad: e.gradNorms } : {}),
     };
     fs.appendFileSync(this.jsonl, `${JSON.stringify(row)}\n`);
+    this.events.scalars(this.t0 + row.wall_s, row.iter, tensorboardScalars(row));
     if (!this.gradKeys) {
       this.gradKeys = Object.keys(e.gradNorms ?? {}).map((k) => `grad_${k}`);
       const header = ['iter', 'epoch', 'loss', 'lr', 'momentum', 'knn', 'images_per_s', 'wall_s', 'views_s', 'step_s', ...this.gradKeys];
