@@ -24,6 +24,8 @@ export interface CurvePoint {
 
 export interface ProbeCurve {
   hash: string;
+  /** The cell's precision (absent: fp32). */
+  precision?: string;
   itersPerEpoch: number;
   totalIters: number;
   points: CurvePoint[];
@@ -62,7 +64,7 @@ export function probeCurveTable(name: string, title: string, curves: LabelledCur
       const b = curve.bestOnValidation;
       const last = curve.points.at(-1)!;
       return (
-        `${id}: best on validation at iteration ${b.iter} (epoch ${b.epoch.toFixed(1)}): val ${pct(b.valTop1)}, test ${pct(b.top1)}; ` +
+        `${id} (config ${curve.hash}, ${curve.precision ?? 'fp32'}): best on validation at iteration ${b.iter} (epoch ${b.epoch.toFixed(1)}): val ${pct(b.valTop1)}, test ${pct(b.top1)}; ` +
         `final val ${pct(last.valTop1)}, test ${pct(last.top1)}; raw pixels val ${pct(curve.rawPixels.valTop1)}, ` +
         `test ${pct(curve.rawPixels.top1)}.`
       );

@@ -82,6 +82,7 @@ export async function probeCurve(
   const bestOnValidation = points.reduce((a, b) => ((b.valTop1 ?? -1) > (a.valTop1 ?? -1) ? b : a));
   return {
     hash,
+    ...(config.precision ? { precision: config.precision } : {}),
     itersPerEpoch,
     totalIters: run.iterations,
     points,

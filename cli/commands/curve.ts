@@ -20,6 +20,7 @@ interface CurveFlags extends EngineFlags {
   preset?: string;
   results: string;
   runs: string;
+  name?: string;
 }
 
 export function curveCommand(): Command {
@@ -32,6 +33,7 @@ export function curveCommand(): Command {
     .addOption(new Option('--preset <name>', "size preset the results are for (default: the suite's own)").choices(PRESETS))
     .option('--results <dir>', "folder holding the suite's stored results; the curve is written there", 'results')
     .option('--runs <dir>', "run store holding the cells' snapshots (probes are cached there)", 'runs')
+    .option('--name <base>', 'base name of the files written (default: SUITE-PRESET-probe-curve)')
     .action(async (name: string, o: CurveFlags) => {
       const suite = loadSuite(name);
       if (suite.kind !== 'pretrain') throw new Error(`suite ${suite.name} is not a pre-training suite: it has no curve`);
@@ -52,7 +54,8 @@ export function curveCommand(): Command {
         const curve = await probeCurve(c.config, c.hash, runDir, c, { preset, runsDir, registry, log: (l) => console.error(l) });
         curves.push({ id: c.id, curve });
       }
-      const file = `${resultBaseName(suite.name, preset)}-probe-curve`;
+      const file = o.name ?? `${resultBaseName(suite.name, preset)}-probe-curve`;
+      if (!/^[A-Za-z0-9._-]+$/.test(file)) throw new Error(`--name ${file}: use letters, digits, '.', '_' and '-' only`);
       const title = `${suite.name} at ${preset}: linear probe vs iterations`;
       const files = writeProbeCurve(path.resolve(o.results), file, title, curves);
       console.log(renderTerminal(probeCurveTable(file, title, curves)));
