@@ -42,7 +42,12 @@ export interface PretrainResult {
    * `wallSeconds` is the loop's own bookkeeping. Absent in results from before it was recorded.
    */
   phaseSeconds?: Record<string, number>;
-  final: { loss: number; knnMonitor: number; knn: number; knnRandomInit: number };
+  /**
+   * knnRandomInit: the kNN evaluation's accuracy at random init (full sets); knnMonitorRandomInit:
+   * the kNN monitor's at random init, under the monitor's own protocol (its bank and queries;
+   * absent for the queue monitor, which is empty then, and in runs from before it was recorded).
+   */
+  final: { loss: number; knnMonitor: number; knn: number; knnRandomInit: number; knnMonitorRandomInit?: number };
   curves: Curves;
   /**
    * diverged: the loss, or a parameter after the update, became NaN or infinite at iteration

@@ -24,7 +24,7 @@ export interface CurvePointLike {
 
 /** The fields of a pre-training result (runner/pretrain.ts) the figures read. */
 export interface FigureResult {
-  final: { knn: number | null; knnRandomInit?: number | null };
+  final: { knn: number | null; knnRandomInit?: number | null; knnMonitorRandomInit?: number | null };
   /** The cell's linear probe (top-1 in [0, 1]), when it has one. */
   probe?: { top1: number };
   flags: { diverged: boolean; divergedAt?: number; reason?: string };
@@ -151,13 +151,15 @@ function dipLabel(id: string, d: Dip): string {
 }
 
 /**
- * The random-init kNN baseline as reference lines: one per distinct value (to 0.1 point), naming its
- * cells when they differ; more than three distinct values give one line at their mean.
+ * The random-init floor of the kNN monitor plot, measured under the monitor's own protocol (its
+ * bank and queries, runner/pretrain.ts), as reference lines: one per distinct value (to 0.1
+ * point), naming its cells when they differ; more than three distinct values give one line at
+ * their mean. Cells without that measurement give no line (the full-set floor is another protocol).
  */
 function randomInitLines(cells: FigureCell[]): { y: number; label: string }[] {
   const groups = new Map<string, string[]>();
   for (const c of cells) {
-    const v = c.result.final?.knnRandomInit;
+    const v = c.result.final?.knnMonitorRandomInit;
     if (typeof v !== 'number' || !Number.isFinite(v)) continue;
     const key = (100 * v).toFixed(1);
     groups.set(key, [...(groups.get(key) ?? []), c.id]);
@@ -195,7 +197,10 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
       'kNN monitor accuracy during pre-training, one line per cell. Legend: the linear probe and the final kNN accuracy of the frozen ' +
       "backbone, and the paper's (linear probe, full recipe; ~ derived from its text) in brackets." +
       (markers.length ? ' Triangles mark the accuracy dips the instability detector flagged (hover for iteration and depth).' : '') +
-      (baselines.length ? ' Dashed: the kNN accuracy of the same backbone at its random init (the floor pre-training must beat).' : ''),
+      (baselines.length
+        ? " Dashed: the monitor's accuracy for the same backbone at its random init, on the monitor's own bank and queries (the floor " +
+          'pre-training must beat).'
+        : " The monitor's random-init floor was not measured for these runs (the tables give the full-set floors, another protocol)."),
     svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'kNN accuracy (%)', markers, hLines: baselines }),
   };
 }

@@ -262,6 +262,17 @@ async function trainFrom(
       });
   const parts: Record<string, Checkpointable> = monitor ? { optimizer, monitor } : { optimizer };
 
+  const evalMonitor = async (): Promise<number> => {
+    const o = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
+    if (monitorBank)
+      return knn.evaluate(fw.backbone, monitorBank, monitorQueries, { ...o, k: c.monitor.k, temperature: c.monitor.temperature });
+    const q = await extractFeatures(fw.backbone, monitorQueries, o);
+    try {
+      return await monitor!.evaluate(q, monitorQueries.labels);
+    } finally {
+      q.dispose();
+    }
+  };
   let run: RunState;
   let startIter = 0;
   const meta = loadCheckpoint<RunState>(opts.runDir, fw.modules(), parts, opts.log);
@@ -280,6 +291,8 @@ async function trainFrom(
     run = {
       curves: { loss: [], knn: [], lr: [], grad: {} },
       knnRandomInit: await knnEval(fw),
+      // the monitor's floor under its own protocol (a bank monitor; the queue monitor is empty now)
+      ...(monitorBank ? { knnMonitorRandomInit: await evalMonitor() } : {}),
       trainSeconds: 0,
       diverged: false,
       engine: currentEngine(),
@@ -288,17 +301,6 @@ async function trainFrom(
 
   const step = new TrainStep(fw, optimizer);
   const gradMonitor = new GradMonitor(fw.backbone.allParams());
-  const evalMonitor = async (): Promise<number> => {
-    const o = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
-    if (monitorBank)
-      return knn.evaluate(fw.backbone, monitorBank, monitorQueries, { ...o, k: c.monitor.k, temperature: c.monitor.temperature });
-    const q = await extractFeatures(fw.backbone, monitorQueries, o);
-    try {
-      return await monitor!.evaluate(q, monitorQueries.labels);
-    } finally {
-      q.dispose();
-    }
-  };
   /** The iteration's two views and labels: from the in-memory set, or from the streaming pipeline (input/). */
   const viewsAt = async (iter: number): Promise<{ views: [tf.Tensor4D, tf.Tensor4D]; labels: Int32Array }> => {
     const epoch = Math.floor(iter / itersPerEpoch);
@@ -394,6 +396,7 @@ async function trainFrom(
       knnMonitor: run.curves.knn.at(-1)?.value ?? Number.NaN,
       knn: knnFinal,
       knnRandomInit: run.knnRandomInit,
+      ...(run.knnMonitorRandomInit === undefined ? {} : { knnMonitorRandomInit: run.knnMonitorRandomInit }),
     },
     curves: run.curves,
     instability: detectInstability(run.curves, {}, Math.round(o.warmupEpochs * itersPerEpoch)),

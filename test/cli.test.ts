@@ -194,7 +194,7 @@ describe('suite files', () => {
       () => parseSuite(bad, 'bad.json'),
       (err: Error) => {
         assert.match(err.message, /^bad\.json: invalid suite/);
-        assert.match(err.message, /\n  name: must match pattern/);
+        assert.match(err.message, /\n {2}name: must match pattern/);
         assert.match(err.message, /cells\[0\]\.config\.pooling: must be equal to one of the allowed values \(cls, gap-ln, gap\)/);
         assert.match(err.message, /cells\[1\]\.config: missing field 'backbone'/);
         assert.match(err.message, /cells\[1\]\.paper\.x: must be number,string/);

@@ -47,10 +47,13 @@ describe('MoCo v3 pre-training loop', () => {
       const c = small({ monitor: { bank: 128, queries: 64, k: 200, temperature: 0.07 }, knn: { k: 200, temperature: 0.07 } });
       const r = await pretrain(c, { runDir: path.join(tmp, 'bank'), registry });
       assert.equal(r.final.knnMonitor, r.final.knn);
+      // the monitor's random-init floor under its own protocol: here the full sets, so the full-set floor
+      assert.equal(r.final.knnMonitorRandomInit, r.final.knnRandomInit);
       assert.equal(r.curves.knn.length, 4, 'every 4 of 16 iterations');
       // a smaller bank is a different classifier: a different first point than the queue's
       const q = await pretrain(small(), { runDir: path.join(tmp, 'queue'), registry });
       assert.notEqual(q.curves.knn[0].value, r.curves.knn[0].value);
+      assert.equal(q.final.knnMonitorRandomInit, undefined, 'the queue monitor is empty at random init: no floor');
       assert.ok(
         !fs.readFileSync(path.join(tmp, 'bank', 'ckpt-16.safetensors')).includes('monitor.'),
         "no queue state in a bank run's checkpoint",

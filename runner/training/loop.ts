@@ -11,6 +11,8 @@ import type { Curves } from '../../core/results.ts';
 export interface RunState {
   curves: Curves;
   knnRandomInit: number;
+  /** The kNN monitor at random init, under its own protocol (bank monitors only). */
+  knnMonitorRandomInit?: number;
   trainSeconds: number;
   diverged: boolean;
   divergedAt?: number;
