@@ -14,6 +14,7 @@
  */
 import type { Dip, InstabilitySummary, Spike } from '../core/instability.ts';
 import { layoutPlot, renderLinePlot, type Marker, type PlotOptions, type Series } from './svg-plot.ts';
+import { fromPeakText } from './instability-notes.ts';
 
 export interface CurvePointLike {
   iter: number;
@@ -147,7 +148,7 @@ function plot(series: Series[], opts: PlotOptions): string {
 
 function dipLabel(id: string, d: Dip): string {
   const end = d.recovered ? `recovered${d.recoveredAt !== undefined ? ` at iter ${d.recoveredAt}` : ''}` : 'not recovered';
-  return `${id}: dip from iter ${fmt(d.start)} to ${d.bottom}, ${pointsText(d.depth)} deep, ${end}`;
+  return `${id}: dip from iter ${fmt(d.start)} to ${d.bottom}, ${pointsText(d.drop)} under its trend (bottom ${fromPeakText(d)}), ${end}`;
 }
 
 /**

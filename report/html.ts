@@ -9,6 +9,7 @@ import type { ResultTable, Cell } from './table.ts';
 import { escapeXml as esc } from './svg-plot.ts';
 import type { InstabilitySummary, SpikeOrdering } from '../core/instability.ts';
 import { type CellEvents, type Figure, fmt, pointsText, spikeLayers } from './figures.ts';
+import { fromPeakText } from './instability-notes.ts';
 
 export interface PageTable {
   /** Heading above the table; the first table of a page goes under the page's title without one. */
@@ -92,14 +93,14 @@ function renderInstability(s: InstabilitySummary): string[] {
       '<table class="dips">',
       '<thead>',
       '<tr><th>accuracy dip</th><th class="num">start iter</th><th class="num">bottom iter</th><th ' +
-        'class="num">depth</th><th>recovered</th><th class="num">recovery iter</th></tr>',
+        'class="num">under its trend</th><th>bottom vs the top before</th><th>recovered</th><th class="num">recovery iter</th></tr>',
       '</thead>',
       '<tbody>',
     );
     s.dips.forEach((d, i) => {
-      const cells = [fmt(d.start), String(d.bottom), pointsText(d.depth)].map((x) => `<td class="num">${esc(x)}</td>`).join('');
+      const cells = [fmt(d.start), String(d.bottom), pointsText(d.drop)].map((x) => `<td class="num">${esc(x)}</td>`).join('');
       o.push(
-        `<tr><td>${i + 1}</td>${cells}<td>${d.recovered ? 'yes' : 'no'}</td><td ` +
+        `<tr><td>${i + 1}</td>${cells}<td>${esc(fromPeakText(d))}</td><td>${d.recovered ? 'yes' : 'no'}</td><td ` +
           `class="num">${d.recoveredAt === undefined ? '' : esc(String(d.recoveredAt))}</td></tr>`,
       );
     });

@@ -32,9 +32,18 @@ function capped<T>(xs: readonly T[], show: (x: T) => string, max = 6): string {
   return xs.length > max ? `${head}, +${xs.length - max} more` : head;
 }
 
+/**
+ * Where a dip's bottom stands against the top it fell from, signed in words: a dip is a fall below
+ * the curve's trend, so on a steep rise its bottom can still be above the earlier top (a stall).
+ */
+export function fromPeakText(d: Pick<Dip, 'depth' | 'peakValue' | 'peak'>): string {
+  const side = d.depth >= 0 ? `${pts(d.depth)} pts below` : `${pts(-d.depth)} pts above`;
+  return `${side} the ${pts(d.peakValue)}% at iter ${d.peak}`;
+}
+
 const dipText = (d: Dip) =>
-  `iter ${d.start} (bottom ${pts(d.bottomValue)}% at iter ${d.bottom}, -${pts(d.depth)} pts from ${pts(d.peakValue)}% at iter ` +
-  `${d.peak}; ${d.recovered ? `recovered at iter ${d.recoveredAt}` : 'not recovered'})`;
+  `iter ${d.start} (mean ${pts(d.drop)} pts under its trend; bottom ${pts(d.bottomValue)}% at iter ${d.bottom}, ${fromPeakText(d)}; ` +
+  `${d.recovered ? `recovered at iter ${d.recoveredAt}` : 'not recovered'})`;
 const spikeText = (s: Spike) => `iter ${s.iter} (${s.ratio.toFixed(1)}x)`;
 
 /** One note line of a cell's events inside the lr warm-up (not counted as instability); undefined without any. */

@@ -170,7 +170,16 @@ describe('figures', () => {
     assert.match(f.svg, />lr 1\.5e-4: linear 73\.4%, kNN 71\.7% \(paper 71\.7\)</);
     assert.match(f.svg, />lr 3e-4: kNN 71\.7%</, 'a cell without a probe shows its kNN only');
     assert.equal((f.svg.match(/data-kind="accuracy dip"/g) ?? []).length, 1);
-    assert.match(f.svg, /dippy: dip from iter 40 to 50, 8\.0 points deep, recovered at iter 70/);
+    assert.match(
+      f.svg,
+      /dippy: dip from iter 40 to 50, 8\.0 points under its trend \(bottom 8\.0 pts below the 68\.0% at iter 30\), recovered at iter 70/,
+    );
+    // a dip on a steep rise can bottom above the top before it: said so, with no double minus
+    const stall = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, [
+      { ...cells[2], result: { ...cells[2].result, instability: { ...cells[2].result.instability!, dips: [{ ...dip, depth: -0.012 }] } } },
+    ]);
+    assert.match(stall.svg, /\(bottom 1\.2 pts above the 68\.0% at iter 30\)/);
+    assert.doesNotMatch(stall.svg, /--/);
     assert.match(f.svg, />accuracy dip</, 'the marker kind has a legend entry');
     assert.equal(knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, cells).svg, f.svg, 'deterministic');
     const plain = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, cells.slice(0, 2));
@@ -178,8 +187,14 @@ describe('figures', () => {
     // the random-init baseline: one dashed line per distinct value, naming the cells when they differ
     const base = (c: FigureCell, v: number): FigureCell => ({
       ...c,
-      result: { ...c.result, final: { ...c.result.final, knnRandomInit: v } },
+      result: { ...c.result, final: { ...c.result.final, knnMonitorRandomInit: v } },
     });
+    // the full-set floor is another protocol than the monitor's: no line from it
+    const other = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, [
+      { ...cells[0], result: { ...cells[0].result, final: { ...cells[0].result.final, knnRandomInit: 0.2 } } },
+    ]);
+    assert.equal((other.svg.match(/<g class="hline">/g) ?? []).length, 0);
+    assert.match(other.caption, /floor was not measured for these runs/);
     const same = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, [base(cells[0], 0.2), base(cells[1], 0.2)]);
     assert.equal((same.svg.match(/<g class="hline">/g) ?? []).length, 1);
     assert.match(same.svg, />random init 20\.0%</);
@@ -276,11 +291,11 @@ describe('bench report', () => {
         assert.ok(html.includes(inlineSvg(a.get(f)!.toString())), `${f} inline`);
       const events = html.slice(html.indexOf('<h2>Instability events</h2>'));
       assert.match(events, /2 of 3 cells flagged/);
-      assert.match(events, /<h3>diverged<\/h3>\n<p>Diverged: the loss became non-finite at iteration 50/);
+      assert.match(events, /<h3>diverged<\/h3>\n<p>Diverged at iteration 50: the loss became non-finite/);
       assert.match(
         events,
-        /<td class="num">60<\/td><td class="num">60<\/td><td class="num">40\.0 points<\/td><td>yes<\/td><td class="num">90<\/td>/,
-        'the dip: start, bottom, depth, recovery',
+        /<td class="num">60<\/td><td class="num">60<\/td><td class="num">\d+\.\d points<\/td><td>40\.0 pts below the [\d.]+% at iter \d+<\/td><td>yes<\/td><td class="num">90<\/td>/,
+        'the dip: start, bottom, fall under its trend, against the top before, recovery',
       );
       assert.match(events, /first: blocks\.0\.attn\.qkv\.weight \(patch projection frozen\): iter 120/);
       assert.match(events, /First layer leads: in 1 of 1 spike pairs the first layer spiked first/);
