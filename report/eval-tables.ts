@@ -29,7 +29,7 @@ export function transferTable(suite: Suite, preset: string, results: EvalCellRes
       { key: 'row', header: 'pre-train' },
       ...usedCols.flatMap((col) => [
         { key: key(col), header: `${col} (%)`, numeric: true },
-        { key: `${key(col)}_paper`, header: `${col} paper`, numeric: true },
+        { key: `${key(col)}_paper`, header: `${col} paper`, numeric: true, decimals: 1 },
       ]),
     ],
     rows: rows.map((rl) => {
@@ -59,7 +59,7 @@ export function linearTable(suite: Suite, preset: string, results: EvalCellResul
       { key: 'acc', header: 'linear probe top-1 (%)', numeric: true },
       { key: 'lr', header: 'probe lr (base)', numeric: true },
       ...(preset === 'paper' ? [{ key: 'best_test', header: "best test (main_lincls's best_acc1, %)", numeric: true }] : []),
-      { key: 'paper', header: 'paper (%)', numeric: true },
+      { key: 'paper', header: 'paper (%)', numeric: true, decimals: 1 },
       { key: 'note', header: 'note' },
     ],
     rows: suite.cells.map((c, i) => {

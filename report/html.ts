@@ -5,7 +5,7 @@
  * spikes, whether the first layer leads). Every piece of text is escaped; the output depends on
  * its input only (no clock), so the same results give the same bytes.
  */
-import type { ResultTable, Cell } from './table.ts';
+import { type Cell, type Column, type ResultTable, shown } from './table.ts';
 import { escapeXml as esc } from './svg-plot.ts';
 import type { InstabilitySummary, SpikeOrdering } from '../core/instability.ts';
 import { type CellEvents, type Figure, fmt, pointsText, spikeLayers } from './figures.ts';
@@ -41,9 +41,10 @@ const STYLE = [
   'section.events { border-left: 3px solid #D55E00; padding-left: 1em; margin: 1em 0; }',
 ].join('\n');
 
-const text = (v: Cell) => esc(v === null || v === undefined ? '' : String(v));
+const text = (v: Cell, c: Column) => esc(shown(v, c));
 
-function renderTable(t: ResultTable): string[] {
+/** A table and its notes, less those an earlier table of the page already gave (`shown`, updated). */
+function renderTable(t: ResultTable, shown: Set<string> = new Set()): string[] {
   const cls = (numeric?: boolean) => (numeric ? ' class="num"' : '');
   const o = [
     '<table>',
@@ -52,9 +53,11 @@ function renderTable(t: ResultTable): string[] {
     '</thead>',
     '<tbody>',
   ];
-  for (const r of t.rows) o.push(`<tr>${t.columns.map((c) => `<td${cls(c.numeric)}>${text(r[c.key])}</td>`).join('')}</tr>`);
+  for (const r of t.rows) o.push(`<tr>${t.columns.map((c) => `<td${cls(c.numeric)}>${text(r[c.key], c)}</td>`).join('')}</tr>`);
   o.push('</tbody>', '</table>');
-  if (t.notes.length) o.push('<ul class="notes">', ...t.notes.map((n) => `<li>${esc(n)}</li>`), '</ul>');
+  const notes = t.notes.filter((n) => !shown.has(n));
+  for (const n of notes) shown.add(n);
+  if (notes.length) o.push('<ul class="notes">', ...notes.map((n) => `<li>${esc(n)}</li>`), '</ul>');
   return o;
 }
 
@@ -171,9 +174,11 @@ export function renderSuitePage(p: SuitePage): string {
     `<h1>${esc(p.title)}</h1>`,
   ];
   if (p.meta.length) o.push(`<p class="meta">${p.meta.map(esc).join('<br/>')}</p>`);
+  // a matrix suite's tables share notes: each note once, under the first table that has it
+  const shown = new Set<string>();
   p.tables.forEach((t, i) => {
     if (i > 0 || t.heading) o.push(`<h2>${esc(t.heading ?? t.table.title)}</h2>`);
-    o.push(...renderTable(t.table));
+    o.push(...renderTable(t.table, shown));
   });
   if (p.figures.length) o.push('<h2>Figures</h2>', ...p.figures.flatMap(renderFigure));
   o.push(...renderEvents(p.events), '</body>', '</html>');

@@ -103,7 +103,7 @@ export function matrixTable(
       ...colLabels.flatMap((cl) => [
         { key: key(cl), header: `${cl} linear (%)`, numeric: true },
         { key: `${key(cl)}_knn`, header: `${cl} kNN (%)`, numeric: true },
-        { key: `${key(cl)}_paper`, header: `${cl} paper (linear %)`, numeric: true },
+        { key: `${key(cl)}_paper`, header: `${cl} paper (linear %)`, numeric: true, decimals: 1 },
       ]),
     ],
     rows,
@@ -171,7 +171,7 @@ export function pretrainTable(
       { key: 'knn_monitor', header: 'kNN monitor, last (%)', numeric: true },
       { key: 'loss', header: 'loss, last', numeric: true },
       { key: 'ips', header: 'images/s', numeric: true, csv: 'images_per_s' },
-      { key: 'paper', header: 'paper (linear %, full recipe)', numeric: true },
+      { key: 'paper', header: 'paper (linear %, full recipe)', numeric: true, decimals: 1 },
       { key: 'flags', header: 'flags' },
     ],
     rows: [

@@ -12,6 +12,8 @@ export interface Column {
   numeric?: boolean;
   /** The CSV header when it is not `key` (CSV headers are stable snake_case names, not display text). */
   csv?: string;
+  /** Numbers shown with this many decimals (the paper's accuracies: 69.0 beside 70.4); JSON keeps the number. */
+  decimals?: number;
 }
 
 export type Cell = string | number | null | undefined;
@@ -29,13 +31,18 @@ function text(v: Cell): string {
   return v === null || v === undefined ? '' : String(v);
 }
 
+/** A cell as its column shows it: numbers with the column's `decimals` when it sets them. */
+export function shown(v: Cell, c: Pick<Column, 'decimals'>): string {
+  return typeof v === 'number' && c.decimals !== undefined && Number.isFinite(v) ? v.toFixed(c.decimals) : text(v);
+}
+
 export function renderTerminal(t: ResultTable): string {
   const table = new Table3({
     head: t.columns.map((c) => c.header),
     colAligns: t.columns.map((c) => (c.numeric ? 'right' : 'left')),
     style: { head: [], border: [] },
   });
-  for (const r of t.rows) table.push(t.columns.map((c) => text(r[c.key])));
+  for (const r of t.rows) table.push(t.columns.map((c) => shown(r[c.key], c)));
   return [t.title, table.toString(), ...t.notes.map((n) => `  ${n}`)].join('\n');
 }
 
@@ -46,7 +53,7 @@ function mdEscape(s: string): string {
 export function renderMarkdown(t: ResultTable): string {
   const head = `| ${t.columns.map((c) => mdEscape(c.header)).join(' | ')} |`;
   const rule = `|${t.columns.map((c) => (c.numeric ? '---:' : ':---')).join('|')}|`;
-  const body = t.rows.map((r) => `| ${t.columns.map((c) => mdEscape(text(r[c.key]))).join(' | ')} |`);
+  const body = t.rows.map((r) => `| ${t.columns.map((c) => mdEscape(shown(r[c.key], c))).join(' | ')} |`);
   const notes = t.notes.length ? ['', ...t.notes.map((n) => `- ${n}`)] : [];
   return [`# ${t.title}`, '', head, rule, ...body, ...notes, ''].join('\n');
 }

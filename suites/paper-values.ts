@@ -24,7 +24,16 @@ export function paperValue(cell: SuiteCell, key: string): PaperValue | undefined
 /** A paper value as a table shows it: `~71.7` when derived, the number as printed otherwise. */
 export function formatPaper(v: PaperValue | undefined): number | string | undefined {
   if (!v) return undefined;
-  return v.derived ? `${DERIVED_MARK}${v.value}` : v.value;
+  // a printed number stays a number (its column shows one decimal, report/table.ts `decimals`)
+  return v.derived ? `${DERIVED_MARK}${formatAccuracy(v.value)}` : v.value;
+}
+
+/**
+ * An accuracy as the paper prints it: one decimal (its 69.0 is not 69 beside a 70.4; JSON keeps
+ * no trailing zero). Strings (a range, "n/a") are shown as they are.
+ */
+export function formatAccuracy(v: number | string): string {
+  return typeof v === 'number' ? v.toFixed(1) : v;
 }
 
 /** The numeric value of a paper entry (derived or stated), for plots and claims. */

@@ -1,6 +1,7 @@
 /** Matrix suites (Table 4): resolution of recipe + preset + overrides, the matrix table, the Fig. 7 scatter. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadSuite } from '../suites/index.ts';
@@ -12,6 +13,9 @@ import { renderScatterPlot } from '../report/svg-scatter.ts';
 import { scaledBackbone } from '../recipes/presets.ts';
 
 const runsDir = path.join(os.tmpdir(), 'sslbench-matrix-test');
+// an ImageNet folder to name: cells identify their data by its files (runner/cell-hash.ts)
+const imagenet = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-matrix-imagenet-'));
+for (const split of ['train', 'val']) fs.mkdirSync(path.join(imagenet, split, 'n01440764'), { recursive: true });
 
 /** A finished cell: kNN `knn`, linear probe knn + 0.2 (a probe sits above kNN). */
 function fakeResult(knn: number, diverged = false): ProbedResult {
@@ -57,7 +61,7 @@ describe('table4 suite', () => {
     const c = resolveCell(suite, suite.cells.find((x) => x.id === 'ViT-B / SimCLR')!, {
       preset: 'paper',
       runsDir,
-      overrides: { data: { path: '/data/imagenet' } },
+      overrides: { data: { path: imagenet } },
     });
     assert.equal(c.config.backbone.name, 'vit-b/16');
     assert.equal(c.config.backbone.randomPatchProj, true);
@@ -67,7 +71,7 @@ describe('table4 suite', () => {
     const r = resolveCell(suite, suite.cells.find((x) => x.id === 'R-50 / MoCo v3')!, {
       preset: 'paper',
       runsDir,
-      overrides: { data: { path: '/data/imagenet' } },
+      overrides: { data: { path: imagenet } },
     });
     assert.equal(r.config.optimizer.epochs, 800);
     assert.equal(r.config.framework.m0, 0.996);

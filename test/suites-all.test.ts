@@ -17,7 +17,9 @@ import { vitConfig } from '../backbones/vit/config.ts';
 import { vitMacs } from '../backbones/vit/count.ts';
 
 const runsDir = path.join(os.tmpdir(), 'sslbench-suites-all-test');
-const overridesAt = (preset: string) => (preset === 'paper' ? { data: { path: '/data/imagenet' } } : undefined);
+const imagenet = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-all-imagenet-'));
+for (const split of ['train', 'val']) fs.mkdirSync(path.join(imagenet, split, 'n01440764'), { recursive: true });
+const overridesAt = (preset: string) => (preset === 'paper' ? { data: { path: imagenet } } : undefined);
 const resolveAll = (s: Suite, preset: string) => s.cells.map((c) => resolveCell(s, c, { preset, runsDir, overrides: overridesAt(preset) }));
 const TRAINS = new Set(['pretrain', 'linear', 'transfer']);
 
