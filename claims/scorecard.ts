@@ -4,6 +4,7 @@
  * measured seed noise (the noise cells' linear-probe standard deviation, claims/verdict.ts); event
  * claims (dips, spikes, spike order) on exact counts.
  */
+import path from 'node:path';
 import { loadClaims, cellRefs, resolveRef, type Claim, type ClaimsFile, type Metric } from './schema.ts';
 import { judge, type Judged, type Verdict } from './verdict.ts';
 import { ResultStore, seedNoise } from './measure.ts';
@@ -110,7 +111,7 @@ export function scorecardTable(s: Scorecard): ResultTable {
       { key: 'measured', header: 'measured' },
       { key: 'paper', header: 'paper' },
       { key: 'noise', header: 'noise (±)', numeric: true },
-      { key: 'verdict', header: 'verdict' },
+      { key: 'verdict', header: 'verdict', verdict: true },
     ],
     rows: s.claims.map((c) => ({
       id: c.id,
@@ -166,7 +167,13 @@ export function runClaims(o: ClaimsRunOptions): { table: ResultTable; scorecard:
   const files = writeSuiteOutputs(o.resultsDir, {
     table,
     json: { preset: o.preset, scorecard },
-    meta: [`preset ${o.preset}; claims from claims/claims.json; values from the stored results in ${o.resultsDir}`],
+    meta: [
+      // the summary first, then where it comes from (a path relative to the working folder: no machine's absolute path)
+      `${scorecard.claims.length} claims: ${scorecard.counts.reproduced} reproduced, ${scorecard.counts.contradicted} contradicted, ` +
+        `${scorecard.counts['within noise']} within noise, ${scorecard.counts['not run']} not run.`,
+      `preset ${o.preset}; claims from claims/claims.json; values from the stored results in ` +
+        `${path.relative(process.cwd(), o.resultsDir) || '.'}`,
+    ],
   });
   return { table, scorecard, files };
 }

@@ -60,6 +60,26 @@ export function gitState(): Provenance['git'] {
   return git ?? undefined;
 }
 
+/**
+ * A command line as results record it, with no machine's absolute paths: a path inside the working
+ * folder relative to it, one elsewhere as `…/` and its last component (where it was is the
+ * user's business; what it was stays readable). Also inside `--flag=/path` and `path=/x` values.
+ */
+export function portableCommand(args: readonly string[], cwd = process.cwd()): string {
+  const portable = (p: string) => {
+    const rel = path.relative(cwd, p);
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : `…/${path.basename(p)}`;
+  };
+  return args
+    .map((a) => {
+      const eq = a.indexOf('=');
+      if (path.isAbsolute(a)) return portable(a);
+      if (eq > 0 && path.isAbsolute(a.slice(eq + 1))) return `${a.slice(0, eq + 1)}${portable(a.slice(eq + 1))}`;
+      return a;
+    })
+    .join(' ');
+}
+
 /** What the caller knows of the engine (engine/backend.ts's report) turned into a record. */
 export function provenance(
   engine: { name: string; gpu: boolean; versions: Record<string, string>; native: { kernels: string[]; threads: number; gemm?: string } },
@@ -69,7 +89,7 @@ export function provenance(
   return {
     sslbench: sslbenchVersion(),
     ...(g ? { git: g } : {}),
-    command: ['bench', ...process.argv.slice(2)].join(' '),
+    command: portableCommand(['bench', ...process.argv.slice(2)]),
     engine: {
       backend: engine.name,
       native: engine.native.kernels.length > 0,
@@ -111,6 +131,6 @@ export function describeProvenance(p: Provenance): string {
     `provenance: sslbench ${p.sslbench}${p.git ? ` (git ${p.git.commit.slice(0, 10)}${p.git.dirty ? ', uncommitted changes' : ''})` : ''}; ` +
     `${p.engine.backend}${p.engine.gpu ? ' (GPU)' : ''}` +
     `${p.engine.native ? `, native kernels x${p.engine.nativeThreads} threads${p.engine.gemm ? ` (GEMM: ${p.engine.gemm})` : ''}` : ', stock kernels'}` +
-    `${tfjs ? `, tfjs ${tfjs}` : ''}; ${p.machine.cpu} (${p.machine.cores} cores), Node ${p.machine.node}; \`${p.command}\``
+    `${tfjs ? `, tfjs ${tfjs}` : ''}; ${p.machine.cpu} (${p.machine.cores} cores), Node ${p.machine.node}; \`${portableCommand(p.command.split(' '))}\``
   );
 }

@@ -34,6 +34,12 @@ const STYLE = [
   'th { background: #f2f2f2; }',
   'td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }',
   'ul.notes { color: #444444; font-size: 14px; }',
+  // verdicts: colour and a word (the word alone carries the meaning for colour-blind readers and print)
+  'td.verdict { font-weight: 600; }',
+  'td.v-reproduced { background: #e3f1e0; color: #1d5e20; }',
+  'td.v-contradicted { background: #f8e0e0; color: #8a1f1f; }',
+  'td.v-within-noise { background: #fbf3d5; color: #6b5300; }',
+  'td.v-not-run { background: #eeeeee; color: #555555; }',
   'figure { margin: 1.5em 0; }',
   'figure svg { max-width: 100%; height: auto; }',
   'figcaption { color: #444444; font-size: 14px; max-width: 640px; }',
@@ -53,7 +59,12 @@ function renderTable(t: ResultTable, shown: Set<string> = new Set()): string[] {
     '</thead>',
     '<tbody>',
   ];
-  for (const r of t.rows) o.push(`<tr>${t.columns.map((c) => `<td${cls(c.numeric)}>${text(r[c.key], c)}</td>`).join('')}</tr>`);
+  const verdictClass = (v: Cell) => ` class="verdict v-${String(v ?? '').replace(/[^a-z]+/gi, '-')}"`;
+  for (const r of t.rows) {
+    o.push(
+      `<tr>${t.columns.map((c) => `<td${c.verdict ? verdictClass(r[c.key]) : cls(c.numeric)}>${text(r[c.key], c)}</td>`).join('')}</tr>`,
+    );
+  }
   o.push('</tbody>', '</table>');
   const notes = t.notes.filter((n) => !shown.has(n));
   for (const n of notes) shown.add(n);

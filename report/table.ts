@@ -12,6 +12,8 @@ export interface Column {
   numeric?: boolean;
   /** The CSV header when it is not `key` (CSV headers are stable snake_case names, not display text). */
   csv?: string;
+  /** A verdict column (reproduced / contradicted / within noise / not run): the HTML page colours its cells. */
+  verdict?: boolean;
   /** Numbers shown with this many decimals (the paper's accuracies: 69.0 beside 70.4); JSON keeps the number. */
   decimals?: number;
 }
