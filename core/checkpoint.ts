@@ -17,7 +17,7 @@ export interface Checkpointable {
 export interface CheckpointMeta<J> {
   iter: number;
   file: string;
-  /** SHA-256 of the tensor file as written (absent in checkpoints from before 0.6). */
+  /** SHA-256 of the tensor file as written (absent in checkpoints written before checksums). */
   sha256?: string;
   scalars: Record<string, Record<string, number>>;
   json: J;

@@ -177,7 +177,7 @@ export function canonicalJson(v: unknown): string {
  * A config's hash: it names the run folder. With `dataContent` (the fingerprint of the files at
  * `data.path`, data/content-fingerprint.ts) the data are identified by what they hold, not where
  * they are: the path is left out and the fingerprint put in. Without it (or without a path) the
- * config as it is; sslbench before 0.6 hashed the path so (runner/cell-hash.ts maps such folders).
+ * config as it is; earlier versions hashed the path so (runner/cell-hash.ts maps such folders).
  */
 export function configHash(c: PretrainConfig, dataContent?: string): string {
   return createHash('sha256')

@@ -2,7 +2,7 @@
  * A cell's config hash, with its data identified by content (issue 27): the fingerprint of the
  * files at `data.path` (data/content-fingerprint.ts) stands for the path, which stays in the
  * config and the provenance. Configs without a path (the embedded and Debian-installed sets) hash
- * as before. Run folders named by the path-based hash of sslbench before 0.6 are moved to their
+ * as before. Run folders named by the path-based hash of earlier sslbench versions are moved to their
  * new name once, when a run needs them (`adoptLegacyRunDir`).
  */
 import fs from 'node:fs';
@@ -39,5 +39,5 @@ export function adoptLegacyRunDir(c: PretrainConfig, runDir: string, log: (line:
     const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { hash?: string };
     if (j.hash === legacyHash) writeFileAtomic(file, `${JSON.stringify({ ...j, hash }, null, 2)}\n`);
   }
-  log(`${legacy}: named by the data's path (sslbench < 0.6); moved to ${runDir}, named by the data's content`);
+  log(`${legacy}: named by the data's path (an earlier sslbench); moved to ${runDir}, named by the data's content`);
 }
