@@ -6,10 +6,11 @@
  * (a `Summary`, summary.proto: repeated Value value = 1, each with tag = 1 and simple_value = 2,
  * a float). Those few fields are encoded here by hand; `tensorboard --logdir runs/` reads them.
  */
+/// <reference path="./crc32c.d.ts" />
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import CRC32C from 'crc-32/crc32c';
 
-const crc32c = (createRequire(import.meta.url)('crc-32/crc32c') as { buf(b: Uint8Array, seed?: number): number }).buf;
+const crc32c = (b: Uint8Array) => CRC32C.buf(b);
 
 /** TFRecord's masked CRC: rotate right by 15 and add a constant (so CRCs of CRCs stay well spread). */
 export function maskedCrc32c(b: Uint8Array): number {

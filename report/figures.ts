@@ -213,12 +213,29 @@ export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
     points: curvePoints(c.result.curves.loss).map((p) => [p.epoch, val(p.value)] as [number, number]),
   }));
   const t = `${s.title}: training loss (${s.preset})`;
+  const top = robustTop(series.flatMap((x) => x.points.map((p) => p[1])));
   return {
     file: `${s.name}-loss.svg`,
     title: t,
-    caption: "Training loss per iteration, one line per cell; a diverged cell's line ends where its loss became non-finite.",
-    svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'loss' }),
+    caption:
+      "Training loss per iteration, one line per cell; a diverged cell's line ends where its loss became non-finite." +
+      (top === undefined
+        ? ''
+        : ` The y axis ends at ${top.toPrecision(3)} (1.2 x the 99th percentile of all points): the few higher points (the first ` +
+          'iterations, or a spike) run off the top instead of squashing the other lines.'),
+    svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'loss', ...(top === undefined ? {} : { yMax: top }) }),
   };
+}
+
+/**
+ * The top of a y axis that outliers would otherwise set: 1.2 x the 99th percentile of the finite
+ * values, when the largest is more than 1.5 x that (undefined: no outlier, the full range fits).
+ */
+export function robustTop(values: readonly number[]): number | undefined {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length < 20) return undefined;
+  const p99 = v[Math.min(v.length - 1, Math.floor(0.99 * (v.length - 1)))];
+  return p99 > 0 && v[v.length - 1] > 1.5 * p99 ? 1.2 * p99 : undefined;
 }
 
 /** Fig. 4: one figure per cell with gradient curves: gradient magnitude per layer vs iteration, spikes marked. */

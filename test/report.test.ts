@@ -423,3 +423,15 @@ describe('bench report', () => {
     assert.match(missing.stderr, /smoke-tiny\.json does not exist; run `bench run smoke --preset tiny` first/);
   });
 });
+
+describe('robust y ranges', () => {
+  it('an outlier sets no axis: the top is 1.2 x the 99th percentile when the maximum is over 1.5 x it', async () => {
+    const { robustTop } = await import('../report/figures.ts');
+    const flat = Array.from({ length: 200 }, (_, i) => 4 - i / 100);
+    assert.equal(robustTop(flat), undefined, 'no outlier: the full range');
+    const spiked = [...flat, 15];
+    const p99 = [...spiked].sort((a, b) => a - b)[Math.floor(0.99 * (spiked.length - 1))];
+    assert.equal(robustTop(spiked), 1.2 * p99);
+    assert.equal(robustTop([1, 2, 100]), undefined, 'too few points to call one an outlier');
+  });
+});
