@@ -49,7 +49,7 @@ export class TrainStep {
     // soon as a gradient or an optimiser state was: the run stops there even with a finite loss),
     // then the norms
     const packed = tf.tidy(() =>
-      tf.concat([tf.reshape(value, [1]), tf.reshape(tf.addN(this.vars.map((v) => tf.sum(v))), [1]), ...(g ? [g.norms] : [])]),
+      tf.concat([tf.reshape(value, [1]), tf.reshape(sumAll(this.vars), [1]), ...(g ? [g.norms] : [])]),
     );
     const host = await packed.data();
     const loss = host[0];
@@ -62,4 +62,14 @@ export class TrainStep {
       ? out
       : { ...out, nonFinite: 'a parameter is not finite after the update (a non-finite gradient or optimiser state)' };
   }
+}
+
+/**
+ * The sum of every element of `xs`, one scalar at a time (not one addN over them all: WebGPU's
+ * kernels take a bounded number of input buffers). Call inside tf.tidy.
+ */
+function sumAll(xs: readonly tf.Tensor[]): tf.Scalar {
+  let s = tf.sum(xs[0]) as tf.Scalar;
+  for (let i = 1; i < xs.length; i++) s = tf.add(s, tf.sum(xs[i]));
+  return s;
 }
