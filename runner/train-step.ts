@@ -48,9 +48,7 @@ export class TrainStep {
     // one readback: the loss, the sum of every trainable parameter after the update (non-finite as
     // soon as a gradient or an optimiser state was: the run stops there even with a finite loss),
     // then the norms
-    const packed = tf.tidy(() =>
-      tf.concat([tf.reshape(value, [1]), tf.reshape(sumAll(this.vars), [1]), ...(g ? [g.norms] : [])]),
-    );
+    const packed = tf.tidy(() => tf.concat([tf.reshape(value, [1]), tf.reshape(sumAll(this.vars), [1]), ...(g ? [g.norms] : [])]));
     const host = await packed.data();
     const loss = host[0];
     const gradNorms = g ? Object.fromEntries(g.labels.map((l, i) => [l, host[i + 2]])) : undefined;

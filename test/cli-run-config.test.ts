@@ -204,7 +204,7 @@ describe('--precision', () => {
     assert.match(bad.err, /--precision <p>' argument 'fp16' is invalid\. Allowed choices are fp32, bf16/);
     const badSet = bench('run', 'smoke', '--dry-run', '--set', 'precision=fp8');
     assert.equal(badSet.code, 1);
-    assert.match(badSet.err, /\n  precision: must be equal to one of the allowed values \(fp32, bf16\)/);
+    assert.match(badSet.err, /\n {2}precision: must be equal to one of the allowed values \(fp32, bf16\)/);
   });
 
   it('bf16 on the stock kernels is an error naming the flag and why (bench run and bench perf)', () => {

@@ -76,7 +76,10 @@ describe('the paper preset on an ImageNet-layout folder', () => {
     assert.equal(first.code, 0, first.err);
     // 300 epochs of 12 steps: the first step's line gives the rate and the ETA of the whole run
     assert.match(first.err, /\[mocov3 paper cell 1\/1 MoCo v3\] .* 1\/3600 loss \d.* \| \d+\.?\d* (s\/it|it\/s) ETA \d+:\d\d/);
-    assert.match(first.err, /stopped after iteration 2 of 3600 \(--max-iters\), checkpoint written; run the same command again to resume from it/);
+    assert.match(
+      first.err,
+      /stopped after iteration 2 of 3600 \(--max-iters\), checkpoint written; run the same command again to resume from it/,
+    );
     const runDir = path.join(tmp, 'runs', 'paper', fs.readdirSync(path.join(tmp, 'runs', 'paper'))[0]);
     const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')).config;
     assert.deepEqual(config.data.stream, { onCorrupt: 'stop' }, 'the paper preset streams ImageNet');
