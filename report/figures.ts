@@ -13,7 +13,7 @@
  * report/instability-notes.ts' instabilityOf gives it), whose dips and spikes are marked.
  */
 import type { Dip, InstabilitySummary, Spike } from '../core/instability.ts';
-import { layoutPlot, renderLinePlot, type Marker, type PlotOptions, type Series } from './svg-plot.ts';
+import { layoutPlot, PALETTE, renderLinePlot, type Marker, type PlotOptions, type Series } from './svg-plot.ts';
 import { fromPeakText } from './instability-notes.ts';
 
 export interface CurvePointLike {
@@ -35,6 +35,9 @@ export interface FigureResult {
 
 export interface FigureCell {
   id: string;
+  /** A matrix suite's row (e.g. the backbone) and column (e.g. the framework): lines coloured by column, dashed by row. */
+  row?: string;
+  column?: string;
   /** The paper's number for the cell (linear accuracy, %). */
   paper?: number | string;
   result: FigureResult;
@@ -175,6 +178,23 @@ function randomInitLines(cells: FigureCell[]): { y: number; label: string }[] {
   return [...groups].map(([v, ids]) => ({ y: Number(v), label: `random init ${v}% (${ids.join(', ')})` }));
 }
 
+const ROW_DASHES: (string | null)[] = [null, '6 4', '2 3', '8 3 2 3'];
+
+/**
+ * Line styles of a matrix suite's cells (every cell with a row and a column, at most 8 columns and
+ * 4 rows): one colour per column, one dash pattern per row, so 12 lines never share a style;
+ * undefined otherwise (the plot's own cycle).
+ */
+function matrixStyles(cells: FigureCell[]): { color: string; dash: string | null }[] | undefined {
+  if (!cells.length || cells.some((c) => c.row === undefined || c.column === undefined)) return undefined;
+  const rows = [...new Set(cells.map((c) => c.row!))];
+  const cols = [...new Set(cells.map((c) => c.column!))];
+  if (cols.length > PALETTE.length || rows.length > ROW_DASHES.length) return undefined;
+  return cells.map((c) => ({ color: PALETTE[cols.indexOf(c.column!)], dash: ROW_DASHES[rows.indexOf(c.row!)] }));
+}
+
+const MATRIX_CAPTION = ' Colour: the column (framework); line style: the row (solid, dashed, dotted, dash-dot in row order).';
+
 /** kNN monitor accuracy vs epoch, one line per cell, dips marked (Figs. 1-3, 5, 6). */
 export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
   const markers: Marker[] = [];
@@ -185,9 +205,11 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
       if (p) markers.push({ x: p.epoch, y: 100 * val(p.value), kind: 'accuracy dip', shape: 'down', label: dipLabel(c.id, d) });
     }
   }
-  const series = cells.map((c) => ({
+  const styles = matrixStyles(cells);
+  const series = cells.map((c, i) => ({
     label: legendLabel(c),
     points: curvePoints(c.result.curves.knn).map((p) => [p.epoch, 100 * val(p.value)] as [number, number]),
+    ...(styles ? styles[i] : {}),
   }));
   const t = `${s.title}: kNN accuracy (${s.preset})`;
   const baselines = randomInitLines(cells);
@@ -197,6 +219,7 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
     caption:
       'kNN monitor accuracy during pre-training, one line per cell. Legend: the linear probe and the final kNN accuracy of the frozen ' +
       "backbone, and the paper's (linear probe, full recipe; ~ derived from its text) in brackets." +
+      (styles ? MATRIX_CAPTION : '') +
       (markers.length ? ' Triangles mark the accuracy dips the instability detector flagged (hover for iteration and depth).' : '') +
       (baselines.length
         ? " Dashed: the monitor's accuracy for the same backbone at its random init, on the monitor's own bank and queries (the floor " +
@@ -208,9 +231,11 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
 
 /** Training loss vs epoch, one line per cell; a diverged cell's line ends where the loss became non-finite. */
 export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
-  const series = cells.map((c) => ({
+  const styles = matrixStyles(cells);
+  const series = cells.map((c, i) => ({
     label: c.id,
     points: curvePoints(c.result.curves.loss).map((p) => [p.epoch, val(p.value)] as [number, number]),
+    ...(styles ? styles[i] : {}),
   }));
   const t = `${s.title}: training loss (${s.preset})`;
   const top = robustTop(series.flatMap((x) => x.points.map((p) => p[1])));
@@ -219,6 +244,7 @@ export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
     title: t,
     caption:
       "Training loss per iteration, one line per cell; a diverged cell's line ends where its loss became non-finite." +
+      (styles ? MATRIX_CAPTION : '') +
       (top === undefined
         ? ''
         : ` The y axis ends at ${top.toPrecision(3)} (1.2 x the 99th percentile of all points): the few higher points (the first ` +

@@ -290,6 +290,9 @@ export function writePretrainOutputs(
   const figCells = results.map((r, i) => ({
     id: cells[i].cell.id,
     paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')),
+    ...(cells[i].cell.row !== undefined && cells[i].cell.column !== undefined
+      ? { row: cells[i].cell.row, column: cells[i].cell.column }
+      : {}),
     result: { ...r, instability: instabilityOf(r) },
   }));
   const figures = pretrainFigures({ name: details.name, title: suite.title, preset }, figCells);

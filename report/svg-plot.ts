@@ -15,6 +15,9 @@ export interface Series {
   label: string;
   points: [number, number][];
   dashed?: boolean;
+  /** A colour and dash pattern of the caller's (e.g. colour by column, dash by row): overrides the automatic style. */
+  color?: string;
+  dash?: string | null;
 }
 
 /** A point marker over the data: `kind` names its legend entry, `label` is its tooltip. */
@@ -219,6 +222,7 @@ function axisOf(r: { min: number; max: number; step: number }, target: number): 
 }
 
 function seriesStyle(i: number, s: Series): { color: string; dash: string | null } {
+  if (s.color) return { color: s.color, dash: s.dash ?? null };
   const color = PALETTE[i % PALETTE.length];
   const cycle = Math.floor(i / PALETTE.length); // 0 on the first pass through the palette
   if (s.dashed) return { color, dash: DASHES[cycle % DASHES.length] };

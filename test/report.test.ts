@@ -435,3 +435,36 @@ describe('robust y ranges', () => {
     assert.equal(robustTop([1, 2, 100]), undefined, 'too few points to call one an outlier');
   });
 });
+
+describe('matrix figures', () => {
+  it('12 cells of 3 rows x 4 columns: one colour per column, one dash per row, no two lines alike', async () => {
+    const { knnFigure } = await import('../report/figures.ts');
+    const cells = [];
+    for (const row of ['R-50', 'ViT-S', 'ViT-B'])
+      for (const column of ['MoCo v3', 'SimCLR', 'BYOL', 'SwAV'])
+        cells.push({
+          id: `${row} / ${column}`,
+          row,
+          column,
+          result: {
+            final: { knn: 0.5 },
+            flags: { diverged: false },
+            curves: {
+              loss: [],
+              knn: [
+                { iter: 0, epoch: 0, value: 0.4 },
+                { iter: 10, epoch: 1, value: 0.5 },
+              ],
+            },
+          },
+        });
+    const f = knnFigure({ name: 'm', title: 'M', preset: 'tiny' }, cells);
+    const styles = [
+      ...f.svg.matchAll(/<g class="series" data-label="[^"]*" stroke="(#[0-9A-Fa-f]{6})"( stroke-dasharray="([^"]+)")?>/g),
+    ].map((m) => `${m[1]} ${m[3] ?? 'solid'}`);
+    assert.equal(styles.length, 12);
+    assert.equal(new Set(styles).size, 12, styles.join(', '));
+    assert.equal(new Set(styles.map((s) => s.split(' ')[0])).size, 4, 'four colours, one per framework');
+    assert.match(f.caption, /Colour: the column/);
+  });
+});
