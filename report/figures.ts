@@ -133,7 +133,8 @@ export function legendLabel(c: FigureCell): string {
   const acc = r.flags.diverged
     ? `diverged at iter ${(r.flags.divergedAt ?? 0) + 1}`
     : `${r.probe ? `linear ${pct(r.probe.top1)}, ` : ''}kNN ${pct(r.final.knn)}`;
-  return `${c.id}: ${acc}${c.paper === undefined ? '' : ` (paper ${c.paper})`}`;
+  const paper = typeof c.paper === 'number' ? c.paper.toFixed(1) : c.paper;
+  return `${c.id}: ${acc}${paper === undefined ? '' : ` (paper ${paper})`}`;
 }
 
 /** The point of a curve nearest to an iteration (the first of equals). */

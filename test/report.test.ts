@@ -300,7 +300,7 @@ describe('bench report', () => {
       assert.match(events, /first: blocks\.0\.attn\.qkv\.weight \(patch projection frozen\): iter 120/);
       assert.match(events, /First layer leads: in 1 of 1 spike pairs the first layer spiked first/);
       assert.match(a.get('syn-tiny-knn.svg')!.toString(), /data-kind="accuracy dip"/);
-      assert.match(a.get('syn-tiny-knn.svg')!.toString(), />diverged: diverged at iter 50 \(paper 70\)</);
+      assert.match(a.get('syn-tiny-knn.svg')!.toString(), />diverged: diverged at iter 50 \(paper 70\.0\)</);
     },
   );
 
