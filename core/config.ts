@@ -189,6 +189,11 @@ export function configHash(c: PretrainConfig, dataContent?: string): string {
 /** The config as its hash sees it: with `dataContent`, `data.path` replaced by `data.content`. */
 export function hashedConfig(c: PretrainConfig, dataContent?: string): PretrainConfig {
   if (dataContent === undefined || c.data.path === undefined) return c;
-  const { path: _where, ...data } = c.data;
-  return { ...c, data: { ...data, content: dataContent } as PretrainConfig['data'] };
+  return { ...c, data: dataByContent(c.data, dataContent) };
+}
+
+/** A data config with its path replaced by the fingerprint of what is there (the data named by content). */
+export function dataByContent(d: DataConfig, content: string): DataConfig {
+  const { path: _where, ...rest } = d;
+  return { ...rest, content } as DataConfig;
 }

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { configHash, type DataConfig, type PretrainConfig } from '../core/config.ts';
+import { configHash, dataByContent, type DataConfig, type PretrainConfig } from '../core/config.ts';
 import { contentFingerprint } from '../data/content-fingerprint.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 
@@ -17,9 +17,7 @@ export function cellHash(c: PretrainConfig): string {
 
 /** The data config as cache keys see it (probes, floors): by content, not by path. */
 export function dataIdentity(d: DataConfig): DataConfig {
-  if (d.path === undefined) return d;
-  const { path: _where, ...rest } = d;
-  return { ...rest, content: contentFingerprint(d.path) } as DataConfig;
+  return d.path === undefined ? d : dataByContent(d, contentFingerprint(d.path));
 }
 
 /**
