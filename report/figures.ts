@@ -15,6 +15,7 @@
 import type { Dip, InstabilitySummary, Spike } from '../core/instability.ts';
 import { layoutPlot, PALETTE, renderLinePlot, type Marker, type PlotOptions, type Series } from './svg-plot.ts';
 import { fromPeakText } from './instability-notes.ts';
+import { renderPanels } from './svg-panels.ts';
 
 export interface CurvePointLike {
   iter: number;
@@ -230,15 +231,59 @@ export function knnFigure(s: FigureSuite, cells: FigureCell[]): Figure {
   };
 }
 
-/** Training loss vs epoch, one line per cell; a diverged cell's line ends where the loss became non-finite. */
+const ROBUST_TOP_CAPTION = (top: number) =>
+  ` The y axis ends at ${top.toPrecision(3)} (1.2 x the 99th percentile of all points): the few higher points (the first ` +
+  'iterations, or a spike) run off the top instead of squashing the other lines.';
+
+/**
+ * Training loss vs epoch, one line per cell; a diverged cell's line ends where the loss became
+ * non-finite. A matrix suite with several columns (frameworks, whose losses have different scales
+ * and are not comparable) gets one panel per column, each with its own y range, a line per row.
+ */
 export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
-  const styles = matrixStyles(cells);
-  const series = cells.map((c, i) => ({
-    label: c.id,
-    points: curvePoints(c.result.curves.loss).map((p) => [p.epoch, val(p.value)] as [number, number]),
-    ...(styles ? styles[i] : {}),
-  }));
   const t = `${s.title}: training loss (${s.preset})`;
+  const lossPoints = (c: FigureCell) => curvePoints(c.result.curves.loss).map((p) => [p.epoch, val(p.value)] as [number, number]);
+  const styles = matrixStyles(cells);
+  const columns = styles ? [...new Set(cells.map((c) => c.column!))] : [];
+  if (columns.length > 1 && squashed(cells.map(lossPoints))) {
+    // small multiples: rows x columns as the table, one cell a panel with its own y range
+    const rows = [...new Set(cells.map((c) => c.row!))];
+    const grid = rows.flatMap((r) => columns.map((col) => cells.find((c) => c.row === r && c.column === col)));
+    const cut: string[] = [];
+    // one x range for all panels, the longest run's
+    const xMax = Math.max(...cells.flatMap((c) => lossPoints(c).map((p) => p[0])).filter(Number.isFinite));
+    const xRange = Number.isFinite(xMax) && xMax > 0 ? { xMin: 0, xMax } : {};
+    const panels = grid.map((c) => {
+      if (!c) return renderLinePlot([], { title: '(no cell)', xLabel: 'epoch', yLabel: 'loss', width: 210, height: 210, noLegend: true });
+      const points = lossPoints(c);
+      const top = robustTop(points.map((p) => p[1]));
+      if (top !== undefined) cut.push(`${c.id} at ${top.toPrecision(3)}`);
+      return renderLinePlot([{ label: c.id, points, color: PALETTE[columns.indexOf(c.column!)], dash: null }], {
+        title: c.id,
+        xLabel: 'epoch',
+        yLabel: 'loss',
+        width: 210,
+        height: 210,
+        noLegend: true,
+        ...xRange,
+        ...(top === undefined ? {} : { yMax: top }),
+      });
+    });
+    return {
+      file: `${s.name}-loss.svg`,
+      title: t,
+      caption:
+        'Training loss per iteration, one panel per cell (rows and columns as the table), each with its own y range: the ' +
+        "frameworks' losses, and one framework's at different temperatures, have different scales and are not compared across " +
+        "panels. A diverged cell's line ends where its loss became non-finite." +
+        (cut.length
+          ? ` Y axes cut at 1.2 x the panel's 99th percentile, the few higher points (the first iterations, or a spike) running off ` +
+            `the top: ${cut.join('; ')}.`
+          : ''),
+      svg: renderPanels(panels, { title: t, columns: columns.length }),
+    };
+  }
+  const series = cells.map((c, i) => ({ label: c.id, points: lossPoints(c), ...(styles ? styles[i] : {}) }));
   const top = robustTop(series.flatMap((x) => x.points.map((p) => p[1])));
   return {
     file: `${s.name}-loss.svg`,
@@ -246,12 +291,33 @@ export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
     caption:
       "Training loss per iteration, one line per cell; a diverged cell's line ends where its loss became non-finite." +
       (styles ? MATRIX_CAPTION : '') +
-      (top === undefined
-        ? ''
-        : ` The y axis ends at ${top.toPrecision(3)} (1.2 x the 99th percentile of all points): the few higher points (the first ` +
-          'iterations, or a spike) run off the top instead of squashing the other lines.'),
+      (top === undefined ? '' : ROBUST_TOP_CAPTION(top)),
     svg: plot(series, { title: t, xLabel: 'epoch', yLabel: 'loss', ...(top === undefined ? {} : { yMax: top }) }),
   };
+}
+
+/** The value at quantile q (0..1) of sorted values. */
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
+
+/**
+ * Whether one shared y axis would squash some line flat: a line whose own range (1st to 99th
+ * percentile) is under a quarter of the shared axis' span (lowest point to the robust top).
+ */
+export function squashed(lines: readonly (readonly [number, number])[][]): boolean {
+  const ys = lines
+    .map((l) =>
+      l
+        .map((p) => p[1])
+        .filter(Number.isFinite)
+        .sort((a, b) => a - b),
+    )
+    .filter((v) => v.length >= 2);
+  if (ys.length < 2) return false;
+  const all = ys.flat().sort((a, b) => a - b);
+  const span = (robustTop(all) ?? all[all.length - 1]) - all[0];
+  if (!(span > 0)) return false;
+  return ys.some((v) => quantile(v, 0.99) - quantile(v, 0.01) < 0.25 * span);
 }
 
 /**

@@ -97,7 +97,7 @@ export function probeCurveSvg(title: string, curves: LabelledCurve[]): string {
     title,
     xLabel: 'epoch',
     yLabel: 'linear probe, validation top-1 (%)',
-    ...(raw === undefined ? {} : { hLines: [{ y: 100 * raw, label: 'raw pixels' }] }),
+    ...(raw === undefined ? {} : { hLines: [{ y: 100 * raw, label: `raw pixels ${(100 * raw).toFixed(1)}%` }] }),
   });
 }
 

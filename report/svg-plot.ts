@@ -48,6 +48,8 @@ export interface PlotOptions {
   hLines?: { y: number; label: string }[];
   /** Point markers drawn over the data (not part of the axis ranges). */
   markers?: Marker[];
+  /** No legend (e.g. a panel of small multiples whose title names its one line). */
+  noLegend?: boolean;
 }
 
 /** Okabe-Ito, reordered so the low-contrast yellow comes last. */
@@ -280,10 +282,12 @@ export function layoutPlot(series: Series[], opts: PlotOptions): PlotLayout {
   const legend: PlotLayout['legend'] = [];
   let rows = 0;
   const kinds = markerKinds(opts.markers);
-  const entries = [
-    ...series.map((s, i) => ({ label: s.label, ...seriesStyle(i, s) })),
-    ...kinds.map((m) => ({ label: m.kind, color: m.color ?? MARKER_COLOR, dash: null, marker: m.shape ?? ('down' as const) })),
-  ];
+  const entries = opts.noLegend
+    ? []
+    : [
+        ...series.map((s, i) => ({ label: s.label, ...seriesStyle(i, s) })),
+        ...kinds.map((m) => ({ label: m.kind, color: m.color ?? MARKER_COLOR, dash: null, marker: m.shape ?? ('down' as const) })),
+      ];
   if (entries.length) {
     rows = 1;
     let cx = left;
@@ -373,6 +377,20 @@ export function renderFrame(l: PlotLayout, opts: Pick<PlotOptions, 'xLabel' | 'y
   return o;
 }
 
+/**
+ * The baseline (y) of a reference line's 11px label: just above the line at `py`, else just below,
+ * else further down in steps of a text height, avoiding the spans `taken` (which it extends) and
+ * the plot's top edge.
+ */
+export function hLineLabelY(py: number, top: number, bottom: number, taken: [number, number][]): number {
+  const H = 13; // an 11px label's height, with a little air
+  const free = (b: number) => b - 10 >= top && b + 3 <= bottom + H && taken.every(([t0, t1]) => b + 3 <= t0 || b - 10 >= t1);
+  const tries = [py - 4, py + 13, py + 13 + H, py - 4 - H, py + 13 + 2 * H];
+  const y = tries.find(free) ?? (py - top < 16 ? py + 13 : py - 4);
+  taken.push([y - 10, y + 3]);
+  return y;
+}
+
 export function renderLinePlot(series: Series[], opts: PlotOptions): string {
   const l = layoutPlot(series, opts);
   const { left, top, right, bottom } = l.plot;
@@ -393,16 +411,27 @@ export function renderLinePlot(series: Series[], opts: PlotOptions): string {
 
   o.push(...renderFrame(l, opts));
 
-  // Reference lines.
-  for (const h of opts.hLines ?? []) {
-    if (!Number.isFinite(h.y) || h.y < l.y.min || h.y > l.y.max) continue;
-    const py = num(scaleY(l, h.y));
-    o.push(
-      `<g class="hline"><line x1="${num(left)}" y1="${py}" x2="${num(right)}" y2="${py}" stroke="#777777" stroke-width="1" ` +
-        `stroke-dasharray="4 4"/>`,
+  // Reference lines, each labelled at the right end: above its line, or below when near the top
+  // edge or when another line's label took that place (lines closer than a text height).
+  const labelSpans: [number, number][] = [];
+  const hLines = (opts.hLines ?? []).filter((h) => Number.isFinite(h.y) && h.y >= l.y.min && h.y <= l.y.max);
+  const hLabels: string[] = [];
+  // labelled top line first, so that of close lines the top one's label goes above them all
+  for (const h of [...hLines].sort((a, b) => b.y - a.y)) {
+    const ly = hLineLabelY(scaleY(l, h.y), top, bottom, labelSpans);
+    hLabels.push(
+      `<text x="${num(right - 4)}" y="${num(ly)}" text-anchor="end" fill="#555555" font-size="11" stroke="#ffffff" ` +
+        `stroke-width="3" paint-order="stroke">${escapeXml(h.label)}</text>`,
     );
-    const ly = scaleY(l, h.y) - top < 16 ? scaleY(l, h.y) + 13 : scaleY(l, h.y) - 4; // below the line near the top edge
-    o.push(`<text x="${num(right - 4)}" y="${num(ly)}" text-anchor="end" fill="#555555" font-size="11">${escapeXml(h.label)}</text></g>`);
+  }
+  if (hLines.length) {
+    o.push('<g class="hlines">');
+    for (const h of hLines) {
+      const py = num(scaleY(l, h.y));
+      o.push(`<line x1="${num(left)}" y1="${py}" x2="${num(right)}" y2="${py}" stroke="#777777" stroke-width="1" stroke-dasharray="4 4"/>`);
+    }
+    // labels over every line, with a white halo, so no dashed line runs through a label's letters
+    o.push(...hLabels, '</g>');
   }
 
   // Data.

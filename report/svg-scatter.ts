@@ -4,6 +4,7 @@
  * colour and a legend entry; every point carries its label. Axes and legend come from the line
  * plot's layout (report/svg-plot.ts), so both kinds of figure look alike. Deterministic output.
  */
+import { placeLabels } from './label-placement.ts';
 import { PALETTE, escapeXml, layoutPlot, renderTitle, renderFrame, scaleX, scaleY, type PlotOptions } from './svg-plot.ts';
 
 export interface ScatterPoint {
@@ -45,17 +46,31 @@ export function renderScatterPlot(points: ScatterPoint[], opts: PlotOptions & { 
           `y2="${num(scaleY(l, b))}" stroke="#777777" stroke-dasharray="4 4"/>`,
       );
   }
+  const px = finite.map((p) => ({ x: scaleX(l, p.x), y: scaleY(l, p.y), text: p.label }));
+  const bounds = { left: l.plot.left, top: l.plot.top, right: l.plot.right, bottom: l.plot.bottom };
+  const labels = placeLabels(px, bounds, { fontSize: 11, charW: 6.6, pointR: 4 });
   o.push('<g class="points">');
-  for (const p of finite) {
+  finite.forEach((p, i) => {
     const color = PALETTE[groups.indexOf(p.group) % PALETTE.length];
-    const cx = scaleX(l, p.x),
-      cy = scaleY(l, p.y);
     o.push(
-      `<circle cx="${num(cx)}" cy="${num(cy)}" r="4" fill="${color}" data-group="${escapeXml(p.group)}" ` +
+      `<circle cx="${num(px[i].x)}" cy="${num(px[i].y)}" r="4" fill="${color}" data-group="${escapeXml(p.group)}" ` +
         `data-label="${escapeXml(p.label)}"/>`,
     );
-    o.push(`<text x="${num(cx + 6)}" y="${num(cy - 6)}" fill="${color}" font-size="11">${escapeXml(p.label)}</text>`);
-  }
+  });
+  o.push('</g>');
+  o.push('<g class="point-labels" font-size="11">');
+  finite.forEach((p, i) => {
+    const color = PALETTE[groups.indexOf(p.group) % PALETTE.length];
+    const lb = labels[i];
+    if (lb.leader) {
+      // a thin line from the point to the nearest edge of its label's box
+      const bx = Math.min(Math.max(px[i].x, lb.box.left), lb.box.right);
+      const by = Math.min(Math.max(px[i].y, lb.box.top), lb.box.bottom);
+      o.push(`<line x1="${num(px[i].x)}" y1="${num(px[i].y)}" x2="${num(bx)}" y2="${num(by)}" stroke="${color}" stroke-width="0.75"/>`);
+    }
+    const anchor = lb.anchor === 'start' ? '' : ` text-anchor="${lb.anchor}"`;
+    o.push(`<text x="${num(lb.x)}" y="${num(lb.y)}"${anchor} fill="${color}">${escapeXml(p.label)}</text>`);
+  });
   o.push('</g>');
   o.push('<g class="legend">');
   for (const e of l.legend) {

@@ -193,10 +193,12 @@ describe('figures', () => {
     const other = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, [
       { ...cells[0], result: { ...cells[0].result, final: { ...cells[0].result.final, knnRandomInit: 0.2 } } },
     ]);
-    assert.equal((other.svg.match(/<g class="hline">/g) ?? []).length, 0);
+    const hLineCount = (svg: string) => (svg.match(/<line [^>]*stroke="#777777" stroke-width="1" stroke-dasharray="4 4"\/>/g) ?? []).length;
+    assert.equal(hLineCount(other.svg), 0);
+    assert.ok(!other.svg.includes('class="hlines"'));
     assert.match(other.caption, /floor was not measured for these runs/);
     const same = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, [base(cells[0], 0.2), base(cells[1], 0.2)]);
-    assert.equal((same.svg.match(/<g class="hline">/g) ?? []).length, 1);
+    assert.equal(hLineCount(same.svg), 1);
     assert.match(same.svg, />random init 20\.0%</);
     assert.match(same.caption, /random init/);
     const two = knnFigure({ name: 'x', title: 'X', preset: 'tiny' }, [base(cells[0], 0.2), base(cells[1], 0.25)]);
