@@ -40,7 +40,9 @@ export function cellJobId(hash: string): string {
 export type ChildMessage =
   | { type: 'progress'; progress: CellProgress }
   | { type: 'done'; outcome: CellOutcome }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** a line the cell's run says (e.g. the thread count it keeps), for the worker's log */
+  | { type: 'log'; line: string };
 
 /** The message a worker sends its child to start the cell. */
 export interface ChildStart {

@@ -44,6 +44,7 @@ async function run(start: ChildStart): Promise<void> {
     registry: await registryWithPlugins(),
     // a killed worker's child may still hold the lock for one iteration before it notices and exits
     lockWaitMs: 120_000,
+    log: (line) => process.send!({ type: 'log', line } satisfies ChildMessage),
     onProgress: (p) => {
       if (!parentAlive()) process.exit(1);
       if (p.iter === p.startIter) return; // the loop's start event: no step yet

@@ -48,6 +48,7 @@ function runInChild(
   job: Job<CellJobData>,
   o: CellWorkerOptions,
   children: Set<import('node:child_process').ChildProcess>,
+  log: (line: string) => void,
 ): Promise<CellOutcome> {
   const runDir = o.runsDir ? path.join(o.runsDir, job.data.runKey) : job.data.runDir;
   const start: ChildStart = {
@@ -69,6 +70,7 @@ function runInChild(
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'progress') job.updateProgress({ ...m.progress }).catch(() => {});
       else if (m.type === 'done') outcome = m.outcome;
+      else if (m.type === 'log') log(`[worker ${process.pid}] ${job.data.cellId}: ${m.line}`);
       else error = m.message;
     });
     child.once('error', (e) => (error ??= e.message));
@@ -91,7 +93,7 @@ export async function startCellWorker(
   await checkRedis(o.url);
   const log = o.log ?? ((l: string) => console.error(l));
   const children = new Set<import('node:child_process').ChildProcess>();
-  const worker = new Worker<CellJobData, CellOutcome>(o.queueName ?? DEFAULT_QUEUE_NAME, (job) => runInChild(job, o, children), {
+  const worker = new Worker<CellJobData, CellOutcome>(o.queueName ?? DEFAULT_QUEUE_NAME, (job) => runInChild(job, o, children, log), {
     connection: connectionOptions(o.url),
     concurrency: o.concurrency ?? 1,
     lockDuration: o.lockDuration ?? 30_000,

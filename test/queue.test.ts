@@ -126,7 +126,7 @@ describe('cells on a Redis queue', { skip }, () => {
     }
   });
 
-  it('a worker killed mid-cell: the cell resumes on another worker from its checkpoint, same final metrics', async () => {
+  it('a 2-thread worker killed mid-cell: a 1-thread worker resumes it from its checkpoint on 2 threads, same final metrics', async () => {
     assert.ok(reference, 'needs the previous test');
     const suite = readSuiteFile(writeSuite(path.join(tmp, 'one.json'), [0]));
     const o = { ...base, url, queueName: 'kill', resultsDir: path.join(tmp, 'results-kill'), runsDir: path.join(tmp, 'runs-kill') };
@@ -139,7 +139,7 @@ describe('cells on a Redis queue', { skip }, () => {
       '--backend',
       'wasm',
       '--threads',
-      '1',
+      '2',
       '--lock-duration',
       '1500',
       '--stalled-interval',
@@ -151,7 +151,8 @@ describe('cells on a Redis queue', { skip }, () => {
     let rescuer: Awaited<ReturnType<typeof startCellWorker>> | undefined;
     let rescueError: unknown;
     let resumedAt = 0;
-    // kill the worker once its cell is past its first checkpoint, then start another worker
+    const rescuerLog: string[] = [];
+    // kill the 2-thread worker once its cell is past its first checkpoint, then start another worker
     events.on('progress', ({ data }) => {
       const p = data as CellProgress;
       if (p.startIter > 0) resumedAt = p.startIter;
@@ -164,7 +165,7 @@ describe('cells on a Redis queue', { skip }, () => {
           threads: 1,
           lockDuration: 1500,
           stalledInterval: 500,
-          log: () => {},
+          log: (m: string) => rescuerLog.push(m),
         })
           .then((w) => (rescuer = w))
           .catch((err: unknown) => (rescueError = err));
@@ -176,6 +177,8 @@ describe('cells on a Redis queue', { skip }, () => {
       assert.equal(rescueError, undefined, 'the second worker started');
       assert.ok(victim.killed, 'the first worker was killed mid-cell');
       assert.ok(resumedAt >= 4, `resumed from a checkpoint (iteration ${resumedAt})`);
+      // the 1-thread worker continues on the 2 threads the cell started with, and says so
+      assert.match(rescuerLog.join('\n'), /started with 2 native threads; it continues with 2/);
       const runDir = path.join(o.runsDir, 'smoke', path.basename(path.dirname(reference!.weights)));
       const lines = runsLog(runDir);
       assert.equal(lines.length, 2, `started twice: ${lines.join(' | ')}`);
