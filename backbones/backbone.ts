@@ -70,3 +70,8 @@ export interface BackboneFamily {
    */
   activationBytes?(name: string, opts: BackboneOptions, batch: number, training: boolean): number;
 }
+
+/** A backbone family's descriptor (its `kind` filled in), as a module or a plugin file default-exports it. */
+export function defineBackbone(family: Omit<BackboneFamily, 'kind'>): BackboneFamily {
+  return { kind: 'backbone', ...family };
+}

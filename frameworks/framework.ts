@@ -42,8 +42,8 @@ export interface Framework<P extends tf.TensorContainer = tf.TensorContainer> {
   loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: P, ctx: StepContext): StepOutput;
   /** Every module whose tensors a checkpoint must hold, by a stable prefix. */
   modules(): Record<string, Module>;
-  /** Scalars worth logging for the last step (e.g. the momentum coefficient). */
-  lastStats(): Record<string, number>;
+  /** Optional diagnostics of the last step (e.g. the momentum coefficient), for tests and tools; the loop never calls it. */
+  lastStats?(): Record<string, number>;
   dispose(): void;
 }
 

@@ -1,10 +1,12 @@
 /**
  * A user's own framework and backbone, written in files outside the source tree (as README's
- * "Adding a framework" shows), loaded with --plugin and run as a smoke-preset suite: no file of
- * sslbench is touched. The framework is a small SimSiam-like one (its module and its loss); the
- * backbone a one-layer MLP family.
+ * "Adding a framework" shows) against sslbench as a package: `npm pack` makes the tarball a user
+ * would install, it is unpacked into a project's node_modules, the plugin files import
+ * `sslbench/plugin` by name, and that installed copy's `bench` (and `sslbench`'s `runSuite`) runs
+ * them as a smoke-preset suite: no file of sslbench is touched or reached by path. The framework
+ * is a small SimSiam-like one (its module and its loss); the backbone a one-layer MLP family.
  */
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,10 +19,26 @@ const root = path.resolve(import.meta.dirname, '..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-plugin-'));
 const src = (p: string) => JSON.stringify(path.join(root, p));
 
+// the user's project: sslbench unpacked from its tarball, its dependencies beside it (linked from
+// this checkout: the test installs nothing from a registry)
+const modules = path.join(dir, 'node_modules');
+fs.mkdirSync(modules);
+const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
+if (packed.status !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
+const tarball = path.join(dir, (JSON.parse(packed.stdout) as { filename: string }[])[0].filename);
+const untar = spawnSync('tar', ['xzf', tarball, '-C', modules], { encoding: 'utf8' });
+if (untar.status !== 0) throw new Error(`tar: ${untar.stderr}`);
+fs.renameSync(path.join(modules, 'package'), path.join(modules, 'sslbench'));
+for (const e of fs.readdirSync(path.join(root, 'node_modules'))) {
+  if (e.startsWith('.')) continue;
+  fs.symlinkSync(path.join(root, 'node_modules', e), path.join(modules, e));
+}
+const installed = path.join(modules, 'sslbench');
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
 /** The framework's loss: negative cosine similarity of predictions and (stop-gradient) targets. */
 const LOSS = `
-import { tf } from ${src('engine/tf.ts')};
-import { l2Normalize } from ${src('engine/ops/normalize.ts')};
+import { tf, l2Normalize } from 'sslbench/plugin';
 export function negativeCosine(p: tf.Tensor2D, z: tf.Tensor2D): tf.Scalar {
   return tf.neg(tf.mean(tf.sum(tf.mul(l2Normalize(p), l2Normalize(z)), 1))) as tf.Scalar;
 }
@@ -28,13 +46,7 @@ export function negativeCosine(p: tf.Tensor2D, z: tf.Tensor2D): tf.Scalar {
 
 /** The framework: backbone + projector, a predictor on the online path, targets computed outside the tape. */
 const FRAMEWORK = `
-import { Type } from '@sinclair/typebox';
-import { tf } from ${src('engine/tf.ts')};
-import { Module } from ${src('engine/module.ts')};
-import { Rng } from ${src('engine/rng.ts')};
-import { Linear } from ${src('engine/layers/linear.ts')};
-import { ConfigSchema } from ${src('core/plugin.ts')};
-import { defineFramework } from ${src('frameworks/framework.ts')};
+import { ConfigSchema, Linear, Module, Rng, Type, defineFramework, tf } from 'sslbench/plugin';
 import { negativeCosine } from './siamese-loss.ts';
 
 class Net extends Module {
@@ -73,7 +85,6 @@ export default defineFramework({
         return { loss, features: f1 };
       },
       modules: () => ({ net }),
-      lastStats: () => ({}),
       dispose: () => net.dispose(),
     };
   },
@@ -82,10 +93,7 @@ export default defineFramework({
 
 /** The backbone family: flatten, one Linear layer, ReLU. */
 const BACKBONE = `
-import { tf } from ${src('engine/tf.ts')};
-import { Module } from ${src('engine/module.ts')};
-import { Rng } from ${src('engine/rng.ts')};
-import { Linear } from ${src('engine/layers/linear.ts')};
+import { Linear, Module, Rng, defineBackbone, tf } from 'sslbench/plugin';
 
 const WIDTH = 24;
 class FlatMlp extends Module {
@@ -100,15 +108,14 @@ class FlatMlp extends Module {
 }
 const inputs = (o) => (o?.imageSize ?? 16) ** 2 * 3;
 
-export default {
-  kind: 'backbone',
+export default defineBackbone({
   family: 'flat-mlp',
   title: 'flatten + Linear + ReLU (a plugin file)',
   build: (name, o, seed) => new FlatMlp(name, o.imageSize ?? 16, seed),
   countParams: (_n, o) => inputs(o) * WIDTH + WIDTH,
   countMacs: (_n, o) => inputs(o) * WIDTH,
   describe: () => ({ outDim: WIDTH, blocks: 1 }),
-};
+});
 `;
 
 const SUITE = {
@@ -130,12 +137,12 @@ fs.writeFileSync(path.join(dir, 'siamese-loss.ts'), LOSS);
 fs.writeFileSync(path.join(dir, 'siamese.ts'), FRAMEWORK);
 fs.writeFileSync(path.join(dir, 'flat-mlp.ts'), BACKBONE);
 fs.writeFileSync(path.join(dir, 'suite.json'), JSON.stringify(SUITE));
-// a user's project: an ES-module package whose files import @sinclair/typebox
-fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
-fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+// a user's project: an ES-module package that depends on sslbench
+fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true, dependencies: { sslbench: '*' } }));
 
+/** The installed package's `bench` command (its bin), run in the user's project. */
 function bench(env: NodeJS.ProcessEnv, ...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], {
+  const r = spawnSync(process.execPath, [path.join(installed, 'bin/bench.mjs'), ...args], {
     cwd: dir,
     encoding: 'utf8',
     env: { ...process.env, ...env },
@@ -195,6 +202,24 @@ describe('a framework and a backbone from plugin files outside the source tree',
     assert.deepEqual(cell.config.framework, { name: 'siamese-lite', weight: 2, outDim: 8 }); // the plugin's smoke scaling; no MoCo field
     assert.equal(cell.config.backbone.name, 'flat-mlp');
     assert.ok(Number.isFinite(cell.final.loss) && cell.probe.top1 > 0, JSON.stringify(cell.final));
+    // the same suite from a program: `runSuite` of the package's main export reuses the finished cell
+    fs.writeFileSync(
+      path.join(dir, 'run-api.mjs'),
+      "import { runSuite } from 'sslbench';\n" +
+        "const r = await runSuite('suite.json', { resultsDir: 'res-api', runsDir: 'runs', plugins: ['siamese.ts', 'flat-mlp.ts'], " +
+        "backend: 'wasm' });\n" +
+        'console.log(JSON.stringify({ rows: r.table.rows.length, files: r.files.map((f) => f.slice(f.lastIndexOf("/") + 1)) }));\n',
+    );
+    const api = spawnSync(process.execPath, ['--import', 'tsx', 'run-api.mjs'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, SSLBENCH_PLUGINS: '' },
+    });
+    assert.equal(api.status, 0, api.stderr);
+    const apiOut = JSON.parse(api.stdout.trim().split('\n').pop()!);
+    assert.ok(apiOut.files.includes('plugin-smoke-smoke.json'), api.stdout);
+    const viaApi = JSON.parse(fs.readFileSync(path.join(dir, 'res-api', 'plugin-smoke-smoke.json'), 'utf8')).cells[0];
+    assert.deepEqual(viaApi.final, cell.final, 'the finished cell, reused');
     const list = bench({ SSLBENCH_PLUGINS: path.join(dir, 'siamese.ts') }, 'list', 'frameworks');
     assert.equal(list.code, 0, list.err);
     assert.match(list.out, /frameworks: mocov3, simclr, byol, swav, siamese-lite/);

@@ -1,0 +1,69 @@
+/**
+ * `sslbench`: the suites run from a program instead of the `bench` command. `runSuite` does what
+ * `bench run SUITE` does for a pre-training or evaluation suite (finished cells reused from the run
+ * store, tables, figures and page written to the results folder); the lower-level pieces are
+ * exported beside it. A Node program loads sslbench's TypeScript through tsx (`node --import tsx`),
+ * as the `bench` command does.
+ */
+import path from 'node:path';
+import { initBackend, type BackendChoice, type BackendReport } from '../engine/backend.ts';
+import { registryWithPlugins } from '../container/plugin-files.ts';
+import { loadSuite } from '../suites/index.ts';
+import { runPretrainSuite } from '../runner/pretrain-suite.ts';
+import { runEvalSuite } from '../runner/eval-suite.ts';
+import type { ResultTable } from '../report/table.ts';
+
+export { initBackend, activeBackend, type BackendChoice, type BackendReport } from '../engine/backend.ts';
+export { registryWithPlugins } from '../container/plugin-files.ts';
+export { Registry, builtinRegistry } from '../container/container.ts';
+export { loadSuite, listSuites, readSuiteFile } from '../suites/index.ts';
+export type { Suite, SuiteCell } from '../suites/schema.ts';
+export { runPretrainSuite, type SuiteRunOptions } from '../runner/pretrain-suite.ts';
+export { runEvalSuite } from '../runner/eval-suite.ts';
+export { pretrain, readResult, type PretrainOptions } from '../runner/pretrain.ts';
+export { rerenderSuite } from '../report/rerender.ts';
+export type { ResultTable } from '../report/table.ts';
+export type { PretrainConfig } from '../core/config.ts';
+export type { PretrainResult } from '../core/results.ts';
+
+export interface RunSuiteOptions {
+  /** Size preset (default: the suite's own, else tiny). */
+  preset?: string;
+  /** Where the tables go (default `results`) and the run store (default `runs`), as `bench run`'s flags. */
+  resultsDir?: string;
+  runsDir?: string;
+  /** Plugin files (a framework, backbone, ... descriptor each), as `--plugin`. */
+  plugins?: string[];
+  /** Compute backend (default auto); started unless one already runs. */
+  backend?: BackendChoice;
+  threads?: number;
+  /** Overrides of every cell's config, as `--set` gives them (e.g. `{ seed: 1 }`). */
+  overrides?: Record<string, unknown>;
+  log?: (line: string) => void;
+  quiet?: boolean;
+}
+
+/** Runs a pre-training or evaluation suite (by name or suite file) and writes its outputs; returns its table and files. */
+export async function runSuite(
+  nameOrPath: string,
+  o: RunSuiteOptions = {},
+): Promise<{ table: ResultTable; files: string[]; backend: BackendReport }> {
+  const suite = loadSuite(nameOrPath);
+  if (suite.kind === 'params' || suite.kind === 'flops')
+    throw new Error(`runSuite: suite ${suite.name} is a ${suite.kind} suite (it counts, it runs nothing); use \`bench run ${suite.name}\``);
+  const { activeBackend } = await import('../engine/backend.ts');
+  const backend = activeBackend() ?? (await initBackend(o.backend ?? 'auto', o.threads === undefined ? {} : { threads: o.threads }));
+  const registry = await registryWithPlugins(o.plugins ?? []);
+  const preset = o.preset ?? suite.preset ?? 'tiny';
+  const opts = {
+    preset,
+    resultsDir: path.resolve(o.resultsDir ?? 'results'),
+    runsDir: path.resolve(o.runsDir ?? 'runs'),
+    registry,
+    ...(o.overrides ? { overrides: o.overrides } : {}),
+    ...(o.log ? { log: o.log } : {}),
+    quiet: o.quiet ?? true,
+  };
+  const out = suite.kind === 'pretrain' ? await runPretrainSuite(suite, opts) : await runEvalSuite(suite, opts);
+  return { ...out, backend };
+}
