@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { peekCheckpointIndex } from '../core/checkpoint.ts';
 import { lockOwner } from '../core/run-lock.ts';
 import type { PretrainResult } from '../core/results.ts';
 import { type MetricsRow, readMetrics } from '../core/metrics.ts';
@@ -85,8 +86,8 @@ export function runState(runDir: string): string {
   }
   const owner = lockOwner(runDir);
   if (owner) return `state: running (pid ${owner.pid} on ${owner.host}, since ${owner.since})`;
-  const ckpt = read<{ iter: number }>('checkpoint.json') ?? read<{ iter: number }>('checkpoint.prev.json');
-  if (ckpt) return `state: stopped at its checkpoint of iteration ${ckpt.iter}; the same bench run resumes it`;
+  const ckpt = peekCheckpointIndex(runDir);
+  if (ckpt && 'meta' in ckpt) return `state: stopped at its checkpoint of iteration ${ckpt.meta.iter}; the same bench run resumes it`;
   return 'state: stopped before its first checkpoint; bench run starts it again';
 }
 

@@ -13,10 +13,7 @@ import path from 'node:path';
 import type { Module } from '../engine/module.ts';
 import { readSafetensors, toFloat32, writeSafetensors, type StTensor } from '../engine/safetensors.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
-import type { CheckpointMeta, Checkpointable } from '../core/checkpoint.ts';
-
-const META = 'checkpoint.json';
-const PREV = 'checkpoint.prev.json';
+import { CHECKPOINT_INDEX as META, CHECKPOINT_PREV_INDEX as PREV, type CheckpointMeta, type Checkpointable } from '../core/checkpoint.ts';
 
 function sha256(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');

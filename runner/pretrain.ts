@@ -39,7 +39,7 @@ import type { PretrainConfig } from '../core/config.ts';
 import { cellHash } from './cell-hash.ts';
 import { checkDataSize, checkLoadedCounts } from './data-check.ts';
 import { stopOnRequest, stopRequestedBy, whileTraining } from './training/interrupt.ts';
-import type { Checkpointable } from '../core/checkpoint.ts';
+import { type Checkpointable, peekCheckpointIndex } from '../core/checkpoint.ts';
 import { loadCheckpoint } from './checkpoint.ts';
 import { snapshotIters } from './snapshots.ts';
 import { type RunState, type StepFn, trainLoop } from './training/loop.ts';
@@ -146,15 +146,9 @@ export async function pretrain(c: PretrainConfig, opts: PretrainOptions): Promis
 
 /** The native thread count a checkpointed cell started with (its checkpoint index's engine), if any. */
 function startedThreads(runDir: string): number | undefined {
-  for (const f of ['checkpoint.json', 'checkpoint.prev.json']) {
-    try {
-      const t = (JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8')) as { json?: RunState }).json?.engine?.threads;
-      if (typeof t === 'number' && Number.isInteger(t) && t > 0) return t;
-    } catch {
-      // absent or unreadable: loadCheckpoint says what is wrong with it
-    }
-  }
-  return undefined;
+  const peek = peekCheckpointIndex<RunState>(runDir);
+  const t = peek && 'meta' in peek ? peek.meta.json?.engine?.threads : undefined;
+  return typeof t === 'number' && Number.isInteger(t) && t > 0 ? t : undefined;
 }
 
 async function lockWaiting(dir: string, waitMs: number): Promise<RunLock> {

@@ -3,8 +3,7 @@
  * run folder and its state there (finished, being trained by a live process, resumable from a
  * checkpoint, or new). Used by --dry-run and --print-config.
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { peekCheckpointIndex } from '../core/checkpoint.ts';
 import type { Suite } from '../suites/schema.ts';
 import type { PretrainConfig } from '../core/config.ts';
 import { lockOwner } from '../core/run-lock.ts';
@@ -23,16 +22,9 @@ function state(runDir: string): string {
   if (readResult(runDir)) return 'finished (cached)';
   const owner = lockOwner(runDir);
   if (owner) return `being trained by pid ${owner.pid} on ${owner.host}`;
-  const latest = path.join(runDir, 'checkpoint.json');
-  const meta = fs.existsSync(latest) ? latest : path.join(runDir, 'checkpoint.prev.json');
-  if (fs.existsSync(meta)) {
-    try {
-      return `resumes at iteration ${(JSON.parse(fs.readFileSync(meta, 'utf8')) as { iter: number }).iter}`;
-    } catch {
-      return 'has an unreadable checkpoint index';
-    }
-  }
-  return 'new';
+  const peek = peekCheckpointIndex(runDir);
+  if (!peek) return 'new';
+  return 'meta' in peek ? `resumes at iteration ${peek.meta.iter}` : 'has an unreadable checkpoint index';
 }
 
 export function planSuite(suite: Suite, o: Pick<SuiteRunOptions, 'preset' | 'runsDir' | 'overrides' | 'registry'>): PlannedCell[] {
