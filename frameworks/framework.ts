@@ -42,7 +42,10 @@ export interface Framework<P extends tf.TensorContainer = tf.TensorContainer> {
   loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: P, ctx: StepContext): StepOutput;
   /** Every module whose tensors a checkpoint must hold, by a stable prefix. */
   modules(): Record<string, Module>;
-  /** Optional diagnostics of the last step (e.g. the momentum coefficient), for tests and tools; the loop never calls it. */
+  /**
+   * Optional scalars of the step just taken, logged with it: `momentum` (a momentum encoder's m)
+   * goes to metrics.jsonl / .csv and TensorBoard. The runner reads no framework config for them.
+   */
   lastStats?(): Record<string, number>;
   dispose(): void;
 }

@@ -13,7 +13,6 @@ import { recomputeEnabled } from '../engine/ops/checkpoint.ts';
 import { checkEngine, currentEngine, recordedEngine } from './engine-check.ts';
 import { provenance } from '../core/provenance.ts';
 import { MetricsLog } from './training/metrics-log.ts';
-import { momentumAt, type MomentumSchedule } from '../frameworks/momentum.ts';
 import { lockRunDir, removeStaleTempFiles, RunLockedError, type RunLock } from '../core/run-lock.ts';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -336,7 +335,7 @@ async function trainFrom(
         divergenceStop,
         knnMonitor,
         progressReporter(opts.onProgress, knnMonitor),
-        new MetricsLog(opts.runDir, startIter, c.optimizer.batch, momentumOf(c, totalIters)),
+        new MetricsLog(opts.runDir, startIter, c.optimizer.batch, fw.lastStats && (() => fw.lastStats?.())),
         stopAfter(opts.maxIters),
         stopOnRequest,
         ...(opts.snapshotEpochs === undefined
@@ -408,13 +407,6 @@ async function trainFrom(
 }
 
 /** The momentum encoder's m per iteration, for frameworks with one (their config has m0 and a schedule). */
-function momentumOf(c: PretrainConfig, totalIters: number): ((iter: number) => number) | undefined {
-  const f = c.framework as { m0?: number; momentumSchedule?: MomentumSchedule };
-  if (typeof f.m0 !== 'number') return undefined;
-  const m0 = f.m0;
-  return (iter) => momentumAt(iter, totalIters, m0, f.momentumSchedule ?? 'cosine');
-}
-
 function firstN(set: AnyImageSet, n: number): AnyImageSet {
   if (isFileSet(set)) return firstFiles(set, n);
   const px = set.height * set.width * set.channels;

@@ -58,13 +58,14 @@ export class MetricsLog implements TrainCallback {
 
   /**
    * @param images images per step (two views of `batch` images count as `batch` source images)
-   * @param momentumAt the momentum encoder's m at an iteration, for frameworks that have one
+   * @param stats the framework's diagnostics of the step just taken (`Framework.lastStats`): its
+   *   `momentum` (the momentum encoder's m, for frameworks that have one) is logged
    */
   constructor(
     runDir: string,
     startIter: number,
     private readonly images: number,
-    private readonly momentumAt: ((iter: number) => number) | undefined,
+    private readonly stats: (() => Record<string, number> | undefined) | undefined,
   ) {
     this.jsonl = path.join(runDir, METRICS_JSONL);
     this.csv = path.join(runDir, METRICS_CSV);
@@ -102,7 +103,7 @@ export class MetricsLog implements TrainCallback {
       epoch: e.next / e.itersPerEpoch,
       loss: e.loss,
       lr: e.lr,
-      ...(this.momentumAt ? { momentum: this.momentumAt(e.iter) } : {}),
+      ...momentumOf(this.stats?.()),
       ...(knnPoint?.iter === e.next ? { knn: knnPoint.value } : {}),
       images_per_s: seconds > 0 ? this.images / seconds : 0,
       wall_s: this.wall,
@@ -122,4 +123,10 @@ export class MetricsLog implements TrainCallback {
     );
     fs.appendFileSync(this.csv, `${[...cells, ...grads].join(',')}\n`);
   }
+}
+
+/** The momentum of a framework's step diagnostics, as a row field (none when it has none). */
+function momentumOf(stats: Record<string, number> | undefined): { momentum?: number } {
+  const m = stats?.momentum;
+  return typeof m === 'number' && Number.isFinite(m) ? { momentum: m } : {};
 }
