@@ -32,3 +32,26 @@ export function kernelOverrides(backendName: string): KernelOverrides {
     },
   };
 }
+
+/** A kernel written against its inputs, attributes and backend (what tfjs passes, unpacked). */
+export type OwnKernelFunc = (
+  inputs: Record<string, tf.TensorInfo>,
+  attrs: Record<string, unknown>,
+  backend: unknown,
+) => tf.TensorInfo | tf.TensorInfo[];
+
+/**
+ * Registers sslbench's own kernels (custom ops' names, e.g. SslLinearFwd) on a backend, each
+ * replacing an earlier registration of the same name (a backend initialised again). The native
+ * kernel files (native-linear, native-ops, native-prenorm) all register through this.
+ */
+export function ownKernelRegistrar<K extends string>(backendName: string): (kernelName: K, kernelFunc: OwnKernelFunc) => void {
+  return (kernelName, kernelFunc) => {
+    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: (args) => kernelFunc(args.inputs as Record<string, tf.TensorInfo>, args.attrs as Record<string, unknown>, args.backend),
+    });
+  };
+}

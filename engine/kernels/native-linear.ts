@@ -7,6 +7,7 @@
 import { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { memoryOf } from './backend-memory.ts';
+import { ownKernelRegistrar } from './kernel-overrides.ts';
 import { linearRoute, type Precision } from './gemm-route.ts';
 
 type TensorInfo = tf.TensorInfo;
@@ -17,14 +18,11 @@ export const NATIVE_LINEAR_KERNELS = ['SslLinearFwd', 'SslLinearBwd'] as const;
 export const ACT = { none: 0, gelu: 1 } as const;
 
 export function installNativeLinear(addon: NativeAddon, backendName: 'wasm' | 'cpu'): { kernels: string[]; restore(): void } {
-  const reg = (kernelName: string, kernelFunc: tf.KernelFunc) => {
-    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({ kernelName, backendName, kernelFunc });
-  };
+  const reg = ownKernelRegistrar<(typeof NATIVE_LINEAR_KERNELS)[number]>(backendName);
 
   // inputs x [rows, in], w [in, out], bias? [out], res? [rows, out]; outputs [h] (act none) or [h, y] (GELU: h pre-activation),
   // then in bf16 xb: bf16(x), two halves per float32 element, which the backward takes instead of x
-  reg('SslLinearFwd', ({ inputs, attrs, backend }) => {
+  reg('SslLinearFwd', (inputs, attrs, backend) => {
     const { x, w, bias, res } = inputs as Record<string, TensorInfo | undefined> as {
       x: TensorInfo;
       w: TensorInfo;
@@ -56,7 +54,7 @@ export function installNativeLinear(addon: NativeAddon, backendName: 'wasm' | 'c
   });
 
   // inputs dy [rows, out], x (in bf16: the forward's xb), w, h? (GELU); outputs [dx, dw] or [dx, dw, db]
-  reg('SslLinearBwd', ({ inputs, attrs, backend }) => {
+  reg('SslLinearBwd', (inputs, attrs, backend) => {
     const { dy, x, w, h } = inputs as Record<string, TensorInfo | undefined> as {
       dy: TensorInfo;
       x: TensorInfo;

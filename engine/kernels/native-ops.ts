@@ -7,6 +7,7 @@
 import { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { memoryOf } from './backend-memory.ts';
+import { ownKernelRegistrar } from './kernel-overrides.ts';
 import type { NATIVE_LINEAR_KERNELS } from './native-linear.ts';
 import type { NativePrenormKernel } from './native-prenorm.ts';
 
@@ -29,17 +30,7 @@ export type NativeOpKernel = (typeof NATIVE_OP_KERNELS)[number];
 const size = (shape: number[]) => shape.reduce((s, d) => s * d, 1);
 
 export function installNativeOps(addon: NativeAddon, backendName: 'wasm' | 'cpu'): { kernels: string[]; restore(): void } {
-  const reg = (
-    kernelName: NativeOpKernel,
-    kernelFunc: (inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>, backend: unknown) => TensorInfo | TensorInfo[],
-  ) => {
-    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({
-      kernelName,
-      backendName,
-      kernelFunc: (args) => kernelFunc(args.inputs as Record<string, TensorInfo>, args.attrs as Record<string, unknown>, args.backend),
-    });
-  };
+  const reg = ownKernelRegistrar<NativeOpKernel>(backendName);
   const opt = (mem: ReturnType<typeof memoryOf>, t: TensorInfo | undefined) => (t ? mem.view(t) : null);
 
   // images [B, H, W, 3] -> one augmented view [B, S, S, 3]; the per-image parameters as attrs (native/augment.h)

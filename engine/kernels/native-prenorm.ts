@@ -8,8 +8,7 @@
 import { tf } from '../tf.ts';
 import type { NativeAddon } from './native-addon.ts';
 import { memoryOf } from './backend-memory.ts';
-
-type TensorInfo = tf.TensorInfo;
+import { ownKernelRegistrar } from './kernel-overrides.ts';
 
 export const NATIVE_PRENORM_KERNELS = ['SslNormMlpFwd', 'SslNormMlpBwd', 'SslNormAttentionFwd', 'SslNormAttentionBwd'] as const;
 export type NativePrenormKernel = (typeof NATIVE_PRENORM_KERNELS)[number];
@@ -17,17 +16,7 @@ export type NativePrenormKernel = (typeof NATIVE_PRENORM_KERNELS)[number];
 const halves = (n: number) => [Math.ceil(n / 2)];
 
 export function installNativePrenorm(addon: NativeAddon, backendName: 'wasm' | 'cpu'): { kernels: string[]; restore(): void } {
-  const reg = (
-    kernelName: NativePrenormKernel,
-    kernelFunc: (inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>, backend: unknown) => TensorInfo[],
-  ) => {
-    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
-    tf.registerKernel({
-      kernelName,
-      backendName,
-      kernelFunc: (args) => kernelFunc(args.inputs as Record<string, TensorInfo>, args.attrs as Record<string, unknown>, args.backend),
-    });
-  };
+  const reg = ownKernelRegistrar<NativePrenormKernel>(backendName);
 
   // x [rows, d], gamma, beta, w1 [d, hid], b1, w2 [hid, d], b2 -> out (x + MLP(LN(x))), mean, rstd, xb, h (fc1's product before its bias b1), yb
   reg('SslNormMlpFwd', ({ x, gamma, beta, w1, b1, w2, b2 }, attrs, backend) => {
