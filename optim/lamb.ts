@@ -24,19 +24,8 @@
  */
 import { tf } from '../engine/tf.ts';
 import type { Param } from '../engine/module.ts';
-import type { CheckpointTensorState, Optimizer, OptimizerState } from './optimizer.ts';
-import {
-  checkOption,
-  checkStep,
-  fromCheckpoint,
-  indexParams,
-  isLayerwise,
-  parseState,
-  toCheckpoint,
-  trustRatio,
-  variableFrom,
-  zerosVariable,
-} from './param-state.ts';
+import { checkOption, isLayerwise, trustRatio } from './param-state.ts';
+import { SlotOptimizer, type Slots } from './slot-optimizer.ts';
 
 export interface LambOptions {
   /** Weight decay coefficient, applied to ndim > 1 params only. */
@@ -46,25 +35,13 @@ export interface LambOptions {
   eps?: number;
 }
 
-interface ParamState {
-  expAvg: tf.Variable;
-  expAvgSq: tf.Variable;
-  /** Number of updates this parameter has received. */
-  step: number;
-}
-
 const SPEC = { arrays: ['exp_avg', 'exp_avg_sq'], counts: ['step'] } as const;
 
-export class Lamb implements Optimizer {
+export class Lamb extends SlotOptimizer {
   readonly weightDecay: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
-  private readonly params: Param[];
-  private readonly byName: Map<string, Param>;
-  private readonly state = new Map<Param, ParamState>();
-  private steps = 0;
-  private disposed = false;
 
   constructor(params: Param[], opts: LambOptions) {
     const { weightDecay, beta1 = 0.9, beta2 = 0.999, eps = 1e-6 } = opts;
@@ -72,100 +49,28 @@ export class Lamb implements Optimizer {
     checkOption('LAMB', 'beta1', beta1, (x) => x >= 0 && x < 1, 'lie in [0, 1)');
     checkOption('LAMB', 'beta2', beta2, (x) => x >= 0 && x < 1, 'lie in [0, 1)');
     checkOption('LAMB', 'eps', eps, (x) => x > 0, 'be a number > 0');
-    this.byName = indexParams('LAMB', params);
-    this.params = [...params];
+    super('LAMB', params, SPEC);
     this.weightDecay = weightDecay;
     this.beta1 = beta1;
     this.beta2 = beta2;
     this.eps = eps;
   }
 
-  /** Number of `step` calls so far (restored by `loadState`). */
-  get stepCount(): number {
-    return this.steps;
-  }
-
-  step(grads: Map<Param, tf.Tensor>, lr: number): void {
-    this.checkAlive();
-    checkStep('LAMB', this.byName, grads, lr);
-    // State variables must outlive the tidy below.
-    for (const p of this.params) {
-      if (grads.has(p) && !this.state.has(p))
-        this.state.set(p, { expAvg: zerosVariable(p.shape), expAvgSq: zerosVariable(p.shape), step: 0 });
-    }
+  protected update(p: Param, g: tf.Tensor, s: Slots, lr: number): void {
     const { beta1: b1, beta2: b2, eps } = this;
-    tf.tidy(() => {
-      for (const p of this.params) {
-        const g = grads.get(p);
-        if (!g) continue;
-        const s = this.state.get(p)!;
-        s.step += 1;
-        const m = tf.add(tf.mul(s.expAvg, b1), tf.mul(g, 1 - b1));
-        const v = tf.add(tf.mul(s.expAvgSq, b2), tf.mul(tf.square(g), 1 - b2));
-        s.expAvg.assign(m);
-        s.expAvgSq.assign(v);
-        const denom = tf.add(tf.sqrt(tf.div(v, 1 - b2 ** s.step)), eps);
-        let u = tf.div(tf.div(m, 1 - b1 ** s.step), denom);
-        let scaled = tf.mul(u, lr);
-        if (isLayerwise(p)) {
-          u = tf.add(u, tf.mul(p.variable, this.weightDecay));
-          scaled = tf.mul(u, tf.mul(trustRatio(p.variable, u, 1), lr));
-        }
-        p.variable.assign(tf.sub(p.variable, scaled));
-      }
-    });
-    this.steps += 1;
-  }
-
-  async stateTensors(): Promise<OptimizerState> {
-    this.checkAlive();
-    const out: OptimizerState = new Map([['step', this.steps]]);
-    for (const p of this.params) {
-      const s = this.state.get(p);
-      if (!s) continue;
-      out.set(`${p.name}.exp_avg`, ((await s.expAvg.data()) as Float32Array).slice());
-      out.set(`${p.name}.exp_avg_sq`, ((await s.expAvgSq.data()) as Float32Array).slice());
-      out.set(`${p.name}.step`, s.step);
+    s.counts.step += 1;
+    const t = s.counts.step;
+    const m = tf.add(tf.mul(s.arrays.exp_avg, b1), tf.mul(g, 1 - b1));
+    const v = tf.add(tf.mul(s.arrays.exp_avg_sq, b2), tf.mul(tf.square(g), 1 - b2));
+    s.arrays.exp_avg.assign(m);
+    s.arrays.exp_avg_sq.assign(v);
+    const denom = tf.add(tf.sqrt(tf.div(v, 1 - b2 ** t)), eps);
+    let u = tf.div(tf.div(m, 1 - b1 ** t), denom);
+    let scaled = tf.mul(u, lr);
+    if (isLayerwise(p)) {
+      u = tf.add(u, tf.mul(p.variable, this.weightDecay));
+      scaled = tf.mul(u, tf.mul(trustRatio(p.variable, u, 1), lr));
     }
-    return out;
-  }
-
-  loadState(state: OptimizerState): void {
-    this.checkAlive();
-    const { steps, entries } = parseState('LAMB', this.byName, SPEC, state);
-    this.disposeState();
-    const variable = (data: unknown, p: Param) => variableFrom(tf.tensor(data as Float32Array, p.shape, 'float32'));
-    for (const [p, e] of entries) {
-      this.state.set(p, {
-        expAvg: variable(e.get('exp_avg'), p),
-        expAvgSq: variable(e.get('exp_avg_sq'), p),
-        step: e.get('step') as number,
-      });
-    }
-    this.steps = steps;
-  }
-
-  /** The state in the form `runner/checkpoint.ts` stores (arrays as tensors, numbers as scalars). */
-  async stateForCheckpoint(): Promise<CheckpointTensorState> {
-    return toCheckpoint(await this.stateTensors());
-  }
-
-  loadFromCheckpoint(s: CheckpointTensorState): void {
-    this.loadState(fromCheckpoint('LAMB', s));
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposeState();
-    this.disposed = true;
-  }
-
-  private disposeState(): void {
-    for (const s of this.state.values()) tf.dispose([s.expAvg, s.expAvgSq]);
-    this.state.clear();
-  }
-
-  private checkAlive(): void {
-    if (this.disposed) throw new Error('LAMB: used after dispose()');
+    p.variable.assign(tf.sub(p.variable, scaled));
   }
 }
