@@ -47,7 +47,7 @@
  *  - No model EMA, no gradient clipping (DeiT's defaults for what it reports).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigSchema, schemaDefaults, type ConfigurablePlugin } from '../core/plugin.ts';
+import { ConfigSchema, type ConfigurablePlugin } from '../core/plugin.ts';
 import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
 import type { Param } from '../engine/module.ts';
@@ -69,7 +69,7 @@ import { mixBatch, mixingEnabled, type MixupOptions } from './mixup.ts';
 /**
  * The fine-tuning recipe's fields, with the official transfer path's shared values as defaults
  * (100 epochs, batch 1024, AdamW 3e-4 x batch / 512, 3 warm-up epochs, label smoothing 0.1, crop
- * scale from 0.05); FINETUNE_RECIPES sets the per-dataset ones.
+ * scale from 0.05); recipes/evaluation.ts' FINETUNE_RECIPES sets Table 5's per-dataset ones.
  */
 export const FinetuneRecipeSchema = ConfigSchema({
   epochs: Type.Integer({ minimum: 1, default: 100 }),
@@ -88,16 +88,6 @@ export const FinetuneRecipeSchema = ConfigSchema({
   cropMin: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.05 }),
 });
 export type FinetuneRecipe = Static<typeof FinetuneRecipeSchema>;
-
-const TRANSFER = schemaDefaults(FinetuneRecipeSchema);
-
-/** Table 5's per-dataset settings (MoCo v3's transfer instructions, transfer/README.md). */
-export const FINETUNE_RECIPES: Readonly<Record<'cifar10' | 'cifar100' | 'flowers102' | 'pets', Readonly<FinetuneRecipe>>> = {
-  cifar10: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 1, dropPath: 0.1 },
-  cifar100: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.5, cutmixAlpha: 1, dropPath: 0.1 },
-  flowers102: { ...TRANSFER, weightDecay: 0.3, mixupAlpha: 0, cutmixAlpha: 0, dropPath: 0.1 },
-  pets: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 0, dropPath: 0 },
-};
 
 /**
  * Version of the fine-tuning protocol; part of the key of cached results, so that a change of

@@ -8,10 +8,20 @@ import type { DeepPartial } from '../core/config.ts';
 import { deepMerge } from '../core/config.ts';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigSchema, parsePluginConfig, schemaDefaults, StringEnum } from '../core/plugin.ts';
-import { FINETUNE_RECIPES, FinetuneRecipeSchema } from '../evaluators/finetune.ts';
+import { type FinetuneRecipe, FinetuneRecipeSchema } from '../evaluators/finetune.ts';
 import { type LinearProbeConfig, LinearProbeConfigSchema } from '../evaluators/linear-probe.ts';
 
 export type { LinearProbeConfig };
+
+const TRANSFER = schemaDefaults(FinetuneRecipeSchema);
+
+/** Table 5's per-dataset fine-tuning settings (MoCo v3's transfer instructions, transfer/README.md), at `paper`. */
+export const FINETUNE_RECIPES: Readonly<Record<'cifar10' | 'cifar100' | 'flowers102' | 'pets', Readonly<FinetuneRecipe>>> = {
+  cifar10: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 1, dropPath: 0.1 },
+  cifar100: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.5, cutmixAlpha: 1, dropPath: 0.1 },
+  flowers102: { ...TRANSFER, weightDecay: 0.3, mixupAlpha: 0, cutmixAlpha: 0, dropPath: 0.1 },
+  pets: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 0, dropPath: 0 },
+};
 
 // validation splits: 1 % of ImageNet's 1.28 M (12.8 k images), 10 % at tiny (600 of 6,000), a quarter of smoke's few
 const LINEAR_SCALE: Record<string, DeepPartial<LinearProbeConfig>> = {

@@ -8,8 +8,8 @@ import { vitConfig } from '../backbones/vit/config.ts';
 import type { BackboneOptions } from '../core/config.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { makeSynthetic } from '../data/synthetic.ts';
+import { FINETUNE_RECIPES } from '../recipes/evaluation.ts';
 import {
-  FINETUNE_RECIPES,
   finetune,
   finetuneEvaluator,
   softTargetCrossEntropy,

@@ -20,7 +20,8 @@ import { timmTruncNormal, torchDefaultUniform } from '../backbones/vit/deit-init
 import type { BackboneOptions } from '../core/config.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { makeSynthetic } from '../data/synthetic.ts';
-import { FINETUNE_PROTOCOL, FINETUNE_RECIPES, finetune, transferBackboneOptions, type FinetuneOptions } from '../evaluators/finetune.ts';
+import { FINETUNE_PROTOCOL, finetune, transferBackboneOptions, type FinetuneOptions } from '../evaluators/finetune.ts';
+import { FINETUNE_RECIPES } from '../recipes/evaluation.ts';
 import { Registry } from '../container/container.ts';
 import { parseSuite } from '../suites/schema.ts';
 import { runEvalSuite } from '../runner/eval-suite.ts';
