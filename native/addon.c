@@ -1,7 +1,8 @@
 /*
  * sslbench native kernels, exposed to Node with N-API: GEMM through OpenBLAS's CBLAS or oneDNN's
  * matmul (gemm.c; fp32, or bf16 inputs with fp32 accumulation), linear layers with fused epilogues
- * (linear.c), and the fused element-wise kernels of elementwise.c. Operands are Float32Arrays
+ * (linear.c), and the fused element-wise kernels (elementwise.h: gelu.c, layernorm.c, softmax.c, adamw.c,
+ * epilogue.c). Operands are Float32Arrays
  * (views of a tfjs backend's memory, e.g. the wasm heap), with element offsets, so no data is copied.
  *
  *   gemm(a, aOff, aStride, b, bOff, bStride, c, cOff, cStride, batch, m, n, k, transA, transB, beta, route)
@@ -11,7 +12,7 @@
  *     A stride of 0 broadcasts one matrix over the batch. route: gemm.h (0 OpenBLAS, 1 oneDNN, 2 oneDNN bf16).
  *   linearFwd / linearBwd, normMlpFwd / normMlpBwd: linear.h; normAttentionFwd / normAttentionBwd: prenorm_attention.h; roundBf16(x, y, n); onednn(): version or null; onednnStatus()
  *   setThreads(n), threads(), config()
- *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd, sumRows: see elementwise.c
+ *   geluFwd/geluBwd, layerNormFwd/layerNormBwd, softmaxFwd/softmaxBwd, sumRows: see elementwise.h
  *   convFwd/convBwdInput/convBwdFilter(a, b, out, geom): NHWC convolution, see conv.c
  */
 #include <node_api.h>

@@ -33,7 +33,7 @@ static inline __m256 ssl_column8(const float *x, int64_t d, int64_t j) {
 }
 
 /*
- * LayerNorm statistics of 8 rows of x (as the per-row loop in elementwise.c): mu = (float)(sum x / d)
+ * LayerNorm statistics of 8 rows of x (as the per-row loop in layernorm.c): mu = (float)(sum x / d)
  * with the sum in double, rs = 1 / sqrt((float)(sum (x - mu)^2 / d) + eps), each square in float
  * and summed in double.
  */
