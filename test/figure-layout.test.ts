@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { type Box, placeLabels } from '../report/label-placement.ts';
 import { hLineLabelY } from '../report/svg-plot.ts';
 import { renderPanels } from '../report/svg-panels.ts';
-import { type FigureCell, lossFigure, squashed } from '../report/figures.ts';
+import { lossFigure, squashed } from '../report/figures.ts';
+import { lossCell } from './helpers/figure-cells.ts';
 
 const overlap = (a: Box, b: Box) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 const bounds = { left: 0, top: 0, right: 400, bottom: 300 };
@@ -85,27 +86,14 @@ describe('squashed', () => {
   });
 });
 
-function cell(row: string, column: string, loss: [number, number][]): FigureCell {
-  return {
-    id: `${row} / ${column}`,
-    row,
-    column,
-    result: {
-      final: { knn: 0.5 },
-      flags: { diverged: false },
-      curves: { loss: loss.map(([epoch, value], i) => ({ iter: i, epoch, value })), knn: [] },
-    },
-  };
-}
-
 describe('lossFigure', () => {
   const suite = { name: 't-tiny', title: 'T', preset: 'tiny' };
   it('draws a matrix whose losses differ in scale as one panel per cell, in table order', () => {
     const cells = [
-      cell('R-50', 'MoCo v3', line(17, 15)),
-      cell('R-50', 'BYOL', line(4, 1.2)),
-      cell('ViT-S', 'MoCo v3', line(3.4, 2.7)),
-      cell('ViT-S', 'BYOL', line(4.2, 1.3)),
+      lossCell('R-50', 'MoCo v3', 17, 15),
+      lossCell('R-50', 'BYOL', 4, 1.2),
+      lossCell('ViT-S', 'MoCo v3', 3.4, 2.7),
+      lossCell('ViT-S', 'BYOL', 4.2, 1.3),
     ];
     const f = lossFigure(suite, cells);
     const panels = f.svg.match(/<g class="panel">/g) ?? [];
@@ -123,7 +111,7 @@ describe('lossFigure', () => {
     assert.match(ticks[2], />3\.\d</);
   });
   it('keeps one plot when the lines share a scale', () => {
-    const f = lossFigure(suite, [cell('ViT-S', '300-ep', line(3.4, 2.7)), cell('ViT-S', '600-ep', line(3.5, 2.4))]);
+    const f = lossFigure(suite, [lossCell('ViT-S', '300-ep', 3.4, 2.7), lossCell('ViT-S', '600-ep', 3.5, 2.4)]);
     assert.equal(f.svg.includes('<g class="panel">'), false);
     assert.match(f.caption, /one line per cell/);
   });

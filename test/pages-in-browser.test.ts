@@ -13,7 +13,8 @@ import type { Browser } from 'puppeteer-core';
 import { checkPage, findChromium, launchChromium, type PageReport } from './helpers/browser.ts';
 import { renderLinePlot } from '../report/svg-plot.ts';
 import { renderScatterPlot } from '../report/svg-scatter.ts';
-import { type FigureCell, lossFigure } from '../report/figures.ts';
+import { lossFigure } from '../report/figures.ts';
+import { lossCell } from './helpers/figure-cells.ts';
 import { renderSuitePage } from '../report/html.ts';
 
 const RESULTS = path.resolve(import.meta.dirname, '..', 'results');
@@ -109,19 +110,11 @@ describe('result pages in a headless browser', { skip }, () => {
         ],
       },
     );
-    const curve = (a: number, b: number) =>
-      Array.from({ length: 40 }, (_, i) => ({ iter: i, epoch: i / 8, value: a + ((b - a) * i) / 39 }));
-    const cell = (row: string, column: string, a: number, b: number): FigureCell => ({
-      id: `${row} / ${column}`,
-      row,
-      column,
-      result: { final: { knn: 0.5 }, flags: { diverged: false }, curves: { loss: curve(a, b), knn: [] } },
-    });
     const loss = lossFigure({ name: 'w-tiny', title: 'Worst case', preset: 'tiny' }, [
-      cell('R-50, 800-ep', 'MoCo v3', 17, 15),
-      cell('R-50, 800-ep', 'SwAV', 4.9, 4.1),
-      cell('ViT-B, 300-ep', 'MoCo v3', 3.4, 2.7),
-      cell('ViT-B, 300-ep', 'SwAV', 4.8, 4.4),
+      lossCell('R-50, 800-ep', 'MoCo v3', 17, 15),
+      lossCell('R-50, 800-ep', 'SwAV', 4.9, 4.1),
+      lossCell('ViT-B, 300-ep', 'MoCo v3', 3.4, 2.7),
+      lossCell('ViT-B, 300-ep', 'SwAV', 4.8, 4.4),
     ]);
     assert.match(loss.svg, /class="panel"/);
     const files = { 'scatter.svg': scatter, 'hlines.svg': lines, 'loss.svg': loss.svg };
