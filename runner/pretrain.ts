@@ -94,9 +94,15 @@ export class RunStopped extends Error {
 
 const RESULT = 'result.json';
 
+/**
+ * A finished cell's result, its `weights` as a path (result.json stores the file's name in the run
+ * folder, so a run store names no machine's folders; older records hold an absolute path).
+ */
 export function readResult(runDir: string): PretrainResult | undefined {
   const f = path.join(runDir, RESULT);
-  return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as PretrainResult) : undefined;
+  if (!fs.existsSync(f)) return undefined;
+  const r = JSON.parse(fs.readFileSync(f, 'utf8')) as PretrainResult;
+  return typeof r.weights === 'string' && !path.isAbsolute(r.weights) ? { ...r, weights: path.join(runDir, r.weights) } : r;
 }
 
 /** Each iteration's augmentation draws from its own stream, so a resumed run sees the same views. */
@@ -399,14 +405,14 @@ async function trainFrom(
     weights,
     finishedAt: new Date().toISOString(),
   };
-  writeFileAtomic(path.join(opts.runDir, RESULT), `${JSON.stringify(result, null, 2)}\n`);
+  // stored relative to the run folder (readResult resolves it)
+  writeFileAtomic(path.join(opts.runDir, RESULT), `${JSON.stringify({ ...result, weights: path.basename(weights) }, null, 2)}\n`);
   fw.dispose();
   optimizer.dispose();
   monitor?.dispose();
   return result;
 }
 
-/** The momentum encoder's m per iteration, for frameworks with one (their config has m0 and a schedule). */
 function firstN(set: AnyImageSet, n: number): AnyImageSet {
   if (isFileSet(set)) return firstFiles(set, n);
   const px = set.height * set.width * set.channels;
