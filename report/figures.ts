@@ -237,25 +237,27 @@ const ROBUST_TOP_CAPTION = (top: number) =>
 
 /**
  * Training loss vs epoch, one line per cell; a diverged cell's line ends where the loss became
- * non-finite. A matrix suite with several columns (frameworks, whose losses have different scales
- * and are not comparable) gets one panel per column, each with its own y range, a line per row.
+ * non-finite. A matrix suite with several columns whose losses one axis would flatten (frameworks,
+ * or temperatures, of different loss scales) gets small multiples instead: one panel per cell, laid
+ * out as the table, each with its own y range.
  */
 export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
   const t = `${s.title}: training loss (${s.preset})`;
   const lossPoints = (c: FigureCell) => curvePoints(c.result.curves.loss).map((p) => [p.epoch, val(p.value)] as [number, number]);
   const styles = matrixStyles(cells);
   const columns = styles ? [...new Set(cells.map((c) => c.column!))] : [];
-  if (columns.length > 1 && squashed(cells.map(lossPoints))) {
+  const lines = cells.map(lossPoints);
+  if (columns.length > 1 && squashed(lines)) {
     // small multiples: rows x columns as the table, one cell a panel with its own y range
     const rows = [...new Set(cells.map((c) => c.row!))];
     const grid = rows.flatMap((r) => columns.map((col) => cells.find((c) => c.row === r && c.column === col)));
     const cut: string[] = [];
     // one x range for all panels, the longest run's
-    const xMax = Math.max(...cells.flatMap((c) => lossPoints(c).map((p) => p[0])).filter(Number.isFinite));
+    const xMax = Math.max(...lines.flatMap((l) => l.map((p) => p[0])).filter(Number.isFinite));
     const xRange = Number.isFinite(xMax) && xMax > 0 ? { xMin: 0, xMax } : {};
     const panels = grid.map((c) => {
       if (!c) return renderLinePlot([], { title: '(no cell)', xLabel: 'epoch', yLabel: 'loss', width: 210, height: 210, noLegend: true });
-      const points = lossPoints(c);
+      const points = lines[cells.indexOf(c)];
       const top = robustTop(points.map((p) => p[1]));
       if (top !== undefined) cut.push(`${c.id} at ${top.toPrecision(3)}`);
       return renderLinePlot([{ label: c.id, points, color: PALETTE[columns.indexOf(c.column!)], dash: null }], {
@@ -283,7 +285,7 @@ export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
       svg: renderPanels(panels, { title: t, columns: columns.length }),
     };
   }
-  const series = cells.map((c, i) => ({ label: c.id, points: lossPoints(c), ...(styles ? styles[i] : {}) }));
+  const series = cells.map((c, i) => ({ label: c.id, points: lines[i], ...(styles ? styles[i] : {}) }));
   const top = robustTop(series.flatMap((x) => x.points.map((p) => p[1])));
   return {
     file: `${s.name}-loss.svg`,
@@ -296,9 +298,9 @@ export function lossFigure(s: FigureSuite, cells: FigureCell[]): Figure {
   };
 }
 
-/** The value at quantile q (0..1) of sorted values. */
+/** The value at quantile q (0..1) of sorted values (the lower of the two around it). */
 const quantile = (sorted: readonly number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * (sorted.length - 1))))];
 
 /**
  * Whether one shared y axis would squash some line flat: a line whose own range (1st to 99th
@@ -327,7 +329,7 @@ export function squashed(lines: readonly (readonly [number, number])[][]): boole
 export function robustTop(values: readonly number[]): number | undefined {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length < 20) return undefined;
-  const p99 = v[Math.min(v.length - 1, Math.floor(0.99 * (v.length - 1)))];
+  const p99 = quantile(v, 0.99);
   return p99 > 0 && v[v.length - 1] > 1.5 * p99 ? 1.2 * p99 : undefined;
 }
 
