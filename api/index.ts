@@ -6,7 +6,7 @@
  * as the `bench` command does.
  */
 import path from 'node:path';
-import { initBackend, type BackendChoice, type BackendReport } from '../engine/backend.ts';
+import { activeBackend, initBackend, type BackendChoice, type BackendReport } from '../engine/backend.ts';
 import { registryWithPlugins } from '../container/plugin-files.ts';
 import { loadSuite } from '../suites/index.ts';
 import { runPretrainSuite } from '../runner/pretrain-suite.ts';
@@ -51,7 +51,6 @@ export async function runSuite(
   const suite = loadSuite(nameOrPath);
   if (suite.kind === 'params' || suite.kind === 'flops')
     throw new Error(`runSuite: suite ${suite.name} is a ${suite.kind} suite (it counts, it runs nothing); use \`bench run ${suite.name}\``);
-  const { activeBackend } = await import('../engine/backend.ts');
   const backend = activeBackend() ?? (await initBackend(o.backend ?? 'auto', o.threads === undefined ? {} : { threads: o.threads }));
   const registry = await registryWithPlugins(o.plugins ?? []);
   const preset = o.preset ?? suite.preset ?? 'tiny';
