@@ -39,6 +39,8 @@ export interface RunSuiteOptions {
   threads?: number;
   /** Overrides of every cell's config, as `--set` gives them (e.g. `{ seed: 1 }`). */
   overrides?: Record<string, unknown>;
+  /** Evaluators run on every cell's weights besides the suite's own (pre-training suites), as `--evaluate`. */
+  evaluators?: { name: string; config?: Record<string, unknown> }[];
   log?: (line: string) => void;
   quiet?: boolean;
 }
@@ -60,6 +62,7 @@ export async function runSuite(
     runsDir: path.resolve(o.runsDir ?? 'runs'),
     registry,
     ...(o.overrides ? { overrides: o.overrides } : {}),
+    ...(o.evaluators ? { evaluators: o.evaluators } : {}),
     ...(o.log ? { log: o.log } : {}),
     quiet: o.quiet ?? true,
   };

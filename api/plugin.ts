@@ -23,6 +23,15 @@ export {
   type StepContext,
   type StepOutput,
 } from '../frameworks/framework.ts';
+// evaluators: features in, metrics out (a column of every pre-training suite that lists it)
+export {
+  defineEvaluator,
+  type EvalColumn,
+  type EvalInput,
+  type EvalOutput,
+  type EvalView,
+  type Evaluator,
+} from '../evaluators/evaluator.ts';
 // backbones
 export { defineBackbone, type Backbone, type BackboneFamily, type BackboneShape } from '../backbones/backbone.ts';
 export type { BackboneOptions } from '../core/config.ts';

@@ -7,7 +7,7 @@
 import { Container } from 'inversify';
 import { PLUGIN_KINDS, type PluginKind } from '../core/plugin.ts';
 import type { BackboneFamily } from '../backbones/backbone.ts';
-import type { LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
+import { LinearProbeConfigSchema, type LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
 import { type AnyPlugin, type PluginTypes, TOKENS, pluginName } from './tokens.ts';
 import { BUILTIN_PLUGINS } from './builtin.ts';
 
@@ -97,11 +97,11 @@ export class Registry {
     return sets[kind];
   }
 
-  /** The frozen-feature evaluator `name` that trains a linear probe (`probe()`), or an error. */
-  linearProbe(name = 'linear-probe'): LinearProbeEvaluator {
-    const e = this.evaluators.get(name);
-    if (!('probe' in e)) throw new Error(`evaluator '${name}' is not a linear probe (it has no probe())`);
-    return e;
+  /** The linear probe every pre-training suite's measured column comes from (its config schema checked). */
+  linearProbe(): LinearProbeEvaluator {
+    const e = this.evaluators.get('linear-probe');
+    if (e.schema !== LinearProbeConfigSchema) throw new Error("evaluator 'linear-probe' is not sslbench's linear probe");
+    return e as unknown as LinearProbeEvaluator;
   }
 
   /** A backbone name may carry a patch suffix (`vit-b/16`); its family is the part before it. */

@@ -1,15 +1,15 @@
 /**
  * Service identifiers of the container, one per kind of plugin, typed: `container.getAll(FRAMEWORKS)`
- * is a `FrameworkPlugin[]`. Frozen-feature evaluators, training monitors and fine-tuners are kinds
- * of their own (they have different interfaces).
+ * is a `FrameworkPlugin[]`. Frozen-backbone evaluators (one contract, evaluators/evaluator.ts),
+ * training monitors and fine-tuners are kinds of their own (they have different interfaces).
  */
 import type { ServiceIdentifier } from 'inversify';
 import type { BackboneFamily } from '../backbones/backbone.ts';
 import type { FrameworkPlugin } from '../frameworks/framework.ts';
 import type { OptimizerPlugin } from '../optim/index.ts';
 import type { DatasetSource } from '../data/sources.ts';
-import type { FrozenEvaluator, MonitorFactory } from '../evaluators/index.ts';
-import type { LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
+import type { MonitorFactory } from '../evaluators/index.ts';
+import type { Evaluator } from '../evaluators/evaluator.ts';
 import type { FinetuneEvaluator } from '../evaluators/finetune.ts';
 import type { PluginKind } from '../core/plugin.ts';
 
@@ -19,7 +19,7 @@ export interface PluginTypes {
   framework: FrameworkPlugin;
   optimizer: OptimizerPlugin;
   dataset: DatasetSource;
-  evaluator: FrozenEvaluator | LinearProbeEvaluator;
+  evaluator: Evaluator;
   monitor: MonitorFactory;
   finetuner: FinetuneEvaluator;
 }

@@ -1,49 +1,38 @@
-/** Evaluators by name, as the container registers them. */
-import { tf } from '../engine/tf.ts';
-import type { Backbone } from '../backbones/backbone.ts';
-import type { AnyImageSet } from '../data/file-image-set.ts';
-import { knnAccuracy } from './knn.ts';
+/** The built-in kNN evaluator and the kNN monitor's factory, as the container registers them. */
+import { Type } from '@sinclair/typebox';
+import { ConfigSchema } from '../core/plugin.ts';
+import { knnAccuracy, KNN_DEFAULT_K, KNN_DEFAULT_TEMPERATURE } from './knn.ts';
 import { KnnMonitor, type KnnMonitorOptions } from './knn-monitor.ts';
-import { extractFeatures } from './features.ts';
+import { defineEvaluator, runEvaluator, type Evaluator, type FrozenSetup } from './evaluator.ts';
 
-export interface EvalOptions {
-  viewSize: number;
-  cropFraction: number;
-  k: number;
-  temperature: number;
-}
+/** The kNN classifier's fields: Wu et al.'s k 200 and T 0.07 by default. */
+export const KnnConfigSchema = ConfigSchema({
+  k: Type.Integer({ minimum: 1, default: KNN_DEFAULT_K }),
+  temperature: Type.Number({ exclusiveMinimum: 0, default: KNN_DEFAULT_TEMPERATURE }),
+});
 
-/** Evaluates a frozen backbone: train on `train` (or use it as the bank), report top-1 on `test`. */
-export interface FrozenEvaluator {
-  readonly kind: 'evaluator';
-  readonly name: string;
-  readonly title: string;
-  /** `train` and `test` may be read from their files (data/file-image-set.ts) where the evaluator says so. */
-  evaluate(backbone: Backbone, train: AnyImageSet, test: AnyImageSet, opts: EvalOptions): Promise<number>;
-}
-
-export const knnEvaluator: FrozenEvaluator = {
-  kind: 'evaluator',
+/** Weighted kNN: the training split's features are the bank, the test split's the queries. */
+export const knnEvaluator = defineEvaluator({
   name: 'knn',
   title: 'weighted kNN on frozen features (Wu et al. 2018; k 200, T 0.07)',
-  async evaluate(backbone, train, test, o) {
-    const fo = { viewSize: o.viewSize, cropFraction: o.cropFraction };
-    const bank = await extractFeatures(backbone, train, fo);
-    const queries = await extractFeatures(backbone, test, fo).catch((err) => {
-      bank.dispose();
-      throw err;
+  schema: KnnConfigSchema,
+  column: { metric: 'top1', header: 'kNN (%)', percent: true },
+  async evaluate(input, c) {
+    const bank = await input.features('train');
+    const queries = await input.features('test');
+    const top1 = await knnAccuracy(bank, input.train.labels, queries, input.test.labels, {
+      k: c.k,
+      temperature: c.temperature,
+      numClasses: input.train.numClasses,
     });
-    try {
-      return await knnAccuracy(bank, train.labels, queries, test.labels, {
-        k: o.k,
-        temperature: o.temperature,
-        numClasses: train.numClasses,
-      });
-    } finally {
-      tf.dispose([bank, queries]);
-    }
+    return { metrics: { top1 } };
   },
-};
+});
+
+/** The headline metric (its column's) of one evaluator run: e.g. a kNN top-1. */
+export async function headlineMetric(e: Evaluator, setup: FrozenSetup, config: Record<string, unknown>): Promise<number> {
+  return (await runEvaluator(e, setup, config)).metrics[e.column.metric];
+}
 
 export interface MonitorFactory {
   readonly kind: 'monitor';

@@ -35,7 +35,7 @@ import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import { splitHoldout, type ImageSet } from '../data/image-set.ts';
-import { isFileSet, type AnyImageSet } from '../data/file-image-set.ts';
+import { isFileSet } from '../data/file-image-set.ts';
 import { BatchLoader, type Batch } from '../data/loader.ts';
 import { gatherRows } from '../augment/batch-select.ts';
 import { centerCropResize } from '../augment/policy.ts';
@@ -47,9 +47,9 @@ import { extractFeatures, rgbTensor } from './features.ts';
 import { assertUnchanged, fingerprint } from './fingerprint.ts';
 import { checkLabels } from './knn.ts';
 import { ProbeHeads } from './probe-heads.ts';
-import type { EvalOptions, FrozenEvaluator } from './index.ts';
+import { defineEvaluator, type Evaluator } from './evaluator.ts';
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigSchema, type ConfigurablePlugin } from '../core/plugin.ts';
+import { ConfigSchema } from '../core/plugin.ts';
 
 /**
  * The probe's protocol fields as suites and presets set them, with main_lincls's values for a ViT as
@@ -427,30 +427,36 @@ export async function linearProbe(
   };
 }
 
-/** A FrozenEvaluator (top-1 only) that also gives the full result. */
-export interface LinearProbeEvaluator extends FrozenEvaluator, ConfigurablePlugin<'evaluator', typeof LinearProbeConfigSchema> {
-  readonly settings: LinearProbeSettings;
-  probe(backbone: Backbone, train: ImageSet, test: ImageSet, opts: LinearProbeOptions): Promise<LinearProbeResult>;
-}
+/** The linear probe through the evaluator contract: its config is the protocol, its details the full result. */
+export type LinearProbeEvaluator = Evaluator<typeof LinearProbeConfigSchema, LinearProbeResult>;
 
-/** An evaluator with fixed settings (e.g. a preset's shorter schedule); `evaluate` takes the view size and crop from EvalOptions. */
-export function createLinearProbeEvaluator(settings: LinearProbeSettings = {}): LinearProbeEvaluator {
-  return {
-    kind: 'evaluator',
-    name: 'linear-probe',
-    title: 'linear probe on frozen features (SGD momentum 0.9, cosine per epoch, crop + flip; MoCo v3 protocol)',
-    schema: LinearProbeConfigSchema,
-    settings,
-    probe: (backbone, train, test, opts) => linearProbe(backbone, train, test, { ...settings, ...opts }),
-    async evaluate(backbone: Backbone, train: AnyImageSet, test: AnyImageSet, o: EvalOptions): Promise<number> {
-      if (isFileSet(train) || isFileSet(test))
-        throw new Error(
-          `linear probe: ${isFileSet(train) ? train.name : test.name} is read from its files; the probe needs an in-memory set`,
-        );
-      return (await linearProbe(backbone, train, test, { ...settings, viewSize: o.viewSize, cropFraction: o.cropFraction })).top1;
-    },
-  };
-}
-
-/** The paper's recipe: batch 1024, 90 epochs, base lr 0.1 (ResNet) / 3.0 (ViT), augmentation on. */
-export const linearProbeEvaluator: LinearProbeEvaluator = createLinearProbeEvaluator();
+/** main_lincls as an evaluator; `metrics`: test top-1 at the chosen (lr, epoch), main_lincls's best, and the validation top-1. */
+export const linearProbeEvaluator: LinearProbeEvaluator = defineEvaluator({
+  name: 'linear-probe',
+  title: 'linear probe on frozen features (SGD momentum 0.9, cosine per epoch, crop + flip; MoCo v3 protocol)',
+  schema: LinearProbeConfigSchema,
+  column: { metric: 'top1', header: 'linear probe (%)', percent: true },
+  async evaluate(input, config) {
+    const { train, test } = input;
+    if (isFileSet(train) || isFileSet(test))
+      throw new Error(
+        `linear probe: ${isFileSet(train) ? train.name : test.name} is read from its files; the probe needs an in-memory set`,
+      );
+    const r = await linearProbe(input.backbone, train, test, {
+      ...config,
+      ...input.view,
+      seed: input.seed,
+      onEpoch: input.onProgress
+        ? (p) =>
+            input.onProgress!(p.epoch + 1, p.epochs, {
+              loss: Math.min(...p.losses),
+              ...(p.top1 ? { top1: `${(100 * Math.max(...p.top1)).toFixed(1)}%` } : {}),
+            })
+        : undefined,
+    });
+    return {
+      metrics: { top1: r.top1, bestTestTop1: r.bestTestTop1, ...(r.valTop1 === undefined ? {} : { valTop1: r.valTop1 }) },
+      details: r,
+    };
+  },
+});

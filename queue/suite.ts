@@ -227,7 +227,7 @@ export async function runSuiteOnQueue(
     for (const rc of cells) {
       const r = readResult(rc.runDir);
       if (!r) continue;
-      const probed = await withProbe(suite, rc, r, { preset: o.preset, registry: o.registry, quiet: true });
+      const probed = await withProbe(suite, rc, r, { preset: o.preset, registry: o.registry, evaluators: o.evaluators, quiet: true });
       stored.push({
         id: rc.cell.id,
         ...probed,

@@ -17,7 +17,7 @@ import { type ScatterPoint, renderScatterPlot } from './svg-scatter.ts';
 import { cellEvents, pretrainFigures } from './figures.ts';
 import { writeSuiteOutputs } from './suite-outputs.ts';
 import { UNSTABLE_MARK, instabilityFlag, instabilityNotes, instabilityOf } from './instability-notes.ts';
-import type { ProbedResult, ResolvedCell, StoredBaseline, StoredPretrainCell } from './suite-results.ts';
+import type { ProbedResult, ResolvedCell, StoredBaseline, StoredEvaluation, StoredPretrainCell } from './suite-results.ts';
 
 function slug(s: string): string {
   return s
@@ -153,6 +153,7 @@ export function pretrainTable(
   baselines: StoredBaseline[] = [],
 ): ResultTable {
   const ids = cells.map((c) => c.cell.id);
+  const evals = evaluationColumns(results);
   return {
     name: resultBaseName(suite.name, preset),
     title: `${suite.title} — preset ${preset} (paper ${suite.reference})`,
@@ -169,6 +170,7 @@ export function pretrainTable(
       { key: 'knn', header: 'kNN (%)', numeric: true },
       { key: 'knn_init', header: 'kNN random init (%)', numeric: true },
       { key: 'knn_monitor', header: 'kNN monitor, last (%)', numeric: true },
+      ...evals.map((e) => ({ key: e.key, header: e.header, numeric: true })),
       { key: 'loss', header: 'loss, last', numeric: true },
       { key: 'ips', header: 'images/s', numeric: true, csv: 'images_per_s' },
       { key: 'paper', header: 'paper (linear %, full recipe)', numeric: true, decimals: 1 },
@@ -188,6 +190,7 @@ export function pretrainTable(
         knn: pct(r.final.knn),
         knn_init: pct(r.final.knnRandomInit),
         knn_monitor: pct(r.final.knnMonitor),
+        ...Object.fromEntries(evals.map((e) => [e.key, e.value(r)])),
         loss: r.final.loss.toFixed(3),
         ips: r.imagesPerSec.toFixed(1),
         paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')),
@@ -213,6 +216,7 @@ export function pretrainTable(
           ]
         : []),
       ...baselineNotes(ids, results, baselines),
+      ...evals.map((e) => e.note),
       `kNN: k ${results[0]?.config.knn.k}, weights exp(s/${results[0]?.config.knn.temperature}), frozen features of the ` +
         `training set ` +
         `vs the held-out set; kNN random init = the same backbone before pre-training.`,
@@ -228,6 +232,24 @@ export function pretrainTable(
       ...instabilityNotes(ids, results, false),
     ],
   };
+}
+
+/**
+ * One column per further evaluator the cells ran (a suite's `evaluators`, runner/cell-evaluations.ts),
+ * in the order they first appear: its headline metric, and a note with its config.
+ */
+function evaluationColumns(results: readonly ProbedResult[]) {
+  const first = new Map<string, StoredEvaluation>();
+  for (const r of results) for (const [name, e] of Object.entries(r.evaluations ?? {})) if (!first.has(name)) first.set(name, e);
+  return [...first].map(([name, e]) => ({
+    key: `eval_${name}`,
+    header: `${e.column.header} [${name}]`,
+    value: (r: ProbedResult) => {
+      const v = r.evaluations?.[name]?.metrics[e.column.metric];
+      return v === undefined ? '' : e.column.percent ? pct(v) : String(+v.toPrecision(4));
+    },
+    note: `${e.column.header} [${name}]: evaluator '${name}' on each cell's pre-trained weights (frozen), its ${e.column.metric}; config ${JSON.stringify(e.config)}.`,
+  }));
 }
 
 /** JSON stores NaN as null: the final metrics as numbers again (NaN), for the table builders. */

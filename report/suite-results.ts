@@ -63,8 +63,25 @@ export interface StoredBaseline {
   cells: string[];
 }
 
-/** A pre-training cell's result with its linear probe (absent for a diverged cell). */
-export type ProbedResult = PretrainResult & { probe?: CellProbe };
+/**
+ * What a suite stores of one further evaluator's run on a cell's weights (a suite's `evaluators`,
+ * runner/cell-evaluations.ts): its metrics, the column it shows, its config and cache key.
+ */
+export interface StoredEvaluation {
+  evaluator: string;
+  /** The metric shown in the suite's table, its header, and whether it is a fraction shown in per cent. */
+  column: { metric: string; header: string; percent: boolean };
+  metrics: Record<string, number>;
+  config: Record<string, unknown>;
+  key: string;
+  seconds: number;
+}
+
+/**
+ * A pre-training cell's result with its linear probe and the suite's further evaluations, by
+ * evaluator name (both absent for a diverged cell).
+ */
+export type ProbedResult = PretrainResult & { probe?: CellProbe; evaluations?: Record<string, StoredEvaluation> };
 
 /** A cell's result as the suite's JSON stores it: paths relative to the working folder. */
 export type StoredPretrainCell = ProbedResult & { id: string; runDir: string };

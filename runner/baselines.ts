@@ -15,9 +15,10 @@ import { writeFileAtomic } from '../core/atomic-write.ts';
 import { withPrecision } from '../engine/backend.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import { RawPixels } from '../evaluators/raw-pixels.ts';
+import { runEvaluator } from '../evaluators/evaluator.ts';
+import { headlineMetric } from '../evaluators/index.ts';
 import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.ts';
 import type { BaselineKind, StoredBaseline } from '../report/suite-results.ts';
-import type { ImageSet } from '../data/image-set.ts';
 import { toCellProbe } from './cell-probe.ts';
 import { dataIdentity } from './cell-hash.ts';
 
@@ -120,18 +121,15 @@ async function computeBaseline(
   try {
     return await withPrecision(c.precision ?? 'fp32', 'config precision (--precision)', async () => {
       const view = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
-      const r = await o.registry
-        .linearProbe()
-        .probe(backbone, train as ImageSet, test as ImageSet, { ...probeCfg, ...view, seed: c.seed + 1 });
-      const knn = await o.registry.evaluators
-        .get('knn')
-        .evaluate(backbone, train, test, { ...view, k: c.knn.k, temperature: c.knn.temperature });
+      const setup = { backbone, train, test, view, seed: c.seed + 1 };
+      const { details: r } = await runEvaluator(o.registry.linearProbe(), setup, probeCfg, 'probe');
+      const knn = await headlineMetric(o.registry.evaluators.get('knn'), setup, { k: c.knn.k, temperature: c.knn.temperature });
       return {
         kind,
         key,
         backbone: kind === 'raw-pixels' ? `none (${backbone.outDim} pixel values)` : name,
         data: `${c.data.dataset} ${train.count}`,
-        probe: toCellProbe(r, probeCfg, key, (performance.now() - t0) / 1000),
+        probe: toCellProbe(r!, probeCfg, key, (performance.now() - t0) / 1000),
         knn,
         cells: [],
       };

@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../core/atomic-write.ts';
 import { canonicalJson, type PretrainConfig } from '../core/config.ts';
 import type { CellProbe } from '../report/suite-results.ts';
 import type { LinearProbeResult } from '../evaluators/linear-probe.ts';
+import { type EvalInput, runEvaluator } from '../evaluators/evaluator.ts';
 import { dataIdentity } from './cell-hash.ts';
 
 export const WEIGHTS_FILE = 'backbone.safetensors';
@@ -47,7 +48,7 @@ export function readCellProbe(runDir: string, key: string): CellProbe | undefine
 export interface CellProbeOptions {
   preset: string;
   registry: Registry;
-  onEpoch?: (epoch: number, epochs: number, top1?: number) => void;
+  onProgress?: EvalInput['onProgress'];
 }
 
 /**
@@ -80,7 +81,7 @@ export async function probeWeights(
   out: string,
   key: string,
   probeCfg: LinearProbeConfig,
-  o: Pick<CellProbeOptions, 'registry' | 'onEpoch'>,
+  o: Pick<CellProbeOptions, 'registry' | 'onProgress'>,
 ): Promise<CellProbe> {
   const t0 = performance.now();
   const { name, ...opts } = config.backbone;
@@ -88,15 +89,20 @@ export async function probeWeights(
   try {
     loadWeights(backbone, weights);
     const { train, test } = await o.registry.datasets.get(config.data.dataset).load(config.data, config.seed);
-    const r = await o.registry.linearProbe().probe(backbone, train, test, {
-      ...probeCfg,
-      viewSize: config.data.viewSize,
-      cropFraction: config.data.evalCropFraction,
-      seed: config.seed + 1,
-      evalEvery: 1,
-      onEpoch: o.onEpoch ? (p) => o.onEpoch!(p.epoch, p.epochs, p.top1 ? Math.max(...p.top1) : undefined) : undefined,
-    });
-    const result = toCellProbe(r, probeCfg, key, (performance.now() - t0) / 1000);
+    const { details } = await runEvaluator(
+      o.registry.linearProbe(),
+      {
+        backbone,
+        train,
+        test,
+        view: { viewSize: config.data.viewSize, cropFraction: config.data.evalCropFraction },
+        seed: config.seed + 1,
+        onProgress: o.onProgress,
+      },
+      probeCfg,
+      'probe',
+    );
+    const result = toCellProbe(details!, probeCfg, key, (performance.now() - t0) / 1000);
     writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {

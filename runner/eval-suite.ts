@@ -25,6 +25,7 @@ import { writeEvalOutputs } from '../report/eval-tables.ts';
 import { loadWeights } from '../engine/weights.ts';
 import { Progress } from '../core/progress.ts';
 import type { LinearProbeResult } from '../evaluators/linear-probe.ts';
+import { runEvaluator } from '../evaluators/evaluator.ts';
 import { linearProbeConfig, transferConfig, type TransferConfig } from '../recipes/evaluation.ts';
 import { FINETUNE_PROTOCOL, transferBackboneOptions, type FinetuneResult } from '../evaluators/finetune.ts';
 import { transferStandin } from '../data/transfer-standins.ts';
@@ -119,18 +120,25 @@ async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log
     }
     const { train, test } = await datasetOf(rc.config, o.registry);
     let bar: Progress | undefined;
-    const r = await o.registry.linearProbe().probe(backbone, train, test, {
-      ...probeCfg,
-      viewSize: rc.config.data.viewSize,
-      cropFraction: rc.config.data.evalCropFraction,
-      seed: rc.config.seed + 1,
-      onEpoch: o.quiet
-        ? undefined
-        : (p) => {
-            bar ??= new Progress({ total: p.epochs, label: `linear probe ${cell.id}` });
-            bar.update(p.epoch, { loss: Math.min(...p.losses), ...(p.top1 ? { top1: `${pct(Math.max(...p.top1))}%` } : {}) });
-          },
-    });
+    const { details } = await runEvaluator(
+      o.registry.linearProbe(),
+      {
+        backbone,
+        train,
+        test,
+        view: { viewSize: rc.config.data.viewSize, cropFraction: rc.config.data.evalCropFraction },
+        seed: rc.config.seed + 1,
+        onProgress: o.quiet
+          ? undefined
+          : (done, total, values) => {
+              bar ??= new Progress({ total, label: `linear probe ${cell.id}` });
+              bar.update(done, values ?? {});
+            },
+      },
+      probeCfg,
+      `suite ${suite.name}, cell '${cell.id}': probe`,
+    );
+    const r = details!;
     bar?.done();
     writeFileAtomic(file, `${JSON.stringify(r, null, 2)}\n`);
     return {

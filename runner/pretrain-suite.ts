@@ -8,7 +8,8 @@
 import { checkEngine, recordedEngine } from './engine-check.ts';
 import { LOCK_FILE, lockOwner } from '../core/run-lock.ts';
 import path from 'node:path';
-import type { Suite, SuiteCell } from '../suites/schema.ts';
+import type { Suite, SuiteCell, SuiteEvaluator } from '../suites/schema.ts';
+import { checkEvaluatorSpecs, evaluateCell } from './cell-evaluations.ts';
 import { checkPretrainConfig } from '../suites/schema.ts';
 import { type Registry, builtinRegistry } from '../container/container.ts';
 import type { ResultTable } from '../report/table.ts';
@@ -44,6 +45,14 @@ export interface SuiteRunOptions {
   dataWorkers?: number;
   /** Save each cell's backbone every this many epochs (runner/snapshots.ts, for `bench curve`). */
   snapshotEpochs?: number;
+  /** Evaluators run on every cell besides the suite's own `evaluators` (`--evaluate NAME`). */
+  evaluators?: SuiteEvaluator[];
+}
+
+/** A pre-training suite's further evaluators: its own, then the run's (`--evaluate`), each name once. */
+export function suiteEvaluators(suite: Suite, o: Pick<SuiteRunOptions, 'evaluators'>): SuiteEvaluator[] {
+  const own = suite.evaluators ?? [];
+  return [...own, ...(o.evaluators ?? []).filter((e) => !own.some((x) => x.name === e.name))];
 }
 
 function slug(s: string): string {
@@ -108,22 +117,37 @@ export async function withProbe(
   suite: Suite,
   rc: ResolvedCell,
   r: PretrainResult,
-  o: Pick<SuiteRunOptions, 'preset' | 'registry' | 'quiet'>,
+  o: Pick<SuiteRunOptions, 'preset' | 'registry' | 'quiet' | 'evaluators'>,
 ): Promise<ProbedResult> {
   if (r.flags.diverged) return r;
   let bar: Progress | undefined;
   const probe = await probeCell(r.config, r.hash, rc.runDir, {
     preset: o.preset,
     registry: o.registry,
-    onEpoch: o.quiet
+    onProgress: o.quiet
       ? undefined
-      : (epoch, epochs, top1) => {
-          bar ??= new Progress({ total: epochs, label: `${suite.name} ${o.preset} ${rc.cell.id}: linear probe` });
-          bar.update(epoch + 1, top1 === undefined ? {} : { top1: `${pct(top1)}%` });
+      : (done, total, values) => {
+          bar ??= new Progress({ total, label: `${suite.name} ${o.preset} ${rc.cell.id}: linear probe` });
+          bar.update(done, values?.top1 === undefined ? {} : { top1: values.top1 });
         },
   });
   bar?.done();
-  return { ...r, probe };
+  const specs = suiteEvaluators(suite, o);
+  if (!specs.length) return { ...r, probe };
+  const evaluations = await evaluateCell(r.config, r.hash, rc.runDir, specs, {
+    registry: o.registry,
+    onProgress: o.quiet
+      ? undefined
+      : (name) => {
+          let b: Progress | undefined;
+          return (done, total, values) => {
+            b ??= new Progress({ total, label: `${suite.name} ${o.preset} ${rc.cell.id}: ${name}` });
+            b.update(done, values ?? {});
+            if (done >= total) b.done();
+          };
+        },
+  });
+  return { ...r, probe, evaluations };
 }
 
 export async function runPretrainSuite(
@@ -132,6 +156,7 @@ export async function runPretrainSuite(
 ): Promise<{ table: ResultTable; results: ProbedResult[]; files: string[] }> {
   const log = o.log ?? ((l: string) => console.error(l));
   const cells = suite.cells.map((cell) => resolveCell(suite, cell, o));
+  checkEvaluatorSpecs(suiteEvaluators(suite, o), o.registry, `suite ${suite.name}`);
   for (const rc of cells) adoptLegacyRunDir(rc.config, rc.runDir, log);
   const results: (ProbedResult | undefined)[] = cells.map(() => undefined);
   // cells another process is training (its lock on the run folder): the others first, then wait for these

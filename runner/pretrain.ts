@@ -32,6 +32,7 @@ import { scaledLr, warmupCosineLr } from '../optim/schedules.ts';
 import { buildOptimizer } from '../optim/index.ts';
 import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
 import { GradMonitor } from '../evaluators/grad-monitor.ts';
+import { headlineMetric } from '../evaluators/index.ts';
 import type { PretrainResult, ProgressInfo } from '../core/results.ts';
 import { detectInstability } from '../evaluators/instability.ts';
 import type { PretrainConfig } from '../core/config.ts';
@@ -234,13 +235,9 @@ async function trainFrom(
   const { train, test, monitorQueries, stream } = sets;
   const reg = opts.registry;
   const knn = reg.evaluators.get('knn');
+  const view = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
   const knnEval = (fw: Framework): Promise<number> =>
-    knn.evaluate(fw.backbone, train, test, {
-      viewSize: c.data.viewSize,
-      cropFraction: c.data.evalCropFraction,
-      k: c.knn.k,
-      temperature: c.knn.temperature,
-    });
+    headlineMetric(knn, { backbone: fw.backbone, train, test, view, seed: c.seed }, { k: c.knn.k, temperature: c.knn.temperature });
   const o = c.optimizer;
   const loader = isFileSet(train) ? undefined : new BatchLoader(train, { batchSize: o.batch, seed: c.seed, dropLast: true });
   const itersPerEpoch = stream ? stream.stepsPerEpoch : loader!.stepsPerEpoch;
@@ -262,10 +259,13 @@ async function trainFrom(
   const parts: Record<string, Checkpointable> = monitor ? { optimizer, monitor } : { optimizer };
 
   const evalMonitor = async (): Promise<number> => {
-    const o = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
     if (monitorBank)
-      return knn.evaluate(fw.backbone, monitorBank, monitorQueries, { ...o, k: c.monitor.k, temperature: c.monitor.temperature });
-    const q = await extractFeatures(fw.backbone, monitorQueries, o);
+      return headlineMetric(
+        knn,
+        { backbone: fw.backbone, train: monitorBank, test: monitorQueries, view, seed: c.seed },
+        { k: c.monitor.k, temperature: c.monitor.temperature },
+      );
+    const q = await extractFeatures(fw.backbone, monitorQueries, view);
     try {
       return await monitor!.evaluate(q, monitorQueries.labels);
     } finally {

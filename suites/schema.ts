@@ -44,6 +44,12 @@ export interface SuiteScatter {
   y: string;
 }
 
+/** A further evaluator of every cell of a pre-training suite: its name in the container and config fields. */
+export interface SuiteEvaluator {
+  name: string;
+  config?: Record<string, unknown>;
+}
+
 export interface Suite {
   name: string;
   title: string;
@@ -59,6 +65,11 @@ export interface Suite {
   /** 'matrix': cells have a row and a column and the table is laid out so (Table 4). */
   layout?: 'list' | 'matrix';
   scatter?: SuiteScatter;
+  /**
+   * Pre-training suites: evaluators run on every finished cell's weights besides the linear probe,
+   * each a column of the table (a plugin's evaluator included).
+   */
+  evaluators?: SuiteEvaluator[];
   notes?: string[];
   cells: SuiteCell[];
 }
@@ -86,6 +97,15 @@ export const SUITE_SCHEMA = {
         title: { type: 'string' },
         x: { type: 'string' },
         y: { type: 'string' },
+      },
+    },
+    evaluators: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: { name: { type: 'string', minLength: 1 }, config: { type: 'object' } },
       },
     },
     notes: { type: 'array', items: { type: 'string' } },
@@ -180,6 +200,8 @@ export function parseSuite(data: unknown, source: string): Suite {
     if (d?.kind !== 'params' && d?.kind !== 'flops' && over && !validatePretrainCell(over))
       errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/scale/${preset}`)));
   }
+  if (d?.evaluators?.length && d.kind !== 'pretrain')
+    errors.push(`evaluators: only a pretrain suite runs further evaluators (this one is kind ${d.kind})`);
   if (errors.length) throw new Error(`${source}: invalid suite:\n  ${errors.join('\n  ')}`);
   return data as Suite;
 }

@@ -12,7 +12,7 @@ import { Rng } from '../engine/rng.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { RawPixels } from '../evaluators/raw-pixels.ts';
 import { linearProbe } from '../evaluators/linear-probe.ts';
-import { knnEvaluator } from '../evaluators/index.ts';
+import { headlineMetric, knnEvaluator } from '../evaluators/index.ts';
 import { builtinRegistry } from '../container/container.ts';
 import { presetConfig } from '../recipes/presets.ts';
 import { resolveDataset } from '../runner/datasets.ts';
@@ -61,7 +61,11 @@ describe('baselines', () => {
     });
     assert.equal(r.top1, 1, `probe top-1 ${r.top1}`);
     assert.equal(r.chosenOn, 'validation');
-    const knn = await knnEvaluator.evaluate(px, train, test, { viewSize: 6, cropFraction: 1, k: 5, temperature: 0.07 });
+    const knn = await headlineMetric(
+      knnEvaluator,
+      { backbone: px, train, test, view: { viewSize: 6, cropFraction: 1 }, seed: 0 },
+      { k: 5 },
+    );
     assert.equal(knn, 1);
     px.dispose();
   });

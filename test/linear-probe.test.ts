@@ -10,14 +10,8 @@ import type { ImageSet } from '../data/image-set.ts';
 import { ResNet } from '../backbones/resnet/resnet.ts';
 import { resnetConfig } from '../backbones/resnet/config.ts';
 import { Sgd } from '../optim/sgd.ts';
-import {
-  cosineEpochLr,
-  createLinearProbeEvaluator,
-  linearProbe,
-  linearProbeEvaluator,
-  recipeBaseLr,
-  type LinearProbeOptions,
-} from '../evaluators/linear-probe.ts';
+import { cosineEpochLr, linearProbe, linearProbeEvaluator, recipeBaseLr, type LinearProbeOptions } from '../evaluators/linear-probe.ts';
+import { runEvaluator } from '../evaluators/evaluator.ts';
 import { ProbeHeads } from '../evaluators/probe-heads.ts';
 import { changedEntries, fingerprint, hashBytes } from '../evaluators/fingerprint.ts';
 import { assertClose, useBackend } from './helpers/backend.ts';
@@ -258,13 +252,20 @@ describe('linear probe: protocol details (cpu)', () => {
     bb.dispose();
   });
 
-  it('the evaluator: FrozenEvaluator interface and the full result', async () => {
+  it('the evaluator contract: config validated by its schema, metrics equal to the probe itself, full result as details', async () => {
     assert.equal(linearProbeEvaluator.name, 'linear-probe');
-    const ev = createLinearProbeEvaluator({ batch: 16, epochs: 2, augment: false, cacheFeatures: true, valFraction: 0, extendSweep: 0 });
+    const cfg = { batch: 16, epochs: 2, baseLrs: [3], augment: false, cacheFeatures: true, valFraction: 0, extendSweep: 0 };
     const bb = new ColourBackbone();
-    const top1 = await ev.evaluate(bb, TRAIN, TEST, { viewSize: SIDE, cropFraction: 224 / 256, k: 20, temperature: 0.07 });
-    assert.equal(top1, (await ev.probe(bb, TRAIN, TEST, { viewSize: SIDE })).top1);
-    assert.equal((await ev.probe(bb, TRAIN, TEST, { viewSize: SIDE })).perLr[0].baseLr, 3.0, 'ViT-like default base lr');
+    const setup = { backbone: bb, train: TRAIN, test: TEST, view: { viewSize: SIDE, cropFraction: 224 / 256 }, seed: 5 };
+    const out = await runEvaluator(linearProbeEvaluator, setup, cfg);
+    const direct = await linearProbe(bb, TRAIN, TEST, { ...cfg, viewSize: SIDE, cropFraction: 224 / 256, seed: 5 });
+    assert.equal(out.metrics.top1, direct.top1);
+    assert.equal(out.metrics.bestTestTop1, direct.bestTestTop1);
+    assert.deepEqual(out.details?.perLr, direct.perLr);
+    assert.equal((out.config as Record<string, unknown>).momentum, undefined, 'only schema fields');
+    assert.equal(out.config.batchNorm, false, 'defaults filled in');
+    await assert.rejects(runEvaluator(linearProbeEvaluator, setup, { ...cfg, epochs: 0 }, 'probe'), /probe\.epochs: must be >= 1/);
+    await assert.rejects(runEvaluator(linearProbeEvaluator, setup, { ...cfg, lr: 1 }, 'probe'), /probe: unknown field 'lr'/);
     bb.dispose();
   });
 

@@ -22,6 +22,7 @@ import {
   withEngineOptions,
 } from '../options.ts';
 import { DEFAULT_QUEUE_NAME } from '../../queue/connection.ts';
+import { checkEvaluatorSpecs } from '../../runner/cell-evaluations.ts';
 
 interface RunFlags extends EngineFlags {
   results: string;
@@ -42,6 +43,7 @@ interface RunFlags extends EngineFlags {
   maxIters?: number;
   snapshots?: number;
   workers?: number;
+  evaluate?: string[];
   precision: 'fp32' | 'bf16';
 }
 
@@ -67,6 +69,12 @@ export function runCommand(): Command {
       )
       .option('--queue-name <name>', 'queue name', DEFAULT_QUEUE_NAME)
       .option(...PLUGIN_FLAG)
+      .option(
+        '--evaluate <evaluator>',
+        "pre-training suites: also run this evaluator (built in or a --plugin's; see `bench list`) on every cell's weights, with " +
+          "its config's defaults; a column of the table (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option(
         '--set <path=value>',
         "override a field of every cell's config after its preset (repeatable; e.g. --set optimizer.batch=128 --set seed=1); " +
@@ -117,6 +125,7 @@ export function runCommand(): Command {
         'set',
         'printConfig',
         'dryRun',
+        'evaluate',
         'maxIters',
         'snapshots',
         'workers',
@@ -142,6 +151,8 @@ export function runCommand(): Command {
       mergeOverrides(o.set ?? {}, o.data ? { data: { path: path.resolve(o.data) } } : {}),
       o.precision === 'bf16' ? { precision: 'bf16' } : {},
     );
+    const evaluators = ((o.evaluate ?? []) as string[]).map((name) => ({ name }));
+    if (evaluators.length) checkEvaluatorSpecs(evaluators, registry, '--evaluate');
     if (o.printConfig || o.dryRun) {
       const cells = planSuite(suite, { preset, runsDir: path.resolve(o.runs), overrides, registry });
       if (o.printConfig)
@@ -171,6 +182,7 @@ export function runCommand(): Command {
         runsDir: path.resolve(o.runs),
         registry,
         overrides,
+        evaluators,
         url: o.queue,
         queueName: o.queueName,
         attempts: o.attempts,
@@ -199,7 +211,10 @@ export function runCommand(): Command {
       maxIters: o.maxIters,
       snapshotEpochs: o.snapshots,
       dataWorkers: o.workers,
+      evaluators,
     };
+    if (evaluators.length && suite.kind !== 'pretrain')
+      throw new Error(`--evaluate: suite ${suite.name} is a ${suite.kind} suite; further evaluators run on pre-training suites`);
     if (o.maxIters !== undefined && suite.kind !== 'pretrain') throw new Error(`--max-iters: suite ${suite.name} pre-trains nothing`);
     if (o.snapshots !== undefined && suite.kind !== 'pretrain') throw new Error(`--snapshots: suite ${suite.name} pre-trains nothing`);
     let out: { table: Awaited<ReturnType<typeof runEvalSuite>>['table']; files: string[] };
