@@ -32,6 +32,10 @@ export {
   type EvalView,
   type Evaluator,
 } from '../evaluators/evaluator.ts';
+// data sets: a reader, and for a transfer target its folder, splits, recipe and stand-in
+export { defineDataset, pathNeeded, type DatasetSource, type SplitSets, type TransferSpec } from '../data/sources.ts';
+export { checkImageSet, type ImageSet } from '../data/image-set.ts';
+export type { DataConfig } from '../core/config.ts';
 // backbones
 export { defineBackbone, type Backbone, type BackboneFamily, type BackboneShape } from '../backbones/backbone.ts';
 export type { BackboneOptions } from '../core/config.ts';

@@ -24,6 +24,29 @@ export interface SplitSets {
   test: ImageSet;
 }
 
+/**
+ * A transfer target's descriptor (Table 5): everything the fine-tuning suites need besides the reader,
+ * so that a new target is its reader plus this.
+ */
+export interface TransferSpec {
+  /** Its folder under `--data-root`, as the official archive unpacks. */
+  readonly folder: string;
+  /** What that folder holds (said in errors). */
+  readonly layout: string;
+  /** The official splits `load` reads as train and test. */
+  readonly splits: { readonly train: string; readonly test: string };
+  /**
+   * Fine-tuning fields at `paper` that differ from the common transfer recipe (recipes/evaluation.ts,
+   * evaluators/finetune.ts FinetuneRecipeSchema), e.g. weight decay and mixup; checked by that schema.
+   */
+  readonly recipe: Readonly<Record<string, number>>;
+  /**
+   * The synthetic stand-in the small presets fine-tune on without `--data-root` (data/synthetic.ts:
+   * classes up to the generator's 10, its seed and noise).
+   */
+  readonly standin: { readonly classes: number; readonly seed: number; readonly noise: number };
+}
+
 export interface DatasetSource {
   readonly kind: 'dataset';
   readonly name: string;
@@ -48,19 +71,36 @@ export interface DatasetSource {
    * not image files.
    */
   files?(d: DataConfig): { trainIndex: ImageFolderIndex; train: FileImageSet; test: FileImageSet };
+  /** Present for a fine-tuning target of the transfer suites (Table 5). */
+  readonly transfer?: TransferSpec;
 }
 
-/** What --data PATH must hold for the transfer data sets read from their official files. */
-const DATA_LAYOUTS: Record<string, string> = {
-  cifar10: `the CIFAR-10 binary folder ${CIFAR_LAYOUTS.cifar10.folder}/ (data_batch_1..5.bin, test_batch.bin) or its parent`,
-  cifar100: `the CIFAR-100 binary folder ${CIFAR_LAYOUTS.cifar100.folder}/ (train.bin, test.bin) or its parent`,
-  flowers102: `the Oxford Flowers-102 folder: ${FLOWERS102_LAYOUT}`,
-  pets: `the Oxford-IIIT Pets folder: ${PETS_LAYOUT}`,
-};
+/**
+ * A data set descriptor, its shape checked (for plugin files: `defineDataset({...})`): a name, what
+ * `data.path` means for it, its reader, and (a transfer target) its `transfer` section.
+ */
+export function defineDataset(d: Omit<DatasetSource, 'kind'>): DatasetSource {
+  const who = `dataset '${(d as { name?: unknown }).name}'`;
+  if (typeof d.name !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(d.name))
+    throw new Error(`${who}: name must be lower-case letters, digits, '-' or '_'`);
+  if (typeof d.load !== 'function') throw new Error(`${who}: load(data, seed) is missing`);
+  if (!['required', 'optional', 'none'].includes(d.path)) throw new Error(`${who}: path must be 'required', 'optional' or 'none'`);
+  const t = d.transfer;
+  if (t) {
+    for (const k of ['folder', 'layout'] as const)
+      if (typeof t[k] !== 'string' || !t[k]) throw new Error(`${who}: transfer.${k} must be a non-empty string`);
+    if (typeof t.splits?.train !== 'string' || typeof t.splits?.test !== 'string')
+      throw new Error(`${who}: transfer.splits must name the train and test splits`);
+    if (typeof t.recipe !== 'object' || t.recipe === null) throw new Error(`${who}: transfer.recipe must be an object of recipe fields`);
+    if (![t.standin?.classes, t.standin?.seed, t.standin?.noise].every((v) => typeof v === 'number'))
+      throw new Error(`${who}: transfer.standin must give classes, seed and noise`);
+  }
+  return { kind: 'dataset', ...d };
+}
 
-/** The error for a data set of DATA_LAYOUTS run without --data. */
-export function pathNeeded(name: string): string {
-  return `data.path: dataset '${name}' needs --data PATH to ${DATA_LAYOUTS[name]}`;
+/** The error for a data set read from the user's copy (`layout`: what it holds) run without --data. */
+export function pathNeeded(name: string, layout: string): string {
+  return `data.path: dataset '${name}' needs --data PATH to ${layout}`;
 }
 
 /** Side at which image files are decoded for a data config: round(viewSize / evalCropFraction). */
@@ -141,16 +181,22 @@ export const imagenetSource: DatasetSource = {
   },
 };
 
-function cifarSource(variant: CifarVariant, title: string): DatasetSource {
+function cifarSource(variant: CifarVariant, title: string, transfer: Omit<TransferSpec, 'folder' | 'layout'>): DatasetSource {
+  const layout =
+    variant === 'cifar10'
+      ? `the CIFAR-10 binary folder ${CIFAR_LAYOUTS.cifar10.folder}/ (data_batch_1..5.bin, test_batch.bin) or its parent`
+      : `the CIFAR-100 binary folder ${CIFAR_LAYOUTS.cifar100.folder}/ (train.bin, test.bin) or its parent`;
+  const missing = pathNeeded(variant, layout);
   return {
     kind: 'dataset',
     name: variant,
     title,
     path: 'required',
-    missingPath: pathNeeded(variant),
+    missingPath: missing,
+    transfer: { folder: CIFAR_LAYOUTS[variant].folder, layout, ...transfer },
     imageShape: () => [32, 32, 3],
     load: (d) => {
-      if (!d.path) throw new Error(pathNeeded(variant));
+      if (!d.path) throw new Error(missing);
       return {
         train: loadCifar(variant, { root: d.path, split: 'train', limit: d.trainCount }),
         test: loadCifar(variant, { root: d.path, split: 'test', limit: d.testCount }),
@@ -159,17 +205,40 @@ function cifarSource(variant: CifarVariant, title: string): DatasetSource {
   };
 }
 
-export const cifar10Source = cifarSource('cifar10', 'CIFAR-10 binary version (cifar-10-batches-bin/: data_batch_1..5.bin, test_batch.bin)');
-export const cifar100Source = cifarSource('cifar100', 'CIFAR-100 binary version, fine labels (cifar-100-binary/: train.bin, test.bin)');
+// Table 5's per-dataset fine-tuning settings (MoCo v3's transfer instructions, transfer/README.md)
+export const cifar10Source = cifarSource(
+  'cifar10',
+  'CIFAR-10 binary version (cifar-10-batches-bin/: data_batch_1..5.bin, test_batch.bin)',
+  {
+    splits: { train: 'data_batch_1..5 (50,000)', test: 'test_batch (10,000)' },
+    recipe: { weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 1, dropPath: 0.1 },
+    standin: { classes: 10, seed: 101, noise: 0.08 },
+  },
+);
+export const cifar100Source = cifarSource('cifar100', 'CIFAR-100 binary version, fine labels (cifar-100-binary/: train.bin, test.bin)', {
+  splits: { train: 'train (50,000)', test: 'test (10,000)' },
+  recipe: { weightDecay: 0.1, mixupAlpha: 0.5, cutmixAlpha: 1, dropPath: 0.1 },
+  standin: { classes: 100, seed: 202, noise: 0.16 },
+});
+
+const FLOWERS_LAYOUT = `the Oxford Flowers-102 folder: ${FLOWERS102_LAYOUT}`;
+const PETS_FOLDER_LAYOUT = `the Oxford-IIIT Pets folder: ${PETS_LAYOUT}`;
 
 export const flowers102Source: DatasetSource = {
   kind: 'dataset',
   name: 'flowers102',
   title: 'Oxford Flowers-102 (jpg/, imagelabels.mat, setid.mat; train = trnid + valid, test = tstid)',
   path: 'required',
-  missingPath: pathNeeded('flowers102'),
+  missingPath: pathNeeded('flowers102', FLOWERS_LAYOUT),
+  transfer: {
+    folder: 'flowers-102',
+    layout: FLOWERS_LAYOUT,
+    splits: { train: 'trnid + valid (2,040)', test: 'tstid (6,149)' },
+    recipe: { weightDecay: 0.3, mixupAlpha: 0, cutmixAlpha: 0, dropPath: 0.1 },
+    standin: { classes: 102, seed: 303, noise: 0.12 },
+  },
   load: async (d) => {
-    if (!d.path) throw new Error(pathNeeded('flowers102'));
+    if (!d.path) throw new Error(pathNeeded('flowers102', FLOWERS_LAYOUT));
     const size = decodeSize(d);
     return {
       train: await loadFlowers102({ root: d.path, split: 'train', size, limit: d.trainCount }),
@@ -183,9 +252,16 @@ export const petsSource: DatasetSource = {
   name: 'pets',
   title: 'Oxford-IIIT Pets (images/, annotations/trainval.txt and test.txt)',
   path: 'required',
-  missingPath: pathNeeded('pets'),
+  missingPath: pathNeeded('pets', PETS_FOLDER_LAYOUT),
+  transfer: {
+    folder: 'oxford-iiit-pet',
+    layout: PETS_FOLDER_LAYOUT,
+    splits: { train: 'trainval (3,680)', test: 'test (3,669)' },
+    recipe: { weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 0, dropPath: 0 },
+    standin: { classes: 37, seed: 404, noise: 0.2 },
+  },
   load: async (d) => {
-    if (!d.path) throw new Error(pathNeeded('pets'));
+    if (!d.path) throw new Error(pathNeeded('pets', PETS_FOLDER_LAYOUT));
     const size = decodeSize(d);
     return {
       train: await loadPets({ root: d.path, split: 'train', size, limit: d.trainCount }),

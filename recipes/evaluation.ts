@@ -7,7 +7,8 @@
 import type { DeepPartial } from '../core/config.ts';
 import { deepMerge } from '../core/config.ts';
 import { type Static, Type } from '@sinclair/typebox';
-import { ConfigSchema, parsePluginConfig, schemaDefaults, StringEnum } from '../core/plugin.ts';
+import { ConfigSchema, parsePluginConfig, schemaDefaults } from '../core/plugin.ts';
+import { cifar10Source, cifar100Source, type DatasetSource, flowers102Source, petsSource } from '../data/sources.ts';
 import { type FinetuneRecipe, FinetuneRecipeSchema } from '../evaluators/finetune.ts';
 import { type LinearProbeConfig, LinearProbeConfigSchema } from '../evaluators/linear-probe.ts';
 
@@ -15,12 +16,18 @@ export type { LinearProbeConfig };
 
 const TRANSFER = schemaDefaults(FinetuneRecipeSchema);
 
-/** Table 5's per-dataset fine-tuning settings (MoCo v3's transfer instructions, transfer/README.md), at `paper`. */
+/** A transfer target's fine-tuning recipe at `paper`: the common one with its descriptor's fields (Table 5). */
+export function finetuneRecipe(source: DatasetSource): FinetuneRecipe {
+  if (!source.transfer) throw new Error(`transfer.dataset: '${source.name}' is not a transfer data set (its descriptor has no 'transfer')`);
+  return parsePluginConfig(FinetuneRecipeSchema, { ...TRANSFER, ...source.transfer.recipe }, `dataset ${source.name}: transfer.recipe`);
+}
+
+/** Table 5's per-dataset fine-tuning settings of the built-in targets (MoCo v3's transfer instructions), at `paper`. */
 export const FINETUNE_RECIPES: Readonly<Record<'cifar10' | 'cifar100' | 'flowers102' | 'pets', Readonly<FinetuneRecipe>>> = {
-  cifar10: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 1, dropPath: 0.1 },
-  cifar100: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.5, cutmixAlpha: 1, dropPath: 0.1 },
-  flowers102: { ...TRANSFER, weightDecay: 0.3, mixupAlpha: 0, cutmixAlpha: 0, dropPath: 0.1 },
-  pets: { ...TRANSFER, weightDecay: 0.1, mixupAlpha: 0.8, cutmixAlpha: 0, dropPath: 0 },
+  cifar10: finetuneRecipe(cifar10Source),
+  cifar100: finetuneRecipe(cifar100Source),
+  flowers102: finetuneRecipe(flowers102Source),
+  pets: finetuneRecipe(petsSource),
 };
 
 // validation splits: 1 % of ImageNet's 1.28 M (12.8 k images), 10 % at tiny (600 of 6,000), a quarter of smoke's few
@@ -90,13 +97,11 @@ export function describeProbe(c: LinearProbeConfig, valCount?: number): string {
   );
 }
 
-export const TRANSFER_DATASETS = ['cifar10', 'cifar100', 'flowers102', 'pets'] as const;
-export type TransferDataset = (typeof TRANSFER_DATASETS)[number];
-
 /** A transfer cell's config: the fine-tuning recipe, the target data set and how much of it is used. */
 export const TransferConfigSchema = ConfigSchema({
   ...FinetuneRecipeSchema.properties,
-  dataset: StringEnum(TRANSFER_DATASETS),
+  /** The target: a registered data set whose descriptor has a `transfer` section. */
+  dataset: Type.String({ minLength: 1 }),
   /** Images used of the target's training / test split (all when absent). */
   trainCount: Type.Optional(Type.Integer({ minimum: 1 })),
   testCount: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -112,14 +117,10 @@ const TRANSFER_SCALE: Record<string, Partial<TransferConfig>> = {
   smoke: { epochs: 1, batch: 16, warmupEpochs: 0, trainCount: 64, testCount: 32 },
 };
 
-export function transferConfig(preset: string, dataset: string, over: Record<string, unknown> = {}): TransferConfig {
-  if (!(TRANSFER_DATASETS as readonly string[]).includes(dataset))
-    throw new Error(`transfer.dataset: unknown data set '${dataset}'; known: ${TRANSFER_DATASETS.join(', ')}`);
+/** A transfer cell's config for the target `source` at a preset: its recipe, the preset's sizes, the cell's fields. */
+export function transferConfig(preset: string, source: DatasetSource, over: Record<string, unknown> = {}): TransferConfig {
+  const recipe = finetuneRecipe(source);
   const scale = TRANSFER_SCALE[preset];
   if (!scale) throw new Error(`--preset: unknown preset '${preset}'`);
-  return parsePluginConfig(
-    TransferConfigSchema,
-    { ...FINETUNE_RECIPES[dataset as TransferDataset], ...scale, ...over, dataset },
-    'transfer',
-  );
+  return parsePluginConfig(TransferConfigSchema, { ...recipe, ...scale, ...over, dataset: source.name }, 'transfer');
 }

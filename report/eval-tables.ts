@@ -6,7 +6,7 @@
  * through writeEvalOutputs.
  */
 import type { LinearProbeResult } from '../evaluators/linear-probe.ts';
-import type { Suite } from '../suites/schema.ts';
+import type { Suite, SuiteCell } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
 import type { ResultTable } from './table.ts';
 import { writeSuiteOutputs } from './suite-outputs.ts';
@@ -16,11 +16,14 @@ const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? 
 
 /** Table 5's layout: rows (random init / supervised / MoCo v3) x columns (data set x model), measured beside the paper's. */
 export function transferTable(suite: Suite, preset: string, results: EvalCellResult[]): ResultTable {
-  const rows = [...new Set(suite.cells.map((c) => c.row!))];
-  const cols = [...new Set(suite.cells.map((c) => c.column!))];
+  // a list-layout suite's cell is its own row, its target data set the column
+  const rowOf = (c: SuiteCell) => c.row ?? c.id;
+  const colOf = (c: SuiteCell) => c.column ?? String((c.transfer as { dataset?: string } | undefined)?.dataset ?? 'fine-tuning');
+  const rows = [...new Set(suite.cells.map(rowOf))];
+  const cols = [...new Set(suite.cells.map(colOf))];
   const key = (c: string) => c.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const usedCols = cols.filter((col) =>
-    suite.cells.some((c, i) => c.column === col && (results[i].status !== 'skipped' || c.paper?.acc !== undefined)),
+    suite.cells.some((c, i) => colOf(c) === col && (results[i].status !== 'skipped' || c.paper?.acc !== undefined)),
   );
   return {
     name: resultBaseName(suite.name, preset),
@@ -35,7 +38,7 @@ export function transferTable(suite: Suite, preset: string, results: EvalCellRes
     rows: rows.map((rl) => {
       const row: Record<string, string | number | undefined> = { row: rl };
       for (const col of usedCols) {
-        const i = suite.cells.findIndex((c) => c.row === rl && c.column === col);
+        const i = suite.cells.findIndex((c) => rowOf(c) === rl && colOf(c) === col);
         if (i < 0) continue;
         const r = results[i];
         row[key(col)] = r.status === 'measured' ? pct(r.top1) : r.status === 'skipped' ? 'not run' : '';

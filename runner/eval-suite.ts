@@ -29,7 +29,7 @@ import { runEvaluator } from '../evaluators/evaluator.ts';
 import { linearProbeConfig, transferConfig, type TransferConfig } from '../recipes/evaluation.ts';
 import { FINETUNE_PROTOCOL, transferBackboneOptions, type FinetuneResult } from '../evaluators/finetune.ts';
 import { transferStandin } from '../data/transfer-standins.ts';
-import { CIFAR_LAYOUTS } from '../data/cifar.ts';
+import type { DatasetSource, TransferSpec } from '../data/sources.ts';
 import { canonicalJson, type PretrainConfig } from '../core/config.ts';
 import { cellHash } from './cell-hash.ts';
 import { resolveCell, type SuiteRunOptions } from './pretrain-suite.ts';
@@ -155,22 +155,15 @@ async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log
   }
 }
 
-/** Where a transfer data set lives under --data-root, by its official folder name. */
-const TRANSFER_FOLDERS: Record<string, string> = {
-  cifar10: CIFAR_LAYOUTS.cifar10.folder,
-  cifar100: CIFAR_LAYOUTS.cifar100.folder,
-  flowers102: 'flowers-102',
-  pets: 'oxford-iiit-pet',
-};
-
-/** The target data: the real set under --data-root, or (small presets only) its synthetic stand-in. */
+/** The target data: the real set under --data-root (its descriptor's folder), or (small presets only) its synthetic stand-in. */
 async function transferData(
   t: TransferConfig,
+  target: DatasetSource & { transfer: TransferSpec },
   config: PretrainConfig,
   o: SuiteRunOptions,
 ): Promise<{ train: ImageSet; test: ImageSet; source: string }> {
   if (o.dataRoot) {
-    const dir = path.join(o.dataRoot, TRANSFER_FOLDERS[t.dataset]);
+    const dir = path.join(o.dataRoot, target.transfer.folder);
     const d = {
       dataset: t.dataset,
       path: dir,
@@ -179,14 +172,30 @@ async function transferData(
       viewSize: config.data.viewSize,
       evalCropFraction: config.data.evalCropFraction,
     };
-    const sets = await o.registry.datasets.get(t.dataset).load(d as PretrainConfig['data'], config.seed);
+    const sets = await target.load(d as PretrainConfig['data'], config.seed);
     return { ...sets, source: dir };
   }
   if (o.preset === 'paper')
     throw new Error(
-      `transfer to ${t.dataset}: --data-root DIR is needed at preset paper (DIR/${TRANSFER_FOLDERS[t.dataset]} in the official layout)`,
+      `transfer to ${t.dataset}: --data-root DIR is needed at preset paper (DIR/${target.transfer.folder}: ${target.transfer.layout})`,
     );
-  return { ...transferStandin(t.dataset, t.trainCount ?? 2000, t.testCount ?? 1000), source: 'synthetic stand-in' };
+  return {
+    ...transferStandin(t.dataset, target.transfer.standin, t.trainCount ?? 2000, t.testCount ?? 1000),
+    source: 'synthetic stand-in',
+  };
+}
+
+/** The registered data set a transfer cell names, which must be a transfer target. */
+function transferTarget(name: string, registry: Registry): DatasetSource & { transfer: TransferSpec } {
+  const source = registry.datasets.get(name);
+  if (!source.transfer) {
+    const targets = registry.datasets
+      .all()
+      .filter((s) => s.transfer)
+      .map((s) => s.name);
+    throw new Error(`transfer.dataset: '${name}' is not a transfer data set; transfer data sets: ${targets.join(', ')}`);
+  }
+  return source as DatasetSource & { transfer: TransferSpec };
 }
 
 /** One measured fine-tuning cell (the backbone is trained: it is built fresh for the cell). */
@@ -198,7 +207,8 @@ async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, l
   };
   const { dataset, ...rest } = over as { dataset?: string };
   if (!dataset) throw new Error(`suite ${suite.name}, cell '${cell.id}': transfer.dataset is required`);
-  const t = transferConfig(o.preset, dataset, rest);
+  const target = transferTarget(dataset, o.registry);
+  const t = transferConfig(o.preset, target, rest);
   const init = cell.init ?? 'pretrained';
   // the DeiT / timm ViT of the official transfer path: every parameter trains; random init = from-scratch DeiT ViT
   const build = transferBackboneOptions(init, t.dropPath);
@@ -228,7 +238,7 @@ async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, l
         detail: cached,
       };
     }
-    const { train, test, source } = await transferData(t, rc.config, o);
+    const { train, test, source } = await transferData(t, target, rc.config, o);
     log(
       `[${cell.id}] fine-tuning on ${t.dataset} (${source}: ${train.count} / ${test.count} images, ${train.numClasses} classes), ` +
         `${t.epochs} epochs`,

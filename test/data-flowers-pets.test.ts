@@ -238,10 +238,20 @@ test('sources: cifar10, cifar100, flowers102 and pets are registered and load fr
   assert.deepEqual([...c10.train.labels], [1, 2, 2]);
   for (const name of ['cifar10', 'cifar100', 'flowers102', 'pets'] as const) {
     const d: DataConfig = { ...base, dataset: name };
-    assert.throws(() => resolveDataset(d), { message: pathNeeded(name) });
-    await assert.rejects(async () => DATASET_SOURCES.find((s) => s.name === name)!.load(d, 0), { message: pathNeeded(name) });
+    const source = DATASET_SOURCES.find((s) => s.name === name)!;
+    // the error names the layout the descriptor's transfer section gives
+    const message = pathNeeded(name, source.transfer!.layout);
+    assert.equal(source.missingPath, message);
+    assert.throws(() => resolveDataset(d), { message });
+    await assert.rejects(async () => source.load(d, 0), { message });
   }
-  assert.match(pathNeeded('flowers102'), /^data\.path: dataset 'flowers102' needs --data PATH to the Oxford Flowers-102 folder: root\//);
-  assert.match(pathNeeded('flowers102'), /folder: root\/jpg\/image_NNNNN\.jpg, root\/imagelabels\.mat, root\/setid\.mat/);
-  assert.match(pathNeeded('cifar100'), /cifar-100-binary\/ \(train\.bin, test\.bin\) or its parent/);
+  assert.match(
+    flowers102Source.missingPath!,
+    /^data\.path: dataset 'flowers102' needs --data PATH to the Oxford Flowers-102 folder: root\//,
+  );
+  assert.match(flowers102Source.missingPath!, /folder: root\/jpg\/image_NNNNN\.jpg, root\/imagelabels\.mat, root\/setid\.mat/);
+  assert.match(
+    DATASET_SOURCES.find((s) => s.name === 'cifar100')!.missingPath!,
+    /cifar-100-binary\/ \(train\.bin, test\.bin\) or its parent/,
+  );
 });

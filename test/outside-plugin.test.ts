@@ -3,8 +3,11 @@
  * "Adding a framework" shows) against sslbench as a package: `npm pack` makes the tarball a user
  * would install, it is unpacked into a project's node_modules, the plugin files import
  * `sslbench/plugin` by name, and that installed copy's `bench` (and `sslbench`'s `runSuite`) runs
- * them as a smoke-preset suite: no file of sslbench is touched or reached by path. The framework
- * is a small SimSiam-like one (its module and its loss); the backbone a one-layer MLP family.
+ * them as smoke-preset suites: no file of sslbench is touched or reached by path. The framework
+ * is a small SimSiam-like one (its module and its loss); the backbone a one-layer MLP family; the
+ * evaluator a nearest-class-mean classifier (a column of the pre-training suite's table); the data
+ * set a transfer target (reader and descriptor in one file) that the same cell is fine-tuned on,
+ * from its files under --data-root and from its stand-in.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -118,12 +121,101 @@ export default defineBackbone({
 });
 `;
 
+/** An evaluator: nearest class mean of the frozen features (cosine), in one file. */
+const EVALUATOR = `
+import { ConfigSchema, Type, defineEvaluator, l2Normalize, tf } from 'sslbench/plugin';
+
+export default defineEvaluator({
+  name: 'nearest-mean',
+  title: 'nearest class mean of frozen features (a plugin file)',
+  schema: ConfigSchema({ normalise: Type.Boolean({ default: true }) }),
+  column: { metric: 'top1', header: 'nearest class mean (%)', percent: true },
+  async evaluate(input, c) {
+    const norm = (f) => (c.normalise ? l2Normalize(f) : f);
+    const train = norm(await input.features('train'));
+    const test = norm(await input.features('test'));
+    const C = input.train.numClasses;
+    const onehot = tf.oneHot(tf.tensor1d(input.train.labels, 'int32'), C).toFloat();
+    const means = tf.div(tf.matMul(onehot, train, true, false), tf.maximum(tf.sum(onehot, 0).reshape([C, 1]), 1));
+    const pred = tf.argMax(tf.matMul(test, means, false, true), 1).dataSync();
+    let right = 0;
+    pred.forEach((p, i) => (right += p === input.test.labels[i] ? 1 : 0));
+    tf.dispose([onehot, means, ...(c.normalise ? [train, test] : [])]);
+    return { metrics: { top1: right / pred.length } };
+  },
+});
+`;
+
+/** A transfer data set: its reader (a JSON file per split) and its descriptor, in one file. */
+const DATASET = `
+import fs from 'node:fs';
+import path from 'node:path';
+import { checkImageSet, defineDataset, pathNeeded } from 'sslbench/plugin';
+
+const LAYOUT = 'a glyphs folder: train.json and test.json, each { size, classes, images: [[grey 0-255, ...], ...], labels }';
+function read(dir, split, limit) {
+  const file = path.join(dir, split + '.json');
+  if (!fs.existsSync(file)) throw new Error(file + ': missing; ' + LAYOUT);
+  const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const count = Math.min(limit ?? j.labels.length, j.labels.length);
+  const px = j.size * j.size;
+  const images = new Float32Array(count * px);
+  for (let i = 0; i < count; i++) for (let k = 0; k < px; k++) images[i * px + k] = j.images[i][k] / 255;
+  return checkImageSet({
+    name: 'glyphs-' + split, images, labels: Int32Array.from(j.labels.slice(0, count)), count,
+    height: j.size, width: j.size, channels: 1, numClasses: j.classes,
+  });
+}
+
+export default defineDataset({
+  name: 'glyphs',
+  title: 'three glyph classes on an 8 x 8 grid (a plugin file)',
+  path: 'required',
+  missingPath: pathNeeded('glyphs', LAYOUT),
+  load(d) {
+    if (!d.path) throw new Error(pathNeeded('glyphs', LAYOUT));
+    return { train: read(d.path, 'train', d.trainCount), test: read(d.path, 'test', d.testCount) };
+  },
+  transfer: {
+    folder: 'glyphs',
+    layout: LAYOUT,
+    splits: { train: 'train.json', test: 'test.json' },
+    recipe: { weightDecay: 0.05, mixupAlpha: 0, cutmixAlpha: 0 },
+    standin: { classes: 3, seed: 9, noise: 0.1 },
+  },
+});
+`;
+
+/** The glyph images: a bar, a cross and a frame on 8 x 8, with seeded noise. */
+function glyphSplit(n: number, seed: number) {
+  let s = seed;
+  const rand = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+  const images: number[][] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const y = i % 3;
+    const img: number[] = [];
+    for (let r = 0; r < 8; r++)
+      for (let c = 0; c < 8; c++) {
+        const on = y === 0 ? r === 3 || r === 4 : y === 1 ? r === c || r === 7 - c : r === 0 || c === 0 || r === 7 || c === 7;
+        img.push(Math.round(255 * Math.min(1, Math.max(0, (on ? 0.9 : 0.1) + 0.2 * (rand() - 0.5)))));
+      }
+    images.push(img);
+    labels.push(y);
+  }
+  return { size: 8, classes: 3, images, labels };
+}
+
 const SUITE = {
   name: 'plugin-smoke',
   title: 'a plugin framework on a plugin backbone (smoke)',
   reference: 'README, Adding a framework',
   kind: 'pretrain',
   preset: 'smoke',
+  evaluators: [{ name: 'nearest-mean' }],
   cells: [
     {
       id: 'siamese-lite',
@@ -133,10 +225,26 @@ const SUITE = {
   ],
 };
 
+/** Fine-tuning the same pre-trained cell on the plugin's transfer data set. */
+const TRANSFER_SUITE = {
+  name: 'plugin-transfer',
+  title: 'the plugin pre-training fine-tuned on the plugin data set (smoke)',
+  reference: 'README, Adding a data set',
+  kind: 'transfer',
+  preset: 'smoke',
+  cells: [{ ...SUITE.cells[0], id: 'siamese-lite / glyphs', transfer: { dataset: 'glyphs' } }],
+};
+
 fs.writeFileSync(path.join(dir, 'siamese-loss.ts'), LOSS);
 fs.writeFileSync(path.join(dir, 'siamese.ts'), FRAMEWORK);
 fs.writeFileSync(path.join(dir, 'flat-mlp.ts'), BACKBONE);
+fs.writeFileSync(path.join(dir, 'nearest-mean.ts'), EVALUATOR);
+fs.writeFileSync(path.join(dir, 'glyphs.ts'), DATASET);
 fs.writeFileSync(path.join(dir, 'suite.json'), JSON.stringify(SUITE));
+fs.writeFileSync(path.join(dir, 'transfer-suite.json'), JSON.stringify(TRANSFER_SUITE));
+fs.mkdirSync(path.join(dir, 'data-root', 'glyphs'), { recursive: true });
+fs.writeFileSync(path.join(dir, 'data-root', 'glyphs', 'train.json'), JSON.stringify(glyphSplit(48, 1)));
+fs.writeFileSync(path.join(dir, 'data-root', 'glyphs', 'test.json'), JSON.stringify(glyphSplit(24, 2)));
 // a user's project: an ES-module package that depends on sslbench
 fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true, dependencies: { sslbench: '*' } }));
 
@@ -150,7 +258,7 @@ function bench(env: NodeJS.ProcessEnv, ...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe('a framework and a backbone from plugin files outside the source tree', () => {
+describe('a framework, a backbone, an evaluator and a transfer data set from plugin files outside the source tree', () => {
   it('registers beside the built-ins: typed lookup, schema defaults, validation naming the field, duplicate names refused', async () => {
     const reg = await registryWithPlugins([path.join(dir, 'siamese.ts'), path.join(dir, 'flat-mlp.ts')], {});
     assert.ok(reg.frameworks.names().includes('siamese-lite') && reg.frameworks.names().includes('mocov3'));
@@ -193,7 +301,7 @@ describe('a framework and a backbone from plugin files outside the source tree',
       'wasm',
       '--quiet',
     ];
-    const plugins = ['--plugin', path.join(dir, 'siamese.ts'), '--plugin', path.join(dir, 'flat-mlp.ts')];
+    const plugins = ['siamese.ts', 'flat-mlp.ts', 'nearest-mean.ts', 'glyphs.ts'].flatMap((f) => ['--plugin', path.join(dir, f)]);
     const r = bench({ SSLBENCH_PLUGINS: '' }, ...args, ...plugins);
     assert.equal(r.code, 0, r.err);
     const out = JSON.parse(fs.readFileSync(path.join(dir, 'res', 'plugin-smoke-smoke.json'), 'utf8'));
@@ -202,11 +310,41 @@ describe('a framework and a backbone from plugin files outside the source tree',
     assert.deepEqual(cell.config.framework, { name: 'siamese-lite', weight: 2, outDim: 8 }); // the plugin's smoke scaling; no MoCo field
     assert.equal(cell.config.backbone.name, 'flat-mlp');
     assert.ok(Number.isFinite(cell.final.loss) && cell.probe.top1 > 0, JSON.stringify(cell.final));
+    // the plugin evaluator ran on the cell's weights and is a column of the table
+    const nm = cell.evaluations['nearest-mean'];
+    assert.ok(nm.metrics.top1 > 0 && nm.metrics.top1 <= 1, JSON.stringify(nm));
+    const md = fs.readFileSync(path.join(dir, 'res', 'plugin-smoke-smoke.md'), 'utf8');
+    assert.match(md, /nearest class mean \(%\) \[nearest-mean\]/);
+    assert.ok(md.includes((100 * nm.metrics.top1).toFixed(1)), md);
+    // the plugin data set as a transfer target: fine-tuning the same pre-trained cell (reused) on its files under --data-root
+    const t = bench(
+      { SSLBENCH_PLUGINS: '' },
+      'run',
+      path.join(dir, 'transfer-suite.json'),
+      '--data-root',
+      path.join(dir, 'data-root'),
+      ...args.slice(2),
+      ...plugins,
+    );
+    assert.equal(t.code, 0, t.err);
+    const tcell = JSON.parse(fs.readFileSync(path.join(dir, 'res', 'plugin-transfer-smoke.json'), 'utf8')).cells[0];
+    assert.equal(tcell.status, 'measured', JSON.stringify(tcell));
+    assert.equal(tcell.detail.source, path.join(dir, 'data-root', 'glyphs'));
+    assert.deepEqual([tcell.detail.trainImages, tcell.detail.testImages, tcell.detail.classes], [48, 24, 3]);
+    assert.equal(tcell.detail.config.weightDecay, 0.05, "the descriptor's recipe field");
+    assert.equal(tcell.detail.config.dataset, 'glyphs');
+    // without --data-root the small preset fine-tunes on the descriptor's stand-in
+    const standin = bench({ SSLBENCH_PLUGINS: '' }, 'run', path.join(dir, 'transfer-suite.json'), ...args.slice(2), ...plugins);
+    assert.equal(standin.code, 0, standin.err);
+    const scell = JSON.parse(fs.readFileSync(path.join(dir, 'res', 'plugin-transfer-smoke.json'), 'utf8')).cells[0];
+    assert.equal(scell.detail.source, 'synthetic stand-in');
+    assert.equal(scell.detail.classes, 3);
     // the same suite from a program: `runSuite` of the package's main export reuses the finished cell
     fs.writeFileSync(
       path.join(dir, 'run-api.mjs'),
       "import { runSuite } from 'sslbench';\n" +
-        "const r = await runSuite('suite.json', { resultsDir: 'res-api', runsDir: 'runs', plugins: ['siamese.ts', 'flat-mlp.ts'], " +
+        "const r = await runSuite('suite.json', { resultsDir: 'res-api', runsDir: 'runs', plugins: ['siamese.ts', 'flat-mlp.ts', " +
+        "'nearest-mean.ts', 'glyphs.ts'], " +
         "backend: 'wasm' });\n" +
         'console.log(JSON.stringify({ rows: r.table.rows.length, files: r.files.map((f) => f.slice(f.lastIndexOf("/") + 1)) }));\n',
     );
@@ -220,9 +358,17 @@ describe('a framework and a backbone from plugin files outside the source tree',
     assert.ok(apiOut.files.includes('plugin-smoke-smoke.json'), api.stdout);
     const viaApi = JSON.parse(fs.readFileSync(path.join(dir, 'res-api', 'plugin-smoke-smoke.json'), 'utf8')).cells[0];
     assert.deepEqual(viaApi.final, cell.final, 'the finished cell, reused');
+    assert.deepEqual(viaApi.evaluations, cell.evaluations, 'the cached evaluation, reused');
     const list = bench({ SSLBENCH_PLUGINS: path.join(dir, 'siamese.ts') }, 'list', 'frameworks');
     assert.equal(list.code, 0, list.err);
     assert.match(list.out, /frameworks: mocov3, simclr, byol, swav, siamese-lite/);
+    const lists = bench(
+      { SSLBENCH_PLUGINS: [path.join(dir, 'glyphs.ts'), path.join(dir, 'nearest-mean.ts')].join(path.delimiter) },
+      'list',
+    );
+    assert.match(lists.out, /datasets: .*pets, glyphs\n/);
+    assert.match(lists.out, /transfer targets .*pets \(oxford-iiit-pet\/\), glyphs \(glyphs\/\)/);
+    assert.match(lists.out, /evaluators: knn, linear-probe, nearest-mean\n/);
     const refused = bench({ SSLBENCH_PLUGINS: '' }, ...args);
     assert.notEqual(refused.code, 0);
     assert.match(refused.err, /unknown framework 'siamese-lite'; known frameworks: mocov3, simclr, byol, swav/);

@@ -29,6 +29,12 @@ export function listCommand(): Command {
         if (what !== undefined && what !== `${kind}s`) continue;
         const names = reg.set(kind).names();
         console.log(`${kind}s: ${names.length ? names.join(', ') : '(none yet)'}`);
+        if (kind === 'dataset') {
+          const targets = reg.datasets.all().filter((d) => d.transfer);
+          console.log(
+            `transfer targets (--data-root DIR/<folder>): ${targets.map((d) => `${d.name} (${d.transfer!.folder}/)`).join(', ')}`,
+          );
+        }
       }
       if (what === undefined || what === 'suites') console.log(suiteLines().join('\n'));
     });

@@ -56,8 +56,9 @@ export function runCommand(): Command {
       .option('--data <path>', 'data set folder (ImageNet ImageFolder root for --preset paper; Fashion-MNIST folder otherwise)')
       .option(
         '--data-root <dir>',
-        'transfer suites: folder with the target data sets (cifar-10-batches-bin/, cifar-100-binary/, flowers-102/, ' +
-          'oxford-iiit-pet/); small presets use synthetic stand-ins without it',
+        "transfer suites: folder holding each target data set in its descriptor's folder (`bench list datasets`: " +
+          "cifar-10-batches-bin/, cifar-100-binary/, flowers-102/, oxford-iiit-pet/ and a plugin's); small presets use " +
+          'synthetic stand-ins without it',
       )
       .option('--results <dir>', 'folder the tables are written to', 'results')
       .option('--runs <dir>', 'run store: checkpoints, logs, weights (resumable)', 'runs')
