@@ -37,6 +37,8 @@ const LAYERS = [
   { folders: ['runner'], purpose: 'running suites' },
   // scale-out over Redis (BullMQ): enqueue a suite's cells, the worker, the per-cell process
   { folders: ['queue'], purpose: 'queue' },
+  // suite kinds: one descriptor per kind (checks, flags, plan, run, re-render, queue hook); nothing else asks a suite's kind
+  { folders: ['kinds'], purpose: 'suite kinds' },
   // the public API: `sslbench` (suites run from a program) and `sslbench/plugin` (what a plugin imports)
   { folders: ['api'], purpose: 'public API' },
   // benchmarks that print figures and assert nothing

@@ -8,20 +8,18 @@
 import path from 'node:path';
 import { activeBackend, initBackend, type BackendChoice, type BackendReport } from '../engine/backend.ts';
 import { registryWithPlugins } from '../container/plugin-files.ts';
-import { loadSuite } from '../suites/index.ts';
-import { runPretrainSuite } from '../runner/pretrain-suite.ts';
-import { runEvalSuite } from '../runner/eval-suite.ts';
+import { loadSuite, suiteKind } from '../kinds/index.ts';
 import type { ResultTable } from '../report/table.ts';
 
 export { initBackend, activeBackend, type BackendChoice, type BackendReport } from '../engine/backend.ts';
 export { registryWithPlugins } from '../container/plugin-files.ts';
 export { Registry, builtinRegistry } from '../container/container.ts';
-export { loadSuite, listSuites, readSuiteFile } from '../suites/index.ts';
+export { loadSuite, listSuites, readSuiteFile, parseSuite, suiteKind, SUITE_KINDS, rerenderSuite } from '../kinds/index.ts';
+export type { SuiteKind } from '../kinds/kind.ts';
 export type { Suite, SuiteCell } from '../suites/schema.ts';
 export { runPretrainSuite, type SuiteRunOptions } from '../runner/pretrain-suite.ts';
 export { runEvalSuite } from '../runner/eval-suite.ts';
 export { pretrain, readResult, type PretrainOptions } from '../runner/pretrain.ts';
-export { rerenderSuite } from '../report/rerender.ts';
 export type { ResultTable } from '../report/table.ts';
 export type { PretrainConfig } from '../core/config.ts';
 export type { PretrainResult } from '../core/results.ts';
@@ -51,8 +49,7 @@ export async function runSuite(
   o: RunSuiteOptions = {},
 ): Promise<{ table: ResultTable; files: string[]; backend: BackendReport }> {
   const suite = loadSuite(nameOrPath);
-  if (suite.kind === 'params' || suite.kind === 'flops')
-    throw new Error(`runSuite: suite ${suite.name} is a ${suite.kind} suite (it counts, it runs nothing); use \`bench run ${suite.name}\``);
+  const kind = suiteKind(suite);
   const backend = activeBackend() ?? (await initBackend(o.backend ?? 'auto', o.threads === undefined ? {} : { threads: o.threads }));
   const registry = await registryWithPlugins(o.plugins ?? []);
   const preset = o.preset ?? suite.preset ?? 'tiny';
@@ -66,6 +63,8 @@ export async function runSuite(
     ...(o.log ? { log: o.log } : {}),
     quiet: o.quiet ?? true,
   };
-  const out = suite.kind === 'pretrain' ? await runPretrainSuite(suite, opts) : await runEvalSuite(suite, opts);
+  if (o.evaluators?.length && !kind.runFlags.includes('evaluate'))
+    throw new Error(`runSuite: evaluators: suite ${suite.name} (kind ${kind.name}) runs no further evaluators`);
+  const out = await kind.run(suite, opts);
   return { ...out, backend };
 }

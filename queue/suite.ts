@@ -186,13 +186,14 @@ export async function waitForCells(
   return failed;
 }
 
-/** Enqueue, wait, and write the suite's outputs from the cells' result.json files (failed cells listed as such). */
+/**
+ * Enqueue, wait, and write a pre-training suite's outputs from the cells' result.json files (failed
+ * cells listed as such); the pre-training kind's queue hook (kinds/pretrain.ts).
+ */
 export async function runSuiteOnQueue(
   suite: Suite,
   o: QueueRunOptions,
 ): Promise<{ table: ResultTable; files: string[]; failed: FailedCell[]; added: number }> {
-  if (suite.kind !== 'pretrain')
-    throw new Error(`--queue runs pre-training suites only; suite ${suite.name} is of kind '${suite.kind}': run it without --queue`);
   const log = o.log ?? ((l: string) => console.error(l));
   await checkRedis(o.url);
   const name = o.queueName ?? DEFAULT_QUEUE_NAME;

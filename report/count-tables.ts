@@ -123,9 +123,17 @@ function referenceNote(id: string, ref: BackboneReference, params: number, outDi
   );
 }
 
+/** A counting suite's table (paramsTable, flopsTable: the kind's choice, kinds/). */
+export type CountTableBuilder = (suite: Suite, registry: Registry) => ResultTable;
+
 /** Computes a counting suite's table and writes it (Markdown, CSV, JSON) and its HTML page under `dir`. */
-export function writeCountOutputs(suite: Suite, registry: Registry, dir: string): { table: ResultTable; files: string[] } {
-  const table = countTable(suite, registry);
+export function writeCountOutputs(
+  suite: Suite,
+  registry: Registry,
+  dir: string,
+  tableOf: CountTableBuilder,
+): { table: ResultTable; files: string[] } {
+  const table = tableOf(suite, registry);
   return {
     table,
     files: writeSuiteOutputs(dir, {
@@ -134,15 +142,4 @@ export function writeCountOutputs(suite: Suite, registry: Registry, dir: string)
       meta: [`suite ${suite.name}; paper: ${suite.reference}`],
     }),
   };
-}
-
-export function countTable(suite: Suite, registry: Registry): ResultTable {
-  switch (suite.kind) {
-    case 'params':
-      return paramsTable(suite, registry);
-    case 'flops':
-      return flopsTable(suite, registry);
-    default:
-      throw new Error(`suite '${suite.name}': kind '${suite.kind}' is not a counting suite`);
-  }
 }

@@ -100,6 +100,9 @@ function probeChoiceNotes(results: EvalCellResult[]): string[] {
   return [...lines];
 }
 
+/** An evaluation suite's table from its cells' results (transferTable, linearTable: the kind's choice, kinds/). */
+export type EvalTableBuilder = (suite: Suite, preset: string, results: EvalCellResult[]) => ResultTable;
+
 /**
  * Writes an evaluation suite's table (Markdown, CSV, JSON with every cell's result, one per suite
  * cell in order) and its HTML page. `bench report` calls it on the stored JSON.
@@ -109,8 +112,9 @@ export function writeEvalOutputs(
   preset: string,
   resultsDir: string,
   results: EvalCellResult[],
+  tableOf: EvalTableBuilder,
 ): { table: ResultTable; files: string[] } {
-  const table = suite.kind === 'transfer' ? transferTable(suite, preset, results) : linearTable(suite, preset, results);
+  const table = tableOf(suite, preset, results);
   const files = writeSuiteOutputs(resultsDir, {
     table,
     json: { suite: suite.name, preset, cells: results },

@@ -1,10 +1,10 @@
 /**
- * `bench report`: re-renders a suite's tables, figures and HTML page from its stored results
- * (results/<suite>-<preset>.json; a matrix suite's cells from <suite>-<preset>-cells.json; a
- * counting suite: results/<suite>.json) without running anything. It calls the writers the
- * runners call (report/*-tables.ts), with the same table builders, so the same store gives the
- * same files byte for byte, and the suite's current definition (titles, notes, paper numbers) as
- * `bench run` would.
+ * `bench report`'s pieces: reading a suite's stored results (results/<suite>-<preset>.json; a
+ * matrix suite's cells from <suite>-<preset>-cells.json; a counting suite: results/<suite>.json)
+ * and re-rendering its tables, figures and HTML page from them without running anything. Each
+ * renderer calls the writer the runner calls (report/*-tables.ts), with the same table builder,
+ * so the same store gives the same files byte for byte, and the suite's current definition
+ * (titles, notes, paper numbers) as `bench run` would. A suite's kind (kinds/) picks its renderer.
  */
 import fs from 'node:fs';
 import { writeFileAtomic } from '../core/atomic-write.ts';
@@ -14,32 +14,16 @@ import { resultBaseName } from '../suites/schema.ts';
 import type { Registry } from '../container/container.ts';
 import type { ResultTable } from './table.ts';
 import type { EvalCellResult, StoredBaseline, StoredPretrainCell } from './suite-results.ts';
-import { writeCountOutputs } from './count-tables.ts';
+import { type CountTableBuilder, writeCountOutputs } from './count-tables.ts';
 import { writePretrainOutputs } from './pretrain-tables.ts';
-import { writeEvalOutputs } from './eval-tables.ts';
+import { type EvalTableBuilder, writeEvalOutputs } from './eval-tables.ts';
 
-export interface RerenderOptions {
-  /** Default: the suite's own preset, else tiny (as `bench run`). */
-  preset?: string;
+export interface RenderOptions {
   resultsDir: string;
   registry: Registry;
 }
 
-export interface Rerendered {
-  table: ResultTable;
-  files: string[];
-  /** The page written (NAME.html). */
-  html: string;
-  /** Undefined for counting suites (they have no preset). */
-  preset?: string;
-}
-
-const isCount = (s: Suite) => s.kind === 'params' || s.kind === 'flops';
-
-/** The preset a report is for: as `bench run` picks it. */
-export function reportPreset(suite: Suite, preset?: string): string | undefined {
-  return isCount(suite) ? undefined : (preset ?? suite.preset ?? 'tiny');
-}
+type Written = { table: ResultTable; files: string[] };
 
 /** The suite's stored results file (the one `bench run` writes). */
 export function storedResultsFile(suite: Suite, preset: string | undefined, dir: string): string {
@@ -96,26 +80,32 @@ export function storeBaselines(file: string, baselines: StoredBaseline[]): void 
   writeFileAtomic(file, `${JSON.stringify({ ...store, baselines }, null, 2)}\n`);
 }
 
-export function rerenderSuite(suite: Suite, o: RerenderOptions): Rerendered {
-  const preset = reportPreset(suite, o.preset);
+/** A counting suite's page again (its numbers are recomputed: they are the architectures'), once it has been run. */
+export function renderCountStore(suite: Suite, o: RenderOptions, tableOf: CountTableBuilder): Written {
+  readStore(storedResultsFile(suite, undefined, o.resultsDir), suite, undefined);
+  return writeCountOutputs(suite, o.registry, o.resultsDir, tableOf);
+}
+
+/** A pre-training suite's outputs from its stored cells and floors. */
+export function renderPretrainStore(suite: Suite, preset: string, o: RenderOptions): Written {
   const file = storedResultsFile(suite, preset, o.resultsDir);
   const store = readStore(file, suite, preset);
-  let out: { table: ResultTable; files: string[] };
-  if (preset === undefined) out = writeCountOutputs(suite, o.registry, o.resultsDir);
-  else if (suite.kind === 'pretrain') {
-    // a matrix suite keeps its cells beside the per-cell table
-    const cellsFile = store.cells === undefined ? storedResultsFile(suite, `${preset}-cells`, o.resultsDir) : file;
-    const cells = cellsFile === file ? store.cells : readStore(cellsFile, suite, preset).cells;
-    const baselines = (cellsFile === file ? store : readStore(cellsFile, suite, preset)).baselines as StoredBaseline[] | undefined;
-    out = writePretrainOutputs(
-      suite,
-      preset,
-      o.resultsDir,
-      cellsInSuiteOrder<StoredPretrainCell>(suite, cells, cellsFile, preset),
-      [],
-      baselines,
-    );
-  } else out = writeEvalOutputs(suite, preset, o.resultsDir, cellsInSuiteOrder<EvalCellResult>(suite, store.cells, file, preset));
-  const html = fs.readFileSync(path.join(o.resultsDir, `${out.table.name}.html`), 'utf8');
-  return { ...out, html, preset };
+  // a matrix suite keeps its cells beside the per-cell table
+  const cellsFile = store.cells === undefined ? storedResultsFile(suite, `${preset}-cells`, o.resultsDir) : file;
+  const cellsStore = cellsFile === file ? store : readStore(cellsFile, suite, preset);
+  return writePretrainOutputs(
+    suite,
+    preset,
+    o.resultsDir,
+    cellsInSuiteOrder<StoredPretrainCell>(suite, cellsStore.cells, cellsFile, preset),
+    [],
+    cellsStore.baselines as StoredBaseline[] | undefined,
+  );
+}
+
+/** An evaluation suite's outputs from its stored cells, laid out by `tableOf`. */
+export function renderEvalStore(suite: Suite, preset: string, o: RenderOptions, tableOf: EvalTableBuilder): Written {
+  const file = storedResultsFile(suite, preset, o.resultsDir);
+  const store = readStore(file, suite, preset);
+  return writeEvalOutputs(suite, preset, o.resultsDir, cellsInSuiteOrder<EvalCellResult>(suite, store.cells, file, preset), tableOf);
 }

@@ -21,7 +21,7 @@ import type { Backbone } from '../backbones/backbone.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import type { EvalCellResult } from '../report/suite-results.ts';
-import { writeEvalOutputs } from '../report/eval-tables.ts';
+import { type EvalTableBuilder, writeEvalOutputs } from '../report/eval-tables.ts';
 import { loadWeights } from '../engine/weights.ts';
 import { Progress } from '../core/progress.ts';
 import type { LinearProbeResult } from '../evaluators/linear-probe.ts';
@@ -87,7 +87,8 @@ async function datasetOf(config: PretrainConfig, reg: Registry): Promise<{ train
 }
 
 /** One measured linear-probe cell (cached in the backbone's run folder). */
-async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void): Promise<EvalCellResult> {
+/** One measured linear-probe cell (Table 1): the pre-trained (or random-init) backbone, probed. */
+export async function linearCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void): Promise<EvalCellResult> {
   const rc = resolveCell(suite, cell, o);
   const probeCfg = linearProbeConfig(
     o.preset,
@@ -199,7 +200,7 @@ function transferTarget(name: string, registry: Registry): DatasetSource & { tra
 }
 
 /** One measured fine-tuning cell (the backbone is trained: it is built fresh for the cell). */
-async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void): Promise<EvalCellResult> {
+export async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void): Promise<EvalCellResult> {
   const rc = resolveCell(suite, cell, o);
   const over = {
     ...((cell.transfer ?? {}) as Record<string, unknown>),
@@ -282,7 +283,20 @@ async function transferCell(cell: SuiteCell, o: SuiteRunOptions, suite: Suite, l
   }
 }
 
-export async function runEvalSuite(suite: Suite, o: SuiteRunOptions): Promise<{ table: ResultTable; files: string[] }> {
+/** How an evaluation suite's kind measures one cell (linearCell, transferCell). */
+export type EvalCellRunner = (cell: SuiteCell, o: SuiteRunOptions, suite: Suite, log: (l: string) => void) => Promise<EvalCellResult>;
+
+/**
+ * Runs an evaluation suite: reference rows are kept as the paper's, cells without a stand-in at
+ * the preset are skipped with the reason, the others measured by `runCell`; then `table` lays
+ * the results out (the suite's kind gives both, kinds/).
+ */
+export async function runEvalSuite(
+  suite: Suite,
+  o: SuiteRunOptions,
+  runCell: EvalCellRunner,
+  table: EvalTableBuilder,
+): Promise<{ table: ResultTable; files: string[] }> {
   const log = o.log ?? ((l: string) => console.error(l));
   const results: EvalCellResult[] = [];
   for (const cell of suite.cells) {
@@ -300,9 +314,7 @@ export async function runEvalSuite(suite: Suite, o: SuiteRunOptions): Promise<{ 
       continue;
     }
     log(`[${suite.name}/${o.preset}] ${cell.id}`);
-    if (suite.kind === 'linear') results.push(await linearCell(cell, o, suite, log));
-    else if (suite.kind === 'transfer') results.push(await transferCell(cell, o, suite, log));
-    else throw new Error(`suite ${suite.name}: kind ${suite.kind} is not an evaluation suite`);
+    results.push(await runCell(cell, o, suite, log));
   }
-  return writeEvalOutputs(suite, o.preset, o.resultsDir, results);
+  return writeEvalOutputs(suite, o.preset, o.resultsDir, results, table);
 }

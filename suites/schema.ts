@@ -6,9 +6,6 @@ import { parsePluginConfig } from '../core/plugin.ts';
 import { fieldPath } from '../core/field-path.ts';
 import { RECIPE_NAMES } from '../recipes/recipes.ts';
 
-/** params / flops: counting tables; pretrain: pre-training cells; linear / transfer: pre-training then a linear probe / fine-tuning. */
-export type SuiteKind = 'params' | 'flops' | 'pretrain' | 'linear' | 'transfer';
-
 export interface SuiteCell {
   /** Row label, unique within the suite. */
   id: string;
@@ -55,7 +52,11 @@ export interface Suite {
   title: string;
   /** Where in the paper, e.g. "Table 2". */
   reference: string;
-  kind: SuiteKind;
+  /**
+   * What the suite does, a kind descriptor's name (kinds/: params / flops count, pretrain
+   * pre-trains cells, linear / transfer pre-train then probe / fine-tune).
+   */
+  kind: string;
   /** Preset used when the command line names none (pretrain suites). */
   preset?: string;
   /** Default recipe of the cells. */
@@ -83,7 +84,7 @@ export const SUITE_SCHEMA = {
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9:_-]*$' },
     title: { type: 'string', minLength: 1 },
     reference: { type: 'string', minLength: 1 },
-    kind: { enum: ['params', 'flops', 'pretrain', 'linear', 'transfer'] },
+    kind: { type: 'string', minLength: 1 },
     preset: { type: 'string', minLength: 1 },
     recipe: { enum: RECIPE_NAMES },
     scale: { type: 'object', additionalProperties: { type: 'object' } },
@@ -165,27 +166,17 @@ function describe(e: ErrorObject, prefix = ''): string {
   return `${where}: ${e.message}`;
 }
 
-/** Validates parsed JSON as a suite; throws an Error naming the source and every bad field. */
-export function parseSuite(data: unknown, source: string): Suite {
+/**
+ * Validates parsed JSON as a suite: the fields every suite has (SUITE_SCHEMA, unique cell ids,
+ * derived paper values, a matrix's rows and columns), then `kindErrors`, what its kind checks
+ * (kinds/: cell configs, the kind's own fields). Throws an Error naming the source and every bad field.
+ */
+export function parseSuite(data: unknown, source: string, kindErrors?: (suite: Suite) => string[]): Suite {
   const errors = validate(data) ? [] : (validate.errors ?? []).map((e) => describe(e));
   const d = data as Partial<Suite> | null;
   if (d && Array.isArray(d.cells)) {
-    const trains = d.kind === 'pretrain' || d.kind === 'linear' || d.kind === 'transfer';
-    const cellCheck = trains ? validatePretrainCell : validateCountCell;
     const seen = new Set<string>();
     d.cells.forEach((c, i) => {
-      if (c && typeof c.config === 'object' && c.config !== null && !cellCheck(c.config)) {
-        errors.push(...(cellCheck.errors ?? []).map((e) => describe(e, `/cells/${i}/config`)));
-      }
-      for (const [preset, over] of Object.entries(c?.scaled ?? {})) {
-        if (d.kind === 'pretrain' && over && !validatePretrainCell(over))
-          errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
-        if (d.kind !== 'pretrain' && typeof over === 'object' && over) {
-          const { probe: _p, transfer: _t, ...rest } = over as Record<string, unknown>;
-          if (!validatePretrainCell(rest))
-            errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/scaled/${preset}`)));
-        }
-      }
       for (const key of Object.keys(c?.derived ?? {})) {
         if (c?.paper?.[key] === undefined) errors.push(`cells[${i}].derived.${key}: derives paper.${key}, which the cell does not give`);
       }
@@ -195,15 +186,44 @@ export function parseSuite(data: unknown, source: string): Suite {
         seen.add(c.id);
       }
     });
+    if (kindErrors && typeof d.kind === 'string') errors.push(...kindErrors(d as Suite));
   }
-  for (const [preset, over] of Object.entries(d?.scale ?? {})) {
-    if (d?.kind !== 'params' && d?.kind !== 'flops' && over && !validatePretrainCell(over))
-      errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/scale/${preset}`)));
-  }
-  if (d?.evaluators?.length && d.kind !== 'pretrain')
-    errors.push(`evaluators: only a pretrain suite runs further evaluators (this one is kind ${d.kind})`);
   if (errors.length) throw new Error(`${source}: invalid suite:\n  ${errors.join('\n  ')}`);
   return data as Suite;
+}
+
+/** A counting suite's cells: each config a backbone name and its switches. */
+export function countCellErrors(suite: Suite): string[] {
+  const errors: string[] = [];
+  suite.cells.forEach((c, i) => {
+    if (c && typeof c.config === 'object' && c.config !== null && !validateCountCell(c.config))
+      errors.push(...(validateCountCell.errors ?? []).map((e) => describe(e, `/cells/${i}/config`)));
+  });
+  return errors;
+}
+
+/**
+ * A training suite's cells and scales: configs, `scale` and `scaled` overrides are pre-training
+ * config fields; `scaledExtras` names the further sections a cell's `scaled` may hold (an
+ * evaluation suite's `probe`, `transfer`).
+ */
+export function trainingCellErrors(suite: Suite, scaledExtras: readonly string[] = []): string[] {
+  const errors: string[] = [];
+  const check = (over: unknown, at: string) => {
+    if (typeof over !== 'object' || over === null) return;
+    const rest = Object.fromEntries(Object.entries(over).filter(([k]) => !scaledExtras.includes(k)));
+    if (!validatePretrainCell(rest)) errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, at)));
+  };
+  suite.cells.forEach((c, i) => {
+    if (c && typeof c.config === 'object' && c.config !== null && !validatePretrainCell(c.config))
+      errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/cells/${i}/config`)));
+    for (const [preset, over] of Object.entries(c?.scaled ?? {})) check(over, `/cells/${i}/scaled/${preset}`);
+  });
+  for (const [preset, over] of Object.entries(suite.scale ?? {})) {
+    if (over && !validatePretrainCell(over))
+      errors.push(...(validatePretrainCell.errors ?? []).map((e) => describe(e, `/scale/${preset}`)));
+  }
+  return errors;
 }
 
 /** The plugins a resolved config names, whose own fields its framework / optimizer sections must match. */

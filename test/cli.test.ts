@@ -7,8 +7,8 @@ import path from 'node:path';
 import { readSafetensors, writeSafetensors } from '../engine/safetensors.ts';
 import { initBackend } from '../engine/backend.ts';
 import { Registry } from '../container/container.ts';
-import { parseSuite } from '../suites/schema.ts';
-import { loadSuite } from '../suites/index.ts';
+import { parseSuite } from '../kinds/index.ts';
+import { loadSuite } from '../kinds/index.ts';
 import { tf } from '../engine/tf.ts';
 import { loadWeights } from '../engine/weights.ts';
 

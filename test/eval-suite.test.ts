@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from '../container/container.ts';
-import { parseSuite } from '../suites/schema.ts';
-import { loadSuite } from '../suites/index.ts';
-import { runEvalSuite } from '../runner/eval-suite.ts';
+import { parseSuite } from '../kinds/index.ts';
+import { loadSuite } from '../kinds/index.ts';
+import { suiteKind } from '../kinds/index.ts';
 import { linearProbeConfig } from '../recipes/evaluation.ts';
 import { useBackend } from './helpers/backend.ts';
 
@@ -73,7 +73,7 @@ describe('linear-probe suites', () => {
       quiet: true,
       log: () => {},
     };
-    const { table } = await runEvalSuite(suite, o);
+    const { table } = await suiteKind(suite).run(suite, o);
     const row = (id: string) => table.rows.find((r) => r.cell === id)!;
     assert.equal(row('ref').paper, 69);
     assert.match(String(row('ref').note), /reference row/);
@@ -88,7 +88,7 @@ describe('linear-probe suites', () => {
     assert.ok(fs.existsSync(path.join(o.resultsDir, 't1-smoke.md')));
     // a second run reuses the pre-training and the probe results
     const lines: string[] = [];
-    const again = await runEvalSuite(suite, { ...o, log: (l) => lines.push(l) });
+    const again = await suiteKind(suite).run(suite, { ...o, log: (l) => lines.push(l) });
     assert.equal(lines.filter((l) => /linear probe finished earlier/.test(l)).length, 2);
     assert.deepEqual(again.table.rows, table.rows);
   });

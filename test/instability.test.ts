@@ -24,7 +24,7 @@ import {
 import fs from 'node:fs';
 import { TINY_MODEL, detectorRates, normal, runThresholds, syntheticCurve, uniform } from '../bench/instability-detector.ts';
 import { relativeGradCurve } from '../evaluators/grad-monitor.ts';
-import { loadSuite } from '../suites/index.ts';
+import { loadSuite } from '../kinds/index.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import { matrixTable, pretrainTable } from '../report/pretrain-tables.ts';
 import type { PretrainResult } from '../core/results.ts';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSuite } from '../suites/schema.ts';
-import { loadSuite } from '../suites/index.ts';
+import { parseSuite } from '../kinds/index.ts';
+import { loadSuite } from '../kinds/index.ts';
 import { derivedNotes, formatPaper, paperValue } from '../suites/paper-values.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import { pretrainTable } from '../report/pretrain-tables.ts';

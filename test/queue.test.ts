@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
 import { Registry } from '../container/container.ts';
-import { readSuiteFile } from '../suites/index.ts';
+import { readSuiteFile } from '../kinds/index.ts';
 import { freePort } from './helpers/processes.ts';
 import { readResult } from '../runner/pretrain.ts';
 import { checkRedis, connectionOptions } from '../queue/connection.ts';

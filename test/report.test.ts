@@ -12,17 +12,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from '../container/container.ts';
-import { loadSuite } from '../suites/index.ts';
+import { loadSuite } from '../kinds/index.ts';
 import type { Suite } from '../suites/schema.ts';
 import { presetConfig } from '../recipes/presets.ts';
 import { builtinRegistry } from '../container/container.ts';
 import { type FigureCell, gradFigures, knnFigure, cellEvents } from '../report/figures.ts';
 import { inlineSvg } from '../report/html.ts';
-import { rerenderSuite } from '../report/rerender.ts';
+import { rerenderSuite } from '../kinds/index.ts';
 import { runPretrainSuite } from '../runner/pretrain-suite.ts';
-import { writeEvalOutputs } from '../report/eval-tables.ts';
+import { linearTable, transferTable, writeEvalOutputs } from '../report/eval-tables.ts';
 import type { EvalCellResult } from '../report/suite-results.ts';
-import { writeCountOutputs } from '../report/count-tables.ts';
+import { flopsTable, writeCountOutputs } from '../report/count-tables.ts';
 import { detectInstability } from '../evaluators/instability.ts';
 import { useBackend } from './helpers/backend.ts';
 
@@ -364,9 +364,9 @@ describe('bench report', () => {
             ? { id: c.id, status: 'skipped', reason: 'no stand-in' }
             : { id: c.id, status: 'measured', top1: 0.5 + i / 100, backbone: 'vit-tiny/7', init: 'pretrained', pretrainKnn: 0.4 },
       );
-      writeEvalOutputs(suite, 'tiny', dir, results);
+      writeEvalOutputs(suite, 'tiny', dir, results, name === 'table5' ? transferTable : linearTable);
     }
-    writeCountOutputs(loadSuite('table3'), registry, dir);
+    writeCountOutputs(loadSuite('table3'), registry, dir, flopsTable);
     const ran = snapshot(dir);
     for (const name of ['table1', 'table5', 'table3']) {
       const r = rerenderSuite(loadSuite(name), { resultsDir: dir, registry });

@@ -15,8 +15,8 @@ import { Bottleneck } from '../backbones/resnet/bottleneck.ts';
 import { resnetClassifierParams, resnetParamCount } from '../backbones/resnet/count.ts';
 import { allResnetFamilies } from '../backbones/resnet/index.ts';
 import { Registry } from '../container/container.ts';
-import { countTable } from '../report/count-tables.ts';
-import { loadSuite } from '../suites/index.ts';
+import { flopsTable } from '../report/count-tables.ts';
+import { loadSuite } from '../kinds/index.ts';
 import { TEST_ENGINES, assertClose, gradCheck, useBackend } from './helpers/backend.ts';
 import { referenceForward, type Weights } from './helpers/resnet-reference.ts';
 
@@ -95,7 +95,7 @@ describe('ResNet configs and counts', () => {
   it("the registry resolves the ResNet families, and Table 3 gets an R-50 row beside torchvision's reference", () => {
     const reg = new Registry();
     assert.equal(reg.backbone('resnet-50').countParams('resnet-50'), 23_508_032);
-    const table = countTable(loadSuite('table3'), reg);
+    const table = flopsTable(loadSuite('table3'), reg);
     const row = table.rows.find((r) => r.model === 'R-50')!;
     assert.deepEqual(
       [row.paper_flops_g, row.flops_g, row.diff, row.paper_vs_r50, row.vs_r50],

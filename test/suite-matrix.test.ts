@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadSuite } from '../suites/index.ts';
+import { loadSuite } from '../kinds/index.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import { matrixTable, scatterPoints } from '../report/pretrain-tables.ts';
 import type { ProbedResult } from '../report/suite-results.ts';

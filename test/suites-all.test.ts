@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SUITES_DIR, listSuites, loadSuite, readSuiteFile } from '../suites/index.ts';
+import { SUITES_DIR, listSuites, loadSuite, readSuiteFile } from '../kinds/index.ts';
 import type { Suite } from '../suites/schema.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import type { ResolvedCell } from '../report/suite-results.ts';

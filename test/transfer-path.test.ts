@@ -23,8 +23,8 @@ import { makeSynthetic } from '../data/synthetic.ts';
 import { FINETUNE_PROTOCOL, finetune, transferBackboneOptions, type FinetuneOptions } from '../evaluators/finetune.ts';
 import { FINETUNE_RECIPES } from '../recipes/evaluation.ts';
 import { Registry } from '../container/container.ts';
-import { parseSuite } from '../suites/schema.ts';
-import { runEvalSuite } from '../runner/eval-suite.ts';
+import { parseSuite } from '../kinds/index.ts';
+import { suiteKind } from '../kinds/index.ts';
 import { useBackend } from './helpers/backend.ts';
 
 const micro = (opts: BackboneOptions, seed: number, imageSize = 16) =>
@@ -299,7 +299,7 @@ describe('the transfer runner (runner/eval-suite.ts)', () => {
     };
     const first = await (async () => {
       const lines: string[] = [];
-      await runEvalSuite(suite, { ...o, log: (l: string) => lines.push(l) });
+      await suiteKind(suite).run(suite, { ...o, log: (l: string) => lines.push(l) });
       return lines;
     })();
     assert.ok(
@@ -324,7 +324,7 @@ describe('the transfer runner (runner/eval-suite.ts)', () => {
     });
     // a second run reuses both results
     const lines: string[] = [];
-    await runEvalSuite(suite, { ...o, log: (l: string) => lines.push(l) });
+    await suiteKind(suite).run(suite, { ...o, log: (l: string) => lines.push(l) });
     assert.equal(lines.filter((l) => /fine-tuning finished earlier/.test(l)).length, 2);
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -7,9 +7,9 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { type EngineFlags, commandRegistry, initEngine, withEngineOptions } from '../options.ts';
-import { loadSuite } from '../../suites/index.ts';
+import { loadSuite, reportPreset, suiteKind } from '../../kinds/index.ts';
 import { PRESETS } from '../../recipes/presets.ts';
-import { reportPreset, storedPretrainCells } from '../../report/rerender.ts';
+import { storedPretrainCells } from '../../report/rerender.ts';
 import { resultBaseName } from '../../suites/schema.ts';
 import { listSnapshots } from '../../runner/snapshots.ts';
 import { probeCurve } from '../../runner/probe-curve.ts';
@@ -36,7 +36,7 @@ export function curveCommand(): Command {
     .option('--name <base>', 'base name of the files written (default: SUITE-PRESET-probe-curve)')
     .action(async (name: string, o: CurveFlags) => {
       const suite = loadSuite(name);
-      if (suite.kind !== 'pretrain') throw new Error(`suite ${suite.name} is not a pre-training suite: it has no curve`);
+      if (!suiteKind(suite).storesPretrainCells) throw new Error(`suite ${suite.name} is not a pre-training suite: it has no curve`);
       const preset = reportPreset(suite, o.preset)!;
       const runsDir = path.resolve(o.runs);
       const { cells } = storedPretrainCells(suite, preset, path.resolve(o.results));

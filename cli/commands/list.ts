@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { PLUGIN_FLAG, commandRegistry } from '../options.ts';
 import { PLUGIN_KINDS } from '../../core/plugin.ts';
-import { listSuites } from '../../suites/index.ts';
+import { listSuites } from '../../kinds/index.ts';
 
 const SECTIONS = ['suites', ...PLUGIN_KINDS.map((k) => `${k}s`)];
 

@@ -7,10 +7,10 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { type EngineFlags, commandRegistry, initEngine, withEngineOptions } from '../options.ts';
-import { loadSuite } from '../../suites/index.ts';
+import { loadSuite, reportPreset, rerenderSuite, suiteKind } from '../../kinds/index.ts';
 import { PRESETS } from '../../recipes/presets.ts';
 import { renderCsv, renderMarkdown } from '../../report/table.ts';
-import { reportPreset, rerenderSuite, storeBaselines, storedPretrainCells } from '../../report/rerender.ts';
+import { storeBaselines, storedPretrainCells } from '../../report/rerender.ts';
 import { suiteBaselines } from '../../runner/baselines.ts';
 import { plotRunMetrics } from '../../report/run-metrics.ts';
 
@@ -53,7 +53,7 @@ export function reportCommand(): Command {
       const suite = loadSuite(name);
       const registry = await commandRegistry();
       if (o.baselines) {
-        if (suite.kind !== 'pretrain')
+        if (!suiteKind(suite).storesPretrainCells)
           throw new Error(`--baselines: suite ${suite.name} is not a pre-training suite (its tables have no floors)`);
         const preset = reportPreset(suite, o.preset)!;
         await initEngine(o);

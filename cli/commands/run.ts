@@ -1,14 +1,11 @@
 /** `bench run SUITE`: run a suite, print its table and write it (tables, figures, HTML page) under the results folder. */
 import { Command, Option } from 'commander';
 import { collectSet, mergeOverrides, type Overrides } from '../set-overrides.ts';
-import { planSuite } from '../../runner/suite-plan.ts';
 import path from 'node:path';
-import { loadSuite } from '../../suites/index.ts';
-import { writeCountOutputs } from '../../report/count-tables.ts';
-import { runPretrainSuite } from '../../runner/pretrain-suite.ts';
+import { loadSuite, suiteKind } from '../../kinds/index.ts';
+import type { Written } from '../../kinds/kind.ts';
 import { RunStopped } from '../../runner/pretrain.ts';
 import { installStopHandlers, SIGNAL_EXIT } from '../stop-signals.ts';
-import { runEvalSuite } from '../../runner/eval-suite.ts';
 import { renderTerminal } from '../../report/table.ts';
 import { PRESETS } from '../../recipes/presets.ts';
 import {
@@ -108,40 +105,21 @@ export function runCommand(): Command {
   ).action(async (name: string, o: RunFlags, cmd: Command) => {
     const suite = loadSuite(name);
     const registry = await commandRegistry(o.plugin);
-    if (suite.kind === 'params' || suite.kind === 'flops') {
-      // a count is a property of the architecture: no flag that sizes, feeds or runs training applies
-      const given = [
-        'preset',
-        'data',
-        'dataRoot',
-        'queue',
-        'backend',
-        'threads',
-        'native',
-        'recompute',
-        'runs',
-        'attempts',
-        'queueName',
-        'queueTimeout',
-        'set',
-        'printConfig',
-        'dryRun',
-        'evaluate',
-        'maxIters',
-        'snapshots',
-        'workers',
-        'gemm',
-        'precision',
-      ]
-        .filter((k) => cmd.getOptionValueSource(k) === 'cli')
-        .map((k) => `--${k === 'native' ? 'no-native' : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-      if (given.length) {
-        throw new Error(
-          `${given.join(', ')}: suite ${suite.name} counts ${suite.kind === 'params' ? 'parameters' : 'FLOPs'} from the architectures ` +
-            'alone, runs nothing and reads no data, so these flags would be ignored; drop them',
-        );
-      }
-      const { table, files } = writeCountOutputs(suite, registry, path.resolve(o.results));
+    const kind = suiteKind(suite);
+    // a flag the suite's kind does not take would be ignored: an error naming it instead
+    const always = ['results', 'plugin', 'quiet'];
+    const refused = cmd.options
+      .map((opt) => opt.attributeName())
+      .filter((k) => cmd.getOptionValueSource(k) === 'cli' && !always.includes(k) && !kind.runFlags.includes(k))
+      .map((k) => `--${k === 'native' ? 'no-native' : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    if (refused.length) throw new Error(`${refused.join(', ')}: suite ${suite.name} (kind ${kind.name}) ${kind.refusesFlags}; drop them`);
+    if (kind.counts) {
+      const { table, files } = await kind.run(suite, {
+        preset: 'none',
+        resultsDir: path.resolve(o.results),
+        runsDir: path.resolve(o.runs),
+        registry,
+      });
       console.log(renderTerminal(table));
       console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
       return;
@@ -155,7 +133,7 @@ export function runCommand(): Command {
     const evaluators = ((o.evaluate ?? []) as string[]).map((name) => ({ name }));
     if (evaluators.length) checkEvaluatorSpecs(evaluators, registry, '--evaluate');
     if (o.printConfig || o.dryRun) {
-      const cells = planSuite(suite, { preset, runsDir: path.resolve(o.runs), overrides, registry });
+      const cells = kind.plan!(suite, { preset, runsDir: path.resolve(o.runs), overrides, registry });
       if (o.printConfig)
         console.log(
           JSON.stringify(
@@ -175,9 +153,8 @@ export function runCommand(): Command {
     writableDir('--results', o.results);
     writableDir('--runs', o.runs);
     if (o.queue) {
-      // the workers train; this process only enqueues, waits and writes the tables
-      const { runSuiteOnQueue } = await import('../../queue/suite.ts');
-      const { table, files, failed } = await runSuiteOnQueue(suite, {
+      // the workers train; this process only enqueues, waits and writes the tables (a kind that takes --queue has the hook)
+      const { table, files, failed } = await kind.queue!(suite, {
         preset,
         resultsDir: path.resolve(o.results),
         runsDir: path.resolve(o.runs),
@@ -214,13 +191,9 @@ export function runCommand(): Command {
       dataWorkers: o.workers,
       evaluators,
     };
-    if (evaluators.length && suite.kind !== 'pretrain')
-      throw new Error(`--evaluate: suite ${suite.name} is a ${suite.kind} suite; further evaluators run on pre-training suites`);
-    if (o.maxIters !== undefined && suite.kind !== 'pretrain') throw new Error(`--max-iters: suite ${suite.name} pre-trains nothing`);
-    if (o.snapshots !== undefined && suite.kind !== 'pretrain') throw new Error(`--snapshots: suite ${suite.name} pre-trains nothing`);
-    let out: { table: Awaited<ReturnType<typeof runEvalSuite>>['table']; files: string[] };
+    let out: Written;
     try {
-      out = suite.kind === 'pretrain' ? await runPretrainSuite(suite, runOpts) : await runEvalSuite(suite, runOpts);
+      out = await kind.run(suite, runOpts);
     } catch (err) {
       if (!(err instanceof RunStopped)) throw err;
       // --max-iters or a signal: a stop asked for, not a failure; no table until the cells finish
