@@ -78,6 +78,33 @@ export interface AugmentOptions {
   outSize: number;
   /** Lower end of the RandomResizedCrop scale range: 0.08 for ViT, 0.2 for R50. */
   cropMin: number;
+  /** Upper end of that range (default 1; SwAV's local crops: 0.14). */
+  cropMax?: number;
+}
+
+/**
+ * SwAV's local crops (multi-crop, Caron et al. 2020, its `main_swav.py`): RandomResizedCrop of scale
+ * (0.05, 0.14) to a small side (96 px beside 224), flip, SwAV's colour distortion (jitter 0.8, 0.8,
+ * 0.8, 0.2 with p 0.8, grayscale p 0.2) and Gaussian blur p 0.5; no solarize.
+ */
+export const SWAV_LOCAL_VIEW: ViewSpec = {
+  ratio: DEFAULT_RATIO,
+  jitter: { brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.2, p: 0.8 },
+  grayscaleP: 0.2,
+  blur: { p: 0.5, sigma: MOCO_BLUR_SIGMA, kernelFraction: 0.1 },
+  solarize: { p: 0, threshold: 0.5 },
+  flipP: 0.5,
+};
+
+/** SwAV's local-crop defaults: side 96/224 of the view size, scale (0.05, 0.14). */
+export const LOCAL_CROP_SCALE: readonly [number, number] = [0.05, 0.14];
+export const localCropSize = (viewSize: number): number => Math.max(1, Math.round((viewSize * 96) / 224));
+
+/** Multi-crop's local crops: how many, their side in pixels, their RandomResizedCrop scale range. */
+export interface LocalCrops {
+  count: number;
+  size: number;
+  scale: readonly [number, number];
 }
 
 /** Draw the parameters of every image of a batch of `n` images of `height` x `width`. */
@@ -89,10 +116,12 @@ export function sampleViewParams(
   spec: ViewSpec,
   opts: AugmentOptions,
 ): ImageAugParams[] {
-  if (!(opts.cropMin > 0 && opts.cropMin <= 1)) throw new Error(`augment: cropMin ${opts.cropMin} not in (0, 1]`);
+  const cropMax = opts.cropMax ?? 1;
+  if (!(opts.cropMin > 0 && opts.cropMin <= cropMax && cropMax <= 1))
+    throw new Error(`augment: crop scale (cropMin ${opts.cropMin}, cropMax ${cropMax}) is not a range in (0, 1]`);
   const out: ImageAugParams[] = [];
   for (let b = 0; b < n; b++) {
-    const crop = sampleResizedCropBox(rng, height, width, [opts.cropMin, 1], spec.ratio);
+    const crop = sampleResizedCropBox(rng, height, width, [opts.cropMin, cropMax], spec.ratio);
     const jitter = sampleJitter(rng, spec.jitter, spec.jitter.p);
     const gray = rng.bernoulli(spec.grayscaleP);
     const blur = rng.bernoulli(spec.blur.p);
@@ -192,4 +221,21 @@ export function twoViews(images: tf.Tensor4D, rng: Rng, opts: AugmentOptions): [
   const r1 = rng.fork();
   const r2 = rng.fork();
   return [augmentView(images, r1, MOCO_V3_VIEWS[0], opts), augmentView(images, r2, MOCO_V3_VIEWS[1], opts)];
+}
+
+/**
+ * A batch's views: MoCo v3's two global views (`twoViews`, the same draws: its two forks of `rng`
+ * come first), then `local.count` local crops (SwAV_LOCAL_VIEW), each from a further fork.
+ */
+export function augmentViews(
+  images: tf.Tensor4D,
+  rng: Rng,
+  opts: AugmentOptions,
+  local?: LocalCrops,
+): { global: [tf.Tensor4D, tf.Tensor4D]; local: tf.Tensor4D[] } {
+  const global = twoViews(images, rng, opts);
+  const crops = Array.from({ length: local?.count ?? 0 }, () =>
+    augmentView(images, rng.fork(), SWAV_LOCAL_VIEW, { outSize: local!.size, cropMin: local!.scale[0], cropMax: local!.scale[1] }),
+  );
+  return { global, local: crops };
 }

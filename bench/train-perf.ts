@@ -6,7 +6,7 @@
 import { tf } from '../engine/tf.ts';
 import { traceMacs } from '../engine/flops.ts';
 import type { Registry } from '../container/container.ts';
-import { buildFramework } from '../frameworks/framework.ts';
+import { buildFramework, twoViewSet } from '../frameworks/framework.ts';
 import { buildOptimizer } from '../optim/index.ts';
 import { TrainStep } from '../runner/train-step.ts';
 import type { PerfConfig } from './perf-configs.ts';
@@ -35,16 +35,16 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
   const v2 = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
   const warmup = 2;
   const total = steps + warmup + 1;
-  const run = async (iter: number) =>
-    tf.dispose((await step.run(v1, v2, { iter, totalIters: total, itersPerEpoch: total }, 1e-4)).features);
+  const views = twoViewSet(v1, v2);
+  const run = async (iter: number) => tf.dispose((await step.run(views, { iter, totalIters: total, itersPerEpoch: total }, 1e-4)).features);
 
   // multiply-adds: keys (forward only) + queries (forward, and backward = 2 x forward)
   let keyMacs = 0;
   let queryMacs = 0;
   tf.tidy(() => {
     let prepared: tf.TensorContainer = {};
-    keyMacs = traceMacs(() => (prepared = fw.prepare(v1, v2, { iter: 0, totalIters: total, itersPerEpoch: total })));
-    queryMacs = traceMacs(() => void fw.loss(v1, v2, prepared, { iter: 0, totalIters: total, itersPerEpoch: total }));
+    keyMacs = traceMacs(() => (prepared = fw.prepare(views, { iter: 0, totalIters: total, itersPerEpoch: total })));
+    queryMacs = traceMacs(() => void fw.loss(views, prepared, { iter: 0, totalIters: total, itersPerEpoch: total }));
   });
   const macsPerStep = keyMacs + 3 * queryMacs;
 

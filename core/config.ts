@@ -123,7 +123,27 @@ export const PretrainConfigSchema = Type.Object(
     /** The framework by name, and its own fields (validated against that framework's schema). */
     framework: Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: PLUGIN_FIELD }),
     optimizer: Type.Object(OptimizerCommonSchema.properties, { additionalProperties: PLUGIN_FIELD }),
-    augment: Type.Object({ cropMin: Type.Number({ exclusiveMinimum: 0, maximum: 1 }) }, { additionalProperties: false }),
+    augment: Type.Object(
+      {
+        cropMin: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+        /**
+         * Multi-crop (SwAV's): `count` local crops besides the two global views, of side `size` (default
+         * 96/224 of data.viewSize) and RandomResizedCrop scale `scale` (default (0.05, 0.14)); only for a
+         * framework that takes local crops. Absent (the paper's suites): two views.
+         */
+        multiCrop: Type.Optional(
+          Type.Object(
+            {
+              count: Type.Integer({ minimum: 1 }),
+              size: Type.Optional(posInt()),
+              scale: Type.Optional(Type.Tuple([posNum(), Type.Number({ exclusiveMinimum: 0, maximum: 1 })])),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
     monitor: MonitorConfigSchema,
     knn: Type.Object({ k: posInt(), temperature: posNum() }, { additionalProperties: false }),
     /** Checkpoint every this many iterations (and at the end). */

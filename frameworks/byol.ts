@@ -29,7 +29,7 @@ import { MomentumTeacher } from './momentum.ts';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigSchema, schemaDefaults } from '../core/plugin.ts';
 import { headFields, momentumFields } from './config-fields.ts';
-import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework } from './framework.ts';
+import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework, type Views } from './framework.ts';
 
 export const ByolSchema = ConfigSchema({
   /**
@@ -82,7 +82,7 @@ export class Byol implements Framework<ByolTargets> {
   }
 
   /** EMA update, then the target projections [z'1, z'2] (no gradient: outside the tape). */
-  prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): ByolTargets {
+  prepare({ global: [view1, view2] }: Views, ctx: StepContext): ByolTargets {
     this.teacher.update(ctx);
     return tf.tidy(() => {
       const [g1, g2] = backboneOnViews(this.targetBackbone, [view1, view2], true);
@@ -95,7 +95,7 @@ export class Byol implements Framework<ByolTargets> {
     return this.predictor.apply(this.projector.apply(feats, true), true);
   }
 
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, { t1, t2 }: ByolTargets, _ctx: StepContext): StepOutput {
+  loss({ global: [view1, view2] }: Views, { t1, t2 }: ByolTargets, _ctx: StepContext): StepOutput {
     const [f1, f2] = backboneOnViews(this.backbone, [view1, view2], true);
     const loss = tf.add(byolRegressionLoss(this.prediction(f1), t2), byolRegressionLoss(this.prediction(f2), t1)) as tf.Scalar;
     return { loss, features: f1 };

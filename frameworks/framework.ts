@@ -17,9 +17,24 @@ export interface StepContext {
   itersPerEpoch: number;
 }
 
+/**
+ * One step's augmented views of a batch: the two global crops (the paper's two 224-px views, at the
+ * view size) and any local crops (multi-crop: smaller, `augment.multiCrop`; empty unless asked for
+ * and the framework takes them).
+ */
+export interface Views {
+  readonly global: readonly [tf.Tensor4D, tf.Tensor4D];
+  readonly local: readonly tf.Tensor4D[];
+}
+
+/** Two views and no local crop, as every suite of the paper trains. */
+export function twoViewSet(view1: tf.Tensor4D, view2: tf.Tensor4D): Views {
+  return { global: [view1, view2], local: [] };
+}
+
 export interface StepOutput {
   loss: tf.Scalar;
-  /** Backbone features of the first view (the kNN monitor's queue input), kept outside the tape's tidy. */
+  /** Backbone features of the first global view (the kNN monitor's queue input), kept outside the tape's tidy. */
   features: tf.Tensor2D;
 }
 
@@ -37,9 +52,9 @@ export interface Framework<P extends tf.TensorContainer = tf.TensorContainer> {
    * Work that must happen before the gradient tape of a step and needs no gradient (e.g. MoCo's
    * momentum update and keys). Returns what the loss needs; the loop disposes its tensors.
    */
-  prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): P;
+  prepare(views: Views, ctx: StepContext): P;
   /** The loss of one step, computed under the gradient tape. */
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: P, ctx: StepContext): StepOutput;
+  loss(views: Views, prepared: P, ctx: StepContext): StepOutput;
   /** Every module whose tensors a checkpoint must hold, by a stable prefix. */
   modules(): Record<string, Module>;
   /**
@@ -65,6 +80,8 @@ export interface FrameworkBuildContext {
  * "Adding a framework").
  */
 export interface FrameworkPlugin<S extends TObject = TObject> extends ConfigurablePlugin<'framework', S> {
+  /** It uses local crops (multi-crop, `augment.multiCrop`); absent: it takes the two global views only, and a config with local crops is refused. */
+  readonly multiCrop?: boolean;
   build(config: Static<S>, ctx: FrameworkBuildContext): Framework;
 }
 

@@ -23,7 +23,7 @@ import { backboneOnViews } from './views.ts';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigSchema, schemaDefaults } from '../core/plugin.ts';
 import { headFields, momentumFields } from './config-fields.ts';
-import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework } from './framework.ts';
+import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework, type Views } from './framework.ts';
 
 /** MoCo v3's fields, with the ViT recipe's values as defaults (the R-50 recipe sets its own). */
 export const MocoV3Schema = ConfigSchema({
@@ -81,7 +81,7 @@ export class MocoV3 implements Framework<MocoKeys> {
   }
 
   /** The momentum update, then the keys of both views (no gradient: outside the tape). */
-  prepare(view1: tf.Tensor4D, view2: tf.Tensor4D, ctx: StepContext): MocoKeys {
+  prepare({ global: [view1, view2] }: Views, ctx: StepContext): MocoKeys {
     this.teacher.update(ctx);
     return tf.tidy(() => {
       const [g1, g2] = backboneOnViews(this.momentumBackbone, [view1, view2], true);
@@ -95,7 +95,7 @@ export class MocoV3 implements Framework<MocoKeys> {
     return this.predictor ? this.predictor.apply(z, true) : z;
   }
 
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, { k1, k2 }: MocoKeys, _ctx: StepContext): StepOutput {
+  loss({ global: [view1, view2] }: Views, { k1, k2 }: MocoKeys, _ctx: StepContext): StepOutput {
     const [f1, f2] = backboneOnViews(this.backbone, [view1, view2], true);
     const q1 = this.query(f1);
     const q2 = this.query(f2);

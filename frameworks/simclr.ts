@@ -21,7 +21,7 @@ import { ntXentLoss } from './losses/nt-xent.ts';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigSchema, schemaDefaults } from '../core/plugin.ts';
 import { headFields } from './config-fields.ts';
-import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework } from './framework.ts';
+import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework, type Views } from './framework.ts';
 
 export const SimclrSchema = ConfigSchema({
   /**
@@ -66,7 +66,7 @@ export class Simclr implements Framework<Record<string, never>> {
     return {};
   }
 
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, _prepared: Record<string, never>, _ctx: StepContext): StepOutput {
+  loss({ global: [view1, view2] }: Views, _prepared: Record<string, never>, _ctx: StepContext): StepOutput {
     const n = view1.shape[0];
     // option (i): both views in one batch of 2N through backbone and head
     const feats = this.backbone.apply(tf.concat([view1, view2], 0) as tf.Tensor4D, true);

@@ -1,6 +1,8 @@
 /**
  * SwAV (Caron et al. 2020) as benchmarked in the MoCo v3 paper (sec. 6.1, Table 4), with two
- * 224-px crops (no multi-crop) and no queue: the paper's batch is 4096, which SwAV's code runs
+ * 224-px crops and no queue (multi-crop, SwAV's own default, is off in the paper's suites: "for
+ * fair comparisons, all are pre-trained with two 224x224 crops", Table 4; `--set
+ * augment.multiCrop.count=6` turns it on, losses/swav.ts swavMultiCropLoss): the paper's batch is 4096, which SwAV's code runs
  * without a queue (`--queue_length 0` is its default; the queue is for small batches).
  *
  * Encoder = backbone + projection head; its output is L2-normalised and scored against K
@@ -31,11 +33,11 @@ import { l2Normalize } from '../engine/ops/normalize.ts';
 import type { Backbone } from '../backbones/backbone.ts';
 import { MlpHead } from './heads/mlp-head.ts';
 import { Encoder } from './encoder.ts';
-import { swavLoss } from './losses/swav.ts';
+import { swavMultiCropLoss } from './losses/swav.ts';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigSchema, schemaDefaults } from '../core/plugin.ts';
 import { headFields } from './config-fields.ts';
-import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, defineFramework } from './framework.ts';
+import { type Framework, type FrameworkBuildContext, type StepContext, type StepOutput, type Views, defineFramework } from './framework.ts';
 
 export const SwavSchema = ConfigSchema({
   prototypes: Type.Integer({
@@ -101,21 +103,30 @@ export class Swav implements Framework<SwavPrepared> {
   }
 
   /** Normalises the prototypes; while they are frozen, hands the loss a snapshot of their weight. */
-  prepare(_view1: tf.Tensor4D, _view2: tf.Tensor4D, ctx: StepContext): SwavPrepared {
+  prepare(_views: Views, ctx: StepContext): SwavPrepared {
     this.normalizePrototypes();
     this.frozen = ctx.iter < Math.round(this.config.freezePrototypesEpochs * ctx.itersPerEpoch);
     return this.frozen ? { frozenPrototypes: tf.clone(this.prototypes.weight.variable) as tf.Tensor2D } : {};
   }
 
-  loss(view1: tf.Tensor4D, view2: tf.Tensor4D, prepared: SwavPrepared, _ctx: StepContext): StepOutput {
+  /**
+   * Crops of one size are forwarded as one batch (SwAV's code: the two global crops as 2N, the
+   * local crops as theirs); the codes come from the global crops, every other crop predicts them.
+   */
+  loss(views: Views, prepared: SwavPrepared, _ctx: StepContext): StepOutput {
+    const [view1, view2] = views.global;
     const n = view1.shape[0];
-    const feats = this.backbone.apply(tf.concat([view1, view2], 0) as tf.Tensor4D, true);
-    const z = l2Normalize(this.projector.apply(feats, true));
     const w = prepared.frozenPrototypes ?? (this.prototypes.weight.variable as tf.Tensor2D);
     // the prototypes' product as a linear layer's (bf16 under --precision bf16, as autocast runs nn.Linear)
-    const [s1, s2] = tf.split(linear2d(z, w), 2, 0) as tf.Tensor2D[];
+    const scoresOf = (feats: tf.Tensor2D, crops: number) =>
+      tf.split(linear2d(l2Normalize(this.projector.apply(feats, true)), w), crops, 0) as tf.Tensor2D[];
+    const feats = this.backbone.apply(tf.concat([view1, view2], 0) as tf.Tensor4D, true);
+    // a new array: tfjs's tape keeps split's own output array as the op's outputs, so it must not grow
+    const scores = [...scoresOf(feats, 2)];
+    if (views.local.length)
+      scores.push(...scoresOf(this.backbone.apply(tf.concat([...views.local], 0) as tf.Tensor4D, true), views.local.length));
     const c = this.config;
-    const loss = swavLoss(s1, s2, { temperature: c.temperature, epsilon: c.epsilon, sinkhornIters: c.sinkhornIters });
+    const loss = swavMultiCropLoss(scores, 2, { temperature: c.temperature, epsilon: c.epsilon, sinkhornIters: c.sinkhornIters });
     return { loss, features: tf.slice(feats, [0, 0], [n, -1]) };
   }
 
@@ -136,6 +147,7 @@ export const swav = defineFramework({
   name: 'swav',
   title: 'SwAV (prototypes, Sinkhorn-Knopp codes, swapped prediction; no queue)',
   schema: SwavSchema,
+  multiCrop: true,
   scale: (config, preset) => (SWAV_PROTOTYPES_AT[preset] ? { ...config, prototypes: SWAV_PROTOTYPES_AT[preset] } : config),
   build: (config, ctx) => new Swav(config, ctx),
 });

@@ -96,6 +96,16 @@ export function resolveCell(
     optimizer: reg.optimizers.get(n.optimizer),
     dataset: reg.datasets.get(n.dataset),
   }));
+  const mc = config.augment.multiCrop;
+  if (mc && !reg.frameworks.get(config.framework.name).multiCrop)
+    throw new Error(
+      `${where}: invalid config:\n  augment.multiCrop: framework ${config.framework.name} takes the two global views only; ` +
+        "multi-crop is for a framework that takes local crops (swav): set it on those cells (a cell's config.augment.multiCrop)",
+    );
+  if (mc && config.data.stream)
+    throw new Error(
+      `${where}: invalid config:\n  augment.multiCrop: the streaming pipeline (data.stream) makes two views; drop one of them`,
+    );
   if (config.optimizer.warmupEpochs > config.optimizer.epochs) {
     throw new Error(
       `${where}: invalid config:\n  optimizer.warmupEpochs: ${config.optimizer.warmupEpochs} exceeds optimizer.epochs ` +

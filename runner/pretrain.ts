@@ -21,9 +21,9 @@ import { Rng } from '../engine/rng.ts';
 import { activeBackend, withPrecision, withThreads } from '../engine/backend.ts';
 import { saveWeights } from '../engine/weights.ts';
 import type { Registry } from '../container/container.ts';
-import { type Framework, buildFramework } from '../frameworks/framework.ts';
+import { type Framework, type Views, buildFramework } from '../frameworks/framework.ts';
 import { BatchLoader } from '../data/loader.ts';
-import { photometricTwoViews, twoViews } from '../augment/policy.ts';
+import { augmentViews, LOCAL_CROP_SCALE, type LocalCrops, localCropSize, photometricTwoViews } from '../augment/policy.ts';
 import { StreamingTwoViewLoader } from '../input/stream-loader.ts';
 import { viewTensor } from '../input/view-tensor.ts';
 import { firstFiles, isFileSet, type AnyImageSet } from '../data/file-image-set.ts';
@@ -169,13 +169,32 @@ async function lockWaiting(dir: string, waitMs: number): Promise<RunLock> {
   }
 }
 
+/** A config's local crops (multi-crop) with their defaults filled in, or none. */
+export function localCrops(c: PretrainConfig): LocalCrops | undefined {
+  const m = c.augment.multiCrop;
+  return m ? { count: m.count, size: m.size ?? localCropSize(c.data.viewSize), scale: m.scale ?? LOCAL_CROP_SCALE } : undefined;
+}
+
 /** Refuses a config whose views and activations cannot fit, before any allocation (runner/memory-check.ts). */
 function checkTrainMemory(c: PretrainConfig, reg: Registry): void {
   const views = 2 * c.optimizer.batch;
   const family = reg.backbone(c.backbone.name);
   const opts = { ...c.backbone, imageSize: c.data.viewSize };
   const model = backboneEstimate(family, c.backbone.name, opts, views, !recomputeEnabled());
-  const images = imageBytes(views, c.data.viewSize) * 2; // the two views and the augmentation's working copy
+  const local = localCrops(c);
+  // the views and the augmentation's working copy; local crops at their own side, and their activations
+  const images = (imageBytes(views, c.data.viewSize) + (local ? imageBytes(local.count * c.optimizer.batch, local.size) : 0)) * 2;
+  if (local) {
+    const l = backboneEstimate(
+      family,
+      c.backbone.name,
+      { ...opts, imageSize: local.size },
+      local.count * c.optimizer.batch,
+      !recomputeEnabled(),
+    );
+    model.bytes += l.bytes;
+    model.parts.push(...l.parts);
+  }
   checkMemory(`config: ${views} views of ${c.data.viewSize} px (optimizer.batch ${c.optimizer.batch}, data.viewSize ${c.data.viewSize})`, {
     bytes: images + model.bytes,
     parts: [`views: ${gib(images)}`, ...model.parts],
@@ -300,31 +319,33 @@ async function trainFrom(
 
   const step = new TrainStep(fw, optimizer);
   const gradMonitor = new GradMonitor(fw.backbone.allParams());
-  /** The iteration's two views and labels: from the in-memory set, or from the streaming pipeline (input/). */
-  const viewsAt = async (iter: number): Promise<{ views: [tf.Tensor4D, tf.Tensor4D]; labels: Int32Array }> => {
+  const local = localCrops(c);
+  /** The iteration's views and labels: from the in-memory set, or from the streaming pipeline (input/, two views). */
+  const viewsAt = async (iter: number): Promise<{ views: Views; labels: Int32Array }> => {
     const epoch = Math.floor(iter / itersPerEpoch);
     if (stream) {
       const b = await stream.batchAt(epoch, iter % itersPerEpoch);
       const S = c.data.viewSize;
-      const views = tf.tidy(() =>
+      const global = tf.tidy(() =>
         photometricTwoViews(viewTensor(b.views[0], o.batch, S), viewTensor(b.views[1], o.batch, S), iterRng(c.seed, iter)),
       );
-      return { views, labels: b.labels };
+      return { views: { global, local: [] }, labels: b.labels };
     }
     const batch = loader!.batchAt(epoch, iter % itersPerEpoch);
     const views = tf.tidy(() => {
       const x = rgbTensor(batch.images, batch.shape, train.name);
-      return twoViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin });
+      const v = augmentViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin }, local);
+      return [...v.global, ...v.local];
     });
-    return { views, labels: batch.labels };
+    return { views: { global: [views[0], views[1]], local: views.slice(2) }, labels: batch.labels };
   };
   const trainStep: StepFn = async (iter) => {
     const lr = warmupCosineLr(iter / itersPerEpoch, { baseLr: peakLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs });
     const t0 = performance.now();
     const { views, labels } = await viewsAt(iter);
     const t1 = performance.now();
-    const out = await step.run(views[0], views[1], { iter, totalIters, itersPerEpoch }, lr, gradMonitor);
-    tf.dispose(views);
+    const out = await step.run(views, { iter, totalIters, itersPerEpoch }, lr, gradMonitor);
+    tf.dispose([...views.global, ...views.local]);
     return { ...out, lr, labels, phases: { views: (t1 - t0) / 1000, step: (performance.now() - t1) / 1000 } };
   };
   const knnMonitor = new KnnMonitorCallback(c.monitor.every, evalMonitor, monitor && ((e) => monitor.push(e.features, e.labels)));

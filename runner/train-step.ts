@@ -6,7 +6,7 @@
  */
 import { tf } from '../engine/tf.ts';
 import type { Param } from '../engine/module.ts';
-import type { Framework, StepContext } from '../frameworks/framework.ts';
+import type { Framework, StepContext, Views } from '../frameworks/framework.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { GradMonitor } from '../evaluators/grad-monitor.ts';
 
@@ -29,16 +29,15 @@ export class TrainStep {
    * without a gradient this step are absent). The views are not disposed.
    */
   async run(
-    v1: tf.Tensor4D,
-    v2: tf.Tensor4D,
+    views: Views,
     ctx: StepContext,
     lr: number,
     monitor?: GradMonitor,
   ): Promise<{ loss: number; features: tf.Tensor2D; gradNorms?: Record<string, number>; nonFinite?: string }> {
-    const prepared = this.fw.prepare(v1, v2, ctx);
+    const prepared = this.fw.prepare(views, ctx);
     let features: tf.Tensor2D | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const out = this.fw.loss(v1, v2, prepared, ctx);
+      const out = this.fw.loss(views, prepared, ctx);
       features = tf.keep(out.features);
       return out.loss;
     }, this.vars);

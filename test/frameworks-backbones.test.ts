@@ -10,6 +10,7 @@ import { Registry } from '../container/container.ts';
 import { TrainStep } from '../runner/train-step.ts';
 import { useBackend } from './helpers/backend.ts';
 import { recipePair } from './helpers/frameworks.ts';
+import { twoViewSet } from '../frameworks/framework.ts';
 
 const registry = new Registry();
 const PAIRS: [string, string, string][] = [];
@@ -33,8 +34,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         const counts: number[] = [];
         for (let iter = 0; iter < 3; iter++) {
           const { loss, features } = await step.run(
-            v1,
-            v2,
+            twoViewSet(v1, v2),
             { iter, totalIters: 10, itersPerEpoch: 5 },
             optimizerName === 'lars' ? 0.5 : 1e-3,
           );

@@ -7,6 +7,7 @@ import { buildFramework } from '../frameworks/framework.ts';
 import { momentumAt } from '../frameworks/momentum.ts';
 import { TEST_ENGINES, useBackend } from './helpers/backend.ts';
 import { dot, maxAbsDiff, microContext, randomViews, rows, snapshot, trainSteps, unit } from './helpers/frameworks.ts';
+import { twoViewSet } from '../frameworks/framework.ts';
 
 /** mean over rows of 2 - 2 cos(p_i, z_i), by hand. */
 function refRegression(p: number[][], z: number[][]): number {
@@ -89,11 +90,11 @@ for (const engine of TEST_ENGINES) {
       const m = buildByol();
       const [v1, v2] = randomViews(4, 5);
       const ctx = { iter: 0, totalIters: 10, itersPerEpoch: 1 };
-      const prepared = m.prepare(v1, v2, ctx);
+      const prepared = m.prepare(twoViewSet(v1, v2), ctx);
       // at iteration 0 the target is an exact copy of the online encoder
       const z1 = m.projector.apply(m.backbone.apply(v1, true), true);
       assert.ok(maxAbsDiff(prepared.t1.dataSync(), z1.dataSync()) < 1e-4, "z'1 = online projection of view 1 at init");
-      const loss = m.loss(v1, v2, prepared, ctx).loss.dataSync()[0];
+      const loss = m.loss(twoViewSet(v1, v2), prepared, ctx).loss.dataSync()[0];
       const p1 = m.predictor.apply(m.projector.apply(m.backbone.apply(v1, true), true), true);
       const p2 = m.predictor.apply(m.projector.apply(m.backbone.apply(v2, true), true), true);
       const want = refRegression(rows(p1), rows(prepared.t2)) + refRegression(rows(p2), rows(prepared.t1));
@@ -117,7 +118,7 @@ for (const engine of TEST_ENGINES) {
       const t0 = snapshot(target);
       const o0 = snapshot(online);
       const [v1, v2] = randomViews(4, 7);
-      tf.dispose(m.prepare(v1, v2, { iter: 3, totalIters: 10, itersPerEpoch: 1 }));
+      tf.dispose(m.prepare(twoViewSet(v1, v2), { iter: 3, totalIters: 10, itersPerEpoch: 1 }));
       const mm = 1 - 0.5 * (1 + Math.cos((Math.PI * 3) / 10)) * (1 - 0.99);
       assert.ok(Math.abs(m.lastStats().momentum - mm) < 1e-12);
       assert.equal(momentumAt(3, 10, 0.99), mm);
@@ -133,7 +134,7 @@ for (const engine of TEST_ENGINES) {
         'the target moved',
       );
       const constant = buildByol({ momentumSchedule: 'constant', m0: 0.9 });
-      tf.dispose(constant.prepare(v1, v2, { iter: 5, totalIters: 10, itersPerEpoch: 1 }));
+      tf.dispose(constant.prepare(twoViewSet(v1, v2), { iter: 5, totalIters: 10, itersPerEpoch: 1 }));
       assert.equal(constant.lastStats().momentum, 0.9);
       constant.dispose();
       tf.dispose([v1, v2]);
@@ -154,9 +155,9 @@ for (const engine of TEST_ENGINES) {
       );
       const [v1, v2] = randomViews(4, 9);
       const ctx = { iter: 1, totalIters: 10, itersPerEpoch: 1 };
-      const prepared = m.prepare(v1, v2, ctx);
+      const prepared = m.prepare(twoViewSet(v1, v2), ctx);
       const { grads } = tf.variableGrads(
-        () => m.loss(v1, v2, prepared, ctx).loss,
+        () => m.loss(twoViewSet(v1, v2), prepared, ctx).loss,
         [...[...trainable].filter((v) => v.trainable), ...targetVars.filter((v) => v.trainable)],
       );
       assert.ok(

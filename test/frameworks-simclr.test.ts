@@ -6,6 +6,7 @@ import { type Simclr, SIMCLR_VIT_DEFAULTS, simclr, type SimclrConfig } from '../
 import { buildFramework } from '../frameworks/framework.ts';
 import { TEST_ENGINES, useBackend } from './helpers/backend.ts';
 import { dot, maxAbsDiff, microContext, randomViews, snapshot, trainSteps, unit } from './helpers/frameworks.ts';
+import { twoViewSet } from '../frameworks/framework.ts';
 
 /** NT-Xent by hand: 2N anchors, positive i <-> i + N, self excluded, mean cross-entropy. */
 function refNtXent(z1: number[][], z2: number[][], tau: number): number {
@@ -110,7 +111,7 @@ for (const engine of TEST_ENGINES) {
       const m = buildSimclr();
       const [v1, v2] = randomViews(4, 11);
       const ctx = { iter: 0, totalIters: 4, itersPerEpoch: 1 };
-      const out = m.loss(v1, v2, m.prepare(), ctx);
+      const out = m.loss(twoViewSet(v1, v2), m.prepare(), ctx);
       const tracked = m.projector.torchEntries().find((e) => e.name === 'head.1.num_batches_tracked')!;
       assert.deepEqual(await tracked.read(), BigInt64Array.of(1n), 'one BN update per step: one batch of 2N');
       assert.deepEqual(out.features.shape, [4, 64], 'features: the first view only');

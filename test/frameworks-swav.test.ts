@@ -2,12 +2,13 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../engine/tf.ts';
 import { sinkhorn } from '../frameworks/losses/sinkhorn.ts';
-import { swavLoss } from '../frameworks/losses/swav.ts';
+import { swavLoss, swavMultiCropLoss } from '../frameworks/losses/swav.ts';
 import { l2Normalize } from '../engine/ops/normalize.ts';
 import { type Swav, SWAV_VIT_DEFAULTS, swav, type SwavConfig } from '../frameworks/swav.ts';
 import { buildFramework } from '../frameworks/framework.ts';
 import { TEST_ENGINES, assertClose, useBackend } from './helpers/backend.ts';
 import { maxAbsDiff, microContext, randomViews, rows, snapshot, trainSteps } from './helpers/frameworks.ts';
+import { twoViewSet } from '../frameworks/framework.ts';
 
 /** SwAV's Sinkhorn-Knopp, written out in its own [K, B] layout in float64; returns [B, K]. */
 function refSinkhorn(scores: number[][], eps: number, iters: number): number[][] {
@@ -154,7 +155,7 @@ for (const engine of TEST_ENGINES) {
       assertClose(columnNorms(w), new Array(10).fill(1), 1e-5, 0, 'init norms');
       w.assign(tf.add(tf.mul(w, 3), tf.randomNormal(w.shape, 0, 0.5, 'float32', 4)));
       const [v1, v2] = randomViews(4, 3);
-      tf.dispose(m.prepare(v1, v2, { iter: 400, totalIters: 1000, itersPerEpoch: 1 }));
+      tf.dispose(m.prepare(twoViewSet(v1, v2), { iter: 400, totalIters: 1000, itersPerEpoch: 1 }));
       assertClose(columnNorms(w), new Array(10).fill(1), 1e-5, 0, 'norms after prepare');
       // exported as SwAV's prototypes.weight [K, D]: rows are the prototypes
       const e = m
@@ -171,9 +172,9 @@ for (const engine of TEST_ENGINES) {
       const m = buildSwav({ freezePrototypesEpochs: 0 });
       const [v1, v2] = randomViews(4, 13);
       const ctx = { iter: 0, totalIters: 4, itersPerEpoch: 1 };
-      const prepared = m.prepare(v1, v2, ctx);
+      const prepared = m.prepare(twoViewSet(v1, v2), ctx);
       assert.equal(prepared.frozenPrototypes, undefined);
-      const out = m.loss(v1, v2, prepared, ctx);
+      const out = m.loss(twoViewSet(v1, v2), prepared, ctx);
       const z = l2Normalize(m.projector.apply(m.backbone.apply(tf.concat([v1, v2]) as tf.Tensor4D, true), true));
       const s = rows(tf.matMul(z, m.prototypes.weight.variable));
       const want = refSwavLoss(s.slice(0, 4), s.slice(4), 0.1, 0.05, 3);
@@ -191,8 +192,8 @@ for (const engine of TEST_ENGINES) {
       const [v1, v2] = randomViews(8, 17);
       const gradsAt = (iter: number) => {
         const ctx = { iter, totalIters: 10, itersPerEpoch: 1 };
-        const prepared = m.prepare(v1, v2, ctx);
-        const { value, grads } = tf.variableGrads(() => m.loss(v1, v2, prepared, ctx).loss, vars);
+        const prepared = m.prepare(twoViewSet(v1, v2), ctx);
+        const { value, grads } = tf.variableGrads(() => m.loss(twoViewSet(v1, v2), prepared, ctx).loss, vars);
         const g = grads[proto.variable.name];
         const r = { has: g !== undefined, norm: g ? tf.norm(g).dataSync()[0] : 0, frozen: m.lastStats().prototypesFrozen };
         tf.dispose([value, prepared, ...Object.values(grads)]);
@@ -238,3 +239,51 @@ for (const engine of TEST_ENGINES) {
     });
   });
 }
+
+describe('SwAV multi-crop (local crops: off in the paper, a --set away)', () => {
+  before(async () => useBackend('cpu'));
+  const S3 = [
+    [0.1, 0.4, -0.2, 0.3],
+    [-0.6, 0.2, 0.5, 0.1],
+    [0.4, -0.3, 0.2, 0.9],
+  ];
+  const o = { temperature: 0.1, epsilon: 0.05, sinkhornIters: 3 };
+  const l = (q: number[][], s: number[][]) =>
+    -q.reduce((acc, qb, i) => acc + logSoftmax(s[i].map((v) => v / 0.1)).reduce((a, lp, k) => a + qb[k] * lp, 0), 0) / q.length;
+
+  it('two crops: exactly the two-view loss; three: codes of the two global crops, each predicted by the other two', () => {
+    const t = [S1, S2, S3].map((s) => tf.tensor2d(s));
+    assert.equal(swavMultiCropLoss(t.slice(0, 2), 2, o).dataSync()[0], swavLoss(t[0], t[1], o).dataSync()[0]);
+    const q1 = refSinkhorn(S1, 0.05, 3);
+    const q2 = refSinkhorn(S2, 0.05, 3);
+    const want = ((l(q1, S2) + l(q1, S3)) / 2 + (l(q2, S1) + l(q2, S3)) / 2) / 2;
+    const got = swavMultiCropLoss(t, 2, o).dataSync()[0];
+    assert.ok(Math.abs(got - want) < 1e-4 * Math.max(1, want), `${got} vs ${want}`);
+    assert.throws(() => swavMultiCropLoss(t, 4, o), /4 assigned crops of 3/);
+    tf.dispose(t);
+  });
+
+  it('the framework forwards the local crops at their own side and their scores enter the loss; gradients reach the backbone', () => {
+    const m = buildSwav({ freezePrototypesEpochs: 0 });
+    const [v1, v2] = randomViews(4, 21);
+    const locals = [8, 9].map((seed) => tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', seed) as tf.Tensor4D);
+    const ctx = { iter: 0, totalIters: 4, itersPerEpoch: 1 };
+    const views = { global: [v1, v2] as [tf.Tensor4D, tf.Tensor4D], local: locals };
+    const out = m.loss(views, m.prepare(views, ctx), ctx);
+    const proto = m.prototypes.weight.variable;
+    const scores = (x: tf.Tensor4D) => rows(tf.matMul(l2Normalize(m.projector.apply(m.backbone.apply(x, true), true)), proto));
+    const g = scores(tf.concat([v1, v2]) as tf.Tensor4D);
+    const loc = scores(tf.concat(locals) as tf.Tensor4D);
+    const crops = [g.slice(0, 4), g.slice(4), loc.slice(0, 4), loc.slice(4)];
+    const q = crops.slice(0, 2).map((s) => refSinkhorn(s, 0.05, 3));
+    const want = q.map((qs, s) => crops.filter((_, t) => t !== s).reduce((a, c) => a + l(qs, c), 0) / 3).reduce((a, b) => a + b) / 2;
+    const got = out.loss.dataSync()[0];
+    assert.ok(Math.abs(got - want) < 1e-3 * Math.max(1, want), `${got} vs ${want}`);
+    assert.deepEqual(out.features.shape, [4, 64], 'features of the first global view');
+    const vars = m.trainableParams().map((p) => p.variable);
+    const { grads } = tf.variableGrads(() => m.loss(views, {}, ctx).loss, vars);
+    assert.ok(Object.values(grads).some((gr) => tf.norm(gr).dataSync()[0] > 0));
+    tf.dispose([v1, v2, ...locals, out.loss, out.features, ...Object.values(grads)]);
+    m.dispose();
+  });
+});

@@ -20,6 +20,7 @@ import { buildFramework } from '../frameworks/framework.ts';
 import { PlainSgd, microContext, randomViews } from './helpers/frameworks.ts';
 import { useBackend } from './helpers/backend.ts';
 import { smallPretrainConfig } from './helpers/small-pretrain.ts';
+import { twoViewSet } from '../frameworks/framework.ts';
 
 before(async () => useBackend('wasm'));
 const registry = new Registry();
@@ -101,10 +102,10 @@ describe('gradient norms', () => {
     const stepB = new TrainStep(b, new PlainSgd());
 
     // reference: b's gradients, by hand
-    const prepared = b.prepare(v1, v2, ctx);
+    const prepared = b.prepare(twoViewSet(v1, v2), ctx);
     const { value, grads } = tf.variableGrads(
       () => {
-        const o = b.loss(v1, v2, prepared, ctx);
+        const o = b.loss(twoViewSet(v1, v2), prepared, ctx);
         o.features.dispose();
         return o.loss;
       },
@@ -137,10 +138,10 @@ describe('gradient norms', () => {
     let readsMonitored: number;
     let readsPlain: number;
     try {
-      monitored = await stepA.run(v1, v2, ctx, 0.01, m);
+      monitored = await stepA.run(twoViewSet(v1, v2), ctx, 0.01, m);
       readsMonitored = reads;
       reads = 0;
-      plain = await stepB.run(v1, v2, ctx, 0.01);
+      plain = await stepB.run(twoViewSet(v1, v2), ctx, 0.01);
       readsPlain = reads;
     } finally {
       Object.assign(proto, orig);
@@ -159,7 +160,7 @@ describe('gradient norms', () => {
 
     const counts: number[] = [];
     for (let iter = 1; iter < 4; iter++) {
-      const r = await stepA.run(v1, v2, { ...ctx, iter }, 0.01, m);
+      const r = await stepA.run(twoViewSet(v1, v2), { ...ctx, iter }, 0.01, m);
       r.features.dispose();
       counts.push(tf.memory().numTensors);
     }

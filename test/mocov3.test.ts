@@ -9,6 +9,7 @@ import { Registry } from '../container/container.ts';
 import { Rng } from '../engine/rng.ts';
 import { useBackend } from './helpers/backend.ts';
 import type { VisionTransformer } from '../backbones/vit/vit.ts';
+import { twoViewSet } from '../frameworks/framework.ts';
 
 before(async () => useBackend('wasm'));
 
@@ -65,8 +66,8 @@ describe('contrastive loss', () => {
     const v1 = tf.randomNormal([32, 16, 16, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const v2 = tf.randomNormal([32, 16, 16, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
     const ctx = { iter: 0, totalIters: 10, itersPerEpoch: 1 };
-    const prepared = m.prepare(v1, v2, ctx);
-    const loss = m.loss(v1, v2, prepared, ctx).loss.dataSync()[0];
+    const prepared = m.prepare(twoViewSet(v1, v2), ctx);
+    const loss = m.loss(twoViewSet(v1, v2), prepared, ctx).loss.dataSync()[0];
     const ref = 4 * 0.2 * Math.log(32);
     assert.ok(Math.abs(loss - ref) < 0.1 * ref, `initial loss ${loss} vs 4 tau ln N = ${ref}`);
     m.dispose();
@@ -179,9 +180,9 @@ describe('one MoCo v3 training step', () => {
     const v2 = tf.randomNormal([16, 16, 16, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
     for (const iter of [0, 1]) {
       const ctx = { iter, totalIters: 4, itersPerEpoch: 1 };
-      const prepared = m.prepare(v1, v2, ctx);
+      const prepared = m.prepare(twoViewSet(v1, v2), ctx);
       const { grads } = tf.variableGrads(
-        () => m.loss(v1, v2, prepared, ctx).loss,
+        () => m.loss(twoViewSet(v1, v2), prepared, ctx).loss,
         params.map((p) => p.variable),
       );
       for (const p of params) {

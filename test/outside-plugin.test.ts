@@ -78,8 +78,8 @@ export default defineFramework({
       name: 'siamese-lite',
       backbone,
       trainableParams: () => net.trainableParams(),
-      prepare: (v1, v2) => tf.tidy(() => [target(v1), target(v2)]),
-      loss(v1, v2, prepared) {
+      prepare: ({ global: [v1, v2] }) => tf.tidy(() => [target(v1), target(v2)]),
+      loss({ global: [v1, v2] }, prepared) {
         const [z1, z2] = prepared;
         const f1 = backbone.apply(v1, true);
         const p1 = pred.apply(proj.apply(f1));

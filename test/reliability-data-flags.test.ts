@@ -60,7 +60,10 @@ describe('a data path given is used or refused', () => {
       [['run', 'table2', '--preset', 'tiny'], /--preset: suite table2 \(kind params\) counts parameters .* drop them/],
       [['run', 'table3', '--data', tmp, '--backend', 'wasm'], /--data, --backend: suite table3 \(kind flops\) counts FLOPs/],
       // each kind takes its own flags (kinds/*.ts runFlags): one it does not take is named, not ignored
-      [['run', 'mocov3', '--data-root', tmp], /--data-root: suite mocov3 \(kind pretrain\) a pre-training suite has no use for them; drop them/],
+      [
+        ['run', 'mocov3', '--data-root', tmp],
+        /--data-root: suite mocov3 \(kind pretrain\) a pre-training suite has no use for them; drop them/,
+      ],
       [['run', 'table1', '--max-iters', '3', '--queue', 'redis://x:1'], /--queue, --max-iters: suite table1 \(kind linear\)/],
       [['run', 'table5', '--evaluate', 'knn'], /--evaluate: suite table5 \(kind transfer\)/],
       [

@@ -20,6 +20,7 @@ import { smallPretrainConfig } from './helpers/small-pretrain.ts';
 import { recipePair } from './helpers/frameworks.ts';
 import { divergenceStop } from '../runner/training/callbacks.ts';
 import type { LoopState, StepEvent } from '../runner/training/loop.ts';
+import { twoViewSet } from '../frameworks/framework.ts';
 
 before(async () => useBackend('wasm'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-poison-'));
@@ -126,14 +127,14 @@ describe('non-finite state behind a finite loss', () => {
     const v1 = tf.randomNormal([6, 16, 16, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
     const v2 = tf.randomNormal([6, 16, 16, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
     const ctx = { iter: 0, totalIters: 10, itersPerEpoch: 5 };
-    const first = await step.run(v1, v2, ctx, 1e-3);
+    const first = await step.run(twoViewSet(v1, v2), ctx, 1e-3);
     first.features.dispose();
     assert.equal(first.nonFinite, undefined);
     const state = await opt.stateTensors();
     const [name, data] = [...state].find(([, d]) => d instanceof Float32Array && d.length > 1)!;
     (data as Float32Array)[0] = Number.NaN;
     opt.loadState(state);
-    const second = await step.run(v1, v2, { ...ctx, iter: 1 }, 1e-3);
+    const second = await step.run(twoViewSet(v1, v2), { ...ctx, iter: 1 }, 1e-3);
     second.features.dispose();
     assert.ok(Number.isFinite(second.loss), `the loss is still finite (${second.loss})`);
     assert.match(second.nonFinite ?? '', /parameter is not finite after the update/, `poisoned ${name}`);

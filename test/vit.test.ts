@@ -231,11 +231,29 @@ describe('ViT forward shapes', () => {
     m.dispose();
   });
 
-  it('rejects a wrong input size and a patch size that does not divide the image', () => {
+  it('rejects an input that is not square or not whole patches, and a patch size that does not divide the image', () => {
     const m = new VisionTransformer('vit-micro', vitConfig('vit-micro'), 0);
-    assert.throws(() => m.apply(tf.zeros([1, 28, 28, 3]) as tf.Tensor4D, false), /expects 32x32 images, got 28x28/);
+    const p = m.config.patchSize;
+    assert.throws(() => m.apply(tf.zeros([1, 32 - p, 32, 3]) as tf.Tensor4D, false), /expects square images/);
+    assert.throws(() => m.apply(tf.zeros([1, 31, 31, 3]) as tf.Tensor4D, false), /expects 32x32 images, got 31x31: not a whole number/);
     assert.throws(() => vitConfig('vit-micro/5'), /not a multiple of patch size 5/);
     m.dispose();
+  });
+
+  it("takes smaller square crops (multi-crop's local crops) with the sin-cos table of their grid: as a ViT built at that side", () => {
+    const big = new VisionTransformer('vit-micro', vitConfig('vit-micro'), 3);
+    const p = big.config.patchSize;
+    const side = 32 - p;
+    const small = new VisionTransformer('vit-micro', vitConfig('vit-micro', { imageSize: side }), 3);
+    const x = tf.randomNormal([2, side, side, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+    assertClose(big.apply(x, false).dataSync(), small.apply(x, false).dataSync(), 1e-6, 0, 'same weights, same grid table');
+    const learned = new VisionTransformer('vit-micro', vitConfig('vit-micro', { posEmbed: 'learned' }), 3);
+    assert.throws(
+      () => learned.apply(x, false),
+      /expects 32x32 images, got \d+x\d+: another side needs the position embedding at another grid/,
+    );
+    tf.dispose(x);
+    for (const m of [big, small, learned]) m.dispose();
   });
 });
 

@@ -43,6 +43,8 @@ export class VisionTransformer extends Module implements Backbone {
   readonly samplesIndependent: boolean;
   /** Draws the drop-path decisions of every training forward pass, in call order. */
   private readonly dropRng: Rng;
+  /** Sin-cos position tables of other grids than the build's (local crops), by grid side. */
+  private readonly otherGrids = new Map<number, tf.Tensor>();
 
   constructor(
     readonly name: string,
@@ -82,16 +84,43 @@ export class VisionTransformer extends Module implements Backbone {
     if (c.finetune === 'scratch') deitInit(this, new Rng((seed ^ DEIT_INIT_SEED_SALT) >>> 0));
   }
 
+  /**
+   * The position embedding at another grid than the build's (multi-crop's local crops): the fixed
+   * sin-cos table of that grid, computed once per grid. A learned or trainable table would need
+   * interpolating, which this ViT does not do: an error naming the option.
+   */
+  private posEmbedAt(side: number): tf.Tensor {
+    const p = this.config.patchSize;
+    const expects = `${this.name}: expects ${this.imageSize}x${this.imageSize} images, got ${side}x${side}`;
+    if (side % p !== 0) throw new Error(`${expects}: not a whole number of ${p}-px patches`);
+    if (this.config.posEmbed !== 'sincos' || this.posEmbed!.trainable)
+      throw new Error(
+        `${expects}: another side needs the position embedding at another grid, and only the fixed sin-cos one is ` +
+          `(posEmbed '${this.config.posEmbed}'${this.posEmbed?.trainable ? ', trainable' : ''})`,
+      );
+    const grid = side / p;
+    let t = this.otherGrids.get(grid);
+    if (!t) {
+      const withCls = this.config.pooling === 'cls';
+      t = tf.keep(tf.tensor3d(sincosPosEmbed(grid, this.config.dim, withCls), [1, grid * grid + (withCls ? 1 : 0), this.config.dim]));
+      this.otherGrids.set(grid, t);
+    }
+    return t;
+  }
+
   apply(images: tf.Tensor4D, training: boolean): tf.Tensor2D {
     const [b, h, w] = images.shape;
-    if (h !== this.imageSize || w !== this.imageSize) {
-      throw new Error(`${this.name}: expects ${this.imageSize}x${this.imageSize} images, got ${h}x${w}`);
-    }
+    if (h !== w) throw new Error(`${this.name}: expects square images, got ${h}x${w}`);
+    // another side than the build's: multi-crop's local crops (their own sin-cos grid), or an error
+    const otherSide = h !== this.imageSize;
+    const pos = this.posEmbed && (otherSide ? this.posEmbedAt(h) : this.posEmbed.variable);
+    if (otherSide && h % this.config.patchSize !== 0)
+      throw new Error(`${this.name}: expects ${this.imageSize}x${this.imageSize} images, got ${h}x${w}: not a whole number of patches`);
     const d = this.config.dim;
     let x: tf.Tensor = this.patchEmbed.apply(images);
     // [CLS] broadcast over the batch by an add (its gradient one sum over the batch; tile's is a slice and an add per image)
     if (this.clsToken) x = tf.concat([tf.add(this.clsToken.variable, tf.zeros([b, 1, d])), x], 1);
-    if (this.posEmbed) x = tf.add(x, this.posEmbed.variable);
+    if (pos) x = tf.add(x, pos);
     for (const blk of this.blocks) {
       // drawn here, outside the checkpointed call: a recomputation reuses the same scales
       const scales = blk.sampleDropPath(this.dropRng, b, training);
@@ -103,5 +132,11 @@ export class VisionTransformer extends Module implements Backbone {
     }
     if (this.norm) x = this.norm.apply(x);
     return tf.mean(x, 1) as tf.Tensor2D;
+  }
+
+  dispose(): void {
+    for (const t of this.otherGrids.values()) t.dispose();
+    this.otherGrids.clear();
+    super.dispose();
   }
 }

@@ -3,7 +3,9 @@
  * code (`main_swav.py`) with two crops and no queue: for each view s, the codes q_s = Sinkhorn of
  * that view's prototype scores (no gradient); the other view t predicts them,
  * l(t, s) = -mean_b sum_k q_s log softmax(scores_t / temperature);
- * loss = (l(2, 1) + l(1, 2)) / 2 (the mean over the two swaps).
+ * loss = (l(2, 1) + l(1, 2)) / 2 (the mean over the two swaps). With multi-crop (swavMultiCropLoss)
+ * the codes come from the global crops only (SwAV's `crops_for_assign`) and every other crop,
+ * global or local, predicts each of them.
  */
 import { tf } from '../../engine/tf.ts';
 import { customOp } from '../../engine/ops/custom-op.ts';
@@ -41,4 +43,23 @@ export function swavLoss(scores1: tf.Tensor2D, scores2: tf.Tensor2D, o: SwavLoss
   const q1 = swavCodes(scores1, o.epsilon, o.sinkhornIters);
   const q2 = swavCodes(scores2, o.epsilon, o.sinkhornIters);
   return tf.mul(tf.add(predictionLoss(q1, scores2, o.temperature), predictionLoss(q2, scores1, o.temperature)), 0.5) as tf.Scalar;
+}
+
+/**
+ * Multi-crop: `scores` [B, K] of every crop, the first `assigned` (the global crops) those whose
+ * codes are computed; as SwAV's training loop, loss = mean over assigned s of
+ * (sum over t != s of l(t, s)) / (crops - 1). Two crops and two assigned: exactly `swavLoss`.
+ */
+export function swavMultiCropLoss(scores: readonly tf.Tensor2D[], assigned: number, o: SwavLossOptions): tf.Scalar {
+  if (!(Number.isInteger(assigned) && assigned >= 1 && assigned <= scores.length))
+    throw new Error(`swavMultiCropLoss: ${assigned} assigned crops of ${scores.length}`);
+  if (scores.length < 2) throw new Error(`swavMultiCropLoss: needs two crops or more, got ${scores.length}`);
+  if (scores.length === 2 && assigned === 2) return swavLoss(scores[0], scores[1], o);
+  const perCode: tf.Scalar[] = [];
+  for (let s = 0; s < assigned; s++) {
+    const q = swavCodes(scores[s], o.epsilon, o.sinkhornIters);
+    const others = scores.filter((_, t) => t !== s).map((x) => predictionLoss(q, x, o.temperature));
+    perCode.push(tf.div(tf.addN(others), scores.length - 1) as tf.Scalar);
+  }
+  return tf.div(tf.addN(perCode), assigned) as tf.Scalar;
 }

@@ -22,6 +22,7 @@ import { TrainStep } from '../../runner/train-step.ts';
 import { writeSafetensors, type StTensor } from '../../engine/safetensors.ts';
 import type { BackboneOptions } from '../../core/config.ts';
 import { recipePair } from './frameworks.ts';
+import { twoViewSet } from '../../frameworks/framework.ts';
 
 const registry = new Registry();
 const SIZE = 16;
@@ -64,10 +65,10 @@ async function stepSnapshot(out: Map<string, StTensor>, fwName: string, backbone
   const ctx = { iter: 0, totalIters: 10, itersPerEpoch: 5 };
   const params = fw.trainableParams();
   // step 1 by hand, so the gradients can be kept: the framework's preparation, the loss, the update
-  const prepared = fw.prepare(v1, v2, ctx);
+  const prepared = fw.prepare(twoViewSet(v1, v2), ctx);
   const { value, grads } = tf.variableGrads(
     () => {
-      const o = fw.loss(v1, v2, prepared, ctx);
+      const o = fw.loss(twoViewSet(v1, v2), prepared, ctx);
       o.features.dispose();
       return o.loss;
     },
@@ -80,7 +81,7 @@ async function stepSnapshot(out: Map<string, StTensor>, fwName: string, backbone
   tf.dispose(grads);
   for (const p of params) await put(out, `${key}.step1.${p.name}`, p.variable);
   // step 2 through the runner's training step
-  const r = await new TrainStep(fw, opt).run(v1, v2, { ...ctx, iter: 1 }, lr);
+  const r = await new TrainStep(fw, opt).run(twoViewSet(v1, v2), { ...ctx, iter: 1 }, lr);
   await put(out, `${key}.step2.loss`, tf.scalar(r.loss));
   r.features.dispose();
   for (const p of params) await put(out, `${key}.step2.${p.name}`, p.variable);
@@ -104,7 +105,7 @@ async function memoryTrace(steps: number): Promise<MemoryPoint[]> {
   const v2 = wave([BATCH, SIZE, SIZE, 3], 2) as tf.Tensor4D;
   const trace: MemoryPoint[] = [];
   for (let iter = 0; iter < steps; iter++) {
-    const r = await step.run(v1, v2, { iter, totalIters: steps, itersPerEpoch: steps }, lr);
+    const r = await step.run(twoViewSet(v1, v2), { iter, totalIters: steps, itersPerEpoch: steps }, lr);
     r.features.dispose();
     const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
     trace.push({ tensors: m.numTensors, bytes: m.numBytes, gpuBytes: m.numBytesInGPU, gpuAllocated: m.numBytesAllocatedInGPU });

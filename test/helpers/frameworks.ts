@@ -13,6 +13,7 @@ import { buildOptimizer } from '../../optim/index.ts';
 import { recipe } from '../../recipes/recipes.ts';
 import type { Optimizer, OptimizerState } from '../../optim/optimizer.ts';
 import { TrainStep } from '../../runner/train-step.ts';
+import { twoViewSet } from '../../frameworks/framework.ts';
 
 export const MICRO = 'vit-micro/4';
 export const IMAGE = 16;
@@ -63,7 +64,11 @@ export async function trainSteps(
   const tensors: number[] = [];
   const from = opts.from ?? 0;
   for (let iter = from; iter < from + n; iter++) {
-    const { loss, features } = await step.run(v1, v2, { iter, totalIters: opts.totalIters ?? 10, itersPerEpoch: 1 }, opts.lr ?? 0.05);
+    const { loss, features } = await step.run(
+      twoViewSet(v1, v2),
+      { iter, totalIters: opts.totalIters ?? 10, itersPerEpoch: 1 },
+      opts.lr ?? 0.05,
+    );
     features.dispose();
     losses.push(loss);
     tensors.push(tf.memory().numTensors);
