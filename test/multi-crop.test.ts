@@ -46,7 +46,10 @@ describe('multi-crop', () => {
     assert.ok(areas.length > 300);
     // integer boxes round the drawn area: a little slack at both ends
     assert.ok(Math.min(...areas) >= 0.04 && Math.max(...areas) <= 0.16, `${Math.min(...areas)} .. ${Math.max(...areas)}`);
-    assert.throws(() => sampleViewParams(new Rng(3), 1, 8, 8, SWAV_LOCAL_VIEW, { outSize: 8, cropMin: 0.5, cropMax: 0.2 }), /cropMin 0\.5, cropMax 0\.2\) is not a range/);
+    assert.throws(
+      () => sampleViewParams(new Rng(3), 1, 8, 8, SWAV_LOCAL_VIEW, { outSize: 8, cropMin: 0.5, cropMax: 0.2 }),
+      /cropMin 0\.5, cropMax 0\.2\) is not a range/,
+    );
   });
 
   it('a config asks for it with augment.multiCrop (defaults: 96/224 of the view, scale (0.05, 0.14)); only SwAV takes it', () => {
