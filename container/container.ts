@@ -1,15 +1,19 @@
 /**
  * The composition root: the one place where sslbench's plugins are bound. Built-in plugins are
  * listed in container/builtin.ts; a user's own plugins (a framework, a backbone, ...) come from
- * plugin files (`--plugin FILE`, container/plugin-files.ts) and are bound beside them. Everything
- * else receives a `Registry`: typed sets of plugins by kind, looked up by the names suites give.
+ * plugin files (`--plugin FILE`, container/plugin-files.ts) and are bound beside them, each twice:
+ * in its kind's list (TOKENS, for `bench list` and checks) and under its name (NAMED, for wiring).
+ * A `Registry` is the typed view of the lists (names, friendly errors for unknown names); a cell's
+ * parts are wired by its own child container (container/cell-container.ts).
  */
 import { Container } from 'inversify';
 import { PLUGIN_KINDS, type PluginKind } from '../core/plugin.ts';
 import type { BackboneFamily } from '../backbones/backbone.ts';
 import { LinearProbeConfigSchema, type LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
-import { type AnyPlugin, type PluginTypes, TOKENS, pluginName } from './tokens.ts';
+import { type AnyPlugin, NAMED, type PluginTypes, TOKENS, pluginName } from './tokens.ts';
 import { BUILTIN_PLUGINS } from './builtin.ts';
+import { cellContainer } from './cell-container.ts';
+import type { PretrainConfig } from '../core/config.ts';
 
 /** The kind of a plugin value: its `kind` field, or a backbone family's shape. */
 export function kindOf(p: AnyPlugin): PluginKind {
@@ -28,6 +32,9 @@ export function buildContainer(extra: readonly AnyPlugin[] = []): Container {
       throw new Error(`${kind} '${pluginName(p)}' is registered twice (${seen.get(key)} and ${from}); a plugin needs a name of its own`);
     seen.set(key, from);
     c.bind(TOKENS[kind] as never).toConstantValue(p as never);
+    c.bind(NAMED[kind] as never)
+      .toConstantValue(p as never)
+      .whenNamed(pluginName(p));
   }
   return c;
 }
@@ -71,7 +78,8 @@ export class Registry {
   readonly monitors: PluginSet<'monitor'>;
   readonly finetuners: PluginSet<'finetuner'>;
 
-  constructor(container: Container = buildContainer()) {
+  /** `container`: the root every cell's container (container/cell-container.ts) is a child of. */
+  constructor(readonly container: Container = buildContainer()) {
     const all = <K extends PluginKind>(kind: K) =>
       new PluginSet(kind, container.isBound(TOKENS[kind]) ? container.getAll(TOKENS[kind]) : []);
     this.backbones = all('backbone');
@@ -95,6 +103,11 @@ export class Registry {
       finetuner: this.finetuners,
     };
     return sets[kind];
+  }
+
+  /** A child container wiring one cell's parts from its config (container/cell-container.ts). */
+  cell(config: PretrainConfig): Container {
+    return cellContainer(this.container, config, (kind) => this.set(kind).names());
   }
 
   /** The linear probe every pre-training suite's measured column comes from (its config schema checked). */

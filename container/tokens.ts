@@ -38,6 +38,22 @@ export const TOKENS: { [K in PluginKind]: ServiceIdentifier<PluginTypes[K]> } = 
   finetuner: id('finetuner'),
 };
 
+const named = <K extends PluginKind>(kind: K) => Symbol.for(`sslbench.${kind}.byName`) as ServiceIdentifier<PluginTypes[K]>;
+
+/**
+ * The same plugins bound once more under their names (`container.get(NAMED.framework, { name: 'mocov3' })`):
+ * how a cell's container (container/cell-container.ts) wires the parts its config names.
+ */
+export const NAMED: { [K in PluginKind]: ServiceIdentifier<PluginTypes[K]> } = {
+  backbone: named('backbone'),
+  framework: named('framework'),
+  optimizer: named('optimizer'),
+  dataset: named('dataset'),
+  evaluator: named('evaluator'),
+  monitor: named('monitor'),
+  finetuner: named('finetuner'),
+};
+
 /** The plugin's name (a backbone family registers under its family name). */
 export function pluginName(p: AnyPlugin): string {
   return 'family' in p ? p.family : p.name;

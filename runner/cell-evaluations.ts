@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Registry } from '../container/container.ts';
+import { CELL } from '../container/cell-container.ts';
 import { canonicalJson, type PretrainConfig } from '../core/config.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { loadWeights } from '../engine/weights.ts';
@@ -79,10 +80,11 @@ export async function evaluateCell(
       throw new Error(`${weights}: the cell's pre-trained weights are missing; cannot run evaluator '${s.name}' on it`);
     const t0 = performance.now();
     const { name, ...bo } = config.backbone;
-    const backbone = o.registry.backbone(name).build(name, { ...bo, imageSize: config.data.viewSize }, config.seed);
+    const cell = o.registry.cell(config);
+    const backbone = cell.get(CELL.buildBackbone)(name, { ...bo, imageSize: config.data.viewSize }, config.seed);
     try {
       loadWeights(backbone, weights);
-      const { train, test } = await o.registry.datasets.get(config.data.dataset).load(config.data, config.seed);
+      const { train, test } = await cell.get(CELL.dataset).load(config.data, config.seed);
       const r = await withPrecision(config.precision ?? 'fp32', 'config precision (--precision)', () =>
         runEvaluator(
           e,

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Registry } from '../container/container.ts';
+import { CELL } from '../container/cell-container.ts';
 import { loadWeights } from '../engine/weights.ts';
 import { withPrecision } from '../engine/backend.ts';
 import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.ts';
@@ -85,10 +86,11 @@ export async function probeWeights(
 ): Promise<CellProbe> {
   const t0 = performance.now();
   const { name, ...opts } = config.backbone;
-  const backbone = o.registry.backbone(name).build(name, { ...opts, imageSize: config.data.viewSize }, config.seed);
+  const cell = o.registry.cell(config);
+  const backbone = cell.get(CELL.buildBackbone)(name, { ...opts, imageSize: config.data.viewSize }, config.seed);
   try {
     loadWeights(backbone, weights);
-    const { train, test } = await o.registry.datasets.get(config.data.dataset).load(config.data, config.seed);
+    const { train, test } = await cell.get(CELL.dataset).load(config.data, config.seed);
     const { details } = await runEvaluator(
       o.registry.linearProbe(),
       {

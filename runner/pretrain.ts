@@ -21,7 +21,10 @@ import { Rng } from '../engine/rng.ts';
 import { activeBackend, withPrecision, withThreads } from '../engine/backend.ts';
 import { saveWeights } from '../engine/weights.ts';
 import type { Registry } from '../container/container.ts';
-import { type Framework, type Views, buildFramework } from '../frameworks/framework.ts';
+import type { Framework, Views } from '../frameworks/framework.ts';
+import type { Container } from 'inversify';
+import { CELL } from '../container/cell-container.ts';
+import type { BackboneFamily } from '../backbones/backbone.ts';
 import { BatchLoader } from '../data/loader.ts';
 import { augmentViews, LOCAL_CROP_SCALE, type LocalCrops, localCropSize, photometricTwoViews } from '../augment/policy.ts';
 import { StreamingTwoViewLoader } from '../input/stream-loader.ts';
@@ -29,7 +32,6 @@ import { viewTensor } from '../input/view-tensor.ts';
 import { firstFiles, isFileSet, type AnyImageSet } from '../data/file-image-set.ts';
 import type { DatasetSource } from '../data/sources.ts';
 import { scaledLr, warmupCosineLr } from '../optim/schedules.ts';
-import { buildOptimizer } from '../optim/index.ts';
 import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
 import { GradMonitor } from '../evaluators/grad-monitor.ts';
 import { headlineMetric } from '../evaluators/index.ts';
@@ -67,6 +69,8 @@ export interface PretrainOptions {
   onProgress?: (p: ProgressInfo) => void;
   /** Testing hook: throw after this iteration completes (simulates a crash). */
   crashAfterIter?: number;
+  /** Rebinds parts of the cell's container before they are built (a stand-in data set, a wrapped framework; tests). */
+  bindCell?: (cell: Container) => void;
   /** Stop after this many iterations of the run (counted from 0), with a checkpoint: RunStopped. */
   maxIters?: number;
   /** With `data.stream`: decode worker threads (default: the machine's CPUs). */
@@ -176,9 +180,8 @@ export function localCrops(c: PretrainConfig): LocalCrops | undefined {
 }
 
 /** Refuses a config whose views and activations cannot fit, before any allocation (runner/memory-check.ts). */
-function checkTrainMemory(c: PretrainConfig, reg: Registry): void {
+function checkTrainMemory(c: PretrainConfig, family: BackboneFamily): void {
   const views = 2 * c.optimizer.batch;
-  const family = reg.backbone(c.backbone.name);
   const opts = { ...c.backbone, imageSize: c.data.viewSize };
   const model = backboneEstimate(family, c.backbone.name, opts, views, !recomputeEnabled());
   const local = localCrops(c);
@@ -202,10 +205,12 @@ function checkTrainMemory(c: PretrainConfig, reg: Registry): void {
 }
 
 async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
-  checkTrainMemory(c, opts.registry);
+  // the cell's parts, wired by its own container (container/cell-container.ts)
+  const cell = opts.registry.cell(c);
+  opts.bindCell?.(cell);
+  checkTrainMemory(c, cell.get(CELL.backboneFamily));
   const hash = cellHash(c);
-  const reg = opts.registry;
-  const source = reg.datasets.get(c.data.dataset);
+  const source = cell.get(CELL.dataset);
   checkDataSize(c.data, source);
   let streamed: ReturnType<NonNullable<DatasetSource['files']>> | undefined;
   if (c.data.stream) {
@@ -215,13 +220,8 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   const { train, test }: { train: AnyImageSet; test: AnyImageSet } = streamed ?? (await source.load(c.data, c.seed));
   if (!streamed) checkLoadedCounts(c.data, { train, test });
   const monitorQueries = test.count > c.monitor.queries ? firstN(test, c.monitor.queries) : test;
-  const { name: backboneName, ...backboneOptions } = c.backbone;
-  const fw = buildFramework(reg.frameworks.get(c.framework.name), c.framework, {
-    backboneName,
-    backboneOptions: { ...backboneOptions, imageSize: c.data.viewSize },
-    seed: c.seed,
-    buildBackbone: (name, o, seed) => reg.backbone(name).build(name, o, seed),
-  });
+  // built now (its backbone too): a framework that cannot be built fails before the run folder exists
+  cell.get(CELL.framework);
 
   const o = c.optimizer;
   const stream = streamed
@@ -238,7 +238,7 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   fs.mkdirSync(opts.runDir, { recursive: true });
   writeFileAtomic(path.join(opts.runDir, 'config.json'), `${JSON.stringify({ hash, config: c }, null, 2)}\n`);
   try {
-    return await trainFrom(c, opts, hash, fw, { train, test, monitorQueries, stream });
+    return await trainFrom(c, opts, hash, cell, { train, test, monitorQueries, stream });
   } finally {
     await stream?.close();
   }
@@ -248,12 +248,12 @@ async function trainFrom(
   c: PretrainConfig,
   opts: PretrainOptions,
   hash: string,
-  fw: Framework,
+  cell: Container,
   sets: { train: AnyImageSet; test: AnyImageSet; monitorQueries: AnyImageSet; stream?: StreamingTwoViewLoader },
 ): Promise<PretrainResult> {
   const { train, test, monitorQueries, stream } = sets;
-  const reg = opts.registry;
-  const knn = reg.evaluators.get('knn');
+  const fw = cell.get(CELL.framework);
+  const knn = cell.get(CELL.knn);
   const view = { viewSize: c.data.viewSize, cropFraction: c.data.evalCropFraction };
   const knnEval = (fw: Framework): Promise<number> =>
     headlineMetric(knn, { backbone: fw.backbone, train, test, view, seed: c.seed }, { k: c.knn.k, temperature: c.knn.temperature });
@@ -262,13 +262,12 @@ async function trainFrom(
   const itersPerEpoch = stream ? stream.stepsPerEpoch : loader!.stepsPerEpoch;
   const totalIters = itersPerEpoch * o.epochs;
   const peakLr = scaledLr(o.baseLr, o.batch, o.lrScaleDivisor);
-  const params = fw.trainableParams();
-  const optimizer = buildOptimizer(reg.optimizers.get(o.name), params, o);
+  const optimizer = cell.get(CELL.optimizer);
   // the paper's queue of augmented-crop features, or (monitor.bank) a fixed bank of training images
   const monitorBank = c.monitor.bank === undefined ? undefined : firstN(train, Math.min(c.monitor.bank, train.count));
   const monitor = monitorBank
     ? undefined
-    : reg.monitors.get('knn-monitor').create({
+    : cell.get(CELL.monitor).create({
         capacity: Math.max(1, Math.round(c.monitor.queueFraction * train.count)),
         dim: fw.backbone.outDim,
         numClasses: train.numClasses,
