@@ -11,34 +11,32 @@
 import { backboneEstimate, checkMemory, gib, imageBytes } from './memory-check.ts';
 import { recomputeEnabled } from '../engine/ops/checkpoint.ts';
 import { checkEngine, currentEngine, recordedEngine } from './engine-check.ts';
-import { provenance } from '../core/provenance.ts';
 import { MetricsLog } from './training/metrics-log.ts';
 import { lockRunDir, removeStaleTempFiles, RunLockedError, type RunLock } from '../core/run-lock.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../engine/tf.ts';
-import { Rng } from '../engine/rng.ts';
 import { activeBackend, withPrecision, withThreads } from '../engine/backend.ts';
 import { saveWeights } from '../engine/weights.ts';
 import type { Registry } from '../container/container.ts';
-import type { Framework, Views } from '../frameworks/framework.ts';
+import type { Framework } from '../frameworks/framework.ts';
 import type { Container } from 'inversify';
 import { CELL } from '../container/cell-container.ts';
 import type { BackboneFamily } from '../backbones/backbone.ts';
 import { BatchLoader } from '../data/loader.ts';
-import { augmentViews, LOCAL_CROP_SCALE, type LocalCrops, localCropSize, photometricTwoViews } from '../augment/policy.ts';
+import { LOCAL_CROP_SCALE, type LocalCrops, localCropSize } from '../augment/policy.ts';
 import { StreamingTwoViewLoader } from '../input/stream-loader.ts';
-import { viewTensor } from '../input/view-tensor.ts';
 import { firstFiles, isFileSet, type AnyImageSet } from '../data/file-image-set.ts';
 import type { DatasetSource } from '../data/sources.ts';
 import { scaledLr, warmupCosineLr } from '../optim/schedules.ts';
-import { extractFeatures, rgbTensor } from '../evaluators/features.ts';
+import { extractFeatures } from '../evaluators/features.ts';
 import { GradMonitor } from '../evaluators/grad-monitor.ts';
 import { headlineMetric } from '../evaluators/index.ts';
 import type { PretrainResult, ProgressInfo } from '../core/results.ts';
-import { detectInstability } from '../evaluators/instability.ts';
 import type { PretrainConfig } from '../core/config.ts';
 import { cellHash } from './cell-hash.ts';
+import { cellResult } from './cell-result.ts';
+import { stepViews } from './training/step-views.ts';
 import { checkDataSize, checkLoadedCounts } from './data-check.ts';
 import { stopOnRequest, stopRequestedBy, whileTraining } from './training/interrupt.ts';
 import { type Checkpointable, peekCheckpointIndex } from '../core/checkpoint.ts';
@@ -108,11 +106,6 @@ export function readResult(runDir: string): PretrainResult | undefined {
   if (!fs.existsSync(f)) return undefined;
   const r = JSON.parse(fs.readFileSync(f, 'utf8')) as PretrainResult;
   return typeof r.weights === 'string' && !path.isAbsolute(r.weights) ? { ...r, weights: path.join(runDir, r.weights) } : r;
-}
-
-/** Each iteration's augmentation draws from its own stream, so a resumed run sees the same views. */
-function iterRng(seed: number, iter: number): Rng {
-  return new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(iter + 1, 0x85ebca77)) >>> 0);
 }
 
 /**
@@ -318,26 +311,7 @@ async function trainFrom(
 
   const step = new TrainStep(fw, optimizer);
   const gradMonitor = new GradMonitor(fw.backbone.allParams());
-  const local = localCrops(c);
-  /** The iteration's views and labels: from the in-memory set, or from the streaming pipeline (input/, two views). */
-  const viewsAt = async (iter: number): Promise<{ views: Views; labels: Int32Array }> => {
-    const epoch = Math.floor(iter / itersPerEpoch);
-    if (stream) {
-      const b = await stream.batchAt(epoch, iter % itersPerEpoch);
-      const S = c.data.viewSize;
-      const global = tf.tidy(() =>
-        photometricTwoViews(viewTensor(b.views[0], o.batch, S), viewTensor(b.views[1], o.batch, S), iterRng(c.seed, iter)),
-      );
-      return { views: { global, local: [] }, labels: b.labels };
-    }
-    const batch = loader!.batchAt(epoch, iter % itersPerEpoch);
-    const views = tf.tidy(() => {
-      const x = rgbTensor(batch.images, batch.shape, train.name);
-      const v = augmentViews(x, iterRng(c.seed, iter), { outSize: c.data.viewSize, cropMin: c.augment.cropMin }, local);
-      return [...v.global, ...v.local];
-    });
-    return { views: { global: [views[0], views[1]], local: views.slice(2) }, labels: batch.labels };
-  };
+  const viewsAt = stepViews(c, { train, loader, stream, itersPerEpoch }, localCrops(c));
   const trainStep: StepFn = async (iter) => {
     const lr = warmupCosineLr(iter / itersPerEpoch, { baseLr: peakLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs });
     const t0 = performance.now();
@@ -391,40 +365,7 @@ async function trainFrom(
   const knnFinal = run.diverged ? Number.NaN : await knnEval(fw);
   const weights = path.join(opts.runDir, 'backbone.safetensors');
   if (!run.diverged) await saveWeights(fw.backbone, weights, { backbone: c.backbone.name, framework: c.framework.name, config_hash: hash });
-  const b = activeBackend();
-  const lossTail = run.curves.loss.slice(-Math.max(1, Math.min(itersPerEpoch, 20)));
-  const engine = {
-    name: b?.name ?? tf.getBackend(),
-    gpu: b?.gpu ?? false,
-    versions: b?.versions ?? {},
-    native: b?.native ?? { kernels: [], threads: 0 },
-  };
-  const result: PretrainResult = {
-    hash,
-    config: c,
-    backend: { name: engine.name, gpu: engine.gpu, versions: engine.versions },
-    provenance: provenance(engine, { seed: c.seed, wallSeconds: run.trainSeconds }),
-    iterations: run.diverged ? (run.divergedAt ?? 0) + 1 : totalIters,
-    epochs: o.epochs,
-    trainImages: train.count,
-    wallSeconds: run.trainSeconds,
-    imagesPerSec: ((run.diverged ? (run.divergedAt ?? 0) + 1 : totalIters) * o.batch) / Math.max(run.trainSeconds, 1e-9),
-    ...(run.phaseSeconds ? { phaseSeconds: run.phaseSeconds } : {}),
-    final: {
-      loss: lossTail.reduce((s, p) => s + p.value, 0) / lossTail.length,
-      knnMonitor: run.curves.knn.at(-1)?.value ?? Number.NaN,
-      knn: knnFinal,
-      knnRandomInit: run.knnRandomInit,
-      ...(run.knnMonitorRandomInit === undefined ? {} : { knnMonitorRandomInit: run.knnMonitorRandomInit }),
-    },
-    curves: run.curves,
-    instability: detectInstability(run.curves, {}, Math.round(o.warmupEpochs * itersPerEpoch)),
-    flags: run.diverged
-      ? { diverged: true, divergedAt: run.divergedAt, ...(run.divergedReason ? { reason: run.divergedReason } : {}) }
-      : { diverged: false },
-    weights,
-    finishedAt: new Date().toISOString(),
-  };
+  const result = cellResult(c, hash, run, { totalIters, itersPerEpoch, trainImages: train.count, knnFinal, weights });
   // stored relative to the run folder (readResult resolves it)
   writeFileAtomic(path.join(opts.runDir, RESULT), `${JSON.stringify({ ...result, weights: path.basename(weights) }, null, 2)}\n`);
   fw.dispose();
