@@ -17,6 +17,9 @@ export { ConfigSchema, StringEnum } from '../core/plugin.ts';
 // frameworks
 export {
   defineFramework,
+  frameworkOf,
+  type FrameworkHooks,
+  type Views,
   type Framework,
   type FrameworkBuildContext,
   type FrameworkPlugin,

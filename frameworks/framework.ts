@@ -94,3 +94,41 @@ export function buildFramework(plugin: FrameworkPlugin, given: Record<string, un
   const { name: _name, ...fields } = given;
   return plugin.build(parsePluginConfig(plugin.schema, fields, 'framework'), ctx);
 }
+
+/** What a framework gives itself: its hooks. `frameworkOf` derives the plumbing from its modules. */
+export interface FrameworkHooks<P extends tf.TensorContainer = tf.TensorContainer> {
+  readonly name: string;
+  readonly backbone: Backbone;
+  /**
+   * Every module of the framework (the backbone among them, directly or as a child) by a stable
+   * prefix: its checkpoint, its trainable parameters and its disposal all come from these.
+   */
+  readonly modules: Record<string, Module>;
+  /** Work before the gradient tape (default: nothing). */
+  prepare?(views: Views, ctx: StepContext): P;
+  loss(views: Views, prepared: P, ctx: StepContext): StepOutput;
+  lastStats?(): Record<string, number>;
+}
+
+/**
+ * A framework from its hooks: trainable parameters are the modules' (each once), `modules` what the
+ * checkpoint holds, `dispose` disposes every module, `prepare` defaults to nothing. A plugin's
+ * framework is then its modules and its loss (README, "Adding a framework").
+ */
+export function frameworkOf<P extends tf.TensorContainer = tf.TensorContainer>(h: FrameworkHooks<P>): Framework<P> {
+  const mods = Object.values(h.modules);
+  if (!mods.some((m) => m.allParams().some((p) => h.backbone.allParams().includes(p))))
+    throw new Error(`framework ${h.name}: its modules must hold its backbone (the checkpoint and the optimiser take them from there)`);
+  return {
+    name: h.name,
+    backbone: h.backbone,
+    trainableParams: () => [...new Set(mods.flatMap((m) => m.trainableParams()))],
+    prepare: h.prepare ? (v, ctx) => h.prepare!(v, ctx) : () => ({}) as P,
+    loss: (v, p, ctx) => h.loss(v, p, ctx),
+    modules: () => h.modules,
+    ...(h.lastStats ? { lastStats: () => h.lastStats!() } : {}),
+    dispose: () => {
+      for (const m of mods) m.dispose();
+    },
+  };
+}

@@ -49,15 +49,8 @@ export function negativeCosine(p: tf.Tensor2D, z: tf.Tensor2D): tf.Scalar {
 
 /** The framework: backbone + projector, a predictor on the online path, targets computed outside the tape. */
 const FRAMEWORK = `
-import { ConfigSchema, Linear, Module, Rng, Type, defineFramework, tf } from 'sslbench/plugin';
+import { ConfigSchema, Linear, Module, Rng, Type, defineFramework, frameworkOf, tf } from 'sslbench/plugin';
 import { negativeCosine } from './siamese-loss.ts';
-
-class Net extends Module {
-  constructor(readonly backbone, readonly proj, readonly pred) {
-    super();
-    this.addChild(backbone); this.addChild(proj); this.addChild(pred);
-  }
-}
 
 export default defineFramework({
   name: 'siamese-lite',
@@ -72,24 +65,21 @@ export default defineFramework({
     const rng = new Rng(ctx.seed + 7);
     const proj = new Linear('proj', backbone.outDim, c.outDim, rng);
     const pred = new Linear('pred', c.outDim, c.outDim, rng);
-    const net = new Net(backbone, proj, pred);
     const target = (x) => proj.apply(backbone.apply(x, true));
-    return {
+    // its hooks only: parameters, checkpoint and disposal come from its modules
+    return frameworkOf({
       name: 'siamese-lite',
       backbone,
-      trainableParams: () => net.trainableParams(),
+      modules: { backbone, proj, pred },
       prepare: ({ global: [v1, v2] }) => tf.tidy(() => [target(v1), target(v2)]),
-      loss({ global: [v1, v2] }, prepared) {
-        const [z1, z2] = prepared;
+      loss({ global: [v1, v2] }, [z1, z2]) {
         const f1 = backbone.apply(v1, true);
         const p1 = pred.apply(proj.apply(f1));
         const p2 = pred.apply(proj.apply(backbone.apply(v2, true)));
         const loss = tf.mul(tf.add(negativeCosine(p1, z2), negativeCosine(p2, z1)), c.weight);
         return { loss, features: f1 };
       },
-      modules: () => ({ net }),
-      dispose: () => net.dispose(),
-    };
+    });
   },
 });
 `;
