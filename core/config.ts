@@ -81,6 +81,17 @@ export const OptimizerCommonSchema = Type.Object({
   warmupEpochs: Type.Number({ minimum: 0 }),
   /** lr = baseLr x batch / lrScaleDivisor (256). */
   lrScaleDivisor: posNum(),
+  /**
+   * Cached-gradient training (runner/train-step.ts): the online backbone runs this many images at a
+   * time and the heads and loss the whole batch; the whole batch's gradient up to summation order on
+   * a backbone without BatchNorm. Absent: one pass. Not in the hash unless `chunkBn` is per-chunk.
+   */
+  chunk: Type.Optional(posInt()),
+  /**
+   * A backbone with BatchNorm (R-50, ViT-BN) sees each chunk's statistics, i.e. per-device BN, not the
+   * whole batch's: refused unless this says 'per-chunk' (then the table flags the cell).
+   */
+  chunkBn: Type.Optional(StringEnum(['per-chunk'] as const)),
 });
 export type OptimizerConfig = Static<typeof OptimizerCommonSchema> & { [field: string]: unknown };
 
@@ -208,8 +219,11 @@ export function configHash(c: PretrainConfig, dataContent?: string): string {
 
 /** The config as its hash sees it: with `dataContent`, `data.path` replaced by `data.content`. */
 export function hashedConfig(c: PretrainConfig, dataContent?: string): PretrainConfig {
-  if (dataContent === undefined || c.data.path === undefined) return c;
-  return { ...c, data: dataByContent(c.data, dataContent) };
+  const byContent = dataContent === undefined || c.data.path === undefined ? c : { ...c, data: dataByContent(c.data, dataContent) };
+  // exact chunking changes no number beyond summation order: the same cell (and run folder) as one pass
+  if (byContent.optimizer.chunk === undefined || byContent.optimizer.chunkBn === 'per-chunk') return byContent;
+  const { chunk: _chunk, ...optimizer } = byContent.optimizer;
+  return { ...byContent, optimizer: optimizer as PretrainConfig['optimizer'] };
 }
 
 /** A data config with its path replaced by the fingerprint of what is there (the data named by content). */

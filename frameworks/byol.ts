@@ -85,7 +85,7 @@ export class Byol implements Framework<ByolTargets> {
   prepare({ global: [view1, view2] }: Views, ctx: StepContext): ByolTargets {
     this.teacher.update(ctx);
     return tf.tidy(() => {
-      const [g1, g2] = backboneOnViews(this.targetBackbone, [view1, view2], true);
+      const [g1, g2] = backboneOnViews(this.targetBackbone, [view1, view2], true, ctx.chunk);
       return { t1: this.targetProjector.apply(g1, true), t2: this.targetProjector.apply(g2, true) };
     });
   }
@@ -95,8 +95,16 @@ export class Byol implements Framework<ByolTargets> {
     return this.predictor.apply(this.projector.apply(feats, true), true);
   }
 
-  loss({ global: [view1, view2] }: Views, { t1, t2 }: ByolTargets, _ctx: StepContext): StepOutput {
-    const [f1, f2] = backboneOnViews(this.backbone, [view1, view2], true);
+  onlineViews({ global }: Views): tf.Tensor4D[] {
+    return [...global];
+  }
+
+  loss(views: Views, targets: ByolTargets, ctx: StepContext): StepOutput {
+    return this.headLoss(backboneOnViews(this.backbone, this.onlineViews(views), true), targets, ctx);
+  }
+
+  /** Each view's prediction regressed on the other view's target projection. */
+  headLoss([f1, f2]: tf.Tensor2D[], { t1, t2 }: ByolTargets, _ctx: StepContext): StepOutput {
     const loss = tf.add(byolRegressionLoss(this.prediction(f1), t2), byolRegressionLoss(this.prediction(f2), t1)) as tf.Scalar;
     return { loss, features: f1 };
   }

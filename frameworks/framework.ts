@@ -15,6 +15,11 @@ export interface StepContext {
   totalIters: number;
   /** Iterations per epoch (schedules expressed in epochs, e.g. SwAV's prototype freeze). */
   itersPerEpoch: number;
+  /**
+   * Cached-gradient training (optimizer.chunk): images per backbone call, also in `prepare`'s
+   * forwards without gradient (momentum / target encoders). Absent: the whole batch at once.
+   */
+  chunk?: number;
 }
 
 /**
@@ -55,6 +60,14 @@ export interface Framework<P extends tf.TensorContainer = tf.TensorContainer> {
   prepare(views: Views, ctx: StepContext): P;
   /** The loss of one step, computed under the gradient tape. */
   loss(views: Views, prepared: P, ctx: StepContext): StepOutput;
+  /**
+   * Cached-gradient training (optimizer.chunk, runner/train-step.ts): the views the online backbone
+   * encodes with gradient, in the order `headLoss` takes their features. With `headLoss`, `loss` must
+   * equal headLoss(the backbone's features of onlineViews).
+   */
+  onlineViews?(views: Views): tf.Tensor4D[];
+  /** The loss from the online backbone's features of `onlineViews` (one [B, D] each): heads and loss on the whole batch. */
+  headLoss?(features: tf.Tensor2D[], prepared: P, ctx: StepContext): StepOutput;
   /** Every module whose tensors a checkpoint must hold, by a stable prefix. */
   modules(): Record<string, Module>;
   /**

@@ -84,7 +84,7 @@ export class MocoV3 implements Framework<MocoKeys> {
   prepare({ global: [view1, view2] }: Views, ctx: StepContext): MocoKeys {
     this.teacher.update(ctx);
     return tf.tidy(() => {
-      const [g1, g2] = backboneOnViews(this.momentumBackbone, [view1, view2], true);
+      const [g1, g2] = backboneOnViews(this.momentumBackbone, [view1, view2], true, ctx.chunk);
       return { k1: this.momentumProjector.apply(g1, true), k2: this.momentumProjector.apply(g2, true) };
     });
   }
@@ -95,8 +95,16 @@ export class MocoV3 implements Framework<MocoKeys> {
     return this.predictor ? this.predictor.apply(z, true) : z;
   }
 
-  loss({ global: [view1, view2] }: Views, { k1, k2 }: MocoKeys, _ctx: StepContext): StepOutput {
-    const [f1, f2] = backboneOnViews(this.backbone, [view1, view2], true);
+  onlineViews({ global }: Views): tf.Tensor4D[] {
+    return [...global];
+  }
+
+  loss(views: Views, keys: MocoKeys, ctx: StepContext): StepOutput {
+    return this.headLoss(backboneOnViews(this.backbone, this.onlineViews(views), true), keys, ctx);
+  }
+
+  /** Queries of both views' features against the other view's keys (Alg. 1's symmetric loss). */
+  headLoss([f1, f2]: tf.Tensor2D[], { k1, k2 }: MocoKeys, _ctx: StepContext): StepOutput {
     const q1 = this.query(f1);
     const q2 = this.query(f2);
     const loss = tf.add(contrastiveLoss(q1, k2, this.config.tau), contrastiveLoss(q2, k1, this.config.tau)) as tf.Scalar;

@@ -66,13 +66,21 @@ export class Simclr implements Framework<Record<string, never>> {
     return {};
   }
 
-  loss({ global: [view1, view2] }: Views, _prepared: Record<string, never>, _ctx: StepContext): StepOutput {
-    const n = view1.shape[0];
+  onlineViews({ global }: Views): tf.Tensor4D[] {
+    return [...global];
+  }
+
+  loss(views: Views, prepared: Record<string, never>, ctx: StepContext): StepOutput {
     // option (i): both views in one batch of 2N through backbone and head
-    const feats = this.backbone.apply(tf.concat([view1, view2], 0) as tf.Tensor4D, true);
-    const z = this.projector.apply(feats, true);
+    const feats = this.backbone.apply(tf.concat(this.onlineViews(views), 0) as tf.Tensor4D, true);
+    return this.headLoss(tf.split(feats, 2, 0) as tf.Tensor2D[], prepared, ctx);
+  }
+
+  /** Both views' features as one batch of 2N through the projector (its BN over the 2N), then NT-Xent. */
+  headLoss([f1, f2]: tf.Tensor2D[], _prepared: Record<string, never>, _ctx: StepContext): StepOutput {
+    const z = this.projector.apply(tf.concat([f1, f2], 0) as tf.Tensor2D, true);
     const [z1, z2] = tf.split(z, 2, 0) as tf.Tensor2D[];
-    return { loss: ntXentLoss(z1, z2, this.config.tau), features: tf.slice(feats, [0, 0], [n, -1]) };
+    return { loss: ntXentLoss(z1, z2, this.config.tau), features: f1 };
   }
 
   modules(): Record<string, Module> {

@@ -109,25 +109,35 @@ export class Swav implements Framework<SwavPrepared> {
     return this.frozen ? { frozenPrototypes: tf.clone(this.prototypes.weight.variable) as tf.Tensor2D } : {};
   }
 
+  onlineViews({ global, local }: Views): tf.Tensor4D[] {
+    return [...global, ...local];
+  }
+
+  /** Crops of one size are forwarded as one batch (SwAV's code: the two global crops as 2N, the local crops as theirs). */
+  loss(views: Views, prepared: SwavPrepared, ctx: StepContext): StepOutput {
+    const feats = [...(tf.split(this.backbone.apply(tf.concat([...views.global], 0) as tf.Tensor4D, true), 2, 0) as tf.Tensor2D[])];
+    if (views.local.length)
+      feats.push(
+        ...(tf.split(this.backbone.apply(tf.concat([...views.local], 0) as tf.Tensor4D, true), views.local.length, 0) as tf.Tensor2D[]),
+      );
+    return this.headLoss(feats, prepared, ctx);
+  }
+
   /**
-   * Crops of one size are forwarded as one batch (SwAV's code: the two global crops as 2N, the
-   * local crops as theirs); the codes come from the global crops, every other crop predicts them.
+   * The crops' features (two global, then the local ones) through the head, by size as one batch
+   * each; the codes come from the global crops, every other crop predicts them.
    */
-  loss(views: Views, prepared: SwavPrepared, _ctx: StepContext): StepOutput {
-    const [view1, view2] = views.global;
-    const n = view1.shape[0];
+  headLoss(features: tf.Tensor2D[], prepared: SwavPrepared, _ctx: StepContext): StepOutput {
     const w = prepared.frozenPrototypes ?? (this.prototypes.weight.variable as tf.Tensor2D);
     // the prototypes' product as a linear layer's (bf16 under --precision bf16, as autocast runs nn.Linear)
-    const scoresOf = (feats: tf.Tensor2D, crops: number) =>
-      tf.split(linear2d(l2Normalize(this.projector.apply(feats, true)), w), crops, 0) as tf.Tensor2D[];
-    const feats = this.backbone.apply(tf.concat([view1, view2], 0) as tf.Tensor4D, true);
+    const scoresOf = (feats: tf.Tensor2D[]) =>
+      tf.split(linear2d(l2Normalize(this.projector.apply(tf.concat(feats, 0) as tf.Tensor2D, true)), w), feats.length, 0) as tf.Tensor2D[];
     // a new array: tfjs's tape keeps split's own output array as the op's outputs, so it must not grow
-    const scores = [...scoresOf(feats, 2)];
-    if (views.local.length)
-      scores.push(...scoresOf(this.backbone.apply(tf.concat([...views.local], 0) as tf.Tensor4D, true), views.local.length));
+    const scores = [...scoresOf(features.slice(0, 2))];
+    if (features.length > 2) scores.push(...scoresOf(features.slice(2)));
     const c = this.config;
     const loss = swavMultiCropLoss(scores, 2, { temperature: c.temperature, epsilon: c.epsilon, sinkhornIters: c.sinkhornIters });
-    return { loss, features: tf.slice(feats, [0, 0], [n, -1]) };
+    return { loss, features: features[0] };
   }
 
   modules(): Record<string, Module> {

@@ -23,7 +23,17 @@ export function defineOptimizer<S extends TObject>(plugin: Omit<OptimizerPlugin<
 }
 
 /** The fields of a config's optimizer section that are not the optimiser's own. */
-export const COMMON_OPTIMIZER_FIELDS = ['name', 'baseLr', 'weightDecay', 'batch', 'epochs', 'warmupEpochs', 'lrScaleDivisor'] as const;
+export const COMMON_OPTIMIZER_FIELDS = [
+  'name',
+  'baseLr',
+  'weightDecay',
+  'batch',
+  'epochs',
+  'warmupEpochs',
+  'lrScaleDivisor',
+  'chunk',
+  'chunkBn',
+] as const;
 
 /** The optimiser's own fields of an optimizer section (defaults filled in, validated; errors name `optimizer.<field>`). */
 export function optimizerOptions<S extends TObject>(plugin: OptimizerPlugin<S>, section: Record<string, unknown>): Static<S> {

@@ -194,7 +194,7 @@ export function pretrainTable(
         loss: r.final.loss.toFixed(3),
         ips: r.imagesPerSec.toFixed(1),
         paper: formatPaper(paperValue(cells[i].cell, 'linear_acc')),
-        flags: [divergedFlag(r), instabilityFlag(instabilityOf(r))].filter(Boolean).join('; '),
+        flags: [divergedFlag(r), instabilityFlag(instabilityOf(r)), chunkBnFlag(r)].filter(Boolean).join('; '),
       })),
       ...baselines.map((b) => ({
         cell: baselineLabel(b, baselines),
@@ -250,6 +250,11 @@ function evaluationColumns(results: readonly ProbedResult[]) {
     },
     note: `${e.column.header} [${name}]: evaluator '${name}' on each cell's pre-trained weights (frozen), its ${e.column.metric}; config ${JSON.stringify(e.config)}.`,
   }));
+}
+
+/** A cell trained in chunks with BatchNorm in its backbone: each chunk's statistics, not the whole batch's (optimizer.chunkBn). */
+function chunkBnFlag(r: ProbedResult): string {
+  return r.config.optimizer.chunkBn === 'per-chunk' ? `BN per chunk of ${r.config.optimizer.chunk} (not the whole batch)` : '';
 }
 
 /** JSON stores NaN as null: the final metrics as numbers again (NaN), for the table builders. */

@@ -166,6 +166,30 @@ async function lockWaiting(dir: string, waitMs: number): Promise<RunLock> {
   }
 }
 
+/**
+ * Cached-gradient training (optimizer.chunk) is the whole batch's gradient only where the backbone
+ * treats each image on its own and draws no drop-path (its forward runs twice per chunk). A backbone
+ * with BatchNorm is refused unless optimizer.chunkBn says 'per-chunk' (then each chunk has its own
+ * statistics: per-device BN, where the paper uses SyncBN over the whole batch, its Appendix).
+ */
+export function checkChunking(c: PretrainConfig, fw: Framework): void {
+  const chunk = c.optimizer.chunk;
+  if (chunk === undefined) return;
+  if (!(fw.onlineViews && fw.headLoss))
+    throw new Error(`optimizer.chunk: framework ${fw.name} does not split its loss into onlineViews and headLoss; drop optimizer.chunk`);
+  if ((c.backbone.dropPath ?? 0) > 0)
+    throw new Error(
+      `optimizer.chunk: backbone.dropPath ${c.backbone.dropPath}: chunked training runs each chunk's forward twice, and drop-path ` +
+        'would draw different paths the second time; drop one of them',
+    );
+  if (!fw.backbone.samplesIndependent && c.optimizer.chunkBn !== 'per-chunk')
+    throw new Error(
+      `optimizer.chunk: backbone ${c.backbone.name} has BatchNorm, so each chunk of ${chunk} images would see its own statistics ` +
+        `(per-device BN), not the whole batch's (the paper's SyncBN, Appendix "BatchNorm"); set optimizer.chunkBn=per-chunk to ` +
+        'accept that (the table flags the cell), or drop optimizer.chunk',
+    );
+}
+
 /** A config's local crops (multi-crop) with their defaults filled in, or none. */
 export function localCrops(c: PretrainConfig): LocalCrops | undefined {
   const m = c.augment.multiCrop;
@@ -214,7 +238,7 @@ async function trainCell(c: PretrainConfig, opts: PretrainOptions): Promise<Pret
   if (!streamed) checkLoadedCounts(c.data, { train, test });
   const monitorQueries = test.count > c.monitor.queries ? firstN(test, c.monitor.queries) : test;
   // built now (its backbone too): a framework that cannot be built fails before the run folder exists
-  cell.get(CELL.framework);
+  checkChunking(c, cell.get(CELL.framework));
 
   const o = c.optimizer;
   const stream = streamed
@@ -309,7 +333,7 @@ async function trainFrom(
     };
   }
 
-  const step = new TrainStep(fw, optimizer);
+  const step = new TrainStep(fw, optimizer, c.optimizer.chunk);
   const gradMonitor = new GradMonitor(fw.backbone.allParams());
   const viewsAt = stepViews(c, { train, loader, stream, itersPerEpoch }, localCrops(c));
   const trainStep: StepFn = async (iter) => {
