@@ -19,9 +19,17 @@ export interface TrainPerfResult {
   macsPerImageStep: number;
   kernelShare: { kernel: string; ms: number; share: number }[];
   tensorsAfter: { step: number; tensors: number }[];
+  /** Bytes of tensors alive at once at the peak of one profiled step. */
+  peakBytes: number;
 }
 
-export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: number, registry: Registry): Promise<TrainPerfResult> {
+export async function measureTrainStep(
+  cfg: PerfConfig,
+  batch: number,
+  steps: number,
+  registry: Registry,
+  chunk?: number,
+): Promise<TrainPerfResult> {
   const fw = buildFramework(registry.frameworks.get(cfg.framework), cfg.frameworkConfig, {
     backboneName: cfg.backbone,
     backboneOptions: cfg.backboneOptions,
@@ -29,7 +37,7 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
     buildBackbone: (n, o, s) => registry.backbone(n).build(n, o, s),
   });
   const optimizer = buildOptimizer(registry.optimizers.get('adamw'), fw.trainableParams(), { weightDecay: cfg.weightDecay });
-  const step = new TrainStep(fw, optimizer);
+  const step = new TrainStep(fw, optimizer, chunk);
   const s = fw.backbone.imageSize;
   const v1 = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const v2 = tf.randomNormal([batch, s, s, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
@@ -87,5 +95,6 @@ export async function measureTrainStep(cfg: PerfConfig, batch: number, steps: nu
     macsPerImageStep: macsPerStep / batch,
     kernelShare,
     tensorsAfter,
+    peakBytes: profile.peakBytes,
   };
 }

@@ -197,10 +197,12 @@ export function localCrops(c: PretrainConfig): LocalCrops | undefined {
 }
 
 /** Refuses a config whose views and activations cannot fit, before any allocation (runner/memory-check.ts). */
-function checkTrainMemory(c: PretrainConfig, family: BackboneFamily): void {
+export function checkTrainMemory(c: PretrainConfig, family: BackboneFamily): void {
   const views = 2 * c.optimizer.batch;
   const opts = { ...c.backbone, imageSize: c.data.viewSize };
-  const model = backboneEstimate(family, c.backbone.name, opts, views, !recomputeEnabled());
+  // chunked (optimizer.chunk): the backbone's activations are those of one chunk at a time
+  const chunked = (n: number) => Math.min(n, c.optimizer.chunk ?? n);
+  const model = backboneEstimate(family, c.backbone.name, opts, chunked(views), !recomputeEnabled());
   const local = localCrops(c);
   // the views and the augmentation's working copy; local crops at their own side, and their activations
   const images = (imageBytes(views, c.data.viewSize) + (local ? imageBytes(local.count * c.optimizer.batch, local.size) : 0)) * 2;
@@ -209,7 +211,7 @@ function checkTrainMemory(c: PretrainConfig, family: BackboneFamily): void {
       family,
       c.backbone.name,
       { ...opts, imageSize: local.size },
-      local.count * c.optimizer.batch,
+      chunked(local.count * c.optimizer.batch),
       !recomputeEnabled(),
     );
     model.bytes += l.bytes;

@@ -90,10 +90,11 @@ export class TrainStep {
       const bVars = this.vars.filter((v) => backboneVars.has(v.name));
       for (const [i, v] of online.entries()) {
         for (const [start, size] of slices(v.shape[0])) {
-          const { grads: g } = tf.variableGrads(() => {
+          const { value: dot, grads: g } = tf.variableGrads(() => {
             const f = fw.backbone.apply(tf.slice(v, [start, 0, 0, 0], [size, -1, -1, -1]), true);
             return tf.sum(tf.mul(f, tf.slice(dFeat[i], [start, 0], [size, -1]))) as tf.Scalar;
           }, bVars);
+          dot.dispose();
           for (const [name, gr] of Object.entries(g)) {
             const prev = out[name];
             out[name] = prev ? tf.add(prev, gr) : gr;

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { loadSuite } from '../kinds/index.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import { builtinRegistry } from '../container/container.ts';
-import { pretrain } from '../runner/pretrain.ts';
+import { checkTrainMemory, pretrain } from '../runner/pretrain.ts';
 
 const B = 8;
 const HEADS = { mlpDim: 32, outDim: 16 };
@@ -86,10 +86,13 @@ describe('cached gradients: chunked steps equal whole-batch steps on a ViT', () 
       // ten SGD steps from the same start
       const sa = new TrainStep(whole, new PlainSgd());
       const sb = new TrainStep(chunked, new PlainSgd(), B / 4);
+      const live: number[] = [];
       for (let iter = 1; iter <= 10; iter++) {
         tf.dispose((await sa.run(views, { ...ctx, iter }, 0.05)).features);
         tf.dispose((await sb.run(views, { ...ctx, iter }, 0.05)).features);
+        live.push(tf.memory().numTensors);
       }
+      assert.equal(live[9], live[1], `no tensor left behind by a step: ${live}`);
       const wa = snapshot(whole.trainableParams());
       const wb = snapshot(chunked.trainableParams());
       let wWorst = 0;
@@ -139,5 +142,19 @@ describe('cached gradients: chunked steps equal whole-batch steps on a ViT', () 
       }),
       /optimizer\.chunk: backbone\.dropPath 0\.1/,
     );
+  });
+
+  it("the memory check counts one chunk's activations: ViT-S/16 at batch 1024 is refused in one pass, accepted in chunks of 16", () => {
+    const suite = loadSuite('smoke');
+    const c = resolveCell(suite, suite.cells[0], {
+      preset: 'smoke',
+      runsDir: os.tmpdir(),
+      registry: builtinRegistry(),
+      overrides: { backbone: { name: 'vit-s/16' }, data: { viewSize: 224 }, optimizer: { batch: 1024 } },
+    }).config;
+    const family = builtinRegistry().backbone('vit-s/16');
+    // about 150 GiB in one pass; 3.5 GiB in chunks of 16 (1.2 GiB of activations, 2.3 GiB of views)
+    assert.throws(() => checkTrainMemory(c, family), /2048 views of 224 px .* GiB/);
+    assert.doesNotThrow(() => checkTrainMemory({ ...c, optimizer: { ...c.optimizer, chunk: 16 } }, family));
   });
 });

@@ -32,6 +32,7 @@ interface PerfFlags extends BackboneFlags, EngineFlags {
   backbone: string;
   batch?: number;
   iters: number;
+  chunk?: number;
   top: number;
   precision: Precision;
 }
@@ -53,6 +54,11 @@ export function perfCommand(): Command {
         .option('--backbone <name>', 'backbone (without --config)', 'vit-tiny')
         .option('--image-size <n>', 'input image size (default: the backbone default)', intOption('--image-size', 1))
         .option('--batch <n>', "batch size (default: the config's, or 32)", intOption('--batch', 2))
+        .option(
+          '--chunk <n>',
+          'with --config: cached-gradient training, the backbone this many images at a time (optimizer.chunk); prints the peak',
+          intOption('--chunk', 1),
+        )
         .option(
           '--iters <n>',
           'timed iterations after the warm-up ones (the first steps grow the heap and touch fresh pages)',
@@ -85,6 +91,7 @@ export function perfCommand(): Command {
       `backend ${b.name}${b.gpu ? ' (GPU)' : ''}, ` +
       `${b.native.kernels.length ? `native GEMM x${b.native.threads} thread(s)` : 'stock kernels'}`;
     const registry = new Registry();
+    if (o.chunk !== undefined && !o.config) throw new Error('--chunk: needs --config (a training step)');
     if (o.config) {
       const cfg = PERF_CONFIGS[o.config];
       if (!cfg) throw new Error(`--config: unknown config '${o.config}'; known: ${Object.keys(PERF_CONFIGS).join(', ')}`);
@@ -94,13 +101,14 @@ export function perfCommand(): Command {
       setPrecision(o.precision);
       let r: Awaited<ReturnType<typeof measureTrainStep>>;
       try {
-        r = await measureTrainStep(cfg, batch, o.iters, registry);
+        r = await measureTrainStep(cfg, batch, o.iters, registry, o.chunk);
       } finally {
         setPrecision('fp32');
       }
       console.log(`${o.config}: ${cfg.title}`);
       console.log(
-        `batch ${batch}, ${engine}, precision ${o.precision}${o.precision === 'bf16' ? ' (the products of the linear layers and attention)' : ''}`,
+        `batch ${batch}${o.chunk ? ` in chunks of ${o.chunk}` : ''}, ${engine}, precision ${o.precision}` +
+          `${o.precision === 'bf16' ? ' (the products of the linear layers and attention)' : ''}`,
       );
       if (b.native.gemm) console.log(`  GEMM        ${b.native.gemm}`);
       console.log(
@@ -116,6 +124,7 @@ export function perfCommand(): Command {
           `${peak ? `; ${((100 * r.stepGflops) / peak.gflops).toFixed(0)} % of the ${o.precision} peak` : ''})`,
       );
       console.log(`  forward     ${r.forwardImgPerSec.toFixed(1).padStart(8)} images/s  (backbone, eval mode)`);
+      console.log(`  peak tensor memory  ${(r.peakBytes / 2 ** 20).toFixed(0)} MiB in one step (tf.profile: tensors alive at once)`);
       console.log(`  live tensors: ${r.tensorsAfter.map((t) => `${t.tensors} after step ${t.step}`).join(', ')}`);
       console.log('  time per kernel (one profiled step):');
       for (const k of r.kernelShare.slice(0, o.top))
