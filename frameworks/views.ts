@@ -26,6 +26,8 @@ export function inChunks(backbone: Backbone, x: tf.Tensor4D, training: boolean, 
   const n = x.shape[0];
   if (chunk === undefined || chunk >= n) return backbone.apply(x, training);
   const parts: tf.Tensor2D[] = [];
-  for (let i = 0; i < n; i += chunk) parts.push(backbone.apply(tf.slice(x, [i, 0, 0, 0], [Math.min(chunk, n - i), -1, -1, -1]), training));
+  // each chunk in its own scope: its intermediates are freed before the next chunk runs
+  for (let i = 0; i < n; i += chunk)
+    parts.push(tf.tidy(() => backbone.apply(tf.slice(x, [i, 0, 0, 0], [Math.min(chunk, n - i), -1, -1, -1]), training)));
   return tf.concat(parts, 0) as tf.Tensor2D;
 }
