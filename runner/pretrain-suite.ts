@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Suite, SuiteCell, SuiteEvaluator } from '../suites/schema.ts';
 import { checkEvaluatorSpecs, evaluateCell } from './cell-evaluations.ts';
 import { checkPretrainConfig } from '../suites/schema.ts';
-import { type Registry, builtinRegistry } from '../container/container.ts';
+import type { Registry } from '../container/container.ts';
 import type { ResultTable } from '../report/table.ts';
 import type { ProbedResult, ResolvedCell } from '../report/suite-results.ts';
 import { writePretrainOutputs } from '../report/pretrain-tables.ts';
@@ -69,9 +69,9 @@ function slug(s: string): string {
 export function resolveCell(
   suite: Suite,
   cell: SuiteCell,
-  o: Pick<SuiteRunOptions, 'preset' | 'runsDir' | 'overrides'> & { registry?: Registry },
+  o: Pick<SuiteRunOptions, 'preset' | 'runsDir' | 'overrides' | 'registry'>,
 ): ResolvedCell {
-  const reg = o.registry ?? builtinRegistry();
+  const reg = o.registry;
   const base = recipe(cell.recipe ?? suite.recipe ?? DEFAULT_RECIPE).config;
   // a cell naming another framework than its recipe's (e.g. a plugin's) starts from that framework's
   // defaults: the recipe's framework fields belong to the recipe's framework

@@ -28,6 +28,7 @@ import { loadSuite } from '../kinds/index.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import { matrixTable, pretrainTable } from '../report/pretrain-tables.ts';
 import type { PretrainResult } from '../core/results.ts';
+import { builtinRegistry } from '../container/container.ts';
 
 /** Deterministic N(0, 1) draws (LCG + Box-Muller). */
 function gaussians(seed: number): () => number {
@@ -417,7 +418,7 @@ describe('suite tables mark unstable cells', () => {
     'matrix cells get the marker, flags say "unstable (N dips, M spikes)", notes list ' + 'the events; ' + 'old results ' + 'still render',
     () => {
       const suite = loadSuite('table4');
-      const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
+      const cells = suite.cells.map((c) => resolveCell(suite, c, { registry: builtinRegistry(), preset: 'tiny', runsDir }));
       const grad = { 'first: conv1.weight': gradCurve(400, { 50: 20 }), 'last: layer4.0.conv3.weight': gradCurve(400, { 62: 20 }) };
       const results = cells.map((_, i) =>
         i === 0

@@ -5,6 +5,7 @@ import { loadSuite } from '../kinds/index.ts';
 import { derivedNotes, formatPaper, paperValue } from '../suites/paper-values.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import { pretrainTable } from '../report/pretrain-tables.ts';
+import { builtinRegistry } from '../container/container.ts';
 
 describe('paper values: printed vs derived', () => {
   it('a derived value is shown as ~X with its rule (and the other reading) in the notes; a printed one as is', () => {
@@ -44,7 +45,7 @@ describe('paper values: printed vs derived', () => {
 
   it('a pre-training table prints ~X in the paper column and the rule under the table', () => {
     const s = loadSuite('fig2:lr');
-    const cells = s.cells.map((c) => resolveCell(s, c, { preset: 'smoke', runsDir: '/tmp/none' }));
+    const cells = s.cells.map((c) => resolveCell(s, c, { registry: builtinRegistry(), preset: 'smoke', runsDir: '/tmp/none' }));
     const fake = cells.map((rc) => ({
       hash: rc.hash,
       config: rc.config,

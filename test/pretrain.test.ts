@@ -108,7 +108,7 @@ describe('MoCo v3 pre-training loop', () => {
     assert.equal(c.augment.cropMin, 0.08);
     const suite = { name: 'mocov3', title: 't', reference: 'r', kind: 'pretrain' as const, cells: [{ id: 'x', config: {} }] };
     assert.throws(
-      () => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp }),
+      () => resolveCell(suite, suite.cells[0], { registry: builtinRegistry(), preset: 'paper', runsDir: tmp }),
       /data\.path: .*--data PATH to an ImageFolder root/,
     );
     assert.throws(
@@ -127,11 +127,20 @@ describe('MoCo v3 pre-training loop', () => {
       cells: [{ id: 'x', config: { optimizer: { batch: 0 } }, scaled: { smoke: { optimizer: { batch: 1 } } } }],
     };
     assert.throws(
-      () => resolveCell(suite, suite.cells[0], { preset: 'paper', runsDir: tmp, overrides: { data: { dataset: 'synthetic' } } }),
+      () =>
+        resolveCell(suite, suite.cells[0], {
+          registry: builtinRegistry(),
+          preset: 'paper',
+          runsDir: tmp,
+          overrides: { data: { dataset: 'synthetic' } },
+        }),
       /optimizer\.batch: must be >= 2/,
     );
-    assert.throws(() => resolveCell(suite, suite.cells[0], { preset: 'smoke', runsDir: tmp }), /optimizer\.batch: must be >= 2/);
+    assert.throws(
+      () => resolveCell(suite, suite.cells[0], { registry: builtinRegistry(), preset: 'smoke', runsDir: tmp }),
+      /optimizer\.batch: must be >= 2/,
+    );
     const ok = { ...suite, cells: [{ id: 'x', config: { optimizer: { batch: 0 } } }] };
-    assert.equal(resolveCell(ok, ok.cells[0], { preset: 'smoke', runsDir: tmp }).config.optimizer.batch, 32);
+    assert.equal(resolveCell(ok, ok.cells[0], { registry: builtinRegistry(), preset: 'smoke', runsDir: tmp }).config.optimizer.batch, 32);
   });
 });

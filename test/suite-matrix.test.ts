@@ -11,6 +11,7 @@ import type { ProbedResult } from '../report/suite-results.ts';
 import { suiteProbeConfig } from '../recipes/evaluation.ts';
 import { renderScatterPlot } from '../report/svg-scatter.ts';
 import { scaledBackbone } from '../recipes/presets.ts';
+import { builtinRegistry } from '../container/container.ts';
 
 const runsDir = path.join(os.tmpdir(), 'sslbench-matrix-test');
 // an ImageNet folder to name: cells identify their data by its files (runner/cell-hash.ts)
@@ -34,7 +35,7 @@ describe('table4 suite', () => {
   const suite = loadSuite('table4');
 
   it('resolves every cell from its recipe: per-framework optimiser and heads, backbone stand-ins at tiny', () => {
-    const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
+    const cells = suite.cells.map((c) => resolveCell(suite, c, { registry: builtinRegistry(), preset: 'tiny', runsDir }));
     assert.equal(cells.length, 12);
     const get = (id: string) => cells.find((c) => c.cell.id === id)!.config;
     assert.equal(get('R-50 / MoCo v3').optimizer.name, 'lars');
@@ -59,6 +60,7 @@ describe('table4 suite', () => {
 
   it('at the paper preset keeps the paper backbones and recipes', () => {
     const c = resolveCell(suite, suite.cells.find((x) => x.id === 'ViT-B / SimCLR')!, {
+      registry: builtinRegistry(),
       preset: 'paper',
       runsDir,
       overrides: { data: { path: imagenet } },
@@ -69,6 +71,7 @@ describe('table4 suite', () => {
     assert.equal(c.config.optimizer.batch, 4096);
     assert.equal(c.config.optimizer.epochs, 300);
     const r = resolveCell(suite, suite.cells.find((x) => x.id === 'R-50 / MoCo v3')!, {
+      registry: builtinRegistry(),
       preset: 'paper',
       runsDir,
       overrides: { data: { path: imagenet } },
@@ -83,14 +86,14 @@ describe('table4 suite', () => {
 
   it('Fig. 7 shares Table 4 runs (same configs, same folders)', () => {
     const fig = loadSuite('fig7');
-    const a = fig.cells.map((c) => resolveCell(fig, c, { preset: 'tiny', runsDir }).runDir);
-    const b = new Set(suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }).runDir));
+    const a = fig.cells.map((c) => resolveCell(fig, c, { registry: builtinRegistry(), preset: 'tiny', runsDir }).runDir);
+    const b = new Set(suite.cells.map((c) => resolveCell(suite, c, { registry: builtinRegistry(), preset: 'tiny', runsDir }).runDir));
     assert.equal(a.length, 8);
     for (const d of a) assert.ok(b.has(d), d);
   });
 
   it('lays the table out as rows x frameworks with paper numbers beside, and a diverged cell as such', () => {
-    const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
+    const cells = suite.cells.map((c) => resolveCell(suite, c, { registry: builtinRegistry(), preset: 'tiny', runsDir }));
     const results = cells.map((_, i) => fakeResult(0.5 + i / 100, i === 11));
     // the floors: each row's backbone at random init, and a raw-pixels row (runner/baselines.ts)
     const probe = (top1: number) => ({ ...results[0].probe!, top1 });
@@ -156,7 +159,7 @@ describe('table4 suite', () => {
   });
 
   it('scatters R-50 (x) against ViT-B (y) per framework, measured and paper', () => {
-    const cells = suite.cells.map((c) => resolveCell(suite, c, { preset: 'tiny', runsDir }));
+    const cells = suite.cells.map((c) => resolveCell(suite, c, { registry: builtinRegistry(), preset: 'tiny', runsDir }));
     const results = cells.map((_, i) => fakeResult(0.5 + i / 100));
     const pts = scatterPoints(suite, cells, results);
     const moco = pts.filter((p) => p.label === 'MoCo v3');

@@ -15,12 +15,14 @@ import type { ResolvedCell } from '../report/suite-results.ts';
 import { PRESETS } from '../recipes/presets.ts';
 import { vitConfig } from '../backbones/vit/config.ts';
 import { vitMacs } from '../backbones/vit/count.ts';
+import { builtinRegistry } from '../container/container.ts';
 
 const runsDir = path.join(os.tmpdir(), 'sslbench-suites-all-test');
 const imagenet = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-all-imagenet-'));
 for (const split of ['train', 'val']) fs.mkdirSync(path.join(imagenet, split, 'n01440764'), { recursive: true });
 const overridesAt = (preset: string) => (preset === 'paper' ? { data: { path: imagenet } } : undefined);
-const resolveAll = (s: Suite, preset: string) => s.cells.map((c) => resolveCell(s, c, { preset, runsDir, overrides: overridesAt(preset) }));
+const resolveAll = (s: Suite, preset: string) =>
+  s.cells.map((c) => resolveCell(s, c, { registry: builtinRegistry(), preset, runsDir, overrides: overridesAt(preset) }));
 const TRAINS = new Set(['pretrain', 'linear', 'transfer']);
 
 /** Leaf paths (a.b.c) whose values differ between two configs. */
@@ -58,7 +60,7 @@ describe('every suite file', () => {
         for (const cell of s.cells) {
           if (s.kind !== 'pretrain' && cell.reference) continue;
           try {
-            resolveCell(s, cell, { preset, runsDir, overrides: overridesAt(preset) });
+            resolveCell(s, cell, { registry: builtinRegistry(), preset, runsDir, overrides: overridesAt(preset) });
           } catch (err) {
             // the evaluation runner reports such a cell as not run; a pre-training suite must run all
             const skippable = s.kind !== 'pretrain' && preset !== 'paper' && /has no stand-in/.test((err as Error).message);
