@@ -10,17 +10,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Registry } from '../container/container.ts';
-import { CELL } from '../container/cell-container.ts';
 import { canonicalJson, type PretrainConfig } from '../core/config.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
-import { loadWeights } from '../engine/weights.ts';
 import { withPrecision } from '../engine/backend.ts';
 import { type EvalInput, runEvaluator } from '../evaluators/evaluator.ts';
 import { parsePluginConfig } from '../core/plugin.ts';
 import type { StoredEvaluation } from '../report/suite-results.ts';
 import type { SuiteEvaluator } from '../suites/schema.ts';
 import { dataIdentity } from './cell-hash.ts';
-import { WEIGHTS_FILE } from './cell-probe.ts';
+import { pretrainedBackbone, WEIGHTS_FILE } from './cell-probe.ts';
 
 /** One evaluator of a suite: its name in the container and its config fields (defaults for the rest). */
 export type EvaluatorSpec = SuiteEvaluator;
@@ -79,12 +77,9 @@ export async function evaluateCell(
     if (!fs.existsSync(weights))
       throw new Error(`${weights}: the cell's pre-trained weights are missing; cannot run evaluator '${s.name}' on it`);
     const t0 = performance.now();
-    const { name, ...bo } = config.backbone;
-    const cell = o.registry.cell(config);
-    const backbone = cell.get(CELL.buildBackbone)(name, { ...bo, imageSize: config.data.viewSize }, config.seed);
+    const { backbone, dataset } = pretrainedBackbone(config, weights, o.registry);
     try {
-      loadWeights(backbone, weights);
-      const { train, test } = await cell.get(CELL.dataset).load(config.data, config.seed);
+      const { train, test } = await dataset.load(config.data, config.seed);
       const r = await withPrecision(config.precision ?? 'fp32', 'config precision (--precision)', () =>
         runEvaluator(
           e,

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Registry } from '../container/container.ts';
 import { CELL } from '../container/cell-container.ts';
+import type { Backbone } from '../backbones/backbone.ts';
+import type { DatasetSource } from '../data/sources.ts';
 import { loadWeights } from '../engine/weights.ts';
 import { withPrecision } from '../engine/backend.ts';
 import { type LinearProbeConfig, suiteProbeConfig } from '../recipes/evaluation.ts';
@@ -85,12 +87,9 @@ export async function probeWeights(
   o: Pick<CellProbeOptions, 'registry' | 'onProgress'>,
 ): Promise<CellProbe> {
   const t0 = performance.now();
-  const { name, ...opts } = config.backbone;
-  const cell = o.registry.cell(config);
-  const backbone = cell.get(CELL.buildBackbone)(name, { ...opts, imageSize: config.data.viewSize }, config.seed);
+  const { backbone, dataset } = pretrainedBackbone(config, weights, o.registry);
   try {
-    loadWeights(backbone, weights);
-    const { train, test } = await cell.get(CELL.dataset).load(config.data, config.seed);
+    const { train, test } = await dataset.load(config.data, config.seed);
     const { details } = await runEvaluator(
       o.registry.linearProbe(),
       {
@@ -110,6 +109,27 @@ export async function probeWeights(
   } finally {
     backbone.dispose();
   }
+}
+
+/**
+ * The cell's backbone as its pre-training built it (same options, same seed) with the weights in
+ * `weights`, and the cell's data set, from the cell's container. The caller disposes the backbone.
+ */
+export function pretrainedBackbone(
+  config: PretrainConfig,
+  weights: string,
+  registry: Registry,
+): { backbone: Backbone; dataset: DatasetSource } {
+  const { name, ...opts } = config.backbone;
+  const cell = registry.cell(config);
+  const backbone = cell.get(CELL.buildBackbone)(name, { ...opts, imageSize: config.data.viewSize }, config.seed);
+  try {
+    loadWeights(backbone, weights);
+  } catch (err) {
+    backbone.dispose();
+    throw err;
+  }
+  return { backbone, dataset: cell.get(CELL.dataset) };
 }
 
 /** What a suite stores of a probe's result (report/suite-results.ts CellProbe). */
