@@ -254,7 +254,8 @@ function evaluationColumns(results: readonly ProbedResult[]) {
 
 /** A cell trained in chunks with BatchNorm in its backbone: each chunk's statistics, not the whole batch's (optimizer.chunkBn). */
 function chunkBnFlag(r: ProbedResult): string {
-  return r.config.optimizer.chunkBn === 'per-chunk' ? `BN per chunk of ${r.config.optimizer.chunk} (not the whole batch)` : '';
+  const o = r.config?.optimizer;
+  return o?.chunkBn === 'per-chunk' ? `BN per chunk of ${o.chunk} (not the whole batch)` : '';
 }
 
 /** JSON stores NaN as null: the final metrics as numbers again (NaN), for the table builders. */
