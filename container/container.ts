@@ -12,7 +12,7 @@ import type { BackboneFamily } from '../backbones/backbone.ts';
 import { LinearProbeConfigSchema, type LinearProbeEvaluator } from '../evaluators/linear-probe.ts';
 import { type AnyPlugin, NAMED, type PluginTypes, TOKENS, pluginName } from './tokens.ts';
 import { BUILTIN_PLUGINS } from './builtin.ts';
-import { cellContainer } from './cell-container.ts';
+import { backboneFamilyName, cellContainer } from './cell-container.ts';
 import type { PretrainConfig } from '../core/config.ts';
 
 /** The kind of a plugin value: its `kind` field, or a backbone family's shape. */
@@ -119,7 +119,7 @@ export class Registry {
 
   /** A backbone name may carry a patch suffix (`vit-b/16`); its family is the part before it. */
   backbone(name: string): BackboneFamily {
-    const family = name.replace(/\/\d+$/, '');
+    const family = backboneFamilyName(name);
     if (!this.backbones.has(family)) {
       throw new Error(
         `unknown backbone '${name}'; known backbones: ${this.backbones.names().join(', ')} (patch size as a suffix, e.g. vit-b/16)`,
