@@ -9,6 +9,7 @@ import path from 'node:path';
 import { activeBackend, initBackend, type BackendChoice, type BackendReport } from '../engine/backend.ts';
 import { registryWithPlugins } from '../container/plugin-files.ts';
 import { loadSuite, suiteKind } from '../kinds/index.ts';
+import { suiteAtSeeds } from '../suites/seeds.ts';
 import type { ResultTable } from '../report/table.ts';
 
 export { initBackend, activeBackend, type BackendChoice, type BackendReport } from '../engine/backend.ts';
@@ -41,6 +42,8 @@ export interface RunSuiteOptions {
   evaluators?: { name: string; config?: Record<string, unknown> }[];
   log?: (line: string) => void;
   quiet?: boolean;
+  /** Pre-training suites: every cell at this many consecutive seeds, as `--seeds` (default: the suite's `seeds`, else 1). */
+  seeds?: number;
 }
 
 /** Runs a pre-training or evaluation suite (by name or suite file) and writes its outputs; returns its table and files. */
@@ -48,8 +51,11 @@ export async function runSuite(
   nameOrPath: string,
   o: RunSuiteOptions = {},
 ): Promise<{ table: ResultTable; files: string[]; backend: BackendReport }> {
-  const suite = loadSuite(nameOrPath);
-  const kind = suiteKind(suite);
+  const loaded = loadSuite(nameOrPath);
+  const kind = suiteKind(loaded);
+  if (o.seeds !== undefined && !kind.runFlags.includes('seeds'))
+    throw new Error(`runSuite: seeds: suite ${loaded.name} (kind ${kind.name}) has no seeds to repeat`);
+  const suite = suiteAtSeeds(loaded, o.seeds, o.overrides, kind.runFlags.includes('seeds'));
   const backend = activeBackend() ?? (await initBackend(o.backend ?? 'auto', o.threads === undefined ? {} : { threads: o.threads }));
   const registry = await registryWithPlugins(o.plugins ?? []);
   const preset = o.preset ?? suite.preset ?? 'tiny';

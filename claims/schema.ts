@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { installRoot } from '../core/install-root.ts';
 import { fieldPath } from '../core/field-path.ts';
+import { PRESETS } from '../recipes/presets.ts';
 
 /** What a claim compares: a cell id of the claim's suite, or a cell of another suite. */
 export type CellRef = string | { suite: string; cell: string };
@@ -15,6 +16,10 @@ export type CellRef = string | { suite: string; cell: string };
 export type Relation =
   /** a > b */
   | { kind: 'greater'; a: CellRef; b: CellRef }
+  /** a > b for every pair [a, b] */
+  | { kind: 'allGreater'; pairs: [CellRef, CellRef][] }
+  /** the best of group a > the best of group b (each arm at its best setting, e.g. its best lr) */
+  | { kind: 'bestOfGreater'; a: CellRef[]; b: CellRef[] }
   /** a is not better than b: a <= b, up to noise */
   | { kind: 'notGreater'; a: CellRef; b: CellRef }
   /** |a - b| <= tolerance (points), up to noise */
@@ -30,14 +35,16 @@ export type Relation =
   /** a > value */
   | { kind: 'above'; a: CellRef; value: number }
   /** a <= value */
-  | { kind: 'atMost'; a: CellRef; value: number };
+  | { kind: 'atMost'; a: CellRef; value: number }
+  /** two trials of one configuration differ on average by at most value (points): judged on the pooled noise, no cells */
+  | { kind: 'noiseAtMost'; value: number };
 
 /**
  * linear: linear-probe top-1 (%); knn: kNN top-1 (%); top1: an evaluation suite's top-1 (%);
- * dips: kNN dips detected; spikes: gradient spike events; firstLayerLead: first-layer-first
- * spike pairs minus last-layer-first ones; seedSpread: max - min of the noise cells' probe (%).
+ * dips: kNN dips detected after the lr warm-up; spikes: gradient spike events after it;
+ * firstLayerLead: first-layer-first spike pairs minus last-layer-first ones.
  */
-export const METRICS = ['linear', 'knn', 'top1', 'dips', 'spikes', 'firstLayerLead', 'seedSpread'] as const;
+export const METRICS = ['linear', 'knn', 'top1', 'dips', 'spikes', 'firstLayerLead'] as const;
 export type Metric = (typeof METRICS)[number];
 
 export interface Claim {
@@ -49,12 +56,17 @@ export interface Claim {
   metric?: Metric;
   /** The paper's numbers behind the claim, as the paper gives them (`~` where derived). */
   paper: string;
+  /** The paper's own words the claim rests on (a sentence or a table caption, quoted). */
+  quote: string;
+  /**
+   * Presets at which the claim cannot be tested, with the reason (e.g. a size ladder the preset
+   * does not have); the scorecard says `not testable at PRESET` and gives no verdict.
+   */
+  untestable?: Record<string, string>;
   relation: Relation;
 }
 
 export interface ClaimsFile {
-  /** The cells whose seed spread is the noise of every accuracy claim. */
-  noise: { suite: string; cells: string[] };
   claims: Claim[];
 }
 
@@ -80,20 +92,14 @@ const refs = { type: 'array', minItems: 1, items: ref };
 const SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['noise', 'claims'],
+  required: ['claims'],
   properties: {
-    noise: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['suite', 'cells'],
-      properties: { suite: { type: 'string' }, cells: { type: 'array', minItems: 2, items: { type: 'string' } } },
-    },
     claims: {
       type: 'array',
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'claim', 'section', 'paper', 'relation'],
+        required: ['id', 'claim', 'section', 'paper', 'quote', 'relation'],
         properties: {
           id: { type: 'string', pattern: '^[a-z0-9][a-z0-9:._-]*$' },
           claim: { type: 'string', minLength: 1 },
@@ -101,9 +107,14 @@ const SCHEMA = {
           suite: { type: 'string', minLength: 1 },
           metric: { enum: [...METRICS] },
           paper: { type: 'string', minLength: 1 },
+          quote: { type: 'string', minLength: 10 },
+          untestable: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
           relation: {
             oneOf: [
               rel('greater', { a: ref, b: ref }),
+              rel('allGreater', { pairs: { type: 'array', minItems: 1, items: { type: 'array', minItems: 2, maxItems: 2, items: ref } } }),
+              rel('bestOfGreater', { a: refs, b: refs }),
+              rel('noiseAtMost', { value: { type: 'number', exclusiveMinimum: 0 } }),
               rel('notGreater', { a: ref, b: ref }),
               rel('near', { a: ref, b: ref, tolerance: { type: 'number', minimum: 0 } }),
               rel('best', { a: ref, others: refs }),
@@ -139,6 +150,8 @@ export function parseClaims(data: unknown, source: string): ClaimsFile {
   for (const [i, c] of file.claims.entries()) {
     if (seen.has(c.id)) throw new Error(`${source}: /claims/${i}/id: duplicate claim id '${c.id}'`);
     seen.add(c.id);
+    for (const p of Object.keys(c.untestable ?? {}))
+      if (!PRESETS.includes(p)) throw new Error(`${source}: /claims/${i}/untestable: unknown preset '${p}' (presets: ${PRESETS.join(', ')})`);
     const bare = cellRefs(c.relation).filter((r) => typeof r === 'string');
     if (bare.length && !c.suite)
       throw new Error(`${source}: /claims/${i} (${c.id}): cell '${bare[0]}' names no suite and the claim has no 'suite'`);
@@ -163,6 +176,12 @@ export function cellRefs(r: Relation): CellRef[] {
     case 'notGreater':
     case 'near':
       return [r.a, r.b];
+    case 'allGreater':
+      return r.pairs.flat();
+    case 'bestOfGreater':
+      return [...r.a, ...r.b];
+    case 'noiseAtMost':
+      return [];
     case 'best':
     case 'worst':
       return [r.a, ...r.others];

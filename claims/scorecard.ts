@@ -1,13 +1,17 @@
 /**
  * `bench claims`: the paper's claims (claims/claims.json) judged on the stored results of a preset,
- * written as results/claims-PRESET.{md,csv,json,html}. Accuracy claims are judged against the
- * measured seed noise (the noise cells' linear-probe standard deviation, claims/verdict.ts); event
- * claims (dips, spikes, spike order) on exact counts.
+ * written as results/claims-PRESET.{md,csv,json,html}. Each claim's contrasts get an interval:
+ * paired over seeds where its arms share two or more seeds, else from the noise pooled over every
+ * repeated configuration in the store (claims/verdict.ts, claims/noise.ts). A claim the preset
+ * cannot test is `not testable`, with the reason (claims/testable.ts).
  */
 import path from 'node:path';
 import { loadClaims, cellRefs, resolveRef, type Claim, type ClaimsFile, type Metric } from './schema.ts';
-import { judge, type Judged, type Verdict } from './verdict.ts';
-import { ResultStore, seedNoise } from './measure.ts';
+import { judge, VERDICTS, type Judged, type Verdict } from './verdict.ts';
+import { ResultStore } from './measure.ts';
+import { pooledNoise, type NoiseMetric, type PooledNoise } from './noise.ts';
+import { untestableReason } from './testable.ts';
+import { CONFIDENCE } from './stats.ts';
 import type { ResultTable } from '../report/table.ts';
 import { writeSuiteOutputs } from '../report/suite-outputs.ts';
 import { loadSuite } from '../suites/index.ts';
@@ -18,23 +22,19 @@ export interface ScoredClaim extends Judged {
   section: string;
   metric: Metric;
   paper: string;
+  quote: string;
   /** The suites whose results it read. */
   suites: string[];
 }
 
 export interface Scorecard {
   preset: string;
-  noise?: {
-    suite: string;
-    cells: string[];
-    linear: { sigma: number; spread: number; values: number[] };
-    knn?: { sigma: number; spread: number; values: number[] };
-  };
+  noise: PooledNoise;
   claims: ScoredClaim[];
   counts: Record<Verdict, number>;
 }
 
-const EXACT: readonly Metric[] = ['dips', 'spikes', 'firstLayerLead', 'seedSpread'];
+const COUNTED: readonly Metric[] = ['dips', 'spikes', 'firstLayerLead'];
 
 /** Checks that every referenced suite and cell exists, so a typo is an error, not a 'not run'. */
 export function checkClaimRefs(file: ClaimsFile, source = 'claims/claims.json'): void {
@@ -55,36 +55,29 @@ export function checkClaimRefs(file: ClaimsFile, source = 'claims/claims.json'):
   }
 }
 
+/** The pooled noise of a claim's metric (top-1 of fine-tuning: the probe's, no fine-tuning repeats are stored). */
+function noiseMetric(m: Metric): NoiseMetric {
+  return m === 'top1' ? 'linear' : m;
+}
+
 export function scoreClaims(file: ClaimsFile, store: ResultStore): Scorecard {
-  const linear = seedNoise(store, file.noise.suite, file.noise.cells, 'linear');
-  const knn = seedNoise(store, file.noise.suite, file.noise.cells, 'knn');
+  const noise = pooledNoise(store);
   const claims = file.claims.map((c: Claim): ScoredClaim => {
     const metric = c.metric ?? 'linear';
     const refs = cellRefs(c.relation).map((r) => resolveRef(r, c));
     const suites = [...new Set(refs.map((r) => r.suite))];
     const multi = suites.length > 1;
-    const labels = metric === 'seedSpread' ? ['seed spread'] : refs.map((r) => (multi ? `${r.suite}/${r.cell}` : r.cell));
-    const values = refs.map((r) => (metric === 'seedSpread' ? linear?.spread : store.value(r.suite, r.cell, metric)));
-    const sigma = EXACT.includes(metric) ? 0 : metric === 'knn' ? knn?.sigma : linear?.sigma;
-    const base = { id: c.id, claim: c.claim, section: c.section, metric, paper: c.paper, suites };
-    if (sigma === undefined) {
-      return {
-        ...base,
-        verdict: 'not run',
-        measured: `no seed noise: run \`bench run ${file.noise.suite} --preset ${store.preset}\``,
-        threshold: Number.NaN,
-      };
-    }
-    return { ...base, ...judge(c.relation, values, labels, sigma, ['dips', 'spikes', 'firstLayerLead'].includes(metric)) };
+    const labels = refs.map((r) => (multi ? `${r.suite}/${r.cell}` : r.cell));
+    const base = { id: c.id, claim: c.claim, section: c.section, metric, paper: c.paper, quote: c.quote, suites };
+    const stored = refs.map((r) => [...store.runs(r.suite, r.cell).values()][0]);
+    const reason = untestableReason(c, store.preset, stored, labels);
+    if (reason) return { ...base, verdict: 'not testable', measured: reason, interval: '', basis: '' };
+    const samples = refs.map((r) => store.samples(r.suite, r.cell, metric));
+    return { ...base, ...judge(c.relation, samples, labels, noise.byMetric[noiseMetric(metric)], { counts: COUNTED.includes(metric) }) };
   });
-  const counts: Record<Verdict, number> = { reproduced: 0, contradicted: 0, 'within noise': 0, 'not run': 0 };
+  const counts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   for (const c of claims) counts[c.verdict]++;
-  return {
-    preset: store.preset,
-    ...(linear ? { noise: { suite: file.noise.suite, cells: file.noise.cells, linear, ...(knn ? { knn } : {}) } } : {}),
-    claims,
-    counts,
-  };
+  return { preset: store.preset, noise, claims, counts };
 }
 
 const METRIC_WORDS: Record<Metric, string> = {
@@ -94,12 +87,45 @@ const METRIC_WORDS: Record<Metric, string> = {
   dips: 'kNN dips',
   spikes: 'gradient spikes',
   firstLayerLead: 'first-layer-first spike pairs',
-  seedSpread: 'seed spread (points)',
 };
 
-export function scorecardTable(s: Scorecard): ResultTable {
+/** `reproduced 16, contradicted 12, ...` in the verdicts' order, zero counts included. */
+export function countsText(s: Scorecard): string {
+  return `${s.claims.length} claims: ${VERDICTS.map((v) => `${s.counts[v]} ${v}`).join(', ')}`;
+}
+
+function noiseNotes(s: Scorecard): string[] {
   const n = s.noise;
   const f = (x: number) => x.toFixed(2);
+  const pct = Math.round(CONFIDENCE * 100);
+  const line = (m: NoiseMetric, words: string) => {
+    const p = n.byMetric[m];
+    return p ? `${words} sigma ${f(p.sigma)} (${pct} % interval ${f(p.lo)} to ${f(p.hi)}; ${p.dof} d.o.f.)` : undefined;
+  };
+  const metrics = [line('linear', 'linear probe'), line('knn', 'kNN'), line('dips', 'kNN dips'), line('spikes', 'gradient spikes')].filter(
+    (x) => x !== undefined,
+  );
+  const seedsOnly = n.groups.filter((g) => g.rehashed === 0).length;
+  const rehashed = n.groups.reduce((a, g) => a + g.rehashed, 0);
+  return [
+    n.groups.length
+      ? `Noise: pooled over every repeated configuration stored at ${s.preset}: ${n.groups.length} configurations run more than ` +
+        `once (${n.groups.reduce((a, g) => a + g.runs, 0)} runs; ${seedsOnly} repeated by seed only, ${rehashed} re-measurements of ` +
+        `the same config hash on another host or session): ${metrics.join('; ')}. Each value's standard deviation is that sigma; ` +
+        `fine-tuning top-1 uses the probe's (no fine-tuning repeats are stored).`
+      : `Noise: no configuration is stored more than once at ${s.preset} (run a suite with \`--seeds 3\`, or \`bench run seeds ` +
+        `--preset ${s.preset}\`): claims without paired seeds are not judged.`,
+    ...(n.groups.length
+      ? [
+          `Repeated configurations: ${n.groups.map((g) => `${g.cells.join(' = ')} (${g.runs} runs, seeds ${g.seeds.join(', ')})`).join('; ')}.`,
+        ]
+      : []),
+    `Hosts and engines of the stored runs: ${n.hosts.map((h) => `${h.host}: ${h.runs} runs`).join('; ') || 'none'}.`,
+  ];
+}
+
+export function scorecardTable(s: Scorecard): ResultTable {
+  const pct = Math.round(CONFIDENCE * 100);
   return {
     name: `claims-${s.preset}`,
     title: `The paper's claims, judged at preset ${s.preset}`,
@@ -109,8 +135,9 @@ export function scorecardTable(s: Scorecard): ResultTable {
       { key: 'claim', header: 'what the paper says' },
       { key: 'metric', header: 'metric' },
       { key: 'measured', header: 'measured' },
+      { key: 'interval', header: `contrast (${pct} % interval)` },
+      { key: 'basis', header: 'interval from' },
       { key: 'paper', header: 'paper' },
-      { key: 'noise', header: 'noise (±)', numeric: true },
       { key: 'verdict', header: 'verdict', verdict: true },
     ],
     rows: s.claims.map((c) => ({
@@ -119,36 +146,27 @@ export function scorecardTable(s: Scorecard): ResultTable {
       claim: c.claim,
       metric: METRIC_WORDS[c.metric],
       measured: c.measured,
+      interval: c.interval,
+      basis: c.basis,
       paper: c.paper,
-      noise: Number.isFinite(c.threshold) ? (c.threshold === 0 ? 'exact' : f(c.threshold)) : '',
       verdict: c.verdict,
     })),
     notes: [
-      `${s.claims.length} claims: ${s.counts.reproduced} reproduced, ${s.counts.contradicted} contradicted, ` +
-        `${s.counts['within noise']} within noise, ${s.counts['not run']} not run (their suites have no results at this preset).`,
-      n
-        ? `Noise: the linear probe of ${n.cells.length} seeds of the default cell (suite ${n.suite}: ` +
-          `${n.linear.values.map((v) => v.toFixed(1)).join(' / ')} %) has standard deviation sigma ${f(n.linear.sigma)} ` +
-          `and spread ` +
-          `${f(n.linear.spread)} points${n.knn ? ` (kNN: sigma ${f(n.knn.sigma)}, spread ${f(n.knn.spread)})` : ''}. A ` +
-          `difference of two cells ` +
-          `is within noise when it is at most 2 sqrt(2) sigma (${f(2 * Math.SQRT2 * n.linear.sigma)} points), a difference of ` +
-          `two differences ` +
-          `at most 4 sigma, one cell against a constant at most 2 sigma; fine-tuning (top-1) claims use the probe's sigma (no ` +
-          `fine-tuning seeds ` +
-          `were run).`
-        : `Noise: no seed spread measured at this preset (run \`bench run seeds --preset ${s.preset}\`); accuracy claims are ` +
-          `not judged.`,
-      'Verdicts: reproduced = the measured relation holds by more than the noise; contradicted = the opposite holds by ' +
-        'more than the ' +
-        'noise; within noise = the difference is not larger than the noise. "not better" claims are reproduced unless the ' +
-        'opposite holds by ' +
-        'more than the noise; "near" claims are reproduced when the difference is within the paper\'s tolerance plus the noise.',
-      'Event claims (kNN dips, gradient spikes, which layer spikes first) compare exact counts from the stored curves with the ' +
-        'current detector: equal counts are within noise (no difference shown).',
-      'At a small preset the cells are stand-ins trained for minutes: a contradicted or within-noise verdict says what ' +
-        'this preset ' +
-        'shows, not that the paper is wrong.',
+      `${countsText(s)} (not run: a suite without results at this preset).`,
+      ...noiseNotes(s),
+      `Verdicts: each claim reduces to contrasts claimed positive (a − b, a difference of differences, a cell against a ` +
+        `constant, the best of one group against the best of another). A contrast whose arms share two or more seeds is ` +
+        `judged paired: its value seed by seed, and the t interval of their mean; otherwise its arms' means with the pooled ` +
+        `sigma and a t quantile on the noise's degrees of freedom. reproduced = every contrast's ${pct} % interval lies above 0; ` +
+        `contradicted = one lies below 0; within noise = otherwise. "Not better" is reproduced when the interval lies at or ` +
+        `below 0, "near" when it lies inside the tolerance, "at most" when it lies at or below the bound; each is contradicted ` +
+        `when the interval lies wholly on the other side. The contrast shown is the one nearest to failing.`,
+      'Event claims (kNN dips, gradient spikes, which layer spikes first) count events after the lr warm-up only, with the ' +
+        'pooled noise of those counts; a claim whose only events lie inside the warm-up is not testable.',
+      'not testable: the preset cannot test the claim (reason in the measured column): stand-in transfer data, arms that ' +
+        'are the same configuration at the preset, events only inside warm-up, or a reason the claims file gives.',
+      'At a small preset the cells are stand-ins trained for minutes to an hour: a contradicted or within-noise verdict says ' +
+        'what this preset shows, not that the paper is wrong.',
     ],
   };
 }
@@ -169,8 +187,7 @@ export function runClaims(o: ClaimsRunOptions): { table: ResultTable; scorecard:
     json: { preset: o.preset, scorecard },
     meta: [
       // the summary first, then where it comes from (a path relative to the working folder: no machine's absolute path)
-      `${scorecard.claims.length} claims: ${scorecard.counts.reproduced} reproduced, ${scorecard.counts.contradicted} contradicted, ` +
-        `${scorecard.counts['within noise']} within noise, ${scorecard.counts['not run']} not run.`,
+      `${countsText(scorecard)}.`,
       `preset ${o.preset}; claims from claims/claims.json; values from the stored results in ` +
         `${path.relative(process.cwd(), o.resultsDir) || '.'}`,
     ],

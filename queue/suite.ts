@@ -231,6 +231,7 @@ export async function runSuiteOnQueue(
       const probed = await withProbe(suite, rc, r, { preset: o.preset, registry: o.registry, evaluators: o.evaluators, quiet: true });
       stored.push({
         id: rc.cell.id,
+        ...(rc.cell.arm ? { arm: rc.cell.arm } : {}),
         ...probed,
         runDir: path.relative(process.cwd(), rc.runDir),
         weights: path.relative(process.cwd(), r.weights),

@@ -40,6 +40,7 @@ const STYLE = [
   'td.v-contradicted { background: #f8e0e0; color: #8a1f1f; }',
   'td.v-within-noise { background: #fbf3d5; color: #6b5300; }',
   'td.v-not-run { background: #eeeeee; color: #555555; }',
+  'td.v-not-testable { background: #e8eef5; color: #3a4a5c; }',
   'figure { margin: 1.5em 0; }',
   'figure svg { max-width: 100%; height: auto; }',
   'figcaption { color: #444444; font-size: 14px; max-width: 640px; }',

@@ -206,6 +206,7 @@ export async function runPretrainSuite(
   }
   const stored = (results as ProbedResult[]).map((r, i) => ({
     id: cells[i].cell.id,
+    ...(cells[i].cell.arm ? { arm: cells[i].cell.arm } : {}),
     ...r,
     runDir: path.relative(process.cwd(), cells[i].runDir),
     weights: path.relative(process.cwd(), r.weights),

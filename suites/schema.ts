@@ -31,6 +31,8 @@ export interface SuiteCell {
   init?: 'pretrained' | 'random';
   /** Transfer suites: the target data set and its fine-tuning overrides. */
   transfer?: Record<string, unknown>;
+  /** The suite cell this one repeats at another seed (set by suites/seeds.ts withSeeds). */
+  arm?: string;
 }
 
 /** A scatter figure of a matrix suite: for each column, the value of one row (x) against another (y). */
@@ -71,6 +73,8 @@ export interface Suite {
    * each a column of the table (a plugin's evaluator included).
    */
   evaluators?: SuiteEvaluator[];
+  /** Pre-training suites: run every cell at this many consecutive seeds (paired arms; suites/seeds.ts); default 1. */
+  seeds?: number;
   notes?: string[];
   cells: SuiteCell[];
 }
@@ -109,6 +113,7 @@ export const SUITE_SCHEMA = {
         properties: { name: { type: 'string', minLength: 1 }, config: { type: 'object' } },
       },
     },
+    seeds: { type: 'integer', minimum: 1 },
     notes: { type: 'array', items: { type: 'string' } },
     cells: {
       type: 'array',
@@ -137,6 +142,7 @@ export const SUITE_SCHEMA = {
           reference: { type: 'boolean' },
           init: { enum: ['pretrained', 'random'] },
           transfer: { type: 'object' },
+          arm: { type: 'string', minLength: 1 },
         },
       },
     },

@@ -3,54 +3,142 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { judge } from '../claims/verdict.ts';
-import { loadClaims, parseClaims } from '../claims/schema.ts';
+import { judge, type Samples } from '../claims/verdict.ts';
+import { pooledSd, tCritical, tInterval, type PooledSd } from '../claims/stats.ts';
+import { cellRefs, loadClaims, parseClaims, resolveRef } from '../claims/schema.ts';
 import { ResultStore } from '../claims/measure.ts';
 import { checkClaimRefs, runClaims, scoreClaims } from '../claims/scorecard.ts';
 
+const one = (...xs: number[]): Samples => new Map(xs.map((x, i) => [i, x]));
+const at = (x: number): Samples => new Map([[0, x]]);
+/** Pooled noise of sigma on `dof` degrees of freedom (the interval is not used by judge). */
+const pooled = (sigma: number, dof = 1e6): PooledSd => ({ sigma, dof, groups: 1, lo: sigma, hi: sigma });
+
 describe('claim verdicts', () => {
   const L = ['a', 'b', 'c', 'd'];
-  it('greater: reproduced beyond 2 sqrt 2 sigma, contradicted beyond it the other way, else within noise', () => {
-    const thr = 2 * Math.SQRT2 * 0.5; // 1.414
-    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [76, 74.5], L, 0.5).verdict, 'reproduced');
-    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [76, 74.6], L, 0.5).verdict, 'within noise', `1.4 < ${thr}`);
-    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [74.5, 76], L, 0.5).verdict, 'contradicted');
-    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [76, 74.6], L, 0.5).threshold, thr);
-    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [76, 74], L, 0).measured, 'a 76.0 vs b 74.0 (+2.0)');
-    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [3, 1], L, 0, true).measured, 'a 3 vs b 1 (+2)', 'counts as integers');
-  });
-  it('exact counts (sigma 0): equal is within noise, any difference decides', () => {
-    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [2, 2], L, 0).verdict, 'within noise');
-    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [3, 2], L, 0).verdict, 'reproduced');
-    assert.equal(judge({ kind: 'above', a: 'a', value: 0 }, [0], L, 0).verdict, 'within noise');
-    assert.equal(judge({ kind: 'above', a: 'a', value: 0 }, [-1], L, 0).verdict, 'contradicted');
-    assert.equal(judge({ kind: 'atMost', a: 'a', value: 0 }, [0], L, 0).verdict, 'reproduced');
-    assert.equal(judge({ kind: 'atMost', a: 'a', value: 0.3 }, [0.31], L, 0).verdict, 'contradicted');
-  });
-  it('gainGreater uses 4 sigma; near uses the tolerance plus the noise; notGreater only fails beyond the noise', () => {
+  it('single seed: the interval of a - b is the difference +- t(dof) sqrt(2) sigma; reproduced above 0, contradicted below, else within noise', () => {
+    const half = tCritical(1e6) * Math.SQRT2 * 0.5; // 1.386
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [at(76), at(74.5)], L, pooled(0.5)).verdict, 'reproduced');
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [at(76), at(74.7)], L, pooled(0.5)).verdict, 'within noise', `1.3 < ${half}`);
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [at(74.5), at(76)], L, pooled(0.5)).verdict, 'contradicted');
+    const j = judge({ kind: 'greater', a: 'a', b: 'b' }, [at(76), at(74)], L, pooled(0.5, 10));
     assert.equal(
-      judge({ kind: 'gainGreater', a1: 'a', b1: 'b', a2: 'c', b2: 'd' }, [73, 71, 72, 71], L, 0.25).verdict,
-      'within noise',
-      'gain 2 vs 1: 1 <= 4 x 0.25',
+      j.interval,
+      `+2.0 (+${(2 - tCritical(10) * Math.SQRT2 * 0.5).toFixed(1)} to +${(2 + tCritical(10) * Math.SQRT2 * 0.5).toFixed(1)})`,
     );
-    assert.equal(judge({ kind: 'gainGreater', a1: 'a', b1: 'b', a2: 'c', b2: 'd' }, [73, 71, 72, 71.9], L, 0.25).verdict, 'reproduced');
-    assert.equal(judge({ kind: 'near', a: 'a', b: 'b', tolerance: 1 }, [75, 76.8], L, 0.3).verdict, 'reproduced', '1.8 <= 1 + 0.85');
-    assert.equal(judge({ kind: 'near', a: 'a', b: 'b', tolerance: 1 }, [75, 77], L, 0.3).verdict, 'contradicted');
-    assert.equal(judge({ kind: 'notGreater', a: 'a', b: 'b' }, [76.5, 76], L, 0.5).verdict, 'reproduced');
-    assert.equal(judge({ kind: 'notGreater', a: 'a', b: 'b' }, [78, 76], L, 0.5).verdict, 'contradicted');
+    assert.equal(j.basis, '1 seed, pooled sigma 0.50 (10 d.o.f.)');
+    assert.equal(j.measured, 'a 76.0 vs b 74.0');
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [at(3), at(1)], L, pooled(0), { counts: true }).measured, 'a 3 vs b 1');
   });
-  it('order / best / worst: every pair must hold; one contradicted pair contradicts', () => {
-    assert.equal(judge({ kind: 'order', cells: ['a', 'b', 'c'] }, [76, 74, 72], L, 0.3).verdict, 'reproduced');
-    assert.equal(judge({ kind: 'order', cells: ['a', 'b', 'c'] }, [76, 75.9, 72], L, 0.3).verdict, 'within noise');
-    assert.equal(judge({ kind: 'order', cells: ['a', 'b', 'c'] }, [76, 78, 72], L, 0.3).verdict, 'contradicted');
-    assert.equal(judge({ kind: 'best', a: 'a', others: ['b', 'c'] }, [76, 74, 72], L, 0.3).verdict, 'reproduced');
-    assert.equal(judge({ kind: 'worst', a: 'a', others: ['b', 'c'] }, [76, 74, 72], L, 0.3).verdict, 'contradicted');
-    assert.equal(judge({ kind: 'worst', a: 'a', others: ['b', 'c'] }, [70, 74, 72], L, 0.3).verdict, 'reproduced');
+  it('paired seeds: the t interval of the per-seed differences, whatever the pooled noise', () => {
+    // differences 1.0 / 1.2 / 0.8: mean 1, sd 0.2, t(2) 4.30 -> 1 +- 0.50
+    const j = judge({ kind: 'greater', a: 'a', b: 'b' }, [one(71, 72.2, 70.8), one(70, 71, 70)], L, undefined);
+    assert.equal(j.verdict, 'reproduced');
+    assert.equal(j.basis, 'paired over 3 seeds');
+    assert.match(j.interval, /^\+1\.0 \(\+0\.5 to \+1\.5\); per seed \+1\.0 \/ \+1\.2 \/ \+0\.8$/);
+    // the same means, a difference that changes sign across seeds: within noise
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [one(73, 70, 70), one(70, 71, 69)], L, pooled(0.01)).verdict, 'within noise');
+    // seeds that do not match fall back to the pooled noise on the means
+    const unpaired = judge(
+      { kind: 'greater', a: 'a', b: 'b' },
+      [
+        new Map([
+          [0, 72],
+          [1, 72],
+        ]),
+        new Map([
+          [2, 70],
+          [3, 70],
+        ]),
+      ],
+      L,
+      pooled(1, 100),
+    );
+    assert.equal(unpaired.basis, '2 seeds, unpaired, pooled sigma 1.00 (100 d.o.f.)');
+    assert.equal(unpaired.verdict, 'reproduced', `2 > t x sqrt(1/2 + 1/2) = ${tCritical(100).toFixed(2)}`);
   });
-  it('a missing or NaN value is not run, naming the cell', () => {
-    const j = judge({ kind: 'greater', a: 'a', b: 'b' }, [76, Number.NaN], L, 0.5);
+  it('every relation can be within noise: notGreater, near, atMost, above', () => {
+    const s = pooled(0.5);
+    assert.equal(judge({ kind: 'notGreater', a: 'a', b: 'b' }, [at(76), at(76)], L, s).verdict, 'within noise');
+    assert.equal(judge({ kind: 'notGreater', a: 'a', b: 'b' }, [at(74), at(76)], L, s).verdict, 'reproduced');
+    assert.equal(judge({ kind: 'notGreater', a: 'a', b: 'b' }, [at(78), at(76)], L, s).verdict, 'contradicted');
+    assert.equal(
+      judge({ kind: 'near', a: 'a', b: 'b', tolerance: 3 }, [at(75), at(75.5)], L, s).verdict,
+      'reproduced',
+      '|-0.5 +- 1.39| inside 3',
+    );
+    assert.equal(judge({ kind: 'near', a: 'a', b: 'b', tolerance: 1 }, [at(75), at(76)], L, s).verdict, 'within noise');
+    assert.equal(judge({ kind: 'near', a: 'a', b: 'b', tolerance: 1 }, [at(75), at(78)], L, s).verdict, 'contradicted');
+    assert.equal(judge({ kind: 'atMost', a: 'a', value: 70 }, [at(70)], L, s).verdict, 'within noise');
+    assert.equal(judge({ kind: 'atMost', a: 'a', value: 70 }, [at(68)], L, s).verdict, 'reproduced');
+    assert.equal(judge({ kind: 'atMost', a: 'a', value: 70 }, [at(72)], L, s).verdict, 'contradicted');
+    assert.equal(judge({ kind: 'above', a: 'a', value: 70 }, [at(70.5)], L, s).verdict, 'within noise', '0.5 < 1.96 x 0.5');
+    // exact counts (sigma 0): equal is within noise, any difference decides
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [at(2), at(2)], L, pooled(0)).verdict, 'within noise');
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [at(3), at(2)], L, pooled(0)).verdict, 'reproduced');
+  });
+  it('gainGreater: the variance of four cells (2 sigma); order / best / worst / allGreater: every contrast must hold', () => {
+    const s = pooled(0.25);
+    // gain 2 vs 1: 1 against 1.96 x 0.5
+    assert.equal(
+      judge({ kind: 'gainGreater', a1: 'a', b1: 'b', a2: 'c', b2: 'd' }, [at(73), at(71), at(72), at(71)], L, s).verdict,
+      'reproduced',
+    );
+    assert.equal(
+      judge({ kind: 'gainGreater', a1: 'a', b1: 'b', a2: 'c', b2: 'd' }, [at(73), at(71), at(72), at(70.5)], L, s).verdict,
+      'within noise',
+    );
+    assert.equal(judge({ kind: 'order', cells: ['a', 'b', 'c'] }, [at(76), at(74), at(72)], L, s).verdict, 'reproduced');
+    assert.equal(judge({ kind: 'order', cells: ['a', 'b', 'c'] }, [at(76), at(75.9), at(72)], L, s).verdict, 'within noise');
+    assert.equal(judge({ kind: 'order', cells: ['a', 'b', 'c'] }, [at(76), at(78), at(72)], L, s).verdict, 'contradicted');
+    assert.equal(judge({ kind: 'best', a: 'a', others: ['b', 'c'] }, [at(76), at(74), at(72)], L, s).verdict, 'reproduced');
+    assert.equal(judge({ kind: 'worst', a: 'a', others: ['b', 'c'] }, [at(76), at(74), at(72)], L, s).verdict, 'contradicted');
+    assert.equal(judge({ kind: 'worst', a: 'a', others: ['b', 'c'] }, [at(70), at(74), at(72)], L, s).verdict, 'reproduced');
+    const pairs: [string, string][] = [
+      ['a', 'b'],
+      ['c', 'd'],
+    ];
+    assert.equal(judge({ kind: 'allGreater', pairs }, [at(76), at(74), at(72), at(70)], L, s).verdict, 'reproduced');
+    assert.equal(judge({ kind: 'allGreater', pairs }, [at(76), at(74), at(70), at(72)], L, s).verdict, 'contradicted');
+  });
+  it("bestOfGreater compares each group's best, seed by seed when paired", () => {
+    const r = { kind: 'bestOfGreater' as const, a: ['a', 'b'], b: ['c', 'd'] };
+    assert.equal(judge(r, [at(70), at(75), at(73), at(72)], L, pooled(0.5)).verdict, 'reproduced', '75 - 73 = 2 > 1.39');
+    // seed by seed: max(a) - max(b) = +2 / +2 / +1
+    const j = judge(r, [one(70, 74, 71), one(75, 72, 71), one(73, 72, 70), one(70, 71, 69)], L, undefined);
+    assert.match(j.interval, /per seed \+2\.0 \/ \+2\.0 \/ \+1\.0$/);
+  });
+  it('noiseAtMost: a second trial differs on average by 2 sigma / sqrt(pi), judged with the noise interval', () => {
+    const noise: PooledSd = { sigma: 0.2, dof: 20, groups: 3, lo: 0.15, hi: 0.25 };
+    const j = judge({ kind: 'noiseAtMost', value: 0.3 }, [], L, noise);
+    assert.equal(j.verdict, 'reproduced', `${(0.25 * 2) / Math.sqrt(Math.PI)} <= 0.3`);
+    assert.equal(j.interval, `${((0.2 * 2) / Math.sqrt(Math.PI)).toFixed(2)} (0.17 to 0.28)`);
+    assert.equal(judge({ kind: 'noiseAtMost', value: 0.3 }, [], L, { ...noise, hi: 0.5 }).verdict, 'within noise');
+    assert.equal(judge({ kind: 'noiseAtMost', value: 0.1 }, [], L, noise).verdict, 'contradicted');
+  });
+  it('a cell without a value is not run, naming it; no pairs and no noise is not run too', () => {
+    const j = judge({ kind: 'greater', a: 'a', b: 'b' }, [at(76), new Map()], L, pooled(0.5));
     assert.equal(j.verdict, 'not run');
     assert.match(j.measured, /no measured value for b/);
+    assert.equal(judge({ kind: 'greater', a: 'a', b: 'b' }, [at(76), at(70)], L, undefined).verdict, 'not run');
+  });
+});
+
+describe('statistics', () => {
+  it("t and chi-square quantiles match the tables; the pooled sd's interval brackets it", () => {
+    assert.ok(Math.abs(tCritical(2) - 4.302653) < 1e-5);
+    assert.ok(Math.abs(tCritical(1) - 12.706205) < 1e-5);
+    assert.ok(Math.abs(tCritical(1e7) - 1.959964) < 1e-5);
+    const p = pooledSd([[1, 2, 3], [10, 12], [5]])!;
+    // deviations: 1 + 0 + 1 and 1 + 1: ss 4 on 1 + 2 = 3 d.o.f.
+    assert.equal(p.dof, 3);
+    assert.equal(p.groups, 2);
+    assert.ok(Math.abs(p.sigma - Math.sqrt(4 / 3)) < 1e-12);
+    // chi-square(3) quantiles 0.2158 and 9.3484
+    assert.ok(Math.abs(p.lo - Math.sqrt(4 / 9.348404)) < 1e-5 && Math.abs(p.hi - Math.sqrt(4 / 0.215795)) < 1e-4);
+    assert.equal(pooledSd([[1], [2]]), undefined);
+    const t = tInterval([1, 1.2, 0.8]);
+    assert.ok(Math.abs(t.hi - (1 + (4.302653 * 0.2) / Math.sqrt(3))) < 1e-5);
   });
 });
 
@@ -59,9 +147,11 @@ describe('the claims file', () => {
     const f = loadClaims();
     checkClaimRefs(f);
     assert.ok(f.claims.length >= 15, `${f.claims.length} claims`);
-    const suites = new Set(
-      f.claims.flatMap((c) => [c.suite, ...('a' in c.relation && typeof c.relation.a === 'object' ? [c.relation.a.suite] : [])]),
-    );
+    const suites = new Set(f.claims.flatMap((c) => cellRefs(c.relation).map((r) => resolveRef(r, c).suite)));
+    for (const c of f.claims) {
+      assert.ok(c.quote.length >= 10, `${c.id} quotes the paper`);
+      for (const p of Object.keys(c.untestable ?? {})) assert.ok(['paper', 'small', 'tiny', 'smoke'].includes(p), `${c.id}: ${p}`);
+    }
     for (const s of [
       'ablation:pos-embed',
       'ablation:cls-token',
@@ -78,6 +168,8 @@ describe('the claims file', () => {
       'fig6:frameworks-random-patch',
       'fig8:vit-bn',
       'table5',
+      'table1',
+      'ablation:warmup',
     ]) {
       assert.ok(suites.has(s), `a claim tests ${s}`);
     }
@@ -87,8 +179,9 @@ describe('the claims file', () => {
       () =>
         parseClaims(
           {
-            noise: { suite: 's', cells: ['a', 'b'] },
-            claims: [{ id: 'x', claim: 'c', section: 's', paper: 'p', relation: { kind: 'greater', a: 'a' } }],
+            claims: [
+              { id: 'x', claim: 'c', section: 's', paper: 'p', quote: 'the words of the paper', relation: { kind: 'greater', a: 'a' } },
+            ],
           },
           'c.json',
         ),
@@ -98,21 +191,37 @@ describe('the claims file', () => {
       () =>
         parseClaims(
           {
-            noise: { suite: 's', cells: ['a', 'b'] },
-            claims: [{ id: 'x', claim: 'c', section: 's', paper: 'p', relation: { kind: 'greater', a: 'a', b: 'b' } }],
+            claims: [
+              {
+                id: 'x',
+                claim: 'c',
+                section: 's',
+                paper: 'p',
+                quote: 'the words of the paper',
+                relation: { kind: 'greater', a: 'a', b: 'b' },
+              },
+            ],
           },
           'c.json',
         ),
       /cell 'a' names no suite and the claim has no 'suite'/,
     );
-    const dup = { id: 'x', claim: 'c', section: 's', suite: 's', paper: 'p', relation: { kind: 'greater', a: 'a', b: 'b' } };
-    assert.throws(() => parseClaims({ noise: { suite: 's', cells: ['a', 'b'] }, claims: [dup, dup] }, 'c.json'), /duplicate claim id 'x'/);
+    const dup = {
+      id: 'x',
+      claim: 'c',
+      section: 's',
+      suite: 's',
+      paper: 'p',
+      quote: 'the words of the paper',
+      relation: { kind: 'greater', a: 'a', b: 'b' },
+    };
+    assert.throws(() => parseClaims({ claims: [dup, dup] }, 'c.json'), /duplicate claim id 'x'/);
     assert.throws(
-      () =>
-        checkClaimRefs(
-          parseClaims({ noise: { suite: 's', cells: ['a', 'b'] }, claims: [{ ...dup, suite: 'ablation:pos-embed' }] }, 'c.json'),
-          'c.json',
-        ),
+      () => parseClaims({ claims: [{ ...dup, untestable: { huge: 'no such preset' } }] }, 'c.json'),
+      /c\.json: \/claims\/0\/untestable: unknown preset 'huge'/,
+    );
+    assert.throws(
+      () => checkClaimRefs(parseClaims({ claims: [{ ...dup, suite: 'ablation:pos-embed' }] }, 'c.json'), 'c.json'),
       /claim 'x': suite ablation:pos-embed has no cell 'a'/,
     );
   });
@@ -120,45 +229,95 @@ describe('the claims file', () => {
 
 describe('scorecard on stored results', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-claims-'));
-  const cell = (id: string, probe: number, knn = 0.5) => ({
+  /** A stored pre-training cell: its config (seed aside) names its configuration, finishedAt its run. */
+  const cell = (id: string, probe: number, o: { seed?: number; cfg?: string; arm?: string; at?: string } = {}) => ({
     id,
+    ...(o.arm ? { arm: o.arm } : {}),
+    hash: `${o.cfg ?? id}-${o.seed ?? 0}`,
+    config: { seed: o.seed ?? 0, which: o.cfg ?? id },
+    finishedAt: o.at ?? `${id}-${o.seed ?? 0}`,
     probe: { top1: probe },
-    final: { knn },
+    final: { knn: 0.5 },
     flags: { diverged: false },
     curves: { loss: [], lr: [], knn: [] },
   });
-  fs.writeFileSync(
-    path.join(dir, 'seeds-tiny.json'),
-    JSON.stringify({ cells: [cell('seed 0', 0.7), cell('seed 1', 0.71), cell('seed 2', 0.72)] }),
-  );
-  fs.writeFileSync(
-    path.join(dir, 'ablation-pos-embed-tiny.json'),
-    JSON.stringify({ cells: [cell('sin-cos', 0.76), cell('learned', 0.755), cell('none', 0.7)] }),
-  );
-  fs.writeFileSync(
-    path.join(dir, 'table4-tiny-cells.json'),
-    JSON.stringify({ cells: [cell('ViT-B / MoCo v3', 0.6), { ...cell('ViT-B / SimCLR', 0), flags: { diverged: true } }] }),
-  );
+  const write = (file: string, suite: string, cells: unknown[]) => fs.writeFileSync(path.join(dir, file), JSON.stringify({ suite, cells }));
+  // the default cell at three seeds (sd 1), stored again by another suite (the same run: not a repeat)
+  write('seeds-tiny.json', 'seeds', [
+    cell('seed 0', 0.7, { cfg: 'default' }),
+    cell('seed 1', 0.71, { cfg: 'default', seed: 1 }),
+    cell('seed 2', 0.72, { cfg: 'default', seed: 2 }),
+  ]);
+  write('ablation-pos-embed-tiny.json', 'ablation:pos-embed', [
+    cell('sin-cos', 0.7, { cfg: 'default', at: 'seed 0-0' }),
+    cell('learned', 0.695),
+    cell('none', 0.64),
+  ]);
+  // paired arms at three seeds
+  write('ablation-predictor-tiny.json', 'ablation:predictor', [
+    ...[0, 1, 2].map((k) =>
+      cell(k ? `w/ pred. MLP · seed ${k}` : 'w/ pred. MLP', 0.7 + 0.01 * k, { seed: k, arm: 'w/ pred. MLP', cfg: 'pred' }),
+    ),
+    ...[0, 1, 2].map((k) =>
+      cell(k ? `w/o pred. MLP · seed ${k}` : 'w/o pred. MLP', 0.69 + 0.01 * k + [0, 0.001, -0.001][k], {
+        seed: k,
+        arm: 'w/o pred. MLP',
+        cfg: 'nopred',
+      }),
+    ),
+  ]);
+  write('table4-tiny-cells.json', 'table4', [cell('ViT-B / MoCo v3', 0.6), { ...cell('ViT-B / SimCLR', 0), flags: { diverged: true } }]);
+  // at this preset two sizes collapse to one stand-in
+  write('fig8-vit-bn-tiny.json', 'fig8:vit-bn', [
+    cell('ViT-H', 0.7, { cfg: 'tiny' }),
+    cell('ViT-L', 0.69, { cfg: 'tiny', at: 'x' }),
+    cell('ViT-B', 0.6),
+  ]);
+  write('table5-tiny.json', 'table5', [
+    { id: 'ImNet self-sup., MoCo v3 / CIFAR-10 ViT-B', status: 'measured', top1: 0.9, detail: { source: 'synthetic stand-in' } },
+    { id: 'random init. / CIFAR-10 ViT-B', status: 'measured', top1: 0.8, detail: { source: 'synthetic stand-in' } },
+  ]);
 
-  it('reads probe values, the seed sigma, and judges; diverged or absent cells are not run', () => {
+  it('pools the noise over repeated configurations, pairs arms by seed, and says what it cannot test', () => {
     const s = scoreClaims(loadClaims(), new ResultStore(dir, 'tiny'));
-    assert.ok(Math.abs(s.noise!.linear.sigma - 1) < 1e-9, 'sample std of 70 / 71 / 72');
-    assert.ok(Math.abs(s.noise!.linear.spread - 2) < 1e-9);
+    const lin = s.noise.byMetric.linear!;
+    // seeds 70 / 71 / 72 (squares 2, 2 d.o.f.); fig8's ViT-H and ViT-L, one config measured twice: 70, 69 (0.5, 1);
+    // each predictor arm at 3 seeds: 70 / 71 / 72 (2, 2) and 69 / 70.1 / 70.9 (1.82, 2)
+    assert.equal(lin.dof, 7);
+    assert.ok(Math.abs(lin.sigma - Math.sqrt((2 + 0.5 + 2 + 1.82) / 7)) < 1e-9, `${lin.sigma}`);
+    assert.equal(s.noise.groups.length, 4);
+    assert.equal(s.noise.groups.filter((g) => g.rehashed === 0).length, 3, 'the pos-embed copy of seed 0 is the same run, not a repeat');
     const by = (id: string) => s.claims.find((c) => c.id === id)!;
-    // 76 vs 75.5: within 2.83; 75.5 vs 70: beyond -> the order is within noise (one pair undecided)
-    assert.equal(by('pos-embed:order').verdict, 'within noise');
-    assert.equal(by('pos-embed:learned-not-better').verdict, 'reproduced');
-    assert.equal(by('pos-embed:none-decent').verdict, 'contradicted', '6 points > 2 + 2.83');
-    assert.equal(by('seeds:small-variation').verdict, 'contradicted', 'spread 2 > 0.3');
+    assert.equal(by('predictor:helps').basis, 'paired over 3 seeds');
+    assert.equal(by('predictor:helps').verdict, 'reproduced', 'differences 1.0 / 0.9 / 1.1 over 3 seeds');
+    assert.equal(by('pos-embed:learned-not-better').verdict, 'within noise');
+    assert.equal(
+      by('pos-embed:none-worst').verdict,
+      'reproduced',
+      `5.5 and 6 points against t(3) sqrt(2) sigma = ${(tCritical(3) * Math.SQRT2 * lin.sigma).toFixed(2)}`,
+    );
+    assert.equal(by('seeds:small-variation').verdict, 'contradicted', 'a second trial differs by ~1 point, not 0.3');
     assert.equal(by('frameworks:mocov3-best-vit-b').verdict, 'not run');
     assert.match(by('frameworks:mocov3-best-vit-b').measured, /ViT-B \/ SimCLR/);
-    assert.equal(s.counts.reproduced + s.counts.contradicted + s.counts['within noise'] + s.counts['not run'], s.claims.length);
+    assert.equal(by('fig8:bigger-better').verdict, 'not testable');
+    assert.match(by('fig8:bigger-better').measured, /ViT-H and ViT-L are the same configuration at tiny/);
+    assert.equal(by('transfer:beats-scratch-cifar10').verdict, 'not testable');
+    assert.match(by('transfer:beats-scratch-cifar10').measured, /synthetic stand-in/);
+    assert.equal(by('table1:vit-l-above-supervised').verdict, 'not testable', "the claims file's reason at tiny");
+    assert.equal(
+      Object.values(s.counts).reduce((a, b) => a + b, 0),
+      s.claims.length,
+    );
   });
 
-  it('writes results/claims-PRESET.{md,csv,json,html} with the counts in the notes', () => {
+  it('writes results/claims-PRESET.{md,csv,json,html} with the counts and the noise in the notes', () => {
     const r = runClaims({ preset: 'tiny', resultsDir: dir });
     for (const ext of ['md', 'csv', 'json', 'html']) assert.ok(fs.existsSync(path.join(dir, `claims-tiny.${ext}`)), ext);
-    assert.match(r.table.notes[0], /^\d+ claims: 1 reproduced, 2 contradicted, 1 within noise, \d+ not run/);
+    assert.match(r.table.notes[0], /^\d+ claims: \d+ reproduced, \d+ contradicted, \d+ within noise, \d+ not testable, \d+ not run/);
+    assert.match(
+      r.table.notes[1],
+      /4 configurations run more than once \(11 runs;.*linear probe sigma 0\.95 \(95 % interval 0\.63 to 1\.93; 7 d\.o\.f\.\)/,
+    );
     assert.match(fs.readFileSync(path.join(dir, 'claims-tiny.md'), 'utf8'), /pos-embed:none-decent/);
   });
 });

@@ -59,7 +59,8 @@ describe('portable results', () => {
 
   it('the claims page gives its summary first and colours each verdict', () => {
     const html = fs.readFileSync(path.join(root, 'results', 'claims-tiny.html'), 'utf8');
-    const summary = html.search(/\d+ claims: \d+ reproduced, \d+ contradicted, \d+ within noise, \d+ not run\./);
+    const summary = html.search(/\d+ claims: \d+ reproduced, \d+ contradicted, \d+ within noise, \d+ not testable, \d+ not run\./);
+    assert.match(html, /td\.v-not-testable \{ background: /);
     assert.ok(summary > 0 && summary < html.indexOf('<table'), 'the counts above the table');
     assert.match(html, /<td class="verdict v-reproduced">reproduced<\/td>/);
     assert.match(html, /td\.v-contradicted \{ background: /);

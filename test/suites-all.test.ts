@@ -88,9 +88,14 @@ const ABLATIONS: Record<
     acc: { 'w/ [CLS]': 76.5, 'w/o [CLS]; LN+pool': 69.7, 'w/o [CLS]; pool': 76.3 },
   },
   'ablation:bn-heads': {
+    cells: 3,
+    paper: { 'heads w/o BN (batch 2048)': ['framework.headBn', 'optimizer.batch'], 'heads w/o BN (batch 4096)': ['framework.headBn'] },
+    acc: { 'heads w/ BN': 76.5, 'heads w/o BN (batch 2048)': 74.4, 'heads w/o BN (batch 4096)': undefined },
+  },
+  'ablation:warmup': {
     cells: 2,
-    paper: { 'heads w/o BN (batch 2048)': ['framework.headBn', 'optimizer.batch'] },
-    acc: { 'heads w/ BN': 76.5, 'heads w/o BN (batch 2048)': 74.4 },
+    paper: { 'warmup 10 ep': ['optimizer.warmupEpochs'] },
+    acc: { 'warmup 40 ep': 76.5, 'warmup 10 ep': undefined },
   },
   'ablation:predictor': {
     cells: 2,
@@ -161,13 +166,15 @@ const ABLATIONS: Record<
     },
   },
   'fig6:frameworks-random-patch': {
-    cells: 4,
+    cells: 6,
     paper: {},
     acc: {
       'SimCLR, learned patch proj.': undefined,
       'SimCLR, random patch proj.': undefined,
       'BYOL, learned patch proj.': undefined,
       'BYOL, random patch proj.': undefined,
+      'SwAV, learned patch proj.': 65.8,
+      'SwAV, random patch proj.': 66.4,
     },
   },
   'fig8:vit-bn': {
@@ -284,13 +291,16 @@ describe('ablation and figure suites', () => {
           ['SimCLR, random patch proj.', 'simclr', 2e-4, 0.1, 100, true],
           ['BYOL, learned patch proj.', 'byol', 1e-4, 0.03, 100, false],
           ['BYOL, random patch proj.', 'byol', 1e-4, 0.03, 100, true],
+          ['SwAV, learned patch proj.', 'swav', 1e-4, 0.1, 100, false],
+          ['SwAV, random patch proj.', 'swav', 1e-4, 0.1, 100, true],
         ],
       );
       assert.deepEqual(diffPaths(fig6[0].config, fig6[1].config), ['backbone.randomPatchProj']);
       assert.deepEqual(diffPaths(fig6[2].config, fig6[3].config), ['backbone.randomPatchProj']);
+      assert.deepEqual(diffPaths(fig6[4].config, fig6[5].config), ['backbone.randomPatchProj']);
       assert.deepEqual(
         loadSuite('fig6:frameworks-random-patch').cells.map((c) => c.paper?.linear_acc_gain),
-        [undefined, 0.8, undefined, 1.3],
+        [undefined, 0.8, undefined, 1.3, undefined, undefined],
       );
     },
   );
@@ -382,6 +392,7 @@ describe('ablation and figure suites', () => {
       ['ablation:predictor', 'w/ pred. MLP'],
       ['ablation:momentum', 'm = 0.99'],
       ['ablation:train-length', 'ViT-B/16, 300-ep'],
+      ['ablation:warmup', 'warmup 40 ep'],
     ]) {
       assert.equal(byId(resolveAll(loadSuite(name), 'tiny'), id).runDir, table4, `${name} / ${id}`);
     }

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { collectSet, mergeOverrides, type Overrides } from '../set-overrides.ts';
 import path from 'node:path';
 import { loadSuite, suiteKind } from '../../kinds/index.ts';
+import { suiteAtSeeds } from '../../suites/seeds.ts';
 import type { Written } from '../../kinds/kind.ts';
 import { RunStopped } from '../../runner/pretrain.ts';
 import { installStopHandlers, SIGNAL_EXIT } from '../stop-signals.ts';
@@ -39,6 +40,7 @@ interface RunFlags extends EngineFlags {
   plugin: string[];
   maxIters?: number;
   snapshots?: number;
+  seeds?: number;
   workers?: number;
   evaluate?: string[];
   precision: 'fp32' | 'bf16';
@@ -94,6 +96,13 @@ export function runCommand(): Command {
           'probe-vs-iterations curve; changes no number (not in the config hash)',
         intOption('--snapshots', 1),
       )
+      .option(
+        '--seeds <n>',
+        "pre-training suites: run every cell at seeds 0..n-1 (its own seed + k; the seed-0 cell is the suite's cell, the " +
+          "others 'ID · seed k'); arms at one seed share init, data order and augmentation draws where their configs allow, " +
+          "and `bench claims` pairs them by seed (default: the suite's `seeds`, else 1)",
+        intOption('--seeds', 1),
+      )
       .option('--workers <n>', 'decode worker threads of a streamed data set (data.stream; default: the CPUs)', intOption('--workers', 1))
       .addOption(precisionOption('every cell (in its config and hash)'))
       .option(
@@ -103,18 +112,18 @@ export function runCommand(): Command {
         300,
       ),
   ).action(async (name: string, o: RunFlags, cmd: Command) => {
-    const suite = loadSuite(name);
+    const loaded = loadSuite(name);
     const registry = await commandRegistry(o.plugin);
-    const kind = suiteKind(suite);
+    const kind = suiteKind(loaded);
     // a flag the suite's kind does not take would be ignored: an error naming it instead
     const always = ['results', 'plugin', 'quiet'];
     const refused = cmd.options
       .map((opt) => opt.attributeName())
       .filter((k) => cmd.getOptionValueSource(k) === 'cli' && !always.includes(k) && !kind.runFlags.includes(k))
       .map((k) => `--${k === 'native' ? 'no-native' : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-    if (refused.length) throw new Error(`${refused.join(', ')}: suite ${suite.name} (kind ${kind.name}) ${kind.refusesFlags}; drop them`);
+    if (refused.length) throw new Error(`${refused.join(', ')}: suite ${loaded.name} (kind ${kind.name}) ${kind.refusesFlags}; drop them`);
     if (kind.counts) {
-      const { table, files } = await kind.run(suite, {
+      const { table, files } = await kind.run(loaded, {
         preset: 'none',
         resultsDir: path.resolve(o.results),
         runsDir: path.resolve(o.runs),
@@ -124,12 +133,14 @@ export function runCommand(): Command {
       console.log(`\nwrote ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
       return;
     }
-    const preset = o.preset ?? suite.preset ?? 'tiny';
+    const preset = o.preset ?? loaded.preset ?? 'tiny';
     // --precision bf16 is part of every cell's config (and hash); fp32, the default, is not written
     const overrides = mergeOverrides(
       mergeOverrides(o.set ?? {}, o.data ? { data: { path: path.resolve(o.data) } } : {}),
       o.precision === 'bf16' ? { precision: 'bf16' } : {},
     );
+    // several seeds: every cell once per seed (suites/seeds.ts), paired by seed in `bench claims`
+    const suite = suiteAtSeeds(loaded, o.seeds, overrides, kind.runFlags.includes('seeds'));
     const evaluators = ((o.evaluate ?? []) as string[]).map((name) => ({ name }));
     if (evaluators.length) checkEvaluatorSpecs(evaluators, registry, '--evaluate');
     if (o.printConfig || o.dryRun) {
