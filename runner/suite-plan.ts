@@ -9,6 +9,7 @@ import type { PretrainConfig } from '../core/config.ts';
 import { lockOwner } from '../core/run-lock.ts';
 import { type SuiteRunOptions, resolveCell } from './pretrain-suite.ts';
 import { readResult } from './pretrain.ts';
+import { estimateTraining, finishedRuns, type TimeEstimate } from './time-estimate.ts';
 
 export interface PlannedCell {
   id: string;
@@ -16,6 +17,8 @@ export interface PlannedCell {
   runDir: string;
   state: string;
   config: PretrainConfig;
+  /** Training still to do, estimated from the run store's measured rates (runner/time-estimate.ts); absent when finished. */
+  estimate?: TimeEstimate;
 }
 
 function state(runDir: string): string {
@@ -28,8 +31,11 @@ function state(runDir: string): string {
 }
 
 export function planSuite(suite: Suite, o: Pick<SuiteRunOptions, 'preset' | 'runsDir' | 'overrides' | 'registry'>): PlannedCell[] {
+  const finished = finishedRuns(o.runsDir, o.preset);
   return suite.cells.map((cell) => {
     const rc = resolveCell(suite, cell, o);
-    return { id: cell.id, hash: rc.hash, runDir: rc.runDir, state: state(rc.runDir), config: rc.config };
+    const st = state(rc.runDir);
+    const estimate = st.startsWith('finished') ? undefined : estimateTraining(rc.config, finished);
+    return { id: cell.id, hash: rc.hash, runDir: rc.runDir, state: st, config: rc.config, ...(estimate ? { estimate } : {}) };
   });
 }

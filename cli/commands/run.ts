@@ -4,6 +4,7 @@ import { collectSet, mergeOverrides, type Overrides } from '../set-overrides.ts'
 import path from 'node:path';
 import { loadSuite, suiteKind } from '../../kinds/index.ts';
 import { suiteAtSeeds } from '../../suites/seeds.ts';
+import { durationText, estimateText } from '../../runner/time-estimate.ts';
 import type { Written } from '../../kinds/kind.ts';
 import { RunStopped } from '../../runner/pretrain.ts';
 import { installStopHandlers, SIGNAL_EXIT } from '../stop-signals.ts';
@@ -156,7 +157,18 @@ export function runCommand(): Command {
       if (o.dryRun) {
         console.log(`${suite.name} at preset ${preset}: ${cells.length} cell(s), run store ${path.resolve(o.runs)}`);
         for (const c of cells)
-          console.log(`  ${c.id.padEnd(24)} ${c.hash}  ${c.state.padEnd(22)} ${path.relative(process.cwd(), c.runDir)}`);
+          console.log(
+            `  ${c.id.padEnd(24)} ${c.hash}  ${c.state.padEnd(22)} ${path.relative(process.cwd(), c.runDir)}` +
+              (c.state.startsWith('finished') ? '' : `  ${estimateText(c.estimate)}`),
+          );
+        // cells that are one run (the same config in two cells) train once
+        const todo = [...new Map(cells.filter((c) => !c.state.startsWith('finished')).map((c) => [c.runDir, c])).values()];
+        const timed = todo.filter((c) => c.estimate?.seconds !== undefined);
+        if (todo.length)
+          console.log(
+            `  training to do: ${todo.length} run(s); estimated ${durationText(timed.reduce((a, c) => a + c.estimate!.seconds!, 0))} ` +
+              `for ${timed.length} of them (rates measured on this run store's finished cells; probes and floors add minutes per cell)`,
+          );
       }
       return;
     }
