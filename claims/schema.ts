@@ -151,7 +151,8 @@ export function parseClaims(data: unknown, source: string): ClaimsFile {
     if (seen.has(c.id)) throw new Error(`${source}: /claims/${i}/id: duplicate claim id '${c.id}'`);
     seen.add(c.id);
     for (const p of Object.keys(c.untestable ?? {}))
-      if (!PRESETS.includes(p)) throw new Error(`${source}: /claims/${i}/untestable: unknown preset '${p}' (presets: ${PRESETS.join(', ')})`);
+      if (!PRESETS.includes(p))
+        throw new Error(`${source}: /claims/${i}/untestable: unknown preset '${p}' (presets: ${PRESETS.join(', ')})`);
     const bare = cellRefs(c.relation).filter((r) => typeof r === 'string');
     if (bare.length && !c.suite)
       throw new Error(`${source}: /claims/${i} (${c.id}): cell '${bare[0]}' names no suite and the claim has no 'suite'`);
