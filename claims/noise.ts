@@ -34,6 +34,12 @@ export interface PooledNoise {
   hosts: HostCount[];
 }
 
+/** How a stored cell's probe chose its lr and epoch, and with what config (older results: on the test set). */
+export function probeProtocol(c: StoredCell): string {
+  const p = c.probe as { chosenOn?: string; config?: unknown } | undefined;
+  return p ? `${p.chosenOn ?? 'test'} ${canonicalJson(p.config ?? null)}` : 'none';
+}
+
 /** A run's identity: the same hash finished at the same moment is one run stored twice (a shared cell), not a repeat. */
 const runKey = (c: StoredCell) => `${c.hash}@${c.finishedAt ?? ''}`;
 
@@ -50,8 +56,10 @@ export function pooledNoise(store: ResultStore): PooledNoise {
   const byConfig = new Map<string, { cells: Set<string>; runs: Map<string, StoredCell> }>();
   const hostRuns = new Map<string, Set<string>>();
   for (const { suite, cell } of store.allPretrainCells()) {
+    // one configuration under one probe protocol: probes chosen on the test set (older results) and
+    // on held-out training images differ by more than the noise, so they never pool together
     const { seed: _seed, ...rest } = cell.config!;
-    const key = canonicalJson(rest);
+    const key = canonicalJson({ config: rest, probe: probeProtocol(cell) });
     const g = byConfig.get(key) ?? { cells: new Set<string>(), runs: new Map<string, StoredCell>() };
     g.cells.add(`${suite}/${cell.arm ?? cell.id}`);
     if (!g.runs.has(runKey(cell))) g.runs.set(runKey(cell), cell);

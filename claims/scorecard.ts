@@ -111,7 +111,8 @@ function noiseNotes(s: Scorecard): string[] {
     n.groups.length
       ? `Noise: pooled over every repeated configuration stored at ${s.preset}: ${n.groups.length} configurations run more than ` +
         `once (${n.groups.reduce((a, g) => a + g.runs, 0)} runs; ${seedsOnly} repeated by seed only, ${rehashed} re-measurements of ` +
-        `the same config hash on another host or session): ${metrics.join('; ')}. Each value's standard deviation is that sigma; ` +
+        `the same config hash on another host or session; one probe protocol per group): ${metrics.join('; ')}. Each value's ` +
+        `standard deviation is that sigma; ` +
         `fine-tuning top-1 uses the probe's (no fine-tuning repeats are stored).`
       : `Noise: no configuration is stored more than once at ${s.preset} (run a suite with \`--seeds 3\`, or \`bench run seeds ` +
         `--preset ${s.preset}\`): claims without paired seeds are not judged.`,
@@ -164,7 +165,9 @@ export function scorecardTable(s: Scorecard): ResultTable {
       'Event claims (kNN dips, gradient spikes, which layer spikes first) count events after the lr warm-up only, with the ' +
         'pooled noise of those counts; a claim whose only events lie inside the warm-up is not testable.',
       'not testable: the preset cannot test the claim (reason in the measured column): stand-in transfer data, arms that ' +
-        'are the same configuration at the preset, events only inside warm-up, or a reason the claims file gives.',
+        'are the same configuration at the preset, probes chosen under different protocols (on the test set in results ' +
+        'stored before the held-out split, on held-out training images since), events only inside warm-up, or a reason ' +
+        'the claims file gives.',
       'At a small preset the cells are stand-ins trained for minutes to an hour: a contradicted or within-noise verdict says ' +
         'what this preset shows, not that the paper is wrong.',
     ],

@@ -4,7 +4,9 @@
  * - its transfer cells were fine-tuned on synthetic stand-ins, not the named data set;
  * - two arms it compares are the same configuration at this preset (the stand-ins collapse them);
  * - it counts instability events and the only ones lie inside the lr warm-up (the first move away
- *   from random init, not the paper's mid-training instability).
+ *   from random init, not the paper's mid-training instability);
+ * - its probes were chosen under different protocols (on the test set in results stored before the
+ *   held-out split, on held-out training images since): the difference would be the protocol's.
  */
 import { canonicalJson } from '../core/config.ts';
 import type { Claim, Metric, Relation } from './schema.ts';
@@ -73,7 +75,19 @@ export function untestableReason(
     if (a !== undefined && a === b)
       return `${labels[i]} and ${labels[j]} are the same configuration at ${preset} (its stand-ins collapse them)`;
   }
-  if (EVENT_METRICS.includes(claim.metric ?? 'linear')) {
+  const metric = claim.metric ?? 'linear';
+  if (metric === 'linear') {
+    const chosen = (c: StoredCell | undefined) => (c?.probe ? ((c.probe as { chosenOn?: string }).chosenOn ?? 'test') : undefined);
+    const ons = cells.map(chosen);
+    const i = ons.findIndex((x) => x === 'test');
+    const j = ons.findIndex((x) => x !== undefined && x !== 'test');
+    if (i >= 0 && j >= 0)
+      return (
+        `${labels[i]}'s probe chose its lr on the test set (stored before the held-out split), ${labels[j]}'s on held-out ` +
+        `training images: run ${labels[i]}'s suite again to compare them`
+      );
+  }
+  if (EVENT_METRICS.includes(metric)) {
     const counts = cells.map((c) => (c ? eventCounts(c) : undefined));
     if (counts.every((c) => c && c.after === 0) && counts.some((c) => c && c.inside > 0))
       return `its cells' only instability events at ${preset} lie inside the lr warm-up (the first move from random init)`;

@@ -320,4 +320,30 @@ describe('scorecard on stored results', () => {
     );
     assert.match(fs.readFileSync(path.join(dir, 'claims-tiny.md'), 'utf8'), /pos-embed:none-decent/);
   });
+
+  it('never pools or compares probes chosen under different protocols (on test in older results, on held-out images since)', () => {
+    const d2 = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-claims-protocol-'));
+    const probed = (id: string, top1: number, seed: number, chosenOn?: string) => ({
+      ...cell(id, top1, { cfg: 'default', seed }),
+      probe: { top1, ...(chosenOn ? { chosenOn, config: { valFraction: 0.1 } } : {}) },
+    });
+    fs.writeFileSync(
+      path.join(d2, 'seeds-tiny.json'),
+      JSON.stringify({ suite: 'seeds', cells: [probed('seed 0', 0.75, 0), probed('seed 1', 0.76, 1)] }),
+    );
+    // the same config, re-run under the held-out protocol: 3 points lower, not a repeat of the two above
+    fs.writeFileSync(
+      path.join(d2, 'ablation-bn-heads-tiny.json'),
+      JSON.stringify({
+        suite: 'ablation:bn-heads',
+        cells: [probed('heads w/ BN', 0.72, 0, 'validation'), { ...cell('heads w/o BN (batch 2048)', 0.74), probe: { top1: 0.74 } }],
+      }),
+    );
+    const s = scoreClaims(loadClaims(), new ResultStore(d2, 'tiny'));
+    assert.equal(s.noise.byMetric.linear!.dof, 1, 'only the two test-chosen seeds pool');
+    assert.ok(Math.abs(s.noise.byMetric.linear!.sigma - Math.SQRT1_2) < 1e-9);
+    const c = s.claims.find((x) => x.id === 'bn-heads:helps')!;
+    assert.equal(c.verdict, 'not testable');
+    assert.match(c.measured, /heads w\/o BN \(batch 2048\)'s probe chose its lr on the test set/);
+  });
 });
