@@ -177,7 +177,20 @@ function randomInitLines(cells: FigureCell[]): { y: number; label: string }[] {
     const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
     return [{ y: mean, label: `random init, mean of ${vals.length} backbones ${mean.toFixed(1)}%` }];
   }
-  return [...groups].map(([v, ids]) => ({ y: Number(v), label: `random init ${v}% (${ids.join(', ')})` }));
+  return [...groups].map(([v, ids]) => ({ y: Number(v), label: `random init ${v}% (${floorCells(ids)})` }));
+}
+
+/**
+ * Which cells share a floor, short enough for a line's label: their seed when they are one seed's
+ * arms (`ID · seed k` cells of a run at several seeds; the plain id is seed 0), their ids when
+ * those fit, else how many.
+ */
+function floorCells(ids: string[]): string {
+  const seeds = new Set(ids.map((id) => Number(/ · seed (\d+)$/.exec(id)?.[1] ?? 0)));
+  const seeded = ids.some((id) => / · seed \d+$/.test(id));
+  if (seeded && seeds.size === 1) return `seed ${[...seeds][0]}`;
+  const listed = ids.join(', ');
+  return listed.length <= 40 ? listed : `${ids.length} cells`;
 }
 
 const ROW_DASHES: (string | null)[] = [null, '6 4', '2 3', '8 3 2 3'];
