@@ -177,7 +177,8 @@ function randomInitLines(cells: FigureCell[]): { y: number; label: string }[] {
     const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
     return [{ y: mean, label: `random init, mean of ${vals.length} backbones ${mean.toFixed(1)}%` }];
   }
-  return [...groups].map(([v, ids]) => ({ y: Number(v), label: `random init ${v}% (${floorCells(ids)})` }));
+  const seeded = cells.some((c) => / · seed \d+$/.test(c.id));
+  return [...groups].map(([v, ids]) => ({ y: Number(v), label: `random init ${v}% (${floorCells(ids, seeded)})` }));
 }
 
 /**
@@ -185,9 +186,8 @@ function randomInitLines(cells: FigureCell[]): { y: number; label: string }[] {
  * arms (`ID · seed k` cells of a run at several seeds; the plain id is seed 0), their ids when
  * those fit, else how many.
  */
-function floorCells(ids: string[]): string {
+function floorCells(ids: string[], seeded: boolean): string {
   const seeds = new Set(ids.map((id) => Number(/ · seed (\d+)$/.exec(id)?.[1] ?? 0)));
-  const seeded = ids.some((id) => / · seed \d+$/.test(id));
   if (seeded && seeds.size === 1) return `seed ${[...seeds][0]}`;
   const listed = ids.join(', ');
   return listed.length <= 40 ? listed : `${ids.length} cells`;

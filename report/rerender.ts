@@ -6,6 +6,7 @@
  * so the same store gives the same files byte for byte, and the suite's current definition
  * (titles, notes, paper numbers) as `bench run` would. A suite's kind (kinds/) picks its renderer.
  */
+import { storedSeeds, withSeeds } from '../suites/seeds.ts';
 import fs from 'node:fs';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import path from 'node:path';
@@ -93,11 +94,13 @@ export function renderPretrainStore(suite: Suite, preset: string, o: RenderOptio
   // a matrix suite keeps its cells beside the per-cell table
   const cellsFile = store.cells === undefined ? storedResultsFile(suite, `${preset}-cells`, o.resultsDir) : file;
   const cellsStore = cellsFile === file ? store : readStore(cellsFile, suite, preset);
+  // a suite run at several seeds (`--seeds`) is re-rendered with all of them
+  const seeded = withSeeds(suite, storedSeeds((cellsStore.cells ?? []) as { id: string; arm?: string }[]));
   return writePretrainOutputs(
-    suite,
+    seeded,
     preset,
     o.resultsDir,
-    cellsInSuiteOrder<StoredPretrainCell>(suite, cellsStore.cells, cellsFile, preset),
+    cellsInSuiteOrder<StoredPretrainCell>(seeded, cellsStore.cells, cellsFile, preset),
     [],
     cellsStore.baselines as StoredBaseline[] | undefined,
   );

@@ -57,3 +57,13 @@ export function runSeeds(suite: Suite, flag: number | undefined, overrides: unkn
     );
   return n;
 }
+
+/** How many seeds a suite's stored cells were run at (1 + the highest `· seed k` of a cell with an arm). */
+export function storedSeeds(cells: readonly { id: string; arm?: string }[]): number {
+  let n = 1;
+  for (const c of cells) {
+    const k = c.arm ? /^(.*) · seed (\d+)$/.exec(c.id) : null;
+    if (k && k[1] === c.arm) n = Math.max(n, Number(k[2]) + 1);
+  }
+  return n;
+}

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { withSeeds, suiteAtSeeds, seedCellId } from '../suites/seeds.ts';
+import { withSeeds, suiteAtSeeds, seedCellId, storedSeeds } from '../suites/seeds.ts';
 import { loadSuite } from '../kinds/index.ts';
 import { Registry, buildContainer } from '../container/container.ts';
 import { CELL } from '../container/cell-container.ts';
@@ -125,5 +125,14 @@ describe('paired seeds', () => {
     );
     const samples = new ResultStore(res, 'smoke').samples('smoke', 'MoCo v3', 'linear');
     assert.deepEqual([...samples.keys()], [0, 1]);
+    // bench report re-renders every seed it finds stored, not only the suite's seed-0 cells
+    const report = bench('report', 'smoke', '--preset', 'smoke', '--results', res);
+    assert.equal(report.code, 0, report.err);
+    const again = JSON.parse(fs.readFileSync(path.join(res, 'smoke-smoke.json'), 'utf8'));
+    assert.deepEqual(
+      again.cells.map((c: { id: string }) => c.id),
+      ['MoCo v3', 'MoCo v3 · seed 1'],
+    );
+    assert.equal(storedSeeds(again.cells), 2);
   });
 });
