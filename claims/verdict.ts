@@ -16,7 +16,7 @@
  * or below the bound, each reversed when the interval lies wholly on the other side.
  */
 import type { Relation } from './schema.ts';
-import { mean, tCritical, tInterval, type PooledSd } from './stats.ts';
+import { mean, sampleSd, tCritical, tInterval, type PooledSd } from './stats.ts';
 
 export type Verdict = 'reproduced' | 'contradicted' | 'within noise' | 'not testable' | 'not run';
 export const VERDICTS: readonly Verdict[] = ['reproduced', 'contradicted', 'within noise', 'not testable', 'not run'];
@@ -65,7 +65,7 @@ export function contrast(
   const seeds = commonSeeds(terms.map((t) => t.cell));
   if (seeds.length >= 2) {
     const perSeed = seeds.map((s) => (perSeedValue ? perSeedValue(s) : terms.reduce((a, t) => a + t.coef * t.cell.get(s)!, 0) - constant));
-    const sd = Math.sqrt(perSeed.reduce((a, d) => a + (d - mean(perSeed)) ** 2, 0) / (perSeed.length - 1));
+    const sd = sampleSd(perSeed);
     if (sd === 0) return { est: perSeed[0], lo: perSeed[0], hi: perSeed[0], paired: true, seeds: seeds.length, perSeed };
     const t = tInterval(perSeed);
     return { est: t.mean, lo: t.lo, hi: t.hi, paired: true, seeds: seeds.length, perSeed };
