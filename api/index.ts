@@ -10,6 +10,7 @@ import { activeBackend, initBackend, type BackendChoice, type BackendReport } fr
 import { registryWithPlugins } from '../container/plugin-files.ts';
 import { loadSuite, suiteKind } from '../kinds/index.ts';
 import { suiteAtSeeds } from '../suites/seeds.ts';
+import { selectedArms } from '../suites/cell-selection.ts';
 import type { ResultTable } from '../report/table.ts';
 
 export { initBackend, activeBackend, type BackendChoice, type BackendReport } from '../engine/backend.ts';
@@ -44,6 +45,8 @@ export interface RunSuiteOptions {
   quiet?: boolean;
   /** Pre-training suites: every cell at this many consecutive seeds, as `--seeds` (default: the suite's `seeds`, else 1). */
   seeds?: number;
+  /** Pre-training suites: train only these cells (ids), as `--cells`; the others are read where finished, else listed as not run. */
+  cells?: string[];
 }
 
 /** Runs a pre-training or evaluation suite (by name or suite file) and writes its outputs; returns its table and files. */
@@ -56,6 +59,9 @@ export async function runSuite(
   if (o.seeds !== undefined && !kind.runFlags.includes('seeds'))
     throw new Error(`runSuite: seeds: suite ${loaded.name} (kind ${kind.name}) has no seeds to repeat`);
   const suite = suiteAtSeeds(loaded, o.seeds, o.overrides, kind.runFlags.includes('seeds'));
+  if (o.cells !== undefined && !kind.runFlags.includes('cells'))
+    throw new Error(`runSuite: cells: suite ${loaded.name} (kind ${kind.name}) trains no cells to choose from`);
+  const only = selectedArms(suite, o.cells, 'runSuite: cells');
   const backend = activeBackend() ?? (await initBackend(o.backend ?? 'auto', o.threads === undefined ? {} : { threads: o.threads }));
   const registry = await registryWithPlugins(o.plugins ?? []);
   const preset = o.preset ?? suite.preset ?? 'tiny';
@@ -67,6 +73,7 @@ export async function runSuite(
     ...(o.overrides ? { overrides: o.overrides } : {}),
     ...(o.evaluators ? { evaluators: o.evaluators } : {}),
     ...(o.log ? { log: o.log } : {}),
+    ...(only ? { only } : {}),
     quiet: o.quiet ?? true,
   };
   if (o.evaluators?.length && !kind.runFlags.includes('evaluate'))

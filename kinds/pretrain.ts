@@ -9,7 +9,7 @@ export const pretrainKind: SuiteKind = {
   name: 'pretrain',
   title: 'pre-trains each cell, then its linear probe, kNN and further evaluators (tables, curves, floors)',
   counts: false,
-  runFlags: [...TRAINING_FLAGS, 'queue', 'queueName', 'attempts', 'queueTimeout', 'maxIters', 'snapshots', 'evaluate', 'seeds'],
+  runFlags: [...TRAINING_FLAGS, 'queue', 'queueName', 'attempts', 'queueTimeout', 'maxIters', 'snapshots', 'evaluate', 'seeds', 'cells'],
   refusesFlags: 'a pre-training suite has no use for them',
   storesPretrainCells: true,
   validate: (suite) => trainingCellErrors(suite),

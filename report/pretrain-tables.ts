@@ -9,6 +9,7 @@
 import { describeProvenance } from '../core/provenance.ts';
 import type { Suite } from '../suites/schema.ts';
 import { resultBaseName } from '../suites/schema.ts';
+import { notRunNote } from '../suites/cell-selection.ts';
 import { derivedNotes, formatPaper, paperNumber, paperValue } from '../suites/paper-values.ts';
 import { describeProbe } from '../recipes/evaluation.ts';
 import type { PretrainResult } from '../core/results.ts';
@@ -294,6 +295,8 @@ export function writePretrainOutputs(
   failed: { id: string; error: string; attempts: number }[] = [],
   /** Raw pixels and random init under the cells' protocol (runner/baselines.ts): rows and notes. */
   baselines: StoredBaseline[] = [],
+  /** A partial run's cells not run yet (`--cells`, suites/cell-selection.ts): a row (matrix: a note) and the JSON's `notRun`. */
+  notRun: { id: string; arm?: string }[] = [],
 ): { table: ResultTable; files: string[] } {
   const cells: ResolvedCell[] = stored.map((s) => {
     const cell = suite.cells.find((c) => c.id === s.id);
@@ -307,12 +310,26 @@ export function writePretrainOutputs(
     details.rows.push(...failed.map((f) => ({ cell: f.id, flags: `failed: ${f.error}` })));
     details.notes.push(...failedNotes);
   }
+  const partialNotes = notRun.length
+    ? [
+        notRunNote(
+          suite.name,
+          notRun.map((n) => n.id),
+          stored.length + notRun.length,
+        ),
+      ]
+    : [];
+  if (notRun.length) {
+    details.rows.push(...notRun.map((n) => ({ cell: n.id, flags: 'not run yet (partial run)' })));
+    details.notes.unshift(...partialNotes);
+  }
   const json = {
     suite: suite.name,
     preset,
     cells: stored,
     ...(baselines.length ? { baselines } : {}),
     ...(failed.length ? { failed } : {}),
+    ...(notRun.length ? { notRun } : {}),
   };
   // the instability summary the table notes use (recomputed from the curves for older results)
   const figCells = results.map((r, i) => ({
@@ -356,6 +373,7 @@ export function writePretrainOutputs(
   if (suite.layout !== 'matrix') return { table: details, files: writeSuiteOutputs(resultsDir, { table: details, json, ...page }) };
   const table = matrixTable(suite, preset, cells, results, baselines);
   if (failed.length) table.notes.push(...failedNotes);
+  table.notes.unshift(...partialNotes);
   const files = writeSuiteOutputs(resultsDir, {
     table,
     json: { suite: suite.name, preset },

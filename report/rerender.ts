@@ -50,12 +50,22 @@ function readStore(file: string, suite: Suite, preset: string | undefined): Reco
   return data as Record<string, unknown>;
 }
 
-/** The stored per-cell entries, one per suite cell, in the suite's order. */
-function cellsInSuiteOrder<T extends { id: string }>(suite: Suite, stored: unknown, file: string, preset: string): T[] {
+/**
+ * The stored per-cell entries, one per suite cell, in the suite's order; a partial run's cells not
+ * run yet (`notRun`, `bench run --cells`) are left out.
+ */
+function cellsInSuiteOrder<T extends { id: string }>(
+  suite: Suite,
+  stored: unknown,
+  file: string,
+  preset: string,
+  notRun: readonly { id: string }[] = [],
+): T[] {
   if (!Array.isArray(stored))
     throw new Error(`${file}: no 'cells' array of per-cell results; run \`bench run ${suite.name} --preset ${preset}\` again`);
   const byId = new Map((stored as T[]).map((c) => [c?.id, c]));
-  return suite.cells.map((c) => {
+  return suite.cells.flatMap((c) => {
+    if (!byId.has(c.id) && notRun.some((n) => n.id === c.id)) return [];
     const r = byId.get(c.id);
     if (!r)
       throw new Error(
@@ -95,14 +105,16 @@ export function renderPretrainStore(suite: Suite, preset: string, o: RenderOptio
   const cellsFile = store.cells === undefined ? storedResultsFile(suite, `${preset}-cells`, o.resultsDir) : file;
   const cellsStore = cellsFile === file ? store : readStore(cellsFile, suite, preset);
   // a suite run at several seeds (`--seeds`) is re-rendered with all of them
-  const seeded = withSeeds(suite, storedSeeds((cellsStore.cells ?? []) as { id: string; arm?: string }[]));
+  const notRun = Array.isArray(cellsStore.notRun) ? (cellsStore.notRun as { id: string; arm?: string }[]) : [];
+  const seeded = withSeeds(suite, storedSeeds([...((cellsStore.cells ?? []) as { id: string; arm?: string }[]), ...notRun]));
   return writePretrainOutputs(
     seeded,
     preset,
     o.resultsDir,
-    cellsInSuiteOrder<StoredPretrainCell>(seeded, cellsStore.cells, cellsFile, preset),
+    cellsInSuiteOrder<StoredPretrainCell>(seeded, cellsStore.cells, cellsFile, preset, notRun),
     [],
     cellsStore.baselines as StoredBaseline[] | undefined,
+    notRun,
   );
 }
 

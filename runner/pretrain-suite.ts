@@ -25,6 +25,7 @@ import type { PretrainResult } from '../core/results.ts';
 import { pretrain, readResult } from './pretrain.ts';
 import { probeCell } from './cell-probe.ts';
 import { suiteBaselines } from './baselines.ts';
+import { isSelected } from '../suites/cell-selection.ts';
 
 export interface SuiteRunOptions {
   preset: string;
@@ -47,6 +48,11 @@ export interface SuiteRunOptions {
   snapshotEpochs?: number;
   /** Evaluators run on every cell besides the suite's own `evaluators` (`--evaluate NAME`). */
   evaluators?: SuiteEvaluator[];
+  /**
+   * A partial run (`--cells`, suites/cell-selection.ts): only these arms train; the other cells are
+   * read where finished, else stored as not run. Undefined: every cell.
+   */
+  only?: ReadonlySet<string>;
 }
 
 /** A pre-training suite's further evaluators: its own, then the run's (`--evaluate`), each name once. */
@@ -171,6 +177,8 @@ export async function runPretrainSuite(
   const results: (ProbedResult | undefined)[] = cells.map(() => undefined);
   // cells another process is training (its lock on the run folder): the others first, then wait for these
   const busy: number[] = [];
+  // a partial run's cells that are neither selected nor finished
+  const notRun: number[] = [];
   const progress = suiteProgress(suite, o.preset, cells, log);
   for (const [i, rc] of cells.entries()) {
     const cached = readResult(rc.runDir);
@@ -178,6 +186,11 @@ export async function runPretrainSuite(
       checkEngine(`cell '${rc.cell.id}' (${rc.runDir}), finished earlier,`, recordedEngine(cached), o.allowEngineMix);
       log(`[${suite.name}/${o.preset}] ${rc.cell.id}: finished earlier (${rc.runDir}), skipped`);
       results[i] = progress.finished(i, await withProbe(suite, rc, cached, o), false);
+      continue;
+    }
+    if (!isSelected(o.only, rc.cell)) {
+      log(`[${suite.name}/${o.preset}] ${rc.cell.id}: not selected by --cells and not finished: not run`);
+      notRun.push(i);
       continue;
     }
     const owner = lockOwner(rc.runDir);
@@ -204,18 +217,23 @@ export async function runPretrainSuite(
       !cached,
     );
   }
-  const stored = (results as ProbedResult[]).map((r, i) => ({
-    id: cells[i].cell.id,
-    ...(cells[i].cell.arm ? { arm: cells[i].cell.arm } : {}),
+  const measured = cells.flatMap((rc, i) => (results[i] ? [{ rc, r: results[i] }] : []));
+  const stored = measured.map(({ rc, r }) => ({
+    id: rc.cell.id,
+    ...(rc.cell.arm ? { arm: rc.cell.arm } : {}),
     ...r,
-    runDir: path.relative(process.cwd(), cells[i].runDir),
+    runDir: path.relative(process.cwd(), rc.runDir),
     weights: path.relative(process.cwd(), r.weights),
   }));
   const baselines = await suiteBaselines(
-    cells.map((c) => ({ id: c.cell.id, config: c.config })),
+    measured.map(({ rc }) => ({ id: rc.cell.id, config: rc.config })),
     { preset: o.preset, runsDir: o.runsDir, registry: o.registry, log },
   );
-  return { ...writePretrainOutputs(suite, o.preset, o.resultsDir, stored, [], baselines), results: results as ProbedResult[] };
+  const notRunCells = notRun.map((i) => ({ id: cells[i].cell.id, ...(cells[i].cell.arm ? { arm: cells[i].cell.arm } : {}) }));
+  return {
+    ...writePretrainOutputs(suite, o.preset, o.resultsDir, stored, [], baselines, notRunCells),
+    results: measured.map(({ r }) => r),
+  };
 }
 
 /** Pre-trains one cell (resuming it) and probes it; a cell another process took meanwhile is waited for. */

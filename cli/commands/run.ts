@@ -4,6 +4,7 @@ import { collectSet, mergeOverrides, type Overrides } from '../set-overrides.ts'
 import path from 'node:path';
 import { loadSuite, suiteKind } from '../../kinds/index.ts';
 import { suiteAtSeeds } from '../../suites/seeds.ts';
+import { isSelected, selectedArms } from '../../suites/cell-selection.ts';
 import { durationText, estimateText } from '../../runner/time-estimate.ts';
 import type { Written } from '../../kinds/kind.ts';
 import { RunStopped } from '../../runner/pretrain.ts';
@@ -42,6 +43,7 @@ interface RunFlags extends EngineFlags {
   maxIters?: number;
   snapshots?: number;
   seeds?: number;
+  cells?: string[];
   workers?: number;
   evaluate?: string[];
   precision: 'fp32' | 'bf16';
@@ -104,6 +106,12 @@ export function runCommand(): Command {
           "and `bench claims` pairs them by seed (default: the suite's `seeds`, else 1)",
         intOption('--seeds', 1),
       )
+      .option(
+        '--cells <id>',
+        'pre-training suites: train only this cell (its id, as `--dry-run` lists it; at every seed of the run; repeatable); the ' +
+          "suite's other cells are read where finished and listed as not run otherwise, in the tables and the stored results",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option('--workers <n>', 'decode worker threads of a streamed data set (data.stream; default: the CPUs)', intOption('--workers', 1))
       .addOption(precisionOption('every cell (in its config and hash)'))
       .option(
@@ -142,10 +150,16 @@ export function runCommand(): Command {
     );
     // several seeds: every cell once per seed (suites/seeds.ts), paired by seed in `bench claims`
     const suite = suiteAtSeeds(loaded, o.seeds, overrides, kind.runFlags.includes('seeds'));
+    const only = selectedArms(suite, o.cells);
+    if (only && o.queue) throw new Error('--cells: a queued run (--queue) runs the whole suite; drop one of them');
     const evaluators = ((o.evaluate ?? []) as string[]).map((name) => ({ name }));
     if (evaluators.length) checkEvaluatorSpecs(evaluators, registry, '--evaluate');
     if (o.printConfig || o.dryRun) {
-      const cells = kind.plan!(suite, { preset, runsDir: path.resolve(o.runs), overrides, registry });
+      const cells = kind.plan!(suite, { preset, runsDir: path.resolve(o.runs), overrides, registry }).map((c, i) =>
+        isSelected(only, suite.cells[i]) || c.state.startsWith('finished')
+          ? c
+          : { ...c, state: 'not selected (--cells)', estimate: undefined },
+      );
       if (o.printConfig)
         console.log(
           JSON.stringify(
@@ -162,7 +176,11 @@ export function runCommand(): Command {
               (c.state.startsWith('finished') ? '' : `  ${estimateText(c.estimate)}`),
           );
         // cells that are one run (the same config in two cells) train once
-        const todo = [...new Map(cells.filter((c) => !c.state.startsWith('finished')).map((c) => [c.runDir, c])).values()];
+        const todo = [
+          ...new Map(
+            cells.filter((c) => !c.state.startsWith('finished') && !c.state.startsWith('not selected')).map((c) => [c.runDir, c]),
+          ).values(),
+        ];
         const timed = todo.filter((c) => c.estimate?.seconds !== undefined);
         if (todo.length)
           console.log(
@@ -213,6 +231,7 @@ export function runCommand(): Command {
       snapshotEpochs: o.snapshots,
       dataWorkers: o.workers,
       evaluators,
+      only,
     };
     let out: Written;
     try {
