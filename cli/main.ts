@@ -45,7 +45,7 @@ try {
 function wasmHeapHint(): string {
   const heap = wasmHeapBytes();
   return heap !== undefined && heap > 3.5 * 2 ** 30
-    ? `\n  (the wasm backend's heap is at ${(heap / 2 ** 30).toFixed(1)} of its 4 GiB limit: use a smaller --batch, or --recompute to ` +
-        `recompute transformer blocks in backward)`
+    ? `\n  (the wasm backend's heap is at ${(heap / 2 ** 30).toFixed(1)} of its 4 GiB limit: use a smaller batch or chunk (bench perf's ` +
+        `--batch / --chunk, a cell's optimizer.batch / optimizer.chunk), or --recompute to recompute transformer blocks in backward)`
     : '';
 }
