@@ -179,7 +179,9 @@ export async function runPretrainSuite(
   const busy: number[] = [];
   // a partial run's cells that are neither selected nor finished
   const notRun: number[] = [];
-  const progress = suiteProgress(suite, o.preset, cells, log);
+  // a partial run's ETA and count leave out the cells it will not run
+  const skipped = o.only ? cells.filter((rc) => !isSelected(o.only, rc.cell) && !readResult(rc.runDir)).length : 0;
+  const progress = suiteProgress(suite, o.preset, cells, log, cells.length - skipped);
   for (const [i, rc] of cells.entries()) {
     const cached = readResult(rc.runDir);
     if (cached) {
@@ -278,9 +280,10 @@ const clock = (s: number) => {
 
 /**
  * The suite's progress: `cell k/N` on each cell's bar, and a line per finished cell with its numbers
- * and the suite's ETA (the mean training time of the cells trained so far, times the cells left).
+ * and the suite's ETA (the mean training time of the cells trained so far, times the cells left of
+ * the `measured` ones: a partial run's cells not run are not waited for).
  */
-function suiteProgress(suite: Suite, preset: string, cells: ResolvedCell[], log: (l: string) => void) {
+function suiteProgress(suite: Suite, preset: string, cells: ResolvedCell[], log: (l: string) => void, measured: number) {
   const n = cells.length;
   let done = 0;
   let trained = 0;
@@ -293,12 +296,12 @@ function suiteProgress(suite: Suite, preset: string, cells: ResolvedCell[], log:
         trained++;
         trainedSeconds += r.wallSeconds;
       }
-      const left = n - done;
+      const left = measured - done;
       const eta = left && trained ? `; ETA ~${clock((trainedSeconds / trained) * left)} for the ${left} left` : '';
       const probe = r.probe ? `probe ${pct(r.probe.top1)}%, ` : '';
       log(
         `[${suite.name}/${preset}] cell ${i + 1}/${n} ${cells[i].cell.id}: ${r.flags.diverged ? 'diverged, ' : ''}${probe}kNN ${pct(r.final.knn)}%, ` +
-          `${r.wallSeconds.toFixed(0)} s of training${trainedNow ? '' : ' (earlier)'}; suite ${done}/${n} done${eta}`,
+          `${r.wallSeconds.toFixed(0)} s of training${trainedNow ? '' : ' (earlier)'}; suite ${done}/${measured} done${eta}`,
       );
       return r;
     },

@@ -72,6 +72,9 @@ describe('partial runs (--cells)', () => {
     const r = bench('run', suiteFile, '--seeds', '2', '--cells', 'm 0.9', '--runs', runs, '--results', res, '--quiet');
     assert.equal(r.code, 0, r.err);
     assert.equal(fs.readdirSync(path.join(runs, 'smoke')).filter((d) => d.startsWith('mocov3-')).length, 2, 'two runs trained');
+    // its progress counts the cells it measures (2), not the suite's 4
+    assert.match(r.err, /suite 2\/2 done/);
+    assert.doesNotMatch(r.err, /\/4 done/);
     const stored = storedJson();
     assert.deepEqual(ids(stored.cells), ['m 0.9', 'm 0.9 · seed 1']);
     assert.deepEqual(stored.notRun, [
