@@ -5,20 +5,16 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runState } from '../report/run-metrics.ts';
 import { fieldPath } from '../core/field-path.ts';
+import { benchIn } from './helpers/bench-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-errors-'));
 
-function bench(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, encoding: 'utf8' });
-  return { code: r.status, err: r.stderr };
-}
+const bench = benchIn(tmp);
 
 describe('error style', () => {
   for (const args of [

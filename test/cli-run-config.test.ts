@@ -1,21 +1,17 @@
 /** `bench run` overrides and inspection (--set, --print-config, --dry-run) and the per-step metrics files. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseSet, collectSet } from '../cli/set-overrides.ts';
 import { MetricsLog, readMetrics, METRICS_CSV } from '../runner/training/metrics-log.ts';
 import type { StepEvent } from '../runner/training/loop.ts';
+import { benchIn } from './helpers/bench-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-run-config-'));
 
-function bench(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const bench = benchIn(tmp);
 
 describe('--set', () => {
   it('parses dotted paths and JSON values; later flags win; malformed flags name themselves', () => {

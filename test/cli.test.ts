@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,14 +10,12 @@ import { parseSuite } from '../kinds/index.ts';
 import { loadSuite } from '../kinds/index.ts';
 import { tf } from '../engine/tf.ts';
 import { loadWeights } from '../engine/weights.ts';
+import { benchIn } from './helpers/bench-cli.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-cli-'));
 
-function bench(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const bench = benchIn(tmp);
 
 describe('bench CLI', () => {
   it('run table2 / table3 print the tables and write md + csv + json under --results', () => {

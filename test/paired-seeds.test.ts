@@ -6,7 +6,6 @@
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,13 +16,10 @@ import { CELL } from '../container/cell-container.ts';
 import { resolveCell } from '../runner/pretrain-suite.ts';
 import { ResultStore } from '../claims/measure.ts';
 import { useBackend } from './helpers/backend.ts';
+import { benchIn } from './helpers/bench-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-paired-seeds-'));
-function bench(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const bench = benchIn(tmp);
 
 describe('paired seeds', () => {
   it('withSeeds: S cells per cell, seed = own seed + k, the seed-0 cell unchanged, ids and matrix columns per seed', () => {

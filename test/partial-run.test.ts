@@ -6,7 +6,6 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,13 +13,10 @@ import { selectedArms, isSelected } from '../suites/cell-selection.ts';
 import { withSeeds } from '../suites/seeds.ts';
 import { parseSuite } from '../suites/schema.ts';
 import { ResultStore } from '../claims/measure.ts';
+import { benchIn } from './helpers/bench-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-partial-run-'));
-function bench(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const bench = benchIn(tmp);
 
 const suiteJson = {
   name: 'partial',

@@ -4,21 +4,17 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveDataset } from '../runner/datasets.ts';
 import type { DataConfig } from '../core/config.ts';
 import { writeIdx } from './helpers/idx.ts';
+import { benchIn } from './helpers/bench-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-data-flags-'));
 
-function bench(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const bench = benchIn(tmp);
 
 const base: DataConfig = { dataset: 'auto', viewSize: 28, evalCropFraction: 1 };
 

@@ -6,7 +6,6 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,14 +14,11 @@ import { initBackend } from '../engine/backend.ts';
 import { Registry } from '../container/container.ts';
 import { saveWeights, loadWeights } from '../engine/weights.ts';
 import { loadCheckpoint, saveCheckpoint } from '../runner/checkpoint.ts';
+import { benchIn } from './helpers/bench-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sslbench-inputs-'));
 
-function bench(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/bench.mjs'), ...args], { cwd: tmp, encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const bench = benchIn(tmp);
 
 function images(file: string, b: number, side: number, fill: (i: number) => number = () => 0.1): string {
   const data = new Float32Array(b * 3 * side * side).map((_, i) => fill(i));
