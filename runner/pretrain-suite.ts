@@ -296,7 +296,7 @@ function suiteProgress(suite: Suite, preset: string, cells: ResolvedCell[], log:
         trained++;
         trainedSeconds += r.wallSeconds;
       }
-      const left = measured - done;
+      const left = Math.max(0, measured - done);
       const eta = left && trained ? `; ETA ~${clock((trainedSeconds / trained) * left)} for the ${left} left` : '';
       const probe = r.probe ? `probe ${pct(r.probe.top1)}%, ` : '';
       log(
